@@ -1,0 +1,279 @@
+import { z } from 'zod';
+import {
+  RigboxSnapshot,
+  RigboxWorkspace,
+  SNAPSHOT_ID_PATTERN,
+  WORKSPACE_ID_PATTERN,
+  errorTypeForStatus,
+  type ErrorType,
+} from '../domain/index.js';
+
+/**
+ * HTTP client for the Rigbox API (https://api.rigbox.dev/api). Temporal-free, so it is usable and
+ * testable on its own; activities turn its errors into ApplicationFailures.
+ */
+
+export class RigboxApiError extends Error {
+  override readonly name = 'RigboxApiError';
+  constructor(
+    readonly type: ErrorType,
+    message: string,
+    readonly status?: number,
+    /** From Retry-After on a 429. */
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+  }
+}
+
+export interface RigboxClientOptions {
+  baseUrl: string;
+  /** Bearer token. Held here and in the worker's config only; never logged, never in an error. */
+  token: string;
+  /** Timeout of an ordinary request. Long calls (create, restore) pass their own. */
+  requestTimeoutMs?: number;
+  /** For tests: a fetch to use instead of the global one. */
+  fetch?: typeof fetch;
+}
+
+export interface CallOptions {
+  /** Aborts the request: the activity's cancellation signal. */
+  signal?: AbortSignal;
+  timeoutMs?: number;
+}
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+
+/** Rigbox's answer to stop/start: the docs show none, so anything JSON (or nothing) is accepted. */
+const AnyBody = z.unknown();
+
+/**
+ * The docs call the list endpoints a bare JSON array and mention pagination without giving it. This
+ * is the one place that assumes a shape for pages: either a bare array (one page, as documented), or
+ * `{ data | items | snapshots: [...], next_cursor | next: string | null }`, followed with `?cursor=`.
+ */
+const Page = z.union([
+  z.array(z.unknown()),
+  z
+    .object({
+      data: z.array(z.unknown()).optional(),
+      items: z.array(z.unknown()).optional(),
+      snapshots: z.array(z.unknown()).optional(),
+      next_cursor: z.string().nullable().optional(),
+      next: z.string().nullable().optional(),
+    })
+    .refine((p) => p.data ?? p.items ?? p.snapshots, { error: 'expected an array of snapshots' }),
+]);
+const MAX_PAGES = 1000;
+
+function describeZodError(err: z.ZodError): string {
+  const issue = err.issues[0];
+  if (!issue) return 'unexpected shape';
+  const at = issue.path.length ? issue.path.map(String).join('.') : 'body';
+  return `${at}: ${issue.message}`;
+}
+
+function parseRetryAfter(header: string | null, nowMs: number): number | undefined {
+  if (!header) return undefined;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds) && seconds >= 0) return Math.round(seconds * 1000);
+  const date = Date.parse(header);
+  if (!Number.isNaN(date)) return Math.max(0, date - nowMs);
+  return undefined;
+}
+
+function checkId(kind: 'workspace' | 'snapshot', id: string): string {
+  const pattern = kind === 'workspace' ? WORKSPACE_ID_PATTERN : SNAPSHOT_ID_PATTERN;
+  if (!pattern.test(id)) {
+    // Not an API error: rigsnap refuses to build a URL from it at all.
+    throw new RigboxApiError('InvalidInput', `${kind} id ${JSON.stringify(id).slice(0, 80)} is not a valid Rigbox id`);
+  }
+  return encodeURIComponent(id);
+}
+
+export type RigboxClient = ReturnType<typeof createRigboxClient>;
+
+export function createRigboxClient(options: RigboxClientOptions) {
+  const base = new URL(options.baseUrl.endsWith('/') ? options.baseUrl : `${options.baseUrl}/`);
+  const doFetch = options.fetch ?? fetch;
+  const defaultTimeout = options.requestTimeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const token = options.token;
+
+  /** Belt and braces: whatever Rigbox echoes back, the token never leaves in an error message. */
+  const redact = (text: string) => (token ? text.split(token).join('[redacted]') : text);
+
+  async function request<T>(
+    method: 'GET' | 'POST' | 'DELETE',
+    path: string,
+    schema: z.ZodType<T>,
+    opts: CallOptions & { body?: unknown; query?: Record<string, string> } = {},
+  ): Promise<T> {
+    const url = new URL(path, base);
+    for (const [k, v] of Object.entries(opts.query ?? {})) url.searchParams.set(k, v);
+    const what = `${method} ${url.pathname}`;
+    const timeoutMs = opts.timeoutMs ?? defaultTimeout;
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
+    let res: Response;
+    try {
+      res = await doFetch(url, {
+        method,
+        signal,
+        headers: {
+          authorization: `Bearer ${token}`,
+          accept: 'application/json',
+          ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}),
+        },
+        body: opts.body !== undefined ? JSON.stringify(opts.body) : undefined,
+      });
+    } catch (err) {
+      if (opts.signal?.aborted) throw err; // cancellation: let the activity report it as such
+      if (timeout.aborted) {
+        throw new RigboxApiError('Unavailable', `${what}: Rigbox did not answer within ${timeoutMs} ms`);
+      }
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      const reason = cause?.code ?? cause?.message ?? (err as Error).message;
+      throw new RigboxApiError('Unavailable', redact(`${what}: cannot reach Rigbox at ${base.origin} (${reason})`));
+    }
+
+    let text: string;
+    try {
+      text = await res.text();
+    } catch (err) {
+      if (opts.signal?.aborted) throw err;
+      throw new RigboxApiError('Unavailable', `${what}: the response from Rigbox was cut off`, res.status);
+    }
+
+    if (!res.ok) {
+      const type = errorTypeForStatus(res.status);
+      const detail = redact(extractErrorMessage(text)).slice(0, 300);
+      if (type === 'Unauthorized') {
+        throw new RigboxApiError(
+          type,
+          `${what}: Rigbox refused the worker's credentials (HTTP ${res.status}); check RIGBOX_TOKEN on the worker` +
+            (detail ? ` (${detail})` : ''),
+          res.status,
+        );
+      }
+      const retryAfterMs = res.status === 429 ? parseRetryAfter(res.headers.get('retry-after'), Date.now()) : undefined;
+      throw new RigboxApiError(
+        type,
+        `${what}: HTTP ${res.status}${detail ? ` (${detail})` : ''}`,
+        res.status,
+        retryAfterMs,
+      );
+    }
+
+    let json: unknown = undefined;
+    if (text.length > 0) {
+      try {
+        json = JSON.parse(text);
+      } catch {
+        throw new RigboxApiError('BadResponse', `${what}: Rigbox answered HTTP ${res.status} with a body that is not JSON`, res.status);
+      }
+    }
+    const parsed = schema.safeParse(json);
+    if (!parsed.success) {
+      throw new RigboxApiError(
+        'BadResponse',
+        `${what}: Rigbox's answer does not match the documented shape (${describeZodError(parsed.error)})`,
+        res.status,
+      );
+    }
+    return parsed.data;
+  }
+
+  /** Collects every page of a list endpoint; see `Page` for the one pagination assumption. */
+  async function listAll<T>(path: string, item: z.ZodType<T>, opts: CallOptions): Promise<T[]> {
+    const out: T[] = [];
+    let cursor: string | undefined;
+    for (let page = 0; page < MAX_PAGES; page++) {
+      const body = await request('GET', path, Page, { ...opts, query: cursor ? { cursor } : {} });
+      const items = Array.isArray(body) ? body : (body.data ?? body.items ?? body.snapshots ?? []);
+      const parsed = z.array(item).safeParse(items);
+      if (!parsed.success) {
+        throw new RigboxApiError(
+          'BadResponse',
+          `GET ${path}: Rigbox's answer does not match the documented shape (${describeZodError(parsed.error)})`,
+        );
+      }
+      out.push(...parsed.data);
+      const next = Array.isArray(body) ? null : (body.next_cursor ?? body.next ?? null);
+      if (!next) return out;
+      cursor = next;
+    }
+    throw new RigboxApiError('BadResponse', `GET ${path}: more than ${MAX_PAGES} pages; refusing to follow further`);
+  }
+
+  return {
+    baseUrl: base.toString(),
+
+    async getWorkspace(workspaceId: string, opts: CallOptions = {}): Promise<RigboxWorkspace> {
+      return request('GET', `workspaces/${checkId('workspace', workspaceId)}`, RigboxWorkspace, opts);
+    },
+
+    /** Asks Rigbox to stop. Rigbox answers before the stop is over: poll `getWorkspace`. */
+    async stopWorkspace(workspaceId: string, opts: CallOptions = {}): Promise<void> {
+      await request('POST', `workspaces/${checkId('workspace', workspaceId)}/stop`, AnyBody, opts);
+    },
+
+    async startWorkspace(workspaceId: string, opts: CallOptions = {}): Promise<void> {
+      await request('POST', `workspaces/${checkId('workspace', workspaceId)}/start`, AnyBody, opts);
+    },
+
+    /** Takes a snapshot of a stopped workspace. Slow for big disks: pass a long timeout. */
+    async createSnapshot(workspaceId: string, name: string, opts: CallOptions = {}): Promise<RigboxSnapshot> {
+      return request('POST', `workspaces/${checkId('workspace', workspaceId)}/snapshots`, RigboxSnapshot, {
+        ...opts,
+        body: { name },
+      });
+    },
+
+    async listSnapshots(workspaceId: string, opts: CallOptions = {}): Promise<RigboxSnapshot[]> {
+      return listAll(`workspaces/${checkId('workspace', workspaceId)}/snapshots`, RigboxSnapshot, opts);
+    },
+
+    async listAllSnapshots(opts: CallOptions = {}): Promise<RigboxSnapshot[]> {
+      return listAll('snapshots', RigboxSnapshot, opts);
+    },
+
+    async restoreSnapshot(workspaceId: string, snapshotId: string, opts: CallOptions = {}): Promise<void> {
+      await request(
+        'POST',
+        `workspaces/${checkId('workspace', workspaceId)}/snapshots/${checkId('snapshot', snapshotId)}/restore`,
+        AnyBody,
+        opts,
+      );
+    },
+
+    async deleteSnapshot(workspaceId: string, snapshotId: string, opts: CallOptions = {}): Promise<void> {
+      await request(
+        'DELETE',
+        `workspaces/${checkId('workspace', workspaceId)}/snapshots/${checkId('snapshot', snapshotId)}`,
+        AnyBody,
+        opts,
+      );
+    },
+  };
+}
+
+/** Rigbox's error body shape is undocumented: take a message from the usual fields, or the text. */
+function extractErrorMessage(text: string): string {
+  if (!text) return '';
+  try {
+    const body = JSON.parse(text) as unknown;
+    if (body && typeof body === 'object') {
+      const b = body as Record<string, unknown>;
+      for (const key of ['message', 'error', 'detail']) {
+        const v = b[key];
+        if (typeof v === 'string') return v;
+        if (v && typeof v === 'object' && typeof (v as Record<string, unknown>).message === 'string') {
+          return (v as Record<string, string>).message ?? '';
+        }
+      }
+    }
+  } catch {
+    // not JSON: fall through to the raw text
+  }
+  return text.replace(/\s+/g, ' ').trim();
+}

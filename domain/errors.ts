@@ -1,0 +1,63 @@
+/**
+ * The closed table of failure types rigsnap raises. Activities throw ApplicationFailure with one of
+ * these as `type`; retryability lives here, next to the code, and nowhere else.
+ */
+export const ERROR_TABLE = {
+  /** A workflow or client input failed validation. Never reaches Rigbox. */
+  InvalidInput: { retryable: false, summary: 'the input is not valid' },
+  /** Rigbox refused the request as malformed (400, 422). */
+  InvalidRequest: { retryable: false, summary: 'Rigbox refused the request as invalid' },
+  /** The workspace or snapshot does not exist, or belongs to another workspace (404). */
+  NotFound: { retryable: false, summary: 'the workspace or snapshot does not exist' },
+  /** Rigbox rejected the worker's credentials (401, 403). */
+  Unauthorized: { retryable: false, summary: 'Rigbox rejected the worker credentials (RIGBOX_TOKEN)' },
+  /** The workspace is in a state that forbids the call (409). Callers that know better override. */
+  Conflict: { retryable: true, summary: 'the workspace is in a conflicting state' },
+  /** Rigbox asked us to slow down (429); the retry waits for Retry-After. */
+  RateLimited: { retryable: true, summary: 'Rigbox rate limit reached' },
+  /** Rigbox or the network failed transiently: 5xx, connection errors, request timeouts. */
+  Unavailable: { retryable: true, summary: 'Rigbox is unavailable' },
+  /** Rigbox answered with a body that does not match the documented shape. */
+  BadResponse: { retryable: false, summary: 'Rigbox answered with an unexpected response' },
+  /** A workspace did not reach the awaited status within the configured maximum wait. */
+  Timeout: { retryable: false, summary: 'the workspace did not reach the expected status in time' },
+} as const satisfies Record<string, { retryable: boolean; summary: string }>;
+
+export type ErrorType = keyof typeof ERROR_TABLE;
+export const ERROR_TYPES = Object.keys(ERROR_TABLE) as ErrorType[];
+
+export function isErrorType(value: unknown): value is ErrorType {
+  return typeof value === 'string' && Object.hasOwn(ERROR_TABLE, value);
+}
+
+export function isRetryable(type: ErrorType): boolean {
+  return ERROR_TABLE[type].retryable;
+}
+
+/** Types for a retry policy's `nonRetryableErrorTypes`, built from the table (never from class names). */
+export const NON_RETRYABLE_ERROR_TYPES: string[] = ERROR_TYPES.filter((t) => !ERROR_TABLE[t].retryable);
+
+/** Maps an HTTP status from Rigbox to an error type. Network errors and timeouts are `Unavailable`. */
+export function errorTypeForStatus(status: number): ErrorType {
+  if (status === 400 || status === 422) return 'InvalidRequest';
+  if (status === 401 || status === 403) return 'Unauthorized';
+  if (status === 404) return 'NotFound';
+  if (status === 409) return 'Conflict';
+  if (status === 429) return 'RateLimited';
+  if (status >= 500) return 'Unavailable';
+  // Other 4xx (405, 410, 413…) mean our request is wrong for this API: retrying cannot help.
+  return 'InvalidRequest';
+}
+
+/** What the user should do about a failure of this type: shown by the CLI and in notifications. */
+export const ERROR_ADVICE: Record<ErrorType, string> = {
+  InvalidInput: 'fix the input named in the message and try again',
+  InvalidRequest: 'check the workspace and snapshot ids; Rigbox refused the request',
+  NotFound: 'check the ids with `rigsnap list <workspace>`',
+  Unauthorized: 'set a valid RIGBOX_TOKEN on the worker and restart it',
+  Conflict: 'the workspace was busy; try again when its current transition ends',
+  RateLimited: 'Rigbox kept rate-limiting; lower RIGSNAP_ACTIVITIES_PER_SECOND',
+  Unavailable: 'Rigbox was unreachable for the whole retry window; check RIGBOX_API_URL and Rigbox status',
+  BadResponse: 'Rigbox answered in an unexpected shape; check RIGBOX_API_URL points at the Rigbox API',
+  Timeout: 'the workspace is stuck in a transition; check it in Rigbox, or raise RIGSNAP_MAX_WAIT',
+};

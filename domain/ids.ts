@@ -1,0 +1,74 @@
+import { z } from 'zod';
+
+/**
+ * Rigbox ids as the docs show them (ws_xyz789, snap_abc123). Only safe characters, so no id can
+ * change the path of a request it is put into (no '/', '.', '%', '?' or '#').
+ */
+export const WORKSPACE_ID_PATTERN = /^ws_[A-Za-z0-9_-]{1,64}$/;
+export const SNAPSHOT_ID_PATTERN = /^snap_[A-Za-z0-9_-]{1,64}$/;
+
+export const WorkspaceId = z
+  .string({ error: 'must be a string like "ws_demo"' })
+  .regex(WORKSPACE_ID_PATTERN, { error: 'must be "ws_" followed by 1-64 letters, digits, "_" or "-" (e.g. "ws_demo")' });
+
+export const SnapshotId = z
+  .string({ error: 'must be a string like "snap_abc123"' })
+  .regex(SNAPSHOT_ID_PATTERN, {
+    error: 'must be "snap_" followed by 1-64 letters, digits, "_" or "-" (e.g. "snap_abc123")',
+  });
+
+/** Snapshot names: what the docs use (before-migration, pre-demo-2026-04-07) and a little more. */
+export const SNAPSHOT_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:+@-]{0,127}$/;
+export const SnapshotName = z
+  .string({ error: 'must be a string like "before-migration"' })
+  .regex(SNAPSHOT_NAME_PATTERN, {
+    error: 'must be 1-128 characters: letters, digits and . _ : + @ - (starting with a letter or digit)',
+  });
+
+/** Lowercase, dash-separated, at most `max` characters: readable inside a workflow id. */
+export function slug(text: string, max = 40): string {
+  const s = text
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, max)
+    .replace(/-+$/g, '');
+  return s || 'x';
+}
+
+/**
+ * A short request key: base-36 milliseconds of the request time. Two requests in the same
+ * millisecond with the same business key share a workflow, which is what a double click wants.
+ * Callers that retry across processes pass their own key for end-to-end idempotency.
+ */
+export function requestKey(nowMs: number): string {
+  return nowMs.toString(36);
+}
+
+export const REQUEST_KEY_PATTERN = /^[A-Za-z0-9_-]{1,40}$/;
+
+/**
+ * Workflow ids: the business key first, so the Temporal UI's list reads as a log of what happened to
+ * which workspace. Built here and nowhere else.
+ */
+export const workflowIds = {
+  snapshot: (workspaceId: string, name: string, key: string) => `snapshot-${workspaceId}-${slug(name)}-${key}`,
+  restore: (workspaceId: string, snapshotId: string, key: string) => `restore-${workspaceId}-${snapshotId}-${key}`,
+  /** Deleting a snapshot is naturally unique: a second delete of the same snapshot is the same request. */
+  delete: (workspaceId: string, snapshotId: string) => `delete-${workspaceId}-${snapshotId}`,
+  list: (workspaceId: string | undefined, key: string) => `list-${workspaceId ?? 'all'}-${key}`,
+  prune: (workspaceId: string, namePrefix: string, key: string) => `prune-${workspaceId}-${slug(namePrefix)}-${key}`,
+  backup: (workspaceId: string, key: string) => `backup-${workspaceId}-${key}`,
+  /** A fleet run's child for one workspace: unique per parent run, readable under the parent. */
+  fleetChild: (fleetWorkflowId: string, workspaceId: string) => `${fleetWorkflowId}-${workspaceId}`,
+  fleetBackup: (key: string) => `fleet-backup-${key}`,
+  checkpoint: (workspaceId: string, name: string, key: string) => `checkpoint-${workspaceId}-${slug(name)}-${key}`,
+  /** One lock per workspace, long-lived (it continues as new), found by this id. */
+  lock: (workspaceId: string) => `rigsnap-lock-${workspaceId}`,
+};
+
+/** Schedule ids: one per workspace, one per named fleet. */
+export const scheduleIds = {
+  backup: (workspaceId: string) => `rigsnap-backup-${workspaceId}`,
+  fleet: (name: string) => `rigsnap-fleet-${slug(name)}`,
+};

@@ -1,0 +1,168 @@
+import { z } from 'zod';
+import { RigboxSnapshot } from './rigbox.js';
+import { ERROR_TYPES } from './errors.js';
+
+/** Results of the public workflows. Plain JSON (ISO strings, no Dates) because they go into history. */
+
+export const STEPS = [
+  'preflight',
+  'wait-for-lock',
+  'stop',
+  'safety-snapshot',
+  'snapshot',
+  'restore',
+  'start',
+  'delete',
+  'list',
+  'prune',
+  'notify',
+] as const;
+export type Step = (typeof STEPS)[number];
+
+/** What a user reads in the progress line for each step. */
+export const STEP_LABELS: Record<Step, string> = {
+  preflight: 'checking workspace',
+  'wait-for-lock': 'waiting for other operations on this workspace',
+  stop: 'stopping workspace and waiting for it to stop',
+  'safety-snapshot': 'taking safety snapshot of current state',
+  snapshot: 'taking snapshot',
+  restore: 'restoring snapshot',
+  start: 'starting workspace and waiting for it to run',
+  delete: 'deleting snapshot',
+  list: 'listing snapshots',
+  prune: 'applying retention',
+  notify: 'sending failure notification',
+};
+
+export const StepRecord = z.object({
+  step: z.enum(STEPS),
+  startedAt: z.string(),
+  finishedAt: z.string().nullable(),
+});
+export type StepRecord = z.infer<typeof StepRecord>;
+
+export const SnapshotWorkspaceResult = z.object({
+  snapshot: RigboxSnapshot,
+  /** Status the workspace was left in: "running" or "stopped". */
+  workspaceStatus: z.string(),
+  /** True when a lost response was recovered by adopting the snapshot Rigbox had already made. */
+  adopted: z.boolean(),
+  steps: z.array(StepRecord),
+});
+export type SnapshotWorkspaceResult = z.infer<typeof SnapshotWorkspaceResult>;
+
+export const RestoreWorkspaceResult = z.object({
+  restored: RigboxSnapshot,
+  safetySnapshot: RigboxSnapshot.nullable(),
+  workspaceStatus: z.string(),
+  steps: z.array(StepRecord),
+});
+export type RestoreWorkspaceResult = z.infer<typeof RestoreWorkspaceResult>;
+
+export const DeleteSnapshotResult = z.object({
+  workspaceId: z.string(),
+  snapshotId: z.string(),
+  /** The snapshot as it was before deletion. */
+  snapshot: RigboxSnapshot,
+  steps: z.array(StepRecord),
+});
+export type DeleteSnapshotResult = z.infer<typeof DeleteSnapshotResult>;
+
+export const ListSnapshotsResult = z.object({
+  workspaceId: z.string().nullable(),
+  snapshots: z.array(RigboxSnapshot),
+  count: z.number().int(),
+  totalSizeBytes: z.number().int(),
+});
+export type ListSnapshotsResult = z.infer<typeof ListSnapshotsResult>;
+
+export const RETENTION_REASONS = ['newest', 'last', 'daily', 'weekly', 'monthly', 'within'] as const;
+export type RetentionReason = (typeof RETENTION_REASONS)[number];
+
+export const KeptSnapshot = z.object({
+  snapshot: RigboxSnapshot,
+  reasons: z.array(z.string()),
+});
+export type KeptSnapshot = z.infer<typeof KeptSnapshot>;
+
+export const PruneSnapshotsResult = z.object({
+  workspaceId: z.string(),
+  namePrefix: z.string(),
+  dryRun: z.boolean(),
+  kept: z.array(KeptSnapshot),
+  deleted: z.array(RigboxSnapshot),
+  /** Snapshots of the workspace that were never candidates (other names, safety snapshots). */
+  ignored: z.number().int(),
+  steps: z.array(StepRecord),
+});
+export type PruneSnapshotsResult = z.infer<typeof PruneSnapshotsResult>;
+
+export const BackupWorkspaceResult = z.object({
+  snapshot: RigboxSnapshot,
+  workspaceStatus: z.string(),
+  adopted: z.boolean(),
+  /** null when no retention policy was given. */
+  prune: PruneSnapshotsResult.nullable(),
+  steps: z.array(StepRecord),
+});
+export type BackupWorkspaceResult = z.infer<typeof BackupWorkspaceResult>;
+
+export const FleetFailure = z.object({
+  workspaceId: z.string(),
+  errorType: z.union([z.enum(ERROR_TYPES as [string, ...string[]]), z.string()]),
+  message: z.string(),
+});
+export type FleetFailure = z.infer<typeof FleetFailure>;
+
+export const BackupFleetResult = z.object({
+  total: z.number().int(),
+  succeeded: z.number().int(),
+  /** The failures, up to the first 1000 (failedCount has them all). */
+  failed: z.array(FleetFailure),
+  failedCount: z.number().int(),
+  /** How many runs (continue-as-new) the fleet took. */
+  runs: z.number().int(),
+});
+export type BackupFleetResult = z.infer<typeof BackupFleetResult>;
+
+export const CHECKPOINT_STATES = ['snapshotting', 'active', 'rolling-back', 'released', 'expired'] as const;
+export type CheckpointStateName = (typeof CHECKPOINT_STATES)[number];
+
+export const CheckpointWorkspaceResult = z.object({
+  workspaceId: z.string(),
+  snapshot: RigboxSnapshot,
+  endedBy: z.enum(['release', 'ttl']),
+  rollbacks: z.number().int(),
+  snapshotDeleted: z.boolean(),
+});
+export type CheckpointWorkspaceResult = z.infer<typeof CheckpointWorkspaceResult>;
+
+export const RollbackResult = z.object({
+  snapshot: RigboxSnapshot,
+  workspaceStatus: z.string(),
+  rollbacks: z.number().int(),
+});
+export type RollbackResult = z.infer<typeof RollbackResult>;
+
+/** What the `progress` query returns, for every operation. */
+export const Progress = z.object({
+  operation: z.string(),
+  workspaceId: z.string().nullable(),
+  state: z.enum(['running', 'completed', 'failed']),
+  currentStep: z.enum(STEPS).nullable(),
+  steps: z.array(StepRecord),
+  /** Free-form state of long-running workflows (checkpoint, fleet). */
+  detail: z.record(z.string(), z.unknown()).optional(),
+});
+export type Progress = z.infer<typeof Progress>;
+
+export const RESULT_SCHEMAS = {
+  snapshotWorkspace: SnapshotWorkspaceResult,
+  restoreWorkspace: RestoreWorkspaceResult,
+  deleteSnapshot: DeleteSnapshotResult,
+  listSnapshots: ListSnapshotsResult,
+  pruneSnapshots: PruneSnapshotsResult,
+  backupWorkspace: BackupWorkspaceResult,
+  backupFleet: BackupFleetResult,
+  checkpointWorkspace: CheckpointWorkspaceResult,
+} as const;

@@ -1,0 +1,61 @@
+// @ts-check
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import { builtinModules } from 'node:module';
+
+const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
+
+/** Workflow and domain code is deterministic and bundled: no Node builtins, no activity/worker/client code. */
+const deterministicRestrictions = {
+  'no-restricted-imports': [
+    'error',
+    {
+      paths: nodeBuiltins.map((name) => ({ name, message: 'Workflow and domain code must not use Node builtins (determinism, bundling).' })),
+      patterns: [
+        {
+          group: ['@temporalio/activity', '@temporalio/worker', '@temporalio/client', '@temporalio/testing'],
+          allowTypeImports: true,
+          message: 'Workflow and domain code may only import types from @temporalio/{activity,worker,client}.',
+        },
+        {
+          group: ['../activities', '../activities/*', '../worker', '../worker/*', '../client', '../client/*'],
+          allowTypeImports: true,
+          message: 'Workflows may only import *types* from activities/ (proxyActivities); never worker/ or client/.',
+        },
+      ],
+    },
+  ],
+};
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'bench/results.json'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: { allowDefaultProject: ['eslint.config.js', 'scripts/*.mjs'] }, tsconfigRootDir: import.meta.dirname },
+      globals: { process: 'readonly', console: 'readonly', URL: 'readonly', Buffer: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', fetch: 'readonly', AbortSignal: 'readonly' },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      // Handlers and activities are async by contract even when one of them does not await.
+      '@typescript-eslint/require-await': 'off',
+      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true, allowNullish: true }],
+    },
+  },
+  { files: ['workflows/**/*.ts', 'domain/**/*.ts'], rules: deterministicRestrictions },
+  {
+    // Tests and scripts work with untyped JSON and fixtures a lot; keep the safety rules that catch bugs.
+    files: ['test/**/*.ts', 'scripts/**/*.mjs', 'bench/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-unsafe-assignment': 'off',
+      '@typescript-eslint/no-unsafe-member-access': 'off',
+      '@typescript-eslint/no-unsafe-call': 'off',
+      '@typescript-eslint/no-unsafe-argument': 'off',
+      '@typescript-eslint/no-unsafe-return': 'off',
+    },
+  },
+);

@@ -1,0 +1,13 @@
+#!/usr/bin/env node
+// Prebuilds the workflow bundle (dist/workflow-bundle.js) so a worker starts without bundling.
+import fs from 'node:fs';
+import path from 'node:path';
+import { bundleWorkflowCode } from '@temporalio/worker';
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const { code } = await bundleWorkflowCode({
+  workflowsPath: path.join(root, 'dist/workflows/index.js'),
+  logger: { trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error, log() {} },
+});
+fs.writeFileSync(path.join(root, 'dist/workflow-bundle.js'), code);
+process.stderr.write(`[build] workflow bundle: dist/workflow-bundle.js (${Math.round(code.length / 1024)} KiB)\n`);

@@ -1,0 +1,52 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { TestProject } from 'vitest/node';
+// @ts-expect-error: plain JavaScript module without types
+import { ensureTemporalCli } from '../scripts/ensure-temporal-cli.mjs';
+import { ensureSearchAttributes } from '../worker/temporal.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    temporalAddress: string;
+    temporalCliPath: string;
+    workflowBundlePath: string;
+  }
+}
+
+/**
+ * One real Temporal dev server per test run, from the project's own CLI binary (never mocked), and
+ * one workflow bundle built from the source. Test files connect to both.
+ */
+export default async function setup(project: TestProject) {
+  const cliPath: string = await ensureTemporalCli();
+  const env = await TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: { type: 'existing-path', path: cliPath },
+      ip: '127.0.0.1',
+      log: { format: 'pretty', level: 'error' },
+    },
+  });
+  // What every rigsnap worker does at start-up; the worker test checks it on a fresh namespace.
+  await ensureSearchAttributes(env.nativeConnection, 'default');
+
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: path.resolve('workflows/index.ts'),
+    logger: { trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error, log() {} },
+  });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rigsnap-test-'));
+  const bundlePath = path.join(dir, 'workflow-bundle.js');
+  fs.writeFileSync(bundlePath, code);
+
+  project.provide('temporalAddress', env.address);
+  project.provide('temporalCliPath', cliPath);
+  project.provide('workflowBundlePath', bundlePath);
+  process.stdout.write(`\n[global-setup] Temporal dev server ${env.address} (${cliPath})\n`);
+
+  return async () => {
+    await env.teardown();
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+}

@@ -1,0 +1,110 @@
+import { z } from 'zod';
+import { DEFAULT_RIGBOX_API_URL, DEFAULT_TASK_QUEUE } from '../domain/index.js';
+
+/**
+ * Every setting the worker reads from the environment, parsed once with zod. A bad value stops
+ * start-up with a message naming the variable and the expected form. The token is never printed.
+ */
+
+const int = (name: string, min: number, max: number) =>
+  z.coerce
+    .number({ error: `${name} must be a whole number from ${min} to ${max}` })
+    .int({ error: `${name} must be a whole number from ${min} to ${max}` })
+    .min(min, { error: `${name} must be a whole number from ${min} to ${max}` })
+    .max(max, { error: `${name} must be a whole number from ${min} to ${max}` });
+
+const num = (name: string, min: number, max: number) =>
+  z.coerce
+    .number({ error: `${name} must be a number from ${min} to ${max}` })
+    .min(min, { error: `${name} must be a number from ${min} to ${max}` })
+    .max(max, { error: `${name} must be a number from ${min} to ${max}` });
+
+const httpUrl = (name: string) =>
+  z
+    .url({ protocol: /^https?$/, error: `${name} must be an http(s) URL such as https://api.rigbox.dev/api` })
+    .transform((u) => u.replace(/\/+$/, ''));
+
+export const WorkerEnv = z.object({
+  RIGBOX_API_URL: httpUrl('RIGBOX_API_URL').default(DEFAULT_RIGBOX_API_URL),
+  RIGBOX_TOKEN: z
+    .string({ error: 'RIGBOX_TOKEN is required: the Rigbox API token the worker uses (only the worker needs it)' })
+    .min(1, { error: 'RIGBOX_TOKEN must not be empty' })
+    .refine((t) => !/\s/.test(t), { error: 'RIGBOX_TOKEN must not contain whitespace' }),
+  RIGSNAP_TASK_QUEUE: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,200}$/, { error: 'RIGSNAP_TASK_QUEUE must be 1-200 letters, digits, ".", "_" or "-"' })
+    .default(DEFAULT_TASK_QUEUE),
+  RIGSNAP_MAX_CONCURRENT_ACTIVITIES: int('RIGSNAP_MAX_CONCURRENT_ACTIVITIES', 1, 10_000).default(200),
+  RIGSNAP_MAX_CONCURRENT_WORKFLOW_TASKS: int('RIGSNAP_MAX_CONCURRENT_WORKFLOW_TASKS', 2, 1000).default(40),
+  /** Fleet-wide: Rigbox calls (activity starts) per second across all workers on the task queue. */
+  RIGSNAP_ACTIVITIES_PER_SECOND: num('RIGSNAP_ACTIVITIES_PER_SECOND', 0.1, 100_000).default(50),
+  RIGSNAP_POLL_MIN_MS: int('RIGSNAP_POLL_MIN_MS', 50, 60_000).default(250),
+  RIGSNAP_POLL_MAX_MS: int('RIGSNAP_POLL_MAX_MS', 100, 300_000).default(15_000),
+  RIGSNAP_POLL_GROWTH: num('RIGSNAP_POLL_GROWTH', 0.01, 2).default(0.4),
+  /** Longest wait for a stop or start; the awaitTransition profile's timeout (1h) must stay above it. */
+  RIGSNAP_MAX_WAIT_MS: int('RIGSNAP_MAX_WAIT_MS', 1000, 50 * 60_000).default(10 * 60_000),
+  RIGSNAP_REQUEST_TIMEOUT_MS: int('RIGSNAP_REQUEST_TIMEOUT_MS', 100, 600_000).default(30_000),
+  /** Prometheus metrics of the SDK runtime; 0 turns them off. */
+  RIGSNAP_METRICS_PORT: int('RIGSNAP_METRICS_PORT', 0, 65_535).default(9464),
+  RIGSNAP_METRICS_HOST: z.string().min(1).default('0.0.0.0'),
+  RIGSNAP_NOTIFY_URL: httpUrl('RIGSNAP_NOTIFY_URL').optional(),
+  RIGSNAP_UI_URL: httpUrl('RIGSNAP_UI_URL').default('http://localhost:8233'),
+  RIGSNAP_SHUTDOWN_GRACE_MS: int('RIGSNAP_SHUTDOWN_GRACE_MS', 0, 3_600_000).default(30_000),
+  RIGSNAP_LOG_LEVEL: z
+    .enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'], { error: 'RIGSNAP_LOG_LEVEL must be TRACE, DEBUG, INFO, WARN or ERROR' })
+    .default('INFO'),
+});
+export type WorkerConfig = z.output<typeof WorkerEnv>;
+
+/**
+ * Temporal connection settings, read by @temporalio/envconfig (not by this schema): listed so the
+ * compose check and the docs know them.
+ */
+export const TEMPORAL_ENV_VARS = [
+  'TEMPORAL_ADDRESS',
+  'TEMPORAL_NAMESPACE',
+  'TEMPORAL_API_KEY',
+  'TEMPORAL_PROFILE',
+  'TEMPORAL_CONFIG_FILE',
+  'TEMPORAL_TLS',
+  'TEMPORAL_TLS_CLIENT_CERT_PATH',
+  'TEMPORAL_TLS_CLIENT_CERT_DATA',
+  'TEMPORAL_TLS_CLIENT_KEY_PATH',
+  'TEMPORAL_TLS_CLIENT_KEY_DATA',
+  'TEMPORAL_TLS_SERVER_CA_CERT_PATH',
+  'TEMPORAL_TLS_SERVER_CA_CERT_DATA',
+  'TEMPORAL_TLS_SERVER_NAME',
+  'TEMPORAL_TLS_DISABLE_HOST_VERIFICATION',
+] as const;
+
+/** Every variable the worker knows: its own schema plus Temporal's. */
+export const KNOWN_ENV_VARS: readonly string[] = [...Object.keys(WorkerEnv.shape), ...TEMPORAL_ENV_VARS];
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Parses the environment; throws ConfigError listing every bad variable (never echoing the token). */
+export function loadWorkerConfig(env: Record<string, string | undefined> = process.env): WorkerConfig {
+  // An empty variable means "not set" (compose files often pass VAR= through).
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const r = WorkerEnv.safeParse(present);
+  if (!r.success) {
+    const lines = r.error.issues.map((i) => {
+      const name = String(i.path[0] ?? '');
+      const given = name && name !== 'RIGBOX_TOKEN' && present[name] !== undefined ? ` (got ${JSON.stringify(present[name])})` : '';
+      return `  - ${i.message}${given}`;
+    });
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  const c = r.data;
+  if (c.RIGSNAP_POLL_MIN_MS > c.RIGSNAP_POLL_MAX_MS) {
+    throw new ConfigError('invalid configuration:\n  - RIGSNAP_POLL_MIN_MS must not exceed RIGSNAP_POLL_MAX_MS');
+  }
+  return c;
+}
+
+/** The configuration for logs and the start banner: the token replaced by a mark. */
+export function describeConfig(c: WorkerConfig): Record<string, unknown> {
+  return { ...c, RIGBOX_TOKEN: '(set)' };
+}

@@ -1,0 +1,61 @@
+#!/usr/bin/env node
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
+import { ConfigError, loadWorkerConfig } from './config.js';
+import { ensureSearchAttributes, temporalSettings } from './temporal.js';
+import { createRigsnapWorker } from './worker.js';
+
+/**
+ * `rigsnap worker` / `node dist/worker/main.js`: runs one worker. Stops gracefully on SIGINT/SIGTERM
+ * (in-flight activity attempts get RIGSNAP_SHUTDOWN_GRACE_MS to finish); exits non-zero on fatal errors.
+ */
+async function main(): Promise<void> {
+  const config = loadWorkerConfig();
+  const metrics =
+    config.RIGSNAP_METRICS_PORT > 0
+      ? { metrics: { prometheus: { bindAddress: `${config.RIGSNAP_METRICS_HOST}:${config.RIGSNAP_METRICS_PORT}` } } }
+      : {};
+  Runtime.install({
+    logger: new DefaultLogger(config.RIGSNAP_LOG_LEVEL),
+    telemetryOptions: {
+      logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} },
+      ...metrics,
+    },
+  });
+  const log = Runtime.instance().logger;
+  const { connectionOptions, namespace } = temporalSettings();
+  let connection: NativeConnection;
+  try {
+    connection = await NativeConnection.connect(connectionOptions);
+  } catch (err) {
+    throw new Error(`cannot reach Temporal at ${connectionOptions.address} (${(err as Error).message}); set TEMPORAL_ADDRESS`);
+  }
+  const clientConnection = await Connection.connect(connectionOptions);
+  const client = new Client({ connection: clientConnection, namespace });
+  await ensureSearchAttributes(connection, namespace, (level, message) => {
+    log[level](message);
+  });
+
+  const worker = await createRigsnapWorker({ connection, namespace, config, client });
+  log.info('rigsnap worker started', {
+    temporal: connectionOptions.address,
+    namespace,
+    taskQueue: config.RIGSNAP_TASK_QUEUE,
+    rigbox: config.RIGBOX_API_URL,
+    metrics: config.RIGSNAP_METRICS_PORT > 0 ? `http://localhost:${config.RIGSNAP_METRICS_PORT}/metrics` : 'off',
+    activitiesPerSecond: config.RIGSNAP_ACTIVITIES_PER_SECOND,
+  });
+  try {
+    await worker.run();
+  } finally {
+    await clientConnection.close();
+    await connection.close();
+  }
+  log.info('rigsnap worker stopped');
+}
+
+main().catch((err: unknown) => {
+  const message = err instanceof ConfigError ? err.message : `rigsnap worker: ${err instanceof Error ? err.message : String(err)}`;
+  process.stderr.write(`${message}\n`);
+  process.exit(1);
+});

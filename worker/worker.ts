@@ -1,0 +1,65 @@
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Client } from '@temporalio/client';
+import { type NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createActivities, createRigboxClient, type ActivityDeps } from '../activities/index.js';
+import type { WorkerConfig } from './config.js';
+
+/**
+ * Where the workflow code comes from. A prebuilt bundle (`npm run build` writes it) starts a worker in
+ * well under a second, which matters when workers restart often; otherwise the source is bundled now.
+ */
+export function workflowSource(): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
+  const bundle = fileURLToPath(new URL('../workflow-bundle.js', import.meta.url));
+  if (fs.existsSync(bundle)) return { workflowBundle: { codePath: bundle } };
+  const here = fileURLToPath(import.meta.url);
+  const ext = here.endsWith('.ts') ? 'ts' : 'js';
+  return { workflowsPath: fileURLToPath(new URL(`../workflows/index.${ext}`, import.meta.url)) };
+}
+
+/** Activity dependencies from the configuration: the only place the token goes. */
+export function activityDepsFromConfig(config: WorkerConfig, client: Client): ActivityDeps {
+  return {
+    rigbox: createRigboxClient({
+      baseUrl: config.RIGBOX_API_URL,
+      token: config.RIGBOX_TOKEN,
+      requestTimeoutMs: config.RIGSNAP_REQUEST_TIMEOUT_MS,
+    }),
+    temporal: { client, taskQueue: config.RIGSNAP_TASK_QUEUE },
+    pollSchedule: {
+      minDelayMs: config.RIGSNAP_POLL_MIN_MS,
+      maxDelayMs: config.RIGSNAP_POLL_MAX_MS,
+      growth: config.RIGSNAP_POLL_GROWTH,
+    },
+    maxWaitMs: config.RIGSNAP_MAX_WAIT_MS,
+    notifyUrl: config.RIGSNAP_NOTIFY_URL,
+    uiUrl: config.RIGSNAP_UI_URL,
+  };
+}
+
+export interface RigsnapWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  config: WorkerConfig;
+  client: Client;
+  /** Tests pass a bundle built once per file, or fake activities. */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+  activities?: object;
+  identity?: string;
+}
+
+export async function createRigsnapWorker(o: RigsnapWorkerOptions): Promise<Worker> {
+  const { config } = o;
+  return Worker.create({
+    connection: o.connection,
+    namespace: o.namespace,
+    taskQueue: config.RIGSNAP_TASK_QUEUE,
+    ...(o.workflowBundle ? { workflowBundle: o.workflowBundle } : workflowSource()),
+    activities: o.activities ?? createActivities(activityDepsFromConfig(config, o.client)),
+    maxConcurrentActivityTaskExecutions: config.RIGSNAP_MAX_CONCURRENT_ACTIVITIES,
+    maxConcurrentWorkflowTaskExecutions: config.RIGSNAP_MAX_CONCURRENT_WORKFLOW_TASKS,
+    maxTaskQueueActivitiesPerSecond: config.RIGSNAP_ACTIVITIES_PER_SECOND,
+    shutdownGraceTime: config.RIGSNAP_SHUTDOWN_GRACE_MS,
+    ...(o.identity ? { identity: o.identity } : {}),
+  });
+}

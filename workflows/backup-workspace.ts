@@ -1,0 +1,81 @@
+import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
+import { isCancellation, log, workflowInfo } from '@temporalio/workflow';
+import {
+  BackupWorkspaceInput,
+  MEMO_KEYS,
+  SCHEDULED_START_TIME_ATTRIBUTE,
+  isValidTimeZone,
+  isoDate,
+  type BackupWorkspaceResult,
+} from '../domain/index.js';
+import { ProgressTracker, asWorkflowFailure, tagWorkflow, validateInput, withWorkspaceLock } from './common.js';
+import { describeFailure, notifyFailure } from './notify.js';
+import { pruneUnderLock } from './prune-snapshots.js';
+import { snapshotUnderLock } from './snapshot-workspace.js';
+
+const scheduledStartTimeKey = defineSearchAttributeKey(SCHEDULED_START_TIME_ATTRIBUTE, SearchAttributeType.DATETIME);
+
+/**
+ * The instant whose date names the backup, and the timezone to read it in. A scheduled run uses the
+ * schedule's scheduled time (not the wall clock: a late retry keeps the name); a fleet's child uses
+ * the time its fleet gives; a manual run its own start time. All replay the same.
+ */
+export function backupNameDate(timezoneFallback: string | undefined): { instant: Date; timeZone: string } {
+  const info = workflowInfo();
+  const memo = (info.memo ?? {});
+  const scheduled = info.typedSearchAttributes.get(scheduledStartTimeKey);
+  const fromMemo = typeof memo[MEMO_KEYS.backupTime] === 'string' ? new Date(memo[MEMO_KEYS.backupTime] as string) : undefined;
+  const instant = scheduled ?? (fromMemo && !Number.isNaN(fromMemo.getTime()) ? fromMemo : info.startTime);
+  const memoTz = memo[MEMO_KEYS.timezone];
+  let timeZone = typeof memoTz === 'string' ? memoTz : (timezoneFallback ?? 'UTC');
+  if (!isValidTimeZone(timeZone)) {
+    log.warn('unknown timezone in the backup memo; using UTC', { timeZone });
+    timeZone = 'UTC';
+  }
+  return { instant, timeZone };
+}
+
+/**
+ * What a schedule runs: snapshot `<namePrefix><YYYY-MM-DD>`, then apply the retention policy, both
+ * under one hold of the workspace lock. It prunes only after the new backup succeeded. A failure is
+ * notified (RIGSNAP_NOTIFY_URL) unless a fleet run will report it.
+ */
+export async function backupWorkspace(rawInput: BackupWorkspaceInput): Promise<BackupWorkspaceResult> {
+  const input = validateInput(BackupWorkspaceInput, rawInput);
+  tagWorkflow(input.workspaceId, 'backup');
+  const tracker = new ProgressTracker('backup', input.workspaceId);
+  const { instant, timeZone } = backupNameDate(input.retention?.timezone);
+  const name = `${input.namePrefix}${isoDate(instant, timeZone)}`;
+  tracker.setDetail({ name });
+  try {
+    const result = await withWorkspaceLock(
+      { workspaceId: input.workspaceId, operation: 'backup', snapshotName: name },
+      tracker,
+      async (preflight) => {
+        const taken = await snapshotUnderLock({ workspaceId: input.workspaceId, name, restart: 'previous' }, preflight, tracker);
+        const prune = input.retention
+          ? await pruneUnderLock(
+              { workspaceId: input.workspaceId, namePrefix: input.namePrefix, retention: input.retention, dryRun: false },
+              tracker,
+            )
+          : null;
+        return { ...taken, prune: prune ? { ...prune, steps: [] } : null };
+      },
+    );
+    tracker.finish('completed');
+    return { ...result, steps: tracker.steps };
+  } catch (err) {
+    tracker.finish('failed');
+    const failure = asWorkflowFailure(err, undefined);
+    if (!workflowInfo().parent && !isCancellation(err)) {
+      const { errorType, message } = describeFailure(failure);
+      await notifyFailure({
+        text: `rigsnap: backup of ${input.workspaceId} failed (${errorType}): ${message}`,
+        workspaceId: input.workspaceId,
+        errorType,
+        message,
+      });
+    }
+    throw failure;
+  }
+}

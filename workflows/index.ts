@@ -1,0 +1,11 @@
+/** The workflow bundle's entry: every workflow type the worker registers, by its public name. */
+export { snapshotWorkspace } from './snapshot-workspace.js';
+export { restoreWorkspace } from './restore-workspace.js';
+export { deleteSnapshot } from './delete-snapshot.js';
+export { listSnapshots } from './list-snapshots.js';
+export { pruneSnapshots } from './prune-snapshots.js';
+export { backupWorkspace } from './backup-workspace.js';
+export { backupFleet, type FleetState } from './backup-fleet.js';
+export { checkpointWorkspace, rollbackUpdate, releaseUpdate } from './checkpoint-workspace.js';
+export { workspaceLock, lockAcquireSignal, lockStateQuery } from './workspace-lock.js';
+export { progressQuery } from './common.js';

@@ -1,0 +1,81 @@
+import {
+  RestoreWorkspaceInput,
+  SAFETY_SNAPSHOT_PREFIX,
+  utcStamp,
+  type RestartPolicy,
+  type RestoreWorkspaceResult,
+  type RigboxSnapshot,
+} from '../domain/index.js';
+import type { PreflightResult } from '../activities/index.js';
+import {
+  ProgressTracker,
+  activities,
+  asWorkflowFailure,
+  shouldEndRunning,
+  tagWorkflow,
+  validateInput,
+  withRestartGuarantee,
+  withWorkspaceLock,
+} from './common.js';
+
+/**
+ * stop → await stopped → (safety snapshot) → restore → start → await running, for a caller that
+ * holds the lock. Shared by restoreWorkspace and the checkpoint's rollback.
+ */
+export async function restoreUnderLock(
+  params: { workspaceId: string; snapshotId: string; keepCurrent: boolean; restart: RestartPolicy },
+  preflight: PreflightResult,
+  tracker: ProgressTracker,
+): Promise<Omit<RestoreWorkspaceResult, 'steps'>> {
+  const { workspaceId, snapshotId } = params;
+  const restored = preflight.snapshot as RigboxSnapshot;
+  const endRunning = shouldEndRunning(params.restart, preflight.workspace.status);
+  return withRestartGuarantee(workspaceId, endRunning, tracker, async () => {
+    tracker.begin('stop');
+    await activities('awaitTransition', `stop ${workspaceId}`).stopWorkspace({ workspaceId });
+    let safetySnapshot: RigboxSnapshot | null = null;
+    if (params.keepCurrent) {
+      tracker.begin('safety-snapshot');
+      const name = `${SAFETY_SNAPSHOT_PREFIX}${utcStamp(new Date())}`;
+      safetySnapshot = (
+        await activities('longCopy', `safety snapshot of ${workspaceId} as "${name}"`).createSnapshot({
+          workspaceId,
+          name,
+          knownIds: [],
+          notBeforeMs: Date.now(),
+        })
+      ).snapshot;
+    }
+    tracker.begin('restore');
+    await activities('longCopy', `restore ${snapshotId} into ${workspaceId}`).restoreSnapshot({ workspaceId, snapshotId });
+    let workspaceStatus = 'stopped';
+    if (endRunning) {
+      tracker.begin('start');
+      workspaceStatus = (await activities('awaitTransition', `start ${workspaceId}`).startWorkspace({ workspaceId })).status;
+    }
+    tracker.end();
+    return { restored, safetySnapshot, workspaceStatus };
+  });
+}
+
+/**
+ * Restores a snapshot into its workspace. Before any downtime it checks that the snapshot exists and
+ * is this workspace's; with `keepCurrent` it first takes a safety snapshot `pre-restore-<UTC time>`.
+ */
+export async function restoreWorkspace(rawInput: RestoreWorkspaceInput): Promise<RestoreWorkspaceResult> {
+  const input = validateInput(RestoreWorkspaceInput, rawInput);
+  tagWorkflow(input.workspaceId, 'restore');
+  const tracker = new ProgressTracker('restore', input.workspaceId);
+  try {
+    const result = await withWorkspaceLock(
+      { workspaceId: input.workspaceId, operation: 'restore', snapshotId: input.snapshotId },
+      tracker,
+      (preflight) => restoreUnderLock(input, preflight, tracker),
+    );
+    tracker.finish('completed');
+    return { ...result, steps: tracker.steps };
+  } catch (err) {
+    tracker.finish('failed');
+    throw asWorkflowFailure(err, undefined);
+  }
+}

@@ -1,0 +1,76 @@
+import type { PreflightResult } from '../activities/index.js';
+import {
+  SnapshotWorkspaceInput,
+  type RestartPolicy,
+  type SnapshotWorkspaceResult,
+} from '../domain/index.js';
+import {
+  ProgressTracker,
+  activities,
+  asWorkflowFailure,
+  shouldEndRunning,
+  tagWorkflow,
+  validateInput,
+  withRestartGuarantee,
+  withWorkspaceLock,
+} from './common.js';
+
+export interface SnapshotCoreResult {
+  snapshot: SnapshotWorkspaceResult['snapshot'];
+  workspaceStatus: string;
+  adopted: boolean;
+}
+
+/**
+ * stop → await stopped → snapshot → start → await running, for a caller that holds the lock.
+ * Shared by snapshotWorkspace, backupWorkspace and checkpointWorkspace.
+ */
+export async function snapshotUnderLock(
+  params: { workspaceId: string; name: string; restart: RestartPolicy },
+  preflight: PreflightResult,
+  tracker: ProgressTracker,
+): Promise<SnapshotCoreResult> {
+  const { workspaceId, name } = params;
+  const endRunning = shouldEndRunning(params.restart, preflight.workspace.status);
+  return withRestartGuarantee(workspaceId, endRunning, tracker, async () => {
+    tracker.begin('stop');
+    await activities('awaitTransition', `stop ${workspaceId}`).stopWorkspace({ workspaceId });
+    tracker.begin('snapshot');
+    const created = await activities('longCopy', `snapshot ${workspaceId} as "${name}"`).createSnapshot({
+      workspaceId,
+      name,
+      knownIds: preflight.sameNameSnapshotIds,
+      notBeforeMs: Date.now(),
+    });
+    let workspaceStatus = 'stopped';
+    if (endRunning) {
+      tracker.begin('start');
+      workspaceStatus = (await activities('awaitTransition', `start ${workspaceId}`).startWorkspace({ workspaceId })).status;
+    }
+    tracker.end();
+    return { snapshot: created.snapshot, workspaceStatus, adopted: created.adopted };
+  });
+}
+
+/**
+ * Takes a named snapshot of a workspace: the docs' stop → snapshot → start, durable. By default the
+ * workspace ends as it began (`restart: "previous"`); a failure or a cancellation after the stop
+ * starts it again before the workflow fails.
+ */
+export async function snapshotWorkspace(rawInput: SnapshotWorkspaceInput): Promise<SnapshotWorkspaceResult> {
+  const input = validateInput(SnapshotWorkspaceInput, rawInput);
+  tagWorkflow(input.workspaceId, 'snapshot');
+  const tracker = new ProgressTracker('snapshot', input.workspaceId);
+  try {
+    const result = await withWorkspaceLock(
+      { workspaceId: input.workspaceId, operation: 'snapshot', snapshotName: input.name },
+      tracker,
+      (preflight) => snapshotUnderLock(input, preflight, tracker),
+    );
+    tracker.finish('completed');
+    return { ...result, steps: tracker.steps };
+  } catch (err) {
+    tracker.finish('failed');
+    throw asWorkflowFailure(err, undefined);
+  }
+}
