@@ -46,6 +46,7 @@ export interface WaitHeartbeat {
   status?: string;
   polls: number;
   waitStartedAt: number;
+  firstLookAt?: number;
   actionRequested?: boolean;
   previousStatus?: string;
   queuePosition?: number;
@@ -177,11 +178,14 @@ export function createActivities(deps: ActivityDeps) {
   async function driveTo(workspaceId: string, target: 'stopped' | 'running'): Promise<TransitionResult> {
     const ctx = Context.current();
     const resumed = ctx.info.heartbeatDetails as WaitHeartbeat | undefined;
-    const waitStartedAt = resumed?.waitStartedAt ?? Date.now();
+    // The clock of the current wait: reset when we ask for our transition, so waiting for someone
+    // else's transition to end (a stop still running before we can start) has its own maximum wait.
+    let waitStartedAt = resumed?.waitStartedAt ?? Date.now();
     let polls = resumed?.polls ?? 0;
     let actionRequested = resumed?.actionRequested ?? false;
     let previousStatus = resumed?.previousStatus;
     let consecutiveErrors = 0;
+    const firstLookAt = resumed?.firstLookAt ?? Date.now();
     const other = target === 'stopped' ? 'running' : 'stopped';
     const verb = target === 'stopped' ? 'stop' : 'start';
 
@@ -200,12 +204,13 @@ export function createActivities(deps: ActivityDeps) {
       if (status !== undefined) {
         previousStatus ??= status;
         if (status === target) {
-          return { previousStatus, status: target, actionRequested, polls, waitedMs: Date.now() - waitStartedAt };
+          return { previousStatus, status: target, actionRequested, polls, waitedMs: Date.now() - firstLookAt };
         }
         if (status === other) {
           try {
             if (target === 'stopped') await rigbox.stopWorkspace(workspaceId, { signal: signal() });
             else await rigbox.startWorkspace(workspaceId, { signal: signal() });
+            if (!actionRequested) waitStartedAt = Date.now();
             actionRequested = true;
           } catch (err) {
             // 409: the workspace moved under us (or a snapshot is being taken): read it again.
@@ -226,6 +231,7 @@ export function createActivities(deps: ActivityDeps) {
         status,
         polls,
         waitStartedAt,
+        firstLookAt,
         actionRequested,
         previousStatus,
       };

@@ -34,6 +34,12 @@ export interface RigboxClientOptions {
   requestTimeoutMs?: number;
   /** For tests: a fetch to use instead of the global one. */
   fetch?: typeof fetch;
+  /**
+   * Quick retries of idempotent calls (GET, stop, start, delete) on transient errors, before the
+   * activity's own retry policy takes over: a flaky API should cost milliseconds, not a backoff.
+   */
+  transientRetries?: number;
+  retryBaseDelayMs?: number;
 }
 
 export interface CallOptions {
@@ -98,6 +104,25 @@ export function createRigboxClient(options: RigboxClientOptions) {
   const doFetch = options.fetch ?? fetch;
   const defaultTimeout = options.requestTimeoutMs ?? DEFAULT_TIMEOUT_MS;
   const token = options.token;
+  const transientRetries = options.transientRetries ?? 2;
+  const retryBaseDelayMs = options.retryBaseDelayMs ?? 100;
+  /** Longest Retry-After waited out here; longer ones go back to the activity's retry policy. */
+  const MAX_INLINE_RETRY_AFTER_MS = 5000;
+
+  /** Runs an idempotent call, retrying transient failures a few times with a short backoff. */
+  async function idempotent<T>(call: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await call();
+      } catch (err) {
+        const transient = err instanceof RigboxApiError && (err.type === 'Unavailable' || err.type === 'RateLimited');
+        if (!transient || attempt >= transientRetries || signal?.aborted) throw err;
+        const delay = err.retryAfterMs ?? retryBaseDelayMs * 3 ** attempt;
+        if (delay > MAX_INLINE_RETRY_AFTER_MS) throw err;
+        await abortableSleep(delay, signal);
+      }
+    }
+  }
 
   /** Belt and braces: whatever Rigbox echoes back, the token never leaves in an error message. */
   const redact = (text: string) => (token ? text.split(token).join('[redacted]') : text);
@@ -188,7 +213,8 @@ export function createRigboxClient(options: RigboxClientOptions) {
     const out: T[] = [];
     let cursor: string | undefined;
     for (let page = 0; page < MAX_PAGES; page++) {
-      const body = await request('GET', path, Page, { ...opts, query: cursor ? { cursor } : {} });
+      const query: Record<string, string> = cursor ? { cursor } : {};
+      const body = await idempotent(() => request('GET', path, Page, { ...opts, query }), opts.signal);
       const items = Array.isArray(body) ? body : (body.data ?? body.items ?? body.snapshots ?? []);
       const parsed = z.array(item).safeParse(items);
       if (!parsed.success) {
@@ -209,16 +235,19 @@ export function createRigboxClient(options: RigboxClientOptions) {
     baseUrl: base.toString(),
 
     async getWorkspace(workspaceId: string, opts: CallOptions = {}): Promise<RigboxWorkspace> {
-      return request('GET', `workspaces/${checkId('workspace', workspaceId)}`, RigboxWorkspace, opts);
+      const path = `workspaces/${checkId('workspace', workspaceId)}`;
+      return idempotent(() => request('GET', path, RigboxWorkspace, opts), opts.signal);
     },
 
     /** Asks Rigbox to stop. Rigbox answers before the stop is over: poll `getWorkspace`. */
     async stopWorkspace(workspaceId: string, opts: CallOptions = {}): Promise<void> {
-      await request('POST', `workspaces/${checkId('workspace', workspaceId)}/stop`, AnyBody, opts);
+      const path = `workspaces/${checkId('workspace', workspaceId)}/stop`;
+      await idempotent(() => request('POST', path, AnyBody, opts), opts.signal);
     },
 
     async startWorkspace(workspaceId: string, opts: CallOptions = {}): Promise<void> {
-      await request('POST', `workspaces/${checkId('workspace', workspaceId)}/start`, AnyBody, opts);
+      const path = `workspaces/${checkId('workspace', workspaceId)}/start`;
+      await idempotent(() => request('POST', path, AnyBody, opts), opts.signal);
     },
 
     /** Takes a snapshot of a stopped workspace. Slow for big disks: pass a long timeout. */
@@ -247,14 +276,26 @@ export function createRigboxClient(options: RigboxClientOptions) {
     },
 
     async deleteSnapshot(workspaceId: string, snapshotId: string, opts: CallOptions = {}): Promise<void> {
-      await request(
-        'DELETE',
-        `workspaces/${checkId('workspace', workspaceId)}/snapshots/${checkId('snapshot', snapshotId)}`,
-        AnyBody,
-        opts,
-      );
+      const path = `workspaces/${checkId('workspace', workspaceId)}/snapshots/${checkId('snapshot', snapshotId)}`;
+      // A retry after a lost answer meets a 404: the caller decides that "gone" is success.
+      await idempotent(() => request('DELETE', path, AnyBody, opts), opts.signal);
     },
   };
+}
+
+function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason as Error);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason as Error);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
 }
 
 /** Rigbox's error body shape is undocumented: take a message from the usual fields, or the text. */

@@ -163,15 +163,20 @@ export type ParseOutcome<T> = { ok: true; value: T } | { ok: false; message: str
  * Used by workflows (to fail with InvalidInput), by the client (before sending) and by the CLI.
  */
 export function parseInput<S extends z.ZodType>(schema: S, raw: unknown): ParseOutcome<z.output<S>> {
-  const r = schema.safeParse(raw === undefined ? {} : raw);
+  // reportInput keeps `issue.input` (zod 4 strips it otherwise), so a wrong type ("yes" for a boolean)
+  // is told apart from a missing field instead of both reading "is required".
+  const r = schema.safeParse(raw === undefined ? {} : raw, { reportInput: true });
   if (r.success) return { ok: true, value: r.data };
   const fields: string[] = [];
   const parts = r.error.issues.map((issue) => {
     const field = issue.path.length ? issue.path.map(String).join('.') : 'input';
-    fields.push(field);
     if (issue.code === 'unrecognized_keys') {
-      return `${issue.keys.join(', ')}: unknown field${issue.keys.length > 1 ? 's' : ''} (check the spelling)`;
+      // Name each unknown key by its full path (retention.keepdaily), not the object that holds it.
+      const keys = issue.keys.map((k) => (issue.path.length ? `${field}.${k}` : k));
+      fields.push(...keys);
+      return `${keys.join(', ')}: unknown field${keys.length > 1 ? 's' : ''} (check the spelling)`;
     }
+    fields.push(field);
     if (issue.code === 'invalid_type' && issue.input === undefined) return `${field}: is required`;
     return `${field}: ${issue.message}`;
   });

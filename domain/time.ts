@@ -79,8 +79,9 @@ export function parseDuration(text: string): number | undefined {
 
 /** Human form of a duration for progress lines: 850ms, 12.3s, 4m05s, 2h10m. */
 export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)}ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
+  // Compare the rounded value shown, so 999.6 ms is not "1000ms" and 59.96 s is not "60.0s".
+  if (Math.round(ms) < 1000) return `${Math.round(ms)}ms`;
+  if (Math.round(ms / 100) < 600) return `${(Math.round(ms / 100) / 10).toFixed(1)}s`;
   const totalS = Math.round(ms / 1000);
   if (totalS < 3600) return `${Math.floor(totalS / 60)}m${pad(totalS % 60)}s`;
   const totalM = Math.round(totalS / 60);

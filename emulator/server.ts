@@ -28,6 +28,8 @@ export interface EmulatorFaults {
   lostResponseRate: number;
   /** Seed of the fault sequence, so a run can be repeated. */
   seed: number;
+  /** Only these routes get faults, as "METHOD /route" (e.g. "POST /workspaces/:id/snapshots"); all when empty. */
+  routes: string[];
 }
 
 export interface EmulatorOptions {
@@ -45,7 +47,7 @@ export interface EmulatorOptions {
 }
 
 export const DEFAULT_DELAYS: EmulatorDelays = { stopMs: 1500, startMs: 1500, snapshotMs: 1000, restoreMs: 1000, latencyMs: 5 };
-export const NO_FAULTS: EmulatorFaults = { unavailableRate: 0, rateLimitRate: 0, retryAfterSeconds: 1, lostResponseRate: 0, seed: 1 };
+export const NO_FAULTS: EmulatorFaults = { unavailableRate: 0, rateLimitRate: 0, retryAfterSeconds: 1, lostResponseRate: 0, seed: 1, routes: [] };
 
 export interface CallRecord {
   method: string;
@@ -194,7 +196,7 @@ export function createEmulator(options: EmulatorOptions): Emulator {
           return sendError(reply, 403, 'forbidden', `this token may not access workspace ${wsId}`);
         }
         if (delays.latencyMs > 0) await sleep(delays.latencyMs);
-        const fault = pickFault();
+        const fault = faults.routes.length === 0 || faults.routes.includes(`${method} ${url}`) ? pickFault() : 'none';
         if (fault === 'unavailable') {
           record(req, 'unavailable', 503);
           return sendError(reply, 503, 'unavailable', 'Rigbox is temporarily unavailable');
@@ -348,6 +350,11 @@ export function createEmulator(options: EmulatorOptions): Emulator {
     const body = req.body as { delays?: Partial<EmulatorDelays>; faults?: Partial<EmulatorFaults> };
     Object.assign(delays, body.delays ?? {});
     Object.assign(faults, body.faults ?? {});
+    // Naming a seed restarts its sequence, even the same seed: a run can be repeated.
+    if (body.faults?.seed !== undefined) {
+      random = prng(faults.seed);
+      seededWith = faults.seed;
+    }
     return { delays, faults };
   });
 

@@ -56,7 +56,7 @@ export const profiles = {
   compensation: {
     startToCloseTimeout: '1h',
     heartbeatTimeout: '10s',
-    retry: { ...transientRetry, maximumAttempts: 0 },
+    retry: transientRetry, // no maximumAttempts: unlimited
   },
   /** A webhook notification: a few tries, and a failing webhook never fails the backup. */
   notification: {

@@ -223,3 +223,40 @@ describe('error table', () => {
     expect(ERROR_TABLE.Timeout.retryable).toBe(false);
   });
 });
+
+describe('quick retries of idempotent calls', () => {
+  it('a GET that meets a 503 and a 429 succeeds without the caller seeing them', async () => {
+    let calls = 0;
+    const flaky: typeof fetch = async (input, init) => {
+      calls++;
+      if (calls === 1) return new Response('{"error":"down"}', { status: 503 });
+      if (calls === 2) return new Response('{"error":"slow down"}', { status: 429, headers: { 'retry-after': '0' } });
+      return fetch(input, init);
+    };
+    const ws = await createRigboxClient({ baseUrl: emu.url, token: TOKEN, fetch: flaky }).getWorkspace('ws_a');
+    expect(ws.id).toBe('ws_a');
+    expect(calls).toBe(3);
+  });
+
+  it('gives up after its quick retries and reports the transient type', async () => {
+    let calls = 0;
+    const down: typeof fetch = async () => {
+      calls++;
+      return new Response('', { status: 503 });
+    };
+    const err = await rejection(createRigboxClient({ baseUrl: emu.url, token: TOKEN, fetch: down, retryBaseDelayMs: 1 }).getWorkspace('ws_a'));
+    expect(err.type).toBe('Unavailable');
+    expect(calls).toBe(3);
+  });
+
+  it('a create is never retried inside the client: a lost answer goes back to the caller', async () => {
+    Object.assign(emu.faults, { lostResponseRate: 1, routes: ['POST /workspaces/:id/snapshots'] });
+    try {
+      await rejection(client().createSnapshot('ws_b', 'once'));
+      expect(emu.calls.filter((x) => x.method === 'POST')).toHaveLength(1);
+      expect(emu.state.snapshotsOf('ws_b')).toHaveLength(1);
+    } finally {
+      emu.faults.routes = [];
+    }
+  });
+});
