@@ -1,0 +1,65 @@
+import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { expect } from 'vitest';
+import type { Emulator } from '../../emulator/index.js';
+
+let idCounter = 0;
+/** Unique, readable workflow ids per test. */
+export function testWorkflowId(kind: string): string {
+  return `${kind}-${process.pid}-${Date.now().toString(36)}-${idCounter++}`;
+}
+
+/** The outermost ApplicationFailure of a failed workflow: what callers see as the failure's type. */
+export async function workflowFailure(p: Promise<unknown>): Promise<ApplicationFailure> {
+  const err = await p.then(
+    (v) => {
+      throw new Error(`expected the workflow to fail, it returned ${JSON.stringify(v)}`);
+    },
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(WorkflowFailedError);
+  const cause = (err as WorkflowFailedError).cause;
+  expect(cause).toBeInstanceOf(ApplicationFailure);
+  return cause as ApplicationFailure;
+}
+
+/** Rigbox API calls the emulator saw for a workspace, as "METHOD route" lines. */
+export function callsFor(emu: Emulator, workspaceId: string, since = 0): string[] {
+  return emu.calls
+    .slice(since)
+    .filter((c) => c.workspaceId === workspaceId)
+    .map((c) => `${c.method} ${c.route.replace('/api', '')}`);
+}
+
+export async function historyJson(handle: WorkflowHandle): Promise<string> {
+  return JSON.stringify((await handle.fetchHistory()).events);
+}
+
+export async function eventCount(handle: WorkflowHandle): Promise<number> {
+  return (await handle.fetchHistory()).events?.length ?? 0;
+}
+
+/** Waits (polling, no fixed sleeps) until `check` is true. */
+export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 30_000, what = 'condition'): Promise<void> {
+  const start = Date.now();
+  while (!(await check())) {
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** Waits until the workflow's `progress` query reports the given current step. */
+export async function awaitStep(client: Client, workflowId: string, step: string, timeoutMs = 30_000): Promise<void> {
+  await eventually(
+    async () => {
+      try {
+        const p = await client.workflow.getHandle(workflowId).query<{ currentStep: string | null }>('progress');
+        return p.currentStep === step;
+      } catch {
+        return false;
+      }
+    },
+    timeoutMs,
+    `step ${step} of ${workflowId}`,
+  );
+}
