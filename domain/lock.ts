@@ -7,7 +7,7 @@ export const LOCK_RELEASE_SIGNAL = 'release';
 export const LOCK_STATE_QUERY = 'lockState';
 
 export interface LockRequest {
-  /** Unique per requesting workflow run: `<workflowId>/<runId>`. */
+  /** Unique per acquisition: `<workflowId>/<runId>/<n>`. */
   requestId: string;
   workflowId: string;
   runId: string;

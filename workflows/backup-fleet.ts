@@ -25,11 +25,14 @@ export interface FleetState {
   /** The instant whose date names every backup of this fleet run, fixed at the first run. */
   backupTime: string;
   timeZone: string;
+  /** Children per run before continuing as new (default 1000): bounds every run's history. */
+  childrenPerRun?: number;
 }
 
 const MAX_LISTED_FAILURES = 1000;
 /** Continue as new well before Temporal's limits (it suggests it at a few thousand events). */
 const MAX_HISTORY_EVENTS = 8000;
+const DEFAULT_CHILDREN_PER_RUN = 1000;
 
 /**
  * Backs up many workspaces: a child backupWorkspace per workspace, at most `concurrency` at once.
@@ -87,14 +90,16 @@ export async function backupFleet(rawInput: BackupFleetInput, state?: FleetState
     return tracked;
   };
 
+  const runStartOffset = next;
+  const childrenPerRun = s.childrenPerRun ?? DEFAULT_CHILDREN_PER_RUN;
   const historyIsLarge = () => {
     const now = workflowInfo();
-    return now.continueAsNewSuggested || now.historyLength > MAX_HISTORY_EVENTS;
+    return now.continueAsNewSuggested || now.historyLength > MAX_HISTORY_EVENTS || next - runStartOffset >= childrenPerRun;
   };
 
   report();
   while (next < ids.length && !historyIsLarge()) {
-    while (inFlight.size < input.concurrency && next < ids.length) {
+    while (inFlight.size < input.concurrency && next < ids.length && !historyIsLarge()) {
       void backUp(ids[next++]!);
     }
     report();

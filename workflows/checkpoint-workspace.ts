@@ -1,4 +1,4 @@
-import { allHandlersFinished, condition, defineUpdate, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, allHandlersFinished, condition, defineUpdate, setHandler } from '@temporalio/workflow';
 import {
   CheckpointWorkspaceInput,
   ReleaseCheckpointInput,
@@ -19,6 +19,9 @@ import {
 } from './common.js';
 import { restoreUnderLock } from './restore-workspace.js';
 import { snapshotUnderLock } from './snapshot-workspace.js';
+
+/** An update refused by its validator: typed, so callers can tell a conflict from bad input. */
+const rejected = (type: 'Conflict' | 'InvalidInput', message: string) => ApplicationFailure.create({ type, message, nonRetryable: true });
 
 export const rollbackUpdate = defineUpdate<RollbackResult, []>('rollback');
 export const releaseUpdate = defineUpdate<{ released: true; snapshotDeleted: boolean }, [ReleaseCheckpointInput?]>('release');
@@ -69,9 +72,9 @@ export async function checkpointWorkspace(rawInput: CheckpointWorkspaceInput): P
     },
     {
       validator: () => {
-        if (state === 'snapshotting') throw new Error('the checkpoint snapshot is still being taken; try again when it is active');
-        if (state === 'rolling-back') throw new Error('a rollback is already running');
-        if (state !== 'active' || release) throw new Error(`the checkpoint is ${release ? 'being released' : state}`);
+        if (state === 'snapshotting') throw rejected('Conflict', 'the checkpoint snapshot is still being taken; try again when it is active');
+        if (state === 'rolling-back') throw rejected('Conflict', 'a rollback is already running');
+        if (state !== 'active' || release) throw rejected('Conflict', `the checkpoint is ${release ? 'being released' : state}`);
       },
     },
   );
@@ -87,8 +90,8 @@ export async function checkpointWorkspace(rawInput: CheckpointWorkspaceInput): P
     {
       validator: (raw?: ReleaseCheckpointInput) => {
         const parsed = parseInput(ReleaseCheckpointInput, raw);
-        if (!parsed.ok) throw new Error(`invalid release input: ${parsed.message}`);
-        if (release || state === 'released' || state === 'expired') throw new Error('the checkpoint is already released');
+        if (!parsed.ok) throw rejected('InvalidInput', `invalid release input: ${parsed.message}`);
+        if (release || state === 'released' || state === 'expired') throw rejected('Conflict', 'the checkpoint is already released');
       },
     },
   );

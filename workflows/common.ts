@@ -174,10 +174,16 @@ export function asWorkflowFailure(err: unknown, step: Step | undefined): unknown
   return err;
 }
 
-/** The lock request id of this run: unique per run, stable across replays. */
-export function lockRequestId(): string {
+/** How many times this run has asked for its workspace lock (module state is per workflow run). */
+let lockAcquisitions = 0;
+
+/**
+ * A lock request id: unique per acquisition (a checkpoint locks once to snapshot and again per
+ * rollback), stable across replays because acquisitions happen in the same order.
+ */
+export function nextLockRequestId(): string {
   const info = workflowInfo();
-  return `${info.workflowId}/${info.runId}`;
+  return `${info.workflowId}/${info.runId}/${++lockAcquisitions}`;
 }
 
 export interface LockedPreflight {
@@ -199,7 +205,7 @@ export async function withWorkspaceLock<T>(
   body: (preflight: PreflightResult) => Promise<T>,
 ): Promise<T> {
   const info = workflowInfo();
-  const requestId = lockRequestId();
+  const requestId = nextLockRequestId();
   let reason = 'failed';
   tracker.begin('preflight');
   try {
