@@ -1,0 +1,105 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { afterAll, beforeAll, inject, it } from 'vitest';
+import { WORKFLOW_TYPES, workflowIds } from '../../domain/index.js';
+import { startEmulator, type Emulator } from '../../emulator/index.js';
+import { TEST_TOKEN, connectTestTemporal, createTestWorker, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.js';
+import { eventually } from '../helpers/workflows.js';
+
+/**
+ * Records one history per workflow path into test/replay/histories, for the replay test. Run with
+ * `npm run record-histories` after a deliberate, patched() change; never as part of `npm test`.
+ */
+
+const OUT = path.resolve('test/replay/histories');
+let temporal: TestTemporal;
+let emu: Emulator;
+const taskQueue = uniqueTaskQueue('record');
+
+beforeAll(async () => {
+  temporal = await connectTestTemporal();
+  emu = await startEmulator({
+    token: TEST_TOKEN,
+    delays: { stopMs: 300, startMs: 300, snapshotMs: 100, restoreMs: 100, latencyMs: 0 },
+    seedWorkspaces: [
+      { id: 'ws_rec', status: 'running', files: { a: '1' } },
+      { id: 'ws_rec_cold', status: 'stopped' },
+      { id: 'ws_rec_cp', status: 'running' },
+      { id: 'ws_rec_fail', status: 'running' },
+    ],
+  });
+});
+afterAll(async () => {
+  await emu?.close();
+  await temporal?.close();
+});
+
+/** The history in proto3 JSON, as the temporal CLI writes it (the format historyFromJSON reads). */
+const index: Record<string, string> = {};
+function save(name: string, workflowId: string) {
+  index[`${name}.json`] = workflowId;
+  const json = execFileSync(
+    inject('temporalCliPath'),
+    ['workflow', 'show', '--workflow-id', workflowId, '--address', temporal.address, '--output', 'json'],
+    { encoding: 'utf8' },
+  );
+  fs.writeFileSync(path.join(OUT, `${name}.json`), json);
+}
+
+it('records histories of every workflow', async () => {
+  fs.mkdirSync(OUT, { recursive: true });
+  const worker = await createTestWorker({ temporal, taskQueue, rigboxUrl: emu.url, env: { RIGSNAP_MAX_WAIT_MS: '1000' } });
+  await worker.runUntil(async () => {
+    const run = async (name: string, type: string, input: unknown) => {
+      const workflowId = `record-${name}`;
+      await temporal.client.workflow.execute(type, { taskQueue, workflowId, args: [input] }).catch(() => undefined);
+      save(name, workflowId);
+    };
+    await run('snapshot-running', WORKFLOW_TYPES.snapshot, { workspaceId: 'ws_rec', name: 'rec' });
+    await run('snapshot-stopped', WORKFLOW_TYPES.snapshot, { workspaceId: 'ws_rec_cold', name: 'rec' });
+    const snap = emu.state.snapshotsOf('ws_rec')[0]!;
+    await run('restore-keep-current', WORKFLOW_TYPES.restore, { workspaceId: 'ws_rec', snapshotId: snap.id, keepCurrent: true });
+    await run('restore-foreign', WORKFLOW_TYPES.restore, { workspaceId: 'ws_rec', snapshotId: emu.state.snapshotsOf('ws_rec_cold')[0]!.id });
+    await run('invalid-input', WORKFLOW_TYPES.snapshot, { workspaceId: 'nope', name: 'x' });
+    await run('list', WORKFLOW_TYPES.list, { workspaceId: 'ws_rec' });
+    await run('prune-dry-run', WORKFLOW_TYPES.prune, { workspaceId: 'ws_rec', namePrefix: 'pre-restore-', retention: { keepLast: 1 }, dryRun: true });
+    await run('backup-with-prune', WORKFLOW_TYPES.backup, { workspaceId: 'ws_rec', namePrefix: 'rec', retention: { keepLast: 1 } });
+    await run('delete', WORKFLOW_TYPES.delete, { workspaceId: 'ws_rec', snapshotId: emu.state.snapshotsOf('ws_rec')[0]!.id });
+    await run('fleet', WORKFLOW_TYPES['fleet-backup'], { workspaceIds: ['ws_rec', 'ws_rec_cold', 'ws_missing'], concurrency: 2 });
+
+    // A stop that outlasts the maximum wait: Timeout, then the restart compensation.
+    emu.delays.stopMs = 1500;
+    await run('snapshot-timeout-compensated', WORKFLOW_TYPES.snapshot, { workspaceId: 'ws_rec_fail', name: 'slow' });
+    emu.delays.stopMs = 300;
+
+    // A checkpoint session with a rollback and a release.
+    const cp = await temporal.client.workflow.start(WORKFLOW_TYPES.checkpoint, {
+      taskQueue,
+      workflowId: 'record-checkpoint',
+      args: [{ workspaceId: 'ws_rec_cp', name: 'cp', ttl: '1h' }],
+    });
+    await eventually(async () => (await cp.query<{ detail?: { state?: string } }>('progress')).detail?.state === 'active');
+    await cp.executeUpdate('rollback');
+    await cp.executeUpdate('release', { args: [{ deleteSnapshot: true }] });
+    await cp.result();
+    save('checkpoint-rollback-release', 'record-checkpoint');
+
+    // Cancelled mid-snapshot.
+    emu.delays.snapshotMs = 1500;
+    const c = await temporal.client.workflow.start(WORKFLOW_TYPES.snapshot, {
+      taskQueue,
+      workflowId: 'record-snapshot-cancelled',
+      args: [{ workspaceId: 'ws_rec', name: 'cancel-me' }],
+    });
+    await eventually(async () => (await c.query<{ currentStep: string }>('progress')).currentStep === 'snapshot');
+    await c.cancel();
+    await c.result().catch(() => undefined);
+    save('snapshot-cancelled', 'record-snapshot-cancelled');
+    emu.delays.snapshotMs = 100;
+  });
+  // The lock of the busiest workspace, after its runs (still open: fetch what it has).
+  save('workspace-lock', workflowIds.lock('ws_rec'));
+  // Which workflow id each history belongs to: replay needs it where the code derives ids from it.
+  fs.writeFileSync(path.join(OUT, 'workflow-ids.json'), `${JSON.stringify(index, null, 2)}\n`);
+}, 300_000);
