@@ -9,7 +9,9 @@ import { SEARCH_ATTRIBUTES } from '../domain/index.js';
  * server, a self-hosted cluster and Temporal Cloud.
  */
 export function temporalSettings(env: Record<string, string | undefined> = process.env) {
-  const overrideEnvVars = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined)) as Record<string, string>;
+  // An empty variable means "not set" (compose files pass VAR= through): an empty TEMPORAL_API_KEY
+  // would otherwise turn TLS on, and an empty TLS path would be read as a file.
+  const overrideEnvVars = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== '')) as Record<string, string>;
   const { connectionOptions, namespace } = loadClientConnectConfig({ overrideEnvVars });
   return {
     connectionOptions: { ...connectionOptions, address: connectionOptions.address ?? 'localhost:7233' },
