@@ -19,8 +19,10 @@ import {
   type WorkspaceLockInput,
 } from '../domain/index.js';
 import { RigboxApiError, type RigboxClient } from './rigbox-client.js';
+import { TransitionDurations } from './transition-durations.js';
 
 export { createRigboxClient, RigboxApiError, type RigboxClient } from './rigbox-client.js';
+export { TransitionDurations } from './transition-durations.js';
 
 export interface ActivityDeps {
   rigbox: RigboxClient;
@@ -38,6 +40,8 @@ export interface ActivityDeps {
   uiUrl?: string;
   /** Rigbox may lose a create's answer; a snapshot with the same name created this close before we asked is ours. */
   adoptionSkewMs?: number;
+  /** What this worker learnt of how long stops and starts take (a hint for polling; in memory). */
+  transitionDurations?: TransitionDurations;
 }
 
 /** What a wait reports in its heartbeat: shown in the UI's pending activity and by the CLI. */
@@ -146,6 +150,7 @@ export function createActivities(deps: ActivityDeps) {
   const longCallTimeoutMs = deps.longCallTimeoutMs ?? 2 * 3_600_000;
   const heartbeatEveryMs = deps.heartbeatEveryMs ?? 1000;
   const adoptionSkewMs = deps.adoptionSkewMs ?? 60_000;
+  const durations = deps.transitionDurations ?? new TransitionDurations();
 
   const signal = () => Context.current().cancellationSignal;
 
@@ -185,6 +190,8 @@ export function createActivities(deps: ActivityDeps) {
     let actionRequested = resumed?.actionRequested ?? false;
     let previousStatus = resumed?.previousStatus;
     let consecutiveErrors = 0;
+    /** Time into our own transition at the last poll that still saw it running (for learning its length). */
+    let lastNotDoneMs: number | undefined;
     const firstLookAt = resumed?.firstLookAt ?? Date.now();
     const other = target === 'stopped' ? 'running' : 'stopped';
     const verb = target === 'stopped' ? 'stop' : 'start';
@@ -204,6 +211,9 @@ export function createActivities(deps: ActivityDeps) {
       if (status !== undefined) {
         previousStatus ??= status;
         if (status === target) {
+          if (actionRequested && lastNotDoneMs !== undefined) {
+            durations.record(target, workspaceId, lastNotDoneMs, Date.now() - waitStartedAt);
+          }
           return { previousStatus, status: target, actionRequested, polls, waitedMs: Date.now() - firstLookAt };
         }
         if (status === other) {
@@ -219,6 +229,7 @@ export function createActivities(deps: ActivityDeps) {
         }
       }
       const elapsed = Date.now() - waitStartedAt;
+      if (actionRequested && status !== undefined) lastNotDoneMs = elapsed;
       if (elapsed >= maxWaitMs) {
         throw failure(
           'Timeout',
@@ -236,7 +247,8 @@ export function createActivities(deps: ActivityDeps) {
         previousStatus,
       };
       ctx.heartbeat(heartbeat);
-      const delay = Math.min(Math.max(nextPollDelayMs(elapsed, schedule), retryAfterMs ?? 0), maxWaitMs - elapsed);
+      const expected = actionRequested ? durations.expected(target, workspaceId) : undefined;
+      const delay = Math.min(Math.max(nextPollDelayMs(elapsed, schedule, expected), retryAfterMs ?? 0), maxWaitMs - elapsed);
       await ctx.sleep(Math.max(1, delay));
     }
   }
@@ -274,6 +286,7 @@ export function createActivities(deps: ActivityDeps) {
     return { workspace, snapshot, sameNameSnapshotIds };
   }
 
+  /** Queues on the workspace lock and waits for the grant. Resolves with how long it waited behind others (0 when it did not). */
   async function queueOnLock(workspaceId: string, request: LockRequest): Promise<number> {
     if (!deps.temporal) throw new Error('the lock activities need a Temporal client (ActivityDeps.temporal)');
     const { client, taskQueue } = deps.temporal;
@@ -290,7 +303,9 @@ export function createActivities(deps: ActivityDeps) {
         staticSummary: `Serializes rigsnap operations on ${workspaceId}`,
       });
     await send();
-    let delay = 50;
+    // The lock grants within one of its workflow tasks (tens of ms) when free: look soon, then back off.
+    let delay = 15;
+    let waitedBehindOthers = false;
     for (;;) {
       await ctx.sleep(delay);
       delay = Math.min(1000, delay * 2);
@@ -302,8 +317,9 @@ export function createActivities(deps: ActivityDeps) {
         await send();
         continue;
       }
-      if (state.holder?.requestId === request.requestId) return Date.now() - started;
+      if (state.holder?.requestId === request.requestId) return waitedBehindOthers ? Date.now() - started : 0;
       const position = state.queue.findIndex((r) => r.requestId === request.requestId);
+      if (position > 0 || (state.holder && state.holder.requestId !== request.requestId)) waitedBehindOthers = true;
       if (position < 0) {
         await send(); // not queued (the lock closed before our signal): queue again; duplicates are ignored
         continue;
@@ -331,6 +347,8 @@ export function createActivities(deps: ActivityDeps) {
         const lockWaitMs = await heartbeating({ phase: 'waiting for lock' }, () =>
           queueOnLock(input.workspaceId, { ...input.lock!, requestedAt: new Date().toISOString() }),
         );
+        // Another operation ran first: what we checked may have changed (status, snapshots), so look again.
+        if (lockWaitMs === 0) return { ...first, lockWaitMs };
         const fresh = await checkWorkspace(input);
         return { ...fresh, lockWaitMs };
       });

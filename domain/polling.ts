@@ -15,17 +15,26 @@ export interface PollSchedule {
 
 export const DEFAULT_POLL_SCHEDULE: PollSchedule = { minDelayMs: 250, maxDelayMs: 15_000, growth: 0.4 };
 
-export function nextPollDelayMs(elapsedMs: number, schedule: PollSchedule = DEFAULT_POLL_SCHEDULE): number {
-  const proportional = elapsedMs * schedule.growth;
-  return Math.min(schedule.maxDelayMs, Math.max(schedule.minDelayMs, proportional));
+export function nextPollDelayMs(elapsedMs: number, schedule: PollSchedule = DEFAULT_POLL_SCHEDULE, expectedMs?: number): number {
+  const clamp = (ms: number) => Math.min(schedule.maxDelayMs, Math.max(schedule.minDelayMs, ms));
+  if (expectedMs === undefined || expectedMs <= 0) return clamp(elapsedMs * schedule.growth);
+  // When the usual length of this transition is known, poll sparsely (faster growth) until close to
+  // it, then densely (5% of it) around it, then fall back to the plain schedule if it runs late.
+  const windowStart = expectedMs * 0.85;
+  const windowEnd = expectedMs * 1.3;
+  const dense = Math.max(schedule.minDelayMs, expectedMs * 0.05);
+  if (elapsedMs >= windowEnd) return clamp(elapsedMs * schedule.growth);
+  if (elapsedMs >= windowStart) return Math.min(dense, clamp(elapsedMs * schedule.growth));
+  const sparse = clamp(elapsedMs * schedule.growth * 2.5);
+  return Math.max(schedule.minDelayMs, Math.min(sparse, windowStart - elapsedMs));
 }
 
 /** The poll times (ms after the wait began) up to `untilMs`; used by tests and the benchmark report. */
-export function pollTimes(untilMs: number, schedule: PollSchedule = DEFAULT_POLL_SCHEDULE): number[] {
+export function pollTimes(untilMs: number, schedule: PollSchedule = DEFAULT_POLL_SCHEDULE, expectedMs?: number): number[] {
   const times = [0];
   let t = 0;
   while (t < untilMs) {
-    t += nextPollDelayMs(t, schedule);
+    t += nextPollDelayMs(t, schedule, expectedMs);
     times.push(t);
   }
   return times;

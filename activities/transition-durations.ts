@@ -1,0 +1,27 @@
+/**
+ * How long transitions usually take, learnt by one worker from the ones it watched: per workspace
+ * when it has seen that workspace, else across workspaces. Only a hint for the poll schedule (never
+ * state that workflows depend on), so it lives in memory and starts empty.
+ */
+export class TransitionDurations {
+  private readonly perWorkspace = new Map<string, number>();
+  private readonly overall = new Map<string, number>();
+
+  constructor(private readonly maxEntries = 10_000) {}
+
+  expected(kind: string, workspaceId: string): number | undefined {
+    return this.perWorkspace.get(`${kind}:${workspaceId}`) ?? this.overall.get(kind);
+  }
+
+  /** Records a transition seen to end between `lastNotDoneMs` and `firstDoneMs` after it was asked for. */
+  record(kind: string, workspaceId: string, lastNotDoneMs: number, firstDoneMs: number): void {
+    const observed = (lastNotDoneMs + firstDoneMs) / 2;
+    const key = `${kind}:${workspaceId}`;
+    const prev = this.perWorkspace.get(key);
+    this.perWorkspace.delete(key); // re-insert: the map's order is the eviction order
+    this.perWorkspace.set(key, prev === undefined ? observed : prev * 0.5 + observed * 0.5);
+    if (this.perWorkspace.size > this.maxEntries) this.perWorkspace.delete(this.perWorkspace.keys().next().value!);
+    const all = this.overall.get(kind);
+    this.overall.set(kind, all === undefined ? observed : all * 0.8 + observed * 0.2);
+  }
+}
