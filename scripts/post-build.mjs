@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Prebuilds the workflow bundle (dist/workflow-bundle.js) so a worker starts without bundling.
+// After tsc: prebuilds the workflow bundle (dist/workflow-bundle.js) so a worker starts without
+// bundling, and makes the CLI executable (tsc writes files without the +x bit).
 import fs from 'node:fs';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
@@ -11,3 +12,5 @@ const { code } = await bundleWorkflowCode({
 });
 fs.writeFileSync(path.join(root, 'dist/workflow-bundle.js'), code);
 process.stderr.write(`[build] workflow bundle: dist/workflow-bundle.js (${Math.round(code.length / 1024)} KiB)\n`);
+
+fs.chmodSync(path.join(root, 'dist/client/cli.js'), 0o755);

@@ -1,0 +1,27 @@
+/**
+ * The rigsnap client library: `import { RigsnapClient } from 'rigsnap'`. Start and watch snapshot,
+ * restore, retention, backup and checkpoint workflows and manage backup schedules from any Node service;
+ * only the Temporal connection is needed (the Rigbox token stays with the workers).
+ */
+export * from './rigsnap-client.js';
+export * from './schedules.js';
+export * from './errors.js';
+export { toRigsnapError, isUnreachable } from './sdk-errors.js';
+export {
+  ClientConfigError,
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  DEFAULT_TEMPORAL_ADDRESS,
+  DEFAULT_UI_URL,
+  TemporalConnectionError,
+  scheduleUrl,
+  temporalSettings,
+  workflowUrl,
+  type SettingsOverrides,
+  type TemporalSettings,
+} from './connection.js';
+export { renderProgress, describeActivity, describeDetail, finishedStepLines, type ProgressFrame, type RenderOptions } from './progress-renderer.js';
+export * from '../domain/inputs.js';
+export * from '../domain/results.js';
+export { WORKFLOW_TYPES, PROGRESS_QUERY, DEFAULT_TASK_QUEUE, SEARCH_ATTRIBUTES, MEMO_KEYS } from '../domain/constants.js';
+export { ERROR_TABLE, ERROR_ADVICE, type ErrorType } from '../domain/errors.js';
+export { workflowIds, scheduleIds, requestKey } from '../domain/ids.js';

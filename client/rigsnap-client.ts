@@ -1,0 +1,524 @@
+import {
+  type Client,
+  type Connection,
+  type WorkflowExecutionDescription,
+  type WorkflowHandle,
+  WorkflowIdConflictPolicy,
+  WorkflowIdReusePolicy,
+} from '@temporalio/client';
+import {
+  SearchAttributeType,
+  WorkflowExecutionAlreadyStartedError,
+  defineSearchAttributeKey,
+  type SearchAttributePair,
+  type UpdateDefinition,
+} from '@temporalio/common';
+import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow/codec-helpers.js';
+import {
+  BackupFleetInput,
+  BackupWorkspaceInput,
+  CheckpointWorkspaceInput,
+  DeleteSnapshotInput,
+  ListSnapshotsInput,
+  PROGRESS_QUERY,
+  PruneSnapshotsInput,
+  ReleaseCheckpointInput,
+  RequestKey,
+  RestoreWorkspaceInput,
+  SEARCH_ATTRIBUTES,
+  SnapshotWorkspaceInput,
+  WORKFLOW_TYPES,
+  WorkspaceId,
+  requestKey as defaultRequestKey,
+  workflowIds,
+  type BackupFleetResult,
+  type BackupWorkspaceResult,
+  type CheckpointWorkspaceResult,
+  type DeleteSnapshotResult,
+  type ListSnapshotsResult,
+  type Operation,
+  type Progress,
+  type PruneSnapshotsResult,
+  type RestoreWorkspaceResult,
+  type RollbackResult,
+  type SnapshotWorkspaceResult,
+} from '../domain/index.js';
+import type { releaseUpdate, rollbackUpdate } from '../workflows/index.js';
+import {
+  connectTemporal,
+  temporalSettings,
+  workflowUrl,
+  type SettingsOverrides,
+} from './connection.js';
+import { RigsnapError, TemporalConnectionError, validate, validateField } from './errors.js';
+import { toRigsnapError } from './sdk-errors.js';
+import { RigsnapSchedules } from './schedules.js';
+
+export const workspaceIdKey = defineSearchAttributeKey(SEARCH_ATTRIBUTES.workspaceId, SearchAttributeType.KEYWORD);
+export const operationKey = defineSearchAttributeKey(SEARCH_ATTRIBUTES.operation, SearchAttributeType.KEYWORD);
+
+/** Results of checkpointWorkspace's updates, typed from the workflow's own definitions (types only). */
+type UpdateResult<U> = U extends UpdateDefinition<infer R, infer _A, infer _N> ? R : never;
+export type ReleaseResult = UpdateResult<typeof releaseUpdate>;
+type RollbackUpdateResult = UpdateResult<typeof rollbackUpdate>;
+
+export interface RigsnapClientOptions extends SettingsOverrides {
+  /** Use this Temporal client instead of connecting (the caller owns its connection). */
+  client?: Client;
+  /** The environment to read TEMPORAL_* and RIGSNAP_* from; default process.env. */
+  env?: Record<string, string | undefined>;
+}
+
+export interface StartOptions {
+  /**
+   * Makes the start idempotent: the same request key (for the same business key) finds the same
+   * workflow instead of starting a second operation. Default: the current time in base 36 (a retry
+   * within the same millisecond, such as a double click, is the same request).
+   */
+  requestKey?: string;
+}
+
+/** A started (or found) operation. */
+export interface StartedOperation<R> {
+  workflowId: string;
+  runId: string;
+  /** The run in the Temporal Web UI. */
+  url: string;
+  workflowType: string;
+  /** True when the id had already run to completion: this is that earlier run, nothing new was started. */
+  existing: boolean;
+  handle: WorkflowHandle;
+  /** Waits for the result; a failure throws RigsnapError with the workflow's error type. */
+  result(): Promise<R>;
+}
+
+/** What a long activity reports in its heartbeat (activities' WaitHeartbeat; any field may be missing). */
+export interface HeartbeatDetails {
+  phase?: string;
+  status?: string;
+  polls?: number;
+  waitStartedAt?: number;
+  actionRequested?: boolean;
+  previousStatus?: string;
+  queuePosition?: number;
+}
+
+export interface PendingActivityView {
+  activityType: string;
+  attempt: number;
+  /** PENDING_ACTIVITY_STATE_* without the prefix: SCHEDULED, STARTED, CANCEL_REQUESTED… */
+  state: string;
+  heartbeat: HeartbeatDetails | null;
+  lastHeartbeatAt: string | null;
+  lastFailure: string | null;
+}
+
+export interface ProgressReport {
+  workflowId: string;
+  runId: string;
+  url: string;
+  /** Temporal's execution status: RUNNING, COMPLETED, FAILED… */
+  status: string;
+  startedAt: string;
+  closedAt: string | null;
+  /** The workflow's `progress` query; null when no worker answered. */
+  progress: Progress | null;
+  /** The pending activity (the newest if several), with its decoded heartbeat details. */
+  activity: PendingActivityView | null;
+}
+
+export interface StatusReport extends ProgressReport {
+  workflowType: string;
+  workspaceId: string | null;
+  operation: string | null;
+  summary: string | null;
+  historyLength: number;
+  /** The result when the workflow completed. */
+  result?: unknown;
+  /** The typed failure when it failed, was cancelled, terminated or timed out. */
+  error?: ReturnType<RigsnapError['toJSON']>;
+}
+
+export interface CheckpointActive {
+  workflowId: string;
+  runId: string;
+  url: string;
+  snapshotId: string;
+  snapshotName: string;
+  expiresAt: string | null;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+function statusName(desc: WorkflowExecutionDescription): string {
+  return desc.status.name;
+}
+
+/**
+ * The typed client of rigsnap for Node services: one method per workflow (start → handle, or execute →
+ * result), inputs checked with the domain's zod schemas before anything is sent, failures as
+ * RigsnapError with the workflow's error type, progress through the `progress` query, and schedules.
+ * Needs only a Temporal connection: the Rigbox token stays with the workers.
+ */
+export class RigsnapClient {
+  readonly schedules: RigsnapSchedules;
+
+  private constructor(
+    readonly temporal: Client,
+    readonly address: string,
+    readonly namespace: string,
+    readonly taskQueue: string,
+    readonly uiUrl: string,
+    private readonly ownedConnection: Connection | null,
+  ) {
+    this.schedules = new RigsnapSchedules(this);
+  }
+
+  /**
+   * Connects with the TEMPORAL_* settings (envconfig) unless `options.client` is given. Throws
+   * TemporalConnectionError naming the address when the server cannot be reached in time.
+   */
+  static async connect(options: RigsnapClientOptions = {}): Promise<RigsnapClient> {
+    const settings = temporalSettings(options.env ?? process.env, options);
+    if (options.client) {
+      return new RigsnapClient(options.client, settings.address, options.client.options.namespace, settings.taskQueue, settings.uiUrl, null);
+    }
+    const { client, connection } = await connectTemporal(settings);
+    return new RigsnapClient(client, settings.address, settings.namespace, settings.taskQueue, settings.uiUrl, connection);
+  }
+
+  /** Closes the connection if this client opened it. */
+  async close(): Promise<void> {
+    await this.ownedConnection?.close();
+  }
+
+  workflowUrl(workflowId: string, runId?: string): string {
+    return workflowUrl(this.uiUrl, this.namespace, workflowId, runId);
+  }
+
+  /** Runs a Temporal call, turning SDK errors into RigsnapError / TemporalConnectionError. */
+  async call<T>(ctx: { workflowId?: string; runId?: string; scheduleId?: string }, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw toRigsnapError(err, { ...ctx, address: this.address });
+    }
+  }
+
+  // ---- operations -------------------------------------------------------------------------------
+
+  async startSnapshot(input: SnapshotWorkspaceInput, opts: StartOptions = {}): Promise<StartedOperation<SnapshotWorkspaceResult>> {
+    const v = validate(SnapshotWorkspaceInput, input);
+    const key = this.requestKey(opts);
+    return this.start('snapshot', v, workflowIds.snapshot(v.workspaceId, v.name, key), v.workspaceId, `snapshot ${v.workspaceId} as "${v.name}"`);
+  }
+  async snapshot(input: SnapshotWorkspaceInput, opts: StartOptions = {}): Promise<SnapshotWorkspaceResult> {
+    return (await this.startSnapshot(input, opts)).result();
+  }
+
+  async startRestore(input: RestoreWorkspaceInput, opts: StartOptions = {}): Promise<StartedOperation<RestoreWorkspaceResult>> {
+    const v = validate(RestoreWorkspaceInput, input);
+    const key = this.requestKey(opts);
+    return this.start(
+      'restore',
+      v,
+      workflowIds.restore(v.workspaceId, v.snapshotId, key),
+      v.workspaceId,
+      `restore ${v.workspaceId} to ${v.snapshotId}${v.keepCurrent ? ' (safety snapshot first)' : ''}`,
+    );
+  }
+  async restore(input: RestoreWorkspaceInput, opts: StartOptions = {}): Promise<RestoreWorkspaceResult> {
+    return (await this.startRestore(input, opts)).result();
+  }
+
+  /** Deleting a snapshot is naturally idempotent: its workflow id has no request key. */
+  async startDeleteSnapshot(input: DeleteSnapshotInput): Promise<StartedOperation<DeleteSnapshotResult>> {
+    const v = validate(DeleteSnapshotInput, input);
+    return this.start('delete', v, workflowIds.delete(v.workspaceId, v.snapshotId), v.workspaceId, `delete ${v.snapshotId} of ${v.workspaceId}`);
+  }
+  async deleteSnapshot(input: DeleteSnapshotInput): Promise<DeleteSnapshotResult> {
+    return (await this.startDeleteSnapshot(input)).result();
+  }
+
+  async startListSnapshots(input: ListSnapshotsInput = {}, opts: StartOptions = {}): Promise<StartedOperation<ListSnapshotsResult>> {
+    const v = validate(ListSnapshotsInput, input);
+    const key = this.requestKey(opts);
+    return this.start(
+      'list',
+      v,
+      workflowIds.list(v.workspaceId, key),
+      v.workspaceId ?? null,
+      `list snapshots of ${v.workspaceId ?? 'all workspaces'}`,
+    );
+  }
+  async listSnapshots(input: ListSnapshotsInput = {}, opts: StartOptions = {}): Promise<ListSnapshotsResult> {
+    return (await this.startListSnapshots(input, opts)).result();
+  }
+
+  async startPrune(input: PruneSnapshotsInput, opts: StartOptions = {}): Promise<StartedOperation<PruneSnapshotsResult>> {
+    const v = validate(PruneSnapshotsInput, input);
+    const key = this.requestKey(opts);
+    return this.start(
+      'prune',
+      v,
+      workflowIds.prune(v.workspaceId, v.namePrefix, key),
+      v.workspaceId,
+      `${v.dryRun ? 'dry run of ' : ''}prune "${v.namePrefix}*" of ${v.workspaceId}`,
+    );
+  }
+  async prune(input: PruneSnapshotsInput, opts: StartOptions = {}): Promise<PruneSnapshotsResult> {
+    return (await this.startPrune(input, opts)).result();
+  }
+
+  async startBackup(input: BackupWorkspaceInput, opts: StartOptions = {}): Promise<StartedOperation<BackupWorkspaceResult>> {
+    const v = validate(BackupWorkspaceInput, input);
+    const key = this.requestKey(opts);
+    return this.start('backup', v, workflowIds.backup(v.workspaceId, key), v.workspaceId, `backup of ${v.workspaceId}`);
+  }
+  async backup(input: BackupWorkspaceInput, opts: StartOptions = {}): Promise<BackupWorkspaceResult> {
+    return (await this.startBackup(input, opts)).result();
+  }
+
+  async startFleetBackup(input: BackupFleetInput, opts: StartOptions = {}): Promise<StartedOperation<BackupFleetResult>> {
+    const v = validate(BackupFleetInput, input);
+    const key = this.requestKey(opts);
+    return this.start('fleet-backup', v, workflowIds.fleetBackup(key), null, `backup of ${v.workspaceIds.length} workspaces`);
+  }
+  async fleetBackup(input: BackupFleetInput, opts: StartOptions = {}): Promise<BackupFleetResult> {
+    return (await this.startFleetBackup(input, opts)).result();
+  }
+
+  /** Starts a checkpoint session; its result arrives only when it is released (or its TTL passes). */
+  async startCheckpoint(input: CheckpointWorkspaceInput, opts: StartOptions = {}): Promise<StartedOperation<CheckpointWorkspaceResult>> {
+    const v = validate(CheckpointWorkspaceInput, input);
+    const key = this.requestKey(opts);
+    return this.start(
+      'checkpoint',
+      v,
+      workflowIds.checkpoint(v.workspaceId, v.name, key),
+      v.workspaceId,
+      `checkpoint "${v.name}" of ${v.workspaceId} (ttl ${v.ttl})`,
+    );
+  }
+  /** Runs a whole checkpoint session: resolves when it is released or expires. */
+  async checkpoint(input: CheckpointWorkspaceInput, opts: StartOptions = {}): Promise<CheckpointWorkspaceResult> {
+    return (await this.startCheckpoint(input, opts)).result();
+  }
+
+  /**
+   * Waits until a checkpoint's snapshot is taken and the session is active (ready for rollback),
+   * watching its `progress` query. Throws the workflow's typed failure if the snapshot failed.
+   */
+  async awaitCheckpointActive(workflowId: string, pollMs = 250): Promise<CheckpointActive> {
+    const handle = this.temporal.workflow.getHandle(workflowId);
+    for (;;) {
+      const report = await this.progress(workflowId);
+      const detail = report.progress?.detail as
+        | { state?: string; snapshotId?: string | null; snapshotName?: string; expiresAt?: string | null }
+        | undefined;
+      if (detail?.snapshotId && detail.state && detail.state !== 'snapshotting') {
+        return {
+          workflowId,
+          runId: report.runId,
+          url: report.url,
+          snapshotId: detail.snapshotId,
+          snapshotName: detail.snapshotName ?? '',
+          expiresAt: detail.expiresAt ?? null,
+        };
+      }
+      if (report.status !== 'RUNNING') {
+        // Closed before it became active: surface its failure (or a completed session's result).
+        await this.call({ workflowId }, () => handle.result());
+        throw new RigsnapError({ type: 'Rejected', message: `checkpoint ${workflowId} is ${report.status.toLowerCase()}`, workflowId });
+      }
+      await sleep(pollMs);
+    }
+  }
+
+  /** Rolls a checkpoint back: stop → restore its snapshot → start. Resolves once the workspace runs again. */
+  async rollback(checkpointWorkflowId: string): Promise<RollbackResult> {
+    const { handle, runId } = await this.openCheckpoint(checkpointWorkflowId);
+    return this.call({ workflowId: checkpointWorkflowId, runId }, () =>
+      handle.executeUpdate<RollbackUpdateResult, []>('rollback', { args: [] }),
+    );
+  }
+
+  /** Ends a checkpoint session; `deleteSnapshot` also deletes the checkpoint's snapshot. */
+  async release(checkpointWorkflowId: string, input: ReleaseCheckpointInput = {}): Promise<ReleaseResult> {
+    const v = validate(ReleaseCheckpointInput, input);
+    const { handle, runId } = await this.openCheckpoint(checkpointWorkflowId);
+    return this.call({ workflowId: checkpointWorkflowId, runId }, () =>
+      handle.executeUpdate<ReleaseResult, [ReleaseCheckpointInput]>('release', { args: [v] }),
+    );
+  }
+
+  /** The running checkpoint session with this id, or a clear error: not found, not a checkpoint, already ended. */
+  private async openCheckpoint(workflowId: string): Promise<{ handle: WorkflowHandle; runId: string }> {
+    const desc = await this.call({ workflowId }, () => this.temporal.workflow.getHandle(workflowId).describe());
+    if (desc.type !== WORKFLOW_TYPES.checkpoint) {
+      throw new RigsnapError({ type: 'Rejected', message: `${workflowId} is a ${desc.type} workflow, not a checkpoint`, workflowId });
+    }
+    if (statusName(desc) !== 'RUNNING') {
+      throw new RigsnapError({
+        type: 'Rejected',
+        message: `checkpoint ${workflowId} has already ended (${statusName(desc).toLowerCase()})`,
+        workflowId,
+        runId: desc.runId,
+      });
+    }
+    return { handle: this.temporal.workflow.getHandle(workflowId, desc.runId), runId: desc.runId };
+  }
+
+  // ---- inspection -------------------------------------------------------------------------------
+
+  /** A handle to the result of any rigsnap workflow, with typed errors. */
+  async result<R>(workflowId: string, runId?: string): Promise<R> {
+    const handle = this.temporal.workflow.getHandle(workflowId, runId);
+    return this.call({ workflowId, runId }, () => handle.result() as Promise<R>);
+  }
+
+  /**
+   * The `progress` query of a workflow plus its pending activity's heartbeat (phase, status, polls,
+   * queue position). The query is answered by a worker; without one in `queryTimeoutMs`, progress is null.
+   */
+  async progress(workflowId: string, runId?: string, queryTimeoutMs = 3000): Promise<ProgressReport> {
+    const handle = this.temporal.workflow.getHandle(workflowId, runId);
+    const desc = await this.call({ workflowId, runId }, () => handle.describe());
+    const progress = await this.temporal
+      .withDeadline(Date.now() + queryTimeoutMs, () => handle.query<Progress>(PROGRESS_QUERY))
+      .catch(() => null);
+    return {
+      workflowId,
+      runId: desc.runId,
+      url: this.workflowUrl(workflowId, desc.runId),
+      status: statusName(desc),
+      startedAt: desc.startTime.toISOString(),
+      closedAt: desc.closeTime?.toISOString() ?? null,
+      progress,
+      activity: await this.pendingActivity(desc),
+    };
+  }
+
+  /** Everything about one workflow: status, progress, and its result or typed failure once closed. */
+  async status(workflowId: string, runId?: string): Promise<StatusReport> {
+    const handle = this.temporal.workflow.getHandle(workflowId, runId);
+    const desc = await this.call({ workflowId, runId }, () => handle.describe());
+    const report = await this.progress(workflowId, desc.runId);
+    const sa = desc.typedSearchAttributes;
+    const out: StatusReport = {
+      ...report,
+      workflowType: desc.type,
+      workspaceId: sa.get(workspaceIdKey) ?? null,
+      operation: sa.get(operationKey) ?? null,
+      summary: (await desc.staticSummary().catch(() => undefined)) ?? null,
+      historyLength: desc.historyLength,
+    };
+    if (report.status !== 'RUNNING') {
+      const closed = this.temporal.workflow.getHandle(workflowId, desc.runId);
+      try {
+        out.result = await closed.result();
+      } catch (err) {
+        const e = toRigsnapError(err, { workflowId, runId: desc.runId, address: this.address });
+        if (e instanceof TemporalConnectionError) throw e;
+        out.error = e.toJSON();
+      }
+    }
+    return out;
+  }
+
+  private async pendingActivity(desc: WorkflowExecutionDescription): Promise<PendingActivityView | null> {
+    const pending = [...(desc.raw.pendingActivities ?? [])];
+    if (pending.length === 0) return null;
+    const seconds = (t: { seconds?: unknown } | null | undefined) => Number(t?.seconds ?? 0);
+    pending.sort((a, b) => seconds(b.lastStartedTime ?? b.scheduledTime) - seconds(a.lastStartedTime ?? a.scheduledTime));
+    const a = pending[0]!;
+    let heartbeat: HeartbeatDetails | null = null;
+    if (a.heartbeatDetails?.payloads?.length) {
+      try {
+        const [first] = await decodeArrayFromPayloads(this.temporal.options.loadedDataConverter, a.heartbeatDetails.payloads);
+        if (first && typeof first === 'object') heartbeat = first;
+      } catch {
+        heartbeat = null; // details in a format this client cannot decode: show the rest
+      }
+    }
+    const ts = (t: { seconds?: unknown; nanos?: unknown } | null | undefined) =>
+      t ? new Date(Number(t.seconds ?? 0) * 1000 + Math.floor(Number(t.nanos ?? 0) / 1e6)).toISOString() : null;
+    const STATES = ['UNSPECIFIED', 'SCHEDULED', 'STARTED', 'CANCEL_REQUESTED', 'PAUSED', 'PAUSE_REQUESTED'];
+    return {
+      activityType: a.activityType?.name ?? 'unknown',
+      attempt: a.attempt ?? 1,
+      state: STATES[Number(a.state ?? 0)] ?? String(a.state),
+      heartbeat,
+      lastHeartbeatAt: ts(a.lastHeartbeatTime),
+      lastFailure: a.lastFailure?.message ?? null,
+    };
+  }
+
+  // ---- internals --------------------------------------------------------------------------------
+
+  private requestKey(opts: StartOptions): string {
+    if (opts.requestKey === undefined) return defaultRequestKey(Date.now());
+    return validateField('requestKey', RequestKey, opts.requestKey);
+  }
+
+  /**
+   * Starts the workflow under its business id. A running workflow with the id is joined
+   * (USE_EXISTING); one that already completed is returned as it is (the server refuses a duplicate
+   * of a completed run); one that failed may run again, which is what a retry after a failure wants.
+   */
+  private async start<R>(
+    operation: Operation,
+    input: unknown,
+    workflowId: string,
+    workspaceId: string | null,
+    summary: string,
+  ): Promise<StartedOperation<R>> {
+    const workflowType = WORKFLOW_TYPES[operation];
+    const typedSearchAttributes: SearchAttributePair[] = [{ key: operationKey, value: operation }];
+    if (workspaceId) typedSearchAttributes.push({ key: workspaceIdKey, value: workspaceId });
+    let handle: WorkflowHandle;
+    let runId: string;
+    let existing = false;
+    try {
+      const started = await this.temporal.workflow.start(workflowType, {
+        taskQueue: this.taskQueue,
+        workflowId,
+        args: [input],
+        workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+        typedSearchAttributes,
+        staticSummary: summary,
+      });
+      handle = started;
+      runId = started.firstExecutionRunId;
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw toRigsnapError(err, { workflowId, address: this.address });
+      handle = this.temporal.workflow.getHandle(workflowId);
+      const desc = await this.call({ workflowId }, () => handle.describe());
+      if (desc.type !== workflowType) {
+        throw new RigsnapError({
+          type: 'Rejected',
+          message: `workflow id ${workflowId} belongs to a ${desc.type} workflow, not ${workflowType}`,
+          workflowId,
+        });
+      }
+      runId = desc.runId;
+      existing = true;
+    }
+    const resultHandle = handle;
+    return {
+      workflowId,
+      runId,
+      url: this.workflowUrl(workflowId, runId),
+      workflowType,
+      existing,
+      handle,
+      result: () => this.call({ workflowId, runId }, () => resultHandle.result() as Promise<R>),
+    };
+  }
+}
+
+/** Validates a workspace id the way every workflow does (for callers building ids themselves). */
+export function parseWorkspaceId(raw: unknown): string {
+  return validateField('workspaceId', WorkspaceId, raw);
+}

@@ -1,0 +1,132 @@
+import { z } from 'zod';
+import {
+  BackupFleetInput,
+  DEFAULT_BACKUP_PREFIX,
+  NamePrefix,
+  RetentionPolicy,
+  WorkspaceId,
+  isValidTimeZone,
+  parseDuration,
+  scheduleIds,
+} from '../domain/index.js';
+import { RigsnapError, validateField } from './errors.js';
+
+/**
+ * The settings of rigsnap's backup schedules and how they are named: pure (zod and domain/ only), so
+ * the CLI checks them before it loads the Temporal client.
+ */
+
+export const BACKUP_PREFIX = scheduleIds.backup('');
+export const FLEET_PREFIX = 'rigsnap-fleet-';
+
+// ---- options ------------------------------------------------------------------------------------
+
+const TimeOfDay = z
+  .string({ error: 'must be a time of day such as "03:00" (24-hour HH:MM)' })
+  .regex(/^([01]?\d|2[0-3]):[0-5]\d$/, { error: 'must be a time of day such as "03:00" (24-hour HH:MM)' });
+
+const Timezone = z
+  .string({ error: 'must be an IANA timezone such as "UTC" or "Europe/Berlin"' })
+  .refine(isValidTimeZone, { error: 'must be an IANA timezone such as "UTC" or "Europe/Berlin"' });
+
+const durationBetween = (minMs: number, maxMs: number, example: string) =>
+  z.string({ error: `must be a duration such as "${example}"` }).refine(
+    (t) => {
+      const ms = parseDuration(t);
+      return ms !== undefined && ms >= minMs && ms <= maxMs;
+    },
+    { error: `must be a duration such as "${example}" (units ms, s, m, h, d) from ${fmtMs(minMs)} to ${fmtMs(maxMs)}` },
+  );
+
+export const Note = z.string({ error: 'must be text' }).max(1000, { error: 'must be at most 1000 characters' });
+
+/** What every backup schedule shares, for one workspace or a fleet. */
+const commonShape = {
+  /** Times of day the backup runs, in `timezone`: "03:00" or several. */
+  at: z.union([TimeOfDay, z.array(TimeOfDay).min(1, { error: 'must list at least one time' }).max(24)]).default('03:00'),
+  timezone: Timezone.default('UTC'),
+  /** Snapshot names are `<namePrefix><YYYY-MM-DD>`; retention only ever touches names with this prefix. */
+  namePrefix: NamePrefix.default(DEFAULT_BACKUP_PREFIX),
+  /** Applied after each successful backup; its timezone defaults to the schedule's. */
+  retention: RetentionPolicy.optional(),
+  /** A random delay up to this long, so many schedules at 03:00 do not hit Rigbox at once. */
+  jitter: durationBetween(0, 12 * 3_600_000, '5m').optional(),
+  /** A run missed while the server was down still happens if it is at most this late. */
+  catchupWindow: durationBetween(10_000, 30 * 86_400_000, '1h').default('1h'),
+  pauseOnFailure: z.boolean({ error: 'must be true or false' }).default(false),
+  note: Note.optional(),
+  paused: z.boolean({ error: 'must be true or false' }).default(false),
+};
+
+export const BackupScheduleOptions = z.strictObject({ workspaceId: WorkspaceId, ...commonShape });
+export type BackupScheduleOptions = z.input<typeof BackupScheduleOptions>;
+
+export const FleetName = z
+  .string({ error: 'must be a name such as "nightly"' })
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$/, { error: 'must be 1-40 letters, digits, "_" or "-" (e.g. "nightly")' });
+
+export const FleetScheduleOptions = z.strictObject({
+  name: FleetName,
+  workspaceIds: BackupFleetInput.shape.workspaceIds,
+  concurrency: BackupFleetInput.shape.concurrency,
+  ...commonShape,
+});
+export type FleetScheduleOptions = z.input<typeof FleetScheduleOptions>;
+
+/** Changes to a schedule: only what is given changes; `null` removes an optional setting. */
+export interface ScheduleUpdate {
+  at?: string | string[];
+  timezone?: string;
+  namePrefix?: string;
+  retention?: z.input<typeof RetentionPolicy> | null;
+  jitter?: string | null;
+  catchupWindow?: string;
+  pauseOnFailure?: boolean;
+  note?: string | null;
+  paused?: boolean;
+  /** Fleet schedules only. */
+  workspaceIds?: string[];
+  concurrency?: number;
+}
+
+export const OVERLAP_POLICIES = ['SKIP', 'BUFFER_ONE', 'BUFFER_ALL', 'CANCEL_OTHER', 'TERMINATE_OTHER', 'ALLOW_ALL'] as const;
+export type OverlapPolicy = (typeof OVERLAP_POLICIES)[number];
+
+export interface BackfillOptions {
+  start: Date | string;
+  end: Date | string;
+  /** Default BUFFER_ALL: each missed run happens, one after another. */
+  overlap?: OverlapPolicy;
+}
+
+// ---- helpers ------------------------------------------------------------------------------------
+
+export function fmtMs(ms: number): string {
+  const units: Array<[string, number]> = [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+  ];
+  if (ms === 0) return '0s';
+  for (const [u, n] of units) if (ms % n === 0) return `${ms / n}${u}`;
+  return `${ms}ms`;
+}
+
+export const pad2 = (n: number) => String(n).padStart(2, '0');
+
+/** A workspace id (ws_…) names its schedule; a schedule id (rigsnap-backup-…, rigsnap-fleet-…) is taken as is. */
+export function resolveScheduleId(target: string): string {
+  if (target.startsWith(BACKUP_PREFIX) || target.startsWith(FLEET_PREFIX)) return target;
+  if (target.startsWith('ws_')) return scheduleIds.backup(validateField('workspaceId', WorkspaceId, target));
+  throw new RigsnapError({
+    type: 'InvalidInput',
+    message: `invalid input: schedule: must be a workspace id (ws_…) or a schedule id (${BACKUP_PREFIX}…, ${FLEET_PREFIX}…), got ${JSON.stringify(target)}`,
+    fields: ['schedule'],
+  });
+}
+
+/** The schedule id of a named fleet. */
+export function fleetScheduleId(name: string): string {
+  return scheduleIds.fleet(validateField('name', FleetName, name));
+}

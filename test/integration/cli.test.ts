@@ -1,0 +1,311 @@
+import { execFile, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { Worker } from '@temporalio/worker';
+import { scheduleIds } from '../../domain/index.js';
+import { startEmulator, type Emulator } from '../../emulator/index.js';
+import { TEST_TOKEN, connectTestTemporal, createTestWorker, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.js';
+
+/**
+ * The real `rigsnap` binary (dist/client/cli.js, built by `npm run build`, which `npm test` runs first)
+ * as a child process, against the run's Temporal dev server and an in-process worker on a queue of its
+ * own, backed by the emulator.
+ */
+const CLI = path.resolve('dist/client/cli.js');
+const execFileAsync = promisify(execFile);
+
+let temporal: TestTemporal;
+let emu: Emulator;
+let worker: Worker;
+let running: Promise<void>;
+let closedAddress: string;
+const taskQueue = uniqueTaskQueue('cli');
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `node dist/client/cli.js …` without a terminal (stdin, stdout and stderr are pipes). Never blocks the worker. */
+function rigsnap(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TEMPORAL_') && !k.startsWith('RIGSNAP_')));
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      env: { ...clean, TEMPORAL_ADDRESS: inject('temporalAddress'), RIGSNAP_TASK_QUEUE: taskQueue, ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end();
+  });
+}
+
+const parse = (r: Run) => {
+  try {
+    return JSON.parse(r.stdout);
+  } catch {
+    throw new Error(`stdout is not JSON (exit ${r.code}):\n${r.stdout}\nstderr:\n${r.stderr}`);
+  }
+};
+
+async function workflowsOfType(type: string): Promise<number> {
+  return (await temporal.client.workflow.count(`TaskQueue="${taskQueue}" AND WorkflowType="${type}"`)).count;
+}
+
+beforeAll(async () => {
+  if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test does)`);
+  if (fs.statSync(CLI).mtimeMs < fs.statSync(path.resolve('client/cli.ts')).mtimeMs) {
+    throw new Error(`${CLI} is older than client/cli.ts: run \`npm run build\` first (npm test does)`);
+  }
+  temporal = await connectTestTemporal();
+  emu = await startEmulator({
+    token: TEST_TOKEN,
+    delays: { stopMs: 100, startMs: 100, snapshotMs: 50, restoreMs: 50, latencyMs: 0 },
+    seedWorkspaces: [
+      { id: 'ws_cli', status: 'running', files: { 'app.py': 'print(1)' } },
+      { id: 'ws_restore', status: 'running' },
+      { id: 'ws_prune', status: 'running' },
+      { id: 'ws_list', status: 'running' },
+      { id: 'ws_cli_sched', status: 'running' },
+    ],
+  });
+  worker = await createTestWorker({ temporal, taskQueue, rigboxUrl: emu.url });
+  running = worker.run();
+  // An address where nothing listens: a port that was just free.
+  const server = net.createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  closedAddress = `127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+  await new Promise((r) => server.close(r));
+});
+
+afterAll(async () => {
+  worker?.shutdown();
+  await running;
+  await emu?.close();
+  await temporal?.close();
+});
+
+describe('rigsnap snapshot / list / restore', () => {
+  it('snapshot --json prints the result as JSON, and the snapshot exists in Rigbox', async () => {
+    const r = await rigsnap(['snapshot', 'ws_cli', '--name', 'cli-json', '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const out = parse(r);
+    expect(out).toMatchObject({ status: 'completed', workflowType: 'snapshotWorkspace' });
+    expect(out.workflowId).toMatch(/^snapshot-ws_cli-cli-json-/);
+    expect(out.url).toBe(`http://localhost:8233/namespaces/default/workflows/${out.workflowId}/${out.runId}/history`);
+    expect(out.result.snapshot).toMatchObject({ name: 'cli-json', workspace_id: 'ws_cli' });
+    const inRigbox = emu.state.snapshotsOf('ws_cli').find((s) => s.id === out.result.snapshot.id);
+    expect(inRigbox).toMatchObject({ name: 'cli-json', files: { 'app.py': 'print(1)' } });
+    expect(emu.state.workspace('ws_cli')!.status).toBe('running');
+  });
+
+  it('snapshot in plain output prints the link, each step and a one-line result', async () => {
+    const r = await rigsnap(['snapshot', 'ws_cli', '--name', 'cli-plain'], { RIGSNAP_UI_URL: 'http://ui.example:8080/' });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/http:\/\/ui\.example:8080\/namespaces\/default\/workflows\/snapshot-ws_cli-cli-plain-[^/]+\/[0-9a-f-]+\/history/);
+    expect(r.stdout).toContain('✓ taking snapshot');
+    expect(r.stdout).toMatch(/✓ snapshot "cli-plain" of ws_cli is snap_\w+ .*workspace running/);
+    expect(r.stdout).not.toContain('\u001b['); // no colours without a terminal
+  });
+
+  it('list --json lists what Rigbox has', async () => {
+    const ws = emu.state.workspace('ws_list')!;
+    emu.state.addSnapshot(ws, 'one');
+    emu.state.addSnapshot(ws, 'two');
+    const r = await rigsnap(['list', 'ws_list', '--json']);
+    expect(r.code).toBe(0);
+    const out = parse(r);
+    expect(out.result.count).toBe(2);
+    expect(out.result.snapshots.map((s: { name: string }) => s.name).sort()).toEqual(['one', 'two']);
+  });
+
+  it('restore without --yes and without a terminal refuses (exit 2) and starts nothing', async () => {
+    const ws = emu.state.workspace('ws_restore')!;
+    const target = emu.state.addSnapshot(ws, 'good-state');
+    const callsBefore = emu.calls.length;
+
+    const r = await rigsnap(['restore', 'ws_restore', target.id]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('refusing to restore ws_restore');
+    expect(r.stderr).toContain('--yes');
+    expect(r.stdout).toBe('');
+    // It did not even connect: against an address where nothing listens it still answers 2, not 3.
+    const offline = await rigsnap(['restore', 'ws_restore', target.id], { TEMPORAL_ADDRESS: closedAddress });
+    expect(offline.code).toBe(2);
+    expect(emu.calls.length).toBe(callsBefore);
+    expect(await workflowsOfType('restoreWorkspace')).toBe(0);
+
+    // With --yes it restores.
+    const ok = await rigsnap(['restore', 'ws_restore', target.id, '--yes', '--json']);
+    expect(ok.code).toBe(0);
+    expect(parse(ok).result.restored.id).toBe(target.id);
+  });
+
+  it('delete without --yes and without a terminal refuses too', async () => {
+    const ws = emu.state.workspace('ws_restore')!;
+    const doomed = emu.state.addSnapshot(ws, 'doomed');
+    const r = await rigsnap(['delete', 'ws_restore', doomed.id]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('refusing to delete snapshot');
+    expect(emu.state.data.snapshots[doomed.id]).toBeDefined();
+  });
+});
+
+describe('bad usage', () => {
+  const cases: Array<[string, string[], RegExp]> = [
+    ['a missing --name', ['snapshot', 'ws_cli'], /required option '--name <name>' not specified/],
+    ['a malformed workspace id', ['snapshot', 'bad-id', '--name', 'x'], /InvalidInput: invalid input: workspaceId \(<workspace>\): must be "ws_"/],
+    ['a malformed snapshot name', ['snapshot', 'ws_cli', '--name', '../etc'], /name \(--name\): must be 1-128 characters/],
+    ['an unknown restart policy', ['snapshot', 'ws_cli', '--name', 'x', '--restart', 'sometimes'], /--restart <policy>' argument 'sometimes' is invalid/],
+    ['a prune without a policy', ['prune', 'ws_cli', '--prefix', 'daily-', '--dry-run'], /retention \(--keep-last.*\): must set at least one of/],
+    ['a non-numeric --keep-last', ['prune', 'ws_cli', '--prefix', 'daily-', '--keep-last', 'seven', '--dry-run'], /retention\.keepLast \(--keep-last\): must be a whole number/],
+    ['an unknown timezone', ['schedule', 'create', 'ws_cli', '--timezone', 'Mars/Base'], /timezone \(--timezone\): must be an IANA timezone/],
+    ['a bad --at', ['schedule', 'create', 'ws_cli', '--at', '3pm'], /at \(--at\): must be a time of day/],
+    ['an unknown command', ['snapshots', 'ws_cli'], /unknown command 'snapshots'/],
+    ['a schedule group without a subcommand', ['schedule'], /Usage: rigsnap schedule/],
+  ];
+
+  it.each(cases)('%s exits 2 with a message and starts nothing', async (_what, args, message) => {
+    const callsBefore = emu.calls.length;
+    const r = await rigsnap(args);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(emu.calls.length).toBe(callsBefore);
+    // Rejected before connecting: where nothing listens, still 2 (not 3).
+    expect((await rigsnap(args, { TEMPORAL_ADDRESS: closedAddress })).code).toBe(2);
+  });
+
+  it('bad input with --json also prints a JSON error naming the field', async () => {
+    const r = await rigsnap(['snapshot', 'bad-id', '--name', 'x', '--json']);
+    expect(r.code).toBe(2);
+    expect(parse(r).error).toMatchObject({ type: 'InvalidInput', fields: ['workspaceId'] });
+  });
+
+  it('an operation that fails exits 1 naming the error type and what to do', async () => {
+    const r = await rigsnap(['snapshot', 'ws_nowhere', '--name', 'x']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('NotFound: workspace ws_nowhere');
+    expect(r.stderr).toContain('what to do: check the ids with `rigsnap list <workspace>`');
+  });
+
+  it('cannot reach Temporal: exits 3 naming the address it tried', async () => {
+    const r = await rigsnap(['list', '--json'], { TEMPORAL_ADDRESS: closedAddress });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain(`cannot reach Temporal at ${closedAddress}`);
+    expect(parse(r).error).toMatchObject({ type: 'Unreachable', address: closedAddress });
+  });
+});
+
+describe('rigsnap prune --dry-run', () => {
+  it('deletes nothing and lists each kept snapshot with its reasons', async () => {
+    const ws = emu.state.workspace('ws_prune')!;
+    const days = ['2026-03-30', '2026-03-31', '2026-04-01', '2026-04-02'];
+    for (const day of days) emu.state.addSnapshot(ws, `daily-backup-${day}`).created_at = `${day}T03:00:00.000Z`;
+    emu.state.addSnapshot(ws, 'before-migration');
+    const before = emu.state.snapshotsOf('ws_prune').map((s) => s.id).sort();
+
+    const r = await rigsnap(['prune', 'ws_prune', '--prefix', 'daily-backup-', '--keep-last', '2', '--dry-run', '--json']);
+    expect(r.code).toBe(0);
+    const out = parse(r).result;
+    expect(out.dryRun).toBe(true);
+    expect(out.kept.map((k: { snapshot: { name: string }; reasons: string[] }) => [k.snapshot.name, k.reasons])).toEqual([
+      ['daily-backup-2026-04-02', ['newest', 'last']],
+      ['daily-backup-2026-04-01', ['last']],
+    ]);
+    expect(out.deleted.map((s: { name: string }) => s.name)).toEqual(['daily-backup-2026-03-31', 'daily-backup-2026-03-30']);
+    expect(out.ignored).toBe(1);
+    expect(emu.state.snapshotsOf('ws_prune').map((s) => s.id).sort()).toEqual(before);
+
+    const plain = await rigsnap(['prune', 'ws_prune', '--prefix', 'daily-backup-', '--keep-last', '2', '--dry-run']);
+    expect(plain.code).toBe(0);
+    expect(plain.stdout).toMatch(/keep +snap_\w+ +daily-backup-2026-04-02 .*newest, last/);
+    expect(plain.stdout).toMatch(/would delete +snap_\w+ +daily-backup-2026-03-30/);
+    expect(emu.state.snapshotsOf('ws_prune').map((s) => s.id).sort()).toEqual(before);
+  });
+});
+
+describe('rigsnap schedule', () => {
+  it('schedule create twice is idempotent: `temporal schedule list` shows one schedule, with the second settings', async () => {
+    const scheduleId = scheduleIds.backup('ws_cli_sched');
+    const first = await rigsnap(['schedule', 'create', 'ws_cli_sched', '--at', '03:00', '--timezone', 'Europe/Berlin', '--keep-last', '7', '--json']);
+    expect(first.code).toBe(0);
+    expect(parse(first)).toMatchObject({ created: true, scheduleId, at: ['03:00'], timezone: 'Europe/Berlin', retention: { keepLast: 7 } });
+    const second = await rigsnap(['schedule', 'create', 'ws_cli_sched', '--at', '02:30', '--timezone', 'Europe/Berlin', '--keep-last', '7', '--json']);
+    expect(second.code).toBe(0);
+    expect(parse(second)).toMatchObject({ created: false, scheduleId, at: ['02:30'] });
+
+    // Visibility is eventually consistent: wait until the list shows it, then count.
+    const cli = inject('temporalCliPath');
+    let ids: string[] = [];
+    for (;;) {
+      const { stdout } = await execFileAsync(cli, ['schedule', 'list', '--address', inject('temporalAddress'), '--output', 'json']);
+      ids = (JSON.parse(stdout || '[]') as Array<{ scheduleId: string }>).map((s) => s.scheduleId);
+      if (ids.includes(scheduleId)) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(ids.filter((id) => id === scheduleId)).toHaveLength(1);
+
+    const described = await rigsnap(['schedule', 'describe', 'ws_cli_sched']);
+    expect(described.code).toBe(0);
+    expect(described.stdout).toContain('every day at 02:30 Europe/Berlin');
+    expect(described.stdout).toContain('keep last 7 (Europe/Berlin)');
+
+    const paused = await rigsnap(['schedule', 'pause', 'ws_cli_sched', '--note', 'maintenance', '--json']);
+    expect(parse(paused)).toMatchObject({ scheduleId, paused: true });
+    const listed = await rigsnap(['schedule', 'list', '--json']);
+    expect(listed.code).toBe(0);
+
+    const refused = await rigsnap(['schedule', 'delete', 'ws_cli_sched']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('refusing to delete schedule');
+    const deleted = await rigsnap(['schedule', 'delete', 'ws_cli_sched', '--yes', '--json']);
+    expect(deleted.code).toBe(0);
+    const gone = await rigsnap(['schedule', 'describe', 'ws_cli_sched']);
+    expect(gone.code).toBe(1);
+    expect(gone.stderr).toContain('ScheduleNotFound');
+  });
+});
+
+describe('help', () => {
+  const commands = [
+    ['snapshot'],
+    ['restore'],
+    ['delete'],
+    ['list'],
+    ['prune'],
+    ['schedule', 'create'],
+    ['schedule', 'list'],
+    ['schedule', 'describe'],
+    ['schedule', 'pause'],
+    ['schedule', 'unpause'],
+    ['schedule', 'trigger'],
+    ['schedule', 'backfill'],
+    ['schedule', 'update'],
+    ['schedule', 'delete'],
+    ['fleet', 'backup'],
+    ['fleet', 'schedule', 'create'],
+    ['checkpoint'],
+    ['rollback'],
+    ['release'],
+    ['status'],
+    ['worker'],
+    ['dev'],
+  ];
+  it('every command has --help with examples, and exits 0', async () => {
+    const runs = await Promise.all(commands.map((c) => rigsnap([...c, '--help'])));
+    runs.forEach((r, i) => {
+      expect(r.code, commands[i]!.join(' ')).toBe(0);
+      expect(r.stdout, commands[i]!.join(' ')).toContain(`Usage: rigsnap ${commands[i]!.join(' ')}`);
+      expect(r.stdout, commands[i]!.join(' ')).toContain('Examples:');
+    });
+  });
+});

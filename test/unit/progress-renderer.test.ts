@@ -1,0 +1,180 @@
+import { describe, expect, it } from 'vitest';
+import type { Progress } from '../../domain/index.js';
+import {
+  SPINNER_FRAMES,
+  describeActivity,
+  describeDetail,
+  finishedStepLines,
+  renderProgress,
+} from '../../client/progress-renderer.js';
+import type { PendingActivityView } from '../../client/rigsnap-client.js';
+
+/** States recorded from a real snapshotWorkspace run (`progress` query and describe()), times kept. */
+const T0 = Date.parse('2026-04-07T03:00:00.000Z');
+const at = (ms: number) => new Date(T0 + ms).toISOString();
+
+const duringStop: Progress = {
+  operation: 'snapshot',
+  workspaceId: 'ws_demo',
+  state: 'running',
+  currentStep: 'stop',
+  steps: [
+    { step: 'preflight', startedAt: at(0), finishedAt: at(160) },
+    { step: 'stop', startedAt: at(160), finishedAt: null },
+  ],
+};
+const stopHeartbeat: PendingActivityView = {
+  activityType: 'stopWorkspace',
+  attempt: 1,
+  state: 'STARTED',
+  heartbeat: { phase: 'waiting for stopped', status: 'stopping', polls: 3, waitStartedAt: T0 + 170, actionRequested: true },
+  lastHeartbeatAt: at(900),
+  lastFailure: null,
+};
+const completed: Progress = {
+  operation: 'snapshot',
+  workspaceId: 'ws_demo',
+  state: 'completed',
+  currentStep: null,
+  steps: [
+    { step: 'preflight', startedAt: at(0), finishedAt: at(160) },
+    { step: 'stop', startedAt: at(160), finishedAt: at(1760) },
+    { step: 'snapshot', startedAt: at(1760), finishedAt: at(2790) },
+    { step: 'start', startedAt: at(2790), finishedAt: at(4380) },
+  ],
+};
+const failedAtPreflight: Progress = {
+  operation: 'snapshot',
+  workspaceId: 'ws_missing',
+  state: 'failed',
+  currentStep: null,
+  steps: [{ step: 'preflight', startedAt: at(0), finishedAt: at(165) }],
+};
+
+describe('renderProgress', () => {
+  it('shows each finished step with its own time and the running one up to now, with the heartbeat under it', () => {
+    const lines = renderProgress({ progress: duringStop, activity: stopHeartbeat, now: T0 + 1400, startedAt: at(0) });
+    expect(lines).toEqual([
+      'snapshot of ws_demo running 1.4s',
+      '  ✓ checking workspace                             160ms',
+      '  … stopping workspace and waiting for it to stop  1.2s',
+      '      waiting for stopped · status stopping · 3 polls',
+    ]);
+  });
+
+  it('animates the running step with the spinner frame it is given', () => {
+    const a = renderProgress({ progress: duringStop, now: T0 + 500 }, { spinnerFrame: 0 });
+    const b = renderProgress({ progress: duringStop, now: T0 + 500 }, { spinnerFrame: 1 });
+    expect(a[2]).toContain(SPINNER_FRAMES[0]);
+    expect(b[2]).toContain(SPINNER_FRAMES[1]);
+    expect(a[1]).toContain('✓');
+  });
+
+  it('renders a completed run with every step ticked and no activity line', () => {
+    const lines = renderProgress({ progress: completed, activity: null, now: T0 + 10_000 });
+    expect(lines[0]).toBe('snapshot of ws_demo completed');
+    expect(lines.slice(1)).toEqual([
+      '  ✓ checking workspace                             160ms',
+      '  ✓ stopping workspace and waiting for it to stop  1.6s',
+      '  ✓ taking snapshot                                1.0s',
+      '  ✓ starting workspace and waiting for it to run   1.6s',
+    ]);
+  });
+
+  it('marks the step a failed run stopped at', () => {
+    const lines = renderProgress({ progress: failedAtPreflight, now: T0 + 1000 });
+    expect(lines).toEqual(['snapshot of ws_missing failed', '  ✗ checking workspace  165ms']);
+  });
+
+  it('without a progress answer (no worker yet) says so, and still shows what the activity reports', () => {
+    const lines = renderProgress({ progress: null, activity: stopHeartbeat, now: T0 + 2000, startedAt: T0 });
+    expect(lines[0]).toBe('… waiting for a worker to report progress 2.0s');
+    expect(lines[1]).toContain('status stopping');
+  });
+
+  it('uses colours only when asked', () => {
+    const plain = renderProgress({ progress: completed, now: T0 }).join('\n');
+    const coloured = renderProgress({ progress: completed, now: T0 }, { color: true }).join('\n');
+    expect(plain).not.toContain('\u001b[');
+    expect(coloured).toContain('\u001b[');
+    expect(coloured.replace(new RegExp(String.raw`\u001b\[[0-9;]*m`, 'g'), '')).toBe(plain);
+  });
+
+  it('shows the fleet tallies and the checkpoint session from the workflow detail', () => {
+    const fleet: Progress = {
+      operation: 'fleet-backup',
+      workspaceId: null,
+      state: 'running',
+      currentStep: null,
+      steps: [],
+      detail: { total: 200, done: 120, running: 10, succeeded: 110, failed: 10, run: 2 },
+    };
+    expect(renderProgress({ progress: fleet, now: T0 })).toEqual([
+      'fleet-backup running',
+      '  120/200 done · 10 running · 110 succeeded · 10 failed · run 2',
+    ]);
+    const checkpoint: Progress = {
+      ...completed,
+      operation: 'checkpoint',
+      state: 'running',
+      detail: { state: 'active', snapshotId: 'snap_1', snapshotName: 'pre-demo', rollbacks: 1, expiresAt: '2026-04-07T05:00:00.000Z' },
+    };
+    expect(renderProgress({ progress: checkpoint, now: T0 }).at(-1)).toBe(
+      '  checkpoint active · snapshot snap_1 · 1 rollback · expires 2026-04-07T05:00:00.000Z',
+    );
+  });
+});
+
+describe('describeActivity', () => {
+  it('names the place in the workspace queue and the lock holder while waiting for the lock', () => {
+    expect(
+      describeActivity({
+        activityType: 'preflightAndLock',
+        attempt: 1,
+        state: 'STARTED',
+        heartbeat: { phase: 'waiting for lock', polls: 0, queuePosition: 3, status: 'held by restore-ws_demo-snap_1-k' },
+        lastHeartbeatAt: null,
+        lastFailure: null,
+      }),
+    ).toBe('waiting for lock · 2 ahead in the queue · lock held by restore-ws_demo-snap_1-k');
+  });
+
+  it('shows retries and the last error', () => {
+    expect(
+      describeActivity({
+        activityType: 'createSnapshot',
+        attempt: 3,
+        state: 'SCHEDULED',
+        heartbeat: null,
+        lastHeartbeatAt: null,
+        lastFailure: 'Rigbox is temporarily unavailable',
+      }),
+    ).toBe('attempt 3 · last error: Rigbox is temporarily unavailable');
+    expect(describeActivity(null)).toBeNull();
+  });
+});
+
+describe('describeDetail', () => {
+  it('falls back to key/value pairs for other details', () => {
+    expect(describeDetail({ name: 'daily-backup-2026-04-07' })).toBe('name daily-backup-2026-04-07');
+    expect(describeDetail(undefined)).toBeNull();
+  });
+});
+
+describe('finishedStepLines (logs without a terminal)', () => {
+  it('prints each step once, when it finishes', () => {
+    const first = finishedStepLines(null, duringStop);
+    expect(first).toEqual([expect.stringMatching(/^ {2}✓ checking workspace +160ms$/)]);
+    const second = finishedStepLines(duringStop, completed);
+    expect(second.map((l) => l.trim().replace(/ +/g, ' '))).toEqual([
+      '✓ stopping workspace and waiting for it to stop 1.6s',
+      '✓ taking snapshot 1.0s',
+      '✓ starting workspace and waiting for it to run 1.6s',
+    ]);
+    expect(finishedStepLines(completed, completed)).toEqual([]);
+  });
+
+  it('marks the last step of a failed run', () => {
+    expect(finishedStepLines(null, failedAtPreflight)).toEqual([expect.stringMatching(/^ {2}✗ checking workspace +165ms$/)]);
+  });
+});
