@@ -48,6 +48,18 @@ export default tseslint.config(
   },
   { files: ['workflows/**/*.ts', 'domain/**/*.ts'], rules: deterministicRestrictions },
   {
+    // With reuseV8Context, module state is shared by every workflow in a worker thread: a top-level
+    // `let` would leak between runs and differ on replay. Keep per-run state in the run's objects.
+    files: ['workflows/**/*.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        { selector: "Program > VariableDeclaration[kind='let']", message: 'No module-level `let` in workflow code: it is shared between workflow runs.' },
+        { selector: "Program > VariableDeclaration[kind='var']", message: 'No module-level `var` in workflow code: it is shared between workflow runs.' },
+      ],
+    },
+  },
+  {
     // Tests and scripts work with untyped JSON and fixtures a lot; keep the safety rules that catch bugs.
     files: ['test/**/*.ts', 'scripts/**/*.mjs', 'bench/**/*.ts'],
     rules: {

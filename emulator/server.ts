@@ -56,6 +56,8 @@ export interface CallRecord {
   at: number;
   outcome: 'ok' | 'error' | 'unavailable' | 'rate-limited' | 'lost';
   status: number;
+  /** The workspace status a GET /workspaces/:id answered (to measure how soon a transition is seen). */
+  workspaceStatus?: string;
 }
 
 type Fault = 'none' | 'unavailable' | 'rate-limited' | 'lost';
@@ -145,16 +147,22 @@ export function createEmulator(options: EmulatorOptions): Emulator {
     return 'none';
   }
 
-  function record(req: FastifyRequest, outcome: CallRecord['outcome'], status: number) {
+  function record(req: FastifyRequest, outcome: CallRecord['outcome'], status: number, body?: unknown) {
     if (!recordCalls) return;
     const params = req.params as { id?: string } | undefined;
+    const route = req.routeOptions.url ?? req.url;
+    const workspaceStatus =
+      req.method === 'GET' && route === '/api/workspaces/:id' && body && typeof body === 'object'
+        ? (body as { status?: string }).status
+        : undefined;
     calls.push({
       method: req.method,
-      route: req.routeOptions.url ?? req.url,
+      route,
       workspaceId: params?.id ?? null,
       at: Date.now(),
       outcome,
       status,
+      ...(workspaceStatus ? { workspaceStatus } : {}),
     });
   }
 
@@ -212,7 +220,7 @@ export function createEmulator(options: EmulatorOptions): Emulator {
             record(req, 'lost', 502);
             return sendError(reply, 502, 'bad_gateway', 'upstream connection reset');
           }
-          record(req, 'ok', result.status);
+          record(req, 'ok', result.status, result.body);
           reply.code(result.status);
           return result.body === undefined ? reply.send() : reply.send(result.body);
         } catch (err) {

@@ -50,6 +50,8 @@ export function contentBytes(files: Record<string, string>): number {
 
 export class EmulatorState {
   data: StateData;
+  /** Every snapshot ever made (deleted ones too), in order: how the chaos suite finds duplicates. */
+  readonly created: Array<{ id: string; workspace_id: string; name: string; at: string }> = [];
   private saveTimer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -116,6 +118,7 @@ export class EmulatorState {
       files: { ...ws.files },
     };
     this.data.snapshots[snap.id] = snap;
+    this.created.push({ id: snap.id, workspace_id: snap.workspace_id, name: snap.name, at: snap.created_at });
     this.changed();
     return snap;
   }

@@ -88,12 +88,18 @@ export class ProgressTracker {
   readonly steps: StepRecord[] = [];
   state: Progress['state'] = 'running';
   detail: Record<string, unknown> | undefined;
+  private lockSequence = 0;
 
   constructor(
     readonly operation: Operation,
     readonly workspaceId: string | null,
   ) {
     setHandler(progressQuery, () => this.snapshot());
+  }
+
+  /** Numbers this run's lock acquisitions: 1, 2, … in the order the workflow makes them. */
+  nextLockSequence(): number {
+    return ++this.lockSequence;
   }
 
   get current(): StepRecord | undefined {
@@ -174,16 +180,15 @@ export function asWorkflowFailure(err: unknown, step: Step | undefined): unknown
   return err;
 }
 
-/** How many times this run has asked for its workspace lock (module state is per workflow run). */
-let lockAcquisitions = 0;
-
 /**
  * A lock request id: unique per acquisition (a checkpoint locks once to snapshot and again per
- * rollback), stable across replays because acquisitions happen in the same order.
+ * rollback), stable across replays because acquisitions happen in the same order. The count lives
+ * in the run's tracker, not in module state: with reuseV8Context, module state is shared by every
+ * workflow in the worker thread, and would differ between the original run and a replay.
  */
-export function nextLockRequestId(): string {
+export function nextLockRequestId(tracker: ProgressTracker): string {
   const info = workflowInfo();
-  return `${info.workflowId}/${info.runId}/${++lockAcquisitions}`;
+  return `${info.workflowId}/${info.runId}/${tracker.nextLockSequence()}`;
 }
 
 export interface LockedPreflight {
@@ -205,7 +210,7 @@ export async function withWorkspaceLock<T>(
   body: (preflight: PreflightResult) => Promise<T>,
 ): Promise<T> {
   const info = workflowInfo();
-  const requestId = nextLockRequestId();
+  const requestId = nextLockRequestId(tracker);
   let reason = 'failed';
   tracker.begin('preflight');
   try {

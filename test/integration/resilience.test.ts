@@ -214,6 +214,9 @@ describe('a worker killed mid-workflow', () => {
       expect(emu.state.snapshotsOf('ws_crash').map((s) => s.id)).toEqual([r.snapshot.id]);
       expect(emu.state.workspace('ws_crash')!.status).toBe('running');
       expect(emu.state.data.snapshots[r.snapshot.id]!.files).toEqual({ a: 'precious' });
+      // The replayed run released the lock it took before the crash: the next operation need not wait.
+      const lock = temporal.client.workflow.getHandle(workflowIds.lock('ws_crash'));
+      await eventually(async () => (await lock.query<LockState>('lockState')).holder === null, 10_000, 'the lock to be free');
     } finally {
       emu.delays.snapshotMs = 100;
       child.kill('SIGTERM');

@@ -1,0 +1,182 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import type { NativeConnection } from '@temporalio/worker';
+import { startEmulator, type Emulator, type EmulatorOptions } from '../emulator/index.js';
+import { projectRoot, resolveTemporalCli, startTemporalDevServer, waitForTemporal, type DevServer } from '../worker/dev-stack.js';
+import { ensureSearchAttributes } from '../worker/temporal.js';
+
+/**
+ * A whole local stack for the benchmark and the chaos suite: a Temporal dev server (SQLite file, so
+ * it can be restarted on the same state), the emulator in this process, and workers as child
+ * processes (so they can be SIGKILLed and their memory measured) running the built worker entry.
+ */
+
+export const BENCH_TOKEN = 'bench-token-6a1f0c93d2e84b57';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface WorkerProcess {
+  child: ChildProcess;
+  pid: number;
+  /** Everything the worker printed (stdout and stderr), for the token check. */
+  output: string[];
+  exited: Promise<void>;
+  /** Peak resident memory of the process so far (VmHWM), in MiB; undefined once it is gone. */
+  peakRssMiB(): number | undefined;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export interface BenchStack {
+  dir: string;
+  address: string;
+  taskQueue: string;
+  client: Client;
+  emu: Emulator;
+  server: DevServer;
+  workers: WorkerProcess[];
+  startWorker(extraEnv?: Record<string, string>): Promise<WorkerProcess>;
+  /** Stops the dev server and starts it again on the same SQLite file and port. */
+  restartServer(downMs?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface BenchStackOptions {
+  emulator: Omit<EmulatorOptions, 'token'>;
+  taskQueue?: string;
+  /** Environment every worker gets (poll schedule, rate limit…). */
+  workerEnv?: Record<string, string>;
+  log?: (line: string) => void;
+}
+
+function readPeakRssMiB(pid: number): number | undefined {
+  try {
+    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = /VmHWM:\s+(\d+) kB/.exec(status)?.[1];
+    return kb ? Number(kb) / 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function startBenchStack(o: BenchStackOptions): Promise<BenchStack> {
+  const log = o.log ?? (() => {});
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rigsnap-bench-'));
+  const cliPath = await resolveTemporalCli();
+  const port = await freePort();
+  const uiPort = await freePort();
+  const serverOptions = {
+    cliPath,
+    port,
+    uiPort,
+    namespace: 'default',
+    dbFile: path.join(dir, 'temporal.db'),
+    logFile: path.join(dir, 'temporal.log'),
+  };
+  let server = startTemporalDevServer(serverOptions);
+  let native: NativeConnection = await waitForTemporal(server, 'default', { timeoutMs: 90_000 });
+  await ensureSearchAttributes(native, 'default');
+  const address = server.address;
+  const connection = await Connection.connect({ address });
+  const client = new Client({ connection, namespace: 'default' });
+  const emu = await startEmulator({ ...o.emulator, token: BENCH_TOKEN });
+  const taskQueue = o.taskQueue ?? `bench-${Date.now().toString(36)}`;
+  const workerEntry = path.join(projectRoot(), 'dist', 'worker', 'main.js');
+  if (!fs.existsSync(workerEntry)) throw new Error(`${workerEntry} is missing: run \`npm run build\` first`);
+  log(`stack: Temporal ${address} (db ${serverOptions.dbFile}), Rigbox emulator ${emu.url}, task queue ${taskQueue}`);
+
+  const stack: BenchStack = {
+    dir,
+    address,
+    taskQueue,
+    client,
+    emu,
+    server,
+    workers: [],
+    async startWorker(extraEnv = {}) {
+      const child = spawn(process.execPath, [workerEntry], {
+        env: {
+          PATH: process.env.PATH ?? '',
+          HOME: process.env.HOME ?? '',
+          TEMPORAL_ADDRESS: address,
+          TEMPORAL_NAMESPACE: 'default',
+          RIGBOX_API_URL: emu.url,
+          RIGBOX_TOKEN: BENCH_TOKEN,
+          RIGSNAP_TASK_QUEUE: taskQueue,
+          RIGSNAP_METRICS_PORT: '0',
+          RIGSNAP_LOG_LEVEL: 'WARN',
+          ...o.workerEnv,
+          ...extraEnv,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      const output: string[] = [];
+      child.stdout.on('data', (d: Buffer) => output.push(d.toString()));
+      child.stderr.on('data', (d: Buffer) => output.push(d.toString()));
+      const exited = new Promise<void>((r) => child.once('exit', () => r()));
+      const pid = child.pid!;
+      let lastPeak: number | undefined;
+      const w: WorkerProcess = {
+        child,
+        pid,
+        output,
+        exited,
+        peakRssMiB: () => (lastPeak = readPeakRssMiB(pid) ?? lastPeak),
+        async stop(signal: NodeJS.Signals = 'SIGTERM') {
+          if (child.exitCode !== null || child.signalCode !== null) return;
+          child.kill(signal);
+          await exited;
+        },
+      };
+      stack.workers.push(w);
+      return w;
+    },
+    async restartServer(downMs = 2000) {
+      log('stopping the Temporal dev server');
+      await native.close().catch(() => {});
+      await server.stop(15_000);
+      await new Promise((r) => setTimeout(r, downMs));
+      log('starting the Temporal dev server again on the same SQLite file');
+      server = startTemporalDevServer(serverOptions);
+      stack.server = server;
+      native = await waitForTemporal(server, 'default', { timeoutMs: 90_000 });
+    },
+    async close() {
+      await Promise.all(stack.workers.map((w) => w.stop('SIGTERM')));
+      await connection.close().catch(() => {});
+      await native.close().catch(() => {});
+      await emu.close();
+      await server.stop(15_000);
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return stack;
+}
+
+/** Waits for a condition, polling; no fixed sleeps. */
+export async function until(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const start = Date.now();
+  while (!(await check())) {
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  if (sorted.length === 0) return NaN;
+  const idx = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[idx]!;
+}
