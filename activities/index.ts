@@ -5,6 +5,7 @@ import {
   DEFAULT_POLL_SCHEDULE,
   LOCK_ACQUIRE_SIGNAL,
   LOCK_STATE_QUERY,
+  SAFETY_SNAPSHOT_PREFIX,
   WORKFLOW_TYPES,
   formatDuration,
   isRetryable,
@@ -80,6 +81,12 @@ export interface PreflightResult {
   workspace: RigboxWorkspace;
   snapshot: RigboxSnapshot | null;
   sameNameSnapshotIds: string[];
+  /**
+   * For a restore: ids of the workspace's safety snapshots (pre-restore-…) at the check, so that a retried
+   * safety-snapshot create never adopts one of them (another restore's `pre-restore-<same second>`).
+   * Absent in histories recorded before it existed.
+   */
+  existingSafetySnapshotIds?: string[];
   /** How long the operation waited behind others on the lock. */
   lockWaitMs: number;
 }
@@ -253,10 +260,10 @@ export function createActivities(deps: ActivityDeps) {
     }
   }
 
-  async function findSnapshot(workspaceId: string, snapshotId: string): Promise<RigboxSnapshot> {
+  async function findSnapshot(workspaceId: string, snapshotId: string): Promise<{ snapshot: RigboxSnapshot; own: RigboxSnapshot[] }> {
     const own = await rigbox.listSnapshots(workspaceId, { signal: signal() });
     const found = own.find((s) => s.id === snapshotId);
-    if (found) return found;
+    if (found) return { snapshot: found, own };
     // Say whose it is, if anyone's: restoring across workspaces is the docs' first limitation.
     const all = await rigbox.listAllSnapshots({ signal: signal() });
     const elsewhere = all.find((s) => s.id === snapshotId);
@@ -277,13 +284,18 @@ export function createActivities(deps: ActivityDeps) {
       }
       throw err;
     });
-    const snapshot = input.snapshotId ? await findSnapshot(input.workspaceId, input.snapshotId) : null;
+    const found = input.snapshotId ? await findSnapshot(input.workspaceId, input.snapshotId) : null;
     let sameNameSnapshotIds: string[] = [];
     if (input.snapshotName !== undefined) {
       const own = await rigbox.listSnapshots(input.workspaceId, { signal: signal() });
       sameNameSnapshotIds = own.filter((s) => s.name === input.snapshotName).map((s) => s.id);
     }
-    return { workspace, snapshot, sameNameSnapshotIds };
+    return {
+      workspace,
+      snapshot: found?.snapshot ?? null,
+      sameNameSnapshotIds,
+      ...(found ? { existingSafetySnapshotIds: found.own.filter((s) => s.name.startsWith(SAFETY_SNAPSHOT_PREFIX)).map((s) => s.id) } : {}),
+    };
   }
 
   /** Queues on the workspace lock and waits for the grant. Resolves with how long it waited behind others (0 when it did not). */
@@ -347,8 +359,10 @@ export function createActivities(deps: ActivityDeps) {
         const lockWaitMs = await heartbeating({ phase: 'waiting for lock' }, () =>
           queueOnLock(input.workspaceId, { ...input.lock!, requestedAt: new Date().toISOString() }),
         );
-        // Another operation ran first: what we checked may have changed (status, snapshots), so look again.
-        if (lockWaitMs === 0) return { ...first, lockWaitMs };
+        // Look again under the lock, even when no query saw another holder: the first check ran before we
+        // held it, and another operation may have run in between unseen (a retried attempt whose request an
+        // earlier attempt queued, lock queries that failed while a worker died, a release just before our
+        // signal). A status read while someone else had the workspace stopped would leave it stopped.
         const fresh = await checkWorkspace(input);
         return { ...fresh, lockWaitMs };
       });

@@ -29,7 +29,9 @@ export const profiles = {
     startToCloseTimeout: '24h',
     heartbeatTimeout: '10s',
     scheduleToCloseTimeout: '48h',
-    retry: transientRetry,
+    // Short backoff: once its turn comes, the lock waits for this operation; a long retry interval after
+    // a worker died would leave the workspace's queue idle for minutes.
+    retry: { ...transientRetry, maximumInterval: '5s' },
   },
   /**
    * Stop or start and wait for the transition. The activity itself gives up with a Timeout failure

@@ -41,7 +41,8 @@ export async function restoreUnderLock(
         await activities('longCopy', `safety snapshot of ${workspaceId} as "${name}"`).createSnapshot({
           workspaceId,
           name,
-          knownIds: [],
+          // Under the lock, every safety snapshot the preflight saw was made before this step: never ours to adopt.
+          knownIds: preflight.existingSafetySnapshotIds ?? [],
           notBeforeMs: Date.now(),
         })
       ).snapshot;
