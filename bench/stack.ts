@@ -47,7 +47,7 @@ export interface BenchStack {
   emu: Emulator;
   server: DevServer;
   workers: WorkerProcess[];
-  startWorker(extraEnv?: Record<string, string>): Promise<WorkerProcess>;
+  startWorker(extraEnv?: Record<string, string>, nodeArgs?: string[]): Promise<WorkerProcess>;
   /** Stops the dev server and starts it again on the same SQLite file and port. */
   restartServer(downMs?: number): Promise<void>;
   close(): Promise<void>;
@@ -58,6 +58,8 @@ export interface BenchStackOptions {
   taskQueue?: string;
   /** Environment every worker gets (poll schedule, rate limit…). */
   workerEnv?: Record<string, string>;
+  /** Keep Temporal's state in memory (the benchmark); the chaos suite needs the file to restart on. */
+  inMemory?: boolean;
   log?: (line: string) => void;
 }
 
@@ -84,6 +86,7 @@ export async function startBenchStack(o: BenchStackOptions): Promise<BenchStack>
     namespace: 'default',
     dbFile: path.join(dir, 'temporal.db'),
     logFile: path.join(dir, 'temporal.log'),
+    inMemory: o.inMemory ?? false,
   };
   let server = startTemporalDevServer(serverOptions);
   let native: NativeConnection = await waitForTemporal(server, 'default', { timeoutMs: 90_000 });
@@ -95,7 +98,7 @@ export async function startBenchStack(o: BenchStackOptions): Promise<BenchStack>
   const taskQueue = o.taskQueue ?? `bench-${Date.now().toString(36)}`;
   const workerEntry = path.join(projectRoot(), 'dist', 'worker', 'main.js');
   if (!fs.existsSync(workerEntry)) throw new Error(`${workerEntry} is missing: run \`npm run build\` first`);
-  log(`stack: Temporal ${address} (db ${serverOptions.dbFile}), Rigbox emulator ${emu.url}, task queue ${taskQueue}`);
+  log(`stack: Temporal ${address} (${serverOptions.inMemory ? 'in memory' : `db ${serverOptions.dbFile}`}), Rigbox emulator ${emu.url}, task queue ${taskQueue}`);
 
   const stack: BenchStack = {
     dir,
@@ -105,8 +108,8 @@ export async function startBenchStack(o: BenchStackOptions): Promise<BenchStack>
     emu,
     server,
     workers: [],
-    async startWorker(extraEnv = {}) {
-      const child = spawn(process.execPath, [workerEntry], {
+    async startWorker(extraEnv = {}, nodeArgs: string[] = []) {
+      const child = spawn(process.execPath, [...nodeArgs, workerEntry], {
         env: {
           PATH: process.env.PATH ?? '',
           HOME: process.env.HOME ?? '',

@@ -36,6 +36,11 @@ export const WorkerEnv = z.object({
     .default(DEFAULT_TASK_QUEUE),
   RIGSNAP_MAX_CONCURRENT_ACTIVITIES: int('RIGSNAP_MAX_CONCURRENT_ACTIVITIES', 1, 10_000).default(200),
   RIGSNAP_MAX_CONCURRENT_WORKFLOW_TASKS: int('RIGSNAP_MAX_CONCURRENT_WORKFLOW_TASKS', 2, 1000).default(40),
+  /**
+   * Workflows one worker keeps in memory between tasks. Idle workspace locks and waiting checkpoints
+   * would otherwise fill it by the thousand; an evicted workflow is replayed from history when it wakes.
+   */
+  RIGSNAP_MAX_CACHED_WORKFLOWS: int('RIGSNAP_MAX_CACHED_WORKFLOWS', 2, 100_000).default(250),
   /** Fleet-wide: Rigbox calls (activity starts) per second across all workers on the task queue. */
   RIGSNAP_ACTIVITIES_PER_SECOND: num('RIGSNAP_ACTIVITIES_PER_SECOND', 0.1, 100_000).default(50),
   RIGSNAP_POLL_MIN_MS: int('RIGSNAP_POLL_MIN_MS', 50, 60_000).default(250),

@@ -246,6 +246,8 @@ export function startTemporalDevServer(o: {
   namespace: string;
   dbFile: string;
   logFile: string;
+  /** Keep the state in memory instead of dbFile (benchmarks: nothing to restart, less disk I/O). */
+  inMemory?: boolean;
 }): DevServer {
   fs.mkdirSync(path.dirname(o.dbFile), { recursive: true });
   // Keep one previous log; the server's own state is the SQLite file, not this.
@@ -255,8 +257,7 @@ export function startTemporalDevServer(o: {
   const args = [
     'server',
     'start-dev',
-    '--db-filename',
-    o.dbFile,
+    ...(o.inMemory ? [] : ['--db-filename', o.dbFile]),
     '--ip',
     '127.0.0.1',
     '--port',

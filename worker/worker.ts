@@ -58,6 +58,7 @@ export async function createRigsnapWorker(o: RigsnapWorkerOptions): Promise<Work
     activities: o.activities ?? createActivities(activityDepsFromConfig(config, o.client)),
     maxConcurrentActivityTaskExecutions: config.RIGSNAP_MAX_CONCURRENT_ACTIVITIES,
     maxConcurrentWorkflowTaskExecutions: config.RIGSNAP_MAX_CONCURRENT_WORKFLOW_TASKS,
+    maxCachedWorkflows: config.RIGSNAP_MAX_CACHED_WORKFLOWS,
     maxTaskQueueActivitiesPerSecond: config.RIGSNAP_ACTIVITIES_PER_SECOND,
     shutdownGraceTime: config.RIGSNAP_SHUTDOWN_GRACE_MS,
     ...(o.identity ? { identity: o.identity } : {}),
