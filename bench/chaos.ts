@@ -13,7 +13,7 @@ import {
   type SnapshotWorkspaceResult,
   type StepRecord,
 } from '../domain/index.js';
-import type { EmulatedSnapshot, EmulatorDelays } from '../emulator/index.js';
+import { prng, type EmulatedSnapshot, type EmulatorDelays } from '../emulator/index.js';
 import { BENCH_TOKEN, startBenchStack, type BenchStack, type WorkerProcess } from './stack.js';
 
 /**
@@ -160,17 +160,6 @@ interface Completed {
   result: SnapshotWorkspaceResult | RestoreWorkspaceResult | BackupWorkspaceResult;
 }
 
-/** mulberry32, as the emulator uses: a repeatable plan for a given seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 

@@ -62,8 +62,8 @@ export interface CallRecord {
 
 type Fault = 'none' | 'unavailable' | 'rate-limited' | 'lost';
 
-/** mulberry32: small, fast, seedable. */
-function prng(seed: number): () => number {
+/** mulberry32: small, fast, seedable (the chaos suite derives its plan from the same generator). */
+export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

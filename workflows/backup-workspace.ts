@@ -8,7 +8,7 @@ import {
   isoDate,
   type BackupWorkspaceResult,
 } from '../domain/index.js';
-import { ProgressTracker, asWorkflowFailure, tagWorkflow, validateInput, withWorkspaceLock } from './common.js';
+import { runOperation, validateInput, withWorkspaceLock } from './common.js';
 import { describeFailure, notifyFailure } from './notify.js';
 import { pruneUnderLock } from './prune-snapshots.js';
 import { snapshotUnderLock } from './snapshot-workspace.js';
@@ -42,16 +42,12 @@ export function backupNameDate(timezoneFallback: string | undefined): { instant:
  */
 export async function backupWorkspace(rawInput: BackupWorkspaceInput): Promise<BackupWorkspaceResult> {
   const input = validateInput(BackupWorkspaceInput, rawInput);
-  tagWorkflow(input.workspaceId, 'backup');
-  const tracker = new ProgressTracker('backup', input.workspaceId);
   const { instant, timeZone } = backupNameDate(input.retention?.timezone);
   const name = `${input.namePrefix}${isoDate(instant, timeZone)}`;
-  tracker.setDetail({ name });
   try {
-    const result = await withWorkspaceLock(
-      { workspaceId: input.workspaceId, operation: 'backup', snapshotName: name },
-      tracker,
-      async (preflight) => {
+    return await runOperation('backup', input.workspaceId, (tracker) => {
+      tracker.setDetail({ name });
+      return withWorkspaceLock({ workspaceId: input.workspaceId, operation: 'backup', snapshotName: name }, tracker, async (preflight) => {
         const taken = await snapshotUnderLock({ workspaceId: input.workspaceId, name, restart: 'previous' }, preflight, tracker);
         const prune = input.retention
           ? await pruneUnderLock(
@@ -60,14 +56,10 @@ export async function backupWorkspace(rawInput: BackupWorkspaceInput): Promise<B
             )
           : null;
         return { ...taken, prune: prune ? { ...prune, steps: [] } : null };
-      },
-    );
-    tracker.finish('completed');
-    return { ...result, steps: tracker.steps };
-  } catch (err) {
-    tracker.finish('failed');
-    const failure = asWorkflowFailure(err, undefined);
-    if (!workflowInfo().parent && !isCancellation(err)) {
+      });
+    });
+  } catch (failure) {
+    if (!workflowInfo().parent && !isCancellation(failure)) {
       const { errorType, message } = describeFailure(failure);
       await notifyFailure({
         text: `rigsnap: backup of ${input.workspaceId} failed (${errorType}): ${message}`,

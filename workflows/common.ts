@@ -152,6 +152,27 @@ export class ProgressTracker {
 }
 
 /**
+ * The frame of a public operation: its search attributes, its progress (query and current details),
+ * and one failure shape. The result gets the step records.
+ */
+export async function runOperation<T extends object>(
+  operation: Operation,
+  workspaceId: string | null,
+  body: (tracker: ProgressTracker) => Promise<T>,
+): Promise<T & { steps: StepRecord[] }> {
+  tagWorkflow(workspaceId, operation);
+  const tracker = new ProgressTracker(operation, workspaceId);
+  try {
+    const result = await body(tracker);
+    tracker.finish('completed');
+    return { ...result, steps: tracker.steps };
+  } catch (err) {
+    tracker.finish('failed');
+    throw asWorkflowFailure(err, undefined);
+  }
+}
+
+/**
  * Fails the workflow with a failure whose `type` is the error type from the table (NotFound, Timeout…),
  * so callers read the cause at the top, not three levels down. Cancellation passes through unchanged.
  */

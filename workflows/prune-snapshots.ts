@@ -6,7 +6,7 @@ import {
   type RetentionPolicy,
   type RigboxSnapshot,
 } from '../domain/index.js';
-import { ProgressTracker, activities, asWorkflowFailure, tagWorkflow, validateInput, withWorkspaceLock } from './common.js';
+import { activities, runOperation, validateInput, withWorkspaceLock, type ProgressTracker } from './common.js';
 
 /**
  * Lists the workspace's snapshots, selects what the retention policy keeps (domain/retention.ts, the
@@ -58,19 +58,10 @@ export async function pruneUnderLock(
 /** Applies a retention policy to one workspace's snapshots whose names start with `namePrefix`. */
 export async function pruneSnapshots(rawInput: PruneSnapshotsInput): Promise<PruneSnapshotsResult> {
   const input = validateInput(PruneSnapshotsInput, rawInput);
-  tagWorkflow(input.workspaceId, 'prune');
-  const tracker = new ProgressTracker('prune', input.workspaceId);
-  try {
+  return runOperation('prune', input.workspaceId, (tracker) =>
     // A dry run changes nothing, so it does not queue behind other operations.
-    const result = input.dryRun
-      ? await pruneUnderLock(input, tracker)
-      : await withWorkspaceLock({ workspaceId: input.workspaceId, operation: 'prune' }, tracker, () =>
-          pruneUnderLock(input, tracker),
-        );
-    tracker.finish('completed');
-    return { ...result, steps: tracker.steps };
-  } catch (err) {
-    tracker.finish('failed');
-    throw asWorkflowFailure(err, undefined);
-  }
+    input.dryRun
+      ? pruneUnderLock(input, tracker)
+      : withWorkspaceLock({ workspaceId: input.workspaceId, operation: 'prune' }, tracker, () => pruneUnderLock(input, tracker)),
+  );
 }

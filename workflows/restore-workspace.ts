@@ -8,14 +8,13 @@ import {
 } from '../domain/index.js';
 import type { PreflightResult } from '../activities/index.js';
 import {
-  ProgressTracker,
   activities,
-  asWorkflowFailure,
+  runOperation,
   shouldEndRunning,
-  tagWorkflow,
   validateInput,
   withRestartGuarantee,
   withWorkspaceLock,
+  type ProgressTracker,
 } from './common.js';
 
 /**
@@ -65,18 +64,9 @@ export async function restoreUnderLock(
  */
 export async function restoreWorkspace(rawInput: RestoreWorkspaceInput): Promise<RestoreWorkspaceResult> {
   const input = validateInput(RestoreWorkspaceInput, rawInput);
-  tagWorkflow(input.workspaceId, 'restore');
-  const tracker = new ProgressTracker('restore', input.workspaceId);
-  try {
-    const result = await withWorkspaceLock(
-      { workspaceId: input.workspaceId, operation: 'restore', snapshotId: input.snapshotId },
-      tracker,
-      (preflight) => restoreUnderLock(input, preflight, tracker),
-    );
-    tracker.finish('completed');
-    return { ...result, steps: tracker.steps };
-  } catch (err) {
-    tracker.finish('failed');
-    throw asWorkflowFailure(err, undefined);
-  }
+  return runOperation('restore', input.workspaceId, (tracker) =>
+    withWorkspaceLock({ workspaceId: input.workspaceId, operation: 'restore', snapshotId: input.snapshotId }, tracker, (preflight) =>
+      restoreUnderLock(input, preflight, tracker),
+    ),
+  );
 }

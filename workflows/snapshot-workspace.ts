@@ -5,14 +5,13 @@ import {
   type SnapshotWorkspaceResult,
 } from '../domain/index.js';
 import {
-  ProgressTracker,
   activities,
-  asWorkflowFailure,
+  runOperation,
   shouldEndRunning,
-  tagWorkflow,
   validateInput,
   withRestartGuarantee,
   withWorkspaceLock,
+  type ProgressTracker,
 } from './common.js';
 
 export interface SnapshotCoreResult {
@@ -59,18 +58,9 @@ export async function snapshotUnderLock(
  */
 export async function snapshotWorkspace(rawInput: SnapshotWorkspaceInput): Promise<SnapshotWorkspaceResult> {
   const input = validateInput(SnapshotWorkspaceInput, rawInput);
-  tagWorkflow(input.workspaceId, 'snapshot');
-  const tracker = new ProgressTracker('snapshot', input.workspaceId);
-  try {
-    const result = await withWorkspaceLock(
-      { workspaceId: input.workspaceId, operation: 'snapshot', snapshotName: input.name },
-      tracker,
-      (preflight) => snapshotUnderLock(input, preflight, tracker),
-    );
-    tracker.finish('completed');
-    return { ...result, steps: tracker.steps };
-  } catch (err) {
-    tracker.finish('failed');
-    throw asWorkflowFailure(err, undefined);
-  }
+  return runOperation('snapshot', input.workspaceId, (tracker) =>
+    withWorkspaceLock({ workspaceId: input.workspaceId, operation: 'snapshot', snapshotName: input.name }, tracker, (preflight) =>
+      snapshotUnderLock(input, preflight, tracker),
+    ),
+  );
 }

@@ -128,7 +128,8 @@ describe('serialized per workspace', () => {
     const ws = emu.state.workspace('ws_busy')!;
     const restorable = emu.state.addSnapshot(ws, 'known-good');
     const deletable = emu.state.addSnapshot(ws, 'old');
-    emu.delays.snapshotMs = 600;
+    // The first operation's copy outlasts the time the others take to queue, even on a loaded machine.
+    emu.delays.snapshotMs = 8000;
     const since = emu.calls.length;
     const lock = temporal.client.workflow.getHandle(workflowIds.lock('ws_busy'));
     const queued = async (n: number) =>
@@ -149,6 +150,7 @@ describe('serialized per workspace', () => {
         await queued(2);
         const fourth = await start(WORKFLOW_TYPES.delete, { workspaceId: 'ws_busy', snapshotId: deletable.id });
         await queued(3);
+        emu.delays.snapshotMs = 100; // the later snapshot need not be slow
         await Promise.all([first.result(), second.result(), third.result(), fourth.result()]);
         const state = await lock.query<LockState>('lockState');
         expect(state.holder).toBeNull();
