@@ -10,6 +10,7 @@ import {
   formatDuration,
   isRetryable,
   nextPollDelayMs,
+  workflowUrl,
   workflowIds,
   type ErrorType,
   type LockRequest,
@@ -112,15 +113,8 @@ export interface NotifyInput {
   failures?: Array<{ workspaceId: string; errorType: string; message: string }>;
 }
 
-/** Link to a workflow run in the Temporal Web UI. */
-export function workflowUiUrl(uiBaseUrl: string, namespace: string, workflowId: string, runId?: string): string {
-  const base = uiBaseUrl.replace(/\/+$/, '');
-  const run = runId ? `/${encodeURIComponent(runId)}` : '';
-  return `${base}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}${run}/history`;
-}
-
 /** Turns a RigboxApiError into the ApplicationFailure the retry policy understands; passes others on. */
-export function toFailure(err: unknown, overrides: { nonRetryable?: boolean; message?: string } = {}): unknown {
+export function toFailure(err: unknown): unknown {
   const ctx = safeContext();
   if (ctx?.cancellationSignal.aborted) {
     const reason: unknown = ctx.cancellationSignal.reason;
@@ -129,8 +123,8 @@ export function toFailure(err: unknown, overrides: { nonRetryable?: boolean; mes
   if (err instanceof RigboxApiError) {
     return ApplicationFailure.create({
       type: err.type,
-      message: overrides.message ?? err.message,
-      nonRetryable: overrides.nonRetryable ?? !isRetryable(err.type),
+      message: err.message,
+      nonRetryable: !isRetryable(err.type),
       nextRetryDelay: err.retryAfterMs,
       details: err.status !== undefined ? [{ status: err.status }] : undefined,
     });
@@ -298,7 +292,7 @@ export function createActivities(deps: ActivityDeps) {
     };
   }
 
-  /** Queues on the workspace lock and waits for the grant. Resolves with how long it waited behind others (0 when it did not). */
+  /** Queues on the workspace lock and waits for the grant. Resolves with how long that took. */
   async function queueOnLock(workspaceId: string, request: LockRequest): Promise<number> {
     if (!deps.temporal) throw new Error('the lock activities need a Temporal client (ActivityDeps.temporal)');
     const { client, taskQueue } = deps.temporal;
@@ -317,7 +311,6 @@ export function createActivities(deps: ActivityDeps) {
     await send();
     // The lock grants within one of its workflow tasks (tens of ms) when free: look soon, then back off.
     let delay = 15;
-    let waitedBehindOthers = false;
     for (;;) {
       await ctx.sleep(delay);
       delay = Math.min(1000, delay * 2);
@@ -329,9 +322,8 @@ export function createActivities(deps: ActivityDeps) {
         await send();
         continue;
       }
-      if (state.holder?.requestId === request.requestId) return waitedBehindOthers ? Date.now() - started : 0;
+      if (state.holder?.requestId === request.requestId) return Date.now() - started;
       const position = state.queue.findIndex((r) => r.requestId === request.requestId);
-      if (position > 0 || (state.holder && state.holder.requestId !== request.requestId)) waitedBehindOthers = true;
       if (position < 0) {
         await send(); // not queued (the lock closed before our signal): queue again; duplicates are ignored
         continue;
@@ -466,7 +458,7 @@ export function createActivities(deps: ActivityDeps) {
     async notify(input: NotifyInput): Promise<{ delivered: boolean }> {
       if (!deps.notifyUrl) return { delivered: false };
       const info = Context.current().info;
-      const uiUrl = workflowUiUrl(deps.uiUrl ?? 'http://localhost:8233', info.namespace, input.workflowId, input.runId);
+      const uiUrl = workflowUrl(deps.uiUrl ?? 'http://localhost:8233', info.namespace, input.workflowId, input.runId);
       const body = { ...input, text: `${input.text}\n<${uiUrl}|Open in Temporal UI>`, uiUrl };
       let res: Response;
       try {

@@ -132,7 +132,6 @@ async function benchAwaitStopped(stack: BenchStack, s: Sizes) {
       const historyEvents = await historyLength(stack, workflowId);
       out.push({ stopMs, worker: phase, getsAfterStop: a.getsAfterStop, detectionDelayMs: Math.round(a.detectionDelayMs), historyEvents });
       log(`stop ${stopMs} ms (${phase}): ${a.getsAfterStop} GETs, seen ${Math.round(a.detectionDelayMs)} ms late, ${historyEvents} events`);
-      // Teach the worker this length for the warm run: the cold run above already did.
     }
   }
   return out;

@@ -80,13 +80,4 @@ export async function connectTemporal(settings: TemporalSettings): Promise<{ cli
   return { connection, client: new Client({ connection, namespace: settings.namespace }) };
 }
 
-/** Link to a workflow run in the Temporal Web UI. */
-export function workflowUrl(uiUrl: string, namespace: string, workflowId: string, runId?: string): string {
-  const run = runId ? `/${encodeURIComponent(runId)}` : '';
-  return `${uiUrl.replace(/\/+$/, '')}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}${run}/history`;
-}
-
-/** Link to a schedule in the Temporal Web UI. */
-export function scheduleUrl(uiUrl: string, namespace: string, scheduleId: string): string {
-  return `${uiUrl.replace(/\/+$/, '')}/namespaces/${encodeURIComponent(namespace)}/schedules/${encodeURIComponent(scheduleId)}`;
-}
+export { scheduleUrl, workflowUrl } from '../domain/links.js';

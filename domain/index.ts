@@ -8,3 +8,4 @@ export * from './retention.js';
 export * from './rigbox.js';
 export * from './time.js';
 export * from './lock.js';
+export * from './links.js';

@@ -98,8 +98,3 @@ export function selectRetention(
   }
   return { kept, deleted, ignored };
 }
-
-/** Describes a kept snapshot's reasons for people: "newest, daily, weekly". */
-export function describeReasons(reasons: readonly string[]): string {
-  return reasons.join(', ');
-}

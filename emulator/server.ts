@@ -176,6 +176,20 @@ export function createEmulator(options: EmulatorOptions): Emulator {
     return ws;
   }
 
+  /**
+   * A snapshot or restore: the disk is busy (other operations get 409) for `ms`, then `commit` runs.
+   * The request is answered only after the copy, as a synchronous API would.
+   */
+  async function copyingDisk<T>(ws: EmulatedWorkspace, ms: number, commit: () => T): Promise<T> {
+    ws.busyUntil = Date.now() + ms + 60_000; // cleared below; the margin only guards a crash
+    try {
+      if (ms > 0) await sleep(ms);
+      return commit();
+    } finally {
+      ws.busyUntil = null;
+    }
+  }
+
   function requireIdle(ws: EmulatedWorkspace) {
     if (ws.busyUntil !== null) throw new HttpError(409, 'operation_in_progress', `workspace ${ws.id} has a snapshot operation in progress`);
   }
@@ -279,13 +293,7 @@ export function createEmulator(options: EmulatorOptions): Emulator {
     if (ws.status !== 'stopped') {
       throw new HttpError(409, 'workspace_running', `workspace ${ws.id} must be stopped to snapshot (it is ${ws.status})`);
     }
-    ws.busyUntil = Date.now() + delays.snapshotMs + 60_000; // cleared below; the margin only guards a crash
-    try {
-      if (delays.snapshotMs > 0) await sleep(delays.snapshotMs);
-      return { status: 201, body: publicSnapshot(state.addSnapshot(ws, name)) };
-    } finally {
-      ws.busyUntil = null;
-    }
+    return copyingDisk(ws, delays.snapshotMs, () => ({ status: 201, body: publicSnapshot(state.addSnapshot(ws, name)) }));
   });
 
   apiRoute('GET', '/workspaces/:id/snapshots', (req) => {
@@ -306,15 +314,11 @@ export function createEmulator(options: EmulatorOptions): Emulator {
     if (ws.status !== 'stopped') {
       throw new HttpError(409, 'workspace_running', `workspace ${ws.id} must be stopped to restore (it is ${ws.status})`);
     }
-    ws.busyUntil = Date.now() + delays.restoreMs + 60_000;
-    try {
-      if (delays.restoreMs > 0) await sleep(delays.restoreMs);
+    return copyingDisk(ws, delays.restoreMs, () => {
       ws.files = { ...snap.files };
       state.changed();
       return { status: 200, body: { workspace_id: ws.id, snapshot_id: snap.id, status: 'restored' } };
-    } finally {
-      ws.busyUntil = null;
-    }
+    });
   });
 
   apiRoute('DELETE', '/workspaces/:id/snapshots/:sid', (req) => {
