@@ -43,15 +43,41 @@ export interface RigboxClientOptions {
 }
 
 export interface CallOptions {
-  /** Aborts the request: the activity's cancellation signal. */
+  /**
+   * Aborts the request: the activity's cancellation signal. Only for reads: a change in flight is
+   * never abandoned (Rigbox would carry it out after the caller stopped looking), so callers pass no
+   * signal to stop, start, create, restore and delete.
+   */
   signal?: AbortSignal;
   timeoutMs?: number;
+  /** The workflow the call is made for, sent as X-Rigsnap-Workflow-Id so Rigbox-side logs can tell who asked. */
+  origin?: string;
+}
+
+export interface ListOptions extends CallOptions {
+  /** Called after each page with the number of items so far: long listings report progress (heartbeats). */
+  onPage?: (itemsSoFar: number) => void;
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
+const USER_AGENT = 'rigsnap';
 
-/** Rigbox's answer to stop/start: the docs show none, so anything JSON (or nothing) is accepted. */
-const AnyBody = z.unknown();
+/**
+ * Rigbox's answer to stop, start, restore and delete: the docs show none, so any body is accepted
+ * (JSON, text or nothing) and not parsed. An HTML page is the exception: see `isHtmlPage`.
+ */
+const IGNORED_BODY = Symbol('ignored body');
+type IgnoredBody = typeof IGNORED_BODY;
+
+/**
+ * An HTML page with a 2xx status is not Rigbox answering but something in front of it (a maintenance
+ * page, a captive proxy): the request most likely never reached the API, so it is a transient
+ * `Unavailable`, retried like a 503, never taken for success.
+ */
+function isHtmlPage(contentType: string | null, text: string): boolean {
+  if (contentType && /\btext\/html\b/i.test(contentType)) return true;
+  return /^\s*<(!doctype|html|head|body)\b/i.test(text);
+}
 
 /**
  * The docs call the list endpoints a bare JSON array and mention pagination without giving it. This
@@ -130,9 +156,9 @@ export function createRigboxClient(options: RigboxClientOptions) {
   async function request<T>(
     method: 'GET' | 'POST' | 'DELETE',
     path: string,
-    schema: z.ZodType<T>,
+    schema: z.ZodType<T> | IgnoredBody,
     opts: CallOptions & { body?: unknown; query?: Record<string, string> } = {},
-  ): Promise<T> {
+  ): Promise<T | undefined> {
     const url = new URL(path, base);
     for (const [k, v] of Object.entries(opts.query ?? {})) url.searchParams.set(k, v);
     const what = `${method} ${url.pathname}`;
@@ -147,6 +173,8 @@ export function createRigboxClient(options: RigboxClientOptions) {
         headers: {
           authorization: `Bearer ${token}`,
           accept: 'application/json',
+          'user-agent': USER_AGENT,
+          ...(opts.origin ? { 'x-rigsnap-workflow-id': opts.origin } : {}),
           ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}),
         },
         body: opts.body !== undefined ? JSON.stringify(opts.body) : undefined,
@@ -189,6 +217,15 @@ export function createRigboxClient(options: RigboxClientOptions) {
       );
     }
 
+    if (isHtmlPage(res.headers.get('content-type'), text)) {
+      throw new RigboxApiError(
+        'Unavailable',
+        `${what}: Rigbox answered HTTP ${res.status} with an HTML page instead of the API (maintenance or a proxy in the way?)`,
+        res.status,
+      );
+    }
+    if (schema === IGNORED_BODY) return undefined;
+
     let json: unknown = undefined;
     if (text.length > 0) {
       try {
@@ -209,12 +246,12 @@ export function createRigboxClient(options: RigboxClientOptions) {
   }
 
   /** Collects every page of a list endpoint; see `Page` for the one pagination assumption. */
-  async function listAll<T>(path: string, item: z.ZodType<T>, opts: CallOptions): Promise<T[]> {
+  async function listAll<T>(path: string, item: z.ZodType<T>, opts: ListOptions): Promise<T[]> {
     const out: T[] = [];
     let cursor: string | undefined;
     for (let page = 0; page < MAX_PAGES; page++) {
       const query: Record<string, string> = cursor ? { cursor } : {};
-      const body = await idempotent(() => request('GET', path, Page, { ...opts, query }), opts.signal);
+      const body = (await idempotent(() => request('GET', path, Page, { ...opts, query }), opts.signal))!;
       const items = Array.isArray(body) ? body : (body.data ?? body.items ?? body.snapshots ?? []);
       const parsed = z.array(item).safeParse(items);
       if (!parsed.success) {
@@ -224,6 +261,7 @@ export function createRigboxClient(options: RigboxClientOptions) {
         );
       }
       out.push(...parsed.data);
+      opts.onPage?.(out.length);
       const next = Array.isArray(body) ? null : (body.next_cursor ?? body.next ?? null);
       if (!next) return out;
       cursor = next;
@@ -236,33 +274,33 @@ export function createRigboxClient(options: RigboxClientOptions) {
 
     async getWorkspace(workspaceId: string, opts: CallOptions = {}): Promise<RigboxWorkspace> {
       const path = `workspaces/${checkId('workspace', workspaceId)}`;
-      return idempotent(() => request('GET', path, RigboxWorkspace, opts), opts.signal);
+      return (await idempotent(() => request('GET', path, RigboxWorkspace, opts), opts.signal))!;
     },
 
     /** Asks Rigbox to stop. Rigbox answers before the stop is over: poll `getWorkspace`. */
     async stopWorkspace(workspaceId: string, opts: CallOptions = {}): Promise<void> {
       const path = `workspaces/${checkId('workspace', workspaceId)}/stop`;
-      await idempotent(() => request('POST', path, AnyBody, opts), opts.signal);
+      await idempotent(() => request('POST', path, IGNORED_BODY, opts), opts.signal);
     },
 
     async startWorkspace(workspaceId: string, opts: CallOptions = {}): Promise<void> {
       const path = `workspaces/${checkId('workspace', workspaceId)}/start`;
-      await idempotent(() => request('POST', path, AnyBody, opts), opts.signal);
+      await idempotent(() => request('POST', path, IGNORED_BODY, opts), opts.signal);
     },
 
     /** Takes a snapshot of a stopped workspace. Slow for big disks: pass a long timeout. */
     async createSnapshot(workspaceId: string, name: string, opts: CallOptions = {}): Promise<RigboxSnapshot> {
-      return request('POST', `workspaces/${checkId('workspace', workspaceId)}/snapshots`, RigboxSnapshot, {
+      return (await request('POST', `workspaces/${checkId('workspace', workspaceId)}/snapshots`, RigboxSnapshot, {
         ...opts,
         body: { name },
-      });
+      }))!;
     },
 
-    async listSnapshots(workspaceId: string, opts: CallOptions = {}): Promise<RigboxSnapshot[]> {
+    async listSnapshots(workspaceId: string, opts: ListOptions = {}): Promise<RigboxSnapshot[]> {
       return listAll(`workspaces/${checkId('workspace', workspaceId)}/snapshots`, RigboxSnapshot, opts);
     },
 
-    async listAllSnapshots(opts: CallOptions = {}): Promise<RigboxSnapshot[]> {
+    async listAllSnapshots(opts: ListOptions = {}): Promise<RigboxSnapshot[]> {
       return listAll('snapshots', RigboxSnapshot, opts);
     },
 
@@ -270,7 +308,7 @@ export function createRigboxClient(options: RigboxClientOptions) {
       await request(
         'POST',
         `workspaces/${checkId('workspace', workspaceId)}/snapshots/${checkId('snapshot', snapshotId)}/restore`,
-        AnyBody,
+        IGNORED_BODY,
         opts,
       );
     },
@@ -278,7 +316,7 @@ export function createRigboxClient(options: RigboxClientOptions) {
     async deleteSnapshot(workspaceId: string, snapshotId: string, opts: CallOptions = {}): Promise<void> {
       const path = `workspaces/${checkId('workspace', workspaceId)}/snapshots/${checkId('snapshot', snapshotId)}`;
       // A retry after a lost answer meets a 404: the caller decides that "gone" is success.
-      await idempotent(() => request('DELETE', path, AnyBody, opts), opts.signal);
+      await idempotent(() => request('DELETE', path, IGNORED_BODY, opts), opts.signal);
     },
   };
 }

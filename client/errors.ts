@@ -34,6 +34,7 @@ export interface RigsnapErrorInit {
   scheduleId?: string;
   /** For InvalidInput: the offending fields ("workspaceId", "retention.keepLast"). */
   fields?: string[];
+  details?: unknown[];
   cause?: unknown;
 }
 
@@ -48,6 +49,8 @@ export class RigsnapError extends Error {
   readonly runId: string | undefined;
   readonly scheduleId: string | undefined;
   readonly fields: string[];
+  /** The failure's details, when the workflow gave some (a PartialFailure carries the fleet summary). */
+  readonly details: unknown[];
 
   constructor(init: RigsnapErrorInit) {
     super(init.message, init.cause !== undefined ? { cause: init.cause } : undefined);
@@ -56,6 +59,7 @@ export class RigsnapError extends Error {
     this.runId = init.runId;
     this.scheduleId = init.scheduleId;
     this.fields = init.fields ?? [];
+    this.details = init.details ?? [];
   }
 
   /** What the user should do about it. */

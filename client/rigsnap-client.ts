@@ -513,7 +513,14 @@ export class RigsnapClient {
       workflowType,
       existing,
       handle,
-      result: () => this.call({ workflowId, runId }, () => resultHandle.result() as Promise<R>),
+      result: () => this.call({ workflowId, runId }, () => resultHandle.result() as Promise<R>).catch((err: unknown) => {
+        // A fleet with failed workspaces fails (so alerts see it) with its summary as details: callers get
+        // the summary, as from a fleet that completed, and read failedCount.
+        if (workflowType === WORKFLOW_TYPES['fleet-backup'] && err instanceof RigsnapError && err.type === 'PartialFailure' && err.details[0]) {
+          return err.details[0] as R;
+        }
+        throw err;
+      }),
     };
   }
 }

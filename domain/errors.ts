@@ -21,6 +21,11 @@ export const ERROR_TABLE = {
   BadResponse: { retryable: false, summary: 'Rigbox answered with an unexpected response' },
   /** A workspace did not reach the awaited status within the configured maximum wait. */
   Timeout: { retryable: false, summary: 'the workspace did not reach the expected status in time' },
+  /**
+   * A fleet backup finished with some workspaces failed: the failure's details[0] is the fleet summary
+   * (the same shape as the result), so alerts on failed workflows fire and nothing is hidden.
+   */
+  PartialFailure: { retryable: false, summary: 'some workspaces of the fleet could not be backed up' },
 } as const satisfies Record<string, { retryable: boolean; summary: string }>;
 
 export type ErrorType = keyof typeof ERROR_TABLE;
@@ -59,5 +64,6 @@ export const ERROR_ADVICE: Record<ErrorType, string> = {
   RateLimited: 'Rigbox kept rate-limiting; lower RIGSNAP_ACTIVITIES_PER_SECOND',
   Unavailable: 'Rigbox was unreachable for the whole retry window; check RIGBOX_API_URL and Rigbox status',
   BadResponse: 'Rigbox answered in an unexpected shape; check RIGBOX_API_URL points at the Rigbox API',
-  Timeout: 'the workspace is stuck in a transition; check it in Rigbox, or raise RIGSNAP_MAX_WAIT',
+  Timeout: 'the workspace is stuck in a transition; check it in Rigbox, or raise RIGSNAP_MAX_WAIT_MS',
+  PartialFailure: 'see the failed workspaces and their error types in the summary; re-run the fleet backup for them',
 };

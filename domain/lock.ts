@@ -1,10 +1,19 @@
 /**
- * The per-workspace lock: names and shapes shared by the lock workflow, the activity that queues for
- * it, and the client's inspection. Plain strings so activities need not import workflow code.
+ * The per-workspace lock: names and shapes shared by the lock workflow, the operations that queue on
+ * it, the activities that talk to it and the client's inspection. Plain strings so activities need not
+ * import workflow code.
  */
 export const LOCK_ACQUIRE_SIGNAL = 'acquire';
 export const LOCK_RELEASE_SIGNAL = 'release';
 export const LOCK_STATE_QUERY = 'lockState';
+/** Sent by the lock to the operation whose turn it is (Temporal's mutex pattern: grant by signal). */
+export const LOCK_GRANTED_SIGNAL = 'lockGranted';
+/**
+ * Answered by every operation: which lock request it holds or waits for. A lock run that starts
+ * without carried state (first run, after a failure or a termination) asks the open operations of its
+ * workspace, so that it never grants while someone still holds the workspace.
+ */
+export const LOCK_PARTICIPATION_QUERY = 'lockParticipation';
 
 export interface LockRequest {
   /** Unique per acquisition: `<workflowId>/<runId>/<n>`. */
@@ -23,6 +32,12 @@ export interface LockState {
   workspaceId: string;
   holder: LockHolder | null;
   queue: LockRequest[];
+  /**
+   * Runs the lock must see release or close before it grants anything: what a rebuilt lock found
+   * holding or could not ask, and the repair of a workspace a closed holder left stopped. Absent on
+   * locks from before it existed.
+   */
+  blockedBy?: Array<{ workflowId: string; runId: string; why: string }>;
 }
 
 export interface LockReleaseRequest {
@@ -31,8 +46,35 @@ export interface LockReleaseRequest {
   reason?: string;
 }
 
+export interface LockGrant {
+  requestId: string;
+}
+
+/** What an operation answers to LOCK_PARTICIPATION_QUERY. */
+export interface LockParticipation {
+  workspaceId: string | null;
+  /** The request it holds the lock with, if any. */
+  holding: LockRequest | null;
+  /** The request it waits with, if any. */
+  waiting: LockRequest | null;
+}
+
+/** Timing of a lock run; tests shorten them, production uses the defaults in workflows/workspace-lock.ts. */
+export interface LockTiming {
+  /** How often to check that the holder's run is still open (ms). */
+  holderCheckMs?: number;
+  /** Idle time after which the run ends (ms). */
+  idleExitMs?: number;
+}
+
 /** The lock workflow's input; `state` carries the queue across continue-as-new. */
 export interface WorkspaceLockInput {
   workspaceId: string;
-  state?: { holder: LockHolder | null; queue: LockRequest[]; recentlyReleased: string[] };
+  state?: {
+    holder: LockHolder | null;
+    queue: LockRequest[];
+    recentlyReleased: string[];
+    blockedBy?: Array<{ workflowId: string; runId: string; why: string }>;
+  };
+  timing?: LockTiming;
 }

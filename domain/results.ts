@@ -85,14 +85,25 @@ export const KeptSnapshot = z.object({
 });
 export type KeptSnapshot = z.infer<typeof KeptSnapshot>;
 
+/**
+ * A prune result lists at most this many kept and deleted snapshots (the counts have them all), so a
+ * prune of thousands stays far below Temporal's payload limits.
+ */
+export const MAX_LISTED_SNAPSHOTS = 500;
+
 export const PruneSnapshotsResult = z.object({
   workspaceId: z.string(),
   namePrefix: z.string(),
   dryRun: z.boolean(),
+  /** What the policy keeps, newest first; at most MAX_LISTED_SNAPSHOTS entries (keptCount has them all). */
   kept: z.array(KeptSnapshot),
+  /** What was deleted (or, in a dry run, would be), newest first; at most MAX_LISTED_SNAPSHOTS entries. */
   deleted: z.array(RigboxSnapshot),
   /** Snapshots of the workspace that were never candidates (other names, safety snapshots). */
   ignored: z.number().int(),
+  /** How many are kept and deleted in all; absent in results from before the lists were capped. */
+  keptCount: z.number().int().optional(),
+  deletedCount: z.number().int().optional(),
   steps: z.array(StepRecord),
 });
 export type PruneSnapshotsResult = z.infer<typeof PruneSnapshotsResult>;
@@ -120,6 +131,8 @@ export const BackupFleetResult = z.object({
   /** The failures, up to the first 1000 (failedCount has them all). */
   failed: z.array(FleetFailure),
   failedCount: z.number().int(),
+  /** Workspaces whose backup was cancelled with the fleet (absent when none was). */
+  cancelledCount: z.number().int().optional(),
   /** How many runs (continue-as-new) the fleet took. */
   runs: z.number().int(),
 });
@@ -148,11 +161,13 @@ export type RollbackResult = z.infer<typeof RollbackResult>;
 export const Progress = z.object({
   operation: z.string(),
   workspaceId: z.string().nullable(),
-  state: z.enum(['running', 'completed', 'failed']),
+  state: z.enum(['running', 'completed', 'failed', 'cancelled']),
   currentStep: z.enum(STEPS).nullable(),
   steps: z.array(StepRecord),
   /** Free-form state of long-running workflows (checkpoint, fleet). */
   detail: z.record(z.string(), z.unknown()).optional(),
+  /** What the user must know while it lasts, e.g. why starting the workspace again keeps failing. */
+  alert: z.string().optional(),
 });
 export type Progress = z.infer<typeof Progress>;
 

@@ -16,6 +16,8 @@ export interface EmulatorDelays {
   restoreMs: number;
   /** Added to every API request (network and API time). */
   latencyMs: number;
+  /** Extra latency of some routes, as "METHOD /route" → ms (e.g. a slow "POST /workspaces/:id/stop"). */
+  routeLatencyMs?: Record<string, number>;
 }
 
 export interface EmulatorFaults {
@@ -30,6 +32,11 @@ export interface EmulatorFaults {
   seed: number;
   /** Only these routes get faults, as "METHOD /route" (e.g. "POST /workspaces/:id/snapshots"); all when empty. */
   routes: string[];
+  /**
+   * While true, every API request is answered by a maintenance page (HTTP 200, text/html) and nothing
+   * is done, as a load balancer in front of a down API would.
+   */
+  maintenance?: boolean;
 }
 
 export interface EmulatorOptions {
@@ -58,6 +65,8 @@ export interface CallRecord {
   status: number;
   /** The workspace status a GET /workspaces/:id answered (to measure how soon a transition is seen). */
   workspaceStatus?: string;
+  /** The workflow the call was made for (X-Rigsnap-Workflow-Id), when the caller said. */
+  origin?: string;
 }
 
 type Fault = 'none' | 'unavailable' | 'rate-limited' | 'lost';
@@ -86,6 +95,24 @@ class HttpError extends Error {
   }
 }
 
+/** A request as it arrives, before latency, faults and the handler: what is in flight. */
+export interface Arrival {
+  method: string;
+  /** "METHOD /route" form without the /api prefix, e.g. "POST /workspaces/:id/stop". */
+  route: string;
+  workspaceId: string | null;
+  at: number;
+  origin?: string;
+}
+
+/** Hooks for tests and the chaos driver: called synchronously, so they can change the emulator's state or faults. */
+export interface EmulatorHooks {
+  /** A request has arrived (before its latency, faults and handler). */
+  onArrival?: (arrival: Arrival) => void;
+  /** A call has been answered and recorded. */
+  onCall?: (call: CallRecord) => void;
+}
+
 export interface Emulator {
   app: FastifyInstance;
   state: EmulatorState;
@@ -94,6 +121,11 @@ export interface Emulator {
   calls: CallRecord[];
   /** Workspaces whose token check answers 403 (to exercise the Unauthorized path). */
   forbidden: Set<string>;
+  /** The bearer token the API accepts; change it to revoke the worker's (401 on every call). */
+  token: string;
+  /** Requests as they arrived (what was in flight when), when calls are recorded. */
+  arrivals: Arrival[];
+  hooks: EmulatorHooks;
   /** The Rigbox base URL, once listening. */
   url: string;
   listen(port?: number, host?: string): Promise<string>;
@@ -123,6 +155,9 @@ export function createEmulator(options: EmulatorOptions): Emulator {
     faults,
     calls,
     forbidden,
+    token: options.token,
+    arrivals: [],
+    hooks: {},
     url: '',
     async listen(port = 0, host = '127.0.0.1') {
       const address = await app.listen({ port, host });
@@ -155,7 +190,8 @@ export function createEmulator(options: EmulatorOptions): Emulator {
       req.method === 'GET' && route === '/api/workspaces/:id' && body && typeof body === 'object'
         ? (body as { status?: string }).status
         : undefined;
-    calls.push({
+    const origin = req.headers['x-rigsnap-workflow-id'];
+    const call: CallRecord = {
       method: req.method,
       route,
       workspaceId: params?.id ?? null,
@@ -163,7 +199,10 @@ export function createEmulator(options: EmulatorOptions): Emulator {
       outcome,
       status,
       ...(workspaceStatus ? { workspaceStatus } : {}),
-    });
+      ...(typeof origin === 'string' ? { origin } : {}),
+    };
+    calls.push(call);
+    emulator.hooks.onCall?.(call);
   }
 
   function sendError(reply: FastifyReply, status: number, code: string, message: string) {
@@ -207,8 +246,28 @@ export function createEmulator(options: EmulatorOptions): Emulator {
       method,
       url: `/api${url}`,
       handler: async (req, reply) => {
+        const routeKey = `${method} ${url}`;
+        if (recordCalls) {
+          const origin = req.headers['x-rigsnap-workflow-id'];
+          const arrival: Arrival = {
+            method,
+            route: routeKey.slice(method.length + 1),
+            workspaceId: (req.params as { id?: string }).id ?? null,
+            at: Date.now(),
+            ...(typeof origin === 'string' ? { origin } : {}),
+          };
+          emulator.arrivals.push(arrival);
+          emulator.hooks.onArrival?.(arrival);
+        }
+        if (faults.maintenance) {
+          record(req, 'unavailable', 200);
+          return reply
+            .code(200)
+            .type('text/html; charset=utf-8')
+            .send('<!DOCTYPE html><html><head><title>Maintenance</title></head><body><h1>Rigbox is down for maintenance</h1></body></html>');
+        }
         const auth = req.headers.authorization;
-        if (auth !== `Bearer ${options.token}`) {
+        if (auth !== `Bearer ${emulator.token}`) {
           record(req, 'error', 401);
           return sendError(reply, 401, 'unauthorized', 'missing or invalid bearer token');
         }
@@ -217,8 +276,9 @@ export function createEmulator(options: EmulatorOptions): Emulator {
           record(req, 'error', 403);
           return sendError(reply, 403, 'forbidden', `this token may not access workspace ${wsId}`);
         }
-        if (delays.latencyMs > 0) await sleep(delays.latencyMs);
-        const fault = faults.routes.length === 0 || faults.routes.includes(`${method} ${url}`) ? pickFault() : 'none';
+        const latency = delays.latencyMs + (delays.routeLatencyMs?.[routeKey] ?? 0);
+        if (latency > 0) await sleep(latency);
+        const fault = faults.routes.length === 0 || faults.routes.includes(routeKey) ? pickFault() : 'none';
         if (fault === 'unavailable') {
           record(req, 'unavailable', 503);
           return sendError(reply, 503, 'unavailable', 'Rigbox is temporarily unavailable');
@@ -373,6 +433,7 @@ export function createEmulator(options: EmulatorOptions): Emulator {
   app.get('/_emulator/calls', async () => calls);
   app.delete('/_emulator/calls', async () => {
     calls.length = 0;
+    emulator.arrivals.length = 0;
     return { ok: true };
   });
 

@@ -61,6 +61,9 @@ export const WorkerEnv = z.object({
 });
 export type WorkerConfig = z.output<typeof WorkerEnv>;
 
+/** The start-to-close timeout of one quick Rigbox call (workflows/profiles.ts quickCall): requests must time out first. */
+const QUICK_CALL_ATTEMPT_MS = 60_000;
+
 /**
  * Temporal connection settings, read by @temporalio/envconfig (not by this schema): listed so the
  * compose check and the docs know them.
@@ -103,9 +106,20 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   const c = r.data;
+  const conflicts: string[] = [];
   if (c.RIGSNAP_POLL_MIN_MS > c.RIGSNAP_POLL_MAX_MS) {
-    throw new ConfigError('invalid configuration:\n  - RIGSNAP_POLL_MIN_MS must not exceed RIGSNAP_POLL_MAX_MS');
+    conflicts.push(`RIGSNAP_POLL_MIN_MS (${c.RIGSNAP_POLL_MIN_MS}) must not exceed RIGSNAP_POLL_MAX_MS (${c.RIGSNAP_POLL_MAX_MS})`);
   }
+  if (c.RIGSNAP_REQUEST_TIMEOUT_MS >= QUICK_CALL_ATTEMPT_MS) {
+    conflicts.push(
+      `RIGSNAP_REQUEST_TIMEOUT_MS (${c.RIGSNAP_REQUEST_TIMEOUT_MS}) must be below ${QUICK_CALL_ATTEMPT_MS}: ` +
+        'a single Rigbox call (delete, status) runs in an activity attempt that times out after one minute, before the request would',
+    );
+  }
+  if (c.RIGSNAP_POLL_MIN_MS >= c.RIGSNAP_MAX_WAIT_MS) {
+    conflicts.push(`RIGSNAP_POLL_MIN_MS (${c.RIGSNAP_POLL_MIN_MS}) must be below RIGSNAP_MAX_WAIT_MS (${c.RIGSNAP_MAX_WAIT_MS}): no status would be read before the wait gives up`);
+  }
+  if (conflicts.length > 0) throw new ConfigError(`invalid configuration:\n${conflicts.map((m) => `  - ${m}`).join('\n')}`);
   return c;
 }
 

@@ -37,6 +37,9 @@ export function activityDepsFromConfig(config: WorkerConfig, client: Client): Ac
   };
 }
 
+/** See `maxHeartbeatThrottleInterval` below. */
+export const HEARTBEAT_THROTTLE = '2s';
+
 export interface RigsnapWorkerOptions {
   connection: NativeConnection;
   namespace: string;
@@ -61,6 +64,10 @@ export async function createRigsnapWorker(o: RigsnapWorkerOptions): Promise<Work
     maxCachedWorkflows: config.RIGSNAP_MAX_CACHED_WORKFLOWS,
     maxTaskQueueActivitiesPerSecond: config.RIGSNAP_ACTIVITIES_PER_SECOND,
     shutdownGraceTime: config.RIGSNAP_SHUTDOWN_GRACE_MS,
+    // A cancellation reaches a running activity in a heartbeat's answer: send heartbeats at least this
+    // often (instead of 80% of the 10 s heartbeat timeout), so cancelling from the UI takes effect in
+    // seconds. The cost is one heartbeat RPC per running long activity per interval.
+    maxHeartbeatThrottleInterval: HEARTBEAT_THROTTLE,
     ...(o.identity ? { identity: o.identity } : {}),
   });
 }

@@ -1,7 +1,13 @@
 import {
+  ApplicationFailure,
+  CancellationScope,
+  CancelledFailure,
   ParentClosePolicy,
   continueAsNew,
   executeChild,
+  isCancellation,
+  log,
+  patched,
   workflowInfo,
 } from '@temporalio/workflow';
 import {
@@ -14,6 +20,7 @@ import {
 import { backupNameDate, backupWorkspace } from './backup-workspace.js';
 import { ProgressTracker, tagWorkflow, validateInput } from './common.js';
 import { describeFailure, notifyFailure } from './notify.js';
+import { PATCHES } from './patches.js';
 
 /** Carried across continue-as-new. */
 export interface FleetState {
@@ -21,6 +28,8 @@ export interface FleetState {
   succeeded: number;
   failed: FleetFailure[];
   failedCount: number;
+  /** Children cancelled with the fleet (absent in state carried by runs from before it existed). */
+  cancelledCount?: number;
   runs: number;
   /** The instant whose date names every backup of this fleet run, fixed at the first run. */
   backupTime: string;
@@ -38,6 +47,11 @@ const DEFAULT_CHILDREN_PER_RUN = 1000;
  * Backs up many workspaces: a child backupWorkspace per workspace, at most `concurrency` at once.
  * The children share one backup date (the fleet's scheduled time). The run continues as new before its
  * history grows large, carrying the tallies, so 10,000 workspaces never make one huge history.
+ *
+ * It fails with PartialFailure (details[0]: the summary) when any workspace failed, after all of them
+ * ran, so alerts on failed workflows and a schedule's pause-on-failure see it. Cancelled, it cancels
+ * the running children (each starts its workspace again if it stopped it), starts no new ones, does not
+ * continue as new, and ends Cancelled with the summary in its current details.
  */
 export async function backupFleet(rawInput: BackupFleetInput, state?: FleetState): Promise<BackupFleetResult> {
   const input = validateInput(BackupFleetInput, rawInput);
@@ -60,6 +74,7 @@ export async function backupFleet(rawInput: BackupFleetInput, state?: FleetState
       running: inFlight.size,
       succeeded: s.succeeded,
       failed: s.failedCount,
+      ...(s.cancelledCount ? { cancelled: s.cancelledCount } : {}),
       run: s.runs,
     });
 
@@ -75,6 +90,10 @@ export async function backupFleet(rawInput: BackupFleetInput, state?: FleetState
         s.succeeded++;
       },
       (err: unknown) => {
+        if (isCancellation(err) || isCancellation((err as { cause?: unknown }).cause)) {
+          s.cancelledCount = (s.cancelledCount ?? 0) + 1;
+          return;
+        }
         s.failedCount++;
         if (s.failed.length < MAX_LISTED_FAILURES) {
           const { errorType, message } = describeFailure(err);
@@ -97,27 +116,39 @@ export async function backupFleet(rawInput: BackupFleetInput, state?: FleetState
     return now.continueAsNewSuggested || now.historyLength > MAX_HISTORY_EVENTS || next - runStartOffset >= childrenPerRun;
   };
 
+  const cancelled = () => CancellationScope.current().consideredCancelled;
   report();
-  while (next < ids.length && !historyIsLarge()) {
-    while (inFlight.size < input.concurrency && next < ids.length && !historyIsLarge()) {
+  while (next < ids.length && !historyIsLarge() && !cancelled()) {
+    while (inFlight.size < input.concurrency && next < ids.length && !historyIsLarge() && !cancelled()) {
       void backUp(ids[next++]!);
     }
     report();
     await Promise.race(inFlight);
   }
+  // Cancelled children settle first: each has started its workspace again before it reports.
   await Promise.all(inFlight);
-
-  if (next < ids.length) {
-    await continueAsNew<typeof backupFleet>(input, { ...s, offset: next, runs: s.runs + 1 });
-  }
 
   const result: BackupFleetResult = {
     total: ids.length,
     succeeded: s.succeeded,
     failed: s.failed,
     failedCount: s.failedCount,
+    ...(s.cancelledCount ? { cancelledCount: s.cancelledCount } : {}),
     runs: s.runs,
   };
+  if (cancelled()) {
+    tracker.setDetail({ ...result, notStarted: ids.length - next });
+    tracker.finish('cancelled');
+    log.info('fleet backup cancelled', { ...result, failed: undefined, notStarted: ids.length - next });
+    throw new CancelledFailure(
+      `fleet backup cancelled: ${s.succeeded} backed up, ${s.failedCount} failed, ${s.cancelledCount ?? 0} cancelled, ${ids.length - next} not started`,
+    );
+  }
+
+  if (next < ids.length) {
+    await continueAsNew<typeof backupFleet>(input, { ...s, offset: next, runs: s.runs + 1 });
+  }
+
   tracker.finish(s.failedCount > 0 ? 'failed' : 'completed');
   if (s.failedCount > 0) {
     const first = s.failed[0]!;
@@ -128,6 +159,14 @@ export async function backupFleet(rawInput: BackupFleetInput, state?: FleetState
       message: `${s.failedCount} of ${ids.length} backups failed`,
       failures: s.failed.slice(0, 50),
     });
+    if (patched(PATCHES.core2026_11)) {
+      throw ApplicationFailure.create({
+        type: 'PartialFailure',
+        message: `${s.failedCount} of ${ids.length} workspaces could not be backed up (first: ${first.workspaceId}, ${first.errorType}: ${first.message})`,
+        nonRetryable: true,
+        details: [result],
+      });
+    }
   }
   return result;
 }

@@ -1,4 +1,16 @@
-import { ApplicationFailure, allHandlersFinished, condition, defineUpdate, setHandler } from '@temporalio/workflow';
+/**
+ * The docs' pre-demo checkpoint and experiment branching as one workflow: snapshot the workspace, then
+ * wait for `rollback` (repeatable) or `release` updates, or the TTL.
+ */
+import {
+  ApplicationFailure,
+  CancellationScope,
+  allHandlersFinished,
+  condition,
+  defineUpdate,
+  isCancellation,
+  setHandler,
+} from '@temporalio/workflow';
 import {
   CheckpointWorkspaceInput,
   ReleaseCheckpointInput,
@@ -9,29 +21,102 @@ import {
   type RigboxSnapshot,
   type RollbackResult,
 } from '../domain/index.js';
-import {
-  ProgressTracker,
-  activities,
-  asWorkflowFailure,
-  tagWorkflow,
-  validateInput,
-  withWorkspaceLock,
-} from './common.js';
+import { ProgressTracker, activities, asWorkflowFailure, tagWorkflow, validateInput, withWorkspaceLock } from './common.js';
+import { describeFailure } from './notify.js';
 import { restoreUnderLock } from './restore-workspace.js';
 import { snapshotUnderLock } from './snapshot-workspace.js';
 
 /** An update refused by its validator: typed, so callers can tell a conflict from bad input. */
 const rejected = (type: 'Conflict' | 'InvalidInput', message: string) => ApplicationFailure.create({ type, message, nonRetryable: true });
 
+export interface ReleaseResult {
+  released: true;
+  snapshotDeleted: boolean;
+}
+
 export const rollbackUpdate = defineUpdate<RollbackResult, []>('rollback');
-export const releaseUpdate = defineUpdate<{ released: true; snapshotDeleted: boolean }, [ReleaseCheckpointInput?]>('release');
+export const releaseUpdate = defineUpdate<ReleaseResult, [ReleaseCheckpointInput?]>('release');
+
+/** How a session ended, for the callers of `release` still waiting for it. */
+type Ending =
+  | { kind: 'released' | 'expired' }
+  | { kind: 'failed'; errorType: string; message: string }
+  | { kind: 'cancelled' };
 
 /**
- * The docs' pre-demo checkpoint and experiment branching as one workflow: snapshot the workspace and
- * restart it, then wait. `rollback` (an update; repeatable) stops it, restores the checkpoint and starts
- * it, answering once it runs again. `release` (an update; `{deleteSnapshot: true}` to also delete the
+ * The state of one checkpoint session and its transitions. The update handlers and the main flow share
+ * it; every transition goes through a method, so the rules (one rollback at a time, none before the
+ * snapshot, release once) live in one place.
+ */
+class CheckpointSession {
+  state: CheckpointStateName = 'snapshotting';
+  snapshot: RigboxSnapshot | null = null;
+  rollbacks = 0;
+  /** The first release asked for (later ones wait for the same end). */
+  release: { deleteSnapshot: boolean } | null = null;
+  snapshotDeleted = false;
+  expiresAt: string | null = null;
+  ending: Ending | null = null;
+
+  constructor(
+    private readonly tracker: ProgressTracker,
+    private readonly name: string,
+  ) {}
+
+  show(): void {
+    this.tracker.setDetail({
+      state: this.state,
+      snapshotId: this.snapshot?.id ?? null,
+      snapshotName: this.name,
+      rollbacks: this.rollbacks,
+      expiresAt: this.expiresAt,
+    });
+  }
+
+  activate(snapshot: RigboxSnapshot, expiresAt: string): void {
+    this.snapshot = snapshot;
+    this.expiresAt = expiresAt;
+    this.state = 'active';
+    this.show();
+  }
+
+  /** Why a rollback cannot start now, or null when it can. */
+  rollbackRefusal(): string | null {
+    if (this.ending || this.state === 'released' || this.state === 'expired') return 'the checkpoint session has ended';
+    if (this.state === 'snapshotting') return 'the checkpoint snapshot is still being taken; try again when it is active';
+    if (this.state === 'rolling-back') return 'a rollback is already running';
+    if (this.release) return 'the checkpoint is being released';
+    return null;
+  }
+
+  beginRollback(): void {
+    this.state = 'rolling-back';
+    this.show();
+  }
+
+  endRollback(succeeded: boolean): void {
+    if (succeeded) this.rollbacks++;
+    if (this.state === 'rolling-back') this.state = 'active';
+    this.show();
+  }
+
+  requestRelease(input: { deleteSnapshot: boolean }): void {
+    this.release ??= input;
+  }
+
+  end(ending: Ending): void {
+    this.ending = ending;
+    if (ending.kind === 'released' || ending.kind === 'expired') this.state = ending.kind;
+    this.show();
+  }
+}
+
+/**
+ * `rollback` (an update; repeatable) stops the workspace, restores the checkpoint and starts it,
+ * answering once it runs again. `release` (an update; `{deleteSnapshot: true}` to also delete the
  * checkpoint) ends the session; so does the TTL (keeping the snapshot). The lock is held only while a
- * step runs, so scheduled backups go on during the session.
+ * step runs, so scheduled backups go on during the session. Whatever ends the session (release, TTL, a
+ * failure, a cancellation), a rollback in flight finishes first and every accepted update is answered.
  */
 export async function checkpointWorkspace(rawInput: CheckpointWorkspaceInput): Promise<CheckpointWorkspaceResult> {
   const input = validateInput(CheckpointWorkspaceInput, rawInput);
@@ -39,42 +124,30 @@ export async function checkpointWorkspace(rawInput: CheckpointWorkspaceInput): P
   tagWorkflow(workspaceId, 'checkpoint');
   const tracker = new ProgressTracker('checkpoint', workspaceId);
   const ttlMs = parseDuration(input.ttl)!;
-
-  let state: CheckpointStateName = 'snapshotting';
-  let snapshot: RigboxSnapshot | null = null;
-  let rollbacks = 0;
-  let release: { deleteSnapshot: boolean } | null = null;
-  let snapshotDeleted = false;
-  let expiresAt: string | null = null;
-  const show = () =>
-    tracker.setDetail({ state, snapshotId: snapshot?.id ?? null, snapshotName: input.name, rollbacks, expiresAt });
+  const session = new CheckpointSession(tracker, input.name);
 
   setHandler(
     rollbackUpdate,
     async () => {
-      state = 'rolling-back';
-      show();
+      session.beginRollback();
+      let succeeded = false;
       try {
-        const restored = await withWorkspaceLock(
-          { workspaceId, operation: 'checkpoint', snapshotId: snapshot!.id },
-          tracker,
-          (preflight) =>
-            restoreUnderLock({ workspaceId, snapshotId: snapshot!.id, keepCurrent: false, restart: 'always' }, preflight, tracker),
+        const snapshotId = session.snapshot!.id;
+        const restored = await withWorkspaceLock({ workspaceId, operation: 'checkpoint', snapshotId }, tracker, (preflight) =>
+          restoreUnderLock({ workspaceId, snapshotId, keepCurrent: false, restart: 'always' }, preflight, tracker),
         );
-        rollbacks++;
-        return { snapshot: restored.restored, workspaceStatus: restored.workspaceStatus, rollbacks };
+        succeeded = true;
+        return { snapshot: restored.restored, workspaceStatus: restored.workspaceStatus, rollbacks: session.rollbacks + 1 };
       } catch (err) {
         throw asWorkflowFailure(err, undefined);
       } finally {
-        state = 'active';
-        show();
+        session.endRollback(succeeded);
       }
     },
     {
       validator: () => {
-        if (state === 'snapshotting') throw rejected('Conflict', 'the checkpoint snapshot is still being taken; try again when it is active');
-        if (state === 'rolling-back') throw rejected('Conflict', 'a rollback is already running');
-        if (state !== 'active' || release) throw rejected('Conflict', `the checkpoint is ${release ? 'being released' : state}`);
+        const refusal = session.rollbackRefusal();
+        if (refusal) throw rejected('Conflict', refusal);
       },
     },
   );
@@ -83,15 +156,25 @@ export async function checkpointWorkspace(rawInput: CheckpointWorkspaceInput): P
     releaseUpdate,
     async (raw?: ReleaseCheckpointInput) => {
       const parsed = parseInput(ReleaseCheckpointInput, raw);
-      release = parsed.ok ? parsed.value : { deleteSnapshot: false };
-      await condition(() => state === 'released' || state === 'expired');
-      return { released: true as const, snapshotDeleted };
+      session.requestRelease(parsed.ok ? parsed.value : { deleteSnapshot: false });
+      // A second release (a retry, a double click) waits for the same end: releasing is idempotent.
+      // Not cancellable: a cancellation of the workflow ends the session, and this answers how it ended.
+      await CancellationScope.nonCancellable(() => condition(() => session.ending !== null));
+      const ending = session.ending!;
+      if (ending.kind === 'failed') {
+        throw ApplicationFailure.create({
+          type: ending.errorType,
+          message: `the checkpoint session failed before it could be released: ${ending.message}`,
+          nonRetryable: true,
+        });
+      }
+      // Released, expired or cancelled: the session is over either way; say whether the snapshot went.
+      return { released: true as const, snapshotDeleted: session.snapshotDeleted };
     },
     {
       validator: (raw?: ReleaseCheckpointInput) => {
         const parsed = parseInput(ReleaseCheckpointInput, raw);
         if (!parsed.ok) throw rejected('InvalidInput', `invalid release input: ${parsed.message}`);
-        if (release || state === 'released' || state === 'expired') throw rejected('Conflict', 'the checkpoint is already released');
       },
     },
   );
@@ -100,46 +183,37 @@ export async function checkpointWorkspace(rawInput: CheckpointWorkspaceInput): P
     const taken = await withWorkspaceLock({ workspaceId, operation: 'checkpoint', snapshotName: input.name }, tracker, (preflight) =>
       snapshotUnderLock({ workspaceId, name: input.name, restart: 'previous' }, preflight, tracker),
     );
-    snapshot = taken.snapshot;
-  } catch (err) {
-    tracker.finish('failed');
-    throw asWorkflowFailure(err, undefined);
-  }
+    session.activate(taken.snapshot, new Date(Date.now() + ttlMs).toISOString());
+    const releasedByUser = await condition(() => session.release !== null, ttlMs);
+    // A rollback in flight finishes first: the workspace must not be left half-restored.
+    await condition(() => session.state !== 'rolling-back');
 
-  state = 'active';
-  expiresAt = new Date(Date.now() + ttlMs).toISOString();
-  show();
-  const releasedByUser = await condition(() => release !== null, ttlMs);
-  // A rollback in flight finishes first: the workspace must not be left half-restored.
-  await condition(() => state !== 'rolling-back');
-
-  const requested = release as { deleteSnapshot: boolean } | null; // set by the update handler
-  if (requested?.deleteSnapshot) {
-    try {
-      await withWorkspaceLock({ workspaceId, operation: 'checkpoint', snapshotId: snapshot.id }, tracker, async () => {
-        tracker.begin('delete');
-        await activities('quickCall', `delete checkpoint ${snapshot.id}`).deleteSnapshot({ workspaceId, snapshotId: snapshot.id });
-        tracker.end();
-      });
-      snapshotDeleted = true;
-    } catch (err) {
-      // The session still ends; the caller of release learns the snapshot stayed.
-      state = 'released';
-      tracker.finish('failed');
-      await condition(allHandlersFinished);
-      throw asWorkflowFailure(err, 'delete');
+    const snapshot = taken.snapshot;
+    if (session.release?.deleteSnapshot) {
+      try {
+        await withWorkspaceLock({ workspaceId, operation: 'checkpoint', snapshotId: snapshot.id }, tracker, async () => {
+          tracker.begin('delete');
+          await activities('quickCall', `delete checkpoint ${snapshot.id}`).deleteSnapshot({ workspaceId, snapshotId: snapshot.id });
+          tracker.end();
+        });
+        session.snapshotDeleted = true;
+      } catch (err) {
+        throw asWorkflowFailure(err, 'delete');
+      }
     }
+    session.end({ kind: releasedByUser ? 'released' : 'expired' });
+    tracker.finish('completed');
+    // Let the release update answer before the workflow completes.
+    await condition(allHandlersFinished);
+    return { workspaceId, snapshot, endedBy: releasedByUser ? 'release' : 'ttl', rollbacks: session.rollbacks, snapshotDeleted: session.snapshotDeleted };
+  } catch (err) {
+    const cancelled = isCancellation(err);
+    const failure = asWorkflowFailure(err, undefined);
+    session.end(cancelled ? { kind: 'cancelled' } : { kind: 'failed', ...describeFailure(failure) });
+    tracker.finish(cancelled ? 'cancelled' : 'failed');
+    // Nothing closes under a handler still at work (a rollback restarting the workspace), and every
+    // accepted update gets its answer first.
+    await CancellationScope.nonCancellable(() => condition(allHandlersFinished));
+    throw failure;
   }
-  state = releasedByUser ? 'released' : 'expired';
-  show();
-  tracker.finish('completed');
-  // Let the release update answer before the workflow completes.
-  await condition(allHandlersFinished);
-  return {
-    workspaceId,
-    snapshot,
-    endedBy: releasedByUser ? 'release' : 'ttl',
-    rollbacks,
-    snapshotDeleted,
-  };
 }

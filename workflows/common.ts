@@ -1,15 +1,20 @@
 import {
+  ActivityCancellationType,
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
+  CancelledFailure,
   ChildWorkflowFailure,
   TimeoutFailure,
+  condition,
   defineQuery,
   defineSignal,
   getExternalWorkflowHandle,
   isCancellation,
   log,
+  patched,
   proxyActivities,
+  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
@@ -19,6 +24,8 @@ import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/commo
 import type { z } from 'zod';
 import type { RigsnapActivities } from '../activities/index.js';
 import {
+  LOCK_GRANTED_SIGNAL,
+  LOCK_PARTICIPATION_QUERY,
   LOCK_RELEASE_SIGNAL,
   PROGRESS_QUERY,
   SEARCH_ATTRIBUTES,
@@ -26,27 +33,49 @@ import {
   isErrorType,
   parseInput,
   workflowIds,
+  type LockGrant,
+  type LockParticipation,
   type LockReleaseRequest,
+  type LockRequest,
   type Operation,
   type Progress,
   type Step,
   type StepRecord,
 } from '../domain/index.js';
 import type { PreflightResult } from '../activities/index.js';
-import { profiles, type ProfileName } from './profiles.js';
+import { PATCHES } from './patches.js';
+import { localProfiles, profiles, type LocalProfileName, type ProfileName } from './profiles.js';
 
 export const workspaceIdKey = defineSearchAttributeKey(SEARCH_ATTRIBUTES.workspaceId, SearchAttributeType.KEYWORD);
 export const operationKey = defineSearchAttributeKey(SEARCH_ATTRIBUTES.operation, SearchAttributeType.KEYWORD);
 
 export const progressQuery = defineQuery<Progress>(PROGRESS_QUERY);
 export const lockReleaseSignal = defineSignal<[LockReleaseRequest]>(LOCK_RELEASE_SIGNAL);
+export const lockGrantedSignal = defineSignal<[LockGrant]>(LOCK_GRANTED_SIGNAL);
+export const lockParticipationQuery = defineQuery<LockParticipation>(LOCK_PARTICIPATION_QUERY);
 
 /**
  * Activities with a profile and a one-line summary for the UI's event history ("stop ws_demo").
  * Proxies are cheap objects; making one per call is how a call gets its own summary.
+ *
+ * A cancelled activity is waited for until it has settled (WAIT_CANCELLATION_COMPLETED): compensation
+ * must never run while a stop, a copy or a restore is still in flight, or the stop would land after the
+ * restart. Histories from before this replay with the SDK's default (TRY_CANCEL).
  */
 export function activities(profile: ProfileName, summary?: string) {
-  return proxyActivities<RigsnapActivities>({ ...profiles[profile], ...(summary ? { summary } : {}) });
+  const cancellationType = patched(PATCHES.core2026_11)
+    ? ActivityCancellationType.WAIT_CANCELLATION_COMPLETED
+    : ActivityCancellationType.TRY_CANCEL;
+  return proxyActivities<RigsnapActivities>({ ...profiles[profile], cancellationType, ...(summary ? { summary } : {}) });
+}
+
+/** Local activities (workflows/profiles.ts localProfiles): waited for when cancelled, like the others. */
+export function localActivities(profile: LocalProfileName, summary?: string) {
+  return proxyLocalActivities<RigsnapActivities>({
+    ...localProfiles[profile],
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    ...(summary ? { summary } : {}),
+  });
 }
 
 /** Workflow time as ISO text: deterministic, and plain JSON for history. */
@@ -88,6 +117,14 @@ export class ProgressTracker {
   readonly steps: StepRecord[] = [];
   state: Progress['state'] = 'running';
   detail: Record<string, unknown> | undefined;
+  /** Something the user must know while it lasts (a restart that keeps failing); shown above the steps. */
+  alert: string | undefined;
+  /** This run's part in the workspace lock: answered to a lock that rebuilds its queue, and its grants. */
+  readonly lock: { holding: LockRequest | null; waiting: LockRequest | null; granted: Set<string> } = {
+    holding: null,
+    waiting: null,
+    granted: new Set(),
+  };
   private lockSequence = 0;
 
   constructor(
@@ -95,6 +132,10 @@ export class ProgressTracker {
     readonly workspaceId: string | null,
   ) {
     setHandler(progressQuery, () => this.snapshot());
+    setHandler(lockParticipationQuery, () => ({ workspaceId: this.workspaceId, holding: this.lock.holding, waiting: this.lock.waiting }));
+    setHandler(lockGrantedSignal, ({ requestId }: LockGrant) => {
+      this.lock.granted.add(requestId);
+    });
   }
 
   /** Numbers this run's lock acquisitions: 1, 2, … in the order the workflow makes them. */
@@ -107,7 +148,12 @@ export class ProgressTracker {
     return last && last.finishedAt === null ? last : undefined;
   }
 
+  /**
+   * Begins a step. In a cancelled scope it throws the cancellation instead: an activity that finished
+   * while its cancellation was on the way must not be followed by a step that will never run.
+   */
   begin(step: Step, note?: string): void {
+    if (CancellationScope.current().consideredCancelled) throw new CancelledFailure(`cancelled before ${STEP_LABELS[step]}`);
     this.end();
     this.steps.push({ step, startedAt: nowIso(), finishedAt: null });
     this.render(note);
@@ -118,7 +164,7 @@ export class ProgressTracker {
     if (current) current.finishedAt = nowIso();
   }
 
-  finish(state: 'completed' | 'failed'): void {
+  finish(state: 'completed' | 'failed' | 'cancelled'): void {
     this.end();
     this.state = state;
     this.render();
@@ -126,6 +172,11 @@ export class ProgressTracker {
 
   setDetail(detail: Record<string, unknown>): void {
     this.detail = detail;
+    this.render();
+  }
+
+  setAlert(alert: string | undefined): void {
+    this.alert = alert;
     this.render();
   }
 
@@ -137,11 +188,13 @@ export class ProgressTracker {
       currentStep: this.current?.step ?? null,
       steps: this.steps.map((s) => ({ ...s })),
       ...(this.detail ? { detail: this.detail } : {}),
+      ...(this.alert ? { alert: this.alert } : {}),
     };
   }
 
   private render(note?: string): void {
     const lines = [`**${this.operation}**${this.workspaceId ? ` of \`${this.workspaceId}\`` : ''}: ${this.state}`];
+    if (this.alert) lines.push('', `⚠ ${this.alert}`, '');
     for (const s of this.steps) {
       const mark = s.finishedAt ? '✓' : '…';
       lines.push(`- ${mark} ${STEP_LABELS[s.step]}${s.finishedAt ? '' : note ? ` (${note})` : ''}`);
@@ -167,7 +220,7 @@ export async function runOperation<T extends object>(
     tracker.finish('completed');
     return { ...result, steps: tracker.steps };
   } catch (err) {
-    tracker.finish('failed');
+    tracker.finish(isCancellation(err) ? 'cancelled' : 'failed');
     throw asWorkflowFailure(err, undefined);
   }
 }
@@ -219,13 +272,92 @@ export interface LockedPreflight {
   snapshotName?: string;
 }
 
+/** A waiting operation asks the lock again after this long, then twice as long, up to RESEND_MAX_MS. */
+const RESEND_FIRST_MS = 60_000;
+const RESEND_MAX_MS = 30 * 60_000;
+
 /**
  * Runs `body` while holding the workspace's lock, so two rigsnap operations on one workspace never
- * interleave; they run in order of arrival. The lock is released when `body` ends, however it ends
- * (success, failure, cancellation), from a non-cancellable scope. It is never released on a timer:
- * the lock itself frees a holder only once the holder's run has closed.
+ * interleave; they run in order of arrival. The operation queues (an activity signals the lock), then
+ * waits for the lock's grant signal in workflow code, holding no activity slot; only then does it check
+ * the workspace, so what the checks return is current. The lock is released when `body` ends, however
+ * it ends (success, failure, cancellation), from a non-cancellable scope, and never on a timer.
  */
 export async function withWorkspaceLock<T>(
+  params: LockedPreflight,
+  tracker: ProgressTracker,
+  body: (preflight: PreflightResult) => Promise<T>,
+): Promise<T> {
+  if (!patched(PATCHES.core2026_11)) return withWorkspaceLockLegacy(params, tracker, body);
+  const info = workflowInfo();
+  const request: LockRequest = {
+    requestId: nextLockRequestId(tracker),
+    workflowId: info.workflowId,
+    runId: info.runId,
+    operation: params.operation,
+    requestedAt: nowIso(),
+  };
+  let reason = 'failed';
+  try {
+    const lockWaitMs = await acquireWorkspaceLock(params.workspaceId, request, tracker);
+    tracker.begin('preflight');
+    const checked = await localActivities('preflight', `check ${params.workspaceId}`).preflight({
+      workspaceId: params.workspaceId,
+      snapshotId: params.snapshotId,
+      snapshotName: params.snapshotName,
+    });
+    tracker.end();
+    const result = await body({ ...checked, lockWaitMs });
+    reason = 'done';
+    return result;
+  } catch (err) {
+    if (isCancellation(err)) reason = 'cancelled';
+    throw err;
+  } finally {
+    await releaseWorkspaceLock(params.workspaceId, request, tracker, reason);
+  }
+}
+
+/** Queues on the lock and waits for the grant. Resolves with how long that took. */
+async function acquireWorkspaceLock(workspaceId: string, request: LockRequest, tracker: ProgressTracker): Promise<number> {
+  const started = Date.now();
+  tracker.begin('wait-for-lock');
+  tracker.lock.waiting = request;
+  const send = () => localActivities('lockSignal', `queue on the lock of ${workspaceId}`).requestLock({ workspaceId, request });
+  await send();
+  let resendMs = RESEND_FIRST_MS;
+  while (!(await condition(() => tracker.lock.granted.has(request.requestId), resendMs))) {
+    // Still no grant: the lock may have been terminated (or failed) since we queued. Asking again is
+    // harmless to a live lock (one place per request id) and starts a new one otherwise, which rebuilds
+    // its queue from the open operations, this one included.
+    await send();
+    resendMs = Math.min(resendMs * 2, RESEND_MAX_MS);
+  }
+  tracker.lock.waiting = null;
+  tracker.lock.holding = request;
+  tracker.end();
+  return Date.now() - started;
+}
+
+async function releaseWorkspaceLock(workspaceId: string, request: LockRequest, tracker: ProgressTracker, reason: string): Promise<void> {
+  await CancellationScope.nonCancellable(async () => {
+    try {
+      await getExternalWorkflowHandle(workflowIds.lock(workspaceId)).signal(lockReleaseSignal, { requestId: request.requestId, reason });
+    } catch (err) {
+      // No lock runs (terminated): nothing holds our place. Waiters ask again and a new lock rebuilds.
+      log.info('no workspace lock to release', { workspaceId, error: String(err) });
+    } finally {
+      tracker.lock.holding = null;
+      tracker.lock.waiting = null;
+    }
+  });
+}
+
+/**
+ * Legacy: operations started before the lock granted by signal checked, waited in the queue and checked
+ * again inside one activity (preflightAndLock). Their histories replay here.
+ */
+async function withWorkspaceLockLegacy<T>(
   params: LockedPreflight,
   tracker: ProgressTracker,
   body: (preflight: PreflightResult) => Promise<T>,
@@ -253,56 +385,9 @@ export async function withWorkspaceLock<T>(
       try {
         await getExternalWorkflowHandle(workflowIds.lock(params.workspaceId)).signal(lockReleaseSignal, { requestId, reason });
       } catch (err) {
-        // No lock workflow: the preflight failed before queueing, so there is nothing to release.
         log.info('no workspace lock to release', { workspaceId: params.workspaceId, error: String(err) });
       }
     });
-  }
-}
-
-/**
- * The saga around downtime: if `body` fails or is cancelled after the workspace may have been
- * stopped, start it again (when `shouldStart`) in a non-cancellable scope, then fail with the
- * original error. A failed restart is logged and added to the failure message.
- */
-export async function withRestartGuarantee<T>(
-  workspaceId: string,
-  shouldStart: boolean,
-  tracker: ProgressTracker,
-  body: () => Promise<T>,
-): Promise<T> {
-  try {
-    return await body();
-  } catch (err) {
-    const failedStep = tracker.current?.step;
-    if (!shouldStart) throw asWorkflowFailure(err, failedStep);
-    const restartError = await CancellationScope.nonCancellable(async () => {
-      tracker.begin('start', 'restarting after a failure');
-      try {
-        await activities('compensation', `restart ${workspaceId} after a failure`).startWorkspace({ workspaceId });
-        tracker.end();
-        return undefined;
-      } catch (startErr) {
-        log.error('could not start the workspace again after a failure', { workspaceId, error: String(startErr) });
-        return startErr;
-      }
-    });
-    const original = asWorkflowFailure(err, failedStep);
-    if (restartError && original instanceof ApplicationFailure) {
-      const why =
-        restartError instanceof ActivityFailure
-          ? restartError.cause?.message
-          : restartError instanceof Error
-            ? restartError.message
-            : 'unknown error';
-      throw ApplicationFailure.create({
-        type: original.type ?? 'Error',
-        message: `${original.message}; and the workspace could NOT be started again: ${why}`,
-        nonRetryable: true,
-        cause: original,
-      });
-    }
-    throw original;
   }
 }
 

@@ -1,4 +1,4 @@
-import type { ActivityOptions, RetryPolicy } from '@temporalio/workflow';
+import type { ActivityOptions, LocalActivityOptions, RetryPolicy } from '@temporalio/workflow';
 import { NON_RETRYABLE_ERROR_TYPES } from '../domain/errors.js';
 
 /**
@@ -22,16 +22,21 @@ export const profiles = {
     retry: transientRetry,
   },
   /**
-   * Preflight, then waiting in the workspace's queue. The queue can be long (a big restore ahead), so
-   * only the heartbeat bounds an attempt.
+   * Legacy (preflightAndLock): preflight, then waiting in the workspace's queue inside the activity. Only
+   * operations started before the lock granted by signal use it.
    */
   lockWait: {
     startToCloseTimeout: '24h',
     heartbeatTimeout: '10s',
     scheduleToCloseTimeout: '48h',
-    // Short backoff: once its turn comes, the lock waits for this operation; a long retry interval after
-    // a worker died would leave the workspace's queue idle for minutes.
     retry: { ...transientRetry, maximumInterval: '5s' },
+  },
+  /** A lock run that starts without carried state asks the workspace's open operations (visibility, then queries). */
+  lockRebuild: {
+    startToCloseTimeout: '5m',
+    heartbeatTimeout: '10s',
+    scheduleToCloseTimeout: '30m',
+    retry: transientRetry,
   },
   /**
    * Stop or start and wait for the transition. The activity itself gives up with a Timeout failure
@@ -51,14 +56,29 @@ export const profiles = {
     retry: transientRetry,
   },
   /**
-   * Starting a workspace again after a failure or a cancellation. No schedule-to-close bound: leaving a
-   * workspace down is the outcome rigsnap exists to prevent, so transient errors are retried until Rigbox
-   * answers; only a non-retryable error (the workspace is gone, the token is refused) ends it.
+   * Starting a workspace again after a failure or a cancellation: one round of attempts (about two
+   * minutes with the backoff). Every error type is retried (the activity reports them all retryable):
+   * a revoked token gets replaced, a maintenance page ends. The workflow runs rounds until the workspace
+   * runs, showing why in its current details between them (workflows/restart.ts).
    */
   compensation: {
     startToCloseTimeout: '1h',
     heartbeatTimeout: '10s',
-    retry: transientRetry, // no maximumAttempts: unlimited
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 7 },
+  },
+  /** Listing snapshots: many pages on a large account, heartbeating per page. */
+  listing: {
+    startToCloseTimeout: '30m',
+    heartbeatTimeout: '10s',
+    scheduleToCloseTimeout: '1h',
+    retry: transientRetry,
+  },
+  /** One prune round: a listing and up to a few hundred deletions, heartbeating. */
+  pruneRound: {
+    startToCloseTimeout: '1h',
+    heartbeatTimeout: '10s',
+    scheduleToCloseTimeout: '6h',
+    retry: transientRetry,
   },
   /** A webhook notification: a few tries, and a failing webhook never fails the backup. */
   notification: {
@@ -66,7 +86,7 @@ export const profiles = {
     scheduleToCloseTimeout: '5m',
     retry: { ...transientRetry, maximumAttempts: 5 },
   },
-  /** The lock's check on whether its holder's run has closed. */
+  /** The lock's checks: whether its holder's run has closed, what a closed holder left, what an open operation holds. */
   lockCheck: {
     startToCloseTimeout: '30s',
     scheduleToCloseTimeout: '10m',
@@ -75,3 +95,33 @@ export const profiles = {
 } as const satisfies Record<string, ActivityOptions>;
 
 export type ProfileName = keyof typeof profiles;
+
+/**
+ * Local activities: short calls made inside the workflow task, recorded as one marker event each instead
+ * of an activity's three plus a workflow task. For the steps every locked operation takes, where history
+ * size and latency add up across a fleet.
+ */
+export const localProfiles = {
+  /**
+   * Queueing on the workspace lock (signal-with-start to Temporal, not Rigbox). Retried for an hour:
+   * while Temporal is unreachable the operation has nothing better to do than wait.
+   */
+  lockSignal: {
+    startToCloseTimeout: '30s',
+    scheduleToCloseTimeout: '1h',
+    retry: { ...transientRetry, maximumInterval: '10s' },
+  },
+  /**
+   * The checks under the lock: a status read, and listings for a restore or a new snapshot's name. A long
+   * listing keeps the workflow task alive (the SDK heartbeats it); retries past a few seconds wait on a
+   * timer instead of in the worker.
+   */
+  preflight: {
+    startToCloseTimeout: '10m',
+    scheduleToCloseTimeout: '30m',
+    localRetryThreshold: '10s',
+    retry: transientRetry,
+  },
+} as const satisfies Record<string, LocalActivityOptions>;
+
+export type LocalProfileName = keyof typeof localProfiles;

@@ -12,10 +12,10 @@ import {
   runOperation,
   shouldEndRunning,
   validateInput,
-  withRestartGuarantee,
   withWorkspaceLock,
   type ProgressTracker,
 } from './common.js';
+import { withRestartGuarantee } from './restart.js';
 
 /**
  * stop → await stopped → (safety snapshot) → restore → start → await running, for a caller that
@@ -31,7 +31,7 @@ export async function restoreUnderLock(
   const endRunning = shouldEndRunning(params.restart, preflight.workspace.status);
   return withRestartGuarantee(workspaceId, endRunning, tracker, async () => {
     tracker.begin('stop');
-    await activities('awaitTransition', `stop ${workspaceId}`).stopWorkspace({ workspaceId });
+    await activities('awaitTransition', `stop ${workspaceId}`).stopWorkspace({ workspaceId, restartAfter: endRunning });
     let safetySnapshot: RigboxSnapshot | null = null;
     if (params.keepCurrent) {
       tracker.begin('safety-snapshot');

@@ -9,10 +9,10 @@ import {
   runOperation,
   shouldEndRunning,
   validateInput,
-  withRestartGuarantee,
   withWorkspaceLock,
   type ProgressTracker,
 } from './common.js';
+import { withRestartGuarantee } from './restart.js';
 
 export interface SnapshotCoreResult {
   snapshot: SnapshotWorkspaceResult['snapshot'];
@@ -33,7 +33,7 @@ export async function snapshotUnderLock(
   const endRunning = shouldEndRunning(params.restart, preflight.workspace.status);
   return withRestartGuarantee(workspaceId, endRunning, tracker, async () => {
     tracker.begin('stop');
-    await activities('awaitTransition', `stop ${workspaceId}`).stopWorkspace({ workspaceId });
+    await activities('awaitTransition', `stop ${workspaceId}`).stopWorkspace({ workspaceId, restartAfter: endRunning });
     tracker.begin('snapshot');
     const created = await activities('longCopy', `snapshot ${workspaceId} as "${name}"`).createSnapshot({
       workspaceId,

@@ -1,12 +1,33 @@
+/**
+ * The per-workspace lock (id `rigsnap-lock-<workspaceId>`): one rigsnap operation at a time touches a
+ * workspace, in order of arrival.
+ *
+ * The invariant, and how it holds on every path:
+ * - An operation holds the workspace only between the lock's grant and its own release. It queues with
+ *   the `acquire` signal (signal-with-start, from an activity), waits for the `lockGranted` signal in
+ *   workflow code, and releases with `release` when it ends, however it ends.
+ * - The lock frees a holder only by its release or once the holder's run has closed (terminated, timed
+ *   out): never because a timer ran out while it may still work. A holder that closed without finishing
+ *   and had stopped the workspace meaning to start it again is repaired first: the lock starts the
+ *   workspace before granting anyone else.
+ * - The loop never throws: a failing check is logged and tried again later.
+ * - A run that starts without carried state (the first, or after a termination or a failure) grants
+ *   nothing until it has rebuilt its holder and queue from the workspace's open operations (visibility,
+ *   then each one's `lockParticipation` query); an operation it cannot ask blocks it until it answers or
+ *   closes. Waiting operations ask again now and then, so a terminated lock is replaced and rebuilt.
+ */
 import {
   allHandlersFinished,
   condition,
   continueAsNew,
   defineQuery,
   defineSignal,
+  getExternalWorkflowHandle,
   log,
+  patched,
   setCurrentDetails,
   setHandler,
+  sleep,
   workflowInfo,
 } from '@temporalio/workflow';
 import {
@@ -18,74 +39,191 @@ import {
   type LockState,
   type WorkspaceLockInput,
 } from '../domain/index.js';
-import { activities, lockReleaseSignal, nowIso, tagWorkflow } from './common.js';
+import { activities, lockGrantedSignal, lockReleaseSignal, nowIso, tagWorkflow } from './common.js';
+import { PATCHES } from './patches.js';
+import { startAgainUntilRunning } from './restart.js';
 
 export const lockAcquireSignal = defineSignal<[LockRequest]>(LOCK_ACQUIRE_SIGNAL);
 export const lockStateQuery = defineQuery<LockState>(LOCK_STATE_QUERY);
 
 /** With no holder and nobody waiting for this long, the lock ends; the next request starts it again. */
-const IDLE_EXIT = '10m';
+const IDLE_EXIT_MS = 10 * 60_000;
 /** How often the lock checks that its holder's run is still open (a terminated holder cannot release). */
-const HOLDER_CHECK_EVERY = '1m';
+const HOLDER_CHECK_MS = 60_000;
+/** Pause before trying a failed rebuild again. */
+const REBUILD_RETRY_MS = 30_000;
 const MAX_HISTORY_EVENTS = 2000;
 const REMEMBER_RELEASED = 200;
 
-/**
- * One per workspace (id `rigsnap-lock-<workspaceId>`): serializes rigsnap operations on it, in order of
- * arrival. Operations queue with the `acquire` signal (through signal-with-start) and see their turn
- * in the `lockState` query; they leave with `release`. The holder is freed only by its release or once
- * its run has closed (terminated, timed out): never because a timer ran out while it may still work.
- */
+type Blocker = NonNullable<LockState['blockedBy']>[number];
+
 export async function workspaceLock(input: WorkspaceLockInput): Promise<void> {
   const { workspaceId } = input;
+  const holderCheckMs = input.timing?.holderCheckMs ?? HOLDER_CHECK_MS;
+  const idleExitMs = input.timing?.idleExitMs ?? IDLE_EXIT_MS;
   let holder: LockHolder | null = input.state?.holder ?? null;
   const queue: LockRequest[] = [...(input.state?.queue ?? [])];
   const recentlyReleased: string[] = [...(input.state?.recentlyReleased ?? [])];
+  const blockedBy: Blocker[] = [...(input.state?.blockedBy ?? [])];
+  let alert: string | undefined;
   tagWorkflow(workspaceId, 'lock');
 
+  const known = (requestId: string) =>
+    holder?.requestId === requestId || queue.some((r) => r.requestId === requestId) || recentlyReleased.includes(requestId);
   const remember = (requestId: string) => {
     recentlyReleased.push(requestId);
     if (recentlyReleased.length > REMEMBER_RELEASED) recentlyReleased.shift();
   };
   const render = () =>
     setCurrentDetails(
-      holder
-        ? `held by \`${holder.workflowId}\` (${holder.operation}) since ${holder.grantedAt}; ${queue.length} waiting`
-        : `free; ${queue.length} waiting`,
+      [
+        holder ? `held by \`${holder.workflowId}\` (${holder.operation}) since ${holder.grantedAt}` : 'free',
+        `${queue.length} waiting`,
+        ...(blockedBy.length ? [`blocked until ${blockedBy.map((b) => `\`${b.workflowId}\` (${b.why})`).join(', ')} release or close`] : []),
+        ...(alert ? [`⚠ ${alert}`] : []),
+      ].join('\n\n'),
     );
+  const free = (requestId: string, why: string) => {
+    log.info('lock released', { workspaceId, requestId, why });
+    holder = null;
+    remember(requestId);
+    render();
+  };
 
   setHandler(lockAcquireSignal, (request) => {
-    // Retried activities send the same request again: one place in the queue each.
-    if (holder?.requestId === request.requestId) return;
-    if (queue.some((r) => r.requestId === request.requestId)) return;
-    if (recentlyReleased.includes(request.requestId)) return;
+    // Retried activities and waiters that ask again send the same request: one place in the queue each.
+    if (known(request.requestId)) return;
     queue.push(request);
     render();
   });
 
   setHandler(lockReleaseSignal, ({ requestId, reason }: LockReleaseRequest) => {
     if (holder?.requestId === requestId) {
-      log.info('lock released', { workspaceId, holder: holder.workflowId, reason });
-      holder = null;
-    } else {
-      const i = queue.findIndex((r) => r.requestId === requestId);
-      if (i >= 0) queue.splice(i, 1); // left the queue before its turn (cancelled, failed)
+      free(requestId, reason ?? 'released');
+      return;
     }
+    const i = queue.findIndex((r) => r.requestId === requestId);
+    if (i >= 0) queue.splice(i, 1); // left the queue before its turn (cancelled, failed)
+    const b = blockedBy.findIndex((x) => requestId.startsWith(`${x.workflowId}/${x.runId}/`));
+    if (b >= 0) blockedBy.splice(b, 1); // a holder a rebuild found has finished
     remember(requestId);
     render();
   });
 
-  setHandler(lockStateQuery, () => ({ workspaceId, holder, queue: [...queue] }));
+  setHandler(lockStateQuery, () => ({ workspaceId, holder, queue: [...queue], blockedBy: [...blockedBy] }));
+
+  /** Asks the workspace's open operations what they hold or wait for. Retried until it works. */
+  async function rebuild(): Promise<void> {
+    for (;;) {
+      try {
+        const found = await activities('lockRebuild', `find open operations on ${workspaceId}`).findLockParticipants({ workspaceId });
+        for (const p of found.answered) {
+          if (p.holding && !recentlyReleased.includes(p.holding.requestId)) {
+            if (!holder) holder = { ...p.holding, grantedAt: p.holding.requestedAt };
+            else if (holder.requestId !== p.holding.requestId) blockedBy.push({ workflowId: p.workflowId, runId: p.runId, why: 'also holds the workspace' });
+          }
+          if (p.waiting && !known(p.waiting.requestId)) queue.push(p.waiting);
+        }
+        for (const u of found.unknown) blockedBy.push({ workflowId: u.workflowId, runId: u.runId, why: `did not say whether it holds the workspace: ${u.why}` });
+        queue.sort((a, b) => a.requestedAt.localeCompare(b.requestedAt));
+        log.info('lock rebuilt from open operations', { workspaceId, holder: holder?.workflowId ?? null, queue: queue.length, blockedBy: blockedBy.length });
+        render();
+        return;
+      } catch (err) {
+        log.warn('could not rebuild the lock from the open operations; trying again', { workspaceId, error: String(err) });
+        await sleep(REBUILD_RETRY_MS);
+      }
+    }
+  }
+
+  /** Signals the operation whose turn it is. False if it cannot be reached (it closed meanwhile). */
+  async function grant(request: LockRequest): Promise<boolean> {
+    try {
+      await getExternalWorkflowHandle(request.workflowId, request.runId).signal(lockGrantedSignal, { requestId: request.requestId });
+      return true;
+    } catch (err) {
+      log.info('lock grant not delivered; the requester has closed', { workspaceId, requester: request.workflowId, error: String(err) });
+      return false;
+    }
+  }
+
+  /** A holder that closed without releasing: start the workspace again if it left it stopped meaning not to. */
+  async function repairAfter(closed: LockHolder): Promise<void> {
+    const blocker: Blocker = { workflowId: closed.workflowId, runId: closed.runId, why: 'closed without finishing; checking what it left' };
+    blockedBy.push(blocker);
+    render();
+    try {
+      for (;;) {
+        try {
+          const left = await activities('lockCheck', `what did ${closed.workflowId} leave?`).inspectClosedHolder({
+            workflowId: closed.workflowId,
+            runId: closed.runId,
+            workspaceId,
+          });
+          log.warn('lock holder closed without releasing', { workspaceId, holder: closed.workflowId, restartOwed: left.restartOwed, why: left.why });
+          if (left.restartOwed) {
+            blocker.why = 'closed without finishing; starting the workspace it stopped';
+            render();
+            await startAgainUntilRunning(workspaceId, (a) => {
+              alert = a;
+              render();
+            });
+          }
+          return;
+        } catch (err) {
+          log.warn('could not read what a closed holder left; trying again', { workspaceId, holder: closed.workflowId, error: String(err) });
+          await sleep(REBUILD_RETRY_MS);
+        }
+      }
+    } finally {
+      blockedBy.splice(blockedBy.indexOf(blocker), 1);
+      render();
+    }
+  }
+
+  /** Whether the holder's run is still open; undefined when that cannot be told now (never throws). */
+  async function isOpen(run: { workflowId: string; runId: string }): Promise<boolean | undefined> {
+    try {
+      return (await activities('lockCheck', `is ${run.workflowId} still running?`).describeWorkflowRun(run)).running;
+    } catch (err) {
+      log.warn('could not check a lock holder; trying again later', { workspaceId, holder: run.workflowId, error: String(err) });
+      return undefined;
+    }
+  }
+
+  /** Blockers from a rebuild: drop those that closed or say they hold nothing, queue those that wait. */
+  async function recheckBlockers(): Promise<void> {
+    for (const b of [...blockedBy]) {
+      if (b.why.startsWith('closed without finishing')) continue; // a repair in progress owns it
+      try {
+        const a = await activities('lockCheck', `does ${b.workflowId} hold ${workspaceId}?`).askLockParticipant(b);
+        if (!a.running || ('holding' in a && !a.holding)) {
+          blockedBy.splice(blockedBy.indexOf(b), 1);
+          if ('waiting' in a && a.waiting && !known(a.waiting.requestId)) queue.push(a.waiting);
+        }
+      } catch (err) {
+        log.warn('could not ask a blocking operation; trying again later', { workspaceId, workflowId: b.workflowId, error: String(err) });
+      }
+    }
+    queue.sort((a, b) => a.requestedAt.localeCompare(b.requestedAt));
+    render();
+  }
+
+  if (!input.state && patched(PATCHES.core2026_11)) await rebuild();
 
   for (;;) {
-    if (!holder && queue.length > 0) {
+    if (!holder && blockedBy.length === 0 && queue.length > 0) {
       const next = queue.shift()!;
       holder = { ...next, grantedAt: nowIso() };
       render();
+      if (patched(PATCHES.core2026_11) && !(await grant(next)) && holder?.requestId === next.requestId) {
+        free(next.requestId, 'requester closed before its turn');
+        continue;
+      }
     }
 
-    if (!holder) {
-      await condition(() => queue.length > 0, IDLE_EXIT);
+    if (!holder && blockedBy.length === 0) {
+      await condition(() => queue.length > 0, idleExitMs);
       if (queue.length === 0) {
         // Idle: end this run. A request that arrives meanwhile makes the server reject this completion
         // and hand the signal to a new workflow task, so nothing is lost.
@@ -93,29 +231,28 @@ export async function workspaceLock(input: WorkspaceLockInput): Promise<void> {
       }
     } else {
       const current = holder;
-      const released = await condition(() => holder?.requestId !== current.requestId, HOLDER_CHECK_EVERY);
-      if (!released) {
-        const run = await activities('lockCheck', `is ${current.workflowId} still running?`).describeWorkflowRun({
-          workflowId: current.workflowId,
-          runId: current.runId,
-        });
-        if (!run.running && holder?.requestId === current.requestId) {
-          log.warn('lock holder closed without releasing; freeing the lock', {
-            workspaceId,
-            holder: current.workflowId,
-            status: run.status,
-          });
-          holder = null;
-          remember(current.requestId);
-          render();
+      const blockers = blockedBy.length;
+      const changed = await condition(() => holder?.requestId !== current?.requestId || blockedBy.length !== blockers, holderCheckMs);
+      if (!changed) {
+        if (current && holder?.requestId === current.requestId) {
+          const open = await isOpen(current);
+          if (open === false && holder?.requestId === current.requestId) {
+            if (patched(PATCHES.core2026_11)) await repairAfter(current);
+            if (holder?.requestId === current.requestId) free(current.requestId, 'holder closed without releasing');
+          }
         }
+        if (blockedBy.length > 0) await recheckBlockers();
       }
     }
 
     const info = workflowInfo();
     if (info.continueAsNewSuggested || info.historyLength > MAX_HISTORY_EVENTS) {
       await condition(allHandlersFinished);
-      await continueAsNew<typeof workspaceLock>({ workspaceId, state: { holder, queue, recentlyReleased } });
+      await continueAsNew<typeof workspaceLock>({
+        workspaceId,
+        state: { holder, queue, recentlyReleased, blockedBy },
+        ...(input.timing ? { timing: input.timing } : {}),
+      });
     }
   }
 }

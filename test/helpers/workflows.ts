@@ -1,6 +1,7 @@
 import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { expect } from 'vitest';
+import { workflowIds, type LockState } from '../../domain/index.js';
 import type { Emulator } from '../../emulator/index.js';
 
 let idCounter = 0;
@@ -62,4 +63,36 @@ export async function awaitStep(client: Client, workflowId: string, step: string
     timeoutMs,
     `step ${step} of ${workflowId}`,
   );
+}
+
+/** Expects the workflow to end Cancelled (what a cancel from the UI or the CLI leads to). */
+export async function expectCancelled(p: Promise<unknown>): Promise<void> {
+  const err = await p.then(
+    (v) => {
+      throw new Error(`expected the workflow to be cancelled, it returned ${JSON.stringify(v)}`);
+    },
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(WorkflowFailedError);
+  expect((err as WorkflowFailedError).cause?.name).toBe('CancelledFailure');
+}
+
+/** The lock's state, or null when no lock runs for the workspace (it idled out or was never started). */
+export async function lockStateOf(client: Client, workspaceId: string): Promise<LockState | null> {
+  const handle = client.workflow.getHandle(workflowIds.lock(workspaceId));
+  try {
+    const d = await handle.describe();
+    if (d.status.name !== 'RUNNING') return null;
+    return await handle.query<LockState>('lockState');
+  } catch {
+    return null;
+  }
+}
+
+/** Changes (not reads) that reached Rigbox for a workspace, as "METHOD route" with who asked (the workflow id). */
+export function changesFor(emu: Emulator, workspaceId: string, since = 0): Array<{ call: string; origin: string | undefined; outcome: string }> {
+  return emu.calls
+    .slice(since)
+    .filter((c) => c.workspaceId === workspaceId && c.method !== 'GET')
+    .map((c) => ({ call: `${c.method} ${c.route.replace('/api/workspaces/:id', '')}`, origin: c.origin, outcome: c.outcome }));
 }

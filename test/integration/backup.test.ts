@@ -174,7 +174,7 @@ describe('pruneSnapshots', () => {
 });
 
 describe('backupFleet', () => {
-  it('backs up 200 workspaces with 10% injected 503s and reports a correct summary', async () => {
+  it('backs up 200 workspaces with 10% injected 503s, then fails with PartialFailure carrying a correct summary', async () => {
     const ids = Array.from({ length: 200 }, (_, i) => `ws_fleet${String(i).padStart(3, '0')}`);
     for (const [i, id] of ids.entries()) emu.state.upsertWorkspace({ id, status: i % 4 === 0 ? 'stopped' : 'running', files: { id } });
     // Three workspaces this token may not touch: their backups fail for good, the rest succeed.
@@ -183,11 +183,15 @@ describe('backupFleet', () => {
     Object.assign(emu.faults, { unavailableRate: 0.1, seed: 4242 });
     const id = testWorkflowId('fleet');
     try {
-      const r = await execute<BackupFleetResult>(
-        WORKFLOW_TYPES['fleet-backup'],
-        { workspaceIds: ids, concurrency: 20, retention: { keepLast: 2 } },
-        { id },
+      // Failed workspaces fail the fleet (alerts on failed workflows and pause-on-failure see it), after
+      // every workspace ran; the summary is the failure's details.
+      const failure = await workflowFailure(
+        execute<BackupFleetResult>(WORKFLOW_TYPES['fleet-backup'], { workspaceIds: ids, concurrency: 20, retention: { keepLast: 2 } }, { id }),
       );
+      expect(failure.type).toBe('PartialFailure');
+      expect(failure.nonRetryable).toBe(true);
+      expect(failure.message).toContain('3 of 200 workspaces could not be backed up');
+      const r = failure.details?.[0] as BackupFleetResult;
       expect(r.total).toBe(200);
       expect(r.succeeded).toBe(197);
       expect(r.failedCount).toBe(3);

@@ -131,7 +131,7 @@ describe('operations', () => {
       const after = await rig.progress(started.workflowId);
       expect(after.status).toBe('COMPLETED');
       expect(after.progress?.state).toBe('completed');
-      expect(after.progress?.steps.map((s) => s.step)).toEqual(['preflight', 'stop', 'snapshot', 'start']);
+      expect(after.progress?.steps.map((s) => s.step)).toEqual(['wait-for-lock', 'preflight', 'stop', 'snapshot', 'start']);
     } finally {
       emu.delays.stopMs = stopMs;
     }

@@ -113,7 +113,7 @@ describe('cancellation', () => {
         // The workflow ended only after starting the workspace again.
         expect(emu.state.workspace('ws_cancel')!.status).toBe('running');
         const progress = await h.query<{ steps: Array<{ step: string }> }>('progress');
-        expect(progress.steps.map((s) => s.step)).toEqual(['preflight', 'stop', 'snapshot', 'start']);
+        expect(progress.steps.map((s) => s.step)).toEqual(['wait-for-lock', 'preflight', 'stop', 'snapshot', 'start']);
       });
     } finally {
       emu.delays.snapshotMs = 100;

@@ -40,7 +40,7 @@ describe('snapshotWorkspace', () => {
     const r = await h.result();
     expect(r.workspaceStatus).toBe('running');
     expect(r.snapshot).toMatchObject({ workspace_id: 'ws_round', name: 'before-migration' });
-    expect(r.steps.map((s) => s.step)).toEqual(['preflight', 'stop', 'snapshot', 'start']);
+    expect(r.steps.map((s) => s.step)).toEqual(['wait-for-lock', 'preflight', 'stop', 'snapshot', 'start']);
     expect(emu.state.workspace('ws_round')!.status).toBe('running');
     expect(emu.state.data.snapshots[r.snapshot.id]!.files).toEqual({ 'app.py': 'v1' });
 
@@ -139,7 +139,7 @@ describe('restoreWorkspace', () => {
     expect(r.safetySnapshot?.name).toMatch(/^pre-restore-\d{8}T\d{6}Z$/);
     expect(emu.state.data.snapshots[r.safetySnapshot!.id]!.files).toEqual({ f: 'new-work' });
     expect(emu.state.workspace('ws_keep')!.files).toEqual({ f: 'old' });
-    expect(r.steps.map((s) => s.step)).toEqual(['preflight', 'stop', 'safety-snapshot', 'restore', 'start']);
+    expect(r.steps.map((s) => s.step)).toEqual(['wait-for-lock', 'preflight', 'stop', 'safety-snapshot', 'restore', 'start']);
   });
 
   it('a snapshot of another workspace fails fast with NotFound and the workspace is never stopped', async () => {

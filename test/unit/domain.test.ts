@@ -493,7 +493,7 @@ describe('errors', () => {
   });
 
   it('NON_RETRYABLE_ERROR_TYPES matches the table', () => {
-    expect([...NON_RETRYABLE_ERROR_TYPES].sort()).toEqual(['BadResponse', 'InvalidInput', 'InvalidRequest', 'NotFound', 'Timeout', 'Unauthorized']);
+    expect([...NON_RETRYABLE_ERROR_TYPES].sort()).toEqual(['BadResponse', 'InvalidInput', 'InvalidRequest', 'NotFound', 'PartialFailure', 'Timeout', 'Unauthorized']);
     expect(NON_RETRYABLE_ERROR_TYPES).toEqual(ERROR_TYPES.filter((t) => !ERROR_TABLE[t].retryable));
     for (const t of ERROR_TYPES) expect(NON_RETRYABLE_ERROR_TYPES.includes(t)).toBe(!isRetryable(t));
   });

@@ -1,0 +1,214 @@
+/**
+ * The activities of the per-workspace lock. None calls Rigbox: they talk to Temporal (start or signal
+ * the lock, ask the open operations of a workspace whether they hold or wait for it, read a closed
+ * holder's history). Operations wait for their turn in workflow code (grant by signal), never here.
+ */
+import { Context } from '@temporalio/activity';
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import { defaultPayloadConverter, type Payload } from '@temporalio/common';
+import {
+  LOCK_ACQUIRE_SIGNAL,
+  LOCK_PARTICIPATION_QUERY,
+  LOCK_STATE_QUERY,
+  SEARCH_ATTRIBUTES,
+  WORKFLOW_TYPES,
+  workflowIds,
+  type LockParticipation,
+  type LockRequest,
+  type LockState,
+  type WorkspaceLockInput,
+} from '../domain/index.js';
+import type { ActivityEnv } from './env.js';
+import { heartbeating } from './heartbeat.js';
+import type { WaitHeartbeat } from './transitions.js';
+
+export interface LockParticipants {
+  /** Open operations that answered: what they hold or wait for. */
+  answered: Array<{ workflowId: string; runId: string } & LockParticipation>;
+  /** Open operations that could not be asked (no worker answered, code from before the query). */
+  unknown: Array<{ workflowId: string; runId: string; why: string }>;
+}
+
+/** Operation types that never take the lock: not asked when a lock rebuilds. */
+const NEVER_LOCKS: string[] = [WORKFLOW_TYPES.lock, WORKFLOW_TYPES.list];
+const QUERY_TIMEOUT_MS = 5000;
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** The JSON value of an activity input payload, or undefined if it is not plain JSON. */
+function payloadValue(p: Payload | null | undefined): unknown {
+  if (!p) return undefined;
+  try {
+    return defaultPayloadConverter.fromPayload(p);
+  } catch {
+    return undefined;
+  }
+}
+
+function temporalOf(env: ActivityEnv): { client: Client; taskQueue: string } {
+  if (!env.deps.temporal) throw new Error('the lock activities need a Temporal client (ActivityDeps.temporal)');
+  return env.deps.temporal;
+}
+
+/** Queues `request` on the workspace's lock, starting the lock if none runs (signal-with-start). */
+function startOrSignal(env: ActivityEnv, workspaceId: string, request: LockRequest) {
+  const { client, taskQueue } = temporalOf(env);
+  return client.workflow.signalWithStart(WORKFLOW_TYPES.lock, {
+    workflowId: workflowIds.lock(workspaceId),
+    taskQueue,
+    args: [{ workspaceId, ...(env.deps.lockTiming ? { timing: env.deps.lockTiming } : {}) } satisfies WorkspaceLockInput],
+    signal: LOCK_ACQUIRE_SIGNAL,
+    signalArgs: [request],
+    staticSummary: `Serializes rigsnap operations on ${workspaceId}`,
+  });
+}
+
+export function createLockActivities(env: ActivityEnv) {
+  const temporal = () => temporalOf(env);
+
+  return {
+    /**
+     * Queues a request on the workspace's lock, starting the lock if none runs (signal-with-start).
+     * Sending the same request again is harmless: the lock keeps one place per request id.
+     */
+    async requestLock(input: { workspaceId: string; request: LockRequest }): Promise<void> {
+      await startOrSignal(env, input.workspaceId, input.request);
+    },
+
+    /**
+     * For a lock run that starts without carried state: the open operations on the workspace (from
+     * visibility) and, asked one by one, which lock request each holds or waits for.
+     */
+    async findLockParticipants(input: { workspaceId: string }): Promise<LockParticipants> {
+      const { client } = temporal();
+      return heartbeating({ phase: 'finding operations on the workspace' }, env.heartbeatEveryMs, async () => {
+        const query = `${SEARCH_ATTRIBUTES.workspaceId} = "${input.workspaceId}" AND ExecutionStatus = "Running"`;
+        const out: LockParticipants = { answered: [], unknown: [] };
+        for await (const wf of client.workflow.list({ query })) {
+          if (NEVER_LOCKS.includes(wf.type)) continue;
+          const handle = client.workflow.getHandle(wf.workflowId, wf.runId);
+          try {
+            const p = await withTimeout(handle.query<LockParticipation>(LOCK_PARTICIPATION_QUERY), QUERY_TIMEOUT_MS, wf.workflowId);
+            out.answered.push({ workflowId: wf.workflowId, runId: wf.runId, ...p });
+          } catch (err) {
+            out.unknown.push({ workflowId: wf.workflowId, runId: wf.runId, why: (err as Error).message.slice(0, 200) });
+          }
+        }
+        return out;
+      });
+    },
+
+    /** Asks one open operation what it holds or waits for (for a lock that could not ask it before). */
+    async askLockParticipant(input: { workflowId: string; runId: string }): Promise<
+      ({ running: true } & LockParticipation) | { running: false } | { running: true; unknown: string }
+    > {
+      const { client } = temporal();
+      const handle = client.workflow.getHandle(input.workflowId, input.runId);
+      try {
+        const d = await handle.describe();
+        if (d.status.name !== 'RUNNING') return { running: false };
+      } catch (err) {
+        if ((err as Error).name === 'WorkflowNotFoundError') return { running: false };
+        throw err;
+      }
+      try {
+        return { running: true, ...(await withTimeout(handle.query<LockParticipation>(LOCK_PARTICIPATION_QUERY), QUERY_TIMEOUT_MS, input.workflowId)) };
+      } catch (err) {
+        return { running: true, unknown: (err as Error).message.slice(0, 200) };
+      }
+    },
+
+    /** For the lock's liveness check: has the holder's run closed (completed, failed, terminated…)? */
+    async describeWorkflowRun(input: { workflowId: string; runId: string }): Promise<{ running: boolean; status: string }> {
+      const { client } = temporal();
+      try {
+        const d = await client.workflow.getHandle(input.workflowId, input.runId).describe();
+        return { running: d.status.name === 'RUNNING', status: d.status.name };
+      } catch (err) {
+        if ((err as Error).name === 'WorkflowNotFoundError') return { running: false, status: 'NOT_FOUND' };
+        throw err;
+      }
+    },
+
+    /**
+     * Reads the history of a holder that closed without releasing the lock (terminated, timed out) and
+     * tells whether it left the workspace stopped although it meant to start it again: its last stop
+     * said `restartAfter` and no start completed after it.
+     */
+    async inspectClosedHolder(input: { workflowId: string; runId: string; workspaceId: string }): Promise<{ restartOwed: boolean; why: string }> {
+      const { client } = temporal();
+      const handle: WorkflowHandle = client.workflow.getHandle(input.workflowId, input.runId);
+      const history = await handle.fetchHistory();
+      const scheduled = new Map<string, { type: string; input: Record<string, unknown> | undefined }>();
+      let restartOwed = false;
+      let why = 'it never stopped the workspace';
+      for (const e of history.events ?? []) {
+        const s = e.activityTaskScheduledEventAttributes;
+        if (s) {
+          const type = s.activityType?.name ?? '';
+          const value = payloadValue(s.input?.payloads?.[0]) as Record<string, unknown> | undefined;
+          scheduled.set(String(e.eventId), { type, input: value });
+          if (type === 'stopWorkspace' && value?.workspaceId === input.workspaceId) {
+            restartOwed = value.restartAfter === true;
+            why = restartOwed ? 'it stopped the workspace and meant to start it again' : 'its stop was meant to leave the workspace stopped';
+          }
+          continue;
+        }
+        const c = e.activityTaskCompletedEventAttributes;
+        if (c) {
+          const act = scheduled.get(String(c.scheduledEventId));
+          if (act?.type === 'startWorkspace' && act.input?.workspaceId === input.workspaceId) {
+            restartOwed = false;
+            why = 'it started the workspace again before it closed';
+          }
+        }
+      }
+      return { restartOwed, why };
+    },
+  };
+}
+
+/**
+ * Legacy: operations started before the lock granted by signal waited inside their preflight activity,
+ * polling the lock's query. Kept so that such operations, still running during an upgrade, finish; new
+ * ones never wait in an activity.
+ */
+export async function queueOnLockLegacy(env: ActivityEnv, workspaceId: string, request: LockRequest): Promise<number> {
+  const { client } = temporalOf(env);
+  const ctx = Context.current();
+  const lockId = workflowIds.lock(workspaceId);
+  const started = Date.now();
+  const send = () => startOrSignal(env, workspaceId, request);
+  await send();
+  let delay = 15;
+  for (;;) {
+    await ctx.sleep(delay);
+    delay = Math.min(1000, delay * 2);
+    let state: LockState;
+    try {
+      state = await client.workflow.getHandle(lockId).query<LockState>(LOCK_STATE_QUERY);
+    } catch {
+      await send();
+      continue;
+    }
+    if (state.holder?.requestId === request.requestId) return Date.now() - started;
+    const position = state.queue.findIndex((r) => r.requestId === request.requestId);
+    if (position < 0) {
+      await send();
+      continue;
+    }
+    ctx.heartbeat({
+      phase: 'waiting for lock',
+      polls: 0,
+      waitStartedAt: started,
+      queuePosition: position + 1,
+      status: state.holder ? `held by ${state.holder.workflowId}` : 'free',
+    } satisfies WaitHeartbeat);
+  }
+}

@@ -1,0 +1,46 @@
+/** The failure notification: a webhook POST (Slack-compatible `text` plus structured fields). */
+import { Context } from '@temporalio/activity';
+import { workflowUrl } from '../domain/index.js';
+import type { ActivityEnv } from './env.js';
+import { failure, toFailure } from './failures.js';
+import { RigboxApiError } from './rigbox-client.js';
+
+export interface NotifyInput {
+  /** One line for people (Slack shows it). */
+  text: string;
+  workspaceId: string | null;
+  workflowId: string;
+  runId: string;
+  workflowType: string;
+  errorType: string | null;
+  message: string;
+  failures?: Array<{ workspaceId: string; errorType: string; message: string }>;
+}
+
+export function createNotifyActivities(env: ActivityEnv) {
+  return {
+    /** Posts a failure notification; a no-op without RIGSNAP_NOTIFY_URL. */
+    async notify(input: NotifyInput): Promise<{ delivered: boolean }> {
+      const { notifyUrl, uiUrl } = env.deps;
+      if (!notifyUrl) return { delivered: false };
+      const ctx = Context.current();
+      const link = workflowUrl(uiUrl ?? 'http://localhost:8233', ctx.info.namespace, input.workflowId, input.runId);
+      const body = { ...input, text: `${input.text}\n<${link}|Open in Temporal UI>`, uiUrl: link };
+      let res: Response;
+      try {
+        res = await fetch(notifyUrl, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+          signal: AbortSignal.any([ctx.cancellationSignal, AbortSignal.timeout(10_000)]),
+        });
+      } catch (err) {
+        throw toFailure(new RigboxApiError('Unavailable', `notification webhook unreachable (${(err as Error).message})`));
+      }
+      if (!res.ok) {
+        throw failure(res.status >= 500 || res.status === 429 ? 'Unavailable' : 'InvalidRequest', `notification webhook answered HTTP ${res.status}`);
+      }
+      return { delivered: true };
+    },
+  };
+}

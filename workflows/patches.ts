@@ -1,0 +1,19 @@
+/**
+ * Patch ids of workflow changes that alter commands (see `patched()`), in one place so that a later
+ * deprecation finds every use. A running workflow whose history predates a change replays the old way;
+ * new runs and new steps take the new way.
+ *
+ * One id covers one release's changes: each distinct id costs every new history two events (a marker
+ * and Temporal's TemporalChangeVersion search attribute), so changes shipped together share one.
+ */
+export const PATCHES = {
+  /**
+   * The November 2026 core (issue 10): activities wait for their cancellation to complete before the
+   * workflow compensates; operations queue with a local activity and wait for the lock's grant signal
+   * in workflow code, then check the workspace under the lock; starting a workspace again retries every
+   * error type until it runs; the lock rebuilds from the open operations, grants by signal and repairs
+   * what a terminated holder left; a fleet with failed workspaces fails with PartialFailure; prune
+   * deletes in bounded rounds.
+   */
+  core2026_11: 'core-2026-11',
+} as const;

@@ -1,0 +1,103 @@
+/**
+ * The saga around downtime: a workspace that rigsnap stopped is running again when the operation ends,
+ * whether it succeeded, failed or was cancelled. Starting it again is never given up: every error type
+ * is retried, in rounds with a capped pause between them, while the workflow shows why in its current
+ * details and sends one failure notification. Only an operator (terminate) ends it, and then the
+ * workspace lock starts the workspace before the next operation (workflows/workspace-lock.ts).
+ */
+import { ActivityFailure, ApplicationFailure, CancellationScope, log, patched, sleep } from '@temporalio/workflow';
+import { formatDuration } from '../domain/index.js';
+import { activities, asWorkflowFailure, type ProgressTracker } from './common.js';
+import { describeFailure, notifyFailure } from './notify.js';
+import { PATCHES } from './patches.js';
+
+/** Pause after a failed round of restart attempts: one minute, doubling, at most this. */
+const MAX_PAUSE_MS = 15 * 60_000;
+
+/**
+ * Starts the workspace and waits until it runs, retrying every error until it does. `report` shows why
+ * it keeps failing (undefined once it runs). Resolves with the number of rounds it took.
+ */
+export async function startAgainUntilRunning(workspaceId: string, report: (alert: string | undefined) => void): Promise<number> {
+  let notified = false;
+  for (let round = 1; ; round++) {
+    try {
+      await activities('compensation', `start ${workspaceId} again`).startWorkspace({ workspaceId, compensating: true });
+      report(undefined);
+      return round;
+    } catch (err) {
+      const cause = err instanceof ActivityFailure ? err.cause : err;
+      const { errorType, message } = describeFailure(cause);
+      const pause = Math.min(60_000 * 2 ** (round - 1), MAX_PAUSE_MS);
+      report(
+        `${workspaceId} is stopped and could not be started again (${errorType}: ${message}). ` +
+          `rigsnap keeps trying: round ${round} failed, next in ${formatDuration(pause)}.`,
+      );
+      log.warn('could not start the workspace again; retrying', { workspaceId, round, errorType, message });
+      if (!notified) {
+        notified = true;
+        await notifyFailure({
+          text: `rigsnap: ${workspaceId} is stopped and could not be started again (${errorType}); rigsnap keeps trying`,
+          workspaceId,
+          errorType,
+          message,
+        });
+      }
+      await sleep(pause);
+    }
+  }
+}
+
+/**
+ * Runs `body`; if it fails or is cancelled after the workspace may have been stopped, starts the
+ * workspace again (when `shouldStart`) in a non-cancellable scope, then fails with the original error.
+ * Compensation runs only once nothing of `body` is in flight: its activities wait for their
+ * cancellation to complete.
+ */
+export async function withRestartGuarantee<T>(
+  workspaceId: string,
+  shouldStart: boolean,
+  tracker: ProgressTracker,
+  body: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await body();
+  } catch (err) {
+    const failedStep = tracker.current?.step;
+    const original = asWorkflowFailure(err, failedStep);
+    if (!shouldStart) throw original;
+    if (!patched(PATCHES.core2026_11)) return legacyRestart(workspaceId, tracker, original);
+    await CancellationScope.nonCancellable(async () => {
+      tracker.begin('start', 'starting it again after a failure');
+      await startAgainUntilRunning(workspaceId, (alert) => tracker.setAlert(alert));
+      tracker.end();
+    });
+    throw original;
+  }
+}
+
+/** Legacy: one round of attempts, and a failure that said so when it did not work. Old histories replay here. */
+async function legacyRestart(workspaceId: string, tracker: ProgressTracker, original: unknown): Promise<never> {
+  const restartError = await CancellationScope.nonCancellable(async () => {
+    tracker.begin('start', 'restarting after a failure');
+    try {
+      await activities('compensation', `restart ${workspaceId} after a failure`).startWorkspace({ workspaceId });
+      tracker.end();
+      return undefined;
+    } catch (startErr) {
+      log.error('could not start the workspace again after a failure', { workspaceId, error: String(startErr) });
+      return startErr;
+    }
+  });
+  if (restartError && original instanceof ApplicationFailure) {
+    const why =
+      restartError instanceof ActivityFailure ? restartError.cause?.message : restartError instanceof Error ? restartError.message : 'unknown error';
+    throw ApplicationFailure.create({
+      type: original.type ?? 'Error',
+      message: `${original.message}; and the workspace could NOT be started again: ${why}`,
+      nonRetryable: true,
+      cause: original,
+    });
+  }
+  throw original;
+}
