@@ -56,15 +56,15 @@ export const profiles = {
     retry: transientRetry,
   },
   /**
-   * Starting a workspace again after a failure or a cancellation: one round of attempts (about two
-   * minutes with the backoff). Every error type is retried (the activity reports them all retryable):
-   * a revoked token gets replaced, a maintenance page ends. The workflow runs rounds until the workspace
-   * runs, showing why in its current details between them (workflows/restart.ts).
+   * Starting a workspace again after a failure or a cancellation: one round of attempts (about 15 s of
+   * backoff: a short outage passes within it). Every error type is retried (the activity reports them
+   * all retryable): a revoked token gets replaced, a maintenance page ends. The workflow runs rounds until
+   * the workspace runs, showing why in its current details between them (workflows/restart.ts).
    */
   compensation: {
     startToCloseTimeout: '1h',
     heartbeatTimeout: '10s',
-    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 7 },
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 5 },
   },
   /** Listing snapshots: many pages on a large account, heartbeating per page. */
   listing: {

@@ -11,7 +11,8 @@ import { activities, asWorkflowFailure, type ProgressTracker } from './common.js
 import { describeFailure, notifyFailure } from './notify.js';
 import { PATCHES } from './patches.js';
 
-/** Pause after a failed round of restart attempts: one minute, doubling, at most this. */
+/** Pause after a failed round of restart attempts: 30 s, doubling, at most 15 min (about 11 history events a round). */
+const FIRST_PAUSE_MS = 30_000;
 const MAX_PAUSE_MS = 15 * 60_000;
 
 /**
@@ -28,7 +29,7 @@ export async function startAgainUntilRunning(workspaceId: string, report: (alert
     } catch (err) {
       const cause = err instanceof ActivityFailure ? err.cause : err;
       const { errorType, message } = describeFailure(cause);
-      const pause = Math.min(60_000 * 2 ** (round - 1), MAX_PAUSE_MS);
+      const pause = Math.min(FIRST_PAUSE_MS * 2 ** (round - 1), MAX_PAUSE_MS);
       report(
         `${workspaceId} is stopped and could not be started again (${errorType}: ${message}). ` +
           `rigsnap keeps trying: round ${round} failed, next in ${formatDuration(pause)}.`,

@@ -17,6 +17,7 @@
  *   closes. Waiting operations ask again now and then, so a terminated lock is replaced and rebuilt.
  */
 import {
+  CancellationScope,
   allHandlersFinished,
   condition,
   continueAsNew,
@@ -181,13 +182,39 @@ export async function workspaceLock(input: WorkspaceLockInput): Promise<void> {
     }
   }
 
-  /** Whether the holder's run is still open; undefined when that cannot be told now (never throws). */
-  async function isOpen(run: { workflowId: string; runId: string }): Promise<boolean | undefined> {
+  /**
+   * Whether the holder's run is still open; undefined when that cannot be told now (the check failed) or
+   * no longer matters (the holder released meanwhile: the loop must not wait for a slow check to grant).
+   * Never throws.
+   */
+  async function holderStillOpen(run: LockHolder): Promise<boolean | undefined> {
+    if (!patched(PATCHES.core2026_11)) {
+      // Histories from before: the loop waited for the check, however long it took.
+      try {
+        return (await activities('lockCheck', `is ${run.workflowId} still running?`).describeWorkflowRun({ workflowId: run.workflowId, runId: run.runId }))
+          .running;
+      } catch (err) {
+        log.warn('could not check a lock holder; trying again later', { workspaceId, holder: run.workflowId, error: String(err) });
+        return undefined;
+      }
+    }
+    const scope = new CancellationScope();
     try {
-      return (await activities('lockCheck', `is ${run.workflowId} still running?`).describeWorkflowRun(run)).running;
+      return await scope.run(() => {
+        const check = activities('lockCheck', `is ${run.workflowId} still running?`)
+          .describeWorkflowRun({ workflowId: run.workflowId, runId: run.runId })
+          .then((r) => r.running);
+        const released = condition(() => holder?.requestId !== run.requestId).then(() => undefined);
+        // The loser is cancelled with the scope below; its rejection is expected.
+        check.catch(() => undefined);
+        released.catch(() => undefined);
+        return Promise.race([check, released]);
+      });
     } catch (err) {
       log.warn('could not check a lock holder; trying again later', { workspaceId, holder: run.workflowId, error: String(err) });
       return undefined;
+    } finally {
+      scope.cancel();
     }
   }
 
@@ -235,7 +262,7 @@ export async function workspaceLock(input: WorkspaceLockInput): Promise<void> {
       const changed = await condition(() => holder?.requestId !== current?.requestId || blockedBy.length !== blockers, holderCheckMs);
       if (!changed) {
         if (current && holder?.requestId === current.requestId) {
-          const open = await isOpen(current);
+          const open = await holderStillOpen(current);
           if (open === false && holder?.requestId === current.requestId) {
             if (patched(PATCHES.core2026_11)) await repairAfter(current);
             if (holder?.requestId === current.requestId) free(current.requestId, 'holder closed without releasing');

@@ -1,9 +1,9 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
-import { createActivities, createRigboxClient, type ActivityDeps } from '../../activities/index.js';
+import { createActivities, type ActivityDeps } from '../../activities/index.js';
 import { loadWorkerConfig, type WorkerConfig } from '../../worker/config.js';
-import { createRigsnapWorker } from '../../worker/worker.js';
+import { activityDepsFromConfig, createRigsnapWorker } from '../../worker/worker.js';
 
 let runtimeInstalled = false;
 function quietRuntime() {
@@ -68,18 +68,21 @@ export interface TestWorkerOptions {
   /** Replace or extend the real activities (workflow unit tests). */
   activities?: object;
   deps?: Partial<ActivityDeps>;
+  /**
+   * Run with the production defaults for every timing (poll schedule, rate limit, shutdown grace)
+   * instead of the quick test settings: only the Rigbox URL, token and task queue are set.
+   */
+  productionDefaults?: boolean;
 }
 
 /** A real worker on the test server, with the bundle built once per run. */
 export async function createTestWorker(o: TestWorkerOptions): Promise<Worker> {
-  const config = testConfig({ RIGBOX_API_URL: o.rigboxUrl, RIGSNAP_TASK_QUEUE: o.taskQueue, ...(o.env ?? {}) });
+  const env = { RIGBOX_API_URL: o.rigboxUrl, RIGSNAP_TASK_QUEUE: o.taskQueue, ...(o.env ?? {}) };
+  const config = o.productionDefaults ? loadWorkerConfig({ RIGBOX_TOKEN: TEST_TOKEN, ...env }) : testConfig(env);
   const activities =
     o.activities ??
     createActivities({
-      rigbox: createRigboxClient({ baseUrl: config.RIGBOX_API_URL, token: config.RIGBOX_TOKEN }),
-      temporal: { client: o.temporal.client, taskQueue: o.taskQueue },
-      pollSchedule: { minDelayMs: config.RIGSNAP_POLL_MIN_MS, maxDelayMs: config.RIGSNAP_POLL_MAX_MS, growth: 0.4 },
-      maxWaitMs: config.RIGSNAP_MAX_WAIT_MS,
+      ...activityDepsFromConfig(config, o.temporal.client),
       ...(o.deps ?? {}),
     });
   return createRigsnapWorker({

@@ -1,7 +1,7 @@
 import { WorkflowUpdateStage } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WORKFLOW_TYPES, isoDate, type CheckpointWorkspaceResult, type RollbackResult } from '../../domain/index.js';
+import { WORKFLOW_TYPES, isoDate, workflowIds, type CheckpointWorkspaceResult, type RollbackResult } from '../../domain/index.js';
 import { startEmulator, type Emulator, type EmulatorDelays } from '../../emulator/index.js';
 import { TEST_TOKEN, connectTestTemporal, createTestWorker, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.js';
 import { awaitStep, changesFor, eventually, expectCancelled, lockStateOf, testWorkflowId } from '../helpers/workflows.js';
@@ -246,6 +246,44 @@ describe('cancelling a checkpoint during a rollback (issue 10.2)', () => {
       expect(b).toEqual(a);
       const r = (await h.result()) as CheckpointWorkspaceResult;
       expect(r.endedBy).toBe('release');
+    });
+  });
+});
+
+describe('cancelling a fleet backup (issue 10.3)', () => {
+  it('cancels the running children (each starts its workspace again), starts no new ones, does not continue as new, and ends Cancelled with its summary', async () => {
+    await withStack({ snapshotMs: 3000 }, async (emu, taskQueue) => {
+      const ids = Array.from({ length: 6 }, (_, i) => `ws_cxfleet${i}_${process.pid}`);
+      for (const id of ids) emu.state.upsertWorkspace({ id, status: 'running', files: { id } });
+      const fleetId = testWorkflowId('fleet-backup');
+      const h = await temporal.client.workflow.start(WORKFLOW_TYPES['fleet-backup'], {
+        taskQueue,
+        workflowId: fleetId,
+        args: [{ workspaceIds: ids, concurrency: 2 }],
+      });
+      await eventually(
+        () => emu.arrivals.filter((a) => a.method === 'POST' && a.route === '/workspaces/:id/snapshots').length === 2,
+        30_000,
+        'two backups copying',
+      );
+      await h.cancel();
+      await expectCancelled(h.result());
+
+      const started = ids.filter((id) => emu.arrivals.some((a) => a.workspaceId === id));
+      expect(started).toHaveLength(2);
+      for (const id of started) {
+        const child = await temporal.client.workflow.getHandle(workflowIds.fleetChild(fleetId, id)).describe();
+        expect(child.status.name).toBe('CANCELLED');
+        expect(emu.state.workspace(id)!.status).toBe('running');
+      }
+      for (const id of ids.filter((x) => !started.includes(x))) expect(emu.state.workspace(id)!.status).toBe('running');
+      const events = (await h.fetchHistory()).events ?? [];
+      expect(events.some((e) => e.workflowExecutionContinuedAsNewEventAttributes)).toBe(false);
+      expect(events[events.length - 1]!.workflowExecutionCanceledEventAttributes).toBeTruthy();
+      // The summary stays readable after the end (the progress query replays the closed run).
+      const progress = await h.query<{ state: string; detail?: Record<string, unknown> }>('progress');
+      expect(progress.state).toBe('cancelled');
+      expect(progress.detail).toMatchObject({ total: 6, succeeded: 0, failedCount: 0, cancelledCount: 2, notStarted: 4 });
     });
   });
 });

@@ -28,7 +28,7 @@ beforeAll(async () => {
 });
 afterAll(() => emu.close());
 beforeEach(() => {
-  Object.assign(emu.faults, { unavailableRate: 0, rateLimitRate: 0, lostResponseRate: 0, retryAfterSeconds: 1 });
+  Object.assign(emu.faults, { unavailableRate: 0, rateLimitRate: 0, lostResponseRate: 0, retryAfterSeconds: 1, maintenance: false });
   emu.forbidden.clear();
   emu.state.data = { workspaces: {}, snapshots: {} };
   emu.state.upsertWorkspace({ id: 'ws_a', status: 'running', files: { 'a.txt': 'alpha' } });
@@ -142,6 +142,37 @@ describe('status codes map to the error table', () => {
     const err = await rejection(createRigboxClient({ baseUrl: emu.url, token: TOKEN, fetch: fake }).createSnapshot('ws_a', 'n'));
     expect(err.type).toBe('BadResponse');
     expect(err.message).toMatch(/size_bytes|created_at/);
+  });
+
+  it('an HTML maintenance page with HTTP 200 → Unavailable (retryable), never taken for an answer', async () => {
+    emu.faults.maintenance = true;
+    try {
+      for (const call of [() => client().getWorkspace('ws_a'), () => client().stopWorkspace('ws_a'), () => client().restoreSnapshot('ws_b', 'snap_x')]) {
+        const err = await rejection(call());
+        expect(err.type).toBe('Unavailable');
+        expect(err.message).toMatch(/HTML page/);
+        expect(isRetryable(err.type)).toBe(true);
+      }
+      expect(emu.state.workspace('ws_a')!.status).toBe('running'); // the maintenance page did nothing
+    } finally {
+      emu.faults.maintenance = false;
+    }
+  });
+
+  it('stop, start, restore and delete accept any non-HTML answer: text, JSON of any shape, or nothing', async () => {
+    for (const body of ['OK', '{"accepted":true}', '', '[1,2]']) {
+      const fake: typeof fetch = async () => new Response(body, { status: 202, headers: { 'content-type': 'text/plain' } });
+      const c = createRigboxClient({ baseUrl: emu.url, token: TOKEN, fetch: fake });
+      await expect(c.stopWorkspace('ws_a')).resolves.toBeUndefined();
+      await expect(c.startWorkspace('ws_a')).resolves.toBeUndefined();
+      await expect(c.restoreSnapshot('ws_a', 'snap_x')).resolves.toBeUndefined();
+      await expect(c.deleteSnapshot('ws_a', 'snap_x')).resolves.toBeUndefined();
+    }
+  });
+
+  it('sends who asks: X-Rigsnap-Workflow-Id when an origin is given, never the token elsewhere', async () => {
+    await client().getWorkspace('ws_a', { origin: 'snapshot-ws_a-x-1' });
+    expect(emu.calls.at(-1)!.origin).toBe('snapshot-ws_a-x-1');
   });
 
   it('extra fields are tolerated and dropped', async () => {
