@@ -4,16 +4,18 @@
  * holder's history). Operations wait for their turn in workflow code (grant by signal), never here.
  */
 import { Context } from '@temporalio/activity';
-import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import {
   LOCK_ACQUIRE_SIGNAL,
   LOCK_PARTICIPATION_QUERY,
+  LOCK_RELEASE_SIGNAL,
   LOCK_STATE_QUERY,
   SEARCH_ATTRIBUTES,
   WORKFLOW_TYPES,
   workflowIds,
   type LockParticipation,
+  type LockReleaseRequest,
   type LockRequest,
   type LockState,
   type WorkspaceLockInput,
@@ -27,11 +29,84 @@ export interface LockParticipants {
   answered: Array<{ workflowId: string; runId: string } & LockParticipation>;
   /** Open operations that could not be asked (no worker answered, code from before the query). */
   unknown: Array<{ workflowId: string; runId: string; why: string }>;
+  /**
+   * Operations that closed without finishing (terminated, timed out) leaving the workspace stopped
+   * although they meant to start it again, and that no lock run has dealt with since: to be started
+   * again before anyone is granted the workspace. Absent from results of before it existed.
+   */
+  abandoned?: Array<{ workflowId: string; runId: string; closedAt: string; why: string }>;
 }
+
+/** How far back a rebuilding lock looks for operations that closed without finishing. */
+const ABANDONED_WINDOW_MS = 7 * 86_400_000;
 
 /** Operation types that never take the lock: not asked when a lock rebuilds. */
 const NEVER_LOCKS: string[] = [WORKFLOW_TYPES.lock, WORKFLOW_TYPES.list];
 const QUERY_TIMEOUT_MS = 5000;
+
+/**
+ * Whether a closed operation left its workspace stopped although it meant to start it again: its last
+ * stop said `restartAfter` and no start completed after it (from its history).
+ */
+async function inspectClosed(client: Client, input: { workflowId: string; runId: string; workspaceId: string }): Promise<{ restartOwed: boolean; why: string }> {
+  const history = await client.workflow.getHandle(input.workflowId, input.runId).fetchHistory();
+  const scheduled = new Map<string, { type: string; input: Record<string, unknown> | undefined }>();
+  let restartOwed = false;
+  let why = 'it never stopped the workspace';
+  for (const e of history.events ?? []) {
+    const s = e.activityTaskScheduledEventAttributes;
+    if (s) {
+      const type = s.activityType?.name ?? '';
+      const value = payloadValue(s.input?.payloads?.[0]) as Record<string, unknown> | undefined;
+      scheduled.set(String(e.eventId), { type, input: value });
+      if (type === 'stopWorkspace' && value?.workspaceId === input.workspaceId) {
+        restartOwed = value.restartAfter === true;
+        why = restartOwed ? 'it stopped the workspace and meant to start it again' : 'its stop was meant to leave the workspace stopped';
+      }
+      continue;
+    }
+    const c = e.activityTaskCompletedEventAttributes;
+    if (c) {
+      const act = scheduled.get(String(c.scheduledEventId));
+      if (act?.type === 'startWorkspace' && act.input?.workspaceId === input.workspaceId) {
+        restartOwed = false;
+        why = 'it started the workspace again before it closed';
+      }
+    }
+  }
+  return { restartOwed, why };
+}
+
+/**
+ * Operations on the workspace that closed without finishing (terminated, timed out) within the window,
+ * left it stopped meaning to start it again, and were dealt with by no lock run: a lock run that ended
+ * normally after such an operation closed either saw it release or repaired it (a run can only end
+ * with no holder), so any later normal end means it is settled.
+ */
+async function findAbandoned(client: Client, workspaceId: string): Promise<NonNullable<LockParticipants['abandoned']>> {
+  const since = new Date(Date.now() - ABANDONED_WINDOW_MS).toISOString();
+  const query =
+    `${SEARCH_ATTRIBUTES.workspaceId} = "${workspaceId}" AND (ExecutionStatus = "Terminated" OR ExecutionStatus = "TimedOut") ` +
+    `AND CloseTime > "${since}"`;
+  const out: NonNullable<LockParticipants['abandoned']> = [];
+  for await (const wf of client.workflow.list({ query })) {
+    if (NEVER_LOCKS.includes(wf.type) || !wf.closeTime) continue;
+    const closedAt = wf.closeTime.toISOString();
+    const settled = client.workflow.list({
+      query: `WorkflowId = "${workflowIds.lock(workspaceId)}" AND ExecutionStatus = "Completed" AND CloseTime >= "${closedAt}"`,
+      pageSize: 1,
+    });
+    let handled = false;
+    for await (const _ of settled) {
+      handled = true;
+      break;
+    }
+    if (handled) continue;
+    const left = await inspectClosed(client, { workflowId: wf.workflowId, runId: wf.runId, workspaceId });
+    if (left.restartOwed) out.push({ workflowId: wf.workflowId, runId: wf.runId, closedAt, why: left.why });
+  }
+  return out;
+}
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -56,18 +131,21 @@ function temporalOf(env: ActivityEnv): { client: Client; taskQueue: string } {
   return env.deps.temporal;
 }
 
-/** Queues `request` on the workspace's lock, starting the lock if none runs (signal-with-start). */
-function startOrSignal(env: ActivityEnv, workspaceId: string, request: LockRequest) {
+/** Sends a signal to the workspace's lock, starting the lock if none runs (signal-with-start). */
+function signalLock(env: ActivityEnv, workspaceId: string, signal: string, arg: unknown) {
   const { client, taskQueue } = temporalOf(env);
   return client.workflow.signalWithStart(WORKFLOW_TYPES.lock, {
     workflowId: workflowIds.lock(workspaceId),
     taskQueue,
     args: [{ workspaceId, ...(env.deps.lockTiming ? { timing: env.deps.lockTiming } : {}) } satisfies WorkspaceLockInput],
-    signal: LOCK_ACQUIRE_SIGNAL,
-    signalArgs: [request],
+    signal,
+    signalArgs: [arg],
     staticSummary: `Serializes rigsnap operations on ${workspaceId}`,
   });
 }
+
+/** Queues `request` on the workspace's lock, starting the lock if none runs. */
+const startOrSignal = (env: ActivityEnv, workspaceId: string, request: LockRequest) => signalLock(env, workspaceId, LOCK_ACQUIRE_SIGNAL, request);
 
 export function createLockActivities(env: ActivityEnv) {
   const temporal = () => temporalOf(env);
@@ -82,6 +160,15 @@ export function createLockActivities(env: ActivityEnv) {
     },
 
     /**
+     * Releases a request on a lock that no longer runs (terminated while this operation held it): starts
+     * a new lock run with the release, which rebuilds its queue from the open operations and serves those
+     * that were waiting on the old run at once, instead of when they next ask.
+     */
+    async releaseLock(input: { workspaceId: string; release: LockReleaseRequest }): Promise<void> {
+      await signalLock(env, input.workspaceId, LOCK_RELEASE_SIGNAL, input.release);
+    },
+
+    /**
      * For a lock run that starts without carried state: the open operations on the workspace (from
      * visibility) and, asked one by one, which lock request each holds or waits for.
      */
@@ -89,7 +176,7 @@ export function createLockActivities(env: ActivityEnv) {
       const { client } = temporal();
       return heartbeating({ phase: 'finding operations on the workspace' }, env.heartbeatEveryMs, async () => {
         const query = `${SEARCH_ATTRIBUTES.workspaceId} = "${input.workspaceId}" AND ExecutionStatus = "Running"`;
-        const out: LockParticipants = { answered: [], unknown: [] };
+        const out: LockParticipants = { answered: [], unknown: [], abandoned: await findAbandoned(client, input.workspaceId) };
         for await (const wf of client.workflow.list({ query })) {
           if (NEVER_LOCKS.includes(wf.type)) continue;
           const handle = client.workflow.getHandle(wf.workflowId, wf.runId);
@@ -138,38 +225,10 @@ export function createLockActivities(env: ActivityEnv) {
 
     /**
      * Reads the history of a holder that closed without releasing the lock (terminated, timed out) and
-     * tells whether it left the workspace stopped although it meant to start it again: its last stop
-     * said `restartAfter` and no start completed after it.
+     * tells whether it left the workspace stopped although it meant to start it again.
      */
     async inspectClosedHolder(input: { workflowId: string; runId: string; workspaceId: string }): Promise<{ restartOwed: boolean; why: string }> {
-      const { client } = temporal();
-      const handle: WorkflowHandle = client.workflow.getHandle(input.workflowId, input.runId);
-      const history = await handle.fetchHistory();
-      const scheduled = new Map<string, { type: string; input: Record<string, unknown> | undefined }>();
-      let restartOwed = false;
-      let why = 'it never stopped the workspace';
-      for (const e of history.events ?? []) {
-        const s = e.activityTaskScheduledEventAttributes;
-        if (s) {
-          const type = s.activityType?.name ?? '';
-          const value = payloadValue(s.input?.payloads?.[0]) as Record<string, unknown> | undefined;
-          scheduled.set(String(e.eventId), { type, input: value });
-          if (type === 'stopWorkspace' && value?.workspaceId === input.workspaceId) {
-            restartOwed = value.restartAfter === true;
-            why = restartOwed ? 'it stopped the workspace and meant to start it again' : 'its stop was meant to leave the workspace stopped';
-          }
-          continue;
-        }
-        const c = e.activityTaskCompletedEventAttributes;
-        if (c) {
-          const act = scheduled.get(String(c.scheduledEventId));
-          if (act?.type === 'startWorkspace' && act.input?.workspaceId === input.workspaceId) {
-            restartOwed = false;
-            why = 'it started the workspace again before it closed';
-          }
-        }
-      }
-      return { restartOwed, why };
+      return inspectClosed(temporal().client, input);
     },
   };
 }

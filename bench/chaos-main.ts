@@ -3,12 +3,13 @@ import { parseArgs } from 'node:util';
 import { formatReport, runChaos, type ChaosOptions } from './chaos.js';
 
 /**
- * `npm run chaos [-- --operations 100 --workspaces 20 --kill-every 10 --server-restarts 1 --seed N]`:
+ * `npm run chaos [-- --operations 100 --workspaces 20 --kill-every 10 --server-restarts 1 --seed N --cancel-percent 10]`:
  * runs the chaos suite on a fresh local stack, prints the report, exits 1 when a check fails.
  */
 
 const USAGE = `usage: npm run chaos -- [--operations N] [--workspaces N] [--kill-every SECONDS] [--max-kills N]
                         [--server-restarts 0|1] [--seed N] [--timeout SECONDS]
+                        [--cancel-percent P] [--lock-terminations N]
                         [--evidence] [--evidence-dir DIR] [--quiet]
   The evidence (histories, emulator calls, results, worker output) is written when a check fails,
   or always with --evidence.`;
@@ -30,6 +31,8 @@ async function main(): Promise<number> {
       'server-restarts': { type: 'string' },
       seed: { type: 'string' },
       timeout: { type: 'string' },
+      'cancel-percent': { type: 'string' },
+      'lock-terminations': { type: 'string' },
       'evidence-dir': { type: 'string' },
       evidence: { type: 'boolean', default: false },
       quiet: { type: 'boolean', default: false },
@@ -51,6 +54,8 @@ async function main(): Promise<number> {
     serverRestarts: restarts as 0 | 1 | undefined,
     seed: wholeNumber('seed', values.seed, 0),
     timeoutSeconds: wholeNumber('timeout', values.timeout, 1),
+    cancelRate: values['cancel-percent'] === undefined ? undefined : wholeNumber('cancel-percent', values['cancel-percent'], 0)! / 100,
+    lockTerminations: wholeNumber('lock-terminations', values['lock-terminations'], 0),
     evidenceDir: values['evidence-dir'],
     writeEvidence: values.evidence ? 'always' : undefined,
   };

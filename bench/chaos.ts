@@ -1,13 +1,15 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { CancelledFailure, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import {
+  LOCK_STATE_QUERY,
   SAFETY_SNAPSHOT_PREFIX,
   WORKFLOW_TYPES,
   workflowIds,
+  type LockState,
   type BackupWorkspaceResult,
   type RestoreWorkspaceResult,
   type SnapshotWorkspaceResult,
@@ -39,6 +41,10 @@ export interface ChaosOptions {
   serverRestarts?: 0 | 1;
   /** Seed of the emulator's fault sequence and of the operation plan. */
   seed?: number;
+  /** Share of phase-1 operations cancelled (as from the UI) at a random moment, 0-4 s after their start. */
+  cancelRate?: number;
+  /** Times the lock of a busy workspace is terminated (as by an operator) during phase 1. */
+  lockTerminations?: number;
   faults?: { unavailableRate?: number; rateLimitRate?: number; lostResponseRate?: number; retryAfterSeconds?: number };
   delays?: Partial<EmulatorDelays>;
   /** Extra environment for every worker (on top of a poll schedule suited to the delays). */
@@ -69,7 +75,7 @@ export interface OperationOutcome {
   type: 'snapshot' | 'restore' | 'backup';
   phase: 1 | 2;
   workspaceId: string;
-  status: 'completed' | 'failed' | 'timed-out' | 'not-started';
+  status: 'completed' | 'cancelled' | 'failed' | 'timed-out' | 'not-started';
   error?: string;
 }
 
@@ -84,13 +90,23 @@ export interface ChaosReport {
     stoppedWorkspaces: number;
     killEverySeconds: number;
     serverRestarts: number;
+    cancelRate: number;
     faults: { unavailableRate: number; rateLimitRate: number; lostResponseRate: number; retryAfterSeconds: number };
     delays: Partial<EmulatorDelays>;
   };
-  operations: { total: number; completed: number; byType: Record<string, number>; notCompleted: OperationOutcome[] };
+  operations: {
+    total: number;
+    completed: number;
+    /** Operations the run cancelled (and that ended Cancelled; one cancelled too late completes instead). */
+    cancelled: number;
+    cancelRequested: number;
+    byType: Record<string, number>;
+    notCompleted: OperationOutcome[];
+  };
   faults: { apiCalls: number; unavailable: number; rateLimited: number; lost: number; lostCreates: number };
   snapshots: { created: number; handMade: number; seededBackups: number; pruned: number; adopted: number };
   workerKills: number;
+  lockTerminations: number;
   workersStarted: number;
   unexpectedWorkerExits: number;
   serverRestarts: number;
@@ -132,6 +148,8 @@ const DEFAULTS = {
   seed: 20261128,
   timeoutSeconds: 1800,
   serverDownMs: 2000,
+  cancelRate: 0.1,
+  lockTerminations: 1,
 };
 const DEFAULT_FAULTS = { unavailableRate: 0.15, rateLimitRate: 0.05, lostResponseRate: 0.15, retryAfterSeconds: 1 };
 const DEFAULT_DELAYS: Partial<EmulatorDelays> = { stopMs: 400, startMs: 400, snapshotMs: 300, restoreMs: 300, latencyMs: 5 };
@@ -153,6 +171,8 @@ interface PlannedOperation {
   input: Record<string, unknown>;
   /** Restores: the snapshot restored. */
   targetSnapshotId?: string;
+  /** Cancel the operation this long after it started (phase 1, ~cancelRate of them). */
+  cancelAfterMs?: number;
 }
 
 interface Completed {
@@ -256,11 +276,9 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
     // Rigbox deletes a snapshot's disk; keep a copy of what each deleted one held, so the content of a
     // backup that retention later removed can still be checked.
     const deletedSnapshots = new Map<string, EmulatedSnapshot>();
-    const deleteSnapshot = emu.state.deleteSnapshot.bind(emu.state);
-    emu.state.deleteSnapshot = (id: string) => {
-      const s = emu.state.data.snapshots[id];
-      if (s) deletedSnapshots.set(id, { ...s, files: { ...s.files } });
-      deleteSnapshot(id);
+    emu.hooks.onArrival = (a) => {
+      const s = a.method === 'DELETE' && a.snapshotId ? emu.state.data.snapshots[a.snapshotId] : undefined;
+      if (s) deletedSnapshots.set(s.id, { ...s, files: { ...s.files } });
     };
     const snapshotFiles = (id: string): Files | undefined => (emu.state.data.snapshots[id] ?? deletedSnapshots.get(id))?.files;
 
@@ -330,6 +348,11 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
         });
       }
     }
+    // Some operations are cancelled (as a person would from the UI) at a random moment after they start.
+    for (const op of plan) if (random() < o.cancelRate) op.cancelAfterMs = Math.floor(random() * 4000);
+    if (o.cancelRate > 0 && plan.length > 0 && !plan.some((op) => op.cancelAfterMs !== undefined)) {
+      plan[Math.floor(random() * plan.length)]!.cancelAfterMs = Math.floor(random() * 4000); // a short run still cancels one
+    }
     log(
       `chaos: seed ${o.seed}; ${o.operations} operations (${phase1Count} in phase 1, ${phase2Count} in phase 2) on ${o.workspaces} workspaces ` +
         `(${stoppedWorkspaces} stopped); faults ${faults.unavailableRate * 100}% 503, ${faults.rateLimitRate * 100}% 429 (Retry-After ${faults.retryAfterSeconds} s), ` +
@@ -340,7 +363,10 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
     const outcomes = new Map<string, OperationOutcome>();
     const completed: Completed[] = [];
     let finishedOps = 0;
+    let cancelRequested = 0;
     let workerKills = 0;
+    let lockTerminations = 0;
+    let lockTerminationDue = false;
     let workersStarted = 0;
     let unexpectedWorkerExits = 0;
     let serverRestarts = 0;
@@ -404,6 +430,19 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
       log(`chaos: Temporal dev server restarted on the same SQLite file (down ${(serverDownMs / 1000).toFixed(1)} s)`);
     };
 
+    /** An operator terminates the lock of a workspace while an operation holds it. */
+    const terminateABusyLock = async () => {
+      for (const id of workspaceIds) {
+        const lock = client.workflow.getHandle(workflowIds.lock(id));
+        const state = await lock.query<LockState>(LOCK_STATE_QUERY).catch(() => null);
+        if (!state?.holder) continue;
+        await lock.terminate('chaos: an operator terminates the lock');
+        lockTerminations++;
+        log(`chaos: terminated ${workflowIds.lock(id)} while ${state.holder.workflowId} held it (${state.queue.length} waiting)`);
+        return;
+      }
+    };
+
     await startWorker();
     controller = (async () => {
       let nextKillAt = Date.now() + o.killEverySeconds * 1000;
@@ -413,6 +452,10 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
           // Cleared only once the server is back: whoever waits on it (between the phases) waits for that.
           if (serverRestarts < o.serverRestarts) await restartServer().catch((err: unknown) => log(`chaos: server restart failed: ${errorText(err)}`));
           restartDue = false;
+        }
+        if (lockTerminationDue && lockTerminations < o.lockTerminations) {
+          await terminateABusyLock().catch((err: unknown) => log(`chaos: lock termination failed: ${errorText(err)}`));
+          if (lockTerminations >= o.lockTerminations) lockTerminationDue = false;
         }
         if (live().length === 0 && !stopController) {
           log('chaos: no worker alive; starting one');
@@ -461,6 +504,24 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
         }
       }
       outcome.status = 'timed-out';
+      if (op.cancelAfterMs !== undefined) {
+        const h = handle;
+        setTimeout(() => {
+          // As from the UI: one request; the server may be restarting, so ask until it is taken.
+          void (async () => {
+            for (let i = 0; i < 20 && Date.now() < deadline; i++) {
+              try {
+                await h.cancel();
+                cancelRequested++;
+                return;
+              } catch (err) {
+                if ((err as Error).name === 'WorkflowNotFoundError') return;
+                await sleep(500);
+              }
+            }
+          })();
+        }, op.cancelAfterMs);
+      }
       for (;;) {
         if (Date.now() > deadline) {
           outcome.error = `no result before the deadline${lastError ? ` (last client error: ${lastError})` : ''}`;
@@ -476,6 +537,10 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
           completed.push({ op, result });
           return;
         } catch (err) {
+          if (err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure && op.cancelAfterMs !== undefined) {
+            outcome.status = 'cancelled';
+            return;
+          }
           if (err instanceof WorkflowFailedError) {
             outcome.status = 'failed';
             outcome.error = errorText(err);
@@ -509,6 +574,7 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
       plan.map((op) =>
         drive(op).finally(() => {
           phase1Done++;
+          if (phase1Done === Math.ceil(phase1Count / 4) && o.lockTerminations > 0) lockTerminationDue = true;
           if (phase1Done === Math.ceil(phase1Count / 2) && o.serverRestarts > 0) restartDue = true;
         }),
       ),
@@ -562,10 +628,11 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
     const allOps = [...plan, ...phase2Plan];
     const runWorkspaces = new Set(workspaceIds);
 
-    // Operations completed.
-    const notCompleted = [...outcomes.values()].filter((x) => x.status !== 'completed');
+    // Operations completed (or, for those the run cancelled, ended Cancelled).
+    const notCompleted = [...outcomes.values()].filter((x) => x.status !== 'completed' && x.status !== 'cancelled');
+    const cancelledOps = allOps.filter((op) => outcomes.get(op.workflowId)?.status === 'cancelled');
     check(
-      'operations completed',
+      'operations completed (or cancelled as asked)',
       `${allOps.length - notCompleted.length}/${allOps.length}`,
       notCompleted.length === 0 && outcomes.size === allOps.length,
       notCompleted.map((x) => `${x.workflowId} (${x.type}, phase ${x.phase}) ${x.status}: ${x.error ?? ''}`),
@@ -586,6 +653,15 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
       }
       for (const c of list) claim(c.snapshotId, `${op.workflowId} (${c.role})`);
       claimedBy.set(op.workflowId, list);
+    }
+    // A cancelled operation may have made its snapshot (a copy cannot be stopped): the one Rigbox made at
+    // its request (X-Rigsnap-Workflow-Id) is its claim. A second one would stay unclaimed: a duplicate.
+    for (const op of cancelledOps) {
+      const made = emu.state.created.find((c) => c.origin === op.workflowId);
+      if (!made) continue;
+      const role = op.type === 'restore' ? 'safety' : op.type;
+      claim(made.id, `${op.workflowId} (cancelled ${op.type}: ${role})`);
+      claimedBy.set(op.workflowId, [{ op, snapshotId: made.id, role }]);
     }
     const created = emu.state.created.filter((c) => runWorkspaces.has(c.workspace_id));
     const createdIds = new Set(created.map((c) => c.id));
@@ -610,6 +686,12 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
     for (const { op, result } of completed) {
       if (op.type !== 'backup') continue;
       for (const d of (result as BackupWorkspaceResult).prune?.deleted ?? []) reportedDeleted.set(d.id, op.workflowId);
+    }
+    // A backup cancelled while it pruned reports nothing; what Rigbox deleted at its request is its doing.
+    for (const op of cancelledOps.filter((x) => x.type === 'backup')) {
+      for (const c of emu.calls) {
+        if (c.origin === op.workflowId && c.method === 'DELETE' && c.snapshotId && (c.outcome === 'ok' || c.outcome === 'lost')) reportedDeleted.set(c.snapshotId, op.workflowId);
+      }
     }
     const gone = created.filter((c) => !emu.state.data.snapshots[c.id]);
     const unexplained = gone.filter((c) => !reportedDeleted.has(c.id) || !c.name.startsWith(BACKUP_PREFIX));
@@ -670,21 +752,28 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
     }
     check('restored content that does not match its snapshot (phase 2)', String(restoreMismatches.length), restoreMismatches.length === 0, restoreMismatches);
 
+    // The order in which operations held a workspace: the first Rigbox call each made for it (every
+    // operation's first call, its check, is made under the lock; X-Rigsnap-Workflow-Id says whose it is).
+    const firstCall = new Map<string, number>();
+    emu.calls.forEach((c, i) => {
+      if (c.origin && !firstCall.has(c.origin)) firstCall.set(c.origin, i);
+    });
+    const ended = (op: PlannedOperation) => ['completed', 'cancelled'].includes(outcomes.get(op.workflowId)?.status ?? '');
+
     // Every snapshot holds the workspace's content at its point in the lock order (phase 1 and 2): replay
-    // each workspace's completed operations in the order they held its lock.
+    // each workspace's operations in the order they held its lock. A cancelled restore changed the disk
+    // only if its restore request reached Rigbox.
     const timelineMismatches: string[] = [];
     let timelineSkipped = 0;
     for (const id of workspaceIds) {
-      const ops = completed
-        .filter((c) => c.op.workspaceId === id)
-        .sort((a, b) => stopStepAt(a.result.steps) - stopStepAt(b.result.steps));
-      if (allOps.some((op) => op.workspaceId === id && outcomes.get(op.workflowId)?.status !== 'completed')) {
+      if (allOps.some((op) => op.workspaceId === id && !ended(op))) {
         timelineSkipped++; // an unfinished operation may or may not have changed the disk
         continue;
       }
+      const ops = allOps.filter((op) => op.workspaceId === id && firstCall.has(op.workflowId)).sort((a, b) => firstCall.get(a.workflowId)! - firstCall.get(b.workflowId)!);
       let content: Files = initialFiles.get(id)!;
       let phase = 1;
-      for (const { op } of ops) {
+      for (const op of ops) {
         if (op.phase === 2 && phase === 1) {
           phase = 2;
           if (!sameFiles(content, preRestoreFiles.get(id))) {
@@ -697,7 +786,11 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
             timelineMismatches.push(`${op.workflowId}: ${c.role} snapshot ${c.snapshotId} holds ${describeFiles(files)}, the workspace held ${describeFiles(content)}`);
           }
         }
-        if (op.type === 'restore') content = snapshotFiles(op.targetSnapshotId!) ?? {};
+        const restored =
+          op.type === 'restore' &&
+          (outcomes.get(op.workflowId)?.status === 'completed' ||
+            emu.calls.some((c) => c.origin === op.workflowId && c.route.endsWith('/restore') && (c.outcome === 'ok' || c.outcome === 'lost')));
+        if (restored) content = snapshotFiles(op.targetSnapshotId!) ?? {};
       }
       if (!sameFiles(content, emu.state.workspace(id)!.files)) {
         timelineMismatches.push(`${id}: holds ${describeFiles(emu.state.workspace(id)!.files)} at the end, expected ${describeFiles(content)}`);
@@ -709,6 +802,24 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
       timelineMismatches.length === 0 && timelineSkipped === 0,
       timelineMismatches,
     );
+
+    // One operation at a time per workspace: between an operation's first and last Rigbox call on a
+    // workspace, nobody else called for it (the lock's own repair included).
+    const overlaps: string[] = [];
+    for (const id of workspaceIds) {
+      const calls = emu.calls.filter((c) => c.workspaceId === id && c.origin);
+      const spans = new Map<string, { first: number; last: number }>();
+      calls.forEach((c, i) => {
+        const sp = spans.get(c.origin!) ?? { first: i, last: i };
+        sp.last = i;
+        spans.set(c.origin!, sp);
+      });
+      for (const [origin, { first, last }] of spans) {
+        const others = new Set(calls.slice(first, last + 1).filter((c) => c.origin !== origin).map((c) => c.origin));
+        for (const other of others) overlaps.push(`${id}: ${other} called Rigbox while ${origin} held the workspace`);
+      }
+    }
+    check('times two operations held one workspace', String(overlaps.length), overlaps.length === 0, overlaps);
 
     // The token: in no history (every workflow of this task queue, every run, lock workflows included) and no log.
     const leaks: string[] = [];
@@ -759,6 +870,7 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
     );
 
     check('worker kills', String(workerKills), o.killEverySeconds <= 0 || workerKills >= 1);
+    check('lock terminations', `${lockTerminations}/${o.lockTerminations}`, lockTerminations === o.lockTerminations);
     check('server restarts', `${serverRestarts}/${o.serverRestarts}`, serverRestarts === o.serverRestarts);
 
     // ---------------------------------------------------------------- figures
@@ -810,10 +922,18 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
         stoppedWorkspaces,
         killEverySeconds: o.killEverySeconds,
         serverRestarts: o.serverRestarts,
+        cancelRate: o.cancelRate,
         faults,
         delays,
       },
-      operations: { total: allOps.length, completed: allOps.length - notCompleted.length, byType, notCompleted },
+      operations: {
+        total: allOps.length,
+        completed: allOps.length - notCompleted.length - cancelledOps.length,
+        cancelled: cancelledOps.length,
+        cancelRequested,
+        byType,
+        notCompleted,
+      },
       faults: {
         apiCalls: calls.length,
         unavailable: calls.filter((c) => c.outcome === 'unavailable').length,
@@ -823,6 +943,7 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
       },
       snapshots: { created: created.length, handMade: [...handMade.values()].flat().length, seededBackups, pruned: reportedDeleted.size, adopted },
       workerKills,
+      lockTerminations,
       workersStarted,
       unexpectedWorkerExits,
       serverRestarts,
@@ -856,6 +977,10 @@ export function formatReport(r: ChaosReport): string {
   );
   lines.push(`  completed by type: ${Object.entries(r.operations.byType).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   lines.push(
+    `  cancelled (as from the UI, 0-4 s after the start): ${r.operations.cancelRequested} requested (${pct(s.cancelRate)} of phase 1), ` +
+      `${r.operations.cancelled} ended Cancelled, the rest had finished first`,
+  );
+  lines.push(
     `  faults (seed ${r.seed}): ${r.faults.unavailable} × 503, ${r.faults.rateLimited} × 429 (Retry-After ${s.faults.retryAfterSeconds} s), ` +
       `${r.faults.lost} lost answers (${r.faults.lostCreates} of them to snapshot creates), of ${r.faults.apiCalls} Rigbox API calls ` +
       `(rates ${pct(s.faults.unavailableRate)} / ${pct(s.faults.rateLimitRate)} / ${pct(s.faults.lostResponseRate)})`,
@@ -865,6 +990,7 @@ export function formatReport(r: ChaosReport): string {
       `workers that died on their own ${r.unexpectedWorkerExits}`,
   );
   lines.push(`  server restarts: ${r.serverRestarts} (Temporal down ${(r.serverDownMs / 1000).toFixed(1)} s, same SQLite file)`);
+  lines.push(`  workspace locks terminated while held: ${r.lockTerminations}`);
   lines.push(
     `  snapshots made by Rigbox: ${r.snapshots.created} (${r.snapshots.handMade} hand-made and ${r.snapshots.seededBackups} older backups at setup); ` +
       `pruned ${r.snapshots.pruned}; snapshot/backup results that adopted a snapshot a lost answer or killed worker left ${r.snapshots.adopted}`,

@@ -67,6 +67,8 @@ export interface CallRecord {
   workspaceStatus?: string;
   /** The workflow the call was made for (X-Rigsnap-Workflow-Id), when the caller said. */
   origin?: string;
+  /** The snapshot a restore or delete named. */
+  snapshotId?: string;
 }
 
 type Fault = 'none' | 'unavailable' | 'rate-limited' | 'lost';
@@ -101,6 +103,8 @@ export interface Arrival {
   /** "METHOD /route" form without the /api prefix, e.g. "POST /workspaces/:id/stop". */
   route: string;
   workspaceId: string | null;
+  /** The snapshot a restore or delete names. */
+  snapshotId?: string;
   at: number;
   origin?: string;
 }
@@ -184,7 +188,7 @@ export function createEmulator(options: EmulatorOptions): Emulator {
 
   function record(req: FastifyRequest, outcome: CallRecord['outcome'], status: number, body?: unknown) {
     if (!recordCalls) return;
-    const params = req.params as { id?: string } | undefined;
+    const params = req.params as { id?: string; sid?: string } | undefined;
     const route = req.routeOptions.url ?? req.url;
     const workspaceStatus =
       req.method === 'GET' && route === '/api/workspaces/:id' && body && typeof body === 'object'
@@ -200,6 +204,7 @@ export function createEmulator(options: EmulatorOptions): Emulator {
       status,
       ...(workspaceStatus ? { workspaceStatus } : {}),
       ...(typeof origin === 'string' ? { origin } : {}),
+      ...(params?.sid ? { snapshotId: params.sid } : {}),
     };
     calls.push(call);
     emulator.hooks.onCall?.(call);
@@ -249,10 +254,12 @@ export function createEmulator(options: EmulatorOptions): Emulator {
         const routeKey = `${method} ${url}`;
         if (recordCalls) {
           const origin = req.headers['x-rigsnap-workflow-id'];
+          const params = req.params as { id?: string; sid?: string };
           const arrival: Arrival = {
             method,
             route: routeKey.slice(method.length + 1),
-            workspaceId: (req.params as { id?: string }).id ?? null,
+            workspaceId: params.id ?? null,
+            ...(params.sid ? { snapshotId: params.sid } : {}),
             at: Date.now(),
             ...(typeof origin === 'string' ? { origin } : {}),
           };
@@ -353,7 +360,11 @@ export function createEmulator(options: EmulatorOptions): Emulator {
     if (ws.status !== 'stopped') {
       throw new HttpError(409, 'workspace_running', `workspace ${ws.id} must be stopped to snapshot (it is ${ws.status})`);
     }
-    return copyingDisk(ws, delays.snapshotMs, () => ({ status: 201, body: publicSnapshot(state.addSnapshot(ws, name)) }));
+    const origin = req.headers['x-rigsnap-workflow-id'];
+    return copyingDisk(ws, delays.snapshotMs, () => ({
+      status: 201,
+      body: publicSnapshot(state.addSnapshot(ws, name, typeof origin === 'string' ? origin : undefined)),
+    }));
   });
 
   apiRoute('GET', '/workspaces/:id/snapshots', (req) => {

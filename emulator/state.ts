@@ -51,7 +51,8 @@ export function contentBytes(files: Record<string, string>): number {
 export class EmulatorState {
   data: StateData;
   /** Every snapshot ever made (deleted ones too), in order: how the chaos suite finds duplicates. */
-  readonly created: Array<{ id: string; workspace_id: string; name: string; at: string }> = [];
+  /** Every snapshot ever made, with the workflow that asked for it (X-Rigsnap-Workflow-Id) when known. */
+  readonly created: Array<{ id: string; workspace_id: string; name: string; at: string; origin?: string }> = [];
   private saveTimer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -108,7 +109,7 @@ export class EmulatorState {
     return `snap_${randomBytes(8).toString('hex')}`;
   }
 
-  addSnapshot(ws: EmulatedWorkspace, name: string): EmulatedSnapshot {
+  addSnapshot(ws: EmulatedWorkspace, name: string, origin?: string): EmulatedSnapshot {
     const snap: EmulatedSnapshot = {
       id: this.newSnapshotId(),
       workspace_id: ws.id,
@@ -118,7 +119,7 @@ export class EmulatorState {
       files: { ...ws.files },
     };
     this.data.snapshots[snap.id] = snap;
-    this.created.push({ id: snap.id, workspace_id: snap.workspace_id, name: snap.name, at: snap.created_at });
+    this.created.push({ id: snap.id, workspace_id: snap.workspace_id, name: snap.name, at: snap.created_at, ...(origin ? { origin } : {}) });
     this.changed();
     return snap;
   }

@@ -341,14 +341,21 @@ async function acquireWorkspaceLock(workspaceId: string, request: LockRequest, t
 
 async function releaseWorkspaceLock(workspaceId: string, request: LockRequest, tracker: ProgressTracker, reason: string): Promise<void> {
   await CancellationScope.nonCancellable(async () => {
+    // Done with the workspace: a lock that rebuilds meanwhile must not count this run as its holder.
+    tracker.lock.holding = null;
+    tracker.lock.waiting = null;
+    const release = { requestId: request.requestId, reason };
     try {
-      await getExternalWorkflowHandle(workflowIds.lock(workspaceId)).signal(lockReleaseSignal, { requestId: request.requestId, reason });
+      await getExternalWorkflowHandle(workflowIds.lock(workspaceId)).signal(lockReleaseSignal, release);
     } catch (err) {
-      // No lock runs (terminated): nothing holds our place. Waiters ask again and a new lock rebuilds.
-      log.info('no workspace lock to release', { workspaceId, error: String(err) });
-    } finally {
-      tracker.lock.holding = null;
-      tracker.lock.waiting = null;
+      // No lock runs (an operator terminated it). Operations may be waiting on the old run: a new run,
+      // started with this release, rebuilds the queue from the open operations and serves them now.
+      log.info('the workspace lock no longer runs; starting a new one to serve any waiters', { workspaceId, error: String(err) });
+      try {
+        await localActivities('lockSignal', `release the lock of ${workspaceId}`).releaseLock({ workspaceId, release });
+      } catch (startErr) {
+        log.warn('could not start a new workspace lock; waiters will start one when they ask again', { workspaceId, error: String(startErr) });
+      }
     }
   });
 }

@@ -67,6 +67,7 @@ export async function workspaceLock(input: WorkspaceLockInput): Promise<void> {
   const recentlyReleased: string[] = [...(input.state?.recentlyReleased ?? [])];
   const blockedBy: Blocker[] = [...(input.state?.blockedBy ?? [])];
   let alert: string | undefined;
+  const abandoned: Array<{ workflowId: string; runId: string; closedAt: string }> = [];
   tagWorkflow(workspaceId, 'lock');
 
   const known = (requestId: string) =>
@@ -126,6 +127,7 @@ export async function workspaceLock(input: WorkspaceLockInput): Promise<void> {
           if (p.waiting && !known(p.waiting.requestId)) queue.push(p.waiting);
         }
         for (const u of found.unknown) blockedBy.push({ workflowId: u.workflowId, runId: u.runId, why: `did not say whether it holds the workspace: ${u.why}` });
+        abandoned.push(...(found.abandoned ?? []));
         queue.sort((a, b) => a.requestedAt.localeCompare(b.requestedAt));
         log.info('lock rebuilt from open operations', { workspaceId, holder: holder?.workflowId ?? null, queue: queue.length, blockedBy: blockedBy.length });
         render();
@@ -236,7 +238,12 @@ export async function workspaceLock(input: WorkspaceLockInput): Promise<void> {
     render();
   }
 
-  if (!input.state && patched(PATCHES.core2026_11)) await rebuild();
+  if (!input.state && patched(PATCHES.core2026_11)) {
+    await rebuild();
+    // Operations that closed without finishing while no lock watched them (the lock was terminated too):
+    // start the workspace they left stopped before anyone else is granted it.
+    for (const a of abandoned.splice(0)) await repairAfter({ ...a, requestId: `${a.workflowId}/${a.runId}/abandoned`, operation: 'unknown', requestedAt: a.closedAt, grantedAt: a.closedAt });
+  }
 
   for (;;) {
     if (!holder && blockedBy.length === 0 && queue.length > 0) {

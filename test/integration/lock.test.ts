@@ -52,6 +52,17 @@ function expectNoOverlap(emu: Emulator, workspaceId: string): void {
   }
 }
 
+/** How many `acquire` signals the workspace's current lock run got from a workflow (asking again shows here). */
+async function acquiresFrom(workspaceId: string, workflowId: string): Promise<number> {
+  const events = (await temporal.client.workflow.getHandle(workflowIds.lock(workspaceId)).fetchHistory()).events ?? [];
+  return events.filter((e) => {
+    const sig = e.workflowExecutionSignaledEventAttributes;
+    if (sig?.signalName !== 'acquire') return false;
+    const data = sig.input?.payloads?.[0]?.data;
+    return data ? (JSON.parse(Buffer.from(data).toString('utf8')) as { workflowId?: string }).workflowId === workflowId : false;
+  }).length;
+}
+
 const start = (taskQueue: string, type: string, input: unknown, workflowId = testWorkflowId(type)) =>
   temporal.client.workflow.start<(i: unknown) => Promise<SnapshotWorkspaceResult>>(type, { taskQueue, workflowId, args: [input] });
 
@@ -85,7 +96,7 @@ describe('a lock that cannot be fooled (issue 10.4)', () => {
     });
   });
 
-  it('terminated while an operation waits: the waiter asks again (after 60 s, the production value) and is served', async () => {
+  it('terminated while an operation waits: the holder, finding no lock to release, starts a new one that serves the waiter at once', async () => {
     await withEmulator({ snapshotMs: 3000 }, async (emu) => {
       const taskQueue = uniqueTaskQueue('lockwait');
       const workspaceId = `ws_lockwait_${process.pid}`;
@@ -101,6 +112,38 @@ describe('a lock that cannot be fooled (issue 10.4)', () => {
         await first.result();
         const r = await second.result();
         expect(r.workspaceStatus).toBe('running');
+        expectNoOverlap(emu, workspaceId);
+        // The new lock run found `second` by asking the open operations: `second` never had to ask again.
+        expect(await acquiresFrom(workspaceId, second.workflowId)).toBe(0);
+      });
+    });
+  });
+
+  it('lock and holder both terminated while an operation waits: the waiter asks again (after 60 s, the production value), the new lock starts the workspace the holder left stopped, then serves it', async () => {
+    await withEmulator({ snapshotMs: 4000 }, async (emu) => {
+      const taskQueue = uniqueTaskQueue('lockboth');
+      const workspaceId = `ws_lockboth_${process.pid}`;
+      emu.state.upsertWorkspace({ id: workspaceId, status: 'running' });
+      const worker: Worker = await createTestWorker({ temporal, taskQueue, rigboxUrl: emu.url });
+      await worker.runUntil(async () => {
+        const first = await start(taskQueue, WORKFLOW_TYPES.snapshot, { workspaceId, name: 'first' });
+        await awaitStep(temporal.client, first.workflowId, 'snapshot');
+        const second = await start(taskQueue, WORKFLOW_TYPES.snapshot, { workspaceId, name: 'second' });
+        await eventually(async () => (await lockStateOf(temporal.client, workspaceId))?.queue.length === 1, 30_000, 'second queued');
+        await temporal.client.workflow.getHandle(workflowIds.lock(workspaceId)).terminate('operator test');
+        await first.terminate('operator test');
+        await eventually(() => emu.state.workspace(workspaceId)!.busyUntil === null, 30_000, 'the copy to end');
+        expect(emu.state.workspace(workspaceId)!.status).toBe('stopped');
+        const r = await second.result();
+        expect(r.workspaceStatus).toBe('running');
+        expect(emu.state.workspace(workspaceId)!.status).toBe('running');
+        expect(await acquiresFrom(workspaceId, second.workflowId)).toBe(1); // it asked again
+        // The new lock started the workspace before `second` stopped it: `second` began on a running workspace.
+        const changes = changesFor(emu, workspaceId).filter((c) => c.outcome === 'ok');
+        const repair = changes.findIndex((c) => c.origin === workflowIds.lock(workspaceId) && c.call === 'POST /start');
+        const secondStop = changes.findIndex((c) => c.origin === second.workflowId && c.call === 'POST /stop');
+        expect(repair).toBeGreaterThan(0);
+        expect(secondStop).toBeGreaterThan(repair);
         expectNoOverlap(emu, workspaceId);
       });
     });

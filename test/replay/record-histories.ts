@@ -9,7 +9,8 @@ import { eventually } from '../helpers/workflows.js';
 
 /**
  * Records one history per workflow path into test/replay/histories, for the replay test. Run with
- * `npm run record-histories` after a deliberate, patched() change; never as part of `npm test`.
+ * `npm run record-histories` after a deliberate, patched() change (first move the current files into a
+ * dated folder beside them, so the old code's histories keep replaying); never as part of `npm test`.
  */
 
 const OUT = path.resolve('test/replay/histories');
@@ -27,6 +28,11 @@ beforeAll(async () => {
       { id: 'ws_rec_cold', status: 'stopped' },
       { id: 'ws_rec_cp', status: 'running' },
       { id: 'ws_rec_fail', status: 'running' },
+      { id: 'ws_rec_f1', status: 'running' },
+      { id: 'ws_rec_f2', status: 'running' },
+      { id: 'ws_rec_f3', status: 'running' },
+      { id: 'ws_rec_lock', status: 'running' },
+      { id: 'ws_rec_revoke', status: 'running' },
     ],
   });
 });
@@ -97,9 +103,67 @@ it('records histories of every workflow', async () => {
     await c.result().catch(() => undefined);
     save('snapshot-cancelled', 'record-snapshot-cancelled');
     emu.delays.snapshotMs = 100;
+
+    // Cancelled during a rollback: the handler restarts the workspace, then the workflow ends Cancelled.
+    emu.delays.restoreMs = 1500;
+    const cr = await temporal.client.workflow.start(WORKFLOW_TYPES.checkpoint, {
+      taskQueue,
+      workflowId: 'record-checkpoint-cancelled',
+      args: [{ workspaceId: 'ws_rec_cp', name: 'cp2', ttl: '1h' }],
+    });
+    await eventually(async () => (await cr.query<{ detail?: { state?: string } }>('progress')).detail?.state === 'active');
+    const rollback = cr.executeUpdate('rollback').catch(() => undefined);
+    await eventually(() => emu.state.data.workspaces.ws_rec_cp!.busyUntil !== null);
+    await cr.cancel();
+    await rollback;
+    await cr.result().catch(() => undefined);
+    save('checkpoint-cancelled-during-rollback', 'record-checkpoint-cancelled');
+    emu.delays.restoreMs = 100;
+
+    // A fleet cancelled while its children copy.
+    emu.delays.snapshotMs = 1500;
+    const fc = await temporal.client.workflow.start(WORKFLOW_TYPES['fleet-backup'], {
+      taskQueue,
+      workflowId: 'record-fleet-cancelled',
+      args: [{ workspaceIds: ['ws_rec_f1', 'ws_rec_f2', 'ws_rec_f3'], concurrency: 2 }],
+    });
+    await eventually(() => emu.state.data.workspaces.ws_rec_f1!.busyUntil !== null || emu.state.data.workspaces.ws_rec_f2!.busyUntil !== null);
+    await fc.cancel();
+    await fc.result().catch(() => undefined);
+    save('fleet-cancelled', 'record-fleet-cancelled');
+    emu.delays.snapshotMs = 100;
+
+    // The lock terminated while an operation holds the workspace: the next lock run rebuilds.
+    emu.delays.snapshotMs = 1500;
+    const held = await temporal.client.workflow.start(WORKFLOW_TYPES.snapshot, {
+      taskQueue,
+      workflowId: 'record-held',
+      args: [{ workspaceId: 'ws_rec_lock', name: 'held' }],
+    });
+    await eventually(async () => (await held.query<{ currentStep: string }>('progress')).currentStep === 'snapshot');
+    await temporal.client.workflow.getHandle(workflowIds.lock('ws_rec_lock')).terminate('record: operator');
+    emu.delays.snapshotMs = 100;
+    await run('snapshot-after-lock-terminated', WORKFLOW_TYPES.snapshot, { workspaceId: 'ws_rec_lock', name: 'next' });
+    await held.result();
+    save('workspace-lock-rebuilt', workflowIds.lock('ws_rec_lock'));
+
+    // A restart that keeps failing (the token refused for a while): rounds, an alert, then success.
+    emu.hooks.onCall = (call) => {
+      if (call.workspaceId === 'ws_rec_revoke' && call.method === 'POST' && call.route.endsWith('/stop') && call.outcome === 'ok') emu.token = 'revoked';
+    };
+    const rv = await temporal.client.workflow.start(WORKFLOW_TYPES.snapshot, {
+      taskQueue,
+      workflowId: 'record-snapshot-restart-retried',
+      args: [{ workspaceId: 'ws_rec_revoke', name: 'revoked' }],
+    });
+    await eventually(async () => ((await rv.query<{ alert?: string }>('progress')).alert ?? '') !== '', 120_000);
+    emu.token = TEST_TOKEN;
+    emu.hooks.onCall = undefined;
+    await rv.result().catch(() => undefined);
+    save('snapshot-restart-retried', 'record-snapshot-restart-retried');
   });
   // The lock of the busiest workspace, after its runs (still open: fetch what it has).
   save('workspace-lock', workflowIds.lock('ws_rec'));
   // Which workflow id each history belongs to: replay needs it where the code derives ids from it.
   fs.writeFileSync(path.join(OUT, 'workflow-ids.json'), `${JSON.stringify(index, null, 2)}\n`);
-}, 300_000);
+}, 600_000);

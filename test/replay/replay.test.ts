@@ -5,19 +5,26 @@ import { describe, expect, inject, it } from 'vitest';
 import { TEST_TOKEN } from '../helpers/temporal.js';
 
 /**
- * Every recorded history (test/replay/histories, from `npm run record-histories`) replays against the
- * current workflow code. A change that breaks determinism for running workflows fails here: put it
- * behind patched() instead.
+ * Every recorded history replays against the current workflow code: test/replay/histories (the current
+ * code's paths, from `npm run record-histories`) and each dated folder under it (what earlier code
+ * recorded, kept when the code changed behind patched()). A change that breaks determinism for running
+ * workflows fails here: put it behind patched() instead.
  */
 
 const DIR = path.resolve('test/replay/histories');
-const workflowIdOf = JSON.parse(fs.readFileSync(path.join(DIR, 'workflow-ids.json'), 'utf8')) as Record<string, string>;
+const sets = [DIR, ...fs.readdirSync(DIR, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => path.join(DIR, d.name))];
+const workflowIdOf: Record<string, string> = {};
+for (const dir of sets) {
+  const ids = JSON.parse(fs.readFileSync(path.join(dir, 'workflow-ids.json'), 'utf8')) as Record<string, string>;
+  for (const [file, id] of Object.entries(ids)) workflowIdOf[path.relative(DIR, path.join(dir, file))] = id;
+}
 const files = Object.keys(workflowIdOf).sort();
 
 describe('replay of recorded histories', () => {
-  it('has histories for every public workflow type and the lock', () => {
+  it('the current code has histories for every public workflow type and the lock, and the older code kept its own', () => {
+    expect(sets.length).toBeGreaterThan(1);
     const types = new Set(
-      files.map((f) => {
+      files.filter((f) => !f.includes('/')).map((f) => {
         const history = JSON.parse(fs.readFileSync(path.join(DIR, f), 'utf8')) as {
           events: Array<{ workflowExecutionStartedEventAttributes?: { workflowType: { name: string } } }>;
         };

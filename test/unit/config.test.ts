@@ -70,6 +70,9 @@ describe('loadWorkerConfig', () => {
     ['a bad notify URL', { RIGBOX_TOKEN: TOKEN, RIGSNAP_NOTIFY_URL: 'hooks.example.com' }, 'RIGSNAP_NOTIFY_URL'],
     ['an unknown log level', { RIGBOX_TOKEN: TOKEN, RIGSNAP_LOG_LEVEL: 'LOUD' }, 'RIGSNAP_LOG_LEVEL'],
     ['a poll minimum above the maximum', { RIGBOX_TOKEN: TOKEN, RIGSNAP_POLL_MIN_MS: '5000', RIGSNAP_POLL_MAX_MS: '1000' }, 'RIGSNAP_POLL_MIN_MS'],
+    // A request that may outlast its activity attempt (1 minute) would be cut off by Temporal first.
+    ['a request timeout the activity attempt cannot wait for', { RIGBOX_TOKEN: TOKEN, RIGSNAP_REQUEST_TIMEOUT_MS: '90000' }, 'RIGSNAP_REQUEST_TIMEOUT_MS'],
+    ['a poll minimum not below the maximum wait', { RIGBOX_TOKEN: TOKEN, RIGSNAP_POLL_MIN_MS: '5000', RIGSNAP_MAX_WAIT_MS: '5000' }, 'RIGSNAP_MAX_WAIT_MS'],
   ])('rejects %s, naming the variable', (_what, env, variable) => {
     expect(configError(env).message).toContain(variable);
   });
