@@ -16,7 +16,7 @@ import {
   type StepRecord,
 } from '../domain/index.js';
 import { prng, type EmulatedSnapshot, type EmulatorDelays } from '../emulator/index.js';
-import { BENCH_TOKEN, startBenchStack, type BenchStack, type WorkerProcess } from './stack.js';
+import { BENCH_TOKEN, startBenchStack, type BenchStack, type BenchStackOptions, type WorkerProcess } from './stack.js';
 
 /**
  * `npm run chaos`: many snapshot, restore and backup operations while Rigbox fails (503s, 429s,
@@ -37,8 +37,17 @@ export interface ChaosOptions {
   killEverySeconds?: number;
   /** Stop killing after this many kills. */
   maxWorkerKills?: number;
-  /** Stop and start the Temporal dev server once, when half of phase 1 has finished. */
+  /** Stop and start the Temporal server once, when half of phase 1 has finished. */
   serverRestarts?: 0 | 1;
+  /** Worker processes alive at once (default 1); a kill SIGKILLs the oldest once its replacement polls. */
+  workers?: number;
+  /**
+   * Where the run happens: by default a fresh dev server (SQLite file) with worker processes
+   * (startBenchStack); `npm run test:cluster` passes one on the production topology (dev/cluster.ts).
+   */
+  startStack?: (o: BenchStackOptions) => Promise<ChaosStack>;
+  /** Names that topology in the report. */
+  topology?: string;
   /** Seed of the emulator's fault sequence and of the operation plan. */
   seed?: number;
   /** Share of phase-1 operations cancelled (as from the UI) at a random moment, 0-4 s after their start. */
@@ -61,6 +70,9 @@ export interface ChaosOptions {
   writeEvidence?: 'on-failure' | 'always' | 'never';
   log?: (line: string) => void;
 }
+
+/** What the chaos run needs of a stack: an emulator, a client, worker processes and a server to restart. */
+export type ChaosStack = Pick<BenchStack, 'dir' | 'taskQueue' | 'client' | 'emu' | 'workers' | 'startWorker' | 'restartServer' | 'close'>;
 
 export interface ChaosCheck {
   name: string;
@@ -91,6 +103,8 @@ export interface ChaosReport {
     killEverySeconds: number;
     serverRestarts: number;
     cancelRate: number;
+    workers: number;
+    topology: string;
     faults: { unavailableRate: number; rateLimitRate: number; lostResponseRate: number; retryAfterSeconds: number };
     delays: Partial<EmulatorDelays>;
   };
@@ -150,6 +164,8 @@ const DEFAULTS = {
   serverDownMs: 2000,
   cancelRate: 0.1,
   lockTerminations: 1,
+  workers: 1,
+  topology: 'Temporal dev server (SQLite file)',
 };
 const DEFAULT_FAULTS = { unavailableRate: 0.15, rateLimitRate: 0.05, lostResponseRate: 0.15, retryAfterSeconds: 1 };
 const DEFAULT_DELAYS: Partial<EmulatorDelays> = { stopMs: 400, startMs: 400, snapshotMs: 300, restoreMs: 300, latencyMs: 5 };
@@ -255,7 +271,8 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
   const wallStart = Date.now();
   const deadline = wallStart + o.timeoutSeconds * 1000;
 
-  const stack: BenchStack = await startBenchStack({
+  if (!Number.isInteger(o.workers) || o.workers < 1) throw new Error('chaos: need at least one worker');
+  const stack: ChaosStack = await (options.startStack ?? startBenchStack)({
     emulator: { delays, faults: { ...faults, unavailableRate: 0, rateLimitRate: 0, lostResponseRate: 0, seed: o.seed } },
     taskQueue: `chaos-${runTag}`,
     workerEnv: {
@@ -407,7 +424,9 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
     };
 
     const killAndReplace = async () => {
-      const victims = live();
+      // The oldest workers beyond the wanted count, once the fresh one is in (all of them with one worker).
+      const alive = live();
+      const victims = alive.slice(0, Math.max(1, alive.length - o.workers + 1));
       const fresh = await startWorker();
       // Keep a worker alive: the old one dies only once the new one polls.
       await waitUntil(() => isPolling(fresh), 15_000);
@@ -427,7 +446,7 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
       await stack.restartServer(o.serverDownMs);
       serverRestarts++;
       serverDownMs = Date.now() - t0;
-      log(`chaos: Temporal dev server restarted on the same SQLite file (down ${(serverDownMs / 1000).toFixed(1)} s)`);
+      log(`chaos: Temporal server restarted on the same state (down ${(serverDownMs / 1000).toFixed(1)} s)`);
     };
 
     /** An operator terminates the lock of a workspace while an operation holds it. */
@@ -443,7 +462,7 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
       }
     };
 
-    await startWorker();
+    for (let i = 0; i < o.workers; i++) await startWorker();
     controller = (async () => {
       let nextKillAt = Date.now() + o.killEverySeconds * 1000;
       let nextProgressAt = Date.now() + 30_000;
@@ -457,8 +476,8 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
           await terminateABusyLock().catch((err: unknown) => log(`chaos: lock termination failed: ${errorText(err)}`));
           if (lockTerminations >= o.lockTerminations) lockTerminationDue = false;
         }
-        if (live().length === 0 && !stopController) {
-          log('chaos: no worker alive; starting one');
+        while (live().length < o.workers && !stopController) {
+          log(`chaos: ${live().length} of ${o.workers} workers alive; starting one`);
           await startWorker();
         }
         if (o.killEverySeconds > 0 && workerKills < o.maxWorkerKills && Date.now() >= nextKillAt) {
@@ -923,6 +942,8 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
         killEverySeconds: o.killEverySeconds,
         serverRestarts: o.serverRestarts,
         cancelRate: o.cancelRate,
+        workers: o.workers,
+        topology: o.topology,
         faults,
         delays,
       },
@@ -989,7 +1010,8 @@ export function formatReport(r: ChaosReport): string {
     `  worker kills: ${r.workerKills} (SIGKILL every ~${s.killEverySeconds} s); workers started ${r.workersStarted}; ` +
       `workers that died on their own ${r.unexpectedWorkerExits}`,
   );
-  lines.push(`  server restarts: ${r.serverRestarts} (Temporal down ${(r.serverDownMs / 1000).toFixed(1)} s, same SQLite file)`);
+  lines.push(`  topology: ${s.topology}; ${s.workers} worker process${s.workers === 1 ? '' : 'es'} at once`);
+  lines.push(`  server restarts: ${r.serverRestarts} (Temporal down ${(r.serverDownMs / 1000).toFixed(1)} s, on the same state)`);
   lines.push(`  workspace locks terminated while held: ${r.lockTerminations}`);
   lines.push(
     `  snapshots made by Rigbox: ${r.snapshots.created} (${r.snapshots.handMade} hand-made and ${r.snapshots.seededBackups} older backups at setup); ` +

@@ -7,6 +7,7 @@ import { Client, Connection } from '@temporalio/client';
 import type { NativeConnection } from '@temporalio/worker';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../emulator/index.js';
 import { projectRoot, resolveTemporalCli, startTemporalDevServer, waitForTemporal, type DevServer } from '../worker/dev-stack.js';
+import { watchProcessGroup } from '../worker/guarded-process.js';
 import { ensureSearchAttributes } from '../worker/temporal.js';
 
 /**
@@ -73,6 +74,56 @@ function readPeakRssMiB(pid: number): number | undefined {
   }
 }
 
+/**
+ * Starts `node <entry>` (the built worker) with exactly `env`. `guard` puts it in its own process
+ * group behind a watchdog (workers of `npm run cluster`, which must not outlive it); without it the
+ * worker is a plain child, as the benchmark wants for its memory figures.
+ */
+export function spawnWorkerProcess(o: {
+  entry: string;
+  env: NodeJS.ProcessEnv;
+  nodeArgs?: string[];
+  guard?: { label: string; removeDirOnOrphan?: string };
+  /** Also append the worker's output to this file. */
+  logFile?: string;
+}): WorkerProcess {
+  const child = spawn(process.execPath, [...(o.nodeArgs ?? []), o.entry], {
+    env: o.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...(o.guard ? { detached: true } : {}),
+  });
+  const output: string[] = [];
+  const log = o.logFile ? fs.createWriteStream(o.logFile, { flags: 'a' }) : undefined;
+  log?.on('error', () => {});
+  const collect = (d: Buffer) => {
+    output.push(d.toString());
+    log?.write(d);
+  };
+  child.stdout.on('data', collect);
+  child.stderr.on('data', collect);
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  // 'close', not 'exit': output can still arrive after the process has exited.
+  child.once('close', () => log?.end());
+  const pid = child.pid!;
+  if (o.guard) {
+    const guard = watchProcessGroup(pid, o.guard.label, o.guard.removeDirOnOrphan ? { removeDirOnOrphan: o.guard.removeDirOnOrphan } : {});
+    void exited.then(() => guard.release());
+  }
+  let lastPeak: number | undefined;
+  return {
+    child,
+    pid,
+    output,
+    exited,
+    peakRssMiB: () => (lastPeak = readPeakRssMiB(pid) ?? lastPeak),
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill(signal);
+      await exited;
+    },
+  };
+}
+
 export async function startBenchStack(o: BenchStackOptions): Promise<BenchStack> {
   const log = o.log ?? (() => {});
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rigsnap-bench-'));
@@ -109,7 +160,9 @@ export async function startBenchStack(o: BenchStackOptions): Promise<BenchStack>
     server,
     workers: [],
     async startWorker(extraEnv = {}, nodeArgs: string[] = []) {
-      const child = spawn(process.execPath, [...nodeArgs, workerEntry], {
+      const w = spawnWorkerProcess({
+        entry: workerEntry,
+        nodeArgs,
         env: {
           PATH: process.env.PATH ?? '',
           HOME: process.env.HOME ?? '',
@@ -123,26 +176,7 @@ export async function startBenchStack(o: BenchStackOptions): Promise<BenchStack>
           ...o.workerEnv,
           ...extraEnv,
         },
-        stdio: ['ignore', 'pipe', 'pipe'],
       });
-      const output: string[] = [];
-      child.stdout.on('data', (d: Buffer) => output.push(d.toString()));
-      child.stderr.on('data', (d: Buffer) => output.push(d.toString()));
-      const exited = new Promise<void>((r) => child.once('exit', () => r()));
-      const pid = child.pid!;
-      let lastPeak: number | undefined;
-      const w: WorkerProcess = {
-        child,
-        pid,
-        output,
-        exited,
-        peakRssMiB: () => (lastPeak = readPeakRssMiB(pid) ?? lastPeak),
-        async stop(signal: NodeJS.Signals = 'SIGTERM') {
-          if (child.exitCode !== null || child.signalCode !== null) return;
-          child.kill(signal);
-          await exited;
-        },
-      };
       stack.workers.push(w);
       return w;
     },

@@ -10,8 +10,8 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
+import { exeName as exe, goInstall, isMain, probe as probeProgram, rigsnapCacheBase } from './go-programs.mjs';
 
 export const CLI_VERSION = '1.5.1';
 const RELEASE_BASE = `https://github.com/temporalio/cli/releases/download/v${CLI_VERSION}`;
@@ -20,20 +20,16 @@ const GO_PACKAGE = `github.com/temporalio/cli/cmd/temporal@v${CLI_VERSION}`;
 const log = (msg) => process.stderr.write(`[temporal-cli] ${msg}\n`);
 
 export function cacheDir() {
-  const base = process.env.RIGSNAP_CACHE_DIR ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'rigsnap');
-  return path.join(base, 'temporal-cli', `v${CLI_VERSION}`);
+  return path.join(rigsnapCacheBase(), 'temporal-cli', `v${CLI_VERSION}`);
 }
 
 function exeName() {
-  return process.platform === 'win32' ? 'temporal.exe' : 'temporal';
+  return exe('temporal');
 }
 
 /** Runs `<bin> --version` and returns its first line when it is the Temporal CLI, else undefined. */
 function probe(bin) {
-  const r = spawnSync(bin, ['--version'], { encoding: 'utf8', timeout: 20_000 });
-  if (r.status !== 0) return undefined;
-  const line = (r.stdout || '').trim().split('\n')[0] ?? '';
-  return /^temporal version/.test(line) && /Server/.test(line) ? line : undefined;
+  return probeProgram(bin, ['--version'], /^temporal version.*Server/);
 }
 
 function onPath() {
@@ -94,24 +90,14 @@ async function fromRelease(target) {
 
 /** Step 5: build from Go modules into a temporary GOBIN, then move into the cache atomically. */
 function fromGoModules(target) {
-  const go = spawnSync('go', ['version'], { encoding: 'utf8' });
-  if (go.status !== 0) throw new Error('Go is not installed (needed to build the Temporal CLI from source)');
-  log(`building ${GO_PACKAGE} with ${go.stdout.trim()}`);
   log('the first build downloads several hundred MB of modules and compiles for a few minutes; later runs reuse the cache');
-  const gobin = fs.mkdtempSync(path.join(path.dirname(target), '.gobuild-'));
-  const started = Date.now();
-  try {
-    const r = spawnSync(
-      'go',
-      ['install', '-ldflags', `-X github.com/temporalio/cli/temporalcli.Version=${CLI_VERSION}`, GO_PACKAGE],
-      { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, GOBIN: gobin, CGO_ENABLED: '0' } },
-    );
-    if (r.status !== 0) throw new Error(`go install ${GO_PACKAGE} exited with ${r.status ?? r.signal}`);
-    fs.renameSync(path.join(gobin, exeName()), target);
-    log(`built in ${Math.round((Date.now() - started) / 1000)}s`);
-  } finally {
-    fs.rmSync(gobin, { recursive: true, force: true });
-  }
+  goInstall({
+    packages: [GO_PACKAGE],
+    ldflags: `-X github.com/temporalio/cli/temporalcli.Version=${CLI_VERSION}`,
+    targetDir: path.dirname(target),
+    rename: { temporal: path.basename(target, path.extname(target)) },
+    log,
+  });
 }
 
 export async function ensureTemporalCli() {
@@ -162,8 +148,7 @@ export async function ensureTemporalCli() {
   return target;
 }
 
-const isMain = process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(import.meta.url).pathname);
-if (isMain) {
+if (isMain(import.meta.url)) {
   ensureTemporalCli().then(
     (p) => process.stdout.write(`${p}\n`),
     (err) => {

@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -11,6 +10,7 @@ import { DEFAULT_RIGBOX_API_URL, DEFAULT_TASK_QUEUE } from '../domain/index.js';
 import { DEMO_WORKSPACES } from '../emulator/demo.js';
 import { startEmulator, type Emulator } from '../emulator/server.js';
 import { loadDevConfig, loadWorkerConfig, type DevConfig, type WorkerConfig } from './config.js';
+import { spawnGuarded } from './guarded-process.js';
 import { ensureSearchAttributes, temporalSettings } from './temporal.js';
 import { createRigsnapWorker } from './worker.js';
 
@@ -197,37 +197,6 @@ export async function resolveTemporalCli(): Promise<string> {
   return mod.ensureTemporalCli();
 }
 
-/**
- * Runs in the watchdog process: `node -e WATCHDOG <pid>`. Its stdin is a pipe from the stack; when
- * the pipe ends (the stack exited, however it exited) it stops the dev server's process group. It
- * also leaves as soon as the server is gone.
- */
-const WATCHDOG = `
-const pid = Number(process.argv[1]);
-const alive = () => {
-  try { process.kill(pid, 0); } catch { return false; }
-  try { return !/^\\d+ \\(.*\\) Z/.test(require('fs').readFileSync('/proc/' + pid + '/stat', 'utf8')); } catch { return true; }
-};
-const signal = (s) => { try { process.kill(-pid, s); } catch { try { process.kill(pid, s); } catch {} } };
-for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(s, () => {});
-let stopping = false;
-const stop = () => {
-  if (stopping) return;
-  stopping = true;
-  if (!alive()) process.exit(0);
-  signal('SIGTERM');
-  const deadline = Date.now() + 10000;
-  setInterval(() => {
-    if (!alive()) process.exit(0);
-    if (Date.now() > deadline) { signal('SIGKILL'); process.exit(0); }
-  }, 100);
-};
-process.stdin.on('end', stop);
-process.stdin.on('error', stop);
-process.stdin.resume();
-setInterval(() => { if (!stopping && !alive()) process.exit(0); }, 500);
-`;
-
 export interface DevServer {
   pid: number;
   address: string;
@@ -252,8 +221,6 @@ export function startTemporalDevServer(o: {
   fs.mkdirSync(path.dirname(o.dbFile), { recursive: true });
   // Keep one previous log; the server's own state is the SQLite file, not this.
   if (fs.existsSync(o.logFile) && fs.statSync(o.logFile).size > 5 * 1024 * 1024) fs.renameSync(o.logFile, `${o.logFile}.1`);
-  const logFd = fs.openSync(o.logFile, 'a');
-  fs.writeSync(logFd, `\n--- ${new Date().toISOString()} rigsnap dev stack starts the Temporal dev server ---\n`);
   const args = [
     'server',
     'start-dev',
@@ -268,58 +235,16 @@ export function startTemporalDevServer(o: {
     'warn',
     ...(o.namespace !== 'default' ? ['--namespace', o.namespace] : []),
   ];
-  const child: ChildProcess = spawn(o.cliPath, args, {
-    // Own process group: Ctrl-C in the terminal must not stop the server before the worker has drained.
-    detached: true,
-    stdio: ['ignore', logFd, logFd],
-    windowsHide: true,
-  });
-  fs.closeSync(logFd);
-  if (child.pid === undefined) throw new Error(`could not start ${o.cliPath}`);
-  const pid = child.pid;
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.once('exit', (code, signal) => resolve({ code, signal }));
-    child.once('error', () => resolve({ code: -1, signal: null }));
-  });
-
-  // The state directory as a last argument only names, in `ps`, the stack this watchdog guards.
-  const watchdog = spawn(process.execPath, ['-e', WATCHDOG, String(pid), path.dirname(o.dbFile)], { detached: true, stdio: ['pipe', 'ignore', 'ignore'], windowsHide: true });
-  watchdog.unref();
-  watchdog.on('error', () => {});
-  watchdog.stdin?.on('error', () => {});
-  // The open pipe is the watchdog's lifeline; it must not keep this process alive by itself.
-  (watchdog.stdin as unknown as { unref?: () => void } | null)?.unref?.();
-  void exited.then(() => watchdog.stdin?.end());
-
-  const signalGroup = (s: NodeJS.Signals) => {
-    try {
-      process.kill(process.platform === 'win32' ? pid : -pid, s);
-    } catch {
-      // already gone
-    }
-  };
-  let stopping: Promise<void> | undefined;
+  // The state directory in the label names, in `ps`, the stack the watchdog guards.
+  const p = spawnGuarded({ command: o.cliPath, args, logFile: o.logFile, label: `the Temporal dev server (${path.dirname(o.dbFile)})` });
   return {
-    pid,
+    pid: p.pid,
     address: `127.0.0.1:${o.port}`,
-    exited,
-    stop(graceMs = 10_000) {
-      stopping ??= (async () => {
-        signalGroup('SIGTERM');
-        const timer = setTimeout(() => signalGroup('SIGKILL'), graceMs);
-        await exited;
-        clearTimeout(timer);
-        watchdog.stdin?.end();
-      })();
-      return stopping;
+    exited: p.exited,
+    async stop(graceMs = 10_000) {
+      await p.stop({ graceMs });
     },
-    logTail(lines = 20) {
-      try {
-        return fs.readFileSync(o.logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-      } catch {
-        return '';
-      }
-    },
+    logTail: (lines) => p.logTail(lines),
   };
 }
 

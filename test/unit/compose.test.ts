@@ -3,11 +3,17 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { interpolate, readComposeTopology, SERVER_PORT_VARIABLES, temporalServerEnvironment } from '../../dev/cluster.js';
+import { SEARCH_ATTRIBUTES } from '../../domain/index.js';
+// @ts-expect-error: plain JavaScript module without types
+import { composeVersions } from '../../scripts/ensure-temporal-server.mjs';
 import { DEV_ENV_VARS, KNOWN_ENV_VARS, WorkerEnv } from '../../worker/config.js';
 
 /**
- * Docker has no engine here, so the production stack is checked statically: what `docker compose`
- * would read, checked against what the worker's configuration schema knows.
+ * Docker has no engine here, so the compose file is checked statically: what `docker compose` would
+ * read, checked against what the worker's configuration schema knows, and against what `npm run
+ * cluster` (dev/cluster.ts) takes from it to run the same Temporal part without Docker (which
+ * `npm run test:cluster` tests for real).
  */
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -99,9 +105,12 @@ describe('docker-compose.yml', () => {
     expect(dep!.condition).toBe('service_completed_successfully');
     const schema = compose.services[schemaJob!]!;
     expect((schema.depends_on as Record<string, { condition?: string }>).postgresql?.condition).toBe('service_healthy');
-    const script = read('docker-compose.yml');
+    // The schema step: the committed script compose mounts (and `npm run cluster` runs), with the
+    // schema files embedded in temporal-sql-tool, so it needs no files of the image.
+    const script = read(readComposeTopology(read('docker-compose.yml')).schemaScript);
     expect(script).toContain('setup-schema -v 0.0');
-    expect(script).toContain('update-schema -d "/etc/temporal/schema/postgresql/v12/$$dir/versioned"');
+    expect(script).toMatch(/update-schema --schema-name "postgresql\/v12\/\$\{schema\}"/);
+    expect(script).toContain('for db in temporal temporal_visibility; do');
     // PostgreSQL keeps its data in a named volume.
     const firstVolume = compose.services.postgresql!.volumes?.[0];
     expect(typeof firstVolume).toBe('string');
@@ -146,6 +155,66 @@ describe('docker-compose.yml', () => {
   it('gives a stopping worker longer than its drain period', () => {
     const graceMs = WorkerEnv.shape.RIGSNAP_SHUTDOWN_GRACE_MS.parse(undefined);
     expect(durationSeconds(worker.stop_grace_period ?? '10s') * 1000).toBeGreaterThan(graceMs);
+  });
+});
+
+describe('docker-compose.yml and `npm run cluster` share one definition of the Temporal part', () => {
+  const text = read('docker-compose.yml');
+  const topology = readComposeTopology(text);
+  const services = compose.services as Record<string, Service & { entrypoint?: string[]; configs?: Array<{ source: string; target: string }> }>;
+
+  it('the build script and the cluster read the same versions: server and admin-tools together, and the UI', () => {
+    const versions = composeVersions(text) as { server: string; ui: string };
+    expect(versions).toEqual({ server: topology.serverVersion, ui: topology.uiVersion });
+    expect(compose.services.temporal!.image).toBe(`temporalio/server:${versions.server}`);
+    for (const job of ['temporal-schema', 'temporal-namespace']) expect(compose.services[job]!.image).toBe(`temporalio/admin-tools:${versions.server}`);
+    expect(compose.services['temporal-ui']!.image).toBe(`temporalio/ui:${versions.ui}`);
+    // The scan refuses a file where they drift apart.
+    expect(() => composeVersions(text.replaceAll('temporalio/admin-tools:1', 'temporalio/admin-tools:9'))).toThrow(/move them together/);
+    expect(() => composeVersions(text.replace('temporalio/admin-tools:1', 'temporalio/admin-tools:9'))).toThrow(/exactly one version/);
+  });
+
+  it('mounts the committed dynamic config and setup scripts, which the cluster passes to the same programs', () => {
+    expect(topology.dynamicConfigFile).toBe(path.normalize('deploy/temporal/dynamicconfig/rigsnap.yaml'));
+    expect(topology.schemaScript).toBe(path.normalize('deploy/temporal/setup-schema.sh'));
+    expect(topology.namespaceScript).toBe(path.normalize('deploy/temporal/setup-namespace.sh'));
+    const dynamicConfig = parse(read(topology.dynamicConfigFile)) as Record<string, Array<{ value: unknown }>>;
+    expect(dynamicConfig['limit.maxIDLength']?.[0]?.value).toBe(255);
+    // The server reads the file where compose mounts it.
+    const mount = services.temporal!.configs!.find((c) => c.source === 'temporal-dynamic-config')!;
+    expect((services.temporal!.environment as Record<string, string>).DYNAMIC_CONFIG_FILE_PATH).toBe(mount.target);
+    for (const [job, script] of [['temporal-schema', topology.schemaScript], ['temporal-namespace', topology.namespaceScript]] as const) {
+      expect(services[job]!.entrypoint).toEqual(['/bin/sh', services[job]!.configs![0]!.target]);
+      expect(fs.existsSync(path.join(root, script)), script).toBe(true);
+    }
+  });
+
+  it('registers exactly the search attributes rigsnap uses, as Keyword, with the namespace retention', () => {
+    const script = read(topology.namespaceScript);
+    const names = /^SEARCH_ATTRIBUTES="([^"]*)"$/m.exec(script)?.[1]?.split(/\s+/);
+    expect(names?.sort()).toEqual(Object.values(SEARCH_ATTRIBUTES).sort());
+    expect(script).toContain('--type Keyword');
+    expect(script).toMatch(/^RETENTION=30d$/m);
+    expect(script).toContain('--retention "${RETENTION}"');
+  });
+
+  it('runs the server from compose’s own environment, changing only addresses, ports and the dynamic-config path', () => {
+    const ports = Object.fromEntries(SERVER_PORT_VARIABLES.map((v, i) => [v, 20_000 + i])) as Record<(typeof SERVER_PORT_VARIABLES)[number], number>;
+    const { env, local } = temporalServerEnvironment(topology, { root: '/checkout', postgres: { port: 5433, user: 'temporal', password: 'pw' }, ports });
+    const composeEnv = services.temporal!.environment as Record<string, string>;
+    for (const [k, v] of Object.entries(composeEnv)) {
+      if (local.includes(k)) continue;
+      expect(env[k], k).toBe(interpolate(v, { POSTGRES_USER: 'temporal', POSTGRES_PASSWORD: 'pw' }));
+    }
+    expect(env).toMatchObject({ DB: 'postgres12', POSTGRES_USER: 'temporal', POSTGRES_PWD: 'pw', POSTGRES_SEEDS: '127.0.0.1', DB_PORT: '5433', BIND_ON_IP: '127.0.0.1' });
+    expect(env.DYNAMIC_CONFIG_FILE_PATH).toBe(path.join('/checkout', 'deploy/temporal/dynamicconfig/rigsnap.yaml'));
+    expect(local.filter((k) => !(SERVER_PORT_VARIABLES as readonly string[]).includes(k)).sort()).toEqual(['BIND_ON_IP', 'DB_PORT', 'DYNAMIC_CONFIG_FILE_PATH', 'POSTGRES_SEEDS']);
+  });
+
+  it('interpolates like compose', () => {
+    expect(interpolate('${A:-x}/${B-y}/${C}/$$D', { A: '', B: '', C: 'c' })).toBe('x//c/$D');
+    expect(interpolate('${A:?set A}', { A: 'a' })).toBe('a');
+    expect(() => interpolate('${A:?set A in .env}', {})).toThrow(/set A in \.env/);
   });
 });
 
