@@ -18,7 +18,7 @@ export { toFailure } from './failures.js';
 export type { ActivityDeps } from './env.js';
 export type { WaitHeartbeat, TransitionResult, StopWorkspaceInput, StartWorkspaceInput } from './transitions.js';
 export type { PreflightInput, PreflightResult, CreateSnapshotInput } from './snapshots.js';
-export type { PruneRoundInput, PruneRoundResult, PruneFailure } from './prune.js';
+export type { SelectPruneInput, PruneSelection, PruneFailure } from './prune.js';
 export type { LockParticipants } from './lock.js';
 export type { NotifyInput } from './notify.js';
 

@@ -1,14 +1,14 @@
 /**
- * One round of a prune: list the workspace's snapshots, select what the retention policy keeps (the
- * same pure function as the CLI's dry run) and delete up to a bounded number of the rest, oldest first,
- * a few at a time. A prune of thousands is a few rounds, so its history stays small; a retried round
- * lists again, so whatever an earlier attempt deleted is simply gone from the selection.
+ * Prune in bounded rounds: a selection (list the workspace's snapshots, apply the retention policy with
+ * the same pure function as the CLI's dry run, pick the next batch to delete, oldest first), then the
+ * deletion of exactly that batch, a few at a time. The workflow knows each batch before it is deleted,
+ * so what it reports deleted is exact however often a deletion attempt is retried, and a prune of
+ * thousands is a few rounds of history.
  */
 import { Context } from '@temporalio/activity';
 import {
   MAX_LISTED_SNAPSHOTS,
   isRetryable,
-  newestFirst,
   selectRetention,
   type KeptSnapshot,
   type RetentionPolicy,
@@ -19,15 +19,26 @@ import { guarded, throwIfCancelled } from './failures.js';
 import { heartbeating } from './heartbeat.js';
 import { RigboxApiError } from './rigbox-client.js';
 
-export interface PruneRoundInput {
+export interface SelectPruneInput {
   workspaceId: string;
   namePrefix: string;
   retention: RetentionPolicy;
-  dryRun: boolean;
-  /** Most deletions in this round. */
+  /** Most snapshots in the batch. */
   maxDeletions: number;
-  /** Snapshots an earlier round could not delete (a non-retryable refusal): not tried again. */
+  /** Snapshots an earlier round could not delete (a non-retryable refusal): not selected again. */
   skipIds: string[];
+}
+
+export interface PruneSelection {
+  /** What the policy keeps, newest first, at most MAX_LISTED_SNAPSHOTS. */
+  kept: KeptSnapshot[];
+  keptCount: number;
+  ignored: number;
+  /** Everything the policy would delete (not counting skipped ones), newest first, at most MAX_LISTED_SNAPSHOTS. */
+  deletable: RigboxSnapshot[];
+  deletableCount: number;
+  /** The next batch to delete: the oldest deletable ones, at most maxDeletions. */
+  batch: RigboxSnapshot[];
 }
 
 export interface PruneFailure {
@@ -37,96 +48,73 @@ export interface PruneFailure {
   message: string;
 }
 
-export interface PruneRoundResult {
-  /** What the policy keeps, newest first, at most MAX_LISTED_SNAPSHOTS. */
-  kept: KeptSnapshot[];
-  keptCount: number;
-  ignored: number;
-  /** Deleted in this round (or, in a dry run, what would be), newest first, at most MAX_LISTED_SNAPSHOTS. */
-  deleted: RigboxSnapshot[];
-  deletedCount: number;
-  /** Refused for good in this round; listed in the workflow's failure. */
-  failures: PruneFailure[];
-  /** Candidates still selected for deletion after this round (not counting skipped ones). */
-  remaining: number;
-}
-
 export function createPruneActivities(env: ActivityEnv) {
   const { rigbox } = env;
 
   return {
-    async pruneRound(input: PruneRoundInput): Promise<PruneRoundResult> {
-      return guarded(() =>
-        heartbeating<PruneRoundResult, Record<string, unknown>>({ phase: 'listing snapshots' }, env.heartbeatEveryMs, async (hb) => {
-          const ctx = Context.current();
-          const snapshots = await rigbox.listSnapshots(
-            input.workspaceId,
-            readOptions({ onPage: (n) => hb.update({ phase: 'listing snapshots', listed: n }) }),
-          );
-          const selection = selectRetention(snapshots, input.workspaceId, input.namePrefix, input.retention);
-          const base = {
-            kept: selection.kept.slice(0, MAX_LISTED_SNAPSHOTS),
-            keptCount: selection.kept.length,
-            ignored: selection.ignored,
-          };
-          if (input.dryRun) {
-            return {
-              ...base,
-              deleted: selection.deleted.slice(0, MAX_LISTED_SNAPSHOTS),
-              deletedCount: selection.deleted.length,
-              failures: [],
-              remaining: 0,
-            };
-          }
-          const skip = new Set(input.skipIds);
+    async selectPrune(input: SelectPruneInput): Promise<PruneSelection> {
+      return guarded(async () => {
+        const ctx = Context.current();
+        const snapshots = await rigbox.listSnapshots(
+          input.workspaceId,
+          readOptions({ onPage: ctx.info.isLocal ? undefined : (listed) => ctx.heartbeat({ phase: 'listing snapshots', listed }) }),
+        );
+        const selection = selectRetention(snapshots, input.workspaceId, input.namePrefix, input.retention);
+        const skip = new Set(input.skipIds);
+        const deletable = selection.deleted.filter((s) => !skip.has(s.id));
+        return {
+          kept: selection.kept.slice(0, MAX_LISTED_SNAPSHOTS),
+          keptCount: selection.kept.length,
+          ignored: selection.ignored,
+          deletable: deletable.slice(0, MAX_LISTED_SNAPSHOTS),
+          deletableCount: deletable.length,
           // Oldest first: if the prune stops half-way, what is left is the newer half.
-          const candidates = [...selection.deleted].reverse().filter((s) => !skip.has(s.id));
-          const batch = candidates.slice(0, input.maxDeletions);
-          const deleted: RigboxSnapshot[] = [];
-          const failures: PruneFailure[] = [];
-          let transient: RigboxApiError | undefined;
-          let fatal: RigboxApiError | undefined;
-          let next = 0;
-          const report = () => hb.update({ phase: 'deleting', deleted: deleted.length, failed: failures.length, of: batch.length, candidates: candidates.length });
+          batch: deletable.slice(-input.maxDeletions).reverse(),
+        };
+      });
+    },
 
+    /**
+     * Deletes exactly these snapshots, a few at a time. A snapshot already gone counts as deleted (a
+     * retried attempt, a lost answer). A refusal for good (other than the token's) is reported, not
+     * thrown, so the others still go; a transient error fails the attempt after those in flight settle,
+     * and the retry deletes what is left.
+     */
+    async deleteSnapshots(input: { workspaceId: string; snapshotIds: string[] }): Promise<{ deletedIds: string[]; failures: PruneFailure[] }> {
+      return guarded(() =>
+        heartbeating<{ deletedIds: string[]; failures: PruneFailure[] }, Record<string, unknown>>({ phase: 'deleting', done: 0, of: input.snapshotIds.length }, env.heartbeatEveryMs, async (hb) => {
+          const ctx = Context.current();
+          const deletedIds: string[] = [];
+          const failures: PruneFailure[] = [];
+          let stop: RigboxApiError | undefined;
+          let next = 0;
           const worker = async () => {
-            while (next < batch.length && transient === undefined && fatal === undefined && !ctx.cancellationSignal.aborted) {
-              const snapshot = batch[next++]!;
+            while (next < input.snapshotIds.length && stop === undefined && !ctx.cancellationSignal.aborted) {
+              const snapshotId = input.snapshotIds[next++]!;
               try {
-                await rigbox.deleteSnapshot(input.workspaceId, snapshot.id, changeOptions());
-                deleted.push(snapshot);
+                await rigbox.deleteSnapshot(input.workspaceId, snapshotId, changeOptions());
+                deletedIds.push(snapshotId);
               } catch (err) {
-                if (err instanceof RigboxApiError && err.type === 'NotFound') {
-                  deleted.push(snapshot); // gone already (a lost answer of an earlier attempt): deleted all the same
-                } else if (err instanceof RigboxApiError && err.type === 'Unauthorized') {
-                  fatal = err; // every other deletion would be refused the same way
-                } else if (err instanceof RigboxApiError && isRetryable(err.type)) {
-                  transient = err; // the round is retried; it lists again and goes on where this one stopped
-                } else {
+                if (err instanceof RigboxApiError && err.type === 'NotFound') deletedIds.push(snapshotId);
+                // A refused token refuses every other deletion; a transient error gets the attempt retried.
+                else if (err instanceof RigboxApiError && (err.type === 'Unauthorized' || isRetryable(err.type))) stop = err;
+                else {
                   failures.push({
-                    snapshotId: snapshot.id,
-                    name: snapshot.name,
+                    snapshotId,
+                    name: '',
                     type: err instanceof RigboxApiError ? err.type : 'Error',
                     message: err instanceof Error ? err.message : String(err),
                   });
                 }
               }
-              report();
+              hb.update({ phase: 'deleting', done: deletedIds.length, failed: failures.length, of: input.snapshotIds.length });
             }
           };
-          report();
           // Deletions in flight are never abandoned: a cancellation stops new ones and waits for these.
-          await Promise.all(Array.from({ length: Math.min(env.pruneConcurrency, batch.length) }, worker));
-          if (fatal !== undefined) throw fatal;
-          if (transient !== undefined) throw transient;
+          await Promise.all(Array.from({ length: Math.min(env.pruneConcurrency, input.snapshotIds.length) }, worker));
+          if (stop !== undefined) throw stop;
           throwIfCancelled();
-          return {
-            ...base,
-            deleted: deleted.sort(newestFirst).slice(0, MAX_LISTED_SNAPSHOTS),
-            deletedCount: deleted.length,
-            failures,
-            remaining: candidates.length - deleted.length - failures.length,
-          };
+          return { deletedIds, failures };
         }),
       );
     },

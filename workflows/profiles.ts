@@ -73,8 +73,8 @@ export const profiles = {
     scheduleToCloseTimeout: '1h',
     retry: transientRetry,
   },
-  /** One prune round: a listing and up to a few hundred deletions, heartbeating. */
-  pruneRound: {
+  /** Deleting one prune round's batch (up to a few hundred snapshots), heartbeating. */
+  pruneDelete: {
     startToCloseTimeout: '1h',
     heartbeatTimeout: '10s',
     scheduleToCloseTimeout: '6h',
@@ -117,6 +117,13 @@ export const localProfiles = {
    * timer instead of in the worker.
    */
   preflight: {
+    startToCloseTimeout: '10m',
+    scheduleToCloseTimeout: '30m',
+    localRetryThreshold: '10s',
+    retry: transientRetry,
+  },
+  /** A prune's selection: one listing of the workspace's snapshots and the retention policy applied to it. */
+  pruneSelect: {
     startToCloseTimeout: '10m',
     scheduleToCloseTimeout: '30m',
     localRetryThreshold: '10s',

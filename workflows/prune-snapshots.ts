@@ -8,25 +8,24 @@ import {
   PruneSnapshotsInput,
   newestFirst,
   selectRetention,
-  type KeptSnapshot,
   type PruneSnapshotsResult,
   type RetentionPolicy,
   type RigboxSnapshot,
 } from '../domain/index.js';
 import type { PruneFailure } from '../activities/index.js';
-import { activities, runOperation, validateInput, withWorkspaceLock, type ProgressTracker } from './common.js';
+import { activities, localActivities, runOperation, validateInput, withWorkspaceLock, type ProgressTracker } from './common.js';
 import { PATCHES } from './patches.js';
 
-/** Deletions per round: a prune of 10,000 is 20 rounds (about 120 history events). */
+/** Deletions per round: a prune of 10,000 is 20 rounds (about 150 history events). */
 const DELETIONS_PER_ROUND = 500;
 
 type PruneParams = { workspaceId: string; namePrefix: string; retention: RetentionPolicy; dryRun: boolean };
 
 /**
  * Lists the workspace's snapshots, selects what the retention policy keeps and deletes the rest, oldest
- * first: a round (one activity) lists, selects and deletes up to DELETIONS_PER_ROUND, and rounds repeat
- * until nothing selected is left. Every deletion is tried; if any is refused for good, the workflow
- * fails naming them, after deleting the others.
+ * first, in rounds: a selection (a local activity) picks the next DELETIONS_PER_ROUND, an activity
+ * deletes exactly those, and the rounds repeat while more are selected. Every deletion is tried; if any
+ * is refused for good, the workflow fails naming them, after deleting the others.
  */
 export async function pruneUnderLock(params: PruneParams, tracker: ProgressTracker): Promise<Omit<PruneSnapshotsResult, 'steps'>> {
   if (!patched(PATCHES.core2026_11)) return pruneUnderLockLegacy(params, tracker);
@@ -35,53 +34,67 @@ export async function pruneUnderLock(params: PruneParams, tracker: ProgressTrack
   const deleted: RigboxSnapshot[] = [];
   let deletedCount = 0;
   const failures: PruneFailure[] = [];
-  let kept: KeptSnapshot[] = [];
-  let keptCount = 0;
-  let ignored = 0;
   for (let round = 1; ; round++) {
-    const r = await activities('pruneRound', dryRun ? `select snapshots of ${workspaceId} to prune` : `prune ${workspaceId}, round ${round}`).pruneRound({
+    const sel = await localActivities('pruneSelect', `select what to prune of ${workspaceId}`).selectPrune({
       workspaceId,
       namePrefix,
       retention,
-      dryRun,
       maxDeletions: DELETIONS_PER_ROUND,
       skipIds: failures.map((f) => f.snapshotId),
     });
-    ({ kept, keptCount, ignored } = r);
-    deleted.push(...r.deleted.slice(0, MAX_LISTED_SNAPSHOTS - deleted.length));
-    deletedCount += r.deletedCount;
-    failures.push(...r.failures);
-    if (!dryRun) tracker.setDetail({ round, deleted: deletedCount, remaining: r.remaining, failed: failures.length });
-    // Done when nothing is left, or when a round could delete nothing at all (another would fare no better).
-    if (dryRun || r.remaining === 0 || r.deletedCount === 0) {
+    const result = (deletedNow: RigboxSnapshot[], count: number) => ({
+      workspaceId,
+      namePrefix,
+      dryRun,
+      kept: sel.kept,
+      deleted: deletedNow.sort(newestFirst).slice(0, MAX_LISTED_SNAPSHOTS),
+      ignored: sel.ignored,
+      keptCount: sel.keptCount,
+      deletedCount: count,
+    });
+    if (dryRun) {
       tracker.end();
-      if (failures.length > 0 || r.remaining > 0) {
-        const first = failures[0];
-        throw ApplicationFailure.create({
-          type: first?.type ?? 'Error',
-          message:
-            `deleted ${deletedCount} of ${deletedCount + failures.length + r.remaining} snapshots; could not delete ` +
-            failures
-              .slice(0, 20)
-              .map((f) => `${f.snapshotId} (${f.type}: ${f.message})`)
-              .join(', ') +
-            (failures.length > 20 ? ` and ${failures.length - 20} more` : '') +
-            (r.remaining > 0 ? `; ${r.remaining} not tried, as a whole round could delete none` : ''),
-          nonRetryable: true,
-        });
-      }
-      return {
-        workspaceId,
-        namePrefix,
-        dryRun,
-        kept,
-        deleted: deleted.sort(newestFirst),
-        ignored,
-        keptCount,
-        deletedCount,
-      };
+      return result(sel.deletable, sel.deletableCount);
     }
+    if (sel.batch.length === 0) return finish(result(deleted, deletedCount), failures, 0, tracker);
+    const r = await activities('pruneDelete', `delete ${sel.batch.length} snapshots of ${workspaceId} (round ${round})`).deleteSnapshots({
+      workspaceId,
+      snapshotIds: sel.batch.map((s) => s.id),
+    });
+    const failed = new Map(r.failures.map((f) => [f.snapshotId, f]));
+    for (const s of sel.batch) {
+      const f = failed.get(s.id);
+      if (f) failures.push({ ...f, name: s.name });
+      else {
+        deletedCount++;
+        if (deleted.length < MAX_LISTED_SNAPSHOTS) deleted.push(s);
+      }
+    }
+    const remaining = sel.deletableCount - sel.batch.length;
+    tracker.setDetail({ round, deleted: deletedCount, remaining, failed: failures.length });
+    // Everything selected was in this batch: what the selection keeps is what is left. And a round that
+    // could delete nothing at all ends the prune (another would fare no better).
+    if (remaining === 0 || r.deletedIds.length === 0) return finish(result(deleted, deletedCount), failures, remaining, tracker);
   }
+}
+
+function finish<R>(result: R, failures: PruneFailure[], notTried: number, tracker: ProgressTracker): R {
+  tracker.end();
+  if (failures.length === 0) return result;
+  const first = failures[0]!;
+  const deletedCount = (result as { deletedCount: number }).deletedCount;
+  throw ApplicationFailure.create({
+    type: first.type,
+    message:
+      `deleted ${deletedCount} of ${deletedCount + failures.length + notTried} snapshots; could not delete ` +
+      failures
+        .slice(0, 20)
+        .map((f) => `${f.snapshotId} "${f.name}" (${f.type}: ${f.message})`)
+        .join(', ') +
+      (failures.length > 20 ? ` and ${failures.length - 20} more` : '') +
+      (notTried > 0 ? `; ${notTried} not tried, as a whole round could delete none` : ''),
+    nonRetryable: true,
+  });
 }
 
 /** Legacy: one activity per deletion (history grew with the prune). Old histories replay here. */
