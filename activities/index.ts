@@ -20,6 +20,7 @@ import {
   type RigboxWorkspace,
   type WorkspaceLockInput,
 } from '../domain/index.js';
+import { createAuditActivities } from './audit.js';
 import { RigboxApiError, type RigboxClient } from './rigbox-client.js';
 import { TransitionDurations } from './transition-durations.js';
 
@@ -339,6 +340,7 @@ export function createActivities(deps: ActivityDeps) {
   }
 
   return {
+    ...createAuditActivities(deps),
     /**
      * Checks before any downtime (the workspace exists; a restore's snapshot is this workspace's),
      * then queues on the workspace lock and waits for its turn, then checks again: what it returns is

@@ -33,6 +33,7 @@ import {
   type StepRecord,
 } from '../domain/index.js';
 import type { PreflightResult } from '../activities/index.js';
+import { recordLockWait } from './metrics.js';
 import { profiles, type ProfileName } from './profiles.js';
 
 export const workspaceIdKey = defineSearchAttributeKey(SEARCH_ATTRIBUTES.workspaceId, SearchAttributeType.KEYWORD);
@@ -242,6 +243,7 @@ export async function withWorkspaceLock<T>(
       lock: { requestId, workflowId: info.workflowId, runId: info.runId, operation: params.operation },
     });
     tracker.end();
+    recordLockWait(preflight.lockWaitMs);
     const result = await body(preflight);
     reason = 'done';
     return result;

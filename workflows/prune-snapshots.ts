@@ -7,6 +7,7 @@ import {
   type RigboxSnapshot,
 } from '../domain/index.js';
 import { activities, runOperation, validateInput, withWorkspaceLock, type ProgressTracker } from './common.js';
+import { recordPruned } from './metrics.js';
 
 /**
  * Lists the workspace's snapshots, selects what the retention policy keeps (domain/retention.ts, the
@@ -42,6 +43,7 @@ export async function pruneUnderLock(
     }
   }
   tracker.end();
+  recordPruned(selection.deleted.length - failures.length);
   if (failures.length > 0) {
     const first = failures[0]!;
     throw ApplicationFailure.create({

@@ -16,6 +16,7 @@ import {
   withWorkspaceLock,
   type ProgressTracker,
 } from './common.js';
+import { withDowntime } from './metrics.js';
 
 /**
  * stop → await stopped → (safety snapshot) → restore → start → await running, for a caller that
@@ -29,9 +30,10 @@ export async function restoreUnderLock(
   const { workspaceId, snapshotId } = params;
   const restored = preflight.snapshot as RigboxSnapshot;
   const endRunning = shouldEndRunning(params.restart, preflight.workspace.status);
-  return withRestartGuarantee(workspaceId, endRunning, tracker, async () => {
+  return withDowntime(tracker.operation, preflight.workspace.status, (downtime) => withRestartGuarantee(workspaceId, endRunning, tracker, async () => {
     tracker.begin('stop');
-    await activities('awaitTransition', `stop ${workspaceId}`).stopWorkspace({ workspaceId });
+    downtime.stopping();
+    downtime.stopped(await activities('awaitTransition', `stop ${workspaceId}`).stopWorkspace({ workspaceId }));
     let safetySnapshot: RigboxSnapshot | null = null;
     if (params.keepCurrent) {
       tracker.begin('safety-snapshot');
@@ -52,10 +54,11 @@ export async function restoreUnderLock(
     if (endRunning) {
       tracker.begin('start');
       workspaceStatus = (await activities('awaitTransition', `start ${workspaceId}`).startWorkspace({ workspaceId })).status;
+      downtime.running();
     }
     tracker.end();
     return { restored, safetySnapshot, workspaceStatus };
-  });
+  }));
 }
 
 /**
