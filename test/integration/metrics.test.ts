@@ -11,6 +11,7 @@ import { startEmulator, type Emulator } from '../../emulator/index.js';
 import { RIGSNAP_METRICS } from '../../worker/metrics.js';
 import { connectTestTemporal, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.js';
 import { awaitStep, eventually, testWorkflowId, workflowFailure } from '../helpers/workflows.js';
+import { alertRules, dashboardTargets, metricNames, startPrometheus, tool, type PrometheusServer } from '../helpers/prometheus.js';
 import { startWorkerProcess, type Scrape, type WorkerProcess } from '../helpers/worker-process.js';
 
 /**
@@ -26,6 +27,8 @@ let emu: Emulator;
 let rig: RigsnapClient;
 const taskQueue = uniqueTaskQueue('metrics');
 const workers: WorkerProcess[] = [];
+const prometheusBinary = tool('prometheus');
+let prometheus: PrometheusServer | undefined;
 const OK = 'ws_met_ok';
 const FAIL = 'ws_met_fail';
 const SNAP = 'ws_met_snap';
@@ -73,6 +76,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await prometheus?.stop();
   await Promise.all(workers.map((w) => w.stop('SIGKILL')));
   for (const workspaceId of [OK, FAIL]) await rig?.schedules.delete(workspaceId).catch(() => undefined);
   await emu?.close();
@@ -183,4 +187,46 @@ describe('metrics of a worker', () => {
     expect(s!.value(M.snapshotBytes, { workspace: OK })).toBeGreaterThan(0);
     expect(s!.value(M.schedulePaused, { schedule: `rigsnap-backup-${OK}`, reason: 'manual' })).toBe(1);
   });
+
+  it('exports every metric the shipped alerts and dashboard use (scraped after a backup)', async () => {
+    await execute<BackupWorkspaceResult>(WORKFLOW_TYPES.backup, { workspaceId: OK, retention: { keepLast: 2 } });
+    const exported = (await third.scrape()).names();
+    const used = new Set<string>();
+    for (const g of alertRules().groups) for (const r of g.rules) for (const n of metricNames(r.expr)) used.add(n);
+    for (const t of dashboardTargets()) for (const n of metricNames(t.expr)) used.add(n);
+    // Recording rules (rigsnap:…) are Prometheus's; `up` is the scrape's.
+    const fromWorker = [...used].filter((n) => !n.includes(':') && n !== 'up').sort();
+    expect(fromWorker.length).toBeGreaterThanOrEqual(10);
+    expect(fromWorker.filter((n) => !exported.has(n)), 'used but not exported').toEqual([]);
+  });
+
+  (prometheusBinary ? it : it.skip)(
+    'on a real Prometheus with the shipped rules, a failed backup fires RigsnapLastBackupFailed; every dashboard query evaluates',
+    async () => {
+      // Scraping and evaluating every second (the shipped config: 15 s and 30 s) so the test waits seconds, not minutes.
+      prometheus = await startPrometheus(prometheusBinary!, [`127.0.0.1:${third.metricsPort}`], { scrape: '1s', evaluation: '1s' });
+      const p = prometheus;
+      const firing = async (workspace: string) =>
+        (await p.alerts()).some((a) => a.labels.alertname === 'RigsnapLastBackupFailed' && a.labels.workspace === workspace && a.state === 'firing');
+      // FAIL's gauges were restored at start-up: a failed run and no good backup.
+      await eventually(() => firing(FAIL), 30_000, 'RigsnapLastBackupFailed for the workspace whose backup failed before the restart');
+      expect(await firing(OK)).toBe(false);
+
+      for (const t of dashboardTargets()) {
+        const r = await p.query(t.expr.replaceAll('$__rate_interval', '1m').replaceAll('$__range', '1h'));
+        expect(r.status, `${t.panel}: ${t.expr}: ${r.error ?? ''}`).toBe('success');
+      }
+      const age = await p.query('rigsnap:backup_age_seconds');
+      expect(age.data!.result.map((x) => x.metric.workspace)).toEqual(expect.arrayContaining([OK, FAIL]));
+
+      emu.forbidden.add(OK);
+      try {
+        const failure = await workflowFailure(execute(WORKFLOW_TYPES.backup, { workspaceId: OK }));
+        expect(failure.type).toBe('Unauthorized');
+      } finally {
+        emu.forbidden.delete(OK);
+      }
+      await eventually(() => firing(OK), 30_000, 'RigsnapLastBackupFailed for the workspace whose backup just failed');
+    },
+  );
 });
