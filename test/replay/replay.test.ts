@@ -26,6 +26,7 @@ describe('replay of recorded histories', () => {
     );
     expect([...types].sort()).toEqual(
       [
+        'auditBackups',
         'backupFleet',
         'backupWorkspace',
         'checkpointWorkspace',
