@@ -7,7 +7,6 @@ import {
   workflowInfo,
   type Sinks,
 } from '@temporalio/workflow';
-import type { TransitionResult } from '../activities/index.js';
 import {
   ERROR_TYPES,
   WORKFLOW_TYPES,
@@ -165,7 +164,9 @@ export function reportAudit(report: Pick<AuditBackupsResult, 'workspaces' | 'unp
 /**
  * The downtime an operation causes: from the stop request to the workspace running again, or to the
  * end of the operation when it stays stopped (by policy, or because starting it again failed). Only a
- * workspace that was running and that rigsnap itself asked to stop counts.
+ * workspace that was running when the operation checked it under its lock counts: then the stop is
+ * rigsnap's. (Not the stop activity's own "did I ask" flag: a lost answer to the stop request makes a
+ * retried attempt find the workspace already stopping, and the downtime would go uncounted.)
  */
 export class Downtime {
   private stopRequestedAt: number | undefined;
@@ -179,12 +180,6 @@ export class Downtime {
   /** Call right before the stop: the downtime starts here. */
   stopping(): void {
     if (this.initialStatus === 'running' || this.initialStatus === 'starting') this.stopRequestedAt = Date.now();
-  }
-
-  /** The stop's result: if rigsnap did not ask for it (it was already stopping or stopped), the downtime is not ours. */
-  stopped(result: TransitionResult): TransitionResult {
-    if (!result.actionRequested) this.stopRequestedAt = undefined;
-    return result;
   }
 
   /** Call once the workspace runs again. */

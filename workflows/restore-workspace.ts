@@ -33,7 +33,7 @@ export async function restoreUnderLock(
   return withDowntime(tracker.operation, preflight.workspace.status, (downtime) => withRestartGuarantee(workspaceId, endRunning, tracker, async () => {
     tracker.begin('stop');
     downtime.stopping();
-    downtime.stopped(await activities('awaitTransition', `stop ${workspaceId}`).stopWorkspace({ workspaceId }));
+    await activities('awaitTransition', `stop ${workspaceId}`).stopWorkspace({ workspaceId });
     let safetySnapshot: RigboxSnapshot | null = null;
     if (params.keepCurrent) {
       tracker.begin('safety-snapshot');

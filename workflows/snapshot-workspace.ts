@@ -35,7 +35,7 @@ export async function snapshotUnderLock(
   return withDowntime(tracker.operation, preflight.workspace.status, (downtime) => withRestartGuarantee(workspaceId, endRunning, tracker, async () => {
     tracker.begin('stop');
     downtime.stopping();
-    downtime.stopped(await activities('awaitTransition', `stop ${workspaceId}`).stopWorkspace({ workspaceId }));
+    await activities('awaitTransition', `stop ${workspaceId}`).stopWorkspace({ workspaceId });
     tracker.begin('snapshot');
     const created = await activities('longCopy', `snapshot ${workspaceId} as "${name}"`).createSnapshot({
       workspaceId,
