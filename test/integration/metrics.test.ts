@@ -169,7 +169,12 @@ describe('metrics of a worker', () => {
     await eventually(
       async () => {
         s = await third.scrape();
-        return s.find(M.lastSuccess, { workspace: OK }).length > 0 && s.find(M.lastFailure, { workspace: FAIL }).length > 0;
+        // The inventory first, then the schedules' paused state: both from the worker's first refresh.
+        return (
+          s.find(M.lastSuccess, { workspace: OK }).length > 0 &&
+          s.find(M.lastFailure, { workspace: FAIL }).length > 0 &&
+          s.find(M.schedulePaused, { schedule: `rigsnap-backup-${OK}` }).length > 0
+        );
       },
       30_000,
       'the restored gauges',
