@@ -3,6 +3,7 @@
  * snapshots, prune rounds, the workspace lock, notifications. Workflows proxy the returned object's
  * type (a type-only import), so no activity code reaches the workflow bundle.
  */
+import { createAuditActivities } from './audit.js';
 import { activityEnv, type ActivityDeps } from './env.js';
 import { guarded } from './failures.js';
 import { heartbeating } from './heartbeat.js';
@@ -31,6 +32,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createPruneActivities(env),
     ...createLockActivities(env),
     ...createNotifyActivities(env),
+    ...createAuditActivities(deps),
 
     /**
      * Legacy, for operations started before the lock granted by signal (replayed histories and runs in

@@ -7,6 +7,7 @@ import {
   errorTypeForStatus,
   type ErrorType,
 } from '../domain/index.js';
+import { routeTemplate } from './rigbox-routes.js';
 
 /**
  * HTTP client for the Rigbox API (https://api.rigbox.dev/api). Temporal-free, so it is usable and
@@ -40,6 +41,11 @@ export interface RigboxClientOptions {
    */
   transientRetries?: number;
   retryBaseDelayMs?: number;
+  /**
+   * Told of every request once it has an answer (`status`: the HTTP status) or none (`timeout`,
+   * `error`); not of requests the caller aborted. `endpoint` is the route template. For metrics.
+   */
+  onRequest?: (endpoint: string, status: string) => void;
 }
 
 export interface CallOptions {
@@ -181,6 +187,7 @@ export function createRigboxClient(options: RigboxClientOptions) {
       });
     } catch (err) {
       if (opts.signal?.aborted) throw err; // cancellation: let the activity report it as such
+      options.onRequest?.(routeTemplate(method, path), timeout.aborted ? 'timeout' : 'error');
       if (timeout.aborted) {
         throw new RigboxApiError('Unavailable', `${what}: Rigbox did not answer within ${timeoutMs} ms`);
       }
@@ -189,6 +196,7 @@ export function createRigboxClient(options: RigboxClientOptions) {
       throw new RigboxApiError('Unavailable', redact(`${what}: cannot reach Rigbox at ${base.origin} (${reason})`));
     }
 
+    options.onRequest?.(routeTemplate(method, path), String(res.status));
     let text: string;
     try {
       text = await res.text();

@@ -8,6 +8,7 @@ import { Command, CommanderError, Option } from 'commander';
 import pc from 'picocolors';
 import type { z } from 'zod';
 import {
+  AuditBackupsInput,
   BackupFleetInput,
   CheckpointWorkspaceInput,
   DeleteSnapshotInput,
@@ -17,6 +18,7 @@ import {
   SnapshotWorkspaceInput,
   formatDuration,
   parseDuration,
+  type AuditBackupsResult,
   type BackupFleetResult,
   type CheckpointWorkspaceResult,
   type DeleteSnapshotResult,
@@ -40,6 +42,7 @@ import {
   type ScheduleUpdate,
 } from './schedule-options.js';
 import type { ScheduleInfo } from './schedules.js';
+import { AuditScheduleOptions } from './audit-schedule.js';
 
 /**
  * `rigsnap`: trigger, watch and manage rigsnap operations from a terminal. Exit codes: 0 success,
@@ -114,6 +117,8 @@ const FIELD_FLAGS: Record<string, string> = {
   note: '--note',
   requestKey: '--request-key',
   overlap: '--overlap',
+  rpo: '--rpo',
+  every: '--every',
   start: '--start',
   end: '--end',
   schedule: '<schedule>',
@@ -874,6 +879,8 @@ export function buildProgram(setExit: (code: number) => void): Command {
     }),
   );
 
+  addAuditScheduleCommands(schedule, act, ioOf);
+
   // fleet …
   const fleet = program.command('fleet').description('Back up many workspaces in one run, now or on a schedule');
   fleet.exitOverride();
@@ -1063,6 +1070,8 @@ export function buildProgram(setExit: (code: number) => void): Command {
     }),
   );
 
+  addAuditCommand(program, act, ioOf);
+
   // status
   examples(
     addCommon(program.command('status').description('Show a rigsnap workflow: status, steps, what its activity reports, and its result or error')).argument(
@@ -1095,6 +1104,143 @@ export function buildProgram(setExit: (code: number) => void): Command {
 
   addCommonOptions();
   return program;
+}
+
+// ---- the backup audit -----------------------------------------------------------------------------
+
+type ActFactory = (fn: (...args: never[]) => Promise<number>) => Action;
+
+const VERDICT_COLORS = { missing: 'red', stale: 'red', failed: 'yellow', ok: 'green' } as const;
+
+function auditOutput(io: Io): OperationOutput<AuditBackupsResult> {
+  const age = (s: number | null) => (s === null ? '-' : formatDuration(s * 1000));
+  return {
+    line: (r) => {
+      const misses = r.counts.missing + r.counts.stale;
+      const total = r.workspaces.length;
+      return (
+        `audit (RPO ${r.rpo}): ${misses === 0 ? `all ${total} protected workspaces have a backup within the RPO` : `${misses} of ${total} protected workspaces miss the RPO`}` +
+        (r.counts.failed ? `, ${r.counts.failed} with a failed last run` : '') +
+        (r.counts.unprotected ? `; ${r.counts.unprotected} unprotected` : '') +
+        (r.notified ? '; notification sent' : '')
+      );
+    },
+    more: (r) => {
+      const lines: string[] = [];
+      if (r.workspaces.length) {
+        lines.push(
+          ...table(
+            ['WORKSPACE', 'VERDICT', 'NEWEST BACKUP', 'AGE', 'LAST RUN', 'SCHEDULES'],
+            r.workspaces.map((w) => [
+              w.workspaceId,
+              io.c[VERDICT_COLORS[w.verdict]](w.verdict),
+              w.newestBackup ? `${w.newestBackup.name} (${w.newestBackup.id})` : '-',
+              age(w.ageSeconds),
+              w.lastRun ? `${w.lastRun.status} ${fmtTime(w.lastRun.closedAt)}` : '-',
+              w.schedules.length ? `${w.schedules.join(', ')}${w.paused ? ' (paused)' : ''}` : '(named on the command line)',
+            ]),
+            io.c,
+          ),
+        );
+      }
+      if (r.unprotected.length) {
+        lines.push('', io.c.bold('unprotected: snapshots in Rigbox, but no schedule'));
+        lines.push(
+          ...table(
+            ['WORKSPACE', 'SNAPSHOTS', 'SIZE', 'NEWEST'],
+            r.unprotected.map((u) => [u.workspaceId, String(u.snapshotCount), fmtBytes(u.snapshotBytes), u.newestSnapshot ? `${u.newestSnapshot.name} ${fmtTime(u.newestSnapshot.created_at)}` : '-']),
+            io.c,
+          ),
+        );
+      }
+      return lines;
+    },
+    exitCode: (r) => (r.ok ? EXIT.ok : EXIT.failed),
+  };
+}
+
+/** `rigsnap audit`: is everything backed up? Exit 1 when a protected workspace misses the RPO (cron, CI gates). */
+function addAuditCommand(program: Command, act: ActFactory, ioOf: (o: CommonOptions) => Io): void {
+  examples(
+    addCommon(
+      program
+        .command('audit')
+        .description(
+          'Is everything backed up? For every workspace under a backup or fleet schedule (and any given here): the newest backup in Rigbox, ' +
+            'its age, whether the last backup run failed, and a verdict (ok, failed, stale, missing); and the workspaces with snapshots but no ' +
+            'schedule. Exits 1 when any workspace misses the RPO.',
+        ),
+      { requestKey: true },
+    )
+      .argument('[workspace...]', 'more workspaces to audit (Rigbox has no list of workspaces)')
+      .option('--rpo <duration>', 'recovery point objective: the newest backup may be at most this old (default 26h)')
+      .option('--prefix <prefix>', "only snapshots named so count as backups (default: each schedule's own prefix, daily-backup- for the workspaces given)")
+      .option('--notify', 'also send the offenders to the worker’s RIGSNAP_NOTIFY_URL (nothing is sent when all is well)'),
+    ['rigsnap audit', 'rigsnap audit --rpo 26h --prefix daily-backup- --json', 'rigsnap audit ws_legacy ws_scratch --rpo 7d'],
+  ).action(
+    act(async (workspaceIds: string[], o: CommonOptions & { rpo?: string; prefix?: string; notify?: boolean }) => {
+      const io = ioOf(o);
+      const input = precheck(AuditBackupsInput, {
+        ...(o.rpo !== undefined ? { rpo: o.rpo } : {}),
+        ...(o.prefix !== undefined ? { namePrefix: o.prefix } : {}),
+        workspaceIds,
+        notify: Boolean(o.notify),
+      });
+      return runOperation(io, o, (rig) => rig.startAudit(input, keyOf(o)), auditOutput(io));
+    }),
+  );
+}
+
+/** `rigsnap schedule create-audit` / `delete-audit`: the audit on a schedule, notifying when something needs attention. */
+function addAuditScheduleCommands(schedule: Command, act: ActFactory, ioOf: (o: CommonOptions) => Io): void {
+  examples(
+    addCommon(
+      schedule
+        .command('create-audit')
+        .description(
+          'Run the backup audit on a schedule (rigsnap-audit): one notification through RIGSNAP_NOTIFY_URL listing the workspaces that need attention, nothing when all is well. Creating it again updates it.',
+        ),
+    )
+      .argument('[workspace...]', 'more workspaces to audit besides those of the schedules')
+      .option('--every <duration>', 'how often (default 6h)')
+      .option('--rpo <duration>', 'recovery point objective (default 26h)')
+      .option('--prefix <prefix>', 'only snapshots named so count as backups (default: each schedule’s own prefix)')
+      .option('--paused', 'create it paused'),
+    ['rigsnap schedule create-audit --every 6h --rpo 26h'],
+  ).action(
+    act(async (workspaceIds: string[], o: CommonOptions & { every?: string; rpo?: string; prefix?: string; paused?: boolean }) => {
+      const io = ioOf(o);
+      const options = precheck(AuditScheduleOptions, {
+        ...(o.every !== undefined ? { every: o.every } : {}),
+        ...(o.rpo !== undefined ? { rpo: o.rpo } : {}),
+        ...(o.prefix !== undefined ? { namePrefix: o.prefix } : {}),
+        workspaceIds,
+        paused: Boolean(o.paused),
+      });
+      return withClient(o, async (rig) => {
+        const s = await rig.createAuditSchedule(options);
+        printJsonOr(io, s, () => [
+          `${io.c.green('✓')} ${s.created ? 'created' : 'updated'} ${s.scheduleId}: backup audit every ${s.every}, RPO ${s.rpo}${s.paused ? io.c.yellow(' (paused)') : ''}`,
+          `  next runs   ${s.nextRuns.slice(0, 3).map(fmtTime).join(', ') || '-'}`,
+          `  link        ${io.c.dim(s.url)}`,
+        ]);
+        return EXIT.ok;
+      });
+    }),
+  );
+  examples(addCommon(schedule.command('delete-audit').description('Delete the backup audit’s schedule (asks first)'), { yes: true }), [
+    'rigsnap schedule delete-audit --yes',
+  ]).action(
+    act(async (o: CommonOptions) => {
+      const io = ioOf(o);
+      await confirm(o, io, 'delete the backup audit schedule rigsnap-audit');
+      return withClient(o, async (rig) => {
+        await rig.deleteAuditSchedule();
+        printJsonOr(io, { scheduleId: 'rigsnap-audit', deleted: true }, () => [`${io.c.green('✓')} deleted schedule rigsnap-audit`]);
+        return EXIT.ok;
+      });
+    }),
+  );
 }
 
 function checkpointEnded(r: CheckpointWorkspaceResult): string {

@@ -5,6 +5,7 @@
  */
 export * from './rigsnap-client.js';
 export * from './schedules.js';
+export * from './audit-schedule.js';
 export * from './errors.js';
 export { toRigsnapError, isUnreachable } from './sdk-errors.js';
 export {
@@ -22,6 +23,7 @@ export {
 export { renderProgress, describeActivity, describeDetail, finishedStepLines, type ProgressFrame, type RenderOptions } from './progress-renderer.js';
 export * from '../domain/inputs.js';
 export * from '../domain/results.js';
+export * from '../domain/audit.js';
 export { WORKFLOW_TYPES, PROGRESS_QUERY, DEFAULT_TASK_QUEUE, SEARCH_ATTRIBUTES, MEMO_KEYS } from '../domain/constants.js';
 export { ERROR_TABLE, ERROR_ADVICE, type ErrorType } from '../domain/errors.js';
 export { workflowIds, scheduleIds, requestKey } from '../domain/ids.js';

@@ -1,4 +1,6 @@
 import {
+  ScheduleAlreadyRunning,
+  ScheduleOverlapPolicy,
   type Client,
   type Connection,
   type WorkflowExecutionDescription,
@@ -15,6 +17,7 @@ import {
 } from '@temporalio/common';
 import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow/codec-helpers.js';
 import {
+  AuditBackupsInput,
   BackupFleetInput,
   BackupWorkspaceInput,
   CheckpointWorkspaceInput,
@@ -29,8 +32,11 @@ import {
   SnapshotWorkspaceInput,
   WORKFLOW_TYPES,
   WorkspaceId,
+  parseDuration,
   requestKey as defaultRequestKey,
+  scheduleIds,
   workflowIds,
+  type AuditBackupsResult,
   type BackupFleetResult,
   type BackupWorkspaceResult,
   type CheckpointWorkspaceResult,
@@ -46,6 +52,7 @@ import {
 import type { releaseUpdate, rollbackUpdate } from '../workflows/index.js';
 import {
   connectTemporal,
+  scheduleUrl,
   temporalSettings,
   workflowUrl,
   type SettingsOverrides,
@@ -53,6 +60,7 @@ import {
 import { RigsnapError, TemporalConnectionError, validate, validateField } from './errors.js';
 import { toRigsnapError } from './sdk-errors.js';
 import { RigsnapSchedules } from './schedules.js';
+import { AuditScheduleOptions, scheduledAuditInput, type AuditScheduleInfo } from './audit-schedule.js';
 
 export const workspaceIdKey = defineSearchAttributeKey(SEARCH_ATTRIBUTES.workspaceId, SearchAttributeType.KEYWORD);
 export const operationKey = defineSearchAttributeKey(SEARCH_ATTRIBUTES.operation, SearchAttributeType.KEYWORD);
@@ -149,6 +157,7 @@ export interface CheckpointActive {
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const parseDurationMs = (text: string) => parseDuration(text)!;
 
 function statusName(desc: WorkflowExecutionDescription): string {
   return desc.status.name;
@@ -367,6 +376,69 @@ export class RigsnapClient {
       });
     }
     return { handle: this.temporal.workflow.getHandle(workflowId, desc.runId), runId: desc.runId };
+  }
+
+  // ---- the backup audit ---------------------------------------------------------------------------
+
+  /**
+   * "Is everything backed up?": starts the auditBackups workflow (read through a worker, so no Rigbox
+   * token is needed here). Its result has a verdict per protected workspace and `ok: false` when any
+   * misses the RPO.
+   */
+  async startAudit(input: AuditBackupsInput = {}, opts: StartOptions = {}): Promise<StartedOperation<AuditBackupsResult>> {
+    const v = validate(AuditBackupsInput, input);
+    const key = this.requestKey(opts);
+    return this.start('audit', v, workflowIds.audit(key), null, `backup audit (RPO ${v.rpo})`);
+  }
+  async audit(input: AuditBackupsInput = {}, opts: StartOptions = {}): Promise<AuditBackupsResult> {
+    return (await this.startAudit(input, opts)).result();
+  }
+
+  /**
+   * Creates (or updates) the audit's schedule, `rigsnap-audit`: an auditBackups run every `every` that
+   * notifies (RIGSNAP_NOTIFY_URL) when a workspace needs attention, and stays silent otherwise.
+   */
+  async createAuditSchedule(options: AuditScheduleOptions = {}): Promise<AuditScheduleInfo> {
+    const o = validate(AuditScheduleOptions, options);
+    const scheduleId = scheduleIds.audit();
+    const typedSearchAttributes: SearchAttributePair[] = [{ key: operationKey, value: 'audit' satisfies Operation }];
+    const spec = { intervals: [{ every: parseDurationMs(o.every) }] };
+    const action = {
+      type: 'startWorkflow' as const,
+      workflowType: WORKFLOW_TYPES.audit,
+      workflowId: scheduleId,
+      taskQueue: this.taskQueue,
+      args: [scheduledAuditInput(o)],
+      typedSearchAttributes,
+      staticSummary: `scheduled backup audit (RPO ${o.rpo}, every ${o.every})`,
+    };
+    const policies = { overlap: ScheduleOverlapPolicy.SKIP };
+    const state = { paused: o.paused, note: `audit every ${o.every}, RPO ${o.rpo}` };
+    let created = true;
+    await this.call({ scheduleId }, async () => {
+      try {
+        await this.temporal.schedule.create({ scheduleId, spec, action, policies, typedSearchAttributes, state });
+      } catch (err) {
+        if (!(err instanceof ScheduleAlreadyRunning)) throw err;
+        created = false;
+        await this.temporal.schedule.getHandle(scheduleId).update(() => ({ spec, action, policies, typedSearchAttributes, state }));
+      }
+    });
+    const desc = await this.call({ scheduleId }, () => this.temporal.schedule.getHandle(scheduleId).describe());
+    return {
+      scheduleId,
+      url: scheduleUrl(this.uiUrl, this.namespace, scheduleId),
+      created,
+      every: o.every,
+      rpo: o.rpo,
+      paused: desc.state.paused,
+      nextRuns: desc.info.nextActionTimes.map((d) => d.toISOString()),
+    };
+  }
+
+  async deleteAuditSchedule(): Promise<void> {
+    const scheduleId = scheduleIds.audit();
+    await this.call({ scheduleId }, () => this.temporal.schedule.getHandle(scheduleId).delete());
   }
 
   // ---- inspection -------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ export const OPERATIONS = [
   'fleet-backup',
   'checkpoint',
   'lock',
+  'audit',
 ] as const;
 export type Operation = (typeof OPERATIONS)[number];
 
@@ -39,6 +40,7 @@ export const WORKFLOW_TYPES = {
   'fleet-backup': 'backupFleet',
   checkpoint: 'checkpointWorkspace',
   lock: 'workspaceLock',
+  audit: 'auditBackups',
 } as const satisfies Record<Operation, string>;
 
 /** Name of the query every rigsnap operation answers with its progress. */
@@ -58,3 +60,10 @@ export const MEMO_KEYS = { timezone: 'rigsnapTimezone', backupTime: 'rigsnapBack
 
 /** Built-in search attribute set on workflows started by a schedule: the scheduled (not actual) time. */
 export const SCHEDULED_START_TIME_ATTRIBUTE = 'TemporalScheduledStartTime';
+
+/**
+ * The recovery point objective the backup audit checks by default: a daily backup plus two hours of
+ * slack (a late or retried run). The shipped Prometheus rules carry the same figure, in one recording
+ * rule (deploy/prometheus/rigsnap-alerts.yml); a test keeps the two equal.
+ */
+export const DEFAULT_RPO = '26h';

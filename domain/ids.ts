@@ -63,6 +63,7 @@ export const workflowIds = {
   fleetChild: (fleetWorkflowId: string, workspaceId: string) => `${fleetWorkflowId}-${workspaceId}`,
   fleetBackup: (key: string) => `fleet-backup-${key}`,
   checkpoint: (workspaceId: string, name: string, key: string) => `checkpoint-${workspaceId}-${slug(name)}-${key}`,
+  audit: (key: string) => `audit-backups-${key}`,
   /** One lock per workspace, long-lived (it continues as new), found by this id. */
   lock: (workspaceId: string) => `rigsnap-lock-${workspaceId}`,
 };
@@ -71,4 +72,6 @@ export const workflowIds = {
 export const scheduleIds = {
   backup: (workspaceId: string) => `rigsnap-backup-${workspaceId}`,
   fleet: (name: string) => `rigsnap-fleet-${slug(name)}`,
+  /** The backup audit's schedule: one per namespace. */
+  audit: () => 'rigsnap-audit',
 };

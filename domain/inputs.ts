@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DEFAULT_BACKUP_PREFIX } from './constants.js';
+import { DEFAULT_BACKUP_PREFIX, DEFAULT_RPO } from './constants.js';
 import { REQUEST_KEY_PATTERN, SnapshotId, SnapshotName, WorkspaceId } from './ids.js';
 import { isValidTimeZone, parseDuration } from './time.js';
 
@@ -130,6 +130,33 @@ export const ReleaseCheckpointInput = z
   .strictObject({ deleteSnapshot: z.boolean({ error: 'must be true or false' }).default(false) })
   .default({ deleteSnapshot: false });
 
+// ---- the backup audit (domain/audit.ts evaluates it) ----
+
+const MIN_RPO_MS = 60_000;
+const MAX_RPO_MS = 366 * 86_400_000;
+
+export const Rpo = z.string({ error: 'must be a duration such as "26h" or "7d"' }).refine(
+  (t) => {
+    const ms = parseDuration(t);
+    return ms !== undefined && ms >= MIN_RPO_MS && ms <= MAX_RPO_MS;
+  },
+  { error: 'must be a duration from "1m" to "366d", such as "26h" or "7d"' },
+);
+
+export const AuditBackupsInput = z.strictObject({
+  /** A protected workspace whose newest backup is older than this misses its recovery point objective. */
+  rpo: Rpo.default(DEFAULT_RPO),
+  /** Counts only snapshots named so as backups; default: each schedule's own prefix (daily-backup- for the ids below). */
+  namePrefix: NamePrefix.optional(),
+  /** Workspaces to audit besides those of the backup and fleet schedules (Rigbox has no list of workspaces). */
+  workspaceIds: z
+    .array(WorkspaceId, { error: 'must be an array of workspace ids' })
+    .max(MAX_FLEET_SIZE, { error: `must list at most ${MAX_FLEET_SIZE} workspaces` })
+    .default([]),
+  /** Send one notification (RIGSNAP_NOTIFY_URL) listing the offenders; nothing when all is well. */
+  notify: z.boolean({ error: 'must be true or false' }).default(false),
+});
+
 /** Optional caller-chosen key that makes a start idempotent across retries of the caller. */
 export const RequestKey = z.string().regex(REQUEST_KEY_PATTERN, {
   error: 'must be 1-40 letters, digits, "_" or "-"',
@@ -144,6 +171,7 @@ export const INPUT_SCHEMAS = {
   backupWorkspace: BackupWorkspaceInput,
   backupFleet: BackupFleetInput,
   checkpointWorkspace: CheckpointWorkspaceInput,
+  auditBackups: AuditBackupsInput,
 } as const;
 
 export type SnapshotWorkspaceInput = z.input<typeof SnapshotWorkspaceInput>;
@@ -155,6 +183,7 @@ export type BackupWorkspaceInput = z.input<typeof BackupWorkspaceInput>;
 export type BackupFleetInput = z.input<typeof BackupFleetInput>;
 export type CheckpointWorkspaceInput = z.input<typeof CheckpointWorkspaceInput>;
 export type ReleaseCheckpointInput = z.input<typeof ReleaseCheckpointInput>;
+export type AuditBackupsInput = z.input<typeof AuditBackupsInput>;
 
 export type ParseOutcome<T> = { ok: true; value: T } | { ok: false; message: string; fields: string[] };
 

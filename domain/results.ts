@@ -157,6 +157,74 @@ export const RollbackResult = z.object({
 });
 export type RollbackResult = z.infer<typeof RollbackResult>;
 
+// ---- the backup audit (domain/audit.ts evaluates it) ----
+
+/** How a backup run ended, from Temporal's visibility (lower case of its execution status). */
+export const RUN_STATUSES = ['completed', 'failed', 'timed-out', 'terminated', 'cancelled', 'continued-as-new'] as const;
+export const BackupRun = z.object({
+  workflowId: z.string(),
+  status: z.enum(RUN_STATUSES),
+  closedAt: z.string(),
+});
+export type BackupRun = z.infer<typeof BackupRun>;
+
+export const VERDICTS = ['missing', 'stale', 'failed', 'ok'] as const;
+export type Verdict = (typeof VERDICTS)[number];
+
+/** What each verdict means, for people (CLI, notification, docs). */
+export const VERDICT_LABELS: Record<Verdict, string> = {
+  missing: 'no backup at all',
+  stale: 'newest backup older than the RPO',
+  failed: 'last backup run failed (a backup within the RPO exists)',
+  ok: 'backed up within the RPO',
+};
+
+const AuditedWorkspace = z.object({
+  workspaceId: z.string(),
+  verdict: z.enum(VERDICTS),
+  schedules: z.array(z.string()),
+  paused: z.boolean(),
+  namePrefixes: z.array(z.string()),
+  newestBackup: RigboxSnapshot.nullable(),
+  /** Age of the newest backup at the audit, in seconds; null without one. */
+  ageSeconds: z.number().nullable(),
+  /** Whether the last backup run failed (failed or timed out); null when no run was seen. */
+  lastRunFailed: z.boolean().nullable(),
+  lastRun: BackupRun.nullable(),
+  snapshotCount: z.number().int(),
+  snapshotBytes: z.number().int(),
+});
+export type AuditedWorkspace = z.infer<typeof AuditedWorkspace>;
+
+export const AuditBackupsResult = z.object({
+  auditedAt: z.string(),
+  rpo: z.string(),
+  rpoSeconds: z.number(),
+  /** False when any protected workspace misses the RPO (verdict missing or stale): the CLI exits 1. */
+  ok: z.boolean(),
+  counts: z.object({
+    ok: z.number().int(),
+    failed: z.number().int(),
+    stale: z.number().int(),
+    missing: z.number().int(),
+    unprotected: z.number().int(),
+  }),
+  /** Protected workspaces, worst first. */
+  workspaces: z.array(AuditedWorkspace),
+  /** Workspaces with snapshots in Rigbox but no schedule, by id. */
+  unprotected: z.array(
+    z.object({
+      workspaceId: z.string(),
+      snapshotCount: z.number().int(),
+      snapshotBytes: z.number().int(),
+      newestSnapshot: RigboxSnapshot.nullable(),
+    }),
+  ),
+  /** Whether a notification listing the offenders was sent. */
+  notified: z.boolean(),
+});
+export type AuditBackupsResult = z.infer<typeof AuditBackupsResult>;
+
 /** What the `progress` query returns, for every operation. */
 export const Progress = z.object({
   operation: z.string(),
@@ -180,4 +248,5 @@ export const RESULT_SCHEMAS = {
   backupWorkspace: BackupWorkspaceResult,
   backupFleet: BackupFleetResult,
   checkpointWorkspace: CheckpointWorkspaceResult,
+  auditBackups: AuditBackupsResult,
 } as const;

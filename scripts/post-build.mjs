@@ -8,6 +8,8 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const { code } = await bundleWorkflowCode({
   workflowsPath: path.join(root, 'dist/workflows/index.js'),
+  // rigsnap's metrics see every workflow end through this interceptor (worker/worker.ts names it too).
+  workflowInterceptorModules: [path.join(root, 'dist/workflows/metrics-interceptors.js')],
   logger: { trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error, log() {} },
 });
 fs.writeFileSync(path.join(root, 'dist/workflow-bundle.js'), code);

@@ -34,6 +34,8 @@ export default async function setup(project: TestProject) {
 
   const { code } = await bundleWorkflowCode({
     workflowsPath: path.resolve('workflows/index.ts'),
+    // As the built bundle (scripts/post-build.mjs): rigsnap's metrics see workflow ends through it.
+    workflowInterceptorModules: [path.resolve('workflows/metrics-interceptors.ts')],
     logger: { trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error, log() {} },
   });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rigsnap-test-'));

@@ -49,9 +49,11 @@ export const WorkerEnv = z.object({
   /** Longest wait for a stop or start; the awaitTransition profile's timeout (1h) must stay above it. */
   RIGSNAP_MAX_WAIT_MS: int('RIGSNAP_MAX_WAIT_MS', 1000, 50 * 60_000).default(10 * 60_000),
   RIGSNAP_REQUEST_TIMEOUT_MS: int('RIGSNAP_REQUEST_TIMEOUT_MS', 100, 600_000).default(30_000),
-  /** Prometheus metrics of the SDK runtime; 0 turns them off. */
+  /** Prometheus metrics (the SDK runtime's and rigsnap's); 0 turns them off. */
   RIGSNAP_METRICS_PORT: int('RIGSNAP_METRICS_PORT', 0, 65_535).default(9464),
   RIGSNAP_METRICS_HOST: z.string().min(1).default('0.0.0.0'),
+  /** How often the worker reads the schedules' paused state (and retries a failed start-up restoration of the backup gauges). */
+  RIGSNAP_METRICS_REFRESH_MS: int('RIGSNAP_METRICS_REFRESH_MS', 1000, 3_600_000).default(60_000),
   RIGSNAP_NOTIFY_URL: httpUrl('RIGSNAP_NOTIFY_URL').optional(),
   RIGSNAP_UI_URL: httpUrl('RIGSNAP_UI_URL').default('http://localhost:8233'),
   RIGSNAP_SHUTDOWN_GRACE_MS: int('RIGSNAP_SHUTDOWN_GRACE_MS', 0, 3_600_000).default(30_000),

@@ -12,7 +12,9 @@ import { startEmulator, type Emulator } from '../emulator/server.js';
 import { loadDevConfig, loadWorkerConfig, type DevConfig, type WorkerConfig } from './config.js';
 import { spawnGuarded } from './guarded-process.js';
 import { ensureSearchAttributes, temporalSettings } from './temporal.js';
-import { createRigsnapWorker } from './worker.js';
+import { startBackupMetrics } from './backup-metrics.js';
+import { RigsnapMetrics, prometheusTelemetry } from './metrics.js';
+import { createRigsnapWorker, rigboxClientFromConfig } from './worker.js';
 
 /**
  * The local stack behind `npm start`: whatever is missing of Temporal (the dev server from the
@@ -442,12 +444,9 @@ export async function runDevStack(env: Record<string, string | undefined> = proc
 
   try {
     fs.mkdirSync(plan.dir, { recursive: true });
-    const metrics = plan.metricsUrl
-      ? { metrics: { prometheus: { bindAddress: `${config.RIGSNAP_METRICS_HOST}:${config.RIGSNAP_METRICS_PORT}` } } }
-      : {};
     Runtime.install({
       logger: new DefaultLogger(config.RIGSNAP_LOG_LEVEL),
-      telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} }, ...metrics },
+      telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} }, ...prometheusTelemetry(config) },
       // Signals are ours: the order of the way down matters (see above).
       shutdownSignals: [],
     });
@@ -515,9 +514,21 @@ export async function runDevStack(env: Record<string, string | undefined> = proc
     });
     abort.signal.throwIfAborted();
 
-    const w = await createRigsnapWorker({ connection: nativeConnection, namespace: t.namespace, config, client });
+    const metrics = new RigsnapMetrics(Runtime.instance().metricMeter);
+    const w = await createRigsnapWorker({ connection: nativeConnection, namespace: t.namespace, config, client, metrics });
     worker = w;
     const running = w.run();
+    if (plan.metricsUrl) {
+      const refresher = startBackupMetrics({
+        client,
+        taskQueue: config.RIGSNAP_TASK_QUEUE,
+        rigbox: rigboxClientFromConfig(config, metrics),
+        metrics,
+        refreshMs: config.RIGSNAP_METRICS_REFRESH_MS,
+        log,
+      });
+      closers.push({ name: 'the backup metrics', close: async () => refresher.stop() });
+    }
     // Closers run in reverse: the worker drains first, before its connection, the emulator and the server.
     closers.push({
       name: 'the worker',

@@ -3,7 +3,9 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
 import { ConfigError, loadWorkerConfig } from './config.js';
 import { ensureSearchAttributes, temporalSettings } from './temporal.js';
-import { createRigsnapWorker } from './worker.js';
+import { startBackupMetrics } from './backup-metrics.js';
+import { RigsnapMetrics, prometheusTelemetry } from './metrics.js';
+import { createRigsnapWorker, rigboxClientFromConfig } from './worker.js';
 
 /**
  * `rigsnap worker` / `node dist/worker/main.js`: runs one worker. Stops gracefully on SIGINT/SIGTERM
@@ -11,15 +13,11 @@ import { createRigsnapWorker } from './worker.js';
  */
 async function main(): Promise<void> {
   const config = loadWorkerConfig();
-  const metrics =
-    config.RIGSNAP_METRICS_PORT > 0
-      ? { metrics: { prometheus: { bindAddress: `${config.RIGSNAP_METRICS_HOST}:${config.RIGSNAP_METRICS_PORT}` } } }
-      : {};
   Runtime.install({
     logger: new DefaultLogger(config.RIGSNAP_LOG_LEVEL),
     telemetryOptions: {
       logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} },
-      ...metrics,
+      ...prometheusTelemetry(config),
     },
   });
   const log = Runtime.instance().logger;
@@ -36,7 +34,19 @@ async function main(): Promise<void> {
     log[level](message);
   });
 
-  const worker = await createRigsnapWorker({ connection, namespace, config, client });
+  const metrics = new RigsnapMetrics(Runtime.instance().metricMeter);
+  const worker = await createRigsnapWorker({ connection, namespace, config, client, metrics });
+  const backupMetrics =
+    config.RIGSNAP_METRICS_PORT > 0
+      ? startBackupMetrics({
+          client,
+          taskQueue: config.RIGSNAP_TASK_QUEUE,
+          rigbox: rigboxClientFromConfig(config, metrics),
+          metrics,
+          refreshMs: config.RIGSNAP_METRICS_REFRESH_MS,
+          log,
+        })
+      : undefined;
   log.info('rigsnap worker started', {
     temporal: connectionOptions.address,
     namespace,
@@ -48,6 +58,7 @@ async function main(): Promise<void> {
   try {
     await worker.run();
   } finally {
+    backupMetrics?.stop();
     await clientConnection.close();
     await connection.close();
   }

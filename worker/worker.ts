@@ -1,9 +1,10 @@
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Client } from '@temporalio/client';
-import { type NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { type NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, createRigboxClient, type ActivityDeps } from '../activities/index.js';
 import type { WorkerConfig } from './config.js';
+import { RigsnapMetrics } from './metrics.js';
 
 /**
  * Where the workflow code comes from. A prebuilt bundle (`npm run build` writes it) starts a worker in
@@ -17,14 +18,29 @@ export function workflowSource(): Pick<WorkerOptions, 'workflowBundle' | 'workfl
   return { workflowsPath: fileURLToPath(new URL(`../workflows/index.${ext}`, import.meta.url)) };
 }
 
-/** Activity dependencies from the configuration: the only place the token goes. */
-export function activityDepsFromConfig(config: WorkerConfig, client: Client): ActivityDeps {
+/**
+ * Workflow interceptor modules bundled with the workflows (the prebuilt bundle has them; so must every
+ * bundle: scripts/post-build.mjs and test/global-setup.ts list the same module).
+ */
+export function workflowInterceptorModules(): string[] {
+  const ext = fileURLToPath(import.meta.url).endsWith('.ts') ? 'ts' : 'js';
+  return [fileURLToPath(new URL(`../workflows/metrics-interceptors.${ext}`, import.meta.url))];
+}
+
+/** The Rigbox client from the configuration: the only place the token goes. Its requests are counted in `metrics`. */
+export function rigboxClientFromConfig(config: WorkerConfig, metrics?: RigsnapMetrics) {
+  return createRigboxClient({
+    baseUrl: config.RIGBOX_API_URL,
+    token: config.RIGBOX_TOKEN,
+    requestTimeoutMs: config.RIGSNAP_REQUEST_TIMEOUT_MS,
+    ...(metrics ? { onRequest: (endpoint: string, status: string) => metrics.rigboxRequest(endpoint, status) } : {}),
+  });
+}
+
+/** Activity dependencies from the configuration. */
+export function activityDepsFromConfig(config: WorkerConfig, client: Client, metrics?: RigsnapMetrics): ActivityDeps {
   return {
-    rigbox: createRigboxClient({
-      baseUrl: config.RIGBOX_API_URL,
-      token: config.RIGBOX_TOKEN,
-      requestTimeoutMs: config.RIGSNAP_REQUEST_TIMEOUT_MS,
-    }),
+    rigbox: rigboxClientFromConfig(config, metrics),
     temporal: { client, taskQueue: config.RIGSNAP_TASK_QUEUE },
     pollSchedule: {
       minDelayMs: config.RIGSNAP_POLL_MIN_MS,
@@ -49,16 +65,23 @@ export interface RigsnapWorkerOptions {
   workflowBundle?: WorkerOptions['workflowBundle'];
   activities?: object;
   identity?: string;
+  /** Where rigsnap's metrics go; default: the SDK runtime's meter (a no-op when the runtime exports no metrics). */
+  metrics?: RigsnapMetrics;
 }
 
 export async function createRigsnapWorker(o: RigsnapWorkerOptions): Promise<Worker> {
   const { config } = o;
+  const metrics = o.metrics ?? new RigsnapMetrics(Runtime.instance().metricMeter);
+  const source = o.workflowBundle ? { workflowBundle: o.workflowBundle } : workflowSource();
   return Worker.create({
     connection: o.connection,
     namespace: o.namespace,
     taskQueue: config.RIGSNAP_TASK_QUEUE,
-    ...(o.workflowBundle ? { workflowBundle: o.workflowBundle } : workflowSource()),
-    activities: o.activities ?? createActivities(activityDepsFromConfig(config, o.client)),
+    ...source,
+    // A bundle carries its interceptors; workflows bundled at start-up need to be told.
+    ...(source.workflowsPath ? { interceptors: { workflowModules: workflowInterceptorModules() } } : {}),
+    sinks: metrics.sinks(),
+    activities: o.activities ?? createActivities(activityDepsFromConfig(config, o.client, metrics)),
     maxConcurrentActivityTaskExecutions: config.RIGSNAP_MAX_CONCURRENT_ACTIVITIES,
     maxConcurrentWorkflowTaskExecutions: config.RIGSNAP_MAX_CONCURRENT_WORKFLOW_TASKS,
     maxCachedWorkflows: config.RIGSNAP_MAX_CACHED_WORKFLOWS,

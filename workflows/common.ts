@@ -43,6 +43,7 @@ import {
   type StepRecord,
 } from '../domain/index.js';
 import type { PreflightResult } from '../activities/index.js';
+import { recordLockWait } from './metrics.js';
 import { PATCHES } from './patches.js';
 import { localProfiles, profiles, type LocalProfileName, type ProfileName } from './profiles.js';
 
@@ -300,6 +301,7 @@ export async function withWorkspaceLock<T>(
   let reason = 'failed';
   try {
     const lockWaitMs = await acquireWorkspaceLock(params.workspaceId, request, tracker);
+    recordLockWait(lockWaitMs);
     tracker.begin('preflight');
     const checked = await localActivities('preflight', `check ${params.workspaceId}`).preflight({
       workspaceId: params.workspaceId,
@@ -381,6 +383,7 @@ async function withWorkspaceLockLegacy<T>(
       lock: { requestId, workflowId: info.workflowId, runId: info.runId, operation: params.operation },
     });
     tracker.end();
+    recordLockWait(preflight.lockWaitMs);
     const result = await body(preflight);
     reason = 'done';
     return result;

@@ -8,4 +8,5 @@ export { backupWorkspace } from './backup-workspace.js';
 export { backupFleet, type FleetState } from './backup-fleet.js';
 export { checkpointWorkspace, rollbackUpdate, releaseUpdate } from './checkpoint-workspace.js';
 export { workspaceLock, lockAcquireSignal, lockStateQuery } from './workspace-lock.js';
+export { auditBackups } from './audit-backups.js';
 export { progressQuery } from './common.js';

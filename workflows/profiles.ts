@@ -86,6 +86,13 @@ export const profiles = {
     scheduleToCloseTimeout: '5m',
     retry: { ...transientRetry, maximumAttempts: 5 },
   },
+  /** The backup audit's inventory: schedules, every snapshot and the recent backup runs, read once. */
+  inventory: {
+    startToCloseTimeout: '15m',
+    heartbeatTimeout: '1m',
+    scheduleToCloseTimeout: '1h',
+    retry: transientRetry,
+  },
   /** The lock's checks: whether its holder's run has closed, what a closed holder left, what an open operation holds. */
   lockCheck: {
     startToCloseTimeout: '30s',

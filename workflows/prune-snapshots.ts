@@ -14,6 +14,7 @@ import {
 } from '../domain/index.js';
 import type { PruneFailure } from '../activities/index.js';
 import { activities, localActivities, runOperation, validateInput, withWorkspaceLock, type ProgressTracker } from './common.js';
+import { recordPruned } from './metrics.js';
 import { PATCHES } from './patches.js';
 
 /** Deletions per round: a prune of 10,000 is 20 rounds (about 150 history events). */
@@ -61,6 +62,7 @@ export async function pruneUnderLock(params: PruneParams, tracker: ProgressTrack
       workspaceId,
       snapshotIds: sel.batch.map((s) => s.id),
     });
+    recordPruned(r.deletedIds.length);
     const failed = new Map(r.failures.map((f) => [f.snapshotId, f]));
     for (const s of sel.batch) {
       const f = failed.get(s.id);
@@ -124,6 +126,7 @@ async function pruneUnderLockLegacy(params: PruneParams, tracker: ProgressTracke
     }
   }
   tracker.end();
+  recordPruned(selection.deleted.length - failures.length);
   if (failures.length > 0) {
     const first = failures[0]!;
     throw ApplicationFailure.create({

@@ -16,6 +16,7 @@ import {
   type ProgressTracker,
 } from './common.js';
 import { withRestartGuarantee } from './restart.js';
+import { withDowntime } from './metrics.js';
 
 /**
  * stop → await stopped → (safety snapshot) → restore → start → await running, for a caller that
@@ -29,8 +30,9 @@ export async function restoreUnderLock(
   const { workspaceId, snapshotId } = params;
   const restored = preflight.snapshot as RigboxSnapshot;
   const endRunning = shouldEndRunning(params.restart, preflight.workspace.status);
-  return withRestartGuarantee(workspaceId, endRunning, tracker, async () => {
+  return withDowntime(tracker.operation, preflight.workspace.status, (downtime) => withRestartGuarantee(workspaceId, endRunning, tracker, async () => {
     tracker.begin('stop');
+    downtime.stopping();
     await activities('awaitTransition', `stop ${workspaceId}`).stopWorkspace({ workspaceId, restartAfter: endRunning });
     let safetySnapshot: RigboxSnapshot | null = null;
     if (params.keepCurrent) {
@@ -52,10 +54,11 @@ export async function restoreUnderLock(
     if (endRunning) {
       tracker.begin('start');
       workspaceStatus = (await activities('awaitTransition', `start ${workspaceId}`).startWorkspace({ workspaceId })).status;
+      downtime.running();
     }
     tracker.end();
     return { restored, safetySnapshot, workspaceStatus };
-  });
+  }));
 }
 
 /**

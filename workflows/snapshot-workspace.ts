@@ -13,6 +13,7 @@ import {
   type ProgressTracker,
 } from './common.js';
 import { withRestartGuarantee } from './restart.js';
+import { withDowntime } from './metrics.js';
 
 export interface SnapshotCoreResult {
   snapshot: SnapshotWorkspaceResult['snapshot'];
@@ -31,8 +32,9 @@ export async function snapshotUnderLock(
 ): Promise<SnapshotCoreResult> {
   const { workspaceId, name } = params;
   const endRunning = shouldEndRunning(params.restart, preflight.workspace.status);
-  return withRestartGuarantee(workspaceId, endRunning, tracker, async () => {
+  return withDowntime(tracker.operation, preflight.workspace.status, (downtime) => withRestartGuarantee(workspaceId, endRunning, tracker, async () => {
     tracker.begin('stop');
+    downtime.stopping();
     await activities('awaitTransition', `stop ${workspaceId}`).stopWorkspace({ workspaceId, restartAfter: endRunning });
     tracker.begin('snapshot');
     const created = await activities('longCopy', `snapshot ${workspaceId} as "${name}"`).createSnapshot({
@@ -45,10 +47,11 @@ export async function snapshotUnderLock(
     if (endRunning) {
       tracker.begin('start');
       workspaceStatus = (await activities('awaitTransition', `start ${workspaceId}`).startWorkspace({ workspaceId })).status;
+      downtime.running();
     }
     tracker.end();
     return { snapshot: created.snapshot, workspaceStatus, adopted: created.adopted };
-  });
+  }));
 }
 
 /**

@@ -73,6 +73,8 @@ it('records histories of every workflow', async () => {
     await run('backup-with-prune', WORKFLOW_TYPES.backup, { workspaceId: 'ws_rec', namePrefix: 'rec', retention: { keepLast: 1 } });
     await run('delete', WORKFLOW_TYPES.delete, { workspaceId: 'ws_rec', snapshotId: emu.state.snapshotsOf('ws_rec')[0]!.id });
     await run('fleet', WORKFLOW_TYPES['fleet-backup'], { workspaceIds: ['ws_rec', 'ws_rec_cold', 'ws_missing'], concurrency: 2 });
+    // The audit of the workspaces named here (no schedule on this queue): its inventory activity and verdicts.
+    await run('audit', WORKFLOW_TYPES.audit, { workspaceIds: ['ws_rec', 'ws_rec_cold'], rpo: '26h' });
 
     // A stop that outlasts the maximum wait: Timeout, then the restart compensation.
     emu.delays.stopMs = 1500;

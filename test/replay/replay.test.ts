@@ -33,6 +33,7 @@ describe('replay of recorded histories', () => {
     );
     expect([...types].sort()).toEqual(
       [
+        'auditBackups',
         'backupFleet',
         'backupWorkspace',
         'checkpointWorkspace',

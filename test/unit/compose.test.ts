@@ -277,3 +277,45 @@ describe('Dockerfile', () => {
     expect(ignore).toContain('!.env.example');
   });
 });
+
+describe('docker-compose.yml: the optional monitoring profile', () => {
+  const services = compose.services as Record<string, Service & { profiles?: string[]; command?: string[] }>;
+
+  it('runs Prometheus and Grafana only with `--profile monitoring`, the rest always', () => {
+    expect(services.prometheus?.profiles).toEqual(['monitoring']);
+    expect(services.grafana?.profiles).toEqual(['monitoring']);
+    for (const name of ['postgresql', 'temporal', 'temporal-ui', 'worker']) expect(services[name]!.profiles, name).toBeUndefined();
+  });
+
+  it('mounts files that exist: the scrape config, the shipped rules, Grafana provisioning and the dashboard', () => {
+    const mounts = ['prometheus', 'grafana'].flatMap((name) =>
+      (services[name]!.volumes ?? []).filter((v): v is string => typeof v === 'string' && v.startsWith('./')).map((v) => v.split(':')),
+    );
+    const hostPaths = mounts.map(([host]) => host!);
+    expect(hostPaths).toEqual(
+      expect.arrayContaining([
+        './deploy/prometheus/prometheus.yml',
+        './deploy/prometheus/rigsnap-alerts.yml',
+        './deploy/grafana/provisioning',
+        './deploy/grafana/rigsnap.json',
+      ]),
+    );
+    for (const host of hostPaths) expect(fs.existsSync(path.join(root, host)), host).toBe(true);
+    // Prometheus reads the rules where its config says they are.
+    const rulesMount = mounts.find(([host]) => host === './deploy/prometheus/rigsnap-alerts.yml')!;
+    expect(read('deploy/prometheus/prometheus.yml')).toContain(rulesMount[1]!);
+    const dashboardMount = mounts.find(([host]) => host === './deploy/grafana/rigsnap.json')!;
+    expect(read('deploy/grafana/provisioning/dashboards/rigsnap.yml')).toContain(path.dirname(dashboardMount[1]!));
+  });
+
+  it('keeps their data in named volumes and gives them healthchecks', () => {
+    for (const name of ['prometheus', 'grafana']) {
+      const s = services[name]!;
+      expect(s.healthcheck?.test, name).toBeDefined();
+      expect(s.restart, name).toMatch(/^(always|unless-stopped|on-failure)/);
+      const named = (s.volumes ?? []).filter((v): v is string => typeof v === 'string' && !v.startsWith('./')).map((v) => v.split(':')[0]!);
+      for (const v of named) expect(Object.keys(compose.volumes ?? {}), `${name}: ${v}`).toContain(v);
+      expect(named.length, name).toBe(1);
+    }
+  });
+});

@@ -29,6 +29,7 @@ describe('loadWorkerConfig', () => {
       RIGSNAP_MAX_WAIT_MS: 600_000,
       RIGSNAP_METRICS_PORT: 9464,
       RIGSNAP_METRICS_HOST: '0.0.0.0',
+      RIGSNAP_METRICS_REFRESH_MS: 60_000,
       RIGSNAP_UI_URL: 'http://localhost:8233',
       RIGSNAP_SHUTDOWN_GRACE_MS: 30_000,
       RIGSNAP_LOG_LEVEL: 'INFO',

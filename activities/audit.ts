@@ -1,0 +1,201 @@
+import { Context } from '@temporalio/activity';
+import type { Client, ScheduleDescription } from '@temporalio/client';
+import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
+import {
+  DEFAULT_BACKUP_PREFIX,
+  SEARCH_ATTRIBUTES,
+  WORKFLOW_TYPES,
+  newestFirst,
+  scheduleIds,
+  type AuditInventory,
+  type BackupRun,
+  type InventoryWorkspace,
+  type RigboxSnapshot,
+} from '../domain/index.js';
+import { toFailure } from './index.js';
+import type { RigboxClient } from './rigbox-client.js';
+
+/**
+ * What the backup audit and the worker's metric restoration know about protection: the rigsnap
+ * schedules of this task queue (Temporal), every snapshot (Rigbox's list: the source of truth, since
+ * Temporal histories expire), and the newest closed backup run of each workspace (visibility).
+ */
+
+const workspaceIdKey = defineSearchAttributeKey(SEARCH_ATTRIBUTES.workspaceId, SearchAttributeType.KEYWORD);
+const BACKUP_SCHEDULE_PREFIX = scheduleIds.backup('');
+/** scheduleIds.fleet(name) without the name (the client's FLEET_PREFIX). */
+const FLEET_SCHEDULE_PREFIX = 'rigsnap-fleet-';
+/** Schedules described at once: enough to be quick, few enough not to crowd the frontend. */
+const DESCRIBE_CONCURRENCY = 8;
+
+export interface InventoryDeps {
+  rigbox: RigboxClient;
+  temporal: { client: Client; taskQueue: string };
+}
+
+export interface InventoryRequest {
+  /** Audited too, without a schedule. */
+  workspaceIds?: string[];
+  /** Overrides every schedule's name prefix. */
+  namePrefix?: string;
+  /** Backup runs closed before this instant are not looked at. */
+  runsSince: Date;
+  signal?: AbortSignal;
+  /** Called as work progresses (an activity heartbeats). */
+  progress?: (what: string) => void;
+}
+
+export interface ScheduleState {
+  scheduleId: string;
+  paused: boolean;
+  note: string | null;
+}
+
+/** rigsnap's backup and fleet schedules in the namespace (one list call per 1000 schedules). */
+export async function listRigsnapSchedules(client: Client): Promise<ScheduleState[]> {
+  const out: ScheduleState[] = [];
+  for await (const s of client.schedule.list()) {
+    if (!s.scheduleId.startsWith(BACKUP_SCHEDULE_PREFIX) && !s.scheduleId.startsWith(FLEET_SCHEDULE_PREFIX)) continue;
+    out.push({ scheduleId: s.scheduleId, paused: s.state.paused, note: s.state.note || null });
+  }
+  return out;
+}
+
+async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+const RUN_STATUS: Record<string, BackupRun['status'] | undefined> = {
+  COMPLETED: 'completed',
+  FAILED: 'failed',
+  TIMED_OUT: 'timed-out',
+  TERMINATED: 'terminated',
+  CANCELLED: 'cancelled',
+  CONTINUED_AS_NEW: 'continued-as-new',
+};
+
+/** Gathers the inventory. Each source is read once: no per-workspace call to Rigbox. */
+export async function collectInventory(deps: InventoryDeps, req: InventoryRequest): Promise<AuditInventory> {
+  const { client, taskQueue } = deps.temporal;
+  const progress = req.progress ?? (() => {});
+
+  // 1. Who is protected: the workspaces of this task queue's backup and fleet schedules.
+  const schedules = await listRigsnapSchedules(client);
+  progress(`${schedules.length} schedules`);
+  const described = await mapLimit(schedules, DESCRIBE_CONCURRENCY, async (s): Promise<ScheduleDescription | null> => {
+    try {
+      return await client.schedule.getHandle(s.scheduleId).describe();
+    } catch {
+      return null; // deleted between the list and now
+    } finally {
+      progress(`described ${s.scheduleId}`);
+    }
+  });
+  const byWorkspace = new Map<string, { schedules: string[]; pausedAll: boolean; prefixes: Set<string> }>();
+  const protect = (workspaceId: string, scheduleId: string | null, paused: boolean, prefix: string) => {
+    const entry = byWorkspace.get(workspaceId) ?? { schedules: [], pausedAll: true, prefixes: new Set<string>() };
+    if (scheduleId) {
+      entry.schedules.push(scheduleId);
+      entry.pausedAll &&= paused;
+    } else {
+      entry.pausedAll = false;
+    }
+    entry.prefixes.add(req.namePrefix ?? prefix);
+    byWorkspace.set(workspaceId, entry);
+  };
+  for (const d of described) {
+    if (!d || d.action.type !== 'startWorkflow' || d.action.taskQueue !== taskQueue) continue;
+    const args = (d.action.args?.[0] ?? {}) as { workspaceId?: unknown; workspaceIds?: unknown; namePrefix?: unknown };
+    const prefix = typeof args.namePrefix === 'string' ? args.namePrefix : DEFAULT_BACKUP_PREFIX;
+    const ids = d.action.workflowType === WORKFLOW_TYPES['fleet-backup'] ? args.workspaceIds : [args.workspaceId];
+    if (!Array.isArray(ids)) continue;
+    for (const id of ids) if (typeof id === 'string') protect(id, d.scheduleId, d.state.paused, prefix);
+  }
+  for (const id of req.workspaceIds ?? []) protect(id, null, false, DEFAULT_BACKUP_PREFIX);
+
+  // 2. What Rigbox holds: every snapshot, in one (paged) list.
+  const all = await deps.rigbox.listAllSnapshots({ signal: req.signal });
+  progress(`${all.length} snapshots`);
+  const snapshotsOf = new Map<string, RigboxSnapshot[]>();
+  for (const s of all) {
+    const list = snapshotsOf.get(s.workspace_id) ?? [];
+    list.push(s);
+    snapshotsOf.set(s.workspace_id, list);
+  }
+
+  // 3. How the newest backup run of each workspace ended (closed runs since `runsSince`).
+  const lastRuns = new Map<string, BackupRun>();
+  const since = req.runsSince.toISOString();
+  const query =
+    `WorkflowType = '${WORKFLOW_TYPES.backup}' AND TaskQueue = '${taskQueue}' AND ExecutionStatus != 'Running' ` +
+    `AND CloseTime > '${since}'`;
+  for await (const w of client.workflow.list({ query })) {
+    const workspaceId = w.typedSearchAttributes.get(workspaceIdKey);
+    const status = RUN_STATUS[w.status.name];
+    if (!workspaceId || !status || !w.closeTime) continue;
+    const seen = lastRuns.get(workspaceId);
+    if (!seen || Date.parse(seen.closedAt) < w.closeTime.getTime()) {
+      lastRuns.set(workspaceId, { workflowId: w.workflowId, status, closedAt: w.closeTime.toISOString() });
+    }
+  }
+  progress(`${lastRuns.size} workspaces with backup runs`);
+
+  const bytes = (list: RigboxSnapshot[]) => list.reduce((sum, s) => sum + s.size_bytes, 0);
+  const protectedRows: InventoryWorkspace[] = [...byWorkspace.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([workspaceId, e]) => {
+      const own = (snapshotsOf.get(workspaceId) ?? []).sort(newestFirst);
+      const prefixes = [...e.prefixes].sort();
+      return {
+        workspaceId,
+        schedules: e.schedules.sort(),
+        paused: e.schedules.length > 0 && e.pausedAll,
+        namePrefixes: prefixes,
+        newestBackup: own.find((s) => prefixes.some((p) => s.name.startsWith(p))) ?? null,
+        snapshotCount: own.length,
+        snapshotBytes: bytes(own),
+        lastRun: lastRuns.get(workspaceId) ?? null,
+      };
+    });
+  const unprotected = [...snapshotsOf.entries()]
+    .filter(([workspaceId]) => !byWorkspace.has(workspaceId))
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([workspaceId, list]) => ({
+      workspaceId,
+      snapshotCount: list.length,
+      snapshotBytes: bytes(list),
+      newestSnapshot: [...list].sort(newestFirst)[0] ?? null,
+    }));
+  return { protected: protectedRows, unprotected, runsSince: since };
+}
+
+/** The audit's activity: the inventory, heartbeating while it reads. */
+export function createAuditActivities(deps: { rigbox: RigboxClient; temporal?: { client: Client; taskQueue: string } }) {
+  return {
+    async auditInventory(input: { workspaceIds: string[]; namePrefix?: string; runsSinceMs: number }): Promise<AuditInventory> {
+      if (!deps.temporal) throw new Error('auditInventory needs a Temporal client (ActivityDeps.temporal)');
+      const ctx = Context.current();
+      return collectInventory(
+        { rigbox: deps.rigbox, temporal: deps.temporal },
+        {
+          workspaceIds: input.workspaceIds,
+          ...(input.namePrefix ? { namePrefix: input.namePrefix } : {}),
+          runsSince: new Date(input.runsSinceMs),
+          signal: ctx.cancellationSignal,
+          progress: (what) => ctx.heartbeat({ phase: 'reading the inventory', status: what }),
+        },
+      ).catch((err: unknown) => {
+        throw toFailure(err);
+      });
+    },
+  };
+}

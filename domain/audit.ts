@@ -1,0 +1,90 @@
+import { VERDICTS, type AuditBackupsResult, type AuditedWorkspace, type BackupRun, type Verdict } from './results.js';
+import type { RigboxSnapshot } from './rigbox.js';
+import { parseDuration } from './time.js';
+
+/**
+ * The backup audit ("is everything backed up?"): its input, the inventory an activity gathers
+ * (schedules from Temporal, snapshots from Rigbox, the last backup runs from visibility), and the pure
+ * function that turns both into verdicts. Pure and deterministic, so the workflow evaluates it with
+ * workflow time and the tests check exact verdicts without a clock.
+ */
+
+/** One workspace in the inventory: what protects it and what Rigbox holds for it. */
+export interface InventoryWorkspace {
+  workspaceId: string;
+  /** Schedule ids that back it up (empty: only named in the audit's input). */
+  schedules: string[];
+  /** True when every schedule that backs it up is paused. */
+  paused: boolean;
+  /** Backups are the snapshots whose names start with one of these. */
+  namePrefixes: string[];
+  /** The newest snapshot whose name is a backup's. */
+  newestBackup: RigboxSnapshot | null;
+  snapshotCount: number;
+  snapshotBytes: number;
+  /** The newest closed backupWorkspace run seen in visibility, if any. */
+  lastRun: BackupRun | null;
+}
+
+export interface InventoryUnprotected {
+  workspaceId: string;
+  snapshotCount: number;
+  snapshotBytes: number;
+  newestSnapshot: RigboxSnapshot | null;
+}
+
+export interface AuditInventory {
+  /** Protected workspaces: those of the schedules, and those named in the input. */
+  protected: InventoryWorkspace[];
+  /** Workspaces with snapshots in Rigbox that nothing protects. */
+  unprotected: InventoryUnprotected[];
+  /** Backup runs closed before this were not looked at. */
+  runsSince: string;
+}
+
+const FAILED_RUN: ReadonlySet<BackupRun['status']> = new Set(['failed', 'timed-out']);
+
+/** The verdict of one protected workspace: no backup, then too old, then a failed last run, else ok. */
+export function verdictOf(w: InventoryWorkspace, rpoMs: number, nowMs: number): Verdict {
+  if (!w.newestBackup) return 'missing';
+  if (nowMs - Date.parse(w.newestBackup.created_at) > rpoMs) return 'stale';
+  if (w.lastRun && FAILED_RUN.has(w.lastRun.status)) return 'failed';
+  return 'ok';
+}
+
+/** Turns an inventory into the audit's report at `nowMs` (workflow time in the workflow). */
+export function evaluateAudit(inventory: AuditInventory, rpo: string, nowMs: number): Omit<AuditBackupsResult, 'notified'> {
+  const rpoMs = parseDuration(rpo)!;
+  const rank = (v: Verdict) => VERDICTS.indexOf(v);
+  const workspaces: AuditedWorkspace[] = inventory.protected
+    .map((w) => ({
+      workspaceId: w.workspaceId,
+      verdict: verdictOf(w, rpoMs, nowMs),
+      schedules: w.schedules,
+      paused: w.paused,
+      namePrefixes: w.namePrefixes,
+      newestBackup: w.newestBackup,
+      ageSeconds: w.newestBackup ? Math.max(0, Math.round((nowMs - Date.parse(w.newestBackup.created_at)) / 1000)) : null,
+      lastRunFailed: w.lastRun ? FAILED_RUN.has(w.lastRun.status) : null,
+      lastRun: w.lastRun,
+      snapshotCount: w.snapshotCount,
+      snapshotBytes: w.snapshotBytes,
+    }))
+    .sort((a, b) => rank(a.verdict) - rank(b.verdict) || (b.ageSeconds ?? Infinity) - (a.ageSeconds ?? Infinity) || a.workspaceId.localeCompare(b.workspaceId));
+  const count = (v: Verdict) => workspaces.filter((w) => w.verdict === v).length;
+  const counts = { ok: count('ok'), failed: count('failed'), stale: count('stale'), missing: count('missing'), unprotected: inventory.unprotected.length };
+  return {
+    auditedAt: new Date(nowMs).toISOString(),
+    rpo,
+    rpoSeconds: rpoMs / 1000,
+    ok: counts.stale === 0 && counts.missing === 0,
+    counts,
+    workspaces,
+    unprotected: [...inventory.unprotected].sort((a, b) => a.workspaceId.localeCompare(b.workspaceId)),
+  };
+}
+
+/** Protected workspaces that need attention (every verdict but ok), worst first. */
+export function auditOffenders(report: Pick<AuditBackupsResult, 'workspaces'>): AuditedWorkspace[] {
+  return report.workspaces.filter((w) => w.verdict !== 'ok');
+}
