@@ -1220,10 +1220,9 @@ export async function main(argv: string[] = process.argv): Promise<number> {
   }
 }
 
-// Run when executed (node dist/client/cli.js, the npm bin link), not when imported by tests.
-const invokedAs = process.argv[1] ? fs.realpathSync(process.argv[1]) : '';
-if (invokedAs === fileURLToPath(import.meta.url)) {
-  main().then(
+/** Runs the CLI as a program: sets the exit code, and never lets a slow handle hang the shell. */
+export function run(argv: string[] = process.argv): void {
+  main(argv).then(
     (code) => {
       process.exitCode = code;
       // Should a handle outlive the command (a gRPC channel closing slowly), do not hang the shell.
@@ -1235,3 +1234,7 @@ if (invokedAs === fileURLToPath(import.meta.url)) {
     },
   );
 }
+
+// Run when executed (node dist/client/cli.js, the npm bin link), not when imported (tests, ./rigsnap).
+const invokedAs = process.argv[1] ? fs.realpathSync(process.argv[1]) : '';
+if (invokedAs === fileURLToPath(import.meta.url)) run();

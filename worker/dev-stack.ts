@@ -11,6 +11,7 @@ import { DEFAULT_RIGBOX_API_URL, DEFAULT_TASK_QUEUE } from '../domain/index.js';
 import { DEMO_WORKSPACES } from '../emulator/demo.js';
 import { startEmulator, type Emulator } from '../emulator/server.js';
 import { loadDevConfig, loadWorkerConfig, type DevConfig, type WorkerConfig } from './config.js';
+import { watchParent } from './parent-watch.js';
 import { ensureSearchAttributes, temporalSettings } from './temporal.js';
 import { createRigsnapWorker } from './worker.js';
 
@@ -396,7 +397,7 @@ export function firstCommand(plan: StackPlan): string {
   if (plan.temporal.kind === 'embedded' && plan.temporal.port !== 7233) prefix.push(`TEMPORAL_ADDRESS=${plan.temporal.address}`);
   if (plan.temporal.kind === 'embedded' && plan.temporal.namespace !== 'default') prefix.push(`TEMPORAL_NAMESPACE=${plan.temporal.namespace}`);
   if (plan.config.RIGSNAP_TASK_QUEUE !== DEFAULT_TASK_QUEUE) prefix.push(`RIGSNAP_TASK_QUEUE=${plan.config.RIGSNAP_TASK_QUEUE}`);
-  return [...prefix, 'npx rigsnap snapshot ws_demo --name before-migration'].join(' ');
+  return [...prefix, './rigsnap snapshot ws_demo --name before-migration'].join(' ');
 }
 
 export function emulationNotice(plan: StackPlan, workspaces: string[]): string | null {
@@ -455,7 +456,8 @@ class Aborted extends Error {}
  * saves, then the dev server stops. A second signal stops everything at once.
  */
 export async function runDevStack(env: Record<string, string | undefined> = process.env, io: DevStackIo = defaultIo): Promise<number> {
-  const started = Date.now();
+  // From the start of this process, not of this function: the banner's figure is what the user waited.
+  const started = performance.timeOrigin;
   const say = (t: string) => io.out(`${pc.dim('[rigsnap]')} ${t}`);
   let plan: StackPlan;
   try {
@@ -514,6 +516,8 @@ export async function runDevStack(env: Record<string, string | undefined> = proc
   };
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
   for (const s of signals) process.on(s, onSignal);
+  // `kill -9` of `npm start` (or whatever started us) reaches no handler here: follow the parent instead.
+  const stopWatchingParent = watchParent(() => void stop('the process that started the stack has exited', 0));
 
   try {
     fs.mkdirSync(plan.dir, { recursive: true });
@@ -622,6 +626,7 @@ export async function runDevStack(env: Record<string, string | undefined> = proc
     }
   }
   await stopping;
+  stopWatchingParent();
   for (const s of signals) process.off(s, onSignal);
   say('stopped');
   return exitCode;

@@ -16,7 +16,7 @@ import { startEmulator, type Emulator } from '../../emulator/index.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const devEntry = path.join(root, 'dist/worker/dev.js');
-const FIRST_COMMAND = 'npx rigsnap snapshot ws_demo --name before-migration';
+const FIRST_COMMAND = './rigsnap snapshot ws_demo --name before-migration';
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -41,6 +41,8 @@ function cleanEnv(): Record<string, string> {
 
 interface Stack {
   child: ChildProcess;
+  /** Started in a process group of its own (npm start). */
+  group: boolean;
   stdout(): string;
   stderr(): string;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
@@ -49,8 +51,14 @@ interface Stack {
 
 const running: Stack[] = [];
 
-function startStack(o: { cwd: string; env: Record<string, string> }): Stack {
-  const child = spawn(process.execPath, [devEntry], { cwd: o.cwd, env: o.env, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Starts `node dist/worker/dev.js`, or with `npm: true` the README's `npm start` from the project root
+ * in a process group of its own (as a terminal would run it, so the test can hang it up).
+ */
+function startStack(o: { cwd: string; env: Record<string, string>; npm?: boolean }): Stack {
+  const child = o.npm
+    ? spawn('npm', ['start'], { cwd: root, env: o.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+    : spawn(process.execPath, [devEntry], { cwd: o.cwd, env: o.env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -62,6 +70,7 @@ function startStack(o: { cwd: string; env: Record<string, string> }): Stack {
   void exited.then(() => (done = true));
   const stack: Stack = {
     child,
+    group: Boolean(o.npm),
     stdout: () => out,
     stderr: () => err,
     exited,
@@ -118,6 +127,13 @@ afterEach(async () => {
     if (s.child.exitCode === null && s.child.signalCode === null) {
       s.child.kill('SIGKILL');
       await s.exited;
+    }
+    if (s.group) {
+      try {
+        process.kill(-s.child.pid!, 'SIGKILL'); // what npm started, if anything of it is left
+      } catch {
+        // nothing left
+      }
     }
   }
 });
@@ -239,6 +255,73 @@ describe('npm start: the whole stack on an embedded default', () => {
     await stack.exited;
     expect(await eventually(() => !isRunning(serverPid), 20_000)).toBe(true);
     expect(await eventually(() => processesMentioning(workdir).length === 0, 20_000)).toBe(true);
+  });
+});
+
+/** Whether anything accepts connections on 127.0.0.1:port. */
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ port, host: '127.0.0.1' });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/** Direct children of a process. */
+function childrenOf(pid: number): number[] {
+  const listing = execFileSync('ps', ['-A', '-o', 'pid=,ppid='], { encoding: 'utf8' });
+  return listing
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/).map(Number))
+    .filter(([, ppid]) => ppid === pid)
+    .map(([p]) => p!);
+}
+
+describe('npm start stops with the process that started it', () => {
+  // What a supervisor or an IDE's stop button does (SIGTERM to npm), what `kill -9` does, and what a
+  // closed terminal does (SIGHUP to the whole process group).
+  const ways: Array<[string, (npmPid: number) => void]> = [
+    ['SIGTERM to npm', (pid) => process.kill(pid, 'SIGTERM')],
+    ['SIGKILL of npm', (pid) => process.kill(pid, 'SIGKILL')],
+    ['SIGHUP of the terminal', (pid) => process.kill(-pid, 'SIGHUP')],
+  ];
+
+  it.each(ways)('%s: the stack shuts down, no process or port of it remains', async (_how, kill) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rigsnap-npm-start-'));
+    const ports = { temporal: await freePort(), ui: await freePort(), emulator: await freePort(), metrics: await freePort() };
+    try {
+      const stack = startStack({
+        cwd: root,
+        npm: true,
+        env: {
+          ...cleanEnv(),
+          RIGSNAP_DEV_DIR: dir,
+          RIGSNAP_DEV_TEMPORAL_PORT: String(ports.temporal),
+          RIGSNAP_DEV_UI_PORT: String(ports.ui),
+          RIGSNAP_DEV_EMULATOR_PORT: String(ports.emulator),
+          RIGSNAP_METRICS_PORT: String(ports.metrics),
+        },
+      });
+      await stack.waitForOutput(/rigsnap dev stack is up/);
+      const npmPid = stack.child.pid!;
+      // `exec` in the script: the stack is npm's own child, not a shell's.
+      const stackPids = childrenOf(npmPid);
+      expect(stackPids).toHaveLength(1);
+      expect(execFileSync('ps', ['-o', 'args=', '-p', String(stackPids[0])], { encoding: 'utf8' })).toContain('dist/worker/dev.js');
+      for (const port of Object.values(ports)) expect(await listening(port)).toBe(true);
+
+      kill(npmPid);
+      expect(await eventually(() => !isRunning(stackPids[0]!), 30_000)).toBe(true);
+      expect(await eventually(() => processesMentioning(dir).length === 0, 20_000)).toBe(true);
+      for (const port of Object.values(ports)) expect(await listening(port), `port ${port}`).toBe(false);
+      // It went down the orderly way: the emulator saved its state.
+      expect(fs.existsSync(path.join(dir, 'emulator.json'))).toBe(true);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
