@@ -1094,7 +1094,37 @@ export function buildProgram(setExit: (code: number) => void): Command {
   );
 
   addCommonOptions();
+  reportUnknownOptionsFirst(program);
   return program;
+}
+
+/**
+ * Commander checks required options before unknown ones, so `--nme foo` said "required option
+ * '--name' not specified". Required options are checked here instead, in a preAction hook, which
+ * commander runs after its unknown-option check: a typo is named as the typo. `mandatory` stays
+ * readable for help and docs through `requiredOptionsOf`.
+ */
+const requiredOptions = new WeakMap<Command, Option[]>();
+
+export function requiredOptionsOf(cmd: Command): readonly Option[] {
+  return requiredOptions.get(cmd) ?? [];
+}
+
+function reportUnknownOptionsFirst(program: Command): void {
+  const visit = (cmd: Command) => {
+    const required = cmd.options.filter((o) => o.mandatory);
+    for (const o of required) o.mandatory = false;
+    if (required.length) requiredOptions.set(cmd, required);
+    cmd.commands.forEach(visit);
+  };
+  visit(program);
+  program.hook('preAction', (_program, action) => {
+    for (const o of requiredOptionsOf(action)) {
+      if (action.getOptionValue(o.attributeName()) === undefined) {
+        action.error(`error: required option '${o.flags}' not specified`, { code: 'commander.missingMandatoryOptionValue' });
+      }
+    }
+  });
 }
 
 function checkpointEnded(r: CheckpointWorkspaceResult): string {

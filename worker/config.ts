@@ -51,7 +51,8 @@ export const WorkerEnv = z.object({
   RIGSNAP_REQUEST_TIMEOUT_MS: int('RIGSNAP_REQUEST_TIMEOUT_MS', 100, 600_000).default(30_000),
   /** Prometheus metrics of the SDK runtime; 0 turns them off. */
   RIGSNAP_METRICS_PORT: int('RIGSNAP_METRICS_PORT', 0, 65_535).default(9464),
-  RIGSNAP_METRICS_HOST: z.string().min(1).default('0.0.0.0'),
+  /** Loopback by default, like everything `npm start` runs; a container sets 0.0.0.0 (docker-compose.yml does). */
+  RIGSNAP_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   RIGSNAP_NOTIFY_URL: httpUrl('RIGSNAP_NOTIFY_URL').optional(),
   RIGSNAP_UI_URL: httpUrl('RIGSNAP_UI_URL').default('http://localhost:8233'),
   RIGSNAP_SHUTDOWN_GRACE_MS: int('RIGSNAP_SHUTDOWN_GRACE_MS', 0, 3_600_000).default(30_000),

@@ -163,6 +163,8 @@ describe('rigsnap snapshot / list / restore', () => {
 describe('bad usage', () => {
   const cases: Array<[string, string[], RegExp]> = [
     ['a missing --name', ['snapshot', 'ws_cli'], /required option '--name <name>' not specified/],
+    ['a misspelt --name', ['snapshot', 'ws_cli', '--nme', 'foo'], /unknown option '--nme'\n\(Did you mean --name\?\)/],
+    ['a misspelt option of a nested command', ['schedule', 'backfill', 'ws_cli', '--strat', 'x', '--end', 'y'], /unknown option '--strat'/],
     ['a malformed workspace id', ['snapshot', 'bad-id', '--name', 'x'], /InvalidInput: invalid input: workspaceId \(<workspace>\): must be "ws_"/],
     ['a malformed snapshot name', ['snapshot', 'ws_cli', '--name', '../etc'], /name \(--name\): must be 1-128 characters/],
     ['an unknown restart policy', ['snapshot', 'ws_cli', '--name', 'x', '--restart', 'sometimes'], /--restart <policy>' argument 'sometimes' is invalid/],

@@ -28,7 +28,7 @@ describe('loadWorkerConfig', () => {
       RIGSNAP_POLL_MAX_MS: 15_000,
       RIGSNAP_MAX_WAIT_MS: 600_000,
       RIGSNAP_METRICS_PORT: 9464,
-      RIGSNAP_METRICS_HOST: '0.0.0.0',
+      RIGSNAP_METRICS_HOST: '127.0.0.1',
       RIGSNAP_UI_URL: 'http://localhost:8233',
       RIGSNAP_SHUTDOWN_GRACE_MS: 30_000,
       RIGSNAP_LOG_LEVEL: 'INFO',
