@@ -8,6 +8,7 @@ import { Command, CommanderError, Option } from 'commander';
 import pc from 'picocolors';
 import type { z } from 'zod';
 import {
+  BACKUP_NAME_SUFFIX,
   BackupFleetInput,
   CheckpointWorkspaceInput,
   DeleteSnapshotInput,
@@ -29,6 +30,7 @@ import {
   type SnapshotWorkspaceResult,
 } from '../domain/index.js';
 import { ClientConfigError, RigsnapError, TemporalConnectionError, adviceFor, invalidInput, validate } from './errors.js';
+import { fmtBytes, fmtTime } from './format.js';
 import { finishedStepLines, renderProgress } from './progress-renderer.js';
 import type { ProgressReport, RigsnapClient, StartedOperation, StatusReport } from './rigsnap-client.js';
 import {
@@ -189,18 +191,6 @@ function examples(cmd: Command, lines: string[]): Command {
 
 // ---- formatting ---------------------------------------------------------------------------------
 
-function fmtBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
-}
-
-const fmtTime = (iso: string | null | undefined) => (iso ? `${iso.slice(0, 16).replace('T', ' ')}Z` : '-');
 
 const ANSI = new RegExp(String.raw`\u001b\[[0-9;?]*[A-Za-z]`, 'g');
 const visible = (s: string) => s.replace(ANSI, '');
@@ -494,20 +484,25 @@ function fleetOutput(io: Io): OperationOutput<BackupFleetResult> {
 }
 
 function scheduleLines(io: Io, s: ScheduleInfo): string[] {
+  // Times in the schedule's own timezone: a 03:00 Europe/Berlin backup reads 03:00, not 02:00Z.
+  const inZone = (t: string) => fmtTime(t, s.timezone, { zone: false });
   const lines = [
     `${io.c.bold(s.scheduleId)}${s.paused ? io.c.yellow(' (paused)') : ''}`,
     `  runs        ${s.kind === 'fleet' ? `backupFleet of ${s.workspaceIds?.length ?? 0} workspaces (concurrency ${s.concurrency ?? '-'})` : `backupWorkspace of ${s.workspaceId}`}`,
     `  when        every day at ${s.at.join(', ')} ${s.timezone}${s.jitter ? ` (jitter up to ${s.jitter})` : ''}`,
-    `  names       ${s.namePrefix}YYYY-MM-DD`,
+    `  names       ${s.namePrefix}${BACKUP_NAME_SUFFIX} (the scheduled time in ${s.timezone})`,
     `  retention   ${describeRetention(s.retention)}`,
     `  policies    overlap ${s.overlap}, catch-up window ${s.catchupWindow}${s.pauseOnFailure ? ', pause on failure' : ''}`,
   ];
   if (s.note) lines.push(`  note        ${s.note}`);
-  lines.push(`  next runs   ${s.nextRuns.slice(0, 3).map(fmtTime).join(', ') || '-'}`);
+  lines.push(`  next runs   ${s.nextRuns.length ? `${s.nextRuns.slice(0, 3).map(inZone).join(', ')} (${s.timezone})` : '-'}`);
   lines.push(`  actions     ${s.actionsTaken} taken, ${s.skippedOverlap} skipped (overlap), ${s.missedCatchupWindow} missed (catch-up window)`);
   lines.push(`  link        ${io.c.dim(s.url)}`);
   if (s.recentRuns.length) {
-    lines.push('', ...table(['SCHEDULED', 'STATUS', 'WORKFLOW'], s.recentRuns.map((r) => [fmtTime(r.scheduledAt), r.status ?? '-', r.workflowId]), io.c));
+    lines.push(
+      '',
+      ...table([`SCHEDULED (${s.timezone})`, 'STATUS', 'WORKFLOW'], s.recentRuns.map((r) => [inZone(r.scheduledAt), r.status ?? '-', r.workflowId]), io.c),
+    );
   }
   return lines;
 }
@@ -707,7 +702,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
         schedule
           .command('create')
           .description(
-            'Create the daily backup schedule of a workspace (runs backupWorkspace: snapshot <prefix>YYYY-MM-DD, then retention). Creating an existing schedule updates it.',
+            'Create the daily backup schedule of a workspace (runs backupWorkspace: snapshot <prefix>YYYY-MM-DD-HHMM, then retention). An existing schedule is left as it is: change it with `rigsnap schedule update`.',
           ),
       ).argument('<workspace>', 'workspace id'),
       false,
@@ -723,7 +718,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
       const input = precheck(BackupScheduleOptions, { workspaceId, ...scheduleSettings(o) });
       return withClient(o, async (rig) => {
         const s = await rig.schedules.create(input);
-        printJsonOr(io, s, () => [`${io.c.green('✓')} ${s.created ? 'created' : 'updated'} schedule`, ...scheduleLines(io, s)]);
+        printJsonOr(io, s, () => [`${io.c.green('✓')} created schedule`, ...scheduleLines(io, s)]);
         return EXIT.ok;
       });
     }),
@@ -743,8 +738,8 @@ export function buildProgram(setExit: (code: number) => void): Command {
                   s.scheduleId,
                   s.workspaceId ?? `fleet ${s.fleetName ?? ''}`,
                   s.paused ? io.c.yellow('paused') : 'active',
-                  fmtTime(s.nextRun),
-                  fmtTime(s.lastRun?.scheduledAt),
+                  fmtTime(s.nextRun, s.timezone ?? 'UTC'),
+                  fmtTime(s.lastRun?.scheduledAt, s.timezone ?? 'UTC'),
                   s.note ?? '',
                 ]),
                 io.c,
@@ -906,7 +901,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
   fleetSchedule.exitOverride();
   examples(
     addScheduleOptions(
-      addCommon(fleetSchedule.command('create').description('Create (or update) the schedule of a named fleet'))
+      addCommon(fleetSchedule.command('create').description('Create the schedule of a named fleet (an existing one is left as it is: `rigsnap fleet schedule update`)'))
         .argument('<name>', 'fleet name, e.g. nightly (schedule id rigsnap-fleet-<name>)')
         .argument('<workspace...>', 'workspace ids'),
       false,
@@ -923,7 +918,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
       });
       return withClient(o, async (rig) => {
         const s = await rig.schedules.createFleet(input);
-        printJsonOr(io, s, () => [`${io.c.green('✓')} ${s.created ? 'created' : 'updated'} fleet schedule`, ...scheduleLines(io, s)]);
+        printJsonOr(io, s, () => [`${io.c.green('✓')} created fleet schedule`, ...scheduleLines(io, s)]);
         return EXIT.ok;
       });
     }),

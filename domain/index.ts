@@ -9,3 +9,4 @@ export * from './rigbox.js';
 export * from './time.js';
 export * from './lock.js';
 export * from './links.js';
+export * from './backup-names.js';

@@ -1,8 +1,7 @@
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Worker } from '@temporalio/worker';
 import { scheduleIds } from '../../domain/index.js';
@@ -15,7 +14,6 @@ import { TEST_TOKEN, connectTestTemporal, createTestWorker, uniqueTaskQueue, typ
  * own, backed by the emulator.
  */
 const CLI = path.resolve('dist/client/cli.js');
-const execFileAsync = promisify(execFile);
 
 let temporal: TestTemporal;
 let emu: Emulator;
@@ -236,30 +234,57 @@ describe('rigsnap prune --dry-run', () => {
 });
 
 describe('rigsnap schedule', () => {
-  it('schedule create twice is idempotent: `temporal schedule list` shows one schedule, with the second settings', async () => {
+  it('create refuses an existing schedule and changes nothing; update changes only what it is given', async () => {
     const scheduleId = scheduleIds.backup('ws_cli_sched');
-    const first = await rigsnap(['schedule', 'create', 'ws_cli_sched', '--at', '03:00', '--timezone', 'Europe/Berlin', '--keep-last', '7', '--json']);
+    const first = await rigsnap([
+      'schedule', 'create', 'ws_cli_sched', '--at', '03:00', '--timezone', 'Europe/Berlin', '--keep-last', '7',
+      '--jitter', '5m', '--pause-on-failure', '--note', 'owner: data team', '--json',
+    ]);
     expect(first.code).toBe(0);
     expect(parse(first)).toMatchObject({ created: true, scheduleId, at: ['03:00'], timezone: 'Europe/Berlin', retention: { keepLast: 7 } });
-    const second = await rigsnap(['schedule', 'create', 'ws_cli_sched', '--at', '02:30', '--timezone', 'Europe/Berlin', '--keep-last', '7', '--json']);
-    expect(second.code).toBe(0);
-    expect(parse(second)).toMatchObject({ created: false, scheduleId, at: ['02:30'] });
 
-    // Visibility is eventually consistent: wait until the list shows it, then count.
-    const cli = inject('temporalCliPath');
-    let ids: string[] = [];
-    for (;;) {
-      const { stdout } = await execFileAsync(cli, ['schedule', 'list', '--address', inject('temporalAddress'), '--output', 'json']);
-      ids = (JSON.parse(stdout || '[]') as Array<{ scheduleId: string }>).map((s) => s.scheduleId);
-      if (ids.includes(scheduleId)) break;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    expect(ids.filter((id) => id === scheduleId)).toHaveLength(1);
+    // The issue's first surprise: a second create used to replace the schedule with defaults.
+    const second = await rigsnap(['schedule', 'create', 'ws_cli_sched', '--at', '04:00']);
+    expect(second.code).toBe(1);
+    expect(second.stderr).toContain(`ScheduleExists: schedule ${scheduleId} already exists; nothing changed`);
+    expect(second.stderr).toContain('rigsnap schedule update ws_cli_sched');
+    const unchanged = parse(await rigsnap(['schedule', 'describe', 'ws_cli_sched', '--json']));
+    expect(unchanged).toMatchObject({
+      at: ['03:00'],
+      timezone: 'Europe/Berlin',
+      retention: { keepLast: 7, timezone: 'Europe/Berlin' },
+      jitter: '5m',
+      pauseOnFailure: true,
+      note: 'owner: data team',
+    });
 
+    const moved = await rigsnap(['schedule', 'update', 'ws_cli_sched', '--at', '04:00', '--json']);
+    expect(moved.code).toBe(0);
+    expect(parse(moved)).toMatchObject({
+      at: ['04:00'],
+      timezone: 'Europe/Berlin',
+      retention: { keepLast: 7, timezone: 'Europe/Berlin' },
+      jitter: '5m',
+      pauseOnFailure: true,
+      note: 'owner: data team',
+      catchupWindow: '1h',
+      namePrefix: 'daily-backup-',
+    });
+
+    // Times of a schedule read in its own timezone: a 04:00 Europe/Berlin backup is "04:00", not "03:00Z".
     const described = await rigsnap(['schedule', 'describe', 'ws_cli_sched']);
     expect(described.code).toBe(0);
-    expect(described.stdout).toContain('every day at 02:30 Europe/Berlin');
+    expect(described.stdout).toContain('every day at 04:00 Europe/Berlin');
     expect(described.stdout).toContain('keep last 7 (Europe/Berlin)');
+    // (The next runs include the jitter of up to 5 minutes.)
+    expect(described.stdout).toMatch(/next runs +\d{4}-\d\d-\d\d 04:0\d, \d{4}-\d\d-\d\d 04:0\d, \d{4}-\d\d-\d\d 04:0\d \(Europe\/Berlin\)/);
+    expect(described.stdout).toContain('names       daily-backup-YYYY-MM-DD-HHMM (the scheduled time in Europe/Berlin)');
+
+    // In the Temporal UI, the schedule's note says what it does, then the person's note.
+    const raw = await temporal.client.schedule.getHandle(scheduleId).describe();
+    expect(raw.state.note).toBe(
+      'rigsnap: backs up ws_cli_sched every day at 04:00 Europe/Berlin as daily-backup-YYYY-MM-DD-HHMM; keeps the last 7\nowner: data team',
+    );
 
     const paused = await rigsnap(['schedule', 'pause', 'ws_cli_sched', '--note', 'maintenance', '--json']);
     expect(parse(paused)).toMatchObject({ scheduleId, paused: true });
@@ -274,6 +299,24 @@ describe('rigsnap schedule', () => {
     const gone = await rigsnap(['schedule', 'describe', 'ws_cli_sched']);
     expect(gone.code).toBe(1);
     expect(gone.stderr).toContain('ScheduleNotFound');
+    expect(gone.stderr).toContain('rigsnap schedule list');
+  });
+
+  it('update --timezone moves the calendar and the retention buckets together (10.8)', async () => {
+    const created = await rigsnap(['schedule', 'create', 'ws_cli_tz', '--at', '03:00', '--timezone', 'Europe/Berlin', '--keep-daily', '7', '--json']);
+    expect(created.code).toBe(0);
+    const updated = await rigsnap(['schedule', 'update', 'ws_cli_tz', '--timezone', 'America/New_York', '--json']);
+    expect(updated.code).toBe(0);
+    expect(parse(updated)).toMatchObject({ timezone: 'America/New_York', retention: { keepDaily: 7, timezone: 'America/New_York' } });
+    // What the backups will run with: the action's input and the memo the backup names itself from.
+    const raw = await temporal.client.schedule.getHandle(scheduleIds.backup('ws_cli_tz')).describe();
+    expect(raw.action.args).toEqual([{ workspaceId: 'ws_cli_tz', namePrefix: 'daily-backup-', retention: { keepDaily: 7, timezone: 'America/New_York' } }]);
+    expect(raw.spec.timezone).toBe('America/New_York');
+    // Its times read in its timezone: 03:00 in New York, not 07:00Z or 08:00Z.
+    const described = await rigsnap(['schedule', 'describe', 'ws_cli_tz']);
+    expect(described.stdout).toMatch(/next runs +\d{4}-\d\d-\d\d 03:00, \d{4}-\d\d-\d\d 03:00, \d{4}-\d\d-\d\d 03:00 \(America\/New_York\)/);
+    expect(described.stdout).toContain('keep 7 daily (America/New_York)');
+    await rigsnap(['schedule', 'delete', 'ws_cli_tz', '--yes']);
   });
 });
 

@@ -177,7 +177,7 @@ describe('operations', () => {
 });
 
 describe('schedules', () => {
-  it('create (idempotent), describe, pause, unpause, trigger and delete a workspace backup schedule', async () => {
+  it('create (refusing an existing one), update, describe, pause, unpause, trigger and delete a workspace backup schedule', async () => {
     const created = await rig.schedules.create({
       workspaceId: 'ws_sched',
       at: '03:00',
@@ -202,9 +202,14 @@ describe('schedules', () => {
     });
     expect(created.nextRuns.length).toBeGreaterThan(0);
 
-    // Creating it again updates it in place.
-    const again = await rig.schedules.create({ workspaceId: 'ws_sched', at: '04:15', timezone: 'Europe/Berlin', retention: { keepLast: 7 } });
-    expect(again).toMatchObject({ created: false, at: ['04:15'], jitter: null, note: null });
+    // Creating it again is refused and changes nothing; update changes what it is given.
+    await expect(rig.schedules.create({ workspaceId: 'ws_sched', at: '04:15' })).rejects.toMatchObject({
+      type: 'ScheduleExists',
+      scheduleId: scheduleIds.backup('ws_sched'),
+    });
+    expect(await rig.schedules.describe('ws_sched')).toMatchObject({ at: ['03:00'], jitter: '5m', note: 'owner: tests', retention: { keepLast: 7 } });
+    const again = await rig.schedules.update('ws_sched', { at: '04:15', jitter: null, note: null });
+    expect(again).toMatchObject({ at: ['04:15'], jitter: null, note: null, timezone: 'Europe/Berlin', retention: { keepLast: 7, timezone: 'Europe/Berlin' } });
 
     // What Temporal holds: calendar in the timezone, the memo the backup reads, the action's id and input.
     const raw = await temporal.client.schedule.getHandle(scheduleIds.backup('ws_sched')).describe();
