@@ -29,7 +29,7 @@ import {
   type RigboxSnapshot,
   type SnapshotWorkspaceResult,
 } from '../domain/index.js';
-import { ClientConfigError, RigsnapError, TemporalConnectionError, adviceFor, invalidInput, validate } from './errors.js';
+import { ClientConfigError, RigsnapError, TemporalConnectionError, invalidInput, validate } from './errors.js';
 import { fmtBytes, fmtTime } from './format.js';
 import { finishedStepLines, renderProgress } from './progress-renderer.js';
 import type { ProgressReport, RigsnapClient, StartedOperation, StatusReport } from './rigsnap-client.js';
@@ -246,23 +246,35 @@ function precheck<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
   return validate(schema, input);
 }
 
+interface Confirmation {
+  /** What would be done: "restore ws_demo to snap_abc". */
+  action: string;
+  /** What it costs, said in the question only: "its current state is replaced…". */
+  warning?: string;
+  /** What a "no" leaves as it was: "ws_demo is unchanged". */
+  declined: string;
+}
+
 /**
  * Asks before a destructive command. With --yes it goes ahead; without a terminal to ask on it refuses
- * (exit 2), so a script never deletes by accident.
+ * (exit 2), so a script never deletes by accident. A "no" says what stays as it was.
  */
-async function confirm(o: CommonOptions, io: Io, what: string): Promise<void> {
+async function confirm(o: CommonOptions, io: Io, c: Confirmation): Promise<void> {
   if (o.yes) return;
   if (!process.stdin.isTTY || !process.stderr.isTTY) {
-    throw new UsageError(`refusing to ${what} without confirmation: there is no terminal to ask on. Pass --yes to confirm.`);
+    throw new UsageError(`refusing to ${c.action} without confirmation: there is no terminal to ask on. Pass --yes to confirm.`);
   }
   const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
   try {
-    const answer = await rl.question(`${io.c.yellow('?')} ${what}? [y/N] `);
-    if (!/^y(es)?$/i.test(answer.trim())) throw new UsageError(`cancelled: did not ${what}`);
+    const answer = await rl.question(`${io.c.yellow('?')} ${c.action}?${c.warning ? ` ${c.warning}.` : ''} [y/N] `);
+    if (!/^y(es)?$/i.test(answer.trim())) throw new Declined(`nothing done: ${c.declined}`);
   } finally {
     rl.close();
   }
 }
+
+/** A "no" to a confirmation: nothing was started; exit 2 like any refusal, without an error tone. */
+class Declined extends UsageError {}
 
 const HIDE_CURSOR = '\u001b[?25l';
 const SHOW_CURSOR = '\u001b[?25h';
@@ -623,7 +635,11 @@ export function buildProgram(setExit: (code: number) => void): Command {
     act(async (workspaceId: string, snapshotId: string, o: CommonOptions & { keepCurrent?: boolean; restart: string }) => {
       const io = ioOf(o);
       const input = precheck(RestoreWorkspaceInput, { workspaceId, snapshotId, keepCurrent: Boolean(o.keepCurrent), restart: o.restart });
-      await confirm(o, io, `restore ${workspaceId} to ${snapshotId}${input.keepCurrent ? '' : ' (its current state is lost; --keep-current saves it first)'}`);
+      await confirm(o, io, {
+        action: `restore ${workspaceId} to ${snapshotId}`,
+        ...(input.keepCurrent ? {} : { warning: `Its current state is replaced (--keep-current saves it first)` }),
+        declined: `${workspaceId} was not restored and is unchanged`,
+      });
       return runOperation(io, o, (rig) => rig.startRestore(input, keyOf(o)), restoreOutput());
     }),
   );
@@ -638,7 +654,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     act(async (workspaceId: string, snapshotId: string, o: CommonOptions) => {
       const io = ioOf(o);
       const input = precheck(DeleteSnapshotInput, { workspaceId, snapshotId });
-      await confirm(o, io, `delete snapshot ${snapshotId} of ${workspaceId}`);
+      await confirm(o, io, { action: `delete snapshot ${snapshotId} of ${workspaceId}`, declined: `snapshot ${snapshotId} was not deleted` });
       return runOperation(io, o, (rig) => rig.startDeleteSnapshot(input), deleteOutput());
     }),
   );
@@ -685,7 +701,13 @@ export function buildProgram(setExit: (code: number) => void): Command {
         retention: retentionFrom(o, true) ?? {},
         dryRun: Boolean(o.dryRun),
       });
-      if (!input.dryRun) await confirm(o, io, `delete the "${input.namePrefix}*" snapshots of ${workspaceId} that the policy does not keep`);
+      if (!input.dryRun) {
+        await confirm(o, io, {
+          action: `delete the "${input.namePrefix}*" snapshots of ${workspaceId} that the policy does not keep`,
+          warning: 'See them first with --dry-run',
+          declined: `no snapshot of ${workspaceId} was deleted`,
+        });
+      }
       return runOperation(io, o, (rig) => rig.startPrune(input, keyOf(o)), pruneOutput(io));
     }),
   );
@@ -860,7 +882,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     act(async (target: string, o: CommonOptions) => {
       const io = ioOf(o);
       const scheduleId = resolveScheduleId(target);
-      await confirm(o, io, `delete schedule ${scheduleId}`);
+      await confirm(o, io, { action: `delete schedule ${scheduleId}`, warning: 'The backups it made stay', declined: `schedule ${scheduleId} was not deleted` });
       return withClient(o, async (rig) => {
         await rig.schedules.delete(target);
         printJsonOr(io, { scheduleId, deleted: true }, () => [`${io.c.green('✓')} deleted schedule ${scheduleId}`]);
@@ -961,7 +983,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     act(async (name: string, o: CommonOptions) => {
       const io = ioOf(o);
       const id = fleetScheduleId(name);
-      await confirm(o, io, `delete fleet schedule ${id}`);
+      await confirm(o, io, { action: `delete fleet schedule ${id}`, warning: 'The backups it made stay', declined: `schedule ${id} was not deleted` });
       return withClient(o, async (rig) => {
         await rig.schedules.delete(id);
         printJsonOr(io, { scheduleId: id, deleted: true }, () => [`${io.c.green('✓')} deleted schedule ${id}`]);
@@ -1023,7 +1045,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
       const io = ioOf(o);
       return withClient(o, async (rig) => {
         const before = await rig.progress(workflowId, undefined, 1000).catch(() => null);
-        const url = before?.url ?? rig.workflowUrl(workflowId);
+        const url = before?.url ?? rig.workflowUrl(workflowId); // without a run id: the list filtered to this id
         if (!io.json && before) io.out(`${io.c.cyan('→')} rollback of ${workflowId}\n  ${io.c.dim(url)}`);
         const t0 = Date.now();
         const seen: Seen = { last: null, printed: null };
@@ -1048,9 +1070,11 @@ export function buildProgram(setExit: (code: number) => void): Command {
       const io = ioOf(o);
       return withClient(o, async (rig) => {
         const r = await rig.release(workflowId, { deleteSnapshot: Boolean(o.deleteSnapshot) });
-        const url = rig.workflowUrl(workflowId);
+        const url = rig.workflowUrl(workflowId, r.runId);
         printJsonOr(io, { workflowId, url, status: 'completed', result: r }, () => [
-          `${io.c.green('✓')} released ${workflowId}; snapshot ${r.snapshotDeleted ? 'deleted' : 'kept'}`,
+          r.alreadyReleased
+            ? `${io.c.green('✓')} ${workflowId} had already ended; nothing to do (snapshot ${r.snapshotDeleted ? 'deleted' : 'kept'})`
+            : `${io.c.green('✓')} released ${workflowId}; snapshot ${r.snapshotDeleted ? 'deleted' : 'kept'}`,
           `  ${io.c.dim(url)}`,
         ]);
         return EXIT.ok;
@@ -1207,6 +1231,11 @@ export function reportError(err: unknown, json: boolean): number {
     emitJson({ type: 'Usage', message: err.message });
     return EXIT.usage; // commander already printed the message and the hint
   }
+  if (err instanceof Declined) {
+    write(`rigsnap: ${err.message}`);
+    emitJson({ type: 'Declined', message: err.message });
+    return EXIT.usage;
+  }
   if (err instanceof UsageError || err instanceof ClientConfigError) {
     write(`rigsnap: ${err.message}`);
     emitJson({ type: 'Usage', message: err.message });
@@ -1221,7 +1250,7 @@ export function reportError(err: unknown, json: boolean): number {
     const beforeStart = err.type === 'InvalidInput' && !err.workflowId;
     const message = beforeStart ? withFlagNames(err.message) : err.message;
     write(`rigsnap: ${err.type}: ${message}`);
-    write(`  what to do: ${adviceFor(err.type)}`);
+    write(`  what to do: ${err.advice}`);
     if (err.workflowId && err.type !== 'WorkflowNotFound') write(`  workflow: ${err.workflowId} (rigsnap status ${err.workflowId})`);
     emitJson({ ...err.toJSON(), message });
     return beforeStart ? EXIT.usage : EXIT.failed;

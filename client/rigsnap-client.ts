@@ -59,7 +59,12 @@ export const operationKey = defineSearchAttributeKey(SEARCH_ATTRIBUTES.operation
 
 /** Results of checkpointWorkspace's updates, typed from the workflow's own definitions (types only). */
 type UpdateResult<U> = U extends UpdateDefinition<infer R, infer _A, infer _N> ? R : never;
-export type ReleaseResult = UpdateResult<typeof releaseUpdate>;
+export type ReleaseResult = UpdateResult<typeof releaseUpdate> & {
+  /** The session had already ended (an earlier release, or its TTL): nothing was done now. */
+  alreadyReleased: boolean;
+  /** The checkpoint's run, for its link. */
+  runId: string;
+};
 type RollbackUpdateResult = UpdateResult<typeof rollbackUpdate>;
 
 export interface RigsnapClientOptions extends SettingsOverrides {
@@ -343,21 +348,56 @@ export class RigsnapClient {
     );
   }
 
-  /** Ends a checkpoint session; `deleteSnapshot` also deletes the checkpoint's snapshot. */
+  /**
+   * Ends a checkpoint session; `deleteSnapshot` also deletes the checkpoint's snapshot. Releasing a
+   * session that already ended is a harmless no-op (`alreadyReleased`), unless it asks for more than
+   * was done (the snapshot deleted when it was kept): that is Rejected, saying how to delete it.
+   */
   async release(checkpointWorkflowId: string, input: ReleaseCheckpointInput = {}): Promise<ReleaseResult> {
     const v = validate(ReleaseCheckpointInput, input);
-    const { handle, runId } = await this.openCheckpoint(checkpointWorkflowId);
-    return this.call({ workflowId: checkpointWorkflowId, runId }, () =>
-      handle.executeUpdate<ReleaseResult, [ReleaseCheckpointInput]>('release', { args: [v] }),
-    );
+    const desc = await this.checkpointRun(checkpointWorkflowId);
+    const handle = this.temporal.workflow.getHandle(checkpointWorkflowId, desc.runId);
+    const ctx = { workflowId: checkpointWorkflowId, runId: desc.runId };
+    if (statusName(desc) === 'RUNNING') {
+      try {
+        const r = await this.call(ctx, () => handle.executeUpdate<UpdateResult<typeof releaseUpdate>, [ReleaseCheckpointInput]>('release', { args: [v] }));
+        return { ...r, alreadyReleased: false, runId: desc.runId };
+      } catch (err) {
+        // Another release got there first and the session is ending: the same outcome as a later call.
+        if (!(err instanceof RigsnapError && err.type === 'Conflict' && /already released/.test(err.message))) throw err;
+      }
+    } else if (statusName(desc) !== 'COMPLETED') {
+      throw new RigsnapError({
+        type: 'Rejected',
+        message: `checkpoint ${checkpointWorkflowId} ended ${statusName(desc).toLowerCase()}, not released; there is nothing to release`,
+        ...ctx,
+      });
+    }
+    const ended = await this.call(ctx, () => handle.result() as Promise<CheckpointWorkspaceResult>);
+    if (v.deleteSnapshot && !ended.snapshotDeleted) {
+      throw new RigsnapError({
+        type: 'Rejected',
+        message:
+          `checkpoint ${checkpointWorkflowId} already ended (${ended.endedBy === 'ttl' ? 'its TTL passed' : 'released'}) and kept its snapshot ${ended.snapshot.id}; ` +
+          `delete it with \`rigsnap delete ${ended.workspaceId} ${ended.snapshot.id}\``,
+        ...ctx,
+      });
+    }
+    return { released: true, snapshotDeleted: ended.snapshotDeleted, alreadyReleased: true, runId: desc.runId };
   }
 
-  /** The running checkpoint session with this id, or a clear error: not found, not a checkpoint, already ended. */
-  private async openCheckpoint(workflowId: string): Promise<{ handle: WorkflowHandle; runId: string }> {
+  /** The latest run of a checkpoint workflow, or a clear error: not found, not a checkpoint. */
+  private async checkpointRun(workflowId: string): Promise<WorkflowExecutionDescription> {
     const desc = await this.call({ workflowId }, () => this.temporal.workflow.getHandle(workflowId).describe());
     if (desc.type !== WORKFLOW_TYPES.checkpoint) {
       throw new RigsnapError({ type: 'Rejected', message: `${workflowId} is a ${desc.type} workflow, not a checkpoint`, workflowId });
     }
+    return desc;
+  }
+
+  /** The running checkpoint session with this id, or a clear error: not found, not a checkpoint, already ended. */
+  private async openCheckpoint(workflowId: string): Promise<{ handle: WorkflowHandle; runId: string }> {
+    const desc = await this.checkpointRun(workflowId);
     if (statusName(desc) !== 'RUNNING') {
       throw new RigsnapError({
         type: 'Rejected',

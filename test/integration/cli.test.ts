@@ -7,6 +7,7 @@ import type { Worker } from '@temporalio/worker';
 import { scheduleIds } from '../../domain/index.js';
 import { startEmulator, type Emulator } from '../../emulator/index.js';
 import { TEST_TOKEN, connectTestTemporal, createTestWorker, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.js';
+import { checkLink, linksIn } from '../helpers/ui-links.js';
 
 /**
  * The real `rigsnap` binary (dist/client/cli.js, built by `npm run build`, which `npm test` runs first)
@@ -26,6 +27,32 @@ interface Run {
   code: number | null;
   stdout: string;
   stderr: string;
+}
+
+/**
+ * Runs the CLI on a pseudo-terminal (util-linux `script`), typing `input` once it asks: for the
+ * confirmations, which are only ever asked on a terminal.
+ */
+function rigsnapOnTerminal(args: string[], input: string, env: Record<string, string> = {}): Promise<Run> {
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TEMPORAL_') && !k.startsWith('RIGSNAP_')));
+  const quote = (a: string) => `'${a.replaceAll("'", "'\\''")}'`;
+  return new Promise((resolve, reject) => {
+    const child = spawn('script', ['-qec', [process.execPath, CLI, ...args].map(quote).join(' '), '/dev/null'], {
+      env: { ...clean, TEMPORAL_ADDRESS: inject('temporalAddress'), RIGSNAP_TASK_QUEUE: taskQueue, NO_COLOR: '1', ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let typed = false;
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      if (!typed && /\[y\/N\]/.test(stdout)) {
+        typed = true;
+        child.stdin.write(input);
+      }
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr: '' }));
+  });
 }
 
 /** Runs `node dist/client/cli.js …` without a terminal (stdin, stdout and stderr are pipes). Never blocks the worker. */
@@ -146,6 +173,20 @@ describe('rigsnap snapshot / list / restore', () => {
     const ok = await rigsnap(['restore', 'ws_restore', target.id, '--yes', '--json']);
     expect(ok.code).toBe(0);
     expect(parse(ok).result.restored.id).toBe(target.id);
+  });
+
+  it('declining a restore on a terminal starts nothing and says the workspace is unchanged', async () => {
+    const ws = emu.state.workspace('ws_restore')!;
+    const target = emu.state.addSnapshot(ws, 'maybe');
+    const callsBefore = emu.calls.length;
+    const restoresBefore = await workflowsOfType('restoreWorkspace');
+    const r = await rigsnapOnTerminal(['restore', 'ws_restore', target.id], 'n\n');
+    expect(r.code).toBe(2);
+    expect(r.stdout).toContain(`restore ws_restore to ${target.id}? Its current state is replaced (--keep-current saves it first). [y/N]`);
+    expect(r.stdout).toContain('nothing done: ws_restore was not restored and is unchanged');
+    expect(r.stdout).not.toMatch(/lost/);
+    expect(emu.calls.length).toBe(callsBefore);
+    expect(await workflowsOfType('restoreWorkspace')).toBe(restoresBefore);
   });
 
   it('delete without --yes and without a terminal refuses too', async () => {
@@ -317,6 +358,48 @@ describe('rigsnap schedule', () => {
     expect(described.stdout).toMatch(/next runs +\d{4}-\d\d-\d\d 03:00, \d{4}-\d\d-\d\d 03:00, \d{4}-\d\d-\d\d 03:00 \(America\/New_York\)/);
     expect(described.stdout).toContain('keep 7 daily (America/New_York)');
     await rigsnap(['schedule', 'delete', 'ws_cli_tz', '--yes']);
+  });
+});
+
+describe('links', () => {
+  it('every link the commands print opens in the Temporal UI (the one the tests run)', async () => {
+    const uiUrl = inject('temporalUiUrl');
+    const env = { RIGSNAP_UI_URL: uiUrl };
+    const outputs: Record<string, Run> = {};
+    const run = async (name: string, args: string[]) => {
+      const r = await rigsnap(args, env);
+      outputs[name] = r;
+      expect(r.code, `${name}: ${r.stderr}`).toBe(0);
+      return r;
+    };
+    await run('snapshot', ['snapshot', 'ws_cli', '--name', 'links']);
+    const noWait = await run('snapshot --no-wait', ['snapshot', 'ws_cli', '--name', 'links-later', '--no-wait']);
+    const started = noWait.stdout.split('\n')[0]!;
+    const checkpoint = await run('checkpoint', ['checkpoint', 'ws_cli', '--name', 'links-cp', '--ttl', '1h']);
+    const checkpointId = /rigsnap rollback (\S+)/.exec(checkpoint.stdout)![1]!;
+    await run('rollback', ['rollback', checkpointId]);
+    await run('release', ['release', checkpointId]);
+    await run('status', ['status', started]);
+    await run('schedule create', ['schedule', 'create', 'ws_cli_links', '--at', '05:00']);
+    await run('schedule describe', ['schedule', 'describe', 'ws_cli_links']);
+    await run('schedule trigger', ['schedule', 'trigger', 'ws_cli_links']);
+
+    // The same release again is a harmless no-op, and its link opens too.
+    const again = await run('release again', ['release', checkpointId]);
+    expect(again.stdout).toContain(`${checkpointId} had already ended; nothing to do (snapshot kept)`);
+    const more = await rigsnap(['release', checkpointId, '--delete-snapshot'], env);
+    expect(more.code).toBe(1);
+    expect(more.stderr).toMatch(/already ended \(released\) and kept its snapshot (snap_\w+); delete it with `rigsnap delete ws_cli \1`/);
+
+    const checks = [];
+    for (const [name, r] of Object.entries(outputs)) {
+      const links = linksIn(r.stdout + r.stderr);
+      expect(links.length, `${name} prints a link`).toBeGreaterThan(0);
+      for (const link of links) checks.push({ name, ...(await checkLink(link, uiUrl)) });
+    }
+    const broken = checks.filter((c) => c.page !== 200 || c.status !== 200);
+    expect(broken).toEqual([]);
+    await rigsnap(['schedule', 'delete', 'ws_cli_links', '--yes']);
   });
 });
 

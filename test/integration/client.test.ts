@@ -168,11 +168,13 @@ describe('operations', () => {
     expect(emu.state.workspace('ws_cp')!.files['state.txt']).toBe('before');
 
     const released = await rig.release(started.workflowId, { deleteSnapshot: true });
-    expect(released).toEqual({ released: true, snapshotDeleted: true });
+    expect(released).toMatchObject({ released: true, snapshotDeleted: true, alreadyReleased: false });
     const result = await started.result();
     expect(result).toMatchObject({ endedBy: 'release', rollbacks: 1, snapshotDeleted: true });
     expect(snapshotsOf('ws_cp').map((s) => s.id)).not.toContain(active.snapshotId);
     await expect(rig.rollback(started.workflowId)).rejects.toMatchObject({ type: 'Rejected' });
+    // Releasing it again changes nothing and is no error.
+    expect(await rig.release(started.workflowId, { deleteSnapshot: true })).toMatchObject({ released: true, alreadyReleased: true, snapshotDeleted: true });
   });
 });
 
