@@ -18,7 +18,9 @@ import {
   SnapshotWorkspaceInput,
   formatDuration,
   parseDuration,
+  WORKFLOW_TYPES,
   type BackupFleetResult,
+  type BackupWorkspaceResult,
   type CheckpointWorkspaceResult,
   type DeleteSnapshotResult,
   type ListSnapshotsResult,
@@ -31,7 +33,7 @@ import {
 } from '../domain/index.js';
 import { ClientConfigError, RigsnapError, TemporalConnectionError, invalidInput, validate } from './errors.js';
 import { fmtBytes, fmtTime } from './format.js';
-import { finishedStepLines, renderProgress } from './progress-renderer.js';
+import { describeDetail, finishedStepLines, renderProgress } from './progress-renderer.js';
 import type { ProgressReport, RigsnapClient, StartedOperation, StatusReport } from './rigsnap-client.js';
 import {
   BackupScheduleOptions,
@@ -1100,6 +1102,82 @@ export function buildProgram(setExit: (code: number) => void): Command {
     }),
   );
 
+  // cancel
+  examples(
+    addCommon(
+      program
+        .command('cancel')
+        .description('Cancel a running operation (asks first): it stops at its next step, and a workspace it stopped is started again before it ends'),
+      { wait: true, yes: true },
+    ).argument('<workflow-id>', 'workflow id (printed when an operation starts; `rigsnap runs` lists recent ones)'),
+    ['rigsnap cancel snapshot-ws_demo-before-migration-m1abc2', 'rigsnap cancel backup-ws_demo-m1abc2 --yes --no-wait'],
+  ).action(
+    act(async (workflowId: string, o: CommonOptions) => {
+      const io = ioOf(o);
+      await confirm(o, io, {
+        action: `cancel ${workflowId}`,
+        warning: 'It stops at its next step; a workspace it stopped is started again',
+        declined: `${workflowId} was not cancelled and goes on`,
+      });
+      return withClient(o, async (rig) => {
+        const c = await rig.cancel(workflowId);
+        if (c.alreadyClosed) {
+          printJsonOr(io, { ...c, status: c.status }, () => [
+            `${io.c.green('✓')} ${workflowId} had already ended (${ENDED[c.status] ?? c.status.toLowerCase()}); nothing to cancel`,
+            `  ${io.c.dim(c.url)}`,
+          ]);
+          return EXIT.ok;
+        }
+        if (o.wait === false) {
+          printJsonOr(io, { ...c, status: 'CANCEL_REQUESTED' }, () => [`${io.c.green('✓')} cancellation of ${workflowId} requested; follow it with \`rigsnap status ${workflowId}\``, `  ${io.c.dim(c.url)}`]);
+          return EXIT.ok;
+        }
+        if (!io.json) io.out(`${io.c.cyan('→')} cancelling ${workflowId}\n  ${io.c.dim(c.url)}`);
+        const t0 = Date.now();
+        const seen: Seen = { last: null, printed: null };
+        const status = await watch(rig, io, workflowId, rig.awaitClosed(workflowId, c.runId), seen);
+        const report = await rig.progress(workflowId, c.runId, 1500).catch(() => seen.last);
+        finalSteps(io, report?.progress?.steps, status !== 'COMPLETED', seen.printed);
+        const how = ENDED[status] ?? status.toLowerCase();
+        printJsonOr(io, { ...c, status }, () => [
+          status === 'CANCELLED' || status === 'CANCELED'
+            ? `${io.c.green('✓')} ${workflowId} cancelled ${io.c.dim(`(${formatDuration(Date.now() - t0)})`)}`
+            : `${io.c.yellow('!')} ${workflowId} ${how} before the cancellation took effect; see \`rigsnap status ${workflowId}\``,
+        ]);
+        return EXIT.ok;
+      });
+    }),
+  );
+
+  // runs
+  examples(
+    addCommon(program.command('runs').description('List recent rigsnap operations (newest first) with their workflow ids and how they ended'))
+      .argument('[workspace]', 'only the operations on this workspace')
+      .option('--limit <n>', 'how many (default 20)', numberArg)
+      .option('--include-reads', 'also list the `rigsnap list` reads'),
+    ['rigsnap runs', 'rigsnap runs ws_demo --limit 5', 'rigsnap runs ws_demo --json'],
+  ).action(
+    act(async (workspaceId: string | undefined, o: CommonOptions & { limit?: number | string; includeReads?: boolean }) => {
+      const io = ioOf(o);
+      const limit = o.limit === undefined ? 20 : Number(o.limit);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw invalidInput('limit: must be a whole number from 1 to 1000', ['limit']);
+      if (workspaceId !== undefined) precheck(ListSnapshotsInput, { workspaceId });
+      return withClient(o, async (rig) => {
+        const runs = await rig.recent({ ...(workspaceId ? { workspaceId } : {}), limit, includeReads: Boolean(o.includeReads) });
+        printJsonOr(io, runs, () =>
+          runs.length === 0
+            ? [`no rigsnap operations${workspaceId ? ` on ${workspaceId}` : ''} on task queue ${rig.taskQueue} yet`]
+            : table(
+                ['STARTED', 'STATUS', 'OPERATION', 'WORKSPACE', 'WORKFLOW ID'],
+                runs.map((r) => [fmtTime(r.startedAt), r.status, r.operation ?? r.workflowType, r.workspaceId ?? '-', r.workflowId]),
+                io.c,
+              ),
+        );
+        return EXIT.ok;
+      });
+    }),
+  );
+
   // worker / dev
   examples(program.command('worker').description('Run a rigsnap worker (needs RIGBOX_TOKEN; see the worker settings in the README)').allowUnknownOption().allowExcessArguments(), [
     'RIGBOX_TOKEN=… rigsnap worker',
@@ -1150,22 +1228,61 @@ function checkpointEnded(r: CheckpointWorkspaceResult): string {
   return `checkpoint of ${r.workspaceId} (${snap(r.snapshot)}) ended by ${r.endedBy} after ${r.rollbacks} rollback${r.rollbacks === 1 ? '' : 's'}; snapshot ${r.snapshotDeleted ? 'deleted' : 'kept'}`;
 }
 
+function backupOutput(io: Io): OperationOutput<BackupWorkspaceResult> {
+  return {
+    line: (r) =>
+      `backup "${r.snapshot.name}" of ${r.snapshot.workspace_id} is ${r.snapshot.id} (${fmtBytes(r.snapshot.size_bytes)}); workspace ${r.workspaceStatus}` +
+      (r.prune ? `; retention kept ${r.prune.kept.length}, deleted ${r.prune.deleted.length}` : ''),
+    more: (r) => (r.prune ? pruneOutput(io).more!(r.prune) : []),
+  };
+}
+
+/** How each workflow type's result reads, for `status`: the same line the command that ran it prints. */
+function resultLines(io: Io, workflowType: string, result: unknown): string[] {
+  const outputs: Record<string, OperationOutput<object>> = {
+    [WORKFLOW_TYPES.snapshot]: snapshotOutput(),
+    [WORKFLOW_TYPES.restore]: restoreOutput(),
+    [WORKFLOW_TYPES.delete]: deleteOutput(),
+    [WORKFLOW_TYPES.list]: listOutput(io),
+    [WORKFLOW_TYPES.prune]: pruneOutput(io),
+    [WORKFLOW_TYPES.backup]: backupOutput(io),
+    [WORKFLOW_TYPES['fleet-backup']]: fleetOutput(io),
+    [WORKFLOW_TYPES.checkpoint]: { line: (r: CheckpointWorkspaceResult) => checkpointEnded(r) },
+  };
+  const out = outputs[workflowType];
+  if (!out || result === null || typeof result !== 'object') return [`  result      ${result === undefined ? '-' : 'see --json'}`];
+  try {
+    return [`  result      ${out.line(result)}`, ...(out.more?.(result) ?? []).map((l) => `  ${l}`)];
+  } catch {
+    return ['  result      (a shape this version does not know; see --json)'];
+  }
+}
+
+const ENDED: Record<string, string> = { COMPLETED: 'completed', FAILED: 'failed', CANCELLED: 'cancelled', CANCELED: 'cancelled', TERMINATED: 'terminated', TIMED_OUT: 'timed out', CONTINUED_AS_NEW: 'continued as new' };
+
 function statusLines(io: Io, s: StatusReport): string[] {
   const color = s.status === 'COMPLETED' ? io.c.green : s.status === 'RUNNING' ? io.c.cyan : io.c.red;
+  const row = (label: string, value: string) => `  ${label.padEnd(11)} ${value}`;
   const lines = [
     `${io.c.bold(s.workflowId)} ${color(s.status)}`,
-    `  type        ${s.workflowType}${s.operation ? ` (${s.operation}${s.workspaceId ? ` of ${s.workspaceId}` : ''})` : ''}`,
+    row('type', `${s.workflowType}${s.operation ? ` (${s.operation}${s.workspaceId ? ` of ${s.workspaceId}` : ''})` : ''}`),
   ];
-  if (s.summary) lines.push(`  summary     ${s.summary}`);
-  lines.push(`  started     ${fmtTime(s.startedAt)}${s.closedAt ? `, closed ${fmtTime(s.closedAt)} (${formatDuration(Date.parse(s.closedAt) - Date.parse(s.startedAt))})` : ''}`);
-  lines.push(`  link        ${io.c.dim(s.url)}`);
-  if (s.progress) {
-    lines.push(...renderProgress({ progress: s.progress, activity: s.activity, now: Date.now() }, { color: io.tty }).slice(1));
-  } else if (s.activity) {
-    lines.push(`  activity    ${s.activity.activityType} (attempt ${s.activity.attempt})`);
+  if (s.summary) lines.push(row('summary', s.summary));
+  lines.push(row('started', fmtTime(s.startedAt)));
+  if (s.closedAt) {
+    lines.push(row('ended', `${ENDED[s.status] ?? s.status.toLowerCase()} ${fmtTime(s.closedAt)}, after ${formatDuration(Date.parse(s.closedAt) - Date.parse(s.startedAt))}`));
   }
-  if (s.error) lines.push(`  ${io.c.red(`error: ${s.error.type}: ${s.error.message}`)}`, `  ${s.error.advice}`);
-  if (s.result !== undefined) lines.push(`  result      ${JSON.stringify(s.result).slice(0, 500)}`);
+  lines.push(row('link', io.c.dim(s.url)));
+  if (s.progress) {
+    const detail = describeDetail(s.progress.detail);
+    if (detail) lines.push(row('detail', detail));
+    lines.push(row('steps', ''));
+    lines.push(...renderProgress({ progress: s.progress, activity: s.activity, now: Date.now() }, { color: io.tty, detail: false }).slice(1).map((l) => `  ${l}`));
+  } else if (s.activity) {
+    lines.push(row('activity', `${s.activity.activityType} (attempt ${s.activity.attempt})`));
+  }
+  if (s.error) lines.push(row('error', io.c.red(`${s.error.type}: ${s.error.message}`)), row('what to do', s.error.advice));
+  if (s.result !== undefined) lines.push(...resultLines(io, s.workflowType, s.result));
   return lines;
 }
 

@@ -20,6 +20,8 @@ export interface RenderOptions {
   color?: boolean;
   /** Animation frame of the spinner on the running step; omitted: a static mark. */
   spinnerFrame?: number;
+  /** Show the workflow's own state (fleet tallies, checkpoint) under the steps; default true. */
+  detail?: boolean;
 }
 
 /** Width of the longest step label, so lines printed one at a time still line up. */
@@ -128,7 +130,7 @@ export function renderProgress(frame: ProgressFrame, opts: RenderOptions = {}): 
     const act = describeActivity(frame.activity);
     if (act) lines.push(`      ${c.dim(act)}`);
   }
-  const detail = describeDetail(p.detail);
+  const detail = opts.detail === false ? null : describeDetail(p.detail);
   if (detail) lines.push(`  ${c.dim(detail)}`);
   return lines;
 }

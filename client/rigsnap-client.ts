@@ -144,6 +144,30 @@ export interface StatusReport extends ProgressReport {
   error?: ReturnType<RigsnapError['toJSON']>;
 }
 
+/** One rigsnap operation as the workflow list shows it (`recent`). */
+export interface RecentRun {
+  workflowId: string;
+  runId: string;
+  workflowType: string;
+  operation: string | null;
+  workspaceId: string | null;
+  /** RUNNING, COMPLETED, FAILED, CANCELLED, TERMINATED… */
+  status: string;
+  startedAt: string;
+  closedAt: string | null;
+  url: string;
+}
+
+export interface CancelOutcome {
+  workflowId: string;
+  runId: string;
+  url: string;
+  /** The run had already ended: nothing was sent. */
+  alreadyClosed: boolean;
+  /** Its status when the request was made (or how it had ended). */
+  status: string;
+}
+
 export interface CheckpointActive {
   workflowId: string;
   runId: string;
@@ -409,7 +433,73 @@ export class RigsnapClient {
     return { handle: this.temporal.workflow.getHandle(workflowId, desc.runId), runId: desc.runId };
   }
 
+  // ---- cancellation -----------------------------------------------------------------------------
+
+  /**
+   * Asks a running operation to cancel: it stops at its next step and, if it had stopped the workspace,
+   * starts it again before it ends (the workflows' guarantee). A run that already ended is left alone
+   * (`alreadyClosed`). The workspace lock is internal and refused: cancel the operation holding it.
+   */
+  async cancel(workflowId: string): Promise<CancelOutcome> {
+    const desc = await this.call({ workflowId }, () => this.temporal.workflow.getHandle(workflowId).describe());
+    const ref = { workflowId, runId: desc.runId, url: this.workflowUrl(workflowId, desc.runId) };
+    if (desc.type === WORKFLOW_TYPES.lock) {
+      throw new RigsnapError({
+        type: 'Rejected',
+        message: `${workflowId} is the workspace lock, which rigsnap runs by itself; cancel the operation that holds or waits for it instead`,
+        workflowId,
+        advice: 'see who holds it and who waits: `temporal workflow query --name lockState --workflow-id ' + workflowId + '`, or `rigsnap runs <workspace>`',
+      });
+    }
+    if (statusName(desc) !== 'RUNNING') return { ...ref, alreadyClosed: true, status: statusName(desc) };
+    await this.call({ workflowId, runId: desc.runId }, () => this.temporal.workflow.getHandle(workflowId, desc.runId).cancel());
+    return { ...ref, alreadyClosed: false, status: 'RUNNING' };
+  }
+
+  /** Waits until a run has ended, however it ends; resolves with its final status (COMPLETED, CANCELLED…). */
+  async awaitClosed(workflowId: string, runId: string): Promise<string> {
+    const handle = this.temporal.workflow.getHandle(workflowId, runId);
+    try {
+      await handle.result();
+    } catch (err) {
+      const e = toRigsnapError(err, { workflowId, runId, address: this.address });
+      if (e instanceof TemporalConnectionError) throw e;
+    }
+    const desc = await this.call({ workflowId, runId }, () => handle.describe());
+    return statusName(desc);
+  }
+
   // ---- inspection -------------------------------------------------------------------------------
+
+  /**
+   * Recent rigsnap operations on this task queue, newest first, from Temporal's visibility (a run that
+   * just started may take a moment to appear). Reads (`list`) and the workspace locks are left out
+   * unless `includeReads`.
+   */
+  async recent(opts: { workspaceId?: string; limit?: number; includeReads?: boolean } = {}): Promise<RecentRun[]> {
+    const limit = opts.limit ?? 20;
+    const clauses = [`TaskQueue = "${this.taskQueue}"`, `${SEARCH_ATTRIBUTES.operation} IS NOT NULL`, `${SEARCH_ATTRIBUTES.operation} != "lock"`];
+    if (!opts.includeReads) clauses.push(`${SEARCH_ATTRIBUTES.operation} != "list"`);
+    if (opts.workspaceId !== undefined) clauses.push(`${SEARCH_ATTRIBUTES.workspaceId} = "${validateField('workspaceId', WorkspaceId, opts.workspaceId)}"`);
+    const runs: RecentRun[] = [];
+    await this.call({}, async () => {
+      for await (const w of this.temporal.workflow.list({ query: clauses.join(' AND '), pageSize: Math.min(limit, 100) })) {
+        runs.push({
+          workflowId: w.workflowId,
+          runId: w.runId,
+          workflowType: w.type,
+          operation: w.typedSearchAttributes.get(operationKey) ?? null,
+          workspaceId: w.typedSearchAttributes.get(workspaceIdKey) ?? null,
+          status: w.status.name,
+          startedAt: w.startTime.toISOString(),
+          closedAt: w.closeTime?.toISOString() ?? null,
+          url: this.workflowUrl(w.workflowId, w.runId),
+        });
+        if (runs.length >= limit) break;
+      }
+    });
+    return runs;
+  }
 
   /** A handle to the result of any rigsnap workflow, with typed errors. */
   async result<R>(workflowId: string, runId?: string): Promise<R> {

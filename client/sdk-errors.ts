@@ -1,4 +1,5 @@
 import {
+  NamespaceNotFoundError,
   ScheduleNotFoundError,
   ServiceError,
   WorkflowFailedError,
@@ -73,6 +74,14 @@ export function toRigsnapError(err: unknown, ctx: ErrorContext = {}): RigsnapErr
     }
     const first = chain[0];
     return new RigsnapError({ ...where, type: 'Unknown', message: first instanceof Error ? first.message : err.message });
+  }
+  if (err instanceof NamespaceNotFoundError) {
+    // Checked before "workflow not found": in a namespace that does not exist, no id is ever found.
+    return new RigsnapError({
+      ...where,
+      type: 'NamespaceNotFound',
+      message: `namespace "${err.namespace}" does not exist${ctx.address ? ` on the Temporal server at ${ctx.address}` : ''}`,
+    });
   }
   if (err instanceof WorkflowNotFoundError) {
     return new RigsnapError({

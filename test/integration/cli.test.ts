@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Worker } from '@temporalio/worker';
 import { scheduleIds } from '../../domain/index.js';
 import { startEmulator, type Emulator } from '../../emulator/index.js';
+import { eventually } from '../helpers/workflows.js';
 import { TEST_TOKEN, connectTestTemporal, createTestWorker, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.js';
 import { checkLink, linksIn } from '../helpers/ui-links.js';
 
@@ -100,6 +101,8 @@ beforeAll(async () => {
       { id: 'ws_prune', status: 'running' },
       { id: 'ws_list', status: 'running' },
       { id: 'ws_cli_sched', status: 'running' },
+      { id: 'ws_cancel', status: 'running' },
+      { id: 'ws_status', status: 'running' },
     ],
   });
   worker = await createTestWorker({ temporal, taskQueue, rigboxUrl: emu.url });
@@ -235,14 +238,69 @@ describe('bad usage', () => {
     const r = await rigsnap(['snapshot', 'ws_nowhere', '--name', 'x']);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('NotFound: workspace ws_nowhere');
-    expect(r.stderr).toContain('what to do: check the ids with `rigsnap list <workspace>`');
+    expect(r.stderr).toContain('what to do: check the workspace id ws_nowhere as Rigbox shows it (e.g. ws_demo); `rigsnap list` shows the workspaces that have snapshots');
   });
 
-  it('cannot reach Temporal: exits 3 naming the address it tried', async () => {
+  it('cannot reach Temporal: exits 3 naming the address it tried and how to start the local stack', async () => {
     const r = await rigsnap(['list', '--json'], { TEMPORAL_ADDRESS: closedAddress });
     expect(r.code).toBe(3);
     expect(r.stderr).toContain(`cannot reach Temporal at ${closedAddress}`);
+    expect(r.stderr).toContain('`npm start` in the rigsnap checkout');
     expect(parse(r).error).toMatchObject({ type: 'Unreachable', address: closedAddress });
+  });
+});
+
+describe('advice that leads somewhere', () => {
+  it('an unknown workspace, even in `list`, is not answered with `rigsnap list <that workspace>`; what it suggests works', async () => {
+    const r = await rigsnap(['list', 'ws_nope']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/NotFound: (listing snapshots: )?workspace ws_nope does not exist/);
+    expect(r.stderr).not.toContain('rigsnap list ws_nope');
+    expect(r.stderr).toContain('`rigsnap list` shows the workspaces that have snapshots');
+    emu.state.addSnapshot(emu.state.workspace('ws_list')!, 'visible');
+    const suggested = await rigsnap(['list']);
+    expect(suggested.code).toBe(0);
+    expect(suggested.stdout).toMatch(/ID +NAME +WORKSPACE/);
+    expect(suggested.stdout).toMatch(/visible +ws_list/);
+  });
+
+  it('a missing snapshot points at the list of that workspace', async () => {
+    const r = await rigsnap(['delete', 'ws_restore', 'snap_gone', '--yes']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('`rigsnap list ws_restore` lists the snapshots of ws_restore');
+    const restore = await rigsnap(['restore', 'ws_restore', 'snap_gone', '--yes']);
+    expect(restore.code).toBe(1);
+    expect(restore.stderr).toContain('what to do: check the snapshot id: `rigsnap list ws_restore` lists the snapshots of ws_restore with their ids');
+  });
+
+  it('a wrong workflow id suggests `rigsnap runs`, which lists the real ones', async () => {
+    const r = await rigsnap(['status', 'snapshot-ws_cli-no-such-run']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('WorkflowNotFound: no workflow with id snapshot-ws_cli-no-such-run');
+    expect(r.stderr).toContain('`rigsnap runs [workspace]` lists recent operations with their ids');
+    expect(r.stderr).not.toContain('`rigsnap status <id>`');
+    const done = await rigsnap(['snapshot', 'ws_status', '--name', 'findable', '--json']);
+    const id = parse(done).workflowId as string;
+    let listed: Array<{ workflowId: string; status: string; operation: string }> = [];
+    for (let i = 0; i < 100 && !listed.some((x) => x.workflowId === id); i++) {
+      const runs = await rigsnap(['runs', 'ws_status', '--json']);
+      expect(runs.code).toBe(0);
+      listed = parse(runs);
+    }
+    expect(listed.find((x) => x.workflowId === id)).toMatchObject({ status: 'COMPLETED', operation: 'snapshot' });
+    const plain = await rigsnap(['runs', 'ws_status']);
+    expect(plain.stdout).toMatch(new RegExp(`COMPLETED +snapshot +ws_status +${id}`));
+  });
+
+  it('a namespace that does not exist is named as such, for a start and for a look-up', async () => {
+    const start = await rigsnap(['snapshot', 'ws_cli', '--name', 'x', '--namespace', 'no-such-namespace']);
+    expect(start.code).toBe(1);
+    expect(start.stderr).toContain(`NamespaceNotFound: namespace "no-such-namespace" does not exist on the Temporal server at ${inject('temporalAddress')}`);
+    expect(start.stderr).toContain('TEMPORAL_NAMESPACE');
+    expect(start.stderr).not.toContain('Temporal UI');
+    const look = await rigsnap(['status', 'anything', '--namespace', 'no-such-namespace', '--json']);
+    expect(look.code).toBe(1);
+    expect(parse(look).error).toMatchObject({ type: 'NamespaceNotFound' });
   });
 });
 
@@ -361,6 +419,58 @@ describe('rigsnap schedule', () => {
   });
 });
 
+describe('rigsnap cancel and status', () => {
+  it('cancels a running operation: the workspace runs again, and status shows how it ended', async () => {
+    const stopMs = emu.delays.stopMs;
+    emu.delays.stopMs = 20_000; // a stop long enough to cancel during it
+    try {
+      const started = await rigsnap(['snapshot', 'ws_cancel', '--name', 'to-cancel', '--no-wait']);
+      expect(started.code).toBe(0);
+      const id = started.stdout.split('\n')[0]!;
+      await eventually(() => emu.state.workspace('ws_cancel')!.status === 'stopping', 30_000, 'the stop to begin');
+
+      const refused = await rigsnap(['cancel', id]);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain(`refusing to cancel ${id} without confirmation`);
+
+      emu.delays.stopMs = stopMs;
+      const r = await rigsnap(['cancel', id, '--yes']);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain(`✓ ${id} cancelled`);
+      // The workflows' promise: a workspace it stopped is started again.
+      await eventually(() => emu.state.workspace('ws_cancel')!.status === 'running', 30_000, 'ws_cancel to run again');
+
+      const status = await rigsnap(['status', id]);
+      expect(status.code).toBe(0);
+      expect(status.stdout).toMatch(new RegExp(`^${id} CANCELLED`));
+      expect(status.stdout).toMatch(/ended +cancelled \d{4}-\d\d-\d\d \d\d:\d\d UTC, after /);
+      expect(status.stdout).toMatch(/error +Cancelled: /);
+      const json = parse(await rigsnap(['status', id, '--json']));
+      expect(json).toMatchObject({ status: 'CANCELLED', error: { type: 'Cancelled' } });
+
+      const again = await rigsnap(['cancel', id, '--yes']);
+      expect(again.code).toBe(0);
+      expect(again.stdout).toContain(`${id} had already ended (cancelled); nothing to cancel`);
+    } finally {
+      emu.delays.stopMs = stopMs;
+    }
+  });
+
+  it('status reads as lines, not raw JSON: the result as the command printed it, the detail in its own row', async () => {
+    const backup = await rigsnap(['prune', 'ws_status', '--prefix', 'findable', '--keep-last', '1', '--dry-run', '--json']);
+    const id = parse(backup).workflowId as string;
+    const status = await rigsnap(['status', id]);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toMatch(/^ {2}result +dry run: would keep 1, would delete 0 of the "findable\*" snapshots of ws_status/m);
+    expect(status.stdout).not.toMatch(/[{}]/);
+    for (const line of status.stdout.trimEnd().split('\n')) expect(line.length, line).toBeLessThanOrEqual(160);
+    // Every labelled row starts its value in the same column.
+    const columns = status.stdout.split('\n').filter((l) => /^ {2}[a-z][a-z ]*\S +\S/.test(l) && !/^ {2}(keep|would)/.test(l)).map((l) => /^ {2}[a-z ]+?\s{2,}|^ {2}[a-z ]{11} /.exec(l)![0].length);
+    expect(new Set(columns).size).toBe(1);
+  });
+});
+
 describe('links', () => {
   it('every link the commands print opens in the Temporal UI (the one the tests run)', async () => {
     const uiUrl = inject('temporalUiUrl');
@@ -425,6 +535,8 @@ describe('help', () => {
     ['rollback'],
     ['release'],
     ['status'],
+    ['cancel'],
+    ['runs'],
     ['worker'],
     ['dev'],
   ];
