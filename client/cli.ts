@@ -15,6 +15,7 @@ import {
   ListSnapshotsInput,
   PruneSnapshotsInput,
   RestoreWorkspaceInput,
+  STEP_LABELS,
   SnapshotWorkspaceInput,
   formatDuration,
   parseDuration,
@@ -33,8 +34,8 @@ import {
 } from '../domain/index.js';
 import { ClientConfigError, RigsnapError, TemporalConnectionError, invalidInput, validate } from './errors.js';
 import { fmtBytes, fmtTime } from './format.js';
-import { describeDetail, finishedStepLines, renderProgress } from './progress-renderer.js';
-import type { ProgressReport, RigsnapClient, StartedOperation, StatusReport } from './rigsnap-client.js';
+import { describeDetail, describeLockWait, finishedStepLines, renderProgress } from './progress-renderer.js';
+import type { LockWait, ProgressReport, RigsnapClient, StartedOperation, StatusReport } from './rigsnap-client.js';
 import {
   BackupScheduleOptions,
   FleetScheduleOptions,
@@ -298,6 +299,23 @@ interface Seen {
   last: ProgressReport | null;
   /** Without a terminal: the progress whose finished steps are already printed. */
   printed: Progress | null;
+  /** It waited for its workspace's lock at some point. */
+  lockWaited?: boolean;
+}
+
+/**
+ * How long an operation may go without any worker answering before the CLI asks Temporal whether a
+ * worker polls the task queue at all (a worker answers the first progress query within milliseconds).
+ */
+const NO_WORKER_CHECK_AFTER_MS = 3000;
+const NO_WORKER_RECHECK_MS = 5000;
+
+function noWorkerNotice(rig: RigsnapClient): string {
+  return (
+    `no rigsnap worker is polling task queue "${rig.taskQueue}" (namespace ${rig.namespace} at ${rig.address}): the operation is queued ` +
+    'and starts when one does. Start one with `npm start` in the rigsnap checkout (the local stack), or `RIGBOX_TOKEN=… npm run worker` ' +
+    'against your Temporal. Ctrl-C stops watching; the operation stays queued.'
+  );
 }
 
 async function watch<T>(
@@ -322,7 +340,15 @@ async function watch<T>(
   const draw = () => {
     if (!io.tty) return;
     const lines = renderProgress(
-      { progress: seen.last?.progress ?? null, activity: seen.last?.activity ?? null, now: Date.now(), startedAt: seen.last?.startedAt ?? null },
+      {
+        progress: seen.last?.progress ?? null,
+        activity: seen.last?.activity ?? null,
+        now: Date.now(),
+        startedAt: seen.last?.startedAt ?? null,
+        lock,
+        lockWaited: Boolean(seen.lockWaited),
+        notice,
+      },
       { color: true, spinnerFrame: frame++ },
     ).map(fit);
     const clear = printedLines > 0 ? `\r\u001b[${printedLines}A\u001b[J` : '';
@@ -342,15 +368,46 @@ async function watch<T>(
   process.once('SIGINT', onSigint);
   if (io.tty) process.stdout.write(HIDE_CURSOR);
 
+  const watchStart = Date.now();
+  let lastWorkerCheck = 0;
+  let notice: string | null = null;
+  let lock: LockWait | null = null;
+  let lockText = '';
+  const checkWorkers = async () => {
+    if (Date.now() - watchStart < NO_WORKER_CHECK_AFTER_MS || Date.now() - lastWorkerCheck < NO_WORKER_RECHECK_MS) return;
+    lastWorkerCheck = Date.now();
+    const live = await rig.liveWorkers().catch(() => null);
+    if (live === null) return;
+    if (live.length === 0 && !notice) {
+      notice = noWorkerNotice(rig);
+      if (!io.tty) io.err(`rigsnap: ${notice}`);
+    } else if (live.length > 0) {
+      workerCame();
+    }
+  };
+  const workerCame = () => {
+    if (!notice) return;
+    notice = null;
+    if (!io.tty) io.err(`rigsnap: a worker polls task queue "${rig.taskQueue}" now; the operation goes on`);
+  };
   const poll = async () => {
     while (!settled) {
       try {
         const report = stepsSince(await rig.progress(workflowId, undefined, 2000), sinceMs);
         if (settled) break;
         seen.last = report;
+        if (report.progress) workerCame();
+        else await checkWorkers();
+        const step = report.progress?.currentStep;
+        const ws = report.progress?.workspaceId;
+        lock = ws && (step === 'preflight' || step === 'wait-for-lock') ? await rig.lockWait(workflowId, ws).catch(() => null) : null;
+        if (lock) seen.lockWaited = true;
         if (!io.tty) {
-          for (const line of finishedStepLines(seen.printed, report.progress)) io.out(line);
+          for (const line of finishedStepLines(seen.printed, report.progress, { lockWaited: seen.lockWaited })) io.out(line);
           seen.printed = report.progress ?? seen.printed;
+          const text = lock ? describeLockWait(lock) : '';
+          if (text && text !== lockText) io.out(`  … ${STEP_LABELS['wait-for-lock']}: ${text}`);
+          lockText = text;
         }
       } catch {
         // A missed poll is not worth a message; the result decides.
@@ -375,14 +432,14 @@ async function watch<T>(
  * The steps as they ended (from a result's steps, or the last progress), above the result line: all of
  * them on a terminal (the live block is gone), in a log only those not printed yet.
  */
-function finalSteps(io: Io, steps: Progress['steps'] | undefined, failed: boolean, printed: Progress | null): void {
+function finalSteps(io: Io, steps: Progress['steps'] | undefined, failed: boolean, seen: Seen): void {
   if (io.json || !steps?.length) return;
   const final: Progress = { operation: '', workspaceId: null, state: failed ? 'failed' : 'completed', currentStep: null, steps };
   if (!io.tty) {
-    for (const line of finishedStepLines(printed, final)) io.out(line);
+    for (const line of finishedStepLines(seen.printed, final, { lockWaited: seen.lockWaited })) io.out(line);
     return;
   }
-  for (const line of renderProgress({ progress: final, now: Date.now() }, { color: true }).slice(1)) io.out(line);
+  for (const line of renderProgress({ progress: final, now: Date.now(), lockWaited: seen.lockWaited }, { color: true }).slice(1)) io.out(line);
 }
 
 interface OperationOutput<R> {
@@ -410,6 +467,7 @@ async function runOperation<R extends object>(
         io.out(started.workflowId);
         io.out(`  ${io.c.dim(started.url)}`);
       }
+      if (!started.existing && (await rig.liveWorkers().catch(() => null))?.length === 0) io.err(`rigsnap: ${noWorkerNotice(rig)}`);
       return EXIT.ok;
     }
     if (!io.json) {
@@ -425,7 +483,7 @@ async function runOperation<R extends object>(
         io.out(JSON.stringify({ ...ref, status: 'completed', result: value }));
         return code;
       }
-      finalSteps(io, (value as { steps?: Progress['steps'] }).steps, false, seen.printed);
+      finalSteps(io, (value as { steps?: Progress['steps'] }).steps, false, seen);
       const mark = code === EXIT.ok ? io.c.green('✓') : io.c.red('✗');
       io.out(`${mark} ${output.line(value)} ${io.c.dim(`(${formatDuration(Date.now() - t0)})`)}`);
       for (const l of output.more?.(value) ?? []) io.out(l);
@@ -433,7 +491,7 @@ async function runOperation<R extends object>(
     } catch (err) {
       if (err instanceof RigsnapError && !io.json) {
         const report = await rig.progress(started.workflowId, undefined, 1500).catch(() => null);
-        finalSteps(io, report?.progress?.steps, true, seen.printed);
+        finalSteps(io, report?.progress?.steps, true, seen);
       }
       throw err;
     }
@@ -1027,7 +1085,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
         const seen: Seen = { last: null, printed: null };
         const active = await watch(rig, io, started.workflowId, rig.awaitCheckpointActive(started.workflowId), seen);
         const now = await rig.progress(started.workflowId).catch(() => seen.last);
-        finalSteps(io, now?.progress?.steps, false, seen.printed);
+        finalSteps(io, now?.progress?.steps, false, seen);
         printJsonOr(io, { ...ref, status: 'active', checkpoint: active }, () => [
           `${io.c.green('✓')} checkpoint "${active.snapshotName}" of ${workspaceId} is active: snapshot ${active.snapshotId}${active.expiresAt ? `, released at ${fmtTime(active.expiresAt)}` : ''}`,
           `  roll back:  rigsnap rollback ${started.workflowId}`,
@@ -1053,7 +1111,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
         const seen: Seen = { last: null, printed: null };
         const r = await watch(rig, io, workflowId, rig.rollback(workflowId), seen, t0);
         const after = await rig.progress(workflowId, undefined, 2000).then((p) => stepsSince(p, t0), () => seen.last);
-        finalSteps(io, after?.progress?.steps, false, seen.printed);
+        finalSteps(io, after?.progress?.steps, false, seen);
         printJsonOr(io, { workflowId, url, status: 'completed', result: r }, () => [
           `${io.c.green('✓')} ${r.snapshot.workspace_id} rolled back to ${snap(r.snapshot)} (rollback ${r.rollbacks}); workspace ${r.workspaceStatus} ${io.c.dim(`(${formatDuration(Date.now() - t0)})`)}`,
         ]);
@@ -1137,7 +1195,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
         const seen: Seen = { last: null, printed: null };
         const status = await watch(rig, io, workflowId, rig.awaitClosed(workflowId, c.runId), seen);
         const report = await rig.progress(workflowId, c.runId, 1500).catch(() => seen.last);
-        finalSteps(io, report?.progress?.steps, status !== 'COMPLETED', seen.printed);
+        finalSteps(io, report?.progress?.steps, status !== 'COMPLETED', seen);
         const how = ENDED[status] ?? status.toLowerCase();
         printJsonOr(io, { ...c, status }, () => [
           status === 'CANCELLED' || status === 'CANCELED'

@@ -19,6 +19,7 @@ import {
   BackupWorkspaceInput,
   CheckpointWorkspaceInput,
   DeleteSnapshotInput,
+  LOCK_STATE_QUERY,
   ListSnapshotsInput,
   PROGRESS_QUERY,
   PruneSnapshotsInput,
@@ -36,6 +37,7 @@ import {
   type CheckpointWorkspaceResult,
   type DeleteSnapshotResult,
   type ListSnapshotsResult,
+  type LockState,
   type Operation,
   type Progress,
   type PruneSnapshotsResult,
@@ -166,6 +168,15 @@ export interface CancelOutcome {
   alreadyClosed: boolean;
   /** Its status when the request was made (or how it had ended). */
   status: string;
+}
+
+/** An operation waiting for its workspace's lock. */
+export interface LockWait {
+  workspaceId: string;
+  /** The operation that has the workspace now (null in the instant between two holders). */
+  holder: { workflowId: string; operation: string; since: string } | null;
+  /** Operations that go first: the holder and those queued before this one. */
+  ahead: number;
 }
 
 export interface CheckpointActive {
@@ -431,6 +442,61 @@ export class RigsnapClient {
       });
     }
     return { handle: this.temporal.workflow.getHandle(workflowId, desc.runId), runId: desc.runId };
+  }
+
+  // ---- the workspace lock -----------------------------------------------------------------------
+
+  /**
+   * Who holds a workspace's lock and who waits, from the lock workflow's `lockState` query; null when
+   * no lock runs (nobody holds or waits) or no worker answers within `timeoutMs`.
+   */
+  async lockState(workspaceId: string, timeoutMs = 2000): Promise<LockState | null> {
+    const handle = this.temporal.workflow.getHandle(workflowIds.lock(validateField('workspaceId', WorkspaceId, workspaceId)));
+    return this.temporal.withDeadline(Date.now() + timeoutMs, () => handle.query<LockState>(LOCK_STATE_QUERY)).catch(() => null);
+  }
+
+  /**
+   * Where an operation stands in its workspace's lock: who holds it and how many are ahead (the holder
+   * counts); null when it neither waits nor holds it.
+   */
+  async lockWait(workflowId: string, workspaceId: string): Promise<LockWait | null> {
+    const state = await this.lockState(workspaceId);
+    if (!state) return null;
+    const ours = (r: { workflowId: string }) => r.workflowId === workflowId;
+    if (state.holder && ours(state.holder)) return null;
+    const index = state.queue.findIndex(ours);
+    if (index < 0) return null;
+    return {
+      workspaceId,
+      holder: state.holder ? { workflowId: state.holder.workflowId, operation: state.holder.operation, since: state.holder.grantedAt } : null,
+      ahead: index + (state.holder ? 1 : 0),
+    };
+  }
+
+  // ---- workers ----------------------------------------------------------------------------------
+
+  /**
+   * The workers polling this client's task queue, from Temporal's task-queue description. The server
+   * lists a poller for minutes after it went away, so only those seen within `recentMs` count: a live
+   * worker polls again at least every minute (a long poll lasts up to ~70 s).
+   */
+  async liveWorkers(recentMs = 90_000): Promise<Array<{ identity: string; lastAccessTime: string }>> {
+    const TASK_QUEUE_TYPE_WORKFLOW = 1; // temporal.api.enums.v1.TaskQueueType
+    const res = await this.call({}, () =>
+      this.temporal.workflowService.describeTaskQueue({
+        namespace: this.namespace,
+        taskQueue: { name: this.taskQueue },
+        taskQueueType: TASK_QUEUE_TYPE_WORKFLOW,
+      }),
+    );
+    const now = Date.now();
+    return (res.pollers ?? [])
+      .map((p) => ({
+        identity: p.identity ?? '',
+        lastAccessMs: p.lastAccessTime ? Number(p.lastAccessTime.seconds ?? 0) * 1000 + Math.floor(Number(p.lastAccessTime.nanos ?? 0) / 1e6) : 0,
+      }))
+      .filter((p) => now - p.lastAccessMs <= recentMs)
+      .map((p) => ({ identity: p.identity, lastAccessTime: new Date(p.lastAccessMs).toISOString() }));
   }
 
   // ---- cancellation -----------------------------------------------------------------------------

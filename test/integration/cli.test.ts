@@ -30,6 +30,38 @@ interface Run {
   stderr: string;
 }
 
+interface Running {
+  child: ReturnType<typeof spawn>;
+  stdout(): string;
+  stderr(): string;
+  exited: Promise<number | null>;
+  /** Waits until stdout or stderr matches (polling the collected output, not sleeping a fixed time). */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<void>;
+}
+
+/** Starts the CLI without waiting for it, to watch its output as it goes. */
+function startRigsnap(args: string[], env: Record<string, string> = {}): Running {
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TEMPORAL_') && !k.startsWith('RIGSNAP_')));
+  const child = spawn(process.execPath, [CLI, ...args], {
+    env: { ...clean, TEMPORAL_ADDRESS: inject('temporalAddress'), RIGSNAP_TASK_QUEUE: taskQueue, ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  child.stdin.end();
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  return {
+    child,
+    stdout: () => out,
+    stderr: () => err,
+    exited,
+    waitFor: (pattern, timeoutMs = 60_000) =>
+      eventually(() => pattern.test(out) || pattern.test(err), timeoutMs, `${pattern} in the output of rigsnap ${args.join(' ')}\n${out}\n${err}`),
+  };
+}
+
 /**
  * Runs the CLI on a pseudo-terminal (util-linux `script`), typing `input` once it asks: for the
  * confirmations, which are only ever asked on a terminal.
@@ -102,6 +134,7 @@ beforeAll(async () => {
       { id: 'ws_list', status: 'running' },
       { id: 'ws_cli_sched', status: 'running' },
       { id: 'ws_cancel', status: 'running' },
+      { id: 'ws_lock', status: 'running' },
       { id: 'ws_status', status: 'running' },
     ],
   });
@@ -468,6 +501,61 @@ describe('rigsnap cancel and status', () => {
     // Every labelled row starts its value in the same column.
     const columns = status.stdout.split('\n').filter((l) => /^ {2}[a-z][a-z ]*\S +\S/.test(l) && !/^ {2}(keep|would)/.test(l)).map((l) => /^ {2}[a-z ]+?\s{2,}|^ {2}[a-z ]{11} /.exec(l)![0].length);
     expect(new Set(columns).size).toBe(1);
+  });
+});
+
+describe('waiting', () => {
+  it('for the workspace lock: says that it waits, for which operation, and its place, not "checking workspace"', async () => {
+    const stopMs = emu.delays.stopMs;
+    emu.delays.stopMs = 4000; // each operation holds ws_lock for a few seconds
+    try {
+      const first = (await rigsnap(['snapshot', 'ws_lock', '--name', 'first', '--no-wait'])).stdout.split('\n')[0]!;
+      await eventually(() => emu.state.workspace('ws_lock')!.status === 'stopping', 30_000, 'the first to hold the lock');
+      const second = (await rigsnap(['snapshot', 'ws_lock', '--name', 'second', '--no-wait'])).stdout.split('\n')[0]!;
+      const lock = temporal.client.workflow.getHandle('rigsnap-lock-ws_lock');
+      await eventually(
+        async () => (await lock.query<{ queue: Array<{ workflowId: string }> }>('lockState')).queue.some((r) => r.workflowId === second),
+        30_000,
+        'the second to queue',
+      );
+
+      const third = startRigsnap(['snapshot', 'ws_lock', '--name', 'third']);
+      await third.waitFor(new RegExp(`waiting for other operations on this workspace: waiting for ${first} \\(snapshot\\); 2 ahead of you`));
+      await third.waitFor(new RegExp(`waiting for other operations on this workspace: waiting for ${second} \\(snapshot\\); next in line`));
+      expect(await third.exited).toBe(0);
+      expect(third.stdout()).toMatch(/✓ checking workspace \(after waiting its turn\) +\d/);
+      expect(third.stdout()).not.toMatch(/✓ checking workspace +\d/);
+      expect(third.stdout()).toMatch(/✓ snapshot "third" of ws_lock is snap_/);
+    } finally {
+      emu.delays.stopMs = stopMs;
+    }
+  });
+
+  it('with no worker on the task queue: says so after a few seconds, with the queue and how to start one, and goes on when one comes', async () => {
+    const emptyQueue = uniqueTaskQueue('cli-no-worker');
+    // Default timing (NO_WORKER_CHECK_AFTER_MS, 3 s): the test waits for the message, however long it takes.
+    const waiting = startRigsnap(['snapshot', 'ws_cli', '--name', 'nobody-home'], { RIGSNAP_TASK_QUEUE: emptyQueue });
+    await waiting.waitFor(/no rigsnap worker is polling task queue/);
+    expect(waiting.stderr()).toContain(`no rigsnap worker is polling task queue "${emptyQueue}" (namespace default at ${inject('temporalAddress')})`);
+    expect(waiting.stderr()).toContain('`npm start` in the rigsnap checkout');
+    expect(waiting.stderr().match(/no rigsnap worker/g)).toHaveLength(1);
+
+    const late = await createTestWorker({ temporal, taskQueue: emptyQueue, rigboxUrl: emu.url });
+    const lateRun = late.run();
+    try {
+      expect(await waiting.exited).toBe(0);
+      expect(waiting.stdout()).toMatch(/✓ snapshot "nobody-home" of ws_cli is snap_/);
+      expect(waiting.stderr()).toContain(`a worker polls task queue "${emptyQueue}" now`);
+    } finally {
+      late.shutdown();
+      await lateRun;
+    }
+
+    const otherQueue = uniqueTaskQueue('cli-no-worker-nowait');
+    const noWait = await rigsnap(['snapshot', 'ws_cli', '--name', 'nobody-later', '--no-wait'], { RIGSNAP_TASK_QUEUE: otherQueue });
+    expect(noWait.code).toBe(0);
+    expect(noWait.stderr).toContain(`no rigsnap worker is polling task queue "${otherQueue}"`);
+    await temporal.client.workflow.getHandle(noWait.stdout.split('\n')[0]!).terminate('test clean-up: nothing will ever poll this queue');
   });
 });
 

@@ -125,6 +125,67 @@ describe('renderProgress', () => {
   });
 });
 
+describe('waiting for the workspace lock', () => {
+  // Recorded from two snapshots and a backup on one workspace: today the wait is inside `preflight`
+  // (the heartbeat says "waiting for lock"); with the lock in workflow code it is its own step.
+  const waitingInPreflight: Progress = {
+    operation: 'snapshot',
+    workspaceId: 'ws_demo',
+    state: 'running',
+    currentStep: 'preflight',
+    steps: [{ step: 'preflight', startedAt: at(0), finishedAt: null }],
+  };
+  const lock = { workspaceId: 'ws_demo', holder: { workflowId: 'backup-ws_demo-m1abc2', operation: 'backup', since: at(-5000) }, ahead: 2 };
+  const lockHeartbeat: PendingActivityView = {
+    activityType: 'preflightAndLock',
+    attempt: 1,
+    state: 'STARTED',
+    heartbeat: { phase: 'waiting for lock', polls: 0, queuePosition: 2, status: 'held by backup-ws_demo-m1abc2' },
+    lastHeartbeatAt: null,
+    lastFailure: null,
+  };
+
+  it('says that it waits, for whom, and its place, instead of "checking workspace"', () => {
+    expect(renderProgress({ progress: waitingInPreflight, activity: lockHeartbeat, lock, now: T0 + 90_000 })).toEqual([
+      'snapshot of ws_demo running',
+      '  … waiting for other operations on this workspace  1m30s',
+      '      waiting for backup-ws_demo-m1abc2 (backup); 2 ahead of you',
+    ]);
+    expect(renderProgress({ progress: waitingInPreflight, lock: { ...lock, ahead: 1 }, now: T0 + 1000 })[2]).toBe(
+      '      waiting for backup-ws_demo-m1abc2 (backup); next in line',
+    );
+  });
+
+  it('falls back to the heartbeat when the lock does not answer', () => {
+    expect(renderProgress({ progress: waitingInPreflight, activity: lockHeartbeat, now: T0 + 1000 }).slice(1)).toEqual([
+      '  … waiting for other operations on this workspace  1.0s',
+      '      waiting for backup-ws_demo-m1abc2; 2 ahead of you',
+    ]);
+  });
+
+  it('works the same on the wait-for-lock step of the new lock design', () => {
+    const ownStep: Progress = { ...waitingInPreflight, currentStep: 'wait-for-lock', steps: [{ step: 'wait-for-lock', startedAt: at(0), finishedAt: null }] };
+    expect(renderProgress({ progress: ownStep, lock, now: T0 + 2000 }).slice(1)).toEqual([
+      '  … waiting for other operations on this workspace  2.0s',
+      '      waiting for backup-ws_demo-m1abc2 (backup); 2 ahead of you',
+    ]);
+  });
+
+  it('does not finish as "checking workspace 1m30s": the finished check says it waited its turn', () => {
+    const done: Progress = { ...completed, steps: [{ step: 'preflight', startedAt: at(0), finishedAt: at(90_000) }, ...completed.steps.slice(1)] };
+    expect(renderProgress({ progress: done, lockWaited: true, now: T0 + 100_000 })[1]).toMatch(/^ {2}✓ checking workspace \(after waiting its turn\) +1m30s$/);
+    expect(finishedStepLines(null, done, { lockWaited: true })[0]).toMatch(/^ {2}✓ checking workspace \(after waiting its turn\) +1m30s$/);
+    expect(finishedStepLines(null, done)[0]).toMatch(/^ {2}✓ checking workspace +1m30s$/);
+  });
+});
+
+describe('no worker', () => {
+  it('puts what to do under the header while no worker answers', () => {
+    const lines = renderProgress({ progress: null, now: T0 + 25_500, startedAt: at(0), notice: 'no rigsnap worker is polling task queue "rigbox-snapshots"' });
+    expect(lines).toEqual(['… waiting for a worker to report progress 25.5s', '    no rigsnap worker is polling task queue "rigbox-snapshots"']);
+  });
+});
+
 describe('describeActivity', () => {
   it('names the place in the workspace queue and the lock holder while waiting for the lock', () => {
     expect(
@@ -136,7 +197,7 @@ describe('describeActivity', () => {
         lastHeartbeatAt: null,
         lastFailure: null,
       }),
-    ).toBe('waiting for lock · 2 ahead in the queue · lock held by restore-ws_demo-snap_1-k');
+    ).toBe('waiting for restore-ws_demo-snap_1-k; 3 ahead of you');
   });
 
   it('shows retries and the last error', () => {
