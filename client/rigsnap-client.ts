@@ -287,7 +287,8 @@ export class RigsnapClient {
       'list',
       v,
       workflowIds.list(v.workspaceId, key),
-      v.workspaceId ?? null,
+      // A read stays out of the workspace's list (RigboxWorkspaceId) in the Temporal UI: see listSnapshots.
+      null,
       `list snapshots of ${v.workspaceId ?? 'all workspaces'}`,
     );
   }

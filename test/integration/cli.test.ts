@@ -187,6 +187,11 @@ describe('rigsnap snapshot / list / restore', () => {
     const out = parse(r);
     expect(out.result.count).toBe(2);
     expect(out.result.snapshots.map((s: { name: string }) => s.name).sort()).toEqual(['one', 'two']);
+
+    // A read stays out of the workspace's list in the Temporal UI, and is found as a read.
+    const reads = `TaskQueue="${taskQueue}" AND RigboxOperation="list" AND WorkflowId="${out.workflowId}"`;
+    await eventually(async () => (await temporal.client.workflow.count(reads)).count === 1, 30_000, 'the read in visibility');
+    expect((await temporal.client.workflow.count(`RigboxWorkspaceId="ws_list" AND WorkflowId="${out.workflowId}"`)).count).toBe(0);
   });
 
   it('restore without --yes and without a terminal refuses (exit 2) and starts nothing', async () => {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
-import { MEMO_KEYS, isoDate, scheduleIds } from '../../domain/index.js';
+import { MEMO_KEYS, backupName, isoDate, scheduleIds } from '../../domain/index.js';
 import { startEmulator, type Emulator } from '../../emulator/index.js';
 import { RigsnapClient, RigsnapError, TemporalConnectionError } from '../../client/index.js';
 import { TEST_TOKEN, connectTestTemporal, createTestWorker, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.js';
@@ -242,11 +242,21 @@ describe('schedules', () => {
     }
     emu.state.addSnapshot(ws, 'before-migration').created_at = new Date(Date.now() - 40 * 86_400_000).toISOString();
 
+    // A fleet backup first, then the schedule's run, the same day: two backups, two names.
+    const fleet = await rig.startFleetBackup({ workspaceIds: ['ws_sched'], retention: { keepLast: 7 } });
+    await fleet.result();
+    const fleetStarted = (await fleet.handle.describe()).startTime;
+    const fleetName = backupName('daily-backup-', fleetStarted, 'UTC'); // a manual fleet run: its start time, UTC by default
+    expect(snapshotsOf('ws_sched').map((s) => s.name)).toContain(fleetName);
+
     const triggered = await rig.schedules.trigger('ws_sched', { waitMs: 30_000 });
     expect(triggered.run?.workflowId).toMatch(/^rigsnap-backup-ws_sched-/);
     const backup = await rig.result<{ snapshot: { name: string; id: string } }>(triggered.run!.workflowId);
-    // Named by the scheduled time in the schedule's timezone.
-    expect(backup.snapshot.name).toBe(`daily-backup-${isoDate(new Date(triggered.run!.scheduledAt), 'Europe/Berlin')}`);
+    // Named by the scheduled time (date and time of day) in the schedule's timezone.
+    expect(backup.snapshot.name).toBe(backupName('daily-backup-', new Date(triggered.run!.scheduledAt), 'Europe/Berlin'));
+    expect(backup.snapshot.name).toMatch(new RegExp(`^daily-backup-${isoDate(new Date(triggered.run!.scheduledAt), 'Europe/Berlin')}-\\d{4,6}$`));
+    expect(backup.snapshot.name).not.toBe(fleetName);
+    expect(new Set(snapshotsOf('ws_sched').map((s) => s.name)).size).toBe(snapshotsOf('ws_sched').length);
     expect(snapshotsOf('ws_sched').map((s) => s.id)).toContain(backup.snapshot.id);
     const names = snapshotsOf('ws_sched').map((s) => s.name);
     expect(names.filter((n) => n.startsWith('daily-backup-'))).toHaveLength(7);
