@@ -20,6 +20,7 @@ import {
   type RigboxWorkspace,
   type WorkspaceLockInput,
 } from '../domain/index.js';
+import { fromStoredHeartbeat, toStoredHeartbeat } from './heartbeat.js';
 import { RigboxApiError, type RigboxClient } from './rigbox-client.js';
 import { TransitionDurations } from './transition-durations.js';
 
@@ -183,7 +184,7 @@ export function createActivities(deps: ActivityDeps) {
    */
   async function driveTo(workspaceId: string, target: 'stopped' | 'running'): Promise<TransitionResult> {
     const ctx = Context.current();
-    const resumed = ctx.info.heartbeatDetails as WaitHeartbeat | undefined;
+    const resumed = fromStoredHeartbeat(ctx.info.heartbeatDetails);
     // The clock of the current wait: reset when we ask for our transition, so waiting for someone
     // else's transition to end (a stop still running before we can start) has its own maximum wait.
     let waitStartedAt = resumed?.waitStartedAt ?? Date.now();
@@ -247,7 +248,7 @@ export function createActivities(deps: ActivityDeps) {
         actionRequested,
         previousStatus,
       };
-      ctx.heartbeat(heartbeat);
+      ctx.heartbeat(toStoredHeartbeat(heartbeat));
       const expected = actionRequested ? durations.expected(target, workspaceId) : undefined;
       const delay = Math.min(Math.max(nextPollDelayMs(elapsed, schedule, expected), retryAfterMs ?? 0), maxWaitMs - elapsed);
       await ctx.sleep(Math.max(1, delay));
@@ -328,13 +329,15 @@ export function createActivities(deps: ActivityDeps) {
         await send(); // not queued (the lock closed before our signal): queue again; duplicates are ignored
         continue;
       }
-      ctx.heartbeat({
-        phase: 'waiting for lock',
-        polls: 0,
-        waitStartedAt: started,
-        queuePosition: position + 1,
-        status: state.holder ? `held by ${state.holder.workflowId}` : 'free',
-      } satisfies WaitHeartbeat);
+      ctx.heartbeat(
+        toStoredHeartbeat({
+          phase: 'waiting for lock',
+          polls: 0,
+          waitStartedAt: started,
+          queuePosition: position + 1,
+          status: state.holder ? `held by ${state.holder.workflowId}` : 'free',
+        }),
+      );
     }
   }
 

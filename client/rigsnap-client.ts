@@ -104,7 +104,8 @@ export interface HeartbeatDetails {
   phase?: string;
   status?: string;
   polls?: number;
-  waitStartedAt?: number;
+  /** ISO time (epoch milliseconds from earlier workers). */
+  waitStartedAt?: string | number;
   actionRequested?: boolean;
   previousStatus?: string;
   queuePosition?: number;

@@ -33,6 +33,7 @@ import {
   type StepRecord,
 } from '../domain/index.js';
 import type { PreflightResult } from '../activities/index.js';
+import { formatCurrentDetails } from './current-details.js';
 import { profiles, type ProfileName } from './profiles.js';
 
 export const workspaceIdKey = defineSearchAttributeKey(SEARCH_ATTRIBUTES.workspaceId, SearchAttributeType.KEYWORD);
@@ -141,13 +142,7 @@ export class ProgressTracker {
   }
 
   private render(note?: string): void {
-    const lines = [`**${this.operation}**${this.workspaceId ? ` of \`${this.workspaceId}\`` : ''}: ${this.state}`];
-    for (const s of this.steps) {
-      const mark = s.finishedAt ? '✓' : '…';
-      lines.push(`- ${mark} ${STEP_LABELS[s.step]}${s.finishedAt ? '' : note ? ` (${note})` : ''}`);
-    }
-    if (this.detail) lines.push('', '```json', JSON.stringify(this.detail), '```');
-    setCurrentDetails(lines.join('\n'));
+    setCurrentDetails(formatCurrentDetails(this.snapshot(), note));
   }
 }
 
