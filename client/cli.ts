@@ -345,6 +345,7 @@ async function watch<T>(
         activity: seen.last?.activity ?? null,
         now: Date.now(),
         startedAt: seen.last?.startedAt ?? null,
+        running: seen.last?.progress?.operation === 'fleet-backup' ? seen.last.runningChildren.map((id) => id.replace(`${workflowId}-`, '')) : null,
         lock,
         lockWaited: Boolean(seen.lockWaited),
         notice,
@@ -449,6 +450,10 @@ interface OperationOutput<R> {
   more?(r: R): string[];
   /** Exit code for a result (a fleet run with failures is 1). */
   exitCode?(r: R): number;
+  /** What else to fetch and show once it ended (a fleet's backups): lines, and keys for --json. */
+  extra?(rig: RigsnapClient, workflowId: string, r: R): Promise<{ lines: string[]; json: Record<string, unknown> }>;
+  /** A failure that still carries a result (a fleet's PartialFailure: its summary in details[0]). */
+  resultOfFailure?(err: RigsnapError): R | null;
 }
 
 /** Starts an operation, prints its link, waits with progress (unless --no-wait), prints the result. */
@@ -476,25 +481,34 @@ async function runOperation<R extends object>(
     }
     const t0 = Date.now();
     const seen: Seen = { last: null, printed: null };
+    let value: R;
+    let status = 'completed';
     try {
-      const value = await watch(rig, io, started.workflowId, started.result(), seen);
-      const code = output.exitCode?.(value) ?? EXIT.ok;
-      if (io.json) {
-        io.out(JSON.stringify({ ...ref, status: 'completed', result: value }));
-        return code;
-      }
-      finalSteps(io, (value as { steps?: Progress['steps'] }).steps, false, seen);
-      const mark = code === EXIT.ok ? io.c.green('✓') : io.c.red('✗');
-      io.out(`${mark} ${output.line(value)} ${io.c.dim(`(${formatDuration(Date.now() - t0)})`)}`);
-      for (const l of output.more?.(value) ?? []) io.out(l);
-      return code;
+      value = await watch(rig, io, started.workflowId, started.result(), seen);
     } catch (err) {
-      if (err instanceof RigsnapError && !io.json) {
-        const report = await rig.progress(started.workflowId, undefined, 1500).catch(() => null);
-        finalSteps(io, report?.progress?.steps, true, seen);
+      const carried = err instanceof RigsnapError ? output.resultOfFailure?.(err) : null;
+      if (!carried) {
+        if (err instanceof RigsnapError && !io.json) {
+          const report = await rig.progress(started.workflowId, undefined, 1500).catch(() => null);
+          finalSteps(io, report?.progress?.steps, true, seen);
+        }
+        throw err;
       }
-      throw err;
+      value = carried;
+      status = 'failed';
     }
+    const code = status === 'failed' ? EXIT.failed : (output.exitCode?.(value) ?? EXIT.ok);
+    const extra = await output.extra?.(rig, started.workflowId, value).catch(() => null);
+    if (io.json) {
+      io.out(JSON.stringify({ ...ref, status, result: value, ...(extra?.json ?? {}) }));
+      return code;
+    }
+    finalSteps(io, (value as { steps?: Progress['steps'] }).steps, false, seen);
+    const mark = code === EXIT.ok ? io.c.green('✓') : io.c.red('✗');
+    io.out(`${mark} ${output.line(value)} ${io.c.dim(`(${formatDuration(Date.now() - t0)})`)}`);
+    for (const l of output.more?.(value) ?? []) io.out(l);
+    for (const l of extra?.lines ?? []) io.out(l);
+    return code;
   });
 }
 
@@ -547,11 +561,36 @@ function pruneOutput(io: Io): OperationOutput<PruneSnapshotsResult> {
   };
 }
 
-function fleetOutput(io: Io): OperationOutput<BackupFleetResult> {
+/** How many of a fleet's backups the CLI looks up and lists after the run. */
+const FLEET_BACKUPS_LISTED = 50;
+
+function fleetOutput(io: Io, workspaceIds?: string[]): OperationOutput<BackupFleetResult> {
   return {
     line: (r) => `fleet backup: ${r.succeeded} of ${r.total} succeeded${r.failedCount ? `, ${r.failedCount} failed` : ''}${r.runs > 1 ? ` (${r.runs} runs)` : ''}`,
-    more: (r) => (r.failed.length ? table(['WORKSPACE', 'ERROR', 'MESSAGE'], r.failed.map((f) => [f.workspaceId, f.errorType, f.message]), io.c) : []),
+    // With the workspaces known (the run was started here), the backups table below says it all.
+    more: (r) => (workspaceIds || !r.failed.length ? [] : table(['WORKSPACE', 'ERROR', 'MESSAGE'], r.failed.map((f) => [f.workspaceId, f.errorType, f.message]), io.c)),
     exitCode: (r) => (r.failedCount > 0 ? EXIT.failed : EXIT.ok),
+    resultOfFailure: (err) => {
+      const summary = err.type === 'PartialFailure' ? (err.details[0] as BackupFleetResult | undefined) : undefined;
+      return summary && typeof summary.total === 'number' ? summary : null;
+    },
+    ...(workspaceIds
+      ? {
+          extra: async (rig: RigsnapClient, workflowId: string) => {
+            const backups = await rig.fleetBackups(workflowId, workspaceIds, FLEET_BACKUPS_LISTED);
+            const rows = backups.map((b) =>
+              b.snapshot
+                ? [b.workspaceId, io.c.green('backed up'), b.snapshot.id, b.snapshot.name]
+                : [b.workspaceId, io.c.red(b.status.toLowerCase()), b.error ? `${b.error.type}: ${b.error.message}` : '', ''],
+            );
+            const lines = rows.length ? table(['WORKSPACE', 'RESULT', 'SNAPSHOT', 'NAME'], rows, io.c) : [];
+            if (workspaceIds.length > backups.length) {
+              lines.push(`… and ${workspaceIds.length - backups.length} more: \`rigsnap status ${workflowId}-<workspace>\` shows each`);
+            }
+            return { lines, json: { backups } };
+          },
+        }
+      : {}),
   };
 }
 
@@ -975,7 +1014,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
         ...(o.prefix !== undefined ? { namePrefix: o.prefix } : {}),
         ...(retentionFrom(o, true) ? { retention: retentionFrom(o, true) } : {}),
       });
-      return runOperation(io, o, (rig) => rig.startFleetBackup(input, keyOf(o)), fleetOutput(io));
+      return runOperation(io, o, (rig) => rig.startFleetBackup(input, keyOf(o)), fleetOutput(io, input.workspaceIds));
     }),
   );
 

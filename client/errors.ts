@@ -41,6 +41,8 @@ export interface RigsnapErrorInit {
   fields?: string[];
   /** What to do, when the thrower knows better than the type's general advice. */
   advice?: string;
+  /** The failure's details (a fleet's PartialFailure carries its summary in details[0]). */
+  details?: unknown[];
   cause?: unknown;
 }
 
@@ -55,6 +57,7 @@ export class RigsnapError extends Error {
   readonly runId: string | undefined;
   readonly scheduleId: string | undefined;
   readonly fields: string[];
+  readonly details: unknown[];
   private readonly explicitAdvice: string | undefined;
 
   constructor(init: RigsnapErrorInit) {
@@ -65,6 +68,7 @@ export class RigsnapError extends Error {
     this.scheduleId = init.scheduleId;
     this.fields = init.fields ?? [];
     this.explicitAdvice = init.advice;
+    this.details = init.details ?? [];
   }
 
   /** What the user should do about it. */

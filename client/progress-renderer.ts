@@ -20,6 +20,8 @@ export interface ProgressFrame {
   lockWaited?: boolean;
   /** Something the user must act on (no worker polls the task queue), shown under the header. */
   notice?: string | null;
+  /** What a fleet backs up right now: the workspaces of its running children. */
+  running?: string[] | null;
 }
 
 export interface RenderOptions {
@@ -165,6 +167,7 @@ export function renderProgress(frame: ProgressFrame, opts: RenderOptions = {}): 
   }
   const detail = opts.detail === false ? null : describeDetail(p.detail);
   if (detail) lines.push(`  ${c.dim(detail)}`);
+  if (frame.running?.length) lines.push(`  ${c.dim(`backing up ${frame.running.join(', ')}`)}`);
   return lines;
 }
 

@@ -133,6 +133,18 @@ export interface ProgressReport {
   progress: Progress | null;
   /** The pending activity (the newest if several), with its decoded heartbeat details. */
   activity: PendingActivityView | null;
+  /** Workflow ids of its running children (a fleet's backups in flight). */
+  runningChildren: string[];
+}
+
+/** What one workspace's backup in a fleet run made (`fleetBackups`). */
+export interface FleetBackupView {
+  workspaceId: string;
+  workflowId: string;
+  /** COMPLETED, FAILED, RUNNING…; NOT_STARTED when the run never got to it. */
+  status: string;
+  snapshot: { id: string; name: string } | null;
+  error: { type: string; message: string } | null;
 }
 
 export interface StatusReport extends ProgressReport {
@@ -594,7 +606,40 @@ export class RigsnapClient {
       closedAt: desc.closeTime?.toISOString() ?? null,
       progress,
       activity: await this.pendingActivity(desc),
+      runningChildren: (desc.raw.pendingChildren ?? []).map((c) => c.workflowId ?? '').filter(Boolean),
     };
+  }
+
+  /**
+   * The backups a fleet run made, workspace by workspace (the first `limit`): the snapshot of each
+   * that succeeded, the typed error of each that failed. Each child's id is derived from the fleet's,
+   * so this needs no visibility query.
+   */
+  async fleetBackups(fleetWorkflowId: string, workspaceIds: string[], limit = 50): Promise<FleetBackupView[]> {
+    const ids = workspaceIds.slice(0, limit);
+    const views: FleetBackupView[] = [];
+    const one = async (workspaceId: string): Promise<FleetBackupView> => {
+      const workflowId = workflowIds.fleetChild(fleetWorkflowId, workspaceId);
+      const handle = this.temporal.workflow.getHandle(workflowId);
+      const base = { workspaceId, workflowId, snapshot: null, error: null };
+      let status: string;
+      try {
+        status = statusName(await handle.describe());
+      } catch {
+        return { ...base, status: 'NOT_STARTED' };
+      }
+      if (status === 'RUNNING') return { ...base, status };
+      try {
+        const r = (await handle.result()) as BackupWorkspaceResult;
+        return { ...base, status, snapshot: { id: r.snapshot.id, name: r.snapshot.name } };
+      } catch (err) {
+        const e = toRigsnapError(err, { workflowId, address: this.address });
+        return { ...base, status, error: { type: e instanceof RigsnapError ? e.type : 'Unreachable', message: e.message } };
+      }
+    };
+    // A few at a time: a fleet can be thousands of workspaces, the server is shared.
+    for (let i = 0; i < ids.length; i += 8) views.push(...(await Promise.all(ids.slice(i, i + 8).map(one))));
+    return views;
   }
 
   /** Everything about one workflow: status, progress, and its result or typed failure once closed. */

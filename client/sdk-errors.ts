@@ -62,7 +62,7 @@ export function toRigsnapError(err: unknown, ctx: ErrorContext = {}): RigsnapErr
         let type = c.type ?? 'Error';
         // An update validator throws a plain Error, which arrives as an ApplicationFailure of type "Error".
         if (err instanceof WorkflowUpdateFailedError && type === 'Error') type = 'Rejected';
-        return new RigsnapError({ ...where, type, message: c.message });
+        return new RigsnapError({ ...where, type, message: c.message, ...(c.details?.length ? { details: [...c.details] } : {}) });
       }
       if (c instanceof CancelledFailure) return new RigsnapError({ ...where, type: 'Cancelled', message: c.message || 'cancelled' });
       if (c instanceof TerminatedFailure) {

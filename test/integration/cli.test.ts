@@ -135,6 +135,8 @@ beforeAll(async () => {
       { id: 'ws_cli_sched', status: 'running' },
       { id: 'ws_cancel', status: 'running' },
       { id: 'ws_lock', status: 'running' },
+      { id: 'ws_fleet_a', status: 'running' },
+      { id: 'ws_fleet_b', status: 'stopped' },
       { id: 'ws_status', status: 'running' },
     ],
   });
@@ -339,6 +341,25 @@ describe('advice that leads somewhere', () => {
     const look = await rigsnap(['status', 'anything', '--namespace', 'no-such-namespace', '--json']);
     expect(look.code).toBe(1);
     expect(parse(look).error).toMatchObject({ type: 'NamespaceNotFound' });
+  });
+});
+
+describe('rigsnap fleet backup', () => {
+  it('lists each workspace with the snapshot it made, or its error; exits 1 when one failed', async () => {
+    const r = await rigsnap(['fleet', 'backup', 'ws_fleet_a', 'ws_fleet_b', 'ws_fleet_gone', '--concurrency', '2', '--prefix', 'fleet-']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/✗ fleet backup: 2 of 3 succeeded, 1 failed/);
+    const made = (ws: string) => emu.state.snapshotsOf(ws).find((s) => s.name.startsWith('fleet-'))!;
+    expect(r.stdout).toMatch(/WORKSPACE +RESULT +SNAPSHOT +NAME/);
+    expect(r.stdout).toMatch(new RegExp(`ws_fleet_a +backed up +${made('ws_fleet_a').id} +${made('ws_fleet_a').name}`));
+    expect(r.stdout).toMatch(new RegExp(`ws_fleet_b +backed up +${made('ws_fleet_b').id} +${made('ws_fleet_b').name}`));
+    expect(r.stdout).toMatch(/ws_fleet_gone +failed +NotFound: .*workspace ws_fleet_gone does not exist/);
+    // The same run as JSON carries the backups too.
+    const json = await rigsnap(['fleet', 'backup', 'ws_fleet_a', '--prefix', 'fleet-', '--json']);
+    expect(json.code).toBe(0);
+    expect(parse(json).backups).toEqual([
+      expect.objectContaining({ workspaceId: 'ws_fleet_a', status: 'COMPLETED', snapshot: { id: expect.stringMatching(/^snap_/), name: expect.stringMatching(/^fleet-\d{4}-\d\d-\d\d-\d{4}/) } }),
+    ]);
   });
 });
 

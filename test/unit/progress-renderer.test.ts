@@ -179,6 +179,13 @@ describe('waiting for the workspace lock', () => {
   });
 });
 
+describe('fleet runs', () => {
+  it('name the workspaces being backed up right now', () => {
+    const fleet: Progress = { operation: 'fleet-backup', workspaceId: null, state: 'running', currentStep: null, steps: [], detail: { total: 3, done: 1, running: 2 } };
+    expect(renderProgress({ progress: fleet, now: T0, running: ['ws_a', 'ws_b'] }).slice(1)).toEqual(['  1/3 done · 2 running', '  backing up ws_a, ws_b']);
+  });
+});
+
 describe('no worker', () => {
   it('puts what to do under the header while no worker answers', () => {
     const lines = renderProgress({ progress: null, now: T0 + 25_500, startedAt: at(0), notice: 'no rigsnap worker is polling task queue "rigbox-snapshots"' });
