@@ -946,7 +946,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
       return withClient(o, async (rig) => {
         await rig.schedules.backfill(target, { start: o.start, end: o.end, ...(o.overlap ? { overlap: o.overlap } : {}) });
         printJsonOr(io, { scheduleId, start: o.start, end: o.end, overlap: o.overlap ?? 'BUFFER_ALL' }, () => [
-          `${io.c.green('✓')} backfill of ${scheduleId} from ${o.start} to ${o.end} requested; see \`rigsnap schedule describe ${target}\``,
+          `${io.c.green('✓')} backfill of ${scheduleId} from ${fmtTime(o.start)} to ${fmtTime(o.end)} requested; see \`rigsnap schedule describe ${target}\``,
         ]);
         return EXIT.ok;
       });

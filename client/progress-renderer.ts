@@ -1,4 +1,5 @@
 import pc from 'picocolors';
+import { fmtTime } from './format.js';
 import { STEP_LABELS, formatDuration, type Progress, type StepRecord } from '../domain/index.js';
 import type { LockWait, PendingActivityView } from './rigsnap-client.js';
 
@@ -106,7 +107,7 @@ export function describeDetail(detail: Record<string, unknown> | undefined): str
     const parts = [`checkpoint ${d.state}`];
     if (typeof d.snapshotId === 'string') parts.push(`snapshot ${d.snapshotId}`);
     if (typeof d.rollbacks === 'number') parts.push(`${d.rollbacks} rollback${d.rollbacks === 1 ? '' : 's'}`);
-    if (typeof d.expiresAt === 'string') parts.push(`expires ${d.expiresAt}`);
+    if (typeof d.expiresAt === 'string') parts.push(`expires ${fmtTime(d.expiresAt)}`);
     return parts.join(' · ');
   }
   const parts = Object.entries(d)

@@ -7,6 +7,7 @@ import {
   finishedStepLines,
   renderProgress,
 } from '../../client/progress-renderer.js';
+import { fmtTime } from '../../client/format.js';
 import type { PendingActivityView } from '../../client/rigsnap-client.js';
 
 /** States recorded from a real snapshotWorkspace run (`progress` query and describe()), times kept. */
@@ -120,7 +121,7 @@ describe('renderProgress', () => {
       detail: { state: 'active', snapshotId: 'snap_1', snapshotName: 'pre-demo', rollbacks: 1, expiresAt: '2026-04-07T05:00:00.000Z' },
     };
     expect(renderProgress({ progress: checkpoint, now: T0 }).at(-1)).toBe(
-      '  checkpoint active · snapshot snap_1 · 1 rollback · expires 2026-04-07T05:00:00.000Z',
+      '  checkpoint active · snapshot snap_1 · 1 rollback · expires 2026-04-07 05:00 UTC',
     );
   });
 });
@@ -244,5 +245,16 @@ describe('finishedStepLines (logs without a terminal)', () => {
 
   it('marks the last step of a failed run', () => {
     expect(finishedStepLines(null, failedAtPreflight)).toEqual([expect.stringMatching(/^ {2}✗ checking workspace +165ms$/)]);
+  });
+});
+
+describe('fmtTime: one way to write a time, in the reader’s timezone', () => {
+  it('writes minutes and the zone, never raw ISO or epoch numbers', () => {
+    expect(fmtTime('2026-11-30T07:21:05.123Z')).toBe('2026-11-30 07:21 UTC');
+    expect(fmtTime(Date.parse('2026-11-30T07:21:05.123Z'))).toBe('2026-11-30 07:21 UTC');
+    // A 03:00 Europe/Berlin schedule's next run reads 03:00, not 02:00Z.
+    expect(fmtTime('2026-12-01T02:00:00Z', 'Europe/Berlin')).toBe('2026-12-01 03:00 Europe/Berlin');
+    expect(fmtTime('2026-12-01T02:00:00Z', 'Europe/Berlin', { zone: false })).toBe('2026-12-01 03:00');
+    expect(fmtTime(null)).toBe('-');
   });
 });
