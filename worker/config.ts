@@ -59,6 +59,8 @@ export const WorkerEnv = z.object({
   RIGSNAP_LOG_LEVEL: z
     .enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'], { error: 'RIGSNAP_LOG_LEVEL must be TRACE, DEBUG, INFO, WARN or ERROR' })
     .default('INFO'),
+  /** `text`: one line per entry for people; `json`: one JSON object per line for log pipelines (compose sets it). */
+  RIGSNAP_LOG_FORMAT: z.enum(['text', 'json'], { error: 'RIGSNAP_LOG_FORMAT must be text or json' }).default('text'),
 });
 export type WorkerConfig = z.output<typeof WorkerEnv>;
 

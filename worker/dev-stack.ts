@@ -5,12 +5,13 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, makeTelemetryFilterString, type Worker } from '@temporalio/worker';
+import { NativeConnection, Runtime, makeTelemetryFilterString, type Worker } from '@temporalio/worker';
 import pc from 'picocolors';
 import { DEFAULT_RIGBOX_API_URL, DEFAULT_TASK_QUEUE } from '../domain/index.js';
 import { DEMO_WORKSPACES } from '../emulator/demo.js';
 import { startEmulator, type Emulator } from '../emulator/server.js';
 import { loadDevConfig, loadWorkerConfig, type DevConfig, type WorkerConfig } from './config.js';
+import { createWorkerLogger } from './logger.js';
 import { watchParent } from './parent-watch.js';
 import { ensureSearchAttributes, temporalSettings } from './temporal.js';
 import { createRigsnapWorker } from './worker.js';
@@ -396,6 +397,8 @@ export function firstCommand(plan: StackPlan): string {
   const prefix: string[] = [];
   if (plan.temporal.kind === 'embedded' && plan.temporal.port !== 7233) prefix.push(`TEMPORAL_ADDRESS=${plan.temporal.address}`);
   if (plan.temporal.kind === 'embedded' && plan.temporal.namespace !== 'default') prefix.push(`TEMPORAL_NAMESPACE=${plan.temporal.namespace}`);
+  // The CLI's links point at http://localhost:8233 unless told: elsewhere they would not open.
+  if (plan.temporal.kind === 'embedded' && plan.temporal.uiPort !== 8233) prefix.push(`RIGSNAP_UI_URL=${plan.temporal.uiUrl}`);
   if (plan.config.RIGSNAP_TASK_QUEUE !== DEFAULT_TASK_QUEUE) prefix.push(`RIGSNAP_TASK_QUEUE=${plan.config.RIGSNAP_TASK_QUEUE}`);
   return [...prefix, './rigsnap snapshot ws_demo --name before-migration'].join(' ');
 }
@@ -525,7 +528,7 @@ export async function runDevStack(env: Record<string, string | undefined> = proc
       ? { metrics: { prometheus: { bindAddress: `${config.RIGSNAP_METRICS_HOST}:${config.RIGSNAP_METRICS_PORT}` } } }
       : {};
     Runtime.install({
-      logger: new DefaultLogger(config.RIGSNAP_LOG_LEVEL),
+      logger: createWorkerLogger({ level: config.RIGSNAP_LOG_LEVEL, format: config.RIGSNAP_LOG_FORMAT }),
       telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} }, ...metrics },
       // Signals are ours: the order of the way down matters (see above).
       shutdownSignals: [],

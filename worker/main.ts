@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
+import { NativeConnection, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
 import { ConfigError, loadWorkerConfig } from './config.js';
+import { createWorkerLogger } from './logger.js';
 import { ensureSearchAttributes, temporalSettings } from './temporal.js';
 import { createRigsnapWorker } from './worker.js';
 
@@ -16,7 +17,7 @@ async function main(): Promise<void> {
       ? { metrics: { prometheus: { bindAddress: `${config.RIGSNAP_METRICS_HOST}:${config.RIGSNAP_METRICS_PORT}` } } }
       : {};
   Runtime.install({
-    logger: new DefaultLogger(config.RIGSNAP_LOG_LEVEL),
+    logger: createWorkerLogger({ level: config.RIGSNAP_LOG_LEVEL, format: config.RIGSNAP_LOG_FORMAT }),
     telemetryOptions: {
       logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} },
       ...metrics,

@@ -174,7 +174,7 @@ describe('npm start: the whole stack on an embedded default', () => {
     expect(out).toMatch(new RegExp(`Temporal UI\\s+http://localhost:${ports.ui}`));
     expect(out).toMatch(new RegExp(`Rigbox\\s+http://127\\.0\\.0\\.1:${ports.emulator}/api\\s+\\(emulated\\)`));
     expect(out).toMatch(new RegExp(`Metrics\\s+http://localhost:${ports.metrics}/metrics`));
-    expect(out).toContain(`TEMPORAL_ADDRESS=127.0.0.1:${ports.temporal} ${FIRST_COMMAND}`);
+    expect(out).toContain(`TEMPORAL_ADDRESS=127.0.0.1:${ports.temporal} RIGSNAP_UI_URL=http://localhost:${ports.ui} ${FIRST_COMMAND}`);
     expect(out.match(/Rigbox is emulated/g)).toHaveLength(1);
     expect(out).toContain('set RIGBOX_TOKEN');
     expect(out).toContain(path.join(workdir, '.rigsnap', 'temporal.db'));
@@ -200,6 +200,16 @@ describe('npm start: the whole stack on an embedded default', () => {
       expect(snapshots).toContainEqual(expect.objectContaining({ id: result.snapshot.id, workspace_id: 'ws_demo', name: 'before-migration' }));
       const ws = (await (await fetch(`${emulator}/workspaces/ws_demo`)).json()) as { status: string };
       expect(ws.status).toBe('running');
+
+      // An ordinary user error (a snapshot that does not exist) is one log line per failure, no stack.
+      const failed = await client.workflow
+        .execute('restoreWorkspace', { taskQueue: 'rigbox-snapshots', args: [{ workspaceId: 'ws_demo', snapshotId: 'snap_nope' }], workflowId: `${workflowId}-nope` })
+        .then(() => 'completed', (e: unknown) => e);
+      expect(failed).toBeInstanceOf(Error);
+      const log = await eventually(() => /Workflow failed: /.test(stack.stderr()), 10_000).then(() => stack.stderr());
+      expect(log).toMatch(/^\S+ WARN +Activity failed: NotFound: snapshot snap_nope does not exist in workspace ws_demo .*workflowType=restoreWorkspace/m);
+      expect(log).toMatch(/^\S+ WARN +Workflow failed: ApplicationFailure: snapshot snap_nope does not exist/m);
+      expect(log).not.toMatch(/^\s+at /m);
 
       // A schedule, for the second start to find.
       await client.schedule.create({

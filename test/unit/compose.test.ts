@@ -149,6 +149,12 @@ describe('docker-compose.yml', () => {
     expect(WorkerEnv.shape.RIGSNAP_METRICS_HOST.parse(undefined)).toBe('127.0.0.1');
   });
 
+  it('logs JSON lines for log pipelines, while the default is text for npm start', () => {
+    const env = worker.environment as Record<string, string>;
+    expect(env.RIGSNAP_LOG_FORMAT).toBe('${RIGSNAP_LOG_FORMAT:-json}');
+    expect(WorkerEnv.shape.RIGSNAP_LOG_FORMAT.parse(undefined)).toBe('text');
+  });
+
   it('gives a stopping worker longer than its drain period', () => {
     const graceMs = WorkerEnv.shape.RIGSNAP_SHUTDOWN_GRACE_MS.parse(undefined);
     expect(durationSeconds(worker.stop_grace_period ?? '10s') * 1000).toBeGreaterThan(graceMs);

@@ -32,6 +32,7 @@ describe('loadWorkerConfig', () => {
       RIGSNAP_UI_URL: 'http://localhost:8233',
       RIGSNAP_SHUTDOWN_GRACE_MS: 30_000,
       RIGSNAP_LOG_LEVEL: 'INFO',
+      RIGSNAP_LOG_FORMAT: 'text',
     });
     expect(c.RIGSNAP_NOTIFY_URL).toBeUndefined();
   });
@@ -69,6 +70,7 @@ describe('loadWorkerConfig', () => {
     ['a bad task queue', { RIGBOX_TOKEN: TOKEN, RIGSNAP_TASK_QUEUE: 'has space' }, 'RIGSNAP_TASK_QUEUE'],
     ['a bad notify URL', { RIGBOX_TOKEN: TOKEN, RIGSNAP_NOTIFY_URL: 'hooks.example.com' }, 'RIGSNAP_NOTIFY_URL'],
     ['an unknown log level', { RIGBOX_TOKEN: TOKEN, RIGSNAP_LOG_LEVEL: 'LOUD' }, 'RIGSNAP_LOG_LEVEL'],
+    ['an unknown log format', { RIGBOX_TOKEN: TOKEN, RIGSNAP_LOG_FORMAT: 'xml' }, 'RIGSNAP_LOG_FORMAT'],
     ['a poll minimum above the maximum', { RIGBOX_TOKEN: TOKEN, RIGSNAP_POLL_MIN_MS: '5000', RIGSNAP_POLL_MAX_MS: '1000' }, 'RIGSNAP_POLL_MIN_MS'],
   ])('rejects %s, naming the variable', (_what, env, variable) => {
     expect(configError(env).message).toContain(variable);
