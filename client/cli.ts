@@ -638,7 +638,7 @@ interface ScheduleCliOptions extends CommonOptions, RetentionOptions {
 function addScheduleOptions(cmd: Command, forUpdate: boolean): Command {
   cmd
     .option('--at <HH:MM>', `time(s) of day to back up, comma-separated${forUpdate ? '' : ' (default 03:00)'}`, listArg)
-    .option('--timezone <tz>', `IANA timezone of --at, of the date in backup names and of the retention buckets${forUpdate ? '' : ' (default UTC)'}`)
+    .option('--timezone <tz>', `IANA timezone of --at, of the date and time in backup names and of the retention buckets${forUpdate ? '' : ' (default UTC)'}`)
     .option('--prefix <prefix>', `name prefix of the backups${forUpdate ? '' : ' (default daily-backup-)'}`);
   addRetentionOptions(cmd, null);
   cmd
@@ -1002,7 +1002,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
         .argument('<workspace...>', 'workspace ids')
         .option('--concurrency <n>', 'backups at once (default 10)', numberArg)
         .option('--prefix <prefix>', 'name prefix of the backups (default daily-backup-)'),
-      'timezone of the date in the names and of the retention buckets (default UTC)',
+      'timezone of the date and time in the names and of the retention buckets (default UTC)',
     ),
     ['rigsnap fleet backup ws_a ws_b ws_c --concurrency 2 --keep-last 7'],
   ).action(
