@@ -355,11 +355,15 @@ export class RigsnapSchedules {
         await this.client.schedule.create(opts);
       } catch (err) {
         if (!(err instanceof ScheduleAlreadyRunning)) throw err;
-        const update = def.kind === 'fleet' ? `rigsnap fleet schedule update ${def.name}` : `rigsnap schedule update ${def.workspaceId}`;
+        const [update, remove] =
+          def.kind === 'fleet'
+            ? [`rigsnap fleet schedule update ${def.name}`, `rigsnap fleet schedule delete ${def.name}`]
+            : [`rigsnap schedule update ${def.workspaceId}`, `rigsnap schedule delete ${def.workspaceId}`];
         throw new RigsnapError({
           type: 'ScheduleExists',
           scheduleId: opts.scheduleId,
-          message: `schedule ${opts.scheduleId} already exists; nothing changed. Change it with \`${update} …\` (only the options you give change), or delete it first`,
+          message: `schedule ${opts.scheduleId} already exists; nothing changed`,
+          advice: `change it with \`${update} [options]\` (only the options you give change), or delete it first (\`${remove}\`)`,
         });
       }
     });
