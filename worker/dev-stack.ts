@@ -453,6 +453,13 @@ const defaultIo: DevStackIo = {
 class Aborted extends Error {}
 
 /**
+ * Signals this close together are one request to stop (see onSignal). The kernel merges the two
+ * copies of a Ctrl-C only when they arrive together; npm's copy can come a little later. A person who
+ * wants it to stop at once presses Ctrl-C again after that.
+ */
+const SAME_SIGNAL_WINDOW_MS = 2000;
+
+/**
  * Runs the stack until SIGINT/SIGTERM/SIGHUP or a fatal error; resolves with the exit code. Installs
  * the SDK Runtime, so it runs once per process (worker/dev.ts).
  * Order on the way down: the worker drains (RIGSNAP_SHUTDOWN_GRACE_MS), then the emulator closes and
@@ -503,7 +510,12 @@ export async function runDevStack(env: Record<string, string | undefined> = proc
     return stopping;
   };
 
+  let firstSignalAt = 0;
   const onSignal = (signal: NodeJS.Signals) => {
+    // Ctrl-C under `npm start` arrives twice: from the terminal (to the whole process group) and again
+    // from npm, which forwards it to its child. That is one Ctrl-C, not a second one asking for haste.
+    if (stopping && Date.now() - firstSignalAt < SAME_SIGNAL_WINDOW_MS) return;
+    firstSignalAt ||= Date.now();
     if (stopping) {
       io.err(`rigsnap: ${signal} again: stopping at once`);
       if (server) {
