@@ -11,7 +11,7 @@ COPY . .
 RUN npm ci --no-audit --no-fund
 
 FROM node:20.19.5-bookworm-slim AS runtime
-ENV NODE_ENV=production
+ENV NODE_ENV=production RIGSNAP_METRICS_HOST=0.0.0.0
 WORKDIR /app
 COPY package.json package-lock.json ./
 # Production dependencies only, and no install scripts (nothing to build: the SDK's native part is prebuilt).

@@ -21,8 +21,7 @@ import {
   type WorkspaceLockInput,
 } from '../domain/index.js';
 import type { ActivityEnv } from './env.js';
-import { heartbeating } from './heartbeat.js';
-import type { WaitHeartbeat } from './transitions.js';
+import { heartbeating, toStoredHeartbeat } from './heartbeat.js';
 
 export interface LockParticipants {
   /** Open operations that answered: what they hold or wait for. */
@@ -262,12 +261,14 @@ export async function queueOnLockLegacy(env: ActivityEnv, workspaceId: string, r
       await send();
       continue;
     }
-    ctx.heartbeat({
-      phase: 'waiting for lock',
-      polls: 0,
-      waitStartedAt: started,
-      queuePosition: position + 1,
-      status: state.holder ? `held by ${state.holder.workflowId}` : 'free',
-    } satisfies WaitHeartbeat);
+    ctx.heartbeat(
+      toStoredHeartbeat({
+        phase: 'waiting for lock',
+        polls: 0,
+        waitStartedAt: started,
+        queuePosition: position + 1,
+        status: state.holder ? `held by ${state.holder.workflowId}` : 'free',
+      }),
+    );
   }
 }

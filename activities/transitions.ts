@@ -7,7 +7,7 @@ import { Context } from '@temporalio/activity';
 import { formatDuration, isRetryable, nextPollDelayMs } from '../domain/index.js';
 import { changeOptions, readOptions, type ActivityEnv } from './env.js';
 import { failure, guarded, retryable, throwIfCancelled, toFailure } from './failures.js';
-import { startHeartbeat } from './heartbeat.js';
+import { fromStoredHeartbeat, startHeartbeat, toStoredHeartbeat } from './heartbeat.js';
 import { RigboxApiError } from './rigbox-client.js';
 
 /** What a wait reports in its heartbeat: shown in the UI's pending activity and by the CLI. */
@@ -15,14 +15,12 @@ export interface WaitHeartbeat {
   phase: string;
   status?: string;
   polls: number;
-  /** Epoch ms when the current wait began (the maximum wait counts from here). */
+  /** Epoch ms when the current wait began (the maximum wait counts from here); stored as ISO text (heartbeat.ts). */
   waitStartedAt: number;
   firstLookAt?: number;
   actionRequested?: boolean;
   previousStatus?: string;
   queuePosition?: number;
-  /** The same instants, readable in the UI. */
-  waitStartedAtIso?: string;
   /** The last error a poll met, while it is tolerated. */
   lastError?: string;
 }
@@ -67,7 +65,7 @@ export function createTransitionActivities(env: ActivityEnv) {
    */
   async function driveTo(workspaceId: string, target: 'stopped' | 'running'): Promise<TransitionResult> {
     const ctx = Context.current();
-    const resumed = ctx.info.heartbeatDetails as WaitHeartbeat | undefined;
+    const resumed = fromStoredHeartbeat(ctx.info.heartbeatDetails);
     // The clock of the current wait: reset when we ask for our transition, so waiting for someone
     // else's transition to end (a stop still running before we can start) has its own maximum wait.
     let waitStartedAt = resumed?.waitStartedAt ?? Date.now();
@@ -83,17 +81,17 @@ export function createTransitionActivities(env: ActivityEnv) {
     const verb = target === 'stopped' ? 'stop' : 'start';
     let status: string | undefined;
 
-    const details = (phase: string): WaitHeartbeat => ({
-      phase,
-      status,
-      polls,
-      waitStartedAt,
-      waitStartedAtIso: new Date(waitStartedAt).toISOString(),
-      firstLookAt,
-      actionRequested,
-      previousStatus,
-      ...(lastError ? { lastError } : {}),
-    });
+    const details = (phase: string) =>
+      toStoredHeartbeat({
+        phase,
+        status,
+        polls,
+        waitStartedAt,
+        firstLookAt,
+        actionRequested,
+        previousStatus,
+        ...(lastError ? { lastError } : {}),
+      });
     const hb = startHeartbeat(details(`checking before the ${verb}`), env.heartbeatEveryMs);
 
     /** A transient error (or a maintenance page) on a call is a missed poll, not a failed wait; persistent ones fail the attempt. */

@@ -9,17 +9,21 @@ import pc from 'picocolors';
 import type { z } from 'zod';
 import {
   AuditBackupsInput,
+  BACKUP_NAME_SUFFIX,
   BackupFleetInput,
   CheckpointWorkspaceInput,
   DeleteSnapshotInput,
   ListSnapshotsInput,
   PruneSnapshotsInput,
   RestoreWorkspaceInput,
+  STEP_LABELS,
   SnapshotWorkspaceInput,
   formatDuration,
   parseDuration,
   type AuditBackupsResult,
+  WORKFLOW_TYPES,
   type BackupFleetResult,
+  type BackupWorkspaceResult,
   type CheckpointWorkspaceResult,
   type DeleteSnapshotResult,
   type ListSnapshotsResult,
@@ -30,9 +34,10 @@ import {
   type RigboxSnapshot,
   type SnapshotWorkspaceResult,
 } from '../domain/index.js';
-import { ClientConfigError, RigsnapError, TemporalConnectionError, adviceFor, invalidInput, validate } from './errors.js';
-import { finishedStepLines, renderProgress } from './progress-renderer.js';
-import type { ProgressReport, RigsnapClient, StartedOperation, StatusReport } from './rigsnap-client.js';
+import { ClientConfigError, RigsnapError, TemporalConnectionError, invalidInput, validate } from './errors.js';
+import { fmtBytes, fmtTime } from './format.js';
+import { describeDetail, describeLockWait, finishedStepLines, renderProgress } from './progress-renderer.js';
+import type { LockWait, ProgressReport, RigsnapClient, StartedOperation, StatusReport } from './rigsnap-client.js';
 import {
   BackupScheduleOptions,
   FleetScheduleOptions,
@@ -194,18 +199,6 @@ function examples(cmd: Command, lines: string[]): Command {
 
 // ---- formatting ---------------------------------------------------------------------------------
 
-function fmtBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
-}
-
-const fmtTime = (iso: string | null | undefined) => (iso ? `${iso.slice(0, 16).replace('T', ' ')}Z` : '-');
 
 const ANSI = new RegExp(String.raw`\u001b\[[0-9;?]*[A-Za-z]`, 'g');
 const visible = (s: string) => s.replace(ANSI, '');
@@ -261,23 +254,35 @@ function precheck<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
   return validate(schema, input);
 }
 
+interface Confirmation {
+  /** What would be done: "restore ws_demo to snap_abc". */
+  action: string;
+  /** What it costs, said in the question only: "its current state is replaced…". */
+  warning?: string;
+  /** What a "no" leaves as it was: "ws_demo is unchanged". */
+  declined: string;
+}
+
 /**
  * Asks before a destructive command. With --yes it goes ahead; without a terminal to ask on it refuses
- * (exit 2), so a script never deletes by accident.
+ * (exit 2), so a script never deletes by accident. A "no" says what stays as it was.
  */
-async function confirm(o: CommonOptions, io: Io, what: string): Promise<void> {
+async function confirm(o: CommonOptions, io: Io, c: Confirmation): Promise<void> {
   if (o.yes) return;
   if (!process.stdin.isTTY || !process.stderr.isTTY) {
-    throw new UsageError(`refusing to ${what} without confirmation: there is no terminal to ask on. Pass --yes to confirm.`);
+    throw new UsageError(`refusing to ${c.action} without confirmation: there is no terminal to ask on. Pass --yes to confirm.`);
   }
   const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
   try {
-    const answer = await rl.question(`${io.c.yellow('?')} ${what}? [y/N] `);
-    if (!/^y(es)?$/i.test(answer.trim())) throw new UsageError(`cancelled: did not ${what}`);
+    const answer = await rl.question(`${io.c.yellow('?')} ${c.action}?${c.warning ? ` ${c.warning}.` : ''} [y/N] `);
+    if (!/^y(es)?$/i.test(answer.trim())) throw new Declined(`nothing done: ${c.declined}`);
   } finally {
     rl.close();
   }
 }
+
+/** A "no" to a confirmation: nothing was started; exit 2 like any refusal, without an error tone. */
+class Declined extends UsageError {}
 
 const HIDE_CURSOR = '\u001b[?25l';
 const SHOW_CURSOR = '\u001b[?25h';
@@ -299,6 +304,23 @@ interface Seen {
   last: ProgressReport | null;
   /** Without a terminal: the progress whose finished steps are already printed. */
   printed: Progress | null;
+  /** It waited for its workspace's lock at some point. */
+  lockWaited?: boolean;
+}
+
+/**
+ * How long an operation may go without any worker answering before the CLI asks Temporal whether a
+ * worker polls the task queue at all (a worker answers the first progress query within milliseconds).
+ */
+const NO_WORKER_CHECK_AFTER_MS = 3000;
+const NO_WORKER_RECHECK_MS = 5000;
+
+function noWorkerNotice(rig: RigsnapClient): string {
+  return (
+    `no rigsnap worker is polling task queue "${rig.taskQueue}" (namespace ${rig.namespace} at ${rig.address}): the operation is queued ` +
+    'and starts when one does. Start one with `npm start` in the rigsnap checkout (the local stack), or `RIGBOX_TOKEN=… npm run worker` ' +
+    'against your Temporal. Ctrl-C stops watching; the operation stays queued.'
+  );
 }
 
 async function watch<T>(
@@ -323,7 +345,16 @@ async function watch<T>(
   const draw = () => {
     if (!io.tty) return;
     const lines = renderProgress(
-      { progress: seen.last?.progress ?? null, activity: seen.last?.activity ?? null, now: Date.now(), startedAt: seen.last?.startedAt ?? null },
+      {
+        progress: seen.last?.progress ?? null,
+        activity: seen.last?.activity ?? null,
+        now: Date.now(),
+        startedAt: seen.last?.startedAt ?? null,
+        running: seen.last?.progress?.operation === 'fleet-backup' ? seen.last.runningChildren.map((id) => id.replace(`${workflowId}-`, '')) : null,
+        lock,
+        lockWaited: Boolean(seen.lockWaited),
+        notice,
+      },
       { color: true, spinnerFrame: frame++ },
     ).map(fit);
     const clear = printedLines > 0 ? `\r\u001b[${printedLines}A\u001b[J` : '';
@@ -343,15 +374,46 @@ async function watch<T>(
   process.once('SIGINT', onSigint);
   if (io.tty) process.stdout.write(HIDE_CURSOR);
 
+  const watchStart = Date.now();
+  let lastWorkerCheck = 0;
+  let notice: string | null = null;
+  let lock: LockWait | null = null;
+  let lockText = '';
+  const checkWorkers = async () => {
+    if (Date.now() - watchStart < NO_WORKER_CHECK_AFTER_MS || Date.now() - lastWorkerCheck < NO_WORKER_RECHECK_MS) return;
+    lastWorkerCheck = Date.now();
+    const live = await rig.liveWorkers().catch(() => null);
+    if (live === null) return;
+    if (live.length === 0 && !notice) {
+      notice = noWorkerNotice(rig);
+      if (!io.tty) io.err(`rigsnap: ${notice}`);
+    } else if (live.length > 0) {
+      workerCame();
+    }
+  };
+  const workerCame = () => {
+    if (!notice) return;
+    notice = null;
+    if (!io.tty) io.err(`rigsnap: a worker polls task queue "${rig.taskQueue}" now; the operation goes on`);
+  };
   const poll = async () => {
     while (!settled) {
       try {
         const report = stepsSince(await rig.progress(workflowId, undefined, 2000), sinceMs);
         if (settled) break;
         seen.last = report;
+        if (report.progress) workerCame();
+        else await checkWorkers();
+        const step = report.progress?.currentStep;
+        const ws = report.progress?.workspaceId;
+        lock = ws && (step === 'preflight' || step === 'wait-for-lock') ? await rig.lockWait(workflowId, ws).catch(() => null) : null;
+        if (lock) seen.lockWaited = true;
         if (!io.tty) {
-          for (const line of finishedStepLines(seen.printed, report.progress)) io.out(line);
+          for (const line of finishedStepLines(seen.printed, report.progress, { lockWaited: seen.lockWaited })) io.out(line);
           seen.printed = report.progress ?? seen.printed;
+          const text = lock ? describeLockWait(lock) : '';
+          if (text && text !== lockText) io.out(`  … ${STEP_LABELS['wait-for-lock']}: ${text}`);
+          lockText = text;
         }
       } catch {
         // A missed poll is not worth a message; the result decides.
@@ -376,14 +438,14 @@ async function watch<T>(
  * The steps as they ended (from a result's steps, or the last progress), above the result line: all of
  * them on a terminal (the live block is gone), in a log only those not printed yet.
  */
-function finalSteps(io: Io, steps: Progress['steps'] | undefined, failed: boolean, printed: Progress | null): void {
+function finalSteps(io: Io, steps: Progress['steps'] | undefined, failed: boolean, seen: Seen): void {
   if (io.json || !steps?.length) return;
   const final: Progress = { operation: '', workspaceId: null, state: failed ? 'failed' : 'completed', currentStep: null, steps };
   if (!io.tty) {
-    for (const line of finishedStepLines(printed, final)) io.out(line);
+    for (const line of finishedStepLines(seen.printed, final, { lockWaited: seen.lockWaited })) io.out(line);
     return;
   }
-  for (const line of renderProgress({ progress: final, now: Date.now() }, { color: true }).slice(1)) io.out(line);
+  for (const line of renderProgress({ progress: final, now: Date.now(), lockWaited: seen.lockWaited }, { color: true }).slice(1)) io.out(line);
 }
 
 interface OperationOutput<R> {
@@ -393,6 +455,10 @@ interface OperationOutput<R> {
   more?(r: R): string[];
   /** Exit code for a result (a fleet run with failures is 1). */
   exitCode?(r: R): number;
+  /** What else to fetch and show once it ended (a fleet's backups): lines, and keys for --json. */
+  extra?(rig: RigsnapClient, workflowId: string, r: R): Promise<{ lines: string[]; json: Record<string, unknown> }>;
+  /** A failure that still carries a result (a fleet's PartialFailure: its summary in details[0]). */
+  resultOfFailure?(err: RigsnapError): R | null;
 }
 
 /** Starts an operation, prints its link, waits with progress (unless --no-wait), prints the result. */
@@ -411,6 +477,7 @@ async function runOperation<R extends object>(
         io.out(started.workflowId);
         io.out(`  ${io.c.dim(started.url)}`);
       }
+      if (!started.existing && (await rig.liveWorkers().catch(() => null))?.length === 0) io.err(`rigsnap: ${noWorkerNotice(rig)}`);
       return EXIT.ok;
     }
     if (!io.json) {
@@ -419,25 +486,34 @@ async function runOperation<R extends object>(
     }
     const t0 = Date.now();
     const seen: Seen = { last: null, printed: null };
+    let value: R;
+    let status = 'completed';
     try {
-      const value = await watch(rig, io, started.workflowId, started.result(), seen);
-      const code = output.exitCode?.(value) ?? EXIT.ok;
-      if (io.json) {
-        io.out(JSON.stringify({ ...ref, status: 'completed', result: value }));
-        return code;
-      }
-      finalSteps(io, (value as { steps?: Progress['steps'] }).steps, false, seen.printed);
-      const mark = code === EXIT.ok ? io.c.green('✓') : io.c.red('✗');
-      io.out(`${mark} ${output.line(value)} ${io.c.dim(`(${formatDuration(Date.now() - t0)})`)}`);
-      for (const l of output.more?.(value) ?? []) io.out(l);
-      return code;
+      value = await watch(rig, io, started.workflowId, started.result(), seen);
     } catch (err) {
-      if (err instanceof RigsnapError && !io.json) {
-        const report = await rig.progress(started.workflowId, undefined, 1500).catch(() => null);
-        finalSteps(io, report?.progress?.steps, true, seen.printed);
+      const carried = err instanceof RigsnapError ? output.resultOfFailure?.(err) : null;
+      if (!carried) {
+        if (err instanceof RigsnapError && !io.json) {
+          const report = await rig.progress(started.workflowId, undefined, 1500).catch(() => null);
+          finalSteps(io, report?.progress?.steps, true, seen);
+        }
+        throw err;
       }
-      throw err;
+      value = carried;
+      status = 'failed';
     }
+    const code = status === 'failed' ? EXIT.failed : (output.exitCode?.(value) ?? EXIT.ok);
+    const extra = await output.extra?.(rig, started.workflowId, value).catch(() => null);
+    if (io.json) {
+      io.out(JSON.stringify({ ...ref, status, result: value, ...(extra?.json ?? {}) }));
+      return code;
+    }
+    finalSteps(io, (value as { steps?: Progress['steps'] }).steps, false, seen);
+    const mark = code === EXIT.ok ? io.c.green('✓') : io.c.red('✗');
+    io.out(`${mark} ${output.line(value)} ${io.c.dim(`(${formatDuration(Date.now() - t0)})`)}`);
+    for (const l of output.more?.(value) ?? []) io.out(l);
+    for (const l of extra?.lines ?? []) io.out(l);
+    return code;
   });
 }
 
@@ -490,29 +566,59 @@ function pruneOutput(io: Io): OperationOutput<PruneSnapshotsResult> {
   };
 }
 
-function fleetOutput(io: Io): OperationOutput<BackupFleetResult> {
+/** How many of a fleet's backups the CLI looks up and lists after the run. */
+const FLEET_BACKUPS_LISTED = 50;
+
+function fleetOutput(io: Io, workspaceIds?: string[]): OperationOutput<BackupFleetResult> {
   return {
     line: (r) => `fleet backup: ${r.succeeded} of ${r.total} succeeded${r.failedCount ? `, ${r.failedCount} failed` : ''}${r.runs > 1 ? ` (${r.runs} runs)` : ''}`,
-    more: (r) => (r.failed.length ? table(['WORKSPACE', 'ERROR', 'MESSAGE'], r.failed.map((f) => [f.workspaceId, f.errorType, f.message]), io.c) : []),
+    // With the workspaces known (the run was started here), the backups table below says it all.
+    more: (r) => (workspaceIds || !r.failed.length ? [] : table(['WORKSPACE', 'ERROR', 'MESSAGE'], r.failed.map((f) => [f.workspaceId, f.errorType, f.message]), io.c)),
     exitCode: (r) => (r.failedCount > 0 ? EXIT.failed : EXIT.ok),
+    resultOfFailure: (err) => {
+      const summary = err.type === 'PartialFailure' ? (err.details[0] as BackupFleetResult | undefined) : undefined;
+      return summary && typeof summary.total === 'number' ? summary : null;
+    },
+    ...(workspaceIds
+      ? {
+          extra: async (rig: RigsnapClient, workflowId: string) => {
+            const backups = await rig.fleetBackups(workflowId, workspaceIds, FLEET_BACKUPS_LISTED);
+            const rows = backups.map((b) =>
+              b.snapshot
+                ? [b.workspaceId, io.c.green('backed up'), b.snapshot.id, b.snapshot.name]
+                : [b.workspaceId, io.c.red(b.status.toLowerCase()), b.error ? `${b.error.type}: ${b.error.message}` : '', ''],
+            );
+            const lines = rows.length ? table(['WORKSPACE', 'RESULT', 'SNAPSHOT', 'NAME'], rows, io.c) : [];
+            if (workspaceIds.length > backups.length) {
+              lines.push(`… and ${workspaceIds.length - backups.length} more: \`rigsnap status ${workflowId}-<workspace>\` shows each`);
+            }
+            return { lines, json: { backups } };
+          },
+        }
+      : {}),
   };
 }
 
 function scheduleLines(io: Io, s: ScheduleInfo): string[] {
+  // Times in the schedule's own timezone: a 03:00 Europe/Berlin backup reads 03:00, not 02:00Z.
+  const inZone = (t: string) => fmtTime(t, s.timezone, { zone: false });
   const lines = [
     `${io.c.bold(s.scheduleId)}${s.paused ? io.c.yellow(' (paused)') : ''}`,
     `  runs        ${s.kind === 'fleet' ? `backupFleet of ${s.workspaceIds?.length ?? 0} workspaces (concurrency ${s.concurrency ?? '-'})` : `backupWorkspace of ${s.workspaceId}`}`,
     `  when        every day at ${s.at.join(', ')} ${s.timezone}${s.jitter ? ` (jitter up to ${s.jitter})` : ''}`,
-    `  names       ${s.namePrefix}YYYY-MM-DD`,
+    `  names       ${s.namePrefix}${BACKUP_NAME_SUFFIX} (the scheduled time in ${s.timezone})`,
     `  retention   ${describeRetention(s.retention)}`,
     `  policies    overlap ${s.overlap}, catch-up window ${s.catchupWindow}${s.pauseOnFailure ? ', pause on failure' : ''}`,
   ];
   if (s.note) lines.push(`  note        ${s.note}`);
-  lines.push(`  next runs   ${s.nextRuns.slice(0, 3).map(fmtTime).join(', ') || '-'}`);
+  lines.push(`  next runs   ${s.nextRuns.length ? `${s.nextRuns.slice(0, 3).map(inZone).join(', ')} (${s.timezone})` : '-'}`);
   lines.push(`  actions     ${s.actionsTaken} taken, ${s.skippedOverlap} skipped (overlap), ${s.missedCatchupWindow} missed (catch-up window)`);
   lines.push(`  link        ${io.c.dim(s.url)}`);
   if (s.recentRuns.length) {
-    lines.push('', ...table(['SCHEDULED', 'STATUS', 'WORKFLOW'], s.recentRuns.map((r) => [fmtTime(r.scheduledAt), r.status ?? '-', r.workflowId]), io.c));
+    lines.push(
+      '',
+      ...table([`SCHEDULED (${s.timezone})`, 'STATUS', 'WORKFLOW'], s.recentRuns.map((r) => [inZone(r.scheduledAt), r.status ?? '-', r.workflowId]), io.c),
+    );
   }
   return lines;
 }
@@ -537,7 +643,7 @@ interface ScheduleCliOptions extends CommonOptions, RetentionOptions {
 function addScheduleOptions(cmd: Command, forUpdate: boolean): Command {
   cmd
     .option('--at <HH:MM>', `time(s) of day to back up, comma-separated${forUpdate ? '' : ' (default 03:00)'}`, listArg)
-    .option('--timezone <tz>', `IANA timezone of --at, of the date in backup names and of the retention buckets${forUpdate ? '' : ' (default UTC)'}`)
+    .option('--timezone <tz>', `IANA timezone of --at, of the date and time in backup names and of the retention buckets${forUpdate ? '' : ' (default UTC)'}`)
     .option('--prefix <prefix>', `name prefix of the backups${forUpdate ? '' : ' (default daily-backup-)'}`);
   addRetentionOptions(cmd, null);
   cmd
@@ -633,7 +739,11 @@ export function buildProgram(setExit: (code: number) => void): Command {
     act(async (workspaceId: string, snapshotId: string, o: CommonOptions & { keepCurrent?: boolean; restart: string }) => {
       const io = ioOf(o);
       const input = precheck(RestoreWorkspaceInput, { workspaceId, snapshotId, keepCurrent: Boolean(o.keepCurrent), restart: o.restart });
-      await confirm(o, io, `restore ${workspaceId} to ${snapshotId}${input.keepCurrent ? '' : ' (its current state is lost; --keep-current saves it first)'}`);
+      await confirm(o, io, {
+        action: `restore ${workspaceId} to ${snapshotId}`,
+        ...(input.keepCurrent ? {} : { warning: `Its current state is replaced (--keep-current saves it first)` }),
+        declined: `${workspaceId} was not restored and is unchanged`,
+      });
       return runOperation(io, o, (rig) => rig.startRestore(input, keyOf(o)), restoreOutput());
     }),
   );
@@ -648,7 +758,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     act(async (workspaceId: string, snapshotId: string, o: CommonOptions) => {
       const io = ioOf(o);
       const input = precheck(DeleteSnapshotInput, { workspaceId, snapshotId });
-      await confirm(o, io, `delete snapshot ${snapshotId} of ${workspaceId}`);
+      await confirm(o, io, { action: `delete snapshot ${snapshotId} of ${workspaceId}`, declined: `snapshot ${snapshotId} was not deleted` });
       return runOperation(io, o, (rig) => rig.startDeleteSnapshot(input), deleteOutput());
     }),
   );
@@ -695,7 +805,13 @@ export function buildProgram(setExit: (code: number) => void): Command {
         retention: retentionFrom(o, true) ?? {},
         dryRun: Boolean(o.dryRun),
       });
-      if (!input.dryRun) await confirm(o, io, `delete the "${input.namePrefix}*" snapshots of ${workspaceId} that the policy does not keep`);
+      if (!input.dryRun) {
+        await confirm(o, io, {
+          action: `delete the "${input.namePrefix}*" snapshots of ${workspaceId} that the policy does not keep`,
+          warning: 'See them first with --dry-run',
+          declined: `no snapshot of ${workspaceId} was deleted`,
+        });
+      }
       return runOperation(io, o, (rig) => rig.startPrune(input, keyOf(o)), pruneOutput(io));
     }),
   );
@@ -712,7 +828,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
         schedule
           .command('create')
           .description(
-            'Create the daily backup schedule of a workspace (runs backupWorkspace: snapshot <prefix>YYYY-MM-DD, then retention). Creating an existing schedule updates it.',
+            'Create the daily backup schedule of a workspace (runs backupWorkspace: snapshot <prefix>YYYY-MM-DD-HHMM, then retention). An existing schedule is left as it is: change it with `rigsnap schedule update`.',
           ),
       ).argument('<workspace>', 'workspace id'),
       false,
@@ -728,7 +844,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
       const input = precheck(BackupScheduleOptions, { workspaceId, ...scheduleSettings(o) });
       return withClient(o, async (rig) => {
         const s = await rig.schedules.create(input);
-        printJsonOr(io, s, () => [`${io.c.green('✓')} ${s.created ? 'created' : 'updated'} schedule`, ...scheduleLines(io, s)]);
+        printJsonOr(io, s, () => [`${io.c.green('✓')} created schedule`, ...scheduleLines(io, s)]);
         return EXIT.ok;
       });
     }),
@@ -748,8 +864,8 @@ export function buildProgram(setExit: (code: number) => void): Command {
                   s.scheduleId,
                   s.workspaceId ?? `fleet ${s.fleetName ?? ''}`,
                   s.paused ? io.c.yellow('paused') : 'active',
-                  fmtTime(s.nextRun),
-                  fmtTime(s.lastRun?.scheduledAt),
+                  fmtTime(s.nextRun, s.timezone ?? 'UTC'),
+                  fmtTime(s.lastRun?.scheduledAt, s.timezone ?? 'UTC'),
                   s.note ?? '',
                 ]),
                 io.c,
@@ -835,7 +951,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
       return withClient(o, async (rig) => {
         await rig.schedules.backfill(target, { start: o.start, end: o.end, ...(o.overlap ? { overlap: o.overlap } : {}) });
         printJsonOr(io, { scheduleId, start: o.start, end: o.end, overlap: o.overlap ?? 'BUFFER_ALL' }, () => [
-          `${io.c.green('✓')} backfill of ${scheduleId} from ${o.start} to ${o.end} requested; see \`rigsnap schedule describe ${target}\``,
+          `${io.c.green('✓')} backfill of ${scheduleId} from ${fmtTime(o.start)} to ${fmtTime(o.end)} requested; see \`rigsnap schedule describe ${target}\``,
         ]);
         return EXIT.ok;
       });
@@ -870,7 +986,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     act(async (target: string, o: CommonOptions) => {
       const io = ioOf(o);
       const scheduleId = resolveScheduleId(target);
-      await confirm(o, io, `delete schedule ${scheduleId}`);
+      await confirm(o, io, { action: `delete schedule ${scheduleId}`, warning: 'The backups it made stay', declined: `schedule ${scheduleId} was not deleted` });
       return withClient(o, async (rig) => {
         await rig.schedules.delete(target);
         printJsonOr(io, { scheduleId, deleted: true }, () => [`${io.c.green('✓')} deleted schedule ${scheduleId}`]);
@@ -893,7 +1009,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
         .argument('<workspace...>', 'workspace ids')
         .option('--concurrency <n>', 'backups at once (default 10)', numberArg)
         .option('--prefix <prefix>', 'name prefix of the backups (default daily-backup-)'),
-      'timezone of the date in the names and of the retention buckets (default UTC)',
+      'timezone of the date and time in the names and of the retention buckets (default UTC)',
     ),
     ['rigsnap fleet backup ws_a ws_b ws_c --concurrency 2 --keep-last 7'],
   ).action(
@@ -905,7 +1021,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
         ...(o.prefix !== undefined ? { namePrefix: o.prefix } : {}),
         ...(retentionFrom(o, true) ? { retention: retentionFrom(o, true) } : {}),
       });
-      return runOperation(io, o, (rig) => rig.startFleetBackup(input, keyOf(o)), fleetOutput(io));
+      return runOperation(io, o, (rig) => rig.startFleetBackup(input, keyOf(o)), fleetOutput(io, input.workspaceIds));
     }),
   );
 
@@ -913,7 +1029,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
   fleetSchedule.exitOverride();
   examples(
     addScheduleOptions(
-      addCommon(fleetSchedule.command('create').description('Create (or update) the schedule of a named fleet'))
+      addCommon(fleetSchedule.command('create').description('Create the schedule of a named fleet (an existing one is left as it is: `rigsnap fleet schedule update`)'))
         .argument('<name>', 'fleet name, e.g. nightly (schedule id rigsnap-fleet-<name>)')
         .argument('<workspace...>', 'workspace ids'),
       false,
@@ -930,7 +1046,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
       });
       return withClient(o, async (rig) => {
         const s = await rig.schedules.createFleet(input);
-        printJsonOr(io, s, () => [`${io.c.green('✓')} ${s.created ? 'created' : 'updated'} fleet schedule`, ...scheduleLines(io, s)]);
+        printJsonOr(io, s, () => [`${io.c.green('✓')} created fleet schedule`, ...scheduleLines(io, s)]);
         return EXIT.ok;
       });
     }),
@@ -973,7 +1089,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     act(async (name: string, o: CommonOptions) => {
       const io = ioOf(o);
       const id = fleetScheduleId(name);
-      await confirm(o, io, `delete fleet schedule ${id}`);
+      await confirm(o, io, { action: `delete fleet schedule ${id}`, warning: 'The backups it made stay', declined: `schedule ${id} was not deleted` });
       return withClient(o, async (rig) => {
         await rig.schedules.delete(id);
         printJsonOr(io, { scheduleId: id, deleted: true }, () => [`${io.c.green('✓')} deleted schedule ${id}`]);
@@ -1015,7 +1131,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
         const seen: Seen = { last: null, printed: null };
         const active = await watch(rig, io, started.workflowId, rig.awaitCheckpointActive(started.workflowId), seen);
         const now = await rig.progress(started.workflowId).catch(() => seen.last);
-        finalSteps(io, now?.progress?.steps, false, seen.printed);
+        finalSteps(io, now?.progress?.steps, false, seen);
         printJsonOr(io, { ...ref, status: 'active', checkpoint: active }, () => [
           `${io.c.green('✓')} checkpoint "${active.snapshotName}" of ${workspaceId} is active: snapshot ${active.snapshotId}${active.expiresAt ? `, released at ${fmtTime(active.expiresAt)}` : ''}`,
           `  roll back:  rigsnap rollback ${started.workflowId}`,
@@ -1035,13 +1151,13 @@ export function buildProgram(setExit: (code: number) => void): Command {
       const io = ioOf(o);
       return withClient(o, async (rig) => {
         const before = await rig.progress(workflowId, undefined, 1000).catch(() => null);
-        const url = before?.url ?? rig.workflowUrl(workflowId);
+        const url = before?.url ?? rig.workflowUrl(workflowId); // without a run id: the list filtered to this id
         if (!io.json && before) io.out(`${io.c.cyan('→')} rollback of ${workflowId}\n  ${io.c.dim(url)}`);
         const t0 = Date.now();
         const seen: Seen = { last: null, printed: null };
         const r = await watch(rig, io, workflowId, rig.rollback(workflowId), seen, t0);
         const after = await rig.progress(workflowId, undefined, 2000).then((p) => stepsSince(p, t0), () => seen.last);
-        finalSteps(io, after?.progress?.steps, false, seen.printed);
+        finalSteps(io, after?.progress?.steps, false, seen);
         printJsonOr(io, { workflowId, url, status: 'completed', result: r }, () => [
           `${io.c.green('✓')} ${r.snapshot.workspace_id} rolled back to ${snap(r.snapshot)} (rollback ${r.rollbacks}); workspace ${r.workspaceStatus} ${io.c.dim(`(${formatDuration(Date.now() - t0)})`)}`,
         ]);
@@ -1060,9 +1176,11 @@ export function buildProgram(setExit: (code: number) => void): Command {
       const io = ioOf(o);
       return withClient(o, async (rig) => {
         const r = await rig.release(workflowId, { deleteSnapshot: Boolean(o.deleteSnapshot) });
-        const url = rig.workflowUrl(workflowId);
+        const url = rig.workflowUrl(workflowId, r.runId);
         printJsonOr(io, { workflowId, url, status: 'completed', result: r }, () => [
-          `${io.c.green('✓')} released ${workflowId}; snapshot ${r.snapshotDeleted ? 'deleted' : 'kept'}`,
+          r.alreadyReleased
+            ? `${io.c.green('✓')} ${workflowId} had already ended; nothing to do (snapshot ${r.snapshotDeleted ? 'deleted' : 'kept'})`
+            : `${io.c.green('✓')} released ${workflowId}; snapshot ${r.snapshotDeleted ? 'deleted' : 'kept'}`,
           `  ${io.c.dim(url)}`,
         ]);
         return EXIT.ok;
@@ -1090,6 +1208,82 @@ export function buildProgram(setExit: (code: number) => void): Command {
     }),
   );
 
+  // cancel
+  examples(
+    addCommon(
+      program
+        .command('cancel')
+        .description('Cancel a running operation (asks first): it stops at its next step, and a workspace it stopped is started again before it ends'),
+      { wait: true, yes: true },
+    ).argument('<workflow-id>', 'workflow id (printed when an operation starts; `rigsnap runs` lists recent ones)'),
+    ['rigsnap cancel snapshot-ws_demo-before-migration-m1abc2', 'rigsnap cancel backup-ws_demo-m1abc2 --yes --no-wait'],
+  ).action(
+    act(async (workflowId: string, o: CommonOptions) => {
+      const io = ioOf(o);
+      await confirm(o, io, {
+        action: `cancel ${workflowId}`,
+        warning: 'It stops at its next step; a workspace it stopped is started again',
+        declined: `${workflowId} was not cancelled and goes on`,
+      });
+      return withClient(o, async (rig) => {
+        const c = await rig.cancel(workflowId);
+        if (c.alreadyClosed) {
+          printJsonOr(io, { ...c, status: c.status }, () => [
+            `${io.c.green('✓')} ${workflowId} had already ended (${ENDED[c.status] ?? c.status.toLowerCase()}); nothing to cancel`,
+            `  ${io.c.dim(c.url)}`,
+          ]);
+          return EXIT.ok;
+        }
+        if (o.wait === false) {
+          printJsonOr(io, { ...c, status: 'CANCEL_REQUESTED' }, () => [`${io.c.green('✓')} cancellation of ${workflowId} requested; follow it with \`rigsnap status ${workflowId}\``, `  ${io.c.dim(c.url)}`]);
+          return EXIT.ok;
+        }
+        if (!io.json) io.out(`${io.c.cyan('→')} cancelling ${workflowId}\n  ${io.c.dim(c.url)}`);
+        const t0 = Date.now();
+        const seen: Seen = { last: null, printed: null };
+        const status = await watch(rig, io, workflowId, rig.awaitClosed(workflowId, c.runId), seen);
+        const report = await rig.progress(workflowId, c.runId, 1500).catch(() => seen.last);
+        finalSteps(io, report?.progress?.steps, status !== 'COMPLETED', seen);
+        const how = ENDED[status] ?? status.toLowerCase();
+        printJsonOr(io, { ...c, status }, () => [
+          status === 'CANCELLED' || status === 'CANCELED'
+            ? `${io.c.green('✓')} ${workflowId} cancelled ${io.c.dim(`(${formatDuration(Date.now() - t0)})`)}`
+            : `${io.c.yellow('!')} ${workflowId} ${how} before the cancellation took effect; see \`rigsnap status ${workflowId}\``,
+        ]);
+        return EXIT.ok;
+      });
+    }),
+  );
+
+  // runs
+  examples(
+    addCommon(program.command('runs').description('List recent rigsnap operations (newest first) with their workflow ids and how they ended'))
+      .argument('[workspace]', 'only the operations on this workspace')
+      .option('--limit <n>', 'how many (default 20)', numberArg)
+      .option('--include-reads', 'also list the `rigsnap list` reads'),
+    ['rigsnap runs', 'rigsnap runs ws_demo --limit 5', 'rigsnap runs ws_demo --json'],
+  ).action(
+    act(async (workspaceId: string | undefined, o: CommonOptions & { limit?: number | string; includeReads?: boolean }) => {
+      const io = ioOf(o);
+      const limit = o.limit === undefined ? 20 : Number(o.limit);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw invalidInput('limit: must be a whole number from 1 to 1000', ['limit']);
+      if (workspaceId !== undefined) precheck(ListSnapshotsInput, { workspaceId });
+      return withClient(o, async (rig) => {
+        const runs = await rig.recent({ ...(workspaceId ? { workspaceId } : {}), limit, includeReads: Boolean(o.includeReads) });
+        printJsonOr(io, runs, () =>
+          runs.length === 0
+            ? [`no rigsnap operations${workspaceId ? ` on ${workspaceId}` : ''} on task queue ${rig.taskQueue} yet`]
+            : table(
+                ['STARTED', 'STATUS', 'OPERATION', 'WORKSPACE', 'WORKFLOW ID'],
+                runs.map((r) => [fmtTime(r.startedAt), r.status, r.operation ?? r.workflowType, r.workspaceId ?? '-', r.workflowId]),
+                io.c,
+              ),
+        );
+        return EXIT.ok;
+      });
+    }),
+  );
+
   // worker / dev
   examples(program.command('worker').description('Run a rigsnap worker (needs RIGBOX_TOKEN; see the worker settings in the README)').allowUnknownOption().allowExcessArguments(), [
     'RIGBOX_TOKEN=… rigsnap worker',
@@ -1103,6 +1297,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
   );
 
   addCommonOptions();
+  reportUnknownOptionsFirst(program);
   return program;
 }
 
@@ -1221,7 +1416,7 @@ function addAuditScheduleCommands(schedule: Command, act: ActFactory, ioOf: (o: 
         const s = await rig.createAuditSchedule(options);
         printJsonOr(io, s, () => [
           `${io.c.green('✓')} ${s.created ? 'created' : 'updated'} ${s.scheduleId}: backup audit every ${s.every}, RPO ${s.rpo}${s.paused ? io.c.yellow(' (paused)') : ''}`,
-          `  next runs   ${s.nextRuns.slice(0, 3).map(fmtTime).join(', ') || '-'}`,
+          `  next runs   ${s.nextRuns.slice(0, 3).map((t) => fmtTime(t)).join(', ') || '-'}`,
           `  link        ${io.c.dim(s.url)}`,
         ]);
         return EXIT.ok;
@@ -1233,7 +1428,7 @@ function addAuditScheduleCommands(schedule: Command, act: ActFactory, ioOf: (o: 
   ]).action(
     act(async (o: CommonOptions) => {
       const io = ioOf(o);
-      await confirm(o, io, 'delete the backup audit schedule rigsnap-audit');
+      await confirm(o, io, { action: 'delete the backup audit schedule rigsnap-audit', declined: 'the audit schedule rigsnap-audit is unchanged' });
       return withClient(o, async (rig) => {
         await rig.deleteAuditSchedule();
         printJsonOr(io, { scheduleId: 'rigsnap-audit', deleted: true }, () => [`${io.c.green('✓')} deleted schedule rigsnap-audit`]);
@@ -1243,26 +1438,94 @@ function addAuditScheduleCommands(schedule: Command, act: ActFactory, ioOf: (o: 
   );
 }
 
+/**
+ * Commander checks required options before unknown ones, so `--nme foo` said "required option
+ * '--name' not specified". Required options are checked here instead, in a preAction hook, which
+ * commander runs after its unknown-option check: a typo is named as the typo. `mandatory` stays
+ * readable for help and docs through `requiredOptionsOf`.
+ */
+const requiredOptions = new WeakMap<Command, Option[]>();
+
+export function requiredOptionsOf(cmd: Command): readonly Option[] {
+  return requiredOptions.get(cmd) ?? [];
+}
+
+function reportUnknownOptionsFirst(program: Command): void {
+  const visit = (cmd: Command) => {
+    const required = cmd.options.filter((o) => o.mandatory);
+    for (const o of required) o.mandatory = false;
+    if (required.length) requiredOptions.set(cmd, required);
+    cmd.commands.forEach(visit);
+  };
+  visit(program);
+  program.hook('preAction', (_program, action) => {
+    for (const o of requiredOptionsOf(action)) {
+      if (action.getOptionValue(o.attributeName()) === undefined) {
+        action.error(`error: required option '${o.flags}' not specified`, { code: 'commander.missingMandatoryOptionValue' });
+      }
+    }
+  });
+}
+
 function checkpointEnded(r: CheckpointWorkspaceResult): string {
   return `checkpoint of ${r.workspaceId} (${snap(r.snapshot)}) ended by ${r.endedBy} after ${r.rollbacks} rollback${r.rollbacks === 1 ? '' : 's'}; snapshot ${r.snapshotDeleted ? 'deleted' : 'kept'}`;
 }
 
+function backupOutput(io: Io): OperationOutput<BackupWorkspaceResult> {
+  return {
+    line: (r) =>
+      `backup "${r.snapshot.name}" of ${r.snapshot.workspace_id} is ${r.snapshot.id} (${fmtBytes(r.snapshot.size_bytes)}); workspace ${r.workspaceStatus}` +
+      (r.prune ? `; retention kept ${r.prune.kept.length}, deleted ${r.prune.deleted.length}` : ''),
+    more: (r) => (r.prune ? pruneOutput(io).more!(r.prune) : []),
+  };
+}
+
+/** How each workflow type's result reads, for `status`: the same line the command that ran it prints. */
+function resultLines(io: Io, workflowType: string, result: unknown): string[] {
+  const outputs: Record<string, OperationOutput<object>> = {
+    [WORKFLOW_TYPES.snapshot]: snapshotOutput(),
+    [WORKFLOW_TYPES.restore]: restoreOutput(),
+    [WORKFLOW_TYPES.delete]: deleteOutput(),
+    [WORKFLOW_TYPES.list]: listOutput(io),
+    [WORKFLOW_TYPES.prune]: pruneOutput(io),
+    [WORKFLOW_TYPES.backup]: backupOutput(io),
+    [WORKFLOW_TYPES['fleet-backup']]: fleetOutput(io),
+    [WORKFLOW_TYPES.checkpoint]: { line: (r: CheckpointWorkspaceResult) => checkpointEnded(r) },
+  };
+  const out = outputs[workflowType];
+  if (!out || result === null || typeof result !== 'object') return [`  result      ${result === undefined ? '-' : 'see --json'}`];
+  try {
+    return [`  result      ${out.line(result)}`, ...(out.more?.(result) ?? []).map((l) => `  ${l}`)];
+  } catch {
+    return ['  result      (a shape this version does not know; see --json)'];
+  }
+}
+
+const ENDED: Record<string, string> = { COMPLETED: 'completed', FAILED: 'failed', CANCELLED: 'cancelled', CANCELED: 'cancelled', TERMINATED: 'terminated', TIMED_OUT: 'timed out', CONTINUED_AS_NEW: 'continued as new' };
+
 function statusLines(io: Io, s: StatusReport): string[] {
   const color = s.status === 'COMPLETED' ? io.c.green : s.status === 'RUNNING' ? io.c.cyan : io.c.red;
+  const row = (label: string, value: string) => `  ${label.padEnd(11)} ${value}`;
   const lines = [
     `${io.c.bold(s.workflowId)} ${color(s.status)}`,
-    `  type        ${s.workflowType}${s.operation ? ` (${s.operation}${s.workspaceId ? ` of ${s.workspaceId}` : ''})` : ''}`,
+    row('type', `${s.workflowType}${s.operation ? ` (${s.operation}${s.workspaceId ? ` of ${s.workspaceId}` : ''})` : ''}`),
   ];
-  if (s.summary) lines.push(`  summary     ${s.summary}`);
-  lines.push(`  started     ${fmtTime(s.startedAt)}${s.closedAt ? `, closed ${fmtTime(s.closedAt)} (${formatDuration(Date.parse(s.closedAt) - Date.parse(s.startedAt))})` : ''}`);
-  lines.push(`  link        ${io.c.dim(s.url)}`);
-  if (s.progress) {
-    lines.push(...renderProgress({ progress: s.progress, activity: s.activity, now: Date.now() }, { color: io.tty }).slice(1));
-  } else if (s.activity) {
-    lines.push(`  activity    ${s.activity.activityType} (attempt ${s.activity.attempt})`);
+  if (s.summary) lines.push(row('summary', s.summary));
+  lines.push(row('started', fmtTime(s.startedAt)));
+  if (s.closedAt) {
+    lines.push(row('ended', `${ENDED[s.status] ?? s.status.toLowerCase()} ${fmtTime(s.closedAt)}, after ${formatDuration(Date.parse(s.closedAt) - Date.parse(s.startedAt))}`));
   }
-  if (s.error) lines.push(`  ${io.c.red(`error: ${s.error.type}: ${s.error.message}`)}`, `  ${s.error.advice}`);
-  if (s.result !== undefined) lines.push(`  result      ${JSON.stringify(s.result).slice(0, 500)}`);
+  lines.push(row('link', io.c.dim(s.url)));
+  if (s.progress) {
+    const detail = describeDetail(s.progress.detail);
+    if (detail) lines.push(row('detail', detail));
+    lines.push(row('steps', ''));
+    lines.push(...renderProgress({ progress: s.progress, activity: s.activity, now: Date.now() }, { color: io.tty, detail: false }).slice(1).map((l) => `  ${l}`));
+  } else if (s.activity) {
+    lines.push(row('activity', `${s.activity.activityType} (attempt ${s.activity.attempt})`));
+  }
+  if (s.error) lines.push(row('error', io.c.red(`${s.error.type}: ${s.error.message}`)), row('what to do', s.error.advice));
+  if (s.result !== undefined) lines.push(...resultLines(io, s.workflowType, s.result));
   return lines;
 }
 
@@ -1328,6 +1591,11 @@ export function reportError(err: unknown, json: boolean): number {
     emitJson({ type: 'Usage', message: err.message });
     return EXIT.usage; // commander already printed the message and the hint
   }
+  if (err instanceof Declined) {
+    write(`rigsnap: ${err.message}`);
+    emitJson({ type: 'Declined', message: err.message });
+    return EXIT.usage;
+  }
   if (err instanceof UsageError || err instanceof ClientConfigError) {
     write(`rigsnap: ${err.message}`);
     emitJson({ type: 'Usage', message: err.message });
@@ -1342,7 +1610,7 @@ export function reportError(err: unknown, json: boolean): number {
     const beforeStart = err.type === 'InvalidInput' && !err.workflowId;
     const message = beforeStart ? withFlagNames(err.message) : err.message;
     write(`rigsnap: ${err.type}: ${message}`);
-    write(`  what to do: ${adviceFor(err.type)}`);
+    write(`  what to do: ${err.advice}`);
     if (err.workflowId && err.type !== 'WorkflowNotFound') write(`  workflow: ${err.workflowId} (rigsnap status ${err.workflowId})`);
     emitJson({ ...err.toJSON(), message });
     return beforeStart ? EXIT.usage : EXIT.failed;
@@ -1366,10 +1634,9 @@ export async function main(argv: string[] = process.argv): Promise<number> {
   }
 }
 
-// Run when executed (node dist/client/cli.js, the npm bin link), not when imported by tests.
-const invokedAs = process.argv[1] ? fs.realpathSync(process.argv[1]) : '';
-if (invokedAs === fileURLToPath(import.meta.url)) {
-  main().then(
+/** Runs the CLI as a program: sets the exit code, and never lets a slow handle hang the shell. */
+export function run(argv: string[] = process.argv): void {
+  main(argv).then(
     (code) => {
       process.exitCode = code;
       // Should a handle outlive the command (a gRPC channel closing slowly), do not hang the shell.
@@ -1381,3 +1648,7 @@ if (invokedAs === fileURLToPath(import.meta.url)) {
     },
   );
 }
+
+// Run when executed (node dist/client/cli.js, the npm bin link), not when imported (tests, ./rigsnap).
+const invokedAs = process.argv[1] ? fs.realpathSync(process.argv[1]) : '';
+if (invokedAs === fileURLToPath(import.meta.url)) run();

@@ -8,18 +8,23 @@ import { ERROR_ADVICE, isErrorType, parseInput, type ErrorType } from '../domain
 
 /**
  * Failure types the client adds to the domain's table (domain/errors.ts): things that happen to a
- * workflow or a schedule rather than inside an activity.
+ * workflow, a schedule or the connection rather than inside an activity. Each advice names a next step
+ * that works; `adviceFor` makes it precise with what is known (the workflow id, the message).
  */
 export const CLIENT_ERROR_ADVICE = {
-  Cancelled: 'the operation was cancelled; start it again if it is still needed',
+  Cancelled: 'the operation was cancelled (its workspace was left as it began); start it again if it is still needed',
   Terminated: 'the operation was terminated by an operator; check the workspace and start it again if needed',
-  WorkflowTimedOut: 'the workflow hit its execution timeout; check that rigsnap workers are running',
-  Rejected: 'the workflow refused the request in its current state; check it with `rigsnap status <workflow-id>`',
-  WorkflowNotFound: 'check the workflow id (it is printed when an operation starts; `rigsnap status <id>` shows one)',
-  ScheduleNotFound: 'check the id with `rigsnap schedule list`',
+  WorkflowTimedOut: 'the workflow hit its execution timeout; check that rigsnap workers are running (`npm start` locally)',
+  Rejected: 'the workflow refused the request in its current state; see that state with `rigsnap status <workflow-id>`',
+  WorkflowNotFound:
+    'check the workflow id: an operation prints it first (after →); `rigsnap runs [workspace]` lists recent operations with their ids',
+  ScheduleNotFound: 'check the id: `rigsnap schedule list` lists the schedules; `rigsnap schedule create <workspace>` makes one',
+  ScheduleExists: 'change the schedule with `rigsnap schedule update <schedule> [options]` (only what you give changes), or delete it first',
+  NamespaceNotFound:
+    'set TEMPORAL_NAMESPACE (or --namespace) to a namespace that exists (`temporal operator namespace list`), or create it (`temporal operator namespace create --namespace <name>`)',
   NotConfigured:
     'the Temporal namespace lacks the RigboxWorkspaceId/RigboxOperation search attributes: start a rigsnap worker once (it registers them)',
-  Unknown: 'see the workflow in the Temporal UI for details',
+  Unknown: 'an unexpected error; the message above says what Temporal answered',
 } as const;
 export type ClientErrorType = keyof typeof CLIENT_ERROR_ADVICE;
 
@@ -34,6 +39,9 @@ export interface RigsnapErrorInit {
   scheduleId?: string;
   /** For InvalidInput: the offending fields ("workspaceId", "retention.keepLast"). */
   fields?: string[];
+  /** What to do, when the thrower knows better than the type's general advice. */
+  advice?: string;
+  /** The failure's details (a fleet's PartialFailure carries its summary in details[0]). */
   details?: unknown[];
   cause?: unknown;
 }
@@ -49,8 +57,8 @@ export class RigsnapError extends Error {
   readonly runId: string | undefined;
   readonly scheduleId: string | undefined;
   readonly fields: string[];
-  /** The failure's details, when the workflow gave some (a PartialFailure carries the fleet summary). */
   readonly details: unknown[];
+  private readonly explicitAdvice: string | undefined;
 
   constructor(init: RigsnapErrorInit) {
     super(init.message, init.cause !== undefined ? { cause: init.cause } : undefined);
@@ -59,12 +67,13 @@ export class RigsnapError extends Error {
     this.runId = init.runId;
     this.scheduleId = init.scheduleId;
     this.fields = init.fields ?? [];
+    this.explicitAdvice = init.advice;
     this.details = init.details ?? [];
   }
 
   /** What the user should do about it. */
   get advice(): string {
-    return adviceFor(this.type);
+    return this.explicitAdvice ?? adviceFor(this.type, { message: this.message, workflowId: this.workflowId, scheduleId: this.scheduleId });
   }
 
   toJSON() {
@@ -80,10 +89,34 @@ export class RigsnapError extends Error {
   }
 }
 
-export function adviceFor(type: string): string {
+/** What is known about a failure, to make its advice precise. */
+export interface AdviceContext {
+  message?: string;
+  workflowId?: string | undefined;
+  scheduleId?: string | undefined;
+}
+
+export function adviceFor(type: string, ctx: AdviceContext = {}): string {
+  const message = ctx.message ?? '';
+  if (type === 'NotFound') {
+    // Nothing lists workspaces (Rigbox's API has no such call): say which id is wrong and how to check it.
+    const foreign = /snapshot (snap_[\w-]+) belongs to workspace (ws_[\w-]+), not (ws_[\w-]+)/.exec(message);
+    if (foreign) return `restore it into ${foreign[2]}, or pick one of ${foreign[3]}'s own: \`rigsnap list ${foreign[3]}\` lists them`;
+    const snapshot = /snapshot (snap_[\w-]+) does not exist in workspace (ws_[\w-]+)/.exec(message);
+    if (snapshot) return `check the snapshot id: \`rigsnap list ${snapshot[2]}\` lists the snapshots of ${snapshot[2]} with their ids`;
+    const workspace = /workspace (ws_[\w-]+) does not exist/.exec(message);
+    if (workspace) {
+      return `check the workspace id ${workspace[1]} as Rigbox shows it (e.g. ws_demo); \`rigsnap list\` shows the workspaces that have snapshots`;
+    }
+  }
+  if (type === 'Rejected' && ctx.workflowId) return `see the workflow's state with \`rigsnap status ${ctx.workflowId}\``;
+  if (type === 'ScheduleExists' && ctx.scheduleId) {
+    return `change it with \`rigsnap schedule update ${ctx.scheduleId} [options]\` (only what you give changes), or \`rigsnap schedule delete ${ctx.scheduleId}\` first`;
+  }
+  if (type === 'Unknown' && ctx.workflowId) return `see the workflow with \`rigsnap status ${ctx.workflowId}\`, or in the Temporal UI`;
   if (isErrorType(type)) return ERROR_ADVICE[type];
   if (Object.hasOwn(CLIENT_ERROR_ADVICE, type)) return CLIENT_ERROR_ADVICE[type as ClientErrorType];
-  return CLIENT_ERROR_ADVICE.Unknown;
+  return ctx.workflowId ? `see the workflow with \`rigsnap status ${ctx.workflowId}\`` : CLIENT_ERROR_ADVICE.Unknown;
 }
 
 export function invalidInput(message: string, fields: string[]): RigsnapError {
@@ -113,7 +146,8 @@ export class TemporalConnectionError extends Error {
     readonly reason: string,
   ) {
     super(
-      `cannot reach Temporal at ${address} (${reason}); start a server (\`rigsnap dev\`) or set TEMPORAL_ADDRESS / --address`,
+      `cannot reach Temporal at ${address} (${reason}); start the local stack with \`npm start\` in the rigsnap checkout, ` +
+        'or point TEMPORAL_ADDRESS (or --address) at your Temporal server',
     );
   }
 }

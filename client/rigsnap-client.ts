@@ -22,6 +22,7 @@ import {
   BackupWorkspaceInput,
   CheckpointWorkspaceInput,
   DeleteSnapshotInput,
+  LOCK_STATE_QUERY,
   ListSnapshotsInput,
   PROGRESS_QUERY,
   PruneSnapshotsInput,
@@ -42,6 +43,7 @@ import {
   type CheckpointWorkspaceResult,
   type DeleteSnapshotResult,
   type ListSnapshotsResult,
+  type LockState,
   type Operation,
   type Progress,
   type PruneSnapshotsResult,
@@ -67,7 +69,12 @@ export const operationKey = defineSearchAttributeKey(SEARCH_ATTRIBUTES.operation
 
 /** Results of checkpointWorkspace's updates, typed from the workflow's own definitions (types only). */
 type UpdateResult<U> = U extends UpdateDefinition<infer R, infer _A, infer _N> ? R : never;
-export type ReleaseResult = UpdateResult<typeof releaseUpdate>;
+export type ReleaseResult = UpdateResult<typeof releaseUpdate> & {
+  /** The session had already ended (an earlier release, or its TTL): nothing was done now. */
+  alreadyReleased: boolean;
+  /** The checkpoint's run, for its link. */
+  runId: string;
+};
 type RollbackUpdateResult = UpdateResult<typeof rollbackUpdate>;
 
 export interface RigsnapClientOptions extends SettingsOverrides {
@@ -105,7 +112,8 @@ export interface HeartbeatDetails {
   phase?: string;
   status?: string;
   polls?: number;
-  waitStartedAt?: number;
+  /** ISO time (epoch milliseconds from earlier workers). */
+  waitStartedAt?: string | number;
   actionRequested?: boolean;
   previousStatus?: string;
   queuePosition?: number;
@@ -133,6 +141,18 @@ export interface ProgressReport {
   progress: Progress | null;
   /** The pending activity (the newest if several), with its decoded heartbeat details. */
   activity: PendingActivityView | null;
+  /** Workflow ids of its running children (a fleet's backups in flight). */
+  runningChildren: string[];
+}
+
+/** What one workspace's backup in a fleet run made (`fleetBackups`). */
+export interface FleetBackupView {
+  workspaceId: string;
+  workflowId: string;
+  /** COMPLETED, FAILED, RUNNING…; NOT_STARTED when the run never got to it. */
+  status: string;
+  snapshot: { id: string; name: string } | null;
+  error: { type: string; message: string } | null;
 }
 
 export interface StatusReport extends ProgressReport {
@@ -145,6 +165,39 @@ export interface StatusReport extends ProgressReport {
   result?: unknown;
   /** The typed failure when it failed, was cancelled, terminated or timed out. */
   error?: ReturnType<RigsnapError['toJSON']>;
+}
+
+/** One rigsnap operation as the workflow list shows it (`recent`). */
+export interface RecentRun {
+  workflowId: string;
+  runId: string;
+  workflowType: string;
+  operation: string | null;
+  workspaceId: string | null;
+  /** RUNNING, COMPLETED, FAILED, CANCELLED, TERMINATED… */
+  status: string;
+  startedAt: string;
+  closedAt: string | null;
+  url: string;
+}
+
+export interface CancelOutcome {
+  workflowId: string;
+  runId: string;
+  url: string;
+  /** The run had already ended: nothing was sent. */
+  alreadyClosed: boolean;
+  /** Its status when the request was made (or how it had ended). */
+  status: string;
+}
+
+/** An operation waiting for its workspace's lock. */
+export interface LockWait {
+  workspaceId: string;
+  /** The operation that has the workspace now (null in the instant between two holders). */
+  holder: { workflowId: string; operation: string; since: string } | null;
+  /** Operations that go first: the holder and those queued before this one. */
+  ahead: number;
 }
 
 export interface CheckpointActive {
@@ -256,7 +309,8 @@ export class RigsnapClient {
       'list',
       v,
       workflowIds.list(v.workspaceId, key),
-      v.workspaceId ?? null,
+      // A read stays out of the workspace's list (RigboxWorkspaceId) in the Temporal UI: see listSnapshots.
+      null,
       `list snapshots of ${v.workspaceId ?? 'all workspaces'}`,
     );
   }
@@ -352,21 +406,56 @@ export class RigsnapClient {
     );
   }
 
-  /** Ends a checkpoint session; `deleteSnapshot` also deletes the checkpoint's snapshot. */
+  /**
+   * Ends a checkpoint session; `deleteSnapshot` also deletes the checkpoint's snapshot. Releasing a
+   * session that already ended is a harmless no-op (`alreadyReleased`), unless it asks for more than
+   * was done (the snapshot deleted when it was kept): that is Rejected, saying how to delete it.
+   */
   async release(checkpointWorkflowId: string, input: ReleaseCheckpointInput = {}): Promise<ReleaseResult> {
     const v = validate(ReleaseCheckpointInput, input);
-    const { handle, runId } = await this.openCheckpoint(checkpointWorkflowId);
-    return this.call({ workflowId: checkpointWorkflowId, runId }, () =>
-      handle.executeUpdate<ReleaseResult, [ReleaseCheckpointInput]>('release', { args: [v] }),
-    );
+    const desc = await this.checkpointRun(checkpointWorkflowId);
+    const handle = this.temporal.workflow.getHandle(checkpointWorkflowId, desc.runId);
+    const ctx = { workflowId: checkpointWorkflowId, runId: desc.runId };
+    if (statusName(desc) === 'RUNNING') {
+      try {
+        const r = await this.call(ctx, () => handle.executeUpdate<UpdateResult<typeof releaseUpdate>, [ReleaseCheckpointInput]>('release', { args: [v] }));
+        return { ...r, alreadyReleased: false, runId: desc.runId };
+      } catch (err) {
+        // Another release got there first and the session is ending: the same outcome as a later call.
+        if (!(err instanceof RigsnapError && err.type === 'Conflict' && /already released/.test(err.message))) throw err;
+      }
+    } else if (statusName(desc) !== 'COMPLETED') {
+      throw new RigsnapError({
+        type: 'Rejected',
+        message: `checkpoint ${checkpointWorkflowId} ended ${statusName(desc).toLowerCase()}, not released; there is nothing to release`,
+        ...ctx,
+      });
+    }
+    const ended = await this.call(ctx, () => handle.result() as Promise<CheckpointWorkspaceResult>);
+    if (v.deleteSnapshot && !ended.snapshotDeleted) {
+      throw new RigsnapError({
+        type: 'Rejected',
+        message:
+          `checkpoint ${checkpointWorkflowId} already ended (${ended.endedBy === 'ttl' ? 'its TTL passed' : 'released'}) and kept its snapshot ${ended.snapshot.id}; ` +
+          `delete it with \`rigsnap delete ${ended.workspaceId} ${ended.snapshot.id}\``,
+        ...ctx,
+      });
+    }
+    return { released: true, snapshotDeleted: ended.snapshotDeleted, alreadyReleased: true, runId: desc.runId };
   }
 
-  /** The running checkpoint session with this id, or a clear error: not found, not a checkpoint, already ended. */
-  private async openCheckpoint(workflowId: string): Promise<{ handle: WorkflowHandle; runId: string }> {
+  /** The latest run of a checkpoint workflow, or a clear error: not found, not a checkpoint. */
+  private async checkpointRun(workflowId: string): Promise<WorkflowExecutionDescription> {
     const desc = await this.call({ workflowId }, () => this.temporal.workflow.getHandle(workflowId).describe());
     if (desc.type !== WORKFLOW_TYPES.checkpoint) {
       throw new RigsnapError({ type: 'Rejected', message: `${workflowId} is a ${desc.type} workflow, not a checkpoint`, workflowId });
     }
+    return desc;
+  }
+
+  /** The running checkpoint session with this id, or a clear error: not found, not a checkpoint, already ended. */
+  private async openCheckpoint(workflowId: string): Promise<{ handle: WorkflowHandle; runId: string }> {
+    const desc = await this.checkpointRun(workflowId);
     if (statusName(desc) !== 'RUNNING') {
       throw new RigsnapError({
         type: 'Rejected',
@@ -441,7 +530,128 @@ export class RigsnapClient {
     await this.call({ scheduleId }, () => this.temporal.schedule.getHandle(scheduleId).delete());
   }
 
+  // ---- the workspace lock -----------------------------------------------------------------------
+
+  /**
+   * Who holds a workspace's lock and who waits, from the lock workflow's `lockState` query; null when
+   * no lock runs (nobody holds or waits) or no worker answers within `timeoutMs`.
+   */
+  async lockState(workspaceId: string, timeoutMs = 2000): Promise<LockState | null> {
+    const handle = this.temporal.workflow.getHandle(workflowIds.lock(validateField('workspaceId', WorkspaceId, workspaceId)));
+    return this.temporal.withDeadline(Date.now() + timeoutMs, () => handle.query<LockState>(LOCK_STATE_QUERY)).catch(() => null);
+  }
+
+  /**
+   * Where an operation stands in its workspace's lock: who holds it and how many are ahead (the holder
+   * counts); null when it neither waits nor holds it.
+   */
+  async lockWait(workflowId: string, workspaceId: string): Promise<LockWait | null> {
+    const state = await this.lockState(workspaceId);
+    if (!state) return null;
+    const ours = (r: { workflowId: string }) => r.workflowId === workflowId;
+    if (state.holder && ours(state.holder)) return null;
+    const index = state.queue.findIndex(ours);
+    if (index < 0) return null;
+    return {
+      workspaceId,
+      holder: state.holder ? { workflowId: state.holder.workflowId, operation: state.holder.operation, since: state.holder.grantedAt } : null,
+      ahead: index + (state.holder ? 1 : 0),
+    };
+  }
+
+  // ---- workers ----------------------------------------------------------------------------------
+
+  /**
+   * The workers polling this client's task queue, from Temporal's task-queue description. The server
+   * lists a poller for minutes after it went away, so only those seen within `recentMs` count: a live
+   * worker polls again at least every minute (a long poll lasts up to ~70 s).
+   */
+  async liveWorkers(recentMs = 90_000): Promise<Array<{ identity: string; lastAccessTime: string }>> {
+    const TASK_QUEUE_TYPE_WORKFLOW = 1; // temporal.api.enums.v1.TaskQueueType
+    const res = await this.call({}, () =>
+      this.temporal.workflowService.describeTaskQueue({
+        namespace: this.namespace,
+        taskQueue: { name: this.taskQueue },
+        taskQueueType: TASK_QUEUE_TYPE_WORKFLOW,
+      }),
+    );
+    const now = Date.now();
+    return (res.pollers ?? [])
+      .map((p) => ({
+        identity: p.identity ?? '',
+        lastAccessMs: p.lastAccessTime ? Number(p.lastAccessTime.seconds ?? 0) * 1000 + Math.floor(Number(p.lastAccessTime.nanos ?? 0) / 1e6) : 0,
+      }))
+      .filter((p) => now - p.lastAccessMs <= recentMs)
+      .map((p) => ({ identity: p.identity, lastAccessTime: new Date(p.lastAccessMs).toISOString() }));
+  }
+
+  // ---- cancellation -----------------------------------------------------------------------------
+
+  /**
+   * Asks a running operation to cancel: it stops at its next step and, if it had stopped the workspace,
+   * starts it again before it ends (the workflows' guarantee). A run that already ended is left alone
+   * (`alreadyClosed`). The workspace lock is internal and refused: cancel the operation holding it.
+   */
+  async cancel(workflowId: string): Promise<CancelOutcome> {
+    const desc = await this.call({ workflowId }, () => this.temporal.workflow.getHandle(workflowId).describe());
+    const ref = { workflowId, runId: desc.runId, url: this.workflowUrl(workflowId, desc.runId) };
+    if (desc.type === WORKFLOW_TYPES.lock) {
+      throw new RigsnapError({
+        type: 'Rejected',
+        message: `${workflowId} is the workspace lock, which rigsnap runs by itself; cancel the operation that holds or waits for it instead`,
+        workflowId,
+        advice: 'see who holds it and who waits: `temporal workflow query --name lockState --workflow-id ' + workflowId + '`, or `rigsnap runs <workspace>`',
+      });
+    }
+    if (statusName(desc) !== 'RUNNING') return { ...ref, alreadyClosed: true, status: statusName(desc) };
+    await this.call({ workflowId, runId: desc.runId }, () => this.temporal.workflow.getHandle(workflowId, desc.runId).cancel());
+    return { ...ref, alreadyClosed: false, status: 'RUNNING' };
+  }
+
+  /** Waits until a run has ended, however it ends; resolves with its final status (COMPLETED, CANCELLED…). */
+  async awaitClosed(workflowId: string, runId: string): Promise<string> {
+    const handle = this.temporal.workflow.getHandle(workflowId, runId);
+    try {
+      await handle.result();
+    } catch (err) {
+      const e = toRigsnapError(err, { workflowId, runId, address: this.address });
+      if (e instanceof TemporalConnectionError) throw e;
+    }
+    const desc = await this.call({ workflowId, runId }, () => handle.describe());
+    return statusName(desc);
+  }
+
   // ---- inspection -------------------------------------------------------------------------------
+
+  /**
+   * Recent rigsnap operations on this task queue, newest first, from Temporal's visibility (a run that
+   * just started may take a moment to appear). Reads (`list`) and the workspace locks are left out
+   * unless `includeReads`.
+   */
+  async recent(opts: { workspaceId?: string; limit?: number; includeReads?: boolean } = {}): Promise<RecentRun[]> {
+    const limit = opts.limit ?? 20;
+    const clauses = [`TaskQueue = "${this.taskQueue}"`, `${SEARCH_ATTRIBUTES.operation} IS NOT NULL`, `${SEARCH_ATTRIBUTES.operation} != "lock"`];
+    if (!opts.includeReads) clauses.push(`${SEARCH_ATTRIBUTES.operation} != "list"`);
+    if (opts.workspaceId !== undefined) clauses.push(`${SEARCH_ATTRIBUTES.workspaceId} = "${validateField('workspaceId', WorkspaceId, opts.workspaceId)}"`);
+    const runs: RecentRun[] = [];
+    await this.call({}, async () => {
+      for await (const w of this.temporal.workflow.list({ query: clauses.join(' AND '), pageSize: Math.min(limit, 100) })) {
+        runs.push({
+          workflowId: w.workflowId,
+          runId: w.runId,
+          workflowType: w.type,
+          operation: w.typedSearchAttributes.get(operationKey) ?? null,
+          workspaceId: w.typedSearchAttributes.get(workspaceIdKey) ?? null,
+          status: w.status.name,
+          startedAt: w.startTime.toISOString(),
+          closedAt: w.closeTime?.toISOString() ?? null,
+          url: this.workflowUrl(w.workflowId, w.runId),
+        });
+        if (runs.length >= limit) break;
+      }
+    });
+    return runs;
+  }
 
   /** A handle to the result of any rigsnap workflow, with typed errors. */
   async result<R>(workflowId: string, runId?: string): Promise<R> {
@@ -468,7 +678,40 @@ export class RigsnapClient {
       closedAt: desc.closeTime?.toISOString() ?? null,
       progress,
       activity: await this.pendingActivity(desc),
+      runningChildren: (desc.raw.pendingChildren ?? []).map((c) => c.workflowId ?? '').filter(Boolean),
     };
+  }
+
+  /**
+   * The backups a fleet run made, workspace by workspace (the first `limit`): the snapshot of each
+   * that succeeded, the typed error of each that failed. Each child's id is derived from the fleet's,
+   * so this needs no visibility query.
+   */
+  async fleetBackups(fleetWorkflowId: string, workspaceIds: string[], limit = 50): Promise<FleetBackupView[]> {
+    const ids = workspaceIds.slice(0, limit);
+    const views: FleetBackupView[] = [];
+    const one = async (workspaceId: string): Promise<FleetBackupView> => {
+      const workflowId = workflowIds.fleetChild(fleetWorkflowId, workspaceId);
+      const handle = this.temporal.workflow.getHandle(workflowId);
+      const base = { workspaceId, workflowId, snapshot: null, error: null };
+      let status: string;
+      try {
+        status = statusName(await handle.describe());
+      } catch {
+        return { ...base, status: 'NOT_STARTED' };
+      }
+      if (status === 'RUNNING') return { ...base, status };
+      try {
+        const r = (await handle.result()) as BackupWorkspaceResult;
+        return { ...base, status, snapshot: { id: r.snapshot.id, name: r.snapshot.name } };
+      } catch (err) {
+        const e = toRigsnapError(err, { workflowId, address: this.address });
+        return { ...base, status, error: { type: e instanceof RigsnapError ? e.type : 'Unreachable', message: e.message } };
+      }
+    };
+    // A few at a time: a fleet can be thousands of workspaces, the server is shared.
+    for (let i = 0; i < ids.length; i += 8) views.push(...(await Promise.all(ids.slice(i, i + 8).map(one))));
+    return views;
   }
 
   /** Everything about one workflow: status, progress, and its result or typed failure once closed. */

@@ -8,6 +8,7 @@ import {
 import { SearchAttributeType, defineSearchAttributeKey, type SearchAttributePair } from '@temporalio/common';
 import { z } from 'zod';
 import {
+  BACKUP_NAME_SUFFIX,
   BackupFleetInput,
   BackupWorkspaceInput,
   DEFAULT_BACKUP_PREFIX,
@@ -22,7 +23,7 @@ import {
 } from '../domain/index.js';
 import { scheduleUrl, workflowUrl } from './connection.js';
 import type { RigsnapClient } from './rigsnap-client.js';
-import { invalidInput, validate, validateField } from './errors.js';
+import { RigsnapError, invalidInput, validate, validateField } from './errors.js';
 import {
   BACKUP_PREFIX,
   BackupScheduleOptions,
@@ -83,6 +84,9 @@ export interface ScheduleInfo {
   namePrefix: string;
   retention: z.output<typeof RetentionPolicy> | null;
   paused: boolean;
+  /** What the schedule does, in one sentence (also the first line of the schedule's note in the Temporal UI). */
+  description: string;
+  /** The note a person gave (create/update/pause/unpause --note). */
   note: string | null;
   nextRuns: string[];
   recentRuns: ScheduleRun[];
@@ -101,8 +105,11 @@ export interface ScheduleListItem {
   workspaceId: string | null;
   fleetName: string | null;
   paused: boolean;
+  description: string | null;
   note: string | null;
   nextRun: string | null;
+  /** The schedule's timezone (for showing its times), when the listing carries it. */
+  timezone: string | null;
   lastRun: { scheduledAt: string; workflowId: string } | null;
 }
 
@@ -125,8 +132,8 @@ type ParsedDefinition = ({ kind: 'workspace' } & ParsedWorkspace) | ({ kind: 'fl
 
 /**
  * Temporal Schedules for rigsnap: one per workspace (`rigsnap-backup-<ws>` running backupWorkspace) and
- * one per named fleet (`rigsnap-fleet-<name>` running backupFleet). Create is idempotent: creating an
- * existing schedule replaces its settings.
+ * one per named fleet (`rigsnap-fleet-<name>` running backupFleet). Create refuses an existing schedule
+ * (ScheduleExists): changing one is `update`, which changes only what it is given.
  */
 export class RigsnapSchedules {
   constructor(private readonly rigsnap: RigsnapClient) {}
@@ -135,13 +142,13 @@ export class RigsnapSchedules {
     return this.rigsnap.temporal;
   }
 
-  /** Creates the backup schedule of a workspace, or updates it to these settings if it exists. */
+  /** Creates the backup schedule of a workspace; throws ScheduleExists if it has one (use `update`). */
   async create(options: BackupScheduleOptions): Promise<ScheduleInfo & { created: boolean }> {
     const v = validate(BackupScheduleOptions, options);
     return this.put({ kind: 'workspace', ...v });
   }
 
-  /** Creates (or updates) a fleet schedule: one backupFleet run over all the workspaces. */
+  /** Creates a fleet schedule: one backupFleet run over all the workspaces; throws ScheduleExists if it exists. */
   async createFleet(options: FleetScheduleOptions): Promise<ScheduleInfo & { created: boolean }> {
     const v = validate(FleetScheduleOptions, options);
     return this.put({ kind: 'fleet', ...v });
@@ -172,6 +179,7 @@ export class RigsnapSchedules {
     const scheduleId = resolveScheduleId(target);
     const desc = await this.rawDescribe(scheduleId);
     const def = definitionOf(desc);
+    const { note } = splitNote(desc.state.note);
     const ns = this.rigsnap.namespace;
     const ui = this.rigsnap.uiUrl;
     const recentRuns = await Promise.all(
@@ -208,9 +216,11 @@ export class RigsnapSchedules {
       pauseOnFailure: def.pauseOnFailure,
       overlap: desc.policies.overlap ?? 'SKIP',
       namePrefix: def.namePrefix,
-      retention: def.retention ?? null,
+      // As the backups apply it: a policy without its own timezone uses the schedule's.
+      retention: def.retention ? { ...def.retention, timezone: def.retention.timezone ?? def.timezone } : null,
       paused: desc.state.paused,
-      note: desc.state.note || null,
+      description: describeDefinition(def),
+      note,
       nextRuns: desc.info.nextActionTimes.map((d) => d.toISOString()),
       recentRuns: recentRuns.sort((a, b) => b.startedAt.localeCompare(a.startedAt)), // newest first
       running: desc.info.runningActions.map((a) => ({
@@ -237,6 +247,7 @@ export class RigsnapSchedules {
         const isFleet = s.scheduleId.startsWith(FLEET_PREFIX);
         if (!isWorkspace && !isFleet) continue;
         const last = s.info.recentActions[s.info.recentActions.length - 1];
+        const { description, note } = splitNote(s.state.note);
         items.push({
           scheduleId: s.scheduleId,
           url: scheduleUrl(ui, ns, s.scheduleId),
@@ -244,8 +255,10 @@ export class RigsnapSchedules {
           workspaceId: isWorkspace ? s.scheduleId.slice(BACKUP_PREFIX.length) : null,
           fleetName: isFleet ? s.scheduleId.slice(FLEET_PREFIX.length) : null,
           paused: s.state.paused,
-          note: s.state.note || null,
+          description,
+          note,
           nextRun: s.info.nextActionTimes[0]?.toISOString() ?? null,
+          timezone: s.spec?.timezone ?? null,
           lastRun: last ? { scheduledAt: last.scheduledAt.toISOString(), workflowId: last.action.workflow.workflowId } : null,
         });
       }
@@ -253,16 +266,26 @@ export class RigsnapSchedules {
     return items.sort((a, b) => a.scheduleId.localeCompare(b.scheduleId));
   }
 
+  /** Pauses a schedule; `note` (why) replaces the schedule's note, which otherwise stays. */
   async pause(target: string, note?: string): Promise<void> {
     const scheduleId = resolveScheduleId(target);
     const n = note === undefined ? undefined : validateField('note', Note, note);
-    await this.rigsnap.call({ scheduleId }, () => this.client.schedule.getHandle(scheduleId).pause(n ?? 'paused with rigsnap'));
+    const full = await this.noteWith(scheduleId, n);
+    await this.rigsnap.call({ scheduleId }, () => this.client.schedule.getHandle(scheduleId).pause(full));
   }
 
+  /** Resumes a paused schedule; `note` replaces the schedule's note, which otherwise stays. */
   async unpause(target: string, note?: string): Promise<void> {
     const scheduleId = resolveScheduleId(target);
     const n = note === undefined ? undefined : validateField('note', Note, note);
-    await this.rigsnap.call({ scheduleId }, () => this.client.schedule.getHandle(scheduleId).unpause(n ?? 'unpaused with rigsnap'));
+    const full = await this.noteWith(scheduleId, n);
+    await this.rigsnap.call({ scheduleId }, () => this.client.schedule.getHandle(scheduleId).unpause(full));
+  }
+
+  /** The schedule's note (description first) with a person's note replaced, or kept when none is given. */
+  private async noteWith(scheduleId: string, note: string | undefined): Promise<string> {
+    const desc = await this.rawDescribe(scheduleId);
+    return composeNote(describeDefinition(definitionOf(desc)), note ?? splitNote(desc.state.note).note);
   }
 
   /**
@@ -321,24 +344,36 @@ export class RigsnapSchedules {
     return this.rigsnap.call({ scheduleId }, () => this.client.schedule.getHandle(scheduleId).describe());
   }
 
+  /**
+   * Creates the schedule; refuses one that exists. A create used to replace an existing schedule with
+   * its own defaults, silently dropping a retention policy and a timezone set before.
+   */
   private async put(def: ParsedDefinition): Promise<ScheduleInfo & { created: boolean }> {
     const opts = this.build(def);
-    let created = true;
     await this.rigsnap.call({ scheduleId: opts.scheduleId }, async () => {
       try {
         await this.client.schedule.create(opts);
       } catch (err) {
         if (!(err instanceof ScheduleAlreadyRunning)) throw err;
-        created = false;
-        await this.client.schedule.getHandle(opts.scheduleId).update(() => toUpdate(opts));
+        const [update, remove] =
+          def.kind === 'fleet'
+            ? [`rigsnap fleet schedule update ${def.name}`, `rigsnap fleet schedule delete ${def.name}`]
+            : [`rigsnap schedule update ${def.workspaceId}`, `rigsnap schedule delete ${def.workspaceId}`];
+        throw new RigsnapError({
+          type: 'ScheduleExists',
+          scheduleId: opts.scheduleId,
+          message: `schedule ${opts.scheduleId} already exists; nothing changed`,
+          advice: `change it with \`${update} [options]\` (only the options you give change), or delete it first (\`${remove}\`)`,
+        });
       }
     });
-    return { ...(await this.describe(opts.scheduleId)), created };
+    return { ...(await this.describe(opts.scheduleId)), created: true };
   }
 
   /** The Temporal schedule for a definition: calendar spec in its timezone, SKIP overlap, catch-up window. */
   private build(def: ParsedDefinition): ScheduleOptions {
     const times = Array.isArray(def.at) ? def.at : [def.at];
+    // The retention buckets follow the schedule's timezone unless the policy names its own.
     const retention = def.retention ? { ...def.retention, timezone: def.retention.timezone ?? def.timezone } : undefined;
     const operation: Operation = def.kind === 'fleet' ? 'fleet-backup' : 'backup';
     const scheduleId = def.kind === 'fleet' ? scheduleIds.fleet(def.name) : scheduleIds.backup(def.workspaceId);
@@ -384,9 +419,43 @@ export class RigsnapSchedules {
         pauseOnFailure: def.pauseOnFailure,
       },
       typedSearchAttributes: searchAttributes,
-      state: { paused: def.paused, ...(def.note !== undefined ? { note: def.note } : {}) },
+      state: { paused: def.paused, note: composeNote(describeDefinition(def), def.note ?? null) },
     };
   }
+}
+
+/** One sentence about what a schedule does: the first line of its note, so the Temporal UI shows it. */
+export function describeDefinition(def: ParsedDefinition): string {
+  const times = (Array.isArray(def.at) ? def.at : [def.at]).join(', ');
+  const what =
+    def.kind === 'fleet'
+      ? `backs up fleet ${def.name} (${def.workspaceIds.length} workspace${def.workspaceIds.length === 1 ? '' : 's'}, ${def.concurrency} at once)`
+      : `backs up ${def.workspaceId}`;
+  const r = def.retention;
+  const keep: string[] = [];
+  if (r?.keepLast !== undefined) keep.push(`the last ${r.keepLast}`);
+  if (r?.keepDaily !== undefined) keep.push(`${r.keepDaily} daily`);
+  if (r?.keepWeekly !== undefined) keep.push(`${r.keepWeekly} weekly`);
+  if (r?.keepMonthly !== undefined) keep.push(`${r.keepMonthly} monthly`);
+  if (r?.keepWithinDays !== undefined) keep.push(`all within ${r.keepWithinDays} days`);
+  const retention = keep.length ? `keeps ${keep.join(', ')}` : 'keeps every backup (no retention)';
+  return `${NOTE_MARK}${what} every day at ${times} ${def.timezone} as ${def.namePrefix}${BACKUP_NAME_SUFFIX}; ${retention}`;
+}
+
+/** Marks the first line of a schedule's note as rigsnap's description; what follows is a person's note. */
+const NOTE_MARK = 'rigsnap: ';
+
+export function composeNote(description: string, note: string | null): string {
+  return note ? `${description}\n${note}` : description;
+}
+
+/** A schedule's note as rigsnap wrote it: the description line and the person's note (or a note set elsewhere). */
+export function splitNote(raw: string | undefined): { description: string | null; note: string | null } {
+  const text = raw ?? '';
+  if (!text.startsWith(NOTE_MARK)) return { description: null, note: text || null };
+  const nl = text.indexOf('\n');
+  if (nl < 0) return { description: text, note: null };
+  return { description: text.slice(0, nl), note: text.slice(nl + 1) || null };
 }
 
 function toUpdate(opts: ScheduleOptions): ScheduleUpdateOptions {
@@ -412,9 +481,15 @@ function definitionOf(desc: ScheduleDescription): ParsedDefinition {
     jitter: desc.spec.jitter ? fmtMs(desc.spec.jitter) : undefined,
     catchupWindow: fmtMs(desc.policies.catchupWindow),
     pauseOnFailure: desc.policies.pauseOnFailure,
-    note: desc.state.note || undefined,
+    note: splitNote(desc.state.note).note ?? undefined,
     paused: desc.state.paused,
   };
+  // A retention timezone equal to the schedule's is the one build() filled in: it follows the schedule,
+  // so that `update --timezone` moves the retention buckets too. One that differs was chosen: it stays.
+  if (common.retention?.timezone === common.timezone) {
+    const { timezone: _followsSchedule, ...rest } = common.retention;
+    common.retention = rest;
+  }
   if (!common.retention) delete common.retention;
   if (!common.jitter) delete common.jitter;
   if (!common.note) delete common.note;

@@ -1,4 +1,5 @@
 import {
+  NamespaceNotFoundError,
   ScheduleNotFoundError,
   ServiceError,
   WorkflowFailedError,
@@ -61,7 +62,7 @@ export function toRigsnapError(err: unknown, ctx: ErrorContext = {}): RigsnapErr
         let type = c.type ?? 'Error';
         // An update validator throws a plain Error, which arrives as an ApplicationFailure of type "Error".
         if (err instanceof WorkflowUpdateFailedError && type === 'Error') type = 'Rejected';
-        return new RigsnapError({ ...where, type, message: c.message, ...(Array.isArray(c.details) && c.details.length ? { details: c.details } : {}) });
+        return new RigsnapError({ ...where, type, message: c.message, ...(c.details?.length ? { details: [...c.details] } : {}) });
       }
       if (c instanceof CancelledFailure) return new RigsnapError({ ...where, type: 'Cancelled', message: c.message || 'cancelled' });
       if (c instanceof TerminatedFailure) {
@@ -73,6 +74,14 @@ export function toRigsnapError(err: unknown, ctx: ErrorContext = {}): RigsnapErr
     }
     const first = chain[0];
     return new RigsnapError({ ...where, type: 'Unknown', message: first instanceof Error ? first.message : err.message });
+  }
+  if (err instanceof NamespaceNotFoundError) {
+    // Checked before "workflow not found": in a namespace that does not exist, no id is ever found.
+    return new RigsnapError({
+      ...where,
+      type: 'NamespaceNotFound',
+      message: `namespace "${err.namespace}" does not exist${ctx.address ? ` on the Temporal server at ${ctx.address}` : ''}`,
+    });
   }
   if (err instanceof WorkflowNotFoundError) {
     return new RigsnapError({

@@ -10,3 +10,4 @@ export * from './time.js';
 export * from './lock.js';
 export * from './links.js';
 export * from './audit.js';
+export * from './backup-names.js';

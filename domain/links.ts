@@ -2,10 +2,14 @@
 
 const base = (uiUrl: string) => uiUrl.replace(/\/+$/, '');
 
-/** Link to a workflow run (or its latest run, without a run id). */
+/**
+ * Link to a workflow run. Without a run id, the workflow list filtered to that id: the UI reads
+ * `…/workflows/<id>/history` as a run named "history" and answers 400 Bad Request.
+ */
 export function workflowUrl(uiUrl: string, namespace: string, workflowId: string, runId?: string): string {
-  const run = runId ? `/${encodeURIComponent(runId)}` : '';
-  return `${base(uiUrl)}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}${run}/history`;
+  const ns = `${base(uiUrl)}/namespaces/${encodeURIComponent(namespace)}`;
+  if (!runId) return `${ns}/workflows?query=${encodeURIComponent(`WorkflowId="${workflowId}"`)}`;
+  return `${ns}/workflows/${encodeURIComponent(workflowId)}/${encodeURIComponent(runId)}/history`;
 }
 
 /** Link to a schedule. */

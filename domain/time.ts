@@ -44,6 +44,35 @@ export function localDate(instant: Date, timeZone: string): LocalDate {
 
 const pad = (n: number, width = 2) => String(n).padStart(width, '0');
 
+const timeFormatters = new Map<string, Intl.DateTimeFormat>();
+
+export interface LocalDateTime extends LocalDate {
+  hour: number; // 0-23
+  minute: number;
+  second: number;
+}
+
+/** The calendar date and wall-clock time of an instant in a timezone. */
+export function localDateTime(instant: Date, timeZone: string): LocalDateTime {
+  let f = timeFormatters.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+      hourCycle: 'h23',
+    });
+    timeFormatters.set(timeZone, f);
+  }
+  const parts = f.formatToParts(instant);
+  const get = (type: string) => Number(parts.find((p) => p.type === type)?.value);
+  return { year: get('year'), month: get('month'), day: get('day'), hour: get('hour'), minute: get('minute'), second: get('second') };
+}
+
 /** YYYY-MM-DD of an instant in a timezone: the date in a backup's name. */
 export function isoDate(instant: Date, timeZone: string): string {
   const d = localDate(instant, timeZone);

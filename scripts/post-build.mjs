@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
+import { recordBuild } from './build-state.mjs';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const { code } = await bundleWorkflowCode({
@@ -16,3 +17,6 @@ fs.writeFileSync(path.join(root, 'dist/workflow-bundle.js'), code);
 process.stderr.write(`[build] workflow bundle: dist/workflow-bundle.js (${Math.round(code.length / 1024)} KiB)\n`);
 
 fs.chmodSync(path.join(root, 'dist/client/cli.js'), 0o755);
+
+// Last: dist/ now matches the sources, so `npm start` and ./rigsnap need not build again.
+recordBuild();

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
@@ -11,6 +12,8 @@ import { ensureSearchAttributes } from '../worker/temporal.js';
 declare module 'vitest' {
   export interface ProvidedContext {
     temporalAddress: string;
+    /** The dev server's Web UI, so tests can check that printed links open. */
+    temporalUiUrl: string;
     temporalCliPath: string;
     workflowBundlePath: string;
   }
@@ -20,12 +23,26 @@ declare module 'vitest' {
  * One real Temporal dev server per test run, from the project's own CLI binary (never mocked), and
  * one workflow bundle built from the source. Test files connect to both.
  */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
 export default async function setup(project: TestProject) {
   const cliPath: string = await ensureTemporalCli();
+  const uiPort = await freePort();
   const env = await TestWorkflowEnvironment.createLocal({
     server: {
       executable: { type: 'existing-path', path: cliPath },
       ip: '127.0.0.1',
+      ui: true,
+      uiPort,
       log: { format: 'pretty', level: 'error' },
     },
   });
@@ -43,6 +60,7 @@ export default async function setup(project: TestProject) {
   fs.writeFileSync(bundlePath, code);
 
   project.provide('temporalAddress', env.address);
+  project.provide('temporalUiUrl', `http://127.0.0.1:${uiPort}`);
   project.provide('temporalCliPath', cliPath);
   project.provide('workflowBundlePath', bundlePath);
   process.stdout.write(`\n[global-setup] Temporal dev server ${env.address} (${cliPath})\n`);

@@ -51,7 +51,8 @@ export const WorkerEnv = z.object({
   RIGSNAP_REQUEST_TIMEOUT_MS: int('RIGSNAP_REQUEST_TIMEOUT_MS', 100, 600_000).default(30_000),
   /** Prometheus metrics (the SDK runtime's and rigsnap's); 0 turns them off. */
   RIGSNAP_METRICS_PORT: int('RIGSNAP_METRICS_PORT', 0, 65_535).default(9464),
-  RIGSNAP_METRICS_HOST: z.string().min(1).default('0.0.0.0'),
+  /** Loopback by default, like everything `npm start` runs; a container sets 0.0.0.0 (docker-compose.yml does). */
+  RIGSNAP_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   /** How often the worker reads the schedules' paused state (and retries a failed start-up restoration of the backup gauges). */
   RIGSNAP_METRICS_REFRESH_MS: int('RIGSNAP_METRICS_REFRESH_MS', 1000, 3_600_000).default(60_000),
   RIGSNAP_NOTIFY_URL: httpUrl('RIGSNAP_NOTIFY_URL').optional(),
@@ -60,6 +61,8 @@ export const WorkerEnv = z.object({
   RIGSNAP_LOG_LEVEL: z
     .enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'], { error: 'RIGSNAP_LOG_LEVEL must be TRACE, DEBUG, INFO, WARN or ERROR' })
     .default('INFO'),
+  /** `text`: one line per entry for people; `json`: one JSON object per line for log pipelines (compose sets it). */
+  RIGSNAP_LOG_FORMAT: z.enum(['text', 'json'], { error: 'RIGSNAP_LOG_FORMAT must be text or json' }).default('text'),
 });
 export type WorkerConfig = z.output<typeof WorkerEnv>;
 

@@ -4,13 +4,15 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, makeTelemetryFilterString, type Worker } from '@temporalio/worker';
+import { NativeConnection, Runtime, makeTelemetryFilterString, type Worker } from '@temporalio/worker';
 import pc from 'picocolors';
 import { DEFAULT_RIGBOX_API_URL, DEFAULT_TASK_QUEUE } from '../domain/index.js';
 import { DEMO_WORKSPACES } from '../emulator/demo.js';
 import { startEmulator, type Emulator } from '../emulator/server.js';
 import { loadDevConfig, loadWorkerConfig, type DevConfig, type WorkerConfig } from './config.js';
 import { spawnGuarded } from './guarded-process.js';
+import { createWorkerLogger } from './logger.js';
+import { watchParent } from './parent-watch.js';
 import { ensureSearchAttributes, temporalSettings } from './temporal.js';
 import { startBackupMetrics } from './backup-metrics.js';
 import { RigsnapMetrics, prometheusTelemetry } from './metrics.js';
@@ -322,8 +324,10 @@ export function firstCommand(plan: StackPlan): string {
   const prefix: string[] = [];
   if (plan.temporal.kind === 'embedded' && plan.temporal.port !== 7233) prefix.push(`TEMPORAL_ADDRESS=${plan.temporal.address}`);
   if (plan.temporal.kind === 'embedded' && plan.temporal.namespace !== 'default') prefix.push(`TEMPORAL_NAMESPACE=${plan.temporal.namespace}`);
+  // The CLI's links point at http://localhost:8233 unless told: elsewhere they would not open.
+  if (plan.temporal.kind === 'embedded' && plan.temporal.uiPort !== 8233) prefix.push(`RIGSNAP_UI_URL=${plan.temporal.uiUrl}`);
   if (plan.config.RIGSNAP_TASK_QUEUE !== DEFAULT_TASK_QUEUE) prefix.push(`RIGSNAP_TASK_QUEUE=${plan.config.RIGSNAP_TASK_QUEUE}`);
-  return [...prefix, 'npx rigsnap snapshot ws_demo --name before-migration'].join(' ');
+  return [...prefix, './rigsnap snapshot ws_demo --name before-migration'].join(' ');
 }
 
 export function emulationNotice(plan: StackPlan, workspaces: string[]): string | null {
@@ -376,13 +380,21 @@ const defaultIo: DevStackIo = {
 class Aborted extends Error {}
 
 /**
+ * Signals this close together are one request to stop (see onSignal). The kernel merges the two
+ * copies of a Ctrl-C only when they arrive together; npm's copy can come a little later. A person who
+ * wants it to stop at once presses Ctrl-C again after that.
+ */
+const SAME_SIGNAL_WINDOW_MS = 2000;
+
+/**
  * Runs the stack until SIGINT/SIGTERM/SIGHUP or a fatal error; resolves with the exit code. Installs
  * the SDK Runtime, so it runs once per process (worker/dev.ts).
  * Order on the way down: the worker drains (RIGSNAP_SHUTDOWN_GRACE_MS), then the emulator closes and
  * saves, then the dev server stops. A second signal stops everything at once.
  */
 export async function runDevStack(env: Record<string, string | undefined> = process.env, io: DevStackIo = defaultIo): Promise<number> {
-  const started = Date.now();
+  // From the start of this process, not of this function: the banner's figure is what the user waited.
+  const started = performance.timeOrigin;
   const say = (t: string) => io.out(`${pc.dim('[rigsnap]')} ${t}`);
   let plan: StackPlan;
   try {
@@ -425,7 +437,12 @@ export async function runDevStack(env: Record<string, string | undefined> = proc
     return stopping;
   };
 
+  let firstSignalAt = 0;
   const onSignal = (signal: NodeJS.Signals) => {
+    // Ctrl-C under `npm start` arrives twice: from the terminal (to the whole process group) and again
+    // from npm, which forwards it to its child. That is one Ctrl-C, not a second one asking for haste.
+    if (stopping && Date.now() - firstSignalAt < SAME_SIGNAL_WINDOW_MS) return;
+    firstSignalAt ||= Date.now();
     if (stopping) {
       io.err(`rigsnap: ${signal} again: stopping at once`);
       if (server) {
@@ -441,11 +458,13 @@ export async function runDevStack(env: Record<string, string | undefined> = proc
   };
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
   for (const s of signals) process.on(s, onSignal);
+  // `kill -9` of `npm start` (or whatever started us) reaches no handler here: follow the parent instead.
+  const stopWatchingParent = watchParent(() => void stop('the process that started the stack has exited', 0));
 
   try {
     fs.mkdirSync(plan.dir, { recursive: true });
     Runtime.install({
-      logger: new DefaultLogger(config.RIGSNAP_LOG_LEVEL),
+      logger: createWorkerLogger({ level: config.RIGSNAP_LOG_LEVEL, format: config.RIGSNAP_LOG_FORMAT }),
       telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} }, ...prometheusTelemetry(config) },
       // Signals are ours: the order of the way down matters (see above).
       shutdownSignals: [],
@@ -558,6 +577,7 @@ export async function runDevStack(env: Record<string, string | undefined> = proc
     }
   }
   await stopping;
+  stopWatchingParent();
   for (const s of signals) process.off(s, onSignal);
   say('stopped');
   return exitCode;

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
+import { NativeConnection, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
 import { ConfigError, loadWorkerConfig } from './config.js';
+import { createWorkerLogger } from './logger.js';
 import { ensureSearchAttributes, temporalSettings } from './temporal.js';
 import { startBackupMetrics } from './backup-metrics.js';
 import { RigsnapMetrics, prometheusTelemetry } from './metrics.js';
@@ -14,7 +15,7 @@ import { createRigsnapWorker, rigboxClientFromConfig } from './worker.js';
 async function main(): Promise<void> {
   const config = loadWorkerConfig();
   Runtime.install({
-    logger: new DefaultLogger(config.RIGSNAP_LOG_LEVEL),
+    logger: createWorkerLogger({ level: config.RIGSNAP_LOG_LEVEL, format: config.RIGSNAP_LOG_FORMAT }),
     telemetryOptions: {
       logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} },
       ...prometheusTelemetry(config),

@@ -1,9 +1,10 @@
 import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
-import { isCancellation, log, workflowInfo } from '@temporalio/workflow';
+import { isCancellation, log, patched, workflowInfo } from '@temporalio/workflow';
 import {
   BackupWorkspaceInput,
   MEMO_KEYS,
   SCHEDULED_START_TIME_ATTRIBUTE,
+  backupName,
   isValidTimeZone,
   isoDate,
   type BackupWorkspaceResult,
@@ -14,6 +15,12 @@ import { pruneUnderLock } from './prune-snapshots.js';
 import { snapshotUnderLock } from './snapshot-workspace.js';
 
 const scheduledStartTimeKey = defineSearchAttributeKey(SCHEDULED_START_TIME_ATTRIBUTE, SearchAttributeType.DATETIME);
+
+/**
+ * Backups used to be named by the date alone, so two runs on one day (the nightly one and a trigger)
+ * made two `daily-backup-2026-11-30`. Runs that began before this change keep that name on replay.
+ */
+export const BACKUP_NAME_HAS_TIME_PATCH = 'backup-name-identifies-its-run';
 
 /**
  * The instant whose date names the backup, and the timezone to read it in. A scheduled run uses the
@@ -36,14 +43,17 @@ export function backupNameDate(timezoneFallback: string | undefined): { instant:
 }
 
 /**
- * What a schedule runs: snapshot `<namePrefix><YYYY-MM-DD>`, then apply the retention policy, both
- * under one hold of the workspace lock. It prunes only after the new backup succeeded. A failure is
- * notified (RIGSNAP_NOTIFY_URL) unless a fleet run will report it.
+ * What a schedule runs: snapshot `<namePrefix><YYYY-MM-DD>-<HHMM>` (the run's time in the schedule's
+ * timezone; see domain/backup-names.ts), then apply the retention policy, both under one hold of the
+ * workspace lock. It prunes only after the new backup succeeded. A failure is notified
+ * (RIGSNAP_NOTIFY_URL) unless a fleet run will report it.
  */
 export async function backupWorkspace(rawInput: BackupWorkspaceInput): Promise<BackupWorkspaceResult> {
   const input = validateInput(BackupWorkspaceInput, rawInput);
   const { instant, timeZone } = backupNameDate(input.retention?.timezone);
-  const name = `${input.namePrefix}${isoDate(instant, timeZone)}`;
+  const name = patched(BACKUP_NAME_HAS_TIME_PATCH)
+    ? backupName(input.namePrefix, instant, timeZone)
+    : `${input.namePrefix}${isoDate(instant, timeZone)}`;
   try {
     return await runOperation('backup', input.workspaceId, (tracker) => {
       tracker.setDetail({ name });

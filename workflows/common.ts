@@ -43,6 +43,7 @@ import {
   type StepRecord,
 } from '../domain/index.js';
 import type { PreflightResult } from '../activities/index.js';
+import { formatCurrentDetails } from './current-details.js';
 import { recordLockWait } from './metrics.js';
 import { PATCHES } from './patches.js';
 import { localProfiles, profiles, type LocalProfileName, type ProfileName } from './profiles.js';
@@ -194,14 +195,7 @@ export class ProgressTracker {
   }
 
   private render(note?: string): void {
-    const lines = [`**${this.operation}**${this.workspaceId ? ` of \`${this.workspaceId}\`` : ''}: ${this.state}`];
-    if (this.alert) lines.push('', `⚠ ${this.alert}`, '');
-    for (const s of this.steps) {
-      const mark = s.finishedAt ? '✓' : '…';
-      lines.push(`- ${mark} ${STEP_LABELS[s.step]}${s.finishedAt ? '' : note ? ` (${note})` : ''}`);
-    }
-    if (this.detail) lines.push('', '```json', JSON.stringify(this.detail), '```');
-    setCurrentDetails(lines.join('\n'));
+    setCurrentDetails(formatCurrentDetails(this.snapshot(), note));
   }
 }
 

@@ -85,7 +85,7 @@ function seedHistory(workspaceId: string, days: number, extra: Array<{ name: str
 }
 
 describe('backupWorkspace', () => {
-  it('snapshots daily-backup-<date> and prunes with the policy, never touching hand-made snapshots', async () => {
+  it('snapshots daily-backup-<date>-<time> (a manual run: its start time) and prunes with the policy, never touching hand-made snapshots', async () => {
     emu.state.upsertWorkspace({ id: 'ws_bk', status: 'running', files: { db: 'rows' } });
     seedHistory('ws_bk', 6, [
       { name: 'before-migration', daysAgo: 30 },
@@ -93,13 +93,13 @@ describe('backupWorkspace', () => {
     ]);
     const r = await execute<BackupWorkspaceResult>(WORKFLOW_TYPES.backup, { workspaceId: 'ws_bk', retention: { keepLast: 3 } });
     const today = isoDate(new Date(), 'UTC');
-    expect(r.snapshot.name).toBe(`daily-backup-${today}`);
+    expect(r.snapshot.name).toMatch(new RegExp(`^daily-backup-${today}-\\d{4,6}$`));
     expect(r.workspaceStatus).toBe('running');
     const names = emu.state.snapshotsOf('ws_bk').map((s) => s.name);
     expect(names).toContain('before-migration');
     expect(names).toContain('pre-restore-20260101T000000Z');
     expect(names.filter((n) => n.startsWith('daily-backup-'))).toHaveLength(3);
-    expect(names).toContain(`daily-backup-${today}`);
+    expect(names).toContain(r.snapshot.name);
     expect(r.prune!.deleted).toHaveLength(4);
     expect(r.prune!.kept.map((k) => k.reasons)).toContainEqual(expect.arrayContaining(['newest', 'last']));
     expect(r.prune!.ignored).toBe(2);
@@ -113,7 +113,7 @@ describe('backupWorkspace', () => {
       { workspaceId: 'ws_tz', namePrefix: 'nightly-' },
       { memo: { [MEMO_KEYS.backupTime]: '2026-12-31T23:30:00Z', [MEMO_KEYS.timezone]: 'Europe/Berlin' } },
     );
-    expect(r.snapshot.name).toBe('nightly-2027-01-01');
+    expect(r.snapshot.name).toBe('nightly-2027-01-01-0030');
     expect(r.prune).toBeNull();
     expect(emu.state.workspace('ws_tz')!.status).toBe('stopped');
   });
@@ -230,7 +230,8 @@ describe('backupFleet continues as new', () => {
     });
     const r = (await h.result()) as BackupFleetResult;
     expect(r).toMatchObject({ total: 12, succeeded: 12, failedCount: 0, runs: 3 });
-    for (const id of ids) expect(emu.state.snapshotsOf(id).map((s) => s.name)).toEqual(['can-2026-11-28']);
+    // Every child is named by the fleet's one backup time, across the runs.
+    for (const id of ids) expect(emu.state.snapshotsOf(id).map((s) => s.name)).toEqual(['can-2026-11-28-0300']);
     const firstRun = await temporal.client.workflow.getHandle(h.workflowId, h.firstExecutionRunId).describe();
     expect(firstRun.status.name).toBe('CONTINUED_AS_NEW');
   });

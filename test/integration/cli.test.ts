@@ -1,13 +1,16 @@
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { promisify } from 'node:util';
+import type { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { buildProgram } from '../../client/cli.js';
 import type { Worker } from '@temporalio/worker';
 import { scheduleIds } from '../../domain/index.js';
 import { startEmulator, type Emulator } from '../../emulator/index.js';
+import { eventually } from '../helpers/workflows.js';
 import { TEST_TOKEN, connectTestTemporal, createTestWorker, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.js';
+import { checkLink, linksIn } from '../helpers/ui-links.js';
 
 /**
  * The real `rigsnap` binary (dist/client/cli.js, built by `npm run build`, which `npm test` runs first)
@@ -15,7 +18,6 @@ import { TEST_TOKEN, connectTestTemporal, createTestWorker, uniqueTaskQueue, typ
  * own, backed by the emulator.
  */
 const CLI = path.resolve('dist/client/cli.js');
-const execFileAsync = promisify(execFile);
 
 let temporal: TestTemporal;
 let emu: Emulator;
@@ -28,6 +30,64 @@ interface Run {
   code: number | null;
   stdout: string;
   stderr: string;
+}
+
+interface Running {
+  child: ReturnType<typeof spawn>;
+  stdout(): string;
+  stderr(): string;
+  exited: Promise<number | null>;
+  /** Waits until stdout or stderr matches (polling the collected output, not sleeping a fixed time). */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<void>;
+}
+
+/** Starts the CLI without waiting for it, to watch its output as it goes. */
+function startRigsnap(args: string[], env: Record<string, string> = {}): Running {
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TEMPORAL_') && !k.startsWith('RIGSNAP_')));
+  const child = spawn(process.execPath, [CLI, ...args], {
+    env: { ...clean, TEMPORAL_ADDRESS: inject('temporalAddress'), RIGSNAP_TASK_QUEUE: taskQueue, ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  child.stdin.end();
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  return {
+    child,
+    stdout: () => out,
+    stderr: () => err,
+    exited,
+    waitFor: (pattern, timeoutMs = 60_000) =>
+      eventually(() => pattern.test(out) || pattern.test(err), timeoutMs, `${pattern} in the output of rigsnap ${args.join(' ')}\n${out}\n${err}`),
+  };
+}
+
+/**
+ * Runs the CLI on a pseudo-terminal (util-linux `script`), typing `input` once it asks: for the
+ * confirmations, which are only ever asked on a terminal.
+ */
+function rigsnapOnTerminal(args: string[], input: string, env: Record<string, string> = {}): Promise<Run> {
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TEMPORAL_') && !k.startsWith('RIGSNAP_')));
+  const quote = (a: string) => `'${a.replaceAll("'", "'\\''")}'`;
+  return new Promise((resolve, reject) => {
+    const child = spawn('script', ['-qec', [process.execPath, CLI, ...args].map(quote).join(' '), '/dev/null'], {
+      env: { ...clean, TEMPORAL_ADDRESS: inject('temporalAddress'), RIGSNAP_TASK_QUEUE: taskQueue, NO_COLOR: '1', ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let typed = false;
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      if (!typed && /\[y\/N\]/.test(stdout)) {
+        typed = true;
+        child.stdin.write(input);
+      }
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr: '' }));
+  });
 }
 
 /** Runs `node dist/client/cli.js …` without a terminal (stdin, stdout and stderr are pipes). Never blocks the worker. */
@@ -75,6 +135,11 @@ beforeAll(async () => {
       { id: 'ws_prune', status: 'running' },
       { id: 'ws_list', status: 'running' },
       { id: 'ws_cli_sched', status: 'running' },
+      { id: 'ws_cancel', status: 'running' },
+      { id: 'ws_lock', status: 'running' },
+      { id: 'ws_fleet_a', status: 'running' },
+      { id: 'ws_fleet_b', status: 'stopped' },
+      { id: 'ws_status', status: 'running' },
     ],
   });
   worker = await createTestWorker({ temporal, taskQueue, rigboxUrl: emu.url });
@@ -126,6 +191,11 @@ describe('rigsnap snapshot / list / restore', () => {
     const out = parse(r);
     expect(out.result.count).toBe(2);
     expect(out.result.snapshots.map((s: { name: string }) => s.name).sort()).toEqual(['one', 'two']);
+
+    // A read stays out of the workspace's list in the Temporal UI, and is found as a read.
+    const reads = `TaskQueue="${taskQueue}" AND RigboxOperation="list" AND WorkflowId="${out.workflowId}"`;
+    await eventually(async () => (await temporal.client.workflow.count(reads)).count === 1, 30_000, 'the read in visibility');
+    expect((await temporal.client.workflow.count(`RigboxWorkspaceId="ws_list" AND WorkflowId="${out.workflowId}"`)).count).toBe(0);
   });
 
   it('restore without --yes and without a terminal refuses (exit 2) and starts nothing', async () => {
@@ -150,6 +220,20 @@ describe('rigsnap snapshot / list / restore', () => {
     expect(parse(ok).result.restored.id).toBe(target.id);
   });
 
+  it('declining a restore on a terminal starts nothing and says the workspace is unchanged', async () => {
+    const ws = emu.state.workspace('ws_restore')!;
+    const target = emu.state.addSnapshot(ws, 'maybe');
+    const callsBefore = emu.calls.length;
+    const restoresBefore = await workflowsOfType('restoreWorkspace');
+    const r = await rigsnapOnTerminal(['restore', 'ws_restore', target.id], 'n\n');
+    expect(r.code).toBe(2);
+    expect(r.stdout).toContain(`restore ws_restore to ${target.id}? Its current state is replaced (--keep-current saves it first). [y/N]`);
+    expect(r.stdout).toContain('nothing done: ws_restore was not restored and is unchanged');
+    expect(r.stdout).not.toMatch(/lost/);
+    expect(emu.calls.length).toBe(callsBefore);
+    expect(await workflowsOfType('restoreWorkspace')).toBe(restoresBefore);
+  });
+
   it('delete without --yes and without a terminal refuses too', async () => {
     const ws = emu.state.workspace('ws_restore')!;
     const doomed = emu.state.addSnapshot(ws, 'doomed');
@@ -163,6 +247,8 @@ describe('rigsnap snapshot / list / restore', () => {
 describe('bad usage', () => {
   const cases: Array<[string, string[], RegExp]> = [
     ['a missing --name', ['snapshot', 'ws_cli'], /required option '--name <name>' not specified/],
+    ['a misspelt --name', ['snapshot', 'ws_cli', '--nme', 'foo'], /unknown option '--nme'\n\(Did you mean --name\?\)/],
+    ['a misspelt option of a nested command', ['schedule', 'backfill', 'ws_cli', '--strat', 'x', '--end', 'y'], /unknown option '--strat'/],
     ['a malformed workspace id', ['snapshot', 'bad-id', '--name', 'x'], /InvalidInput: invalid input: workspaceId \(<workspace>\): must be "ws_"/],
     ['a malformed snapshot name', ['snapshot', 'ws_cli', '--name', '../etc'], /name \(--name\): must be 1-128 characters/],
     ['an unknown restart policy', ['snapshot', 'ws_cli', '--name', 'x', '--restart', 'sometimes'], /--restart <policy>' argument 'sometimes' is invalid/],
@@ -194,14 +280,88 @@ describe('bad usage', () => {
     const r = await rigsnap(['snapshot', 'ws_nowhere', '--name', 'x']);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('NotFound: workspace ws_nowhere');
-    expect(r.stderr).toContain('what to do: check the ids with `rigsnap list <workspace>`');
+    expect(r.stderr).toContain('what to do: check the workspace id ws_nowhere as Rigbox shows it (e.g. ws_demo); `rigsnap list` shows the workspaces that have snapshots');
   });
 
-  it('cannot reach Temporal: exits 3 naming the address it tried', async () => {
+  it('cannot reach Temporal: exits 3 naming the address it tried and how to start the local stack', async () => {
     const r = await rigsnap(['list', '--json'], { TEMPORAL_ADDRESS: closedAddress });
     expect(r.code).toBe(3);
     expect(r.stderr).toContain(`cannot reach Temporal at ${closedAddress}`);
+    expect(r.stderr).toContain('`npm start` in the rigsnap checkout');
     expect(parse(r).error).toMatchObject({ type: 'Unreachable', address: closedAddress });
+  });
+});
+
+describe('advice that leads somewhere', () => {
+  it('an unknown workspace, even in `list`, is not answered with `rigsnap list <that workspace>`; what it suggests works', async () => {
+    const r = await rigsnap(['list', 'ws_nope']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/NotFound: (listing snapshots: )?workspace ws_nope does not exist/);
+    expect(r.stderr).not.toContain('rigsnap list ws_nope');
+    expect(r.stderr).toContain('`rigsnap list` shows the workspaces that have snapshots');
+    emu.state.addSnapshot(emu.state.workspace('ws_list')!, 'visible');
+    const suggested = await rigsnap(['list']);
+    expect(suggested.code).toBe(0);
+    expect(suggested.stdout).toMatch(/ID +NAME +WORKSPACE/);
+    expect(suggested.stdout).toMatch(/visible +ws_list/);
+  });
+
+  it('a missing snapshot points at the list of that workspace', async () => {
+    const r = await rigsnap(['delete', 'ws_restore', 'snap_gone', '--yes']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('`rigsnap list ws_restore` lists the snapshots of ws_restore');
+    const restore = await rigsnap(['restore', 'ws_restore', 'snap_gone', '--yes']);
+    expect(restore.code).toBe(1);
+    expect(restore.stderr).toContain('what to do: check the snapshot id: `rigsnap list ws_restore` lists the snapshots of ws_restore with their ids');
+  });
+
+  it('a wrong workflow id suggests `rigsnap runs`, which lists the real ones', async () => {
+    const r = await rigsnap(['status', 'snapshot-ws_cli-no-such-run']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('WorkflowNotFound: no workflow with id snapshot-ws_cli-no-such-run');
+    expect(r.stderr).toContain('`rigsnap runs [workspace]` lists recent operations with their ids');
+    expect(r.stderr).not.toContain('`rigsnap status <id>`');
+    const done = await rigsnap(['snapshot', 'ws_status', '--name', 'findable', '--json']);
+    const id = parse(done).workflowId as string;
+    let listed: Array<{ workflowId: string; status: string; operation: string }> = [];
+    for (let i = 0; i < 100 && !listed.some((x) => x.workflowId === id); i++) {
+      const runs = await rigsnap(['runs', 'ws_status', '--json']);
+      expect(runs.code).toBe(0);
+      listed = parse(runs);
+    }
+    expect(listed.find((x) => x.workflowId === id)).toMatchObject({ status: 'COMPLETED', operation: 'snapshot' });
+    const plain = await rigsnap(['runs', 'ws_status']);
+    expect(plain.stdout).toMatch(new RegExp(`COMPLETED +snapshot +ws_status +${id}`));
+  });
+
+  it('a namespace that does not exist is named as such, for a start and for a look-up', async () => {
+    const start = await rigsnap(['snapshot', 'ws_cli', '--name', 'x', '--namespace', 'no-such-namespace']);
+    expect(start.code).toBe(1);
+    expect(start.stderr).toContain(`NamespaceNotFound: namespace "no-such-namespace" does not exist on the Temporal server at ${inject('temporalAddress')}`);
+    expect(start.stderr).toContain('TEMPORAL_NAMESPACE');
+    expect(start.stderr).not.toContain('Temporal UI');
+    const look = await rigsnap(['status', 'anything', '--namespace', 'no-such-namespace', '--json']);
+    expect(look.code).toBe(1);
+    expect(parse(look).error).toMatchObject({ type: 'NamespaceNotFound' });
+  });
+});
+
+describe('rigsnap fleet backup', () => {
+  it('lists each workspace with the snapshot it made, or its error; exits 1 when one failed', async () => {
+    const r = await rigsnap(['fleet', 'backup', 'ws_fleet_a', 'ws_fleet_b', 'ws_fleet_gone', '--concurrency', '2', '--prefix', 'fleet-']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/✗ fleet backup: 2 of 3 succeeded, 1 failed/);
+    const made = (ws: string) => emu.state.snapshotsOf(ws).find((s) => s.name.startsWith('fleet-'))!;
+    expect(r.stdout).toMatch(/WORKSPACE +RESULT +SNAPSHOT +NAME/);
+    expect(r.stdout).toMatch(new RegExp(`ws_fleet_a +backed up +${made('ws_fleet_a').id} +${made('ws_fleet_a').name}`));
+    expect(r.stdout).toMatch(new RegExp(`ws_fleet_b +backed up +${made('ws_fleet_b').id} +${made('ws_fleet_b').name}`));
+    expect(r.stdout).toMatch(/ws_fleet_gone +failed +NotFound: .*workspace ws_fleet_gone does not exist/);
+    // The same run as JSON carries the backups too.
+    const json = await rigsnap(['fleet', 'backup', 'ws_fleet_a', '--prefix', 'fleet-', '--json']);
+    expect(json.code).toBe(0);
+    expect(parse(json).backups).toEqual([
+      expect.objectContaining({ workspaceId: 'ws_fleet_a', status: 'COMPLETED', snapshot: { id: expect.stringMatching(/^snap_/), name: expect.stringMatching(/^fleet-\d{4}-\d\d-\d\d-\d{4}/) } }),
+    ]);
   });
 });
 
@@ -234,30 +394,57 @@ describe('rigsnap prune --dry-run', () => {
 });
 
 describe('rigsnap schedule', () => {
-  it('schedule create twice is idempotent: `temporal schedule list` shows one schedule, with the second settings', async () => {
+  it('create refuses an existing schedule and changes nothing; update changes only what it is given', async () => {
     const scheduleId = scheduleIds.backup('ws_cli_sched');
-    const first = await rigsnap(['schedule', 'create', 'ws_cli_sched', '--at', '03:00', '--timezone', 'Europe/Berlin', '--keep-last', '7', '--json']);
+    const first = await rigsnap([
+      'schedule', 'create', 'ws_cli_sched', '--at', '03:00', '--timezone', 'Europe/Berlin', '--keep-last', '7',
+      '--jitter', '5m', '--pause-on-failure', '--note', 'owner: data team', '--json',
+    ]);
     expect(first.code).toBe(0);
     expect(parse(first)).toMatchObject({ created: true, scheduleId, at: ['03:00'], timezone: 'Europe/Berlin', retention: { keepLast: 7 } });
-    const second = await rigsnap(['schedule', 'create', 'ws_cli_sched', '--at', '02:30', '--timezone', 'Europe/Berlin', '--keep-last', '7', '--json']);
-    expect(second.code).toBe(0);
-    expect(parse(second)).toMatchObject({ created: false, scheduleId, at: ['02:30'] });
 
-    // Visibility is eventually consistent: wait until the list shows it, then count.
-    const cli = inject('temporalCliPath');
-    let ids: string[] = [];
-    for (;;) {
-      const { stdout } = await execFileAsync(cli, ['schedule', 'list', '--address', inject('temporalAddress'), '--output', 'json']);
-      ids = (JSON.parse(stdout || '[]') as Array<{ scheduleId: string }>).map((s) => s.scheduleId);
-      if (ids.includes(scheduleId)) break;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    expect(ids.filter((id) => id === scheduleId)).toHaveLength(1);
+    // The issue's first surprise: a second create used to replace the schedule with defaults.
+    const second = await rigsnap(['schedule', 'create', 'ws_cli_sched', '--at', '04:00']);
+    expect(second.code).toBe(1);
+    expect(second.stderr).toContain(`ScheduleExists: schedule ${scheduleId} already exists; nothing changed`);
+    expect(second.stderr).toContain('rigsnap schedule update ws_cli_sched');
+    const unchanged = parse(await rigsnap(['schedule', 'describe', 'ws_cli_sched', '--json']));
+    expect(unchanged).toMatchObject({
+      at: ['03:00'],
+      timezone: 'Europe/Berlin',
+      retention: { keepLast: 7, timezone: 'Europe/Berlin' },
+      jitter: '5m',
+      pauseOnFailure: true,
+      note: 'owner: data team',
+    });
 
+    const moved = await rigsnap(['schedule', 'update', 'ws_cli_sched', '--at', '04:00', '--json']);
+    expect(moved.code).toBe(0);
+    expect(parse(moved)).toMatchObject({
+      at: ['04:00'],
+      timezone: 'Europe/Berlin',
+      retention: { keepLast: 7, timezone: 'Europe/Berlin' },
+      jitter: '5m',
+      pauseOnFailure: true,
+      note: 'owner: data team',
+      catchupWindow: '1h',
+      namePrefix: 'daily-backup-',
+    });
+
+    // Times of a schedule read in its own timezone: a 04:00 Europe/Berlin backup is "04:00", not "03:00Z".
     const described = await rigsnap(['schedule', 'describe', 'ws_cli_sched']);
     expect(described.code).toBe(0);
-    expect(described.stdout).toContain('every day at 02:30 Europe/Berlin');
+    expect(described.stdout).toContain('every day at 04:00 Europe/Berlin');
     expect(described.stdout).toContain('keep last 7 (Europe/Berlin)');
+    // (The next runs include the jitter of up to 5 minutes.)
+    expect(described.stdout).toMatch(/next runs +\d{4}-\d\d-\d\d 04:0\d, \d{4}-\d\d-\d\d 04:0\d, \d{4}-\d\d-\d\d 04:0\d \(Europe\/Berlin\)/);
+    expect(described.stdout).toContain('names       daily-backup-YYYY-MM-DD-HHMM (the scheduled time in Europe/Berlin)');
+
+    // In the Temporal UI, the schedule's note says what it does, then the person's note.
+    const raw = await temporal.client.schedule.getHandle(scheduleId).describe();
+    expect(raw.state.note).toBe(
+      'rigsnap: backs up ws_cli_sched every day at 04:00 Europe/Berlin as daily-backup-YYYY-MM-DD-HHMM; keeps the last 7\nowner: data team',
+    );
 
     const paused = await rigsnap(['schedule', 'pause', 'ws_cli_sched', '--note', 'maintenance', '--json']);
     expect(parse(paused)).toMatchObject({ scheduleId, paused: true });
@@ -272,35 +459,189 @@ describe('rigsnap schedule', () => {
     const gone = await rigsnap(['schedule', 'describe', 'ws_cli_sched']);
     expect(gone.code).toBe(1);
     expect(gone.stderr).toContain('ScheduleNotFound');
+    expect(gone.stderr).toContain('rigsnap schedule list');
+  });
+
+  it('update --timezone moves the calendar and the retention buckets together (10.8)', async () => {
+    const created = await rigsnap(['schedule', 'create', 'ws_cli_tz', '--at', '03:00', '--timezone', 'Europe/Berlin', '--keep-daily', '7', '--json']);
+    expect(created.code).toBe(0);
+    const updated = await rigsnap(['schedule', 'update', 'ws_cli_tz', '--timezone', 'America/New_York', '--json']);
+    expect(updated.code).toBe(0);
+    expect(parse(updated)).toMatchObject({ timezone: 'America/New_York', retention: { keepDaily: 7, timezone: 'America/New_York' } });
+    // What the backups will run with: the action's input and the memo the backup names itself from.
+    const raw = await temporal.client.schedule.getHandle(scheduleIds.backup('ws_cli_tz')).describe();
+    expect(raw.action.args).toEqual([{ workspaceId: 'ws_cli_tz', namePrefix: 'daily-backup-', retention: { keepDaily: 7, timezone: 'America/New_York' } }]);
+    expect(raw.spec.timezone).toBe('America/New_York');
+    // Its times read in its timezone: 03:00 in New York, not 07:00Z or 08:00Z.
+    const described = await rigsnap(['schedule', 'describe', 'ws_cli_tz']);
+    expect(described.stdout).toMatch(/next runs +\d{4}-\d\d-\d\d 03:00, \d{4}-\d\d-\d\d 03:00, \d{4}-\d\d-\d\d 03:00 \(America\/New_York\)/);
+    expect(described.stdout).toContain('keep 7 daily (America/New_York)');
+    await rigsnap(['schedule', 'delete', 'ws_cli_tz', '--yes']);
+  });
+});
+
+describe('rigsnap cancel and status', () => {
+  it('cancels a running operation: the workspace runs again, and status shows how it ended', async () => {
+    const stopMs = emu.delays.stopMs;
+    emu.delays.stopMs = 20_000; // a stop long enough to cancel during it
+    try {
+      const started = await rigsnap(['snapshot', 'ws_cancel', '--name', 'to-cancel', '--no-wait']);
+      expect(started.code).toBe(0);
+      const id = started.stdout.split('\n')[0]!;
+      await eventually(() => emu.state.workspace('ws_cancel')!.status === 'stopping', 30_000, 'the stop to begin');
+
+      const refused = await rigsnap(['cancel', id]);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain(`refusing to cancel ${id} without confirmation`);
+
+      emu.delays.stopMs = stopMs;
+      const r = await rigsnap(['cancel', id, '--yes']);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain(`✓ ${id} cancelled`);
+      // The workflows' promise: a workspace it stopped is started again.
+      await eventually(() => emu.state.workspace('ws_cancel')!.status === 'running', 30_000, 'ws_cancel to run again');
+
+      const status = await rigsnap(['status', id]);
+      expect(status.code).toBe(0);
+      expect(status.stdout).toMatch(new RegExp(`^${id} CANCELLED`));
+      expect(status.stdout).toMatch(/ended +cancelled \d{4}-\d\d-\d\d \d\d:\d\d UTC, after /);
+      expect(status.stdout).toMatch(/error +Cancelled: /);
+      const json = parse(await rigsnap(['status', id, '--json']));
+      expect(json).toMatchObject({ status: 'CANCELLED', error: { type: 'Cancelled' } });
+
+      const again = await rigsnap(['cancel', id, '--yes']);
+      expect(again.code).toBe(0);
+      expect(again.stdout).toContain(`${id} had already ended (cancelled); nothing to cancel`);
+    } finally {
+      emu.delays.stopMs = stopMs;
+    }
+  });
+
+  it('status reads as lines, not raw JSON: the result as the command printed it, the detail in its own row', async () => {
+    const backup = await rigsnap(['prune', 'ws_status', '--prefix', 'findable', '--keep-last', '1', '--dry-run', '--json']);
+    const id = parse(backup).workflowId as string;
+    const status = await rigsnap(['status', id]);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toMatch(/^ {2}result +dry run: would keep 1, would delete 0 of the "findable\*" snapshots of ws_status/m);
+    expect(status.stdout).not.toMatch(/[{}]/);
+    for (const line of status.stdout.trimEnd().split('\n')) expect(line.length, line).toBeLessThanOrEqual(160);
+    // Every labelled row starts its value in the same column.
+    const columns = status.stdout.split('\n').filter((l) => /^ {2}[a-z][a-z ]*\S +\S/.test(l) && !/^ {2}(keep|would)/.test(l)).map((l) => /^ {2}[a-z ]+?\s{2,}|^ {2}[a-z ]{11} /.exec(l)![0].length);
+    expect(new Set(columns).size).toBe(1);
+  });
+});
+
+describe('waiting', () => {
+  it('for the workspace lock: says that it waits, for which operation, and its place, not "checking workspace"', async () => {
+    const stopMs = emu.delays.stopMs;
+    emu.delays.stopMs = 4000; // each operation holds ws_lock for a few seconds
+    try {
+      const first = (await rigsnap(['snapshot', 'ws_lock', '--name', 'first', '--no-wait'])).stdout.split('\n')[0]!;
+      await eventually(() => emu.state.workspace('ws_lock')!.status === 'stopping', 30_000, 'the first to hold the lock');
+      const second = (await rigsnap(['snapshot', 'ws_lock', '--name', 'second', '--no-wait'])).stdout.split('\n')[0]!;
+      const lock = temporal.client.workflow.getHandle('rigsnap-lock-ws_lock');
+      await eventually(
+        async () => (await lock.query<{ queue: Array<{ workflowId: string }> }>('lockState')).queue.some((r) => r.workflowId === second),
+        30_000,
+        'the second to queue',
+      );
+
+      const third = startRigsnap(['snapshot', 'ws_lock', '--name', 'third']);
+      await third.waitFor(new RegExp(`waiting for other operations on this workspace: waiting for ${first} \\(snapshot\\); 2 ahead of you`));
+      await third.waitFor(new RegExp(`waiting for other operations on this workspace: waiting for ${second} \\(snapshot\\); next in line`));
+      expect(await third.exited).toBe(0);
+      expect(third.stdout()).toMatch(/✓ checking workspace \(after waiting its turn\) +\d/);
+      expect(third.stdout()).not.toMatch(/✓ checking workspace +\d/);
+      expect(third.stdout()).toMatch(/✓ snapshot "third" of ws_lock is snap_/);
+    } finally {
+      emu.delays.stopMs = stopMs;
+    }
+  });
+
+  it('with no worker on the task queue: says so after a few seconds, with the queue and how to start one, and goes on when one comes', async () => {
+    const emptyQueue = uniqueTaskQueue('cli-no-worker');
+    // Default timing (NO_WORKER_CHECK_AFTER_MS, 3 s): the test waits for the message, however long it takes.
+    const waiting = startRigsnap(['snapshot', 'ws_cli', '--name', 'nobody-home'], { RIGSNAP_TASK_QUEUE: emptyQueue });
+    await waiting.waitFor(/no rigsnap worker is polling task queue/);
+    expect(waiting.stderr()).toContain(`no rigsnap worker is polling task queue "${emptyQueue}" (namespace default at ${inject('temporalAddress')})`);
+    expect(waiting.stderr()).toContain('`npm start` in the rigsnap checkout');
+    expect(waiting.stderr().match(/no rigsnap worker/g)).toHaveLength(1);
+
+    const late = await createTestWorker({ temporal, taskQueue: emptyQueue, rigboxUrl: emu.url });
+    const lateRun = late.run();
+    try {
+      expect(await waiting.exited).toBe(0);
+      expect(waiting.stdout()).toMatch(/✓ snapshot "nobody-home" of ws_cli is snap_/);
+      expect(waiting.stderr()).toContain(`a worker polls task queue "${emptyQueue}" now`);
+    } finally {
+      late.shutdown();
+      await lateRun;
+    }
+
+    const otherQueue = uniqueTaskQueue('cli-no-worker-nowait');
+    const noWait = await rigsnap(['snapshot', 'ws_cli', '--name', 'nobody-later', '--no-wait'], { RIGSNAP_TASK_QUEUE: otherQueue });
+    expect(noWait.code).toBe(0);
+    expect(noWait.stderr).toContain(`no rigsnap worker is polling task queue "${otherQueue}"`);
+    await temporal.client.workflow.getHandle(noWait.stdout.split('\n')[0]!).terminate('test clean-up: nothing will ever poll this queue');
+  });
+});
+
+describe('links', () => {
+  it('every link the commands print opens in the Temporal UI (the one the tests run)', async () => {
+    const uiUrl = inject('temporalUiUrl');
+    const env = { RIGSNAP_UI_URL: uiUrl };
+    const outputs: Record<string, Run> = {};
+    const run = async (name: string, args: string[]) => {
+      const r = await rigsnap(args, env);
+      outputs[name] = r;
+      expect(r.code, `${name}: ${r.stderr}`).toBe(0);
+      return r;
+    };
+    await run('snapshot', ['snapshot', 'ws_cli', '--name', 'links']);
+    const noWait = await run('snapshot --no-wait', ['snapshot', 'ws_cli', '--name', 'links-later', '--no-wait']);
+    const started = noWait.stdout.split('\n')[0]!;
+    const checkpoint = await run('checkpoint', ['checkpoint', 'ws_cli', '--name', 'links-cp', '--ttl', '1h']);
+    const checkpointId = /rigsnap rollback (\S+)/.exec(checkpoint.stdout)![1]!;
+    await run('rollback', ['rollback', checkpointId]);
+    await run('release', ['release', checkpointId]);
+    await run('status', ['status', started]);
+    await run('schedule create', ['schedule', 'create', 'ws_cli_links', '--at', '05:00']);
+    await run('schedule describe', ['schedule', 'describe', 'ws_cli_links']);
+    await run('schedule trigger', ['schedule', 'trigger', 'ws_cli_links']);
+
+    // The same release again is a harmless no-op, and its link opens too.
+    const again = await run('release again', ['release', checkpointId]);
+    expect(again.stdout).toContain(`${checkpointId} had already ended; nothing to do (snapshot kept)`);
+    const more = await rigsnap(['release', checkpointId, '--delete-snapshot'], env);
+    expect(more.code).toBe(1);
+    expect(more.stderr).toMatch(/already ended \(released\) and kept its snapshot (snap_\w+); delete it with `rigsnap delete ws_cli \1`/);
+
+    const checks = [];
+    for (const [name, r] of Object.entries(outputs)) {
+      const links = linksIn(r.stdout + r.stderr);
+      expect(links.length, `${name} prints a link`).toBeGreaterThan(0);
+      for (const link of links) checks.push({ name, ...(await checkLink(link, uiUrl)) });
+    }
+    const broken = checks.filter((c) => c.page !== 200 || c.status !== 200);
+    expect(broken).toEqual([]);
+    await rigsnap(['schedule', 'delete', 'ws_cli_links', '--yes']);
   });
 });
 
 describe('help', () => {
-  const commands = [
-    ['snapshot'],
-    ['restore'],
-    ['delete'],
-    ['list'],
-    ['prune'],
-    ['schedule', 'create'],
-    ['schedule', 'list'],
-    ['schedule', 'describe'],
-    ['schedule', 'pause'],
-    ['schedule', 'unpause'],
-    ['schedule', 'trigger'],
-    ['schedule', 'backfill'],
-    ['schedule', 'update'],
-    ['schedule', 'delete'],
-    ['fleet', 'backup'],
-    ['fleet', 'schedule', 'create'],
-    ['checkpoint'],
-    ['rollback'],
-    ['release'],
-    ['status'],
-    ['worker'],
-    ['dev'],
-  ];
+  // Every command the program has, not a list kept by hand.
+  const commands: string[][] = [];
+  const walk = (cmd: Command, path: string[]) => {
+    for (const sub of cmd.commands) {
+      if (sub.commands.length === 0) commands.push([...path, sub.name()]);
+      else walk(sub, [...path, sub.name()]);
+    }
+  };
+  walk(buildProgram(() => {}), []);
+
   it('every command has --help with examples, and exits 0', async () => {
+    expect(commands.length).toBeGreaterThan(20);
     const runs = await Promise.all(commands.map((c) => rigsnap([...c, '--help'])));
     runs.forEach((r, i) => {
       expect(r.code, commands[i]!.join(' ')).toBe(0);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
-import { MEMO_KEYS, isoDate, scheduleIds } from '../../domain/index.js';
+import { MEMO_KEYS, backupName, isoDate, scheduleIds } from '../../domain/index.js';
 import { startEmulator, type Emulator } from '../../emulator/index.js';
 import { RigsnapClient, RigsnapError, TemporalConnectionError } from '../../client/index.js';
 import { TEST_TOKEN, connectTestTemporal, createTestWorker, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.js';
@@ -168,16 +168,18 @@ describe('operations', () => {
     expect(emu.state.workspace('ws_cp')!.files['state.txt']).toBe('before');
 
     const released = await rig.release(started.workflowId, { deleteSnapshot: true });
-    expect(released).toEqual({ released: true, snapshotDeleted: true });
+    expect(released).toMatchObject({ released: true, snapshotDeleted: true, alreadyReleased: false });
     const result = await started.result();
     expect(result).toMatchObject({ endedBy: 'release', rollbacks: 1, snapshotDeleted: true });
     expect(snapshotsOf('ws_cp').map((s) => s.id)).not.toContain(active.snapshotId);
     await expect(rig.rollback(started.workflowId)).rejects.toMatchObject({ type: 'Rejected' });
+    // Releasing it again changes nothing and is no error.
+    expect(await rig.release(started.workflowId, { deleteSnapshot: true })).toMatchObject({ released: true, alreadyReleased: true, snapshotDeleted: true });
   });
 });
 
 describe('schedules', () => {
-  it('create (idempotent), describe, pause, unpause, trigger and delete a workspace backup schedule', async () => {
+  it('create (refusing an existing one), update, describe, pause, unpause, trigger and delete a workspace backup schedule', async () => {
     const created = await rig.schedules.create({
       workspaceId: 'ws_sched',
       at: '03:00',
@@ -202,9 +204,14 @@ describe('schedules', () => {
     });
     expect(created.nextRuns.length).toBeGreaterThan(0);
 
-    // Creating it again updates it in place.
-    const again = await rig.schedules.create({ workspaceId: 'ws_sched', at: '04:15', timezone: 'Europe/Berlin', retention: { keepLast: 7 } });
-    expect(again).toMatchObject({ created: false, at: ['04:15'], jitter: null, note: null });
+    // Creating it again is refused and changes nothing; update changes what it is given.
+    await expect(rig.schedules.create({ workspaceId: 'ws_sched', at: '04:15' })).rejects.toMatchObject({
+      type: 'ScheduleExists',
+      scheduleId: scheduleIds.backup('ws_sched'),
+    });
+    expect(await rig.schedules.describe('ws_sched')).toMatchObject({ at: ['03:00'], jitter: '5m', note: 'owner: tests', retention: { keepLast: 7 } });
+    const again = await rig.schedules.update('ws_sched', { at: '04:15', jitter: null, note: null });
+    expect(again).toMatchObject({ at: ['04:15'], jitter: null, note: null, timezone: 'Europe/Berlin', retention: { keepLast: 7, timezone: 'Europe/Berlin' } });
 
     // What Temporal holds: calendar in the timezone, the memo the backup reads, the action's id and input.
     const raw = await temporal.client.schedule.getHandle(scheduleIds.backup('ws_sched')).describe();
@@ -235,11 +242,21 @@ describe('schedules', () => {
     }
     emu.state.addSnapshot(ws, 'before-migration').created_at = new Date(Date.now() - 40 * 86_400_000).toISOString();
 
+    // A fleet backup first, then the schedule's run, the same day: two backups, two names.
+    const fleet = await rig.startFleetBackup({ workspaceIds: ['ws_sched'], retention: { keepLast: 7 } });
+    await fleet.result();
+    const fleetStarted = (await fleet.handle.describe()).startTime;
+    const fleetName = backupName('daily-backup-', fleetStarted, 'UTC'); // a manual fleet run: its start time, UTC by default
+    expect(snapshotsOf('ws_sched').map((s) => s.name)).toContain(fleetName);
+
     const triggered = await rig.schedules.trigger('ws_sched', { waitMs: 30_000 });
     expect(triggered.run?.workflowId).toMatch(/^rigsnap-backup-ws_sched-/);
     const backup = await rig.result<{ snapshot: { name: string; id: string } }>(triggered.run!.workflowId);
-    // Named by the scheduled time in the schedule's timezone.
-    expect(backup.snapshot.name).toBe(`daily-backup-${isoDate(new Date(triggered.run!.scheduledAt), 'Europe/Berlin')}`);
+    // Named by the scheduled time (date and time of day) in the schedule's timezone.
+    expect(backup.snapshot.name).toBe(backupName('daily-backup-', new Date(triggered.run!.scheduledAt), 'Europe/Berlin'));
+    expect(backup.snapshot.name).toMatch(new RegExp(`^daily-backup-${isoDate(new Date(triggered.run!.scheduledAt), 'Europe/Berlin')}-\\d{4,6}$`));
+    expect(backup.snapshot.name).not.toBe(fleetName);
+    expect(new Set(snapshotsOf('ws_sched').map((s) => s.name)).size).toBe(snapshotsOf('ws_sched').length);
     expect(snapshotsOf('ws_sched').map((s) => s.id)).toContain(backup.snapshot.id);
     const names = snapshotsOf('ws_sched').map((s) => s.name);
     expect(names.filter((n) => n.startsWith('daily-backup-'))).toHaveLength(7);

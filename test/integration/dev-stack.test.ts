@@ -16,7 +16,7 @@ import { startEmulator, type Emulator } from '../../emulator/index.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const devEntry = path.join(root, 'dist/worker/dev.js');
-const FIRST_COMMAND = 'npx rigsnap snapshot ws_demo --name before-migration';
+const FIRST_COMMAND = './rigsnap snapshot ws_demo --name before-migration';
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -41,6 +41,8 @@ function cleanEnv(): Record<string, string> {
 
 interface Stack {
   child: ChildProcess;
+  /** Started in a process group of its own (npm start). */
+  group: boolean;
   stdout(): string;
   stderr(): string;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
@@ -49,8 +51,17 @@ interface Stack {
 
 const running: Stack[] = [];
 
-function startStack(o: { cwd: string; env: Record<string, string> }): Stack {
-  const child = spawn(process.execPath, [devEntry], { cwd: o.cwd, env: o.env, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Starts `node dist/worker/dev.js`, or with `npm: true` the README's `npm start` from the project root
+ * in a process group of its own (as a terminal would run it, so the test can hang it up).
+ */
+function startStack(o: { cwd: string; env: Record<string, string>; npm?: boolean }): Stack {
+  // A terminal has none of the npm_* variables this test runs with (under `npm test`); they change
+  // how a nested npm runs its script.
+  const npmEnv = Object.fromEntries(Object.entries(o.env).filter(([k]) => !/^npm_/i.test(k)));
+  const child = o.npm
+    ? spawn('npm', ['start'], { cwd: root, env: npmEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+    : spawn(process.execPath, [devEntry], { cwd: o.cwd, env: o.env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -62,6 +73,7 @@ function startStack(o: { cwd: string; env: Record<string, string> }): Stack {
   void exited.then(() => (done = true));
   const stack: Stack = {
     child,
+    group: Boolean(o.npm),
     stdout: () => out,
     stderr: () => err,
     exited,
@@ -119,6 +131,13 @@ afterEach(async () => {
       s.child.kill('SIGKILL');
       await s.exited;
     }
+    if (s.group) {
+      try {
+        process.kill(-s.child.pid!, 'SIGKILL'); // what npm started, if anything of it is left
+      } catch {
+        // nothing left
+      }
+    }
   }
 });
 
@@ -158,7 +177,7 @@ describe('npm start: the whole stack on an embedded default', () => {
     expect(out).toMatch(new RegExp(`Temporal UI\\s+http://localhost:${ports.ui}`));
     expect(out).toMatch(new RegExp(`Rigbox\\s+http://127\\.0\\.0\\.1:${ports.emulator}/api\\s+\\(emulated\\)`));
     expect(out).toMatch(new RegExp(`Metrics\\s+http://localhost:${ports.metrics}/metrics`));
-    expect(out).toContain(`TEMPORAL_ADDRESS=127.0.0.1:${ports.temporal} ${FIRST_COMMAND}`);
+    expect(out).toContain(`TEMPORAL_ADDRESS=127.0.0.1:${ports.temporal} RIGSNAP_UI_URL=http://localhost:${ports.ui} ${FIRST_COMMAND}`);
     expect(out.match(/Rigbox is emulated/g)).toHaveLength(1);
     expect(out).toContain('set RIGBOX_TOKEN');
     expect(out).toContain(path.join(workdir, '.rigsnap', 'temporal.db'));
@@ -184,6 +203,16 @@ describe('npm start: the whole stack on an embedded default', () => {
       expect(snapshots).toContainEqual(expect.objectContaining({ id: result.snapshot.id, workspace_id: 'ws_demo', name: 'before-migration' }));
       const ws = (await (await fetch(`${emulator}/workspaces/ws_demo`)).json()) as { status: string };
       expect(ws.status).toBe('running');
+
+      // An ordinary user error (a snapshot that does not exist) is one log line per failure, no stack.
+      const failed = await client.workflow
+        .execute('restoreWorkspace', { taskQueue: 'rigbox-snapshots', args: [{ workspaceId: 'ws_demo', snapshotId: 'snap_nope' }], workflowId: `${workflowId}-nope` })
+        .then(() => 'completed', (e: unknown) => e);
+      expect(failed).toBeInstanceOf(Error);
+      const log = await eventually(() => /Workflow failed: /.test(stack.stderr()), 10_000).then(() => stack.stderr());
+      expect(log).toMatch(/^\S+ WARN +Activity failed: NotFound: snapshot snap_nope does not exist in workspace ws_demo .*workflowType=restoreWorkspace/m);
+      expect(log).toMatch(/^\S+ WARN +Workflow failed: ApplicationFailure: snapshot snap_nope does not exist/m);
+      expect(log).not.toMatch(/^\s+at /m);
 
       // A schedule, for the second start to find.
       await client.schedule.create({
@@ -239,6 +268,86 @@ describe('npm start: the whole stack on an embedded default', () => {
     await stack.exited;
     expect(await eventually(() => !isRunning(serverPid), 20_000)).toBe(true);
     expect(await eventually(() => processesMentioning(workdir).length === 0, 20_000)).toBe(true);
+  });
+});
+
+/** Whether anything accepts connections on 127.0.0.1:port. */
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ port, host: '127.0.0.1' });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/** Direct children of a process. */
+function childrenOf(pid: number): number[] {
+  const listing = execFileSync('ps', ['-A', '-o', 'pid=,ppid='], { encoding: 'utf8' });
+  return listing
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/).map(Number))
+    .filter(([, ppid]) => ppid === pid)
+    .map(([p]) => p!);
+}
+
+describe('npm start stops with the process that started it', () => {
+  // What a supervisor or an IDE's stop button does (SIGTERM to npm), what `kill -9` does, and what a
+  // closed terminal does (SIGHUP to the whole process group).
+  const ways: Array<[string, (npmPid: number, stack: Stack) => unknown]> = [
+    ['SIGTERM to npm', (pid) => process.kill(pid, 'SIGTERM')],
+    ['SIGKILL of npm', (pid) => process.kill(pid, 'SIGKILL')],
+    ['SIGHUP of the terminal', (pid) => process.kill(-pid, 'SIGHUP')],
+    // Ctrl-C: the terminal signals the whole group, and npm forwards it to the stack once more. The
+    // kernel merges the two when they arrive together; the test makes npm's copy come after the
+    // stack saw the first, as it does on a terminal now and then. One Ctrl-C must not be taken for two.
+    [
+      'Ctrl-C in the terminal',
+      async (pid, stack) => {
+        process.kill(-pid, 'SIGINT');
+        await stack.waitForOutput(/SIGINT received/);
+        process.kill(pid, 'SIGINT');
+      },
+    ],
+  ];
+
+  it.each(ways)('%s: the stack shuts down, no process or port of it remains', async (_how, kill) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rigsnap-npm-start-'));
+    const ports = { temporal: await freePort(), ui: await freePort(), emulator: await freePort(), metrics: await freePort() };
+    try {
+      const stack = startStack({
+        cwd: root,
+        npm: true,
+        env: {
+          ...cleanEnv(),
+          RIGSNAP_DEV_DIR: dir,
+          RIGSNAP_DEV_TEMPORAL_PORT: String(ports.temporal),
+          RIGSNAP_DEV_UI_PORT: String(ports.ui),
+          RIGSNAP_DEV_EMULATOR_PORT: String(ports.emulator),
+          RIGSNAP_METRICS_PORT: String(ports.metrics),
+        },
+      });
+      await stack.waitForOutput(/rigsnap dev stack is up/);
+      const npmPid = stack.child.pid!;
+      // `exec` in the script: the stack is npm's own child, not a shell's.
+      const stackPids = childrenOf(npmPid);
+      expect(stackPids).toHaveLength(1);
+      expect(execFileSync('ps', ['-o', 'args=', '-p', String(stackPids[0])], { encoding: 'utf8' })).toContain('dist/worker/dev.js');
+      for (const port of Object.values(ports)) expect(await listening(port)).toBe(true);
+
+      await kill(npmPid, stack);
+      expect(await eventually(() => !isRunning(stackPids[0]!), 30_000)).toBe(true);
+      expect(await eventually(() => processesMentioning(dir).length === 0, 20_000)).toBe(true);
+      for (const port of Object.values(ports)) expect(await listening(port), `port ${port}`).toBe(false);
+      // It went down the orderly way: the emulator saved its state, nothing was cut short.
+      expect(fs.existsSync(path.join(dir, 'emulator.json'))).toBe(true);
+      expect(stack.stderr()).not.toContain('stopping at once');
+      expect(stack.stdout()).toContain('[rigsnap] stopped');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -41,8 +41,14 @@ afterAll(async () => {
   await temporal?.close();
 });
 
+/**
+ * Which workflow id each history belongs to. Entries of histories recorded earlier and set aside under
+ * other names (README: "Changing workflow code") stay, so the old versions keep replaying.
+ */
+const INDEX = path.join(OUT, 'workflow-ids.json');
+const index: Record<string, string> = fs.existsSync(INDEX) ? (JSON.parse(fs.readFileSync(INDEX, 'utf8')) as Record<string, string>) : {};
+
 /** The history in proto3 JSON, as the temporal CLI writes it (the format historyFromJSON reads). */
-const index: Record<string, string> = {};
 function save(name: string, workflowId: string) {
   index[`${name}.json`] = workflowId;
   const json = execFileSync(

@@ -152,6 +152,18 @@ describe('docker-compose.yml', () => {
     expect(compose.services.postgresql!.environment).toMatchObject({ POSTGRES_PASSWORD: expect.stringMatching(/^\$\{POSTGRES_PASSWORD:\?/) });
   });
 
+  it('serves the worker metrics to other containers (0.0.0.0), while the default is loopback for npm start', () => {
+    const env = worker.environment as Record<string, string>;
+    expect(env.RIGSNAP_METRICS_HOST).toBe('${RIGSNAP_METRICS_HOST:-0.0.0.0}');
+    expect(WorkerEnv.shape.RIGSNAP_METRICS_HOST.parse(undefined)).toBe('127.0.0.1');
+  });
+
+  it('logs JSON lines for log pipelines, while the default is text for npm start', () => {
+    const env = worker.environment as Record<string, string>;
+    expect(env.RIGSNAP_LOG_FORMAT).toBe('${RIGSNAP_LOG_FORMAT:-json}');
+    expect(WorkerEnv.shape.RIGSNAP_LOG_FORMAT.parse(undefined)).toBe('text');
+  });
+
   it('gives a stopping worker longer than its drain period', () => {
     const graceMs = WorkerEnv.shape.RIGSNAP_SHUTDOWN_GRACE_MS.parse(undefined);
     expect(durationSeconds(worker.stop_grace_period ?? '10s') * 1000).toBeGreaterThan(graceMs);
@@ -263,6 +275,10 @@ describe('Dockerfile', () => {
     const copies = [...runtime.matchAll(/^\s*COPY\s+(.+)$/gm)].map((m) => m[1]!);
     for (const c of copies) expect(c, c).toMatch(/^(package\.json package-lock\.json \.\/|package\*\.json \.\/|--from=\S+ \/app\/dist \.\/dist)$/);
     expect(runtime).toMatch(/^CMD \["node", "dist\/worker\/main\.js"\]$/m);
+  });
+
+  it('serves metrics on all interfaces of the container (the default, loopback, is for npm start)', () => {
+    expect(dockerfile).toMatch(/^ENV [^\n]*\bRIGSNAP_METRICS_HOST=0\.0\.0\.0\b/m);
   });
 
   it('runs as a user that is not root', () => {

@@ -28,11 +28,12 @@ describe('loadWorkerConfig', () => {
       RIGSNAP_POLL_MAX_MS: 15_000,
       RIGSNAP_MAX_WAIT_MS: 600_000,
       RIGSNAP_METRICS_PORT: 9464,
-      RIGSNAP_METRICS_HOST: '0.0.0.0',
+      RIGSNAP_METRICS_HOST: '127.0.0.1',
       RIGSNAP_METRICS_REFRESH_MS: 60_000,
       RIGSNAP_UI_URL: 'http://localhost:8233',
       RIGSNAP_SHUTDOWN_GRACE_MS: 30_000,
       RIGSNAP_LOG_LEVEL: 'INFO',
+      RIGSNAP_LOG_FORMAT: 'text',
     });
     expect(c.RIGSNAP_NOTIFY_URL).toBeUndefined();
   });
@@ -70,6 +71,7 @@ describe('loadWorkerConfig', () => {
     ['a bad task queue', { RIGBOX_TOKEN: TOKEN, RIGSNAP_TASK_QUEUE: 'has space' }, 'RIGSNAP_TASK_QUEUE'],
     ['a bad notify URL', { RIGBOX_TOKEN: TOKEN, RIGSNAP_NOTIFY_URL: 'hooks.example.com' }, 'RIGSNAP_NOTIFY_URL'],
     ['an unknown log level', { RIGBOX_TOKEN: TOKEN, RIGSNAP_LOG_LEVEL: 'LOUD' }, 'RIGSNAP_LOG_LEVEL'],
+    ['an unknown log format', { RIGBOX_TOKEN: TOKEN, RIGSNAP_LOG_FORMAT: 'xml' }, 'RIGSNAP_LOG_FORMAT'],
     ['a poll minimum above the maximum', { RIGBOX_TOKEN: TOKEN, RIGSNAP_POLL_MIN_MS: '5000', RIGSNAP_POLL_MAX_MS: '1000' }, 'RIGSNAP_POLL_MIN_MS'],
     // A request that may outlast its activity attempt (1 minute) would be cut off by Temporal first.
     ['a request timeout the activity attempt cannot wait for', { RIGBOX_TOKEN: TOKEN, RIGSNAP_REQUEST_TIMEOUT_MS: '90000' }, 'RIGSNAP_REQUEST_TIMEOUT_MS'],

@@ -14,6 +14,7 @@ import {
   INPUT_SCHEMAS,
   isErrorType,
   isoDate,
+  backupName,
   isoWeek,
   isRetryable,
   isValidTimeZone,
@@ -372,6 +373,22 @@ describe('time', () => {
       }),
       { numRuns: 500 },
     );
+  });
+
+  it.each([
+    // The 03:00 Europe/Berlin backup is named by its scheduled time, in the schedule's timezone.
+    ['2026-11-30T02:00:00Z', 'Europe/Berlin', 'daily-backup-2026-11-30-0300'],
+    // A trigger the same day at 10:17:42 is another name: two runs never share one.
+    ['2026-11-30T09:17:42Z', 'Europe/Berlin', 'daily-backup-2026-11-30-101742'],
+    // Midnight is 00, not 24; the date is the local one.
+    ['2026-11-30T23:30:00Z', 'Europe/Berlin', 'daily-backup-2026-12-01-0030'],
+    ['2026-03-29T01:30:00Z', 'Europe/Berlin', 'daily-backup-2026-03-29-0330'], // after the spring-forward gap
+    ['2026-11-30T03:00:00.999Z', 'UTC', 'daily-backup-2026-11-30-0300'],
+  ])('backupName(%s, %s) = %s', (instant, tz, expected) => {
+    const name = backupName('daily-backup-', new Date(instant), tz);
+    expect(name).toBe(expected);
+    // Retention still finds it by the prefix, like the date-only names before it.
+    expect(name.startsWith('daily-backup-')).toBe(true);
   });
 
   it('utcStamp is compact UTC without milliseconds', () => {

@@ -7,6 +7,7 @@ import {
   finishedStepLines,
   renderProgress,
 } from '../../client/progress-renderer.js';
+import { fmtTime } from '../../client/format.js';
 import type { PendingActivityView } from '../../client/rigsnap-client.js';
 
 /** States recorded from a real snapshotWorkspace run (`progress` query and describe()), times kept. */
@@ -120,8 +121,76 @@ describe('renderProgress', () => {
       detail: { state: 'active', snapshotId: 'snap_1', snapshotName: 'pre-demo', rollbacks: 1, expiresAt: '2026-04-07T05:00:00.000Z' },
     };
     expect(renderProgress({ progress: checkpoint, now: T0 }).at(-1)).toBe(
-      '  checkpoint active · snapshot snap_1 · 1 rollback · expires 2026-04-07T05:00:00.000Z',
+      '  checkpoint active · snapshot snap_1 · 1 rollback · expires 2026-04-07 05:00 UTC',
     );
+  });
+});
+
+describe('waiting for the workspace lock', () => {
+  // Recorded from two snapshots and a backup on one workspace: today the wait is inside `preflight`
+  // (the heartbeat says "waiting for lock"); with the lock in workflow code it is its own step.
+  const waitingInPreflight: Progress = {
+    operation: 'snapshot',
+    workspaceId: 'ws_demo',
+    state: 'running',
+    currentStep: 'preflight',
+    steps: [{ step: 'preflight', startedAt: at(0), finishedAt: null }],
+  };
+  const lock = { workspaceId: 'ws_demo', holder: { workflowId: 'backup-ws_demo-m1abc2', operation: 'backup', since: at(-5000) }, ahead: 2 };
+  const lockHeartbeat: PendingActivityView = {
+    activityType: 'preflightAndLock',
+    attempt: 1,
+    state: 'STARTED',
+    heartbeat: { phase: 'waiting for lock', polls: 0, queuePosition: 2, status: 'held by backup-ws_demo-m1abc2' },
+    lastHeartbeatAt: null,
+    lastFailure: null,
+  };
+
+  it('says that it waits, for whom, and its place, instead of "checking workspace"', () => {
+    expect(renderProgress({ progress: waitingInPreflight, activity: lockHeartbeat, lock, now: T0 + 90_000 })).toEqual([
+      'snapshot of ws_demo running',
+      '  … waiting for other operations on this workspace  1m30s',
+      '      waiting for backup-ws_demo-m1abc2 (backup); 2 ahead of you',
+    ]);
+    expect(renderProgress({ progress: waitingInPreflight, lock: { ...lock, ahead: 1 }, now: T0 + 1000 })[2]).toBe(
+      '      waiting for backup-ws_demo-m1abc2 (backup); next in line',
+    );
+  });
+
+  it('falls back to the heartbeat when the lock does not answer', () => {
+    expect(renderProgress({ progress: waitingInPreflight, activity: lockHeartbeat, now: T0 + 1000 }).slice(1)).toEqual([
+      '  … waiting for other operations on this workspace  1.0s',
+      '      waiting for backup-ws_demo-m1abc2; 2 ahead of you',
+    ]);
+  });
+
+  it('works the same on the wait-for-lock step of the new lock design', () => {
+    const ownStep: Progress = { ...waitingInPreflight, currentStep: 'wait-for-lock', steps: [{ step: 'wait-for-lock', startedAt: at(0), finishedAt: null }] };
+    expect(renderProgress({ progress: ownStep, lock, now: T0 + 2000 }).slice(1)).toEqual([
+      '  … waiting for other operations on this workspace  2.0s',
+      '      waiting for backup-ws_demo-m1abc2 (backup); 2 ahead of you',
+    ]);
+  });
+
+  it('does not finish as "checking workspace 1m30s": the finished check says it waited its turn', () => {
+    const done: Progress = { ...completed, steps: [{ step: 'preflight', startedAt: at(0), finishedAt: at(90_000) }, ...completed.steps.slice(1)] };
+    expect(renderProgress({ progress: done, lockWaited: true, now: T0 + 100_000 })[1]).toMatch(/^ {2}✓ checking workspace \(after waiting its turn\) +1m30s$/);
+    expect(finishedStepLines(null, done, { lockWaited: true })[0]).toMatch(/^ {2}✓ checking workspace \(after waiting its turn\) +1m30s$/);
+    expect(finishedStepLines(null, done)[0]).toMatch(/^ {2}✓ checking workspace +1m30s$/);
+  });
+});
+
+describe('fleet runs', () => {
+  it('name the workspaces being backed up right now', () => {
+    const fleet: Progress = { operation: 'fleet-backup', workspaceId: null, state: 'running', currentStep: null, steps: [], detail: { total: 3, done: 1, running: 2 } };
+    expect(renderProgress({ progress: fleet, now: T0, running: ['ws_a', 'ws_b'] }).slice(1)).toEqual(['  1/3 done · 2 running', '  backing up ws_a, ws_b']);
+  });
+});
+
+describe('no worker', () => {
+  it('puts what to do under the header while no worker answers', () => {
+    const lines = renderProgress({ progress: null, now: T0 + 25_500, startedAt: at(0), notice: 'no rigsnap worker is polling task queue "rigbox-snapshots"' });
+    expect(lines).toEqual(['… waiting for a worker to report progress 25.5s', '    no rigsnap worker is polling task queue "rigbox-snapshots"']);
   });
 });
 
@@ -136,7 +205,7 @@ describe('describeActivity', () => {
         lastHeartbeatAt: null,
         lastFailure: null,
       }),
-    ).toBe('waiting for lock · 2 ahead in the queue · lock held by restore-ws_demo-snap_1-k');
+    ).toBe('waiting for restore-ws_demo-snap_1-k; 3 ahead of you');
   });
 
   it('shows retries and the last error', () => {
@@ -176,5 +245,16 @@ describe('finishedStepLines (logs without a terminal)', () => {
 
   it('marks the last step of a failed run', () => {
     expect(finishedStepLines(null, failedAtPreflight)).toEqual([expect.stringMatching(/^ {2}✗ checking workspace +165ms$/)]);
+  });
+});
+
+describe('fmtTime: one way to write a time, in the reader’s timezone', () => {
+  it('writes minutes and the zone, never raw ISO or epoch numbers', () => {
+    expect(fmtTime('2026-11-30T07:21:05.123Z')).toBe('2026-11-30 07:21 UTC');
+    expect(fmtTime(Date.parse('2026-11-30T07:21:05.123Z'))).toBe('2026-11-30 07:21 UTC');
+    // A 03:00 Europe/Berlin schedule's next run reads 03:00, not 02:00Z.
+    expect(fmtTime('2026-12-01T02:00:00Z', 'Europe/Berlin')).toBe('2026-12-01 03:00 Europe/Berlin');
+    expect(fmtTime('2026-12-01T02:00:00Z', 'Europe/Berlin', { zone: false })).toBe('2026-12-01 03:00');
+    expect(fmtTime(null)).toBe('-');
   });
 });
