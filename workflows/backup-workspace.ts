@@ -10,17 +10,12 @@ import {
   type BackupWorkspaceResult,
 } from '../domain/index.js';
 import { runOperation, validateInput, withWorkspaceLock } from './common.js';
+import { PATCHES } from './patches.js';
 import { describeFailure, notifyFailure } from './notify.js';
 import { pruneUnderLock } from './prune-snapshots.js';
 import { snapshotUnderLock } from './snapshot-workspace.js';
 
 const scheduledStartTimeKey = defineSearchAttributeKey(SCHEDULED_START_TIME_ATTRIBUTE, SearchAttributeType.DATETIME);
-
-/**
- * Backups used to be named by the date alone, so two runs on one day (the nightly one and a trigger)
- * made two `daily-backup-2026-11-30`. Runs that began before this change keep that name on replay.
- */
-export const BACKUP_NAME_HAS_TIME_PATCH = 'backup-name-identifies-its-run';
 
 /**
  * The instant whose date names the backup, and the timezone to read it in. A scheduled run uses the
@@ -51,7 +46,7 @@ export function backupNameDate(timezoneFallback: string | undefined): { instant:
 export async function backupWorkspace(rawInput: BackupWorkspaceInput): Promise<BackupWorkspaceResult> {
   const input = validateInput(BackupWorkspaceInput, rawInput);
   const { instant, timeZone } = backupNameDate(input.retention?.timezone);
-  const name = patched(BACKUP_NAME_HAS_TIME_PATCH)
+  const name = patched(PATCHES.core2026_11)
     ? backupName(input.namePrefix, instant, timeZone)
     : `${input.namePrefix}${isoDate(instant, timeZone)}`;
   try {

@@ -1,12 +1,7 @@
 import { patched } from '@temporalio/workflow';
 import { ListSnapshotsInput, newestFirst, type ListSnapshotsResult } from '../domain/index.js';
 import { ProgressTracker, activities, asWorkflowFailure, tagWorkflow, validateInput } from './common.js';
-
-/**
- * Reads used to carry RigboxWorkspaceId, so a workspace's list in the Temporal UI filled up with
- * `list-…` runs between the operations that changed it. They carry only RigboxOperation="list" now.
- */
-export const READS_UNTAGGED_PATCH = 'reads-leave-the-workspace-filter';
+import { PATCHES } from './patches.js';
 
 /**
  * Lists snapshots (of one workspace, or all) through the worker, so callers need no Rigbox token.
@@ -16,12 +11,12 @@ export const READS_UNTAGGED_PATCH = 'reads-leave-the-workspace-filter';
 export async function listSnapshots(rawInput: ListSnapshotsInput = {}): Promise<ListSnapshotsResult> {
   const input = validateInput(ListSnapshotsInput, rawInput);
   const workspaceId = input.workspaceId ?? null;
-  tagWorkflow(patched(READS_UNTAGGED_PATCH) ? null : workspaceId, 'list');
+  tagWorkflow(patched(PATCHES.core2026_11) ? null : workspaceId, 'list');
   const tracker = new ProgressTracker('list', workspaceId);
   try {
     tracker.begin('list');
     const snapshots = (
-      await activities('quickCall', `list snapshots of ${workspaceId ?? 'all workspaces'}`).listSnapshots(input)
+      await activities('listing', `list snapshots of ${workspaceId ?? 'all workspaces'}`).listSnapshots(input)
     ).sort(newestFirst);
     tracker.finish('completed');
     return {

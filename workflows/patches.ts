@@ -13,7 +13,8 @@ export const PATCHES = {
    * in workflow code, then check the workspace under the lock; starting a workspace again retries every
    * error type until it runs; the lock rebuilds from the open operations, grants by signal and repairs
    * what a terminated holder left; a fleet with failed workspaces fails with PartialFailure; prune
-   * deletes in bounded rounds.
+   * deletes in bounded rounds; backup names carry their run's time (`daily-backup-YYYY-MM-DD-HHMM`);
+   * reads (listSnapshots) leave the workspace's search attribute unset.
    */
   core2026_11: 'core-2026-11',
 } as const;

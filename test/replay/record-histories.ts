@@ -41,12 +41,8 @@ afterAll(async () => {
   await temporal?.close();
 });
 
-/**
- * Which workflow id each history belongs to. Entries of histories recorded earlier and set aside under
- * other names (README: "Changing workflow code") stay, so the old versions keep replaying.
- */
-const INDEX = path.join(OUT, 'workflow-ids.json');
-const index: Record<string, string> = fs.existsSync(INDEX) ? (JSON.parse(fs.readFileSync(INDEX, 'utf8')) as Record<string, string>) : {};
+/** Which workflow id each history belongs to (histories of earlier code live in dated folders beside these). */
+const index: Record<string, string> = {};
 
 /** The history in proto3 JSON, as the temporal CLI writes it (the format historyFromJSON reads). */
 function save(name: string, workflowId: string) {
