@@ -442,6 +442,9 @@ export async function runDevStack(env: Record<string, string | undefined> = proc
     // Ctrl-C under `npm start` arrives twice: from the terminal (to the whole process group) and again
     // from npm, which forwards it to its child. That is one Ctrl-C, not a second one asking for haste.
     if (stopping && Date.now() - firstSignalAt < SAME_SIGNAL_WINDOW_MS) return;
+    // Only a person asks twice for haste, with Ctrl-C. A repeated SIGTERM or SIGHUP comes from the
+    // machinery (a supervisor, the terminal's session ending, npm forwarding), however late: one stop.
+    if (stopping && signal !== 'SIGINT') return;
     firstSignalAt ||= Date.now();
     if (stopping) {
       io.err(`rigsnap: ${signal} again: stopping at once`);
