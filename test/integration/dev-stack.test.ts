@@ -338,7 +338,8 @@ describe('npm start stops with the process that started it', () => {
       for (const port of Object.values(ports)) expect(await listening(port)).toBe(true);
 
       await kill(npmPid, stack);
-      expect(await eventually(() => !isRunning(stackPids[0]!), 30_000)).toBe(true);
+      // Up to the worker's shutdown grace (30 s, the production default) plus the rest of the way down.
+      expect(await eventually(() => !isRunning(stackPids[0]!), 60_000)).toBe(true);
       expect(await eventually(() => processesMentioning(dir).length === 0, 20_000)).toBe(true);
       for (const port of Object.values(ports)) expect(await listening(port), `port ${port}`).toBe(false);
       // It went down the orderly way: the emulator saved its state, nothing was cut short.
