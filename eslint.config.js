@@ -6,21 +6,38 @@ import { builtinModules } from 'node:module';
 const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
 
 /** Workflow and domain code is deterministic and bundled: no Node builtins, no activity/worker/client code. */
-const deterministicRestrictions = {
+const builtinPaths = nodeBuiltins.map((name) => ({ name, message: 'Workflow and domain code must not use Node builtins (determinism, bundling).' }));
+const deterministicPatterns = [
+  {
+    group: ['@temporalio/activity', '@temporalio/worker', '@temporalio/client', '@temporalio/testing'],
+    allowTypeImports: true,
+    message: 'Workflow and domain code may only import types from @temporalio/{activity,worker,client}.',
+  },
+  {
+    group: ['../activities', '../activities/*', '../worker', '../worker/*', '../client', '../client/*'],
+    allowTypeImports: true,
+    message: 'Workflows may only import *types* from activities/ (proxyActivities); never worker/ or client/.',
+  },
+];
+const deterministicRestrictions = { 'no-restricted-imports': ['error', { paths: builtinPaths, patterns: deterministicPatterns }] };
+
+/**
+ * Workflows also keep away from the modules that build zod schemas at load time (the sandbox loads
+ * every module once per workflow: domain/schemas.ts explains): they use the schema factories of
+ * domain/schemas.ts, the constants of domain/labels.ts, and only types from the rest.
+ */
+const workflowRestrictions = {
   'no-restricted-imports': [
     'error',
     {
-      paths: nodeBuiltins.map((name) => ({ name, message: 'Workflow and domain code must not use Node builtins (determinism, bundling).' })),
+      paths: builtinPaths,
       patterns: [
+        ...deterministicPatterns,
+        { group: ['../domain/index.js'], message: 'Workflows import the domain module they need, not the barrel (it builds every zod schema).' },
         {
-          group: ['@temporalio/activity', '@temporalio/worker', '@temporalio/client', '@temporalio/testing'],
+          group: ['../domain/inputs.js', '../domain/results.js', '../domain/rigbox.js'],
           allowTypeImports: true,
-          message: 'Workflow and domain code may only import types from @temporalio/{activity,worker,client}.',
-        },
-        {
-          group: ['../activities', '../activities/*', '../worker', '../worker/*', '../client', '../client/*'],
-          allowTypeImports: true,
-          message: 'Workflows may only import *types* from activities/ (proxyActivities); never worker/ or client/.',
+          message: 'Workflows only import types from these (they build zod schemas at load); use domain/schemas.ts factories and domain/labels.ts.',
         },
       ],
     },
@@ -46,7 +63,8 @@ export default tseslint.config(
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true, allowNullish: true }],
     },
   },
-  { files: ['workflows/**/*.ts', 'domain/**/*.ts'], rules: deterministicRestrictions },
+  { files: ['domain/**/*.ts'], rules: deterministicRestrictions },
+  { files: ['workflows/**/*.ts'], rules: workflowRestrictions },
   {
     // With reuseV8Context, module state is shared by every workflow in a worker thread: a top-level
     // `let` would leak between runs and differ on replay. Keep per-run state in the run's objects.

@@ -18,7 +18,7 @@ export interface ActivityDeps {
   maxWaitMs?: number;
   /** Timeout of the long calls (create snapshot, restore) while they copy a disk. */
   longCallTimeoutMs?: number;
-  /** How often long activities report liveness. The SDK throttles what reaches the server. */
+  /** How often long activities report liveness (default 3 s). The SDK throttles what reaches the server. */
   heartbeatEveryMs?: number;
   /** Failure notifications: the webhook, and the Temporal UI base its links point into. */
   notifyUrl?: string;
@@ -52,7 +52,8 @@ export function activityEnv(deps: ActivityDeps): ActivityEnv {
     schedule: deps.pollSchedule ?? DEFAULT_POLL_SCHEDULE,
     maxWaitMs: deps.maxWaitMs ?? DEFAULT_MAX_WAIT_MS,
     longCallTimeoutMs: deps.longCallTimeoutMs ?? 2 * 3_600_000,
-    heartbeatEveryMs: deps.heartbeatEveryMs ?? 1000,
+    // Three beats per 10 s heartbeat timeout; the SDK sends at most one every 2 s (worker/worker.ts).
+    heartbeatEveryMs: deps.heartbeatEveryMs ?? 3000,
     adoptionSkewMs: deps.adoptionSkewMs ?? 60_000,
     durations: deps.transitionDurations ?? new TransitionDurations(),
     pruneConcurrency: deps.pruneConcurrency ?? 4,

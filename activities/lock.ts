@@ -21,7 +21,7 @@ import {
   type WorkspaceLockInput,
 } from '../domain/index.js';
 import type { ActivityEnv } from './env.js';
-import { heartbeating, toStoredHeartbeat } from './heartbeat.js';
+import { toStoredHeartbeat } from './heartbeat.js';
 
 export interface LockParticipants {
   /** Open operations that answered: what they hold or wait for. */
@@ -77,34 +77,17 @@ async function inspectClosed(client: Client, input: { workflowId: string; runId:
 }
 
 /**
- * Operations on the workspace that closed without finishing (terminated, timed out) within the window,
- * left it stopped meaning to start it again, and were dealt with by no lock run: a lock run that ended
- * normally after such an operation closed either saw it release or repaired it (a run can only end
- * with no holder), so any later normal end means it is settled.
+ * Whether an operation that closed without finishing (terminated, timed out) was dealt with by a lock
+ * run since: a run that ended normally after it closed either saw it release or repaired it (a run
+ * ends normally only with no holder and nobody waiting).
  */
-async function findAbandoned(client: Client, workspaceId: string): Promise<NonNullable<LockParticipants['abandoned']>> {
-  const since = new Date(Date.now() - ABANDONED_WINDOW_MS).toISOString();
-  const query =
-    `${SEARCH_ATTRIBUTES.workspaceId} = "${workspaceId}" AND (ExecutionStatus = "Terminated" OR ExecutionStatus = "TimedOut") ` +
-    `AND CloseTime > "${since}"`;
-  const out: NonNullable<LockParticipants['abandoned']> = [];
-  for await (const wf of client.workflow.list({ query })) {
-    if (NEVER_LOCKS.includes(wf.type) || !wf.closeTime) continue;
-    const closedAt = wf.closeTime.toISOString();
-    const settled = client.workflow.list({
-      query: `WorkflowId = "${workflowIds.lock(workspaceId)}" AND ExecutionStatus = "Completed" AND CloseTime >= "${closedAt}"`,
-      pageSize: 1,
-    });
-    let handled = false;
-    for await (const _ of settled) {
-      handled = true;
-      break;
-    }
-    if (handled) continue;
-    const left = await inspectClosed(client, { workflowId: wf.workflowId, runId: wf.runId, workspaceId });
-    if (left.restartOwed) out.push({ workflowId: wf.workflowId, runId: wf.runId, closedAt, why: left.why });
-  }
-  return out;
+async function settledByALockRun(client: Client, workspaceId: string, closedAt: string): Promise<boolean> {
+  const runs = client.workflow.list({
+    query: `WorkflowId = "${workflowIds.lock(workspaceId)}" AND ExecutionStatus = "Completed" AND CloseTime >= "${closedAt}"`,
+    pageSize: 1,
+  });
+  for await (const _ of runs) return true;
+  return false;
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
@@ -168,26 +151,38 @@ export function createLockActivities(env: ActivityEnv) {
     },
 
     /**
-     * For a lock run that starts without carried state: the open operations on the workspace (from
-     * visibility) and, asked one by one, which lock request each holds or waits for.
+     * For a lock run that starts without carried state: in one visibility query, the workspace's open
+     * operations and those that closed without finishing lately. Each open one the lock does not know
+     * yet (`known`: what reached it by signal already) is asked which request it holds or waits for; each
+     * abandoned one whose history shows it left the workspace stopped, and that no lock run settled
+     * since, is reported for repair.
      */
-    async findLockParticipants(input: { workspaceId: string }): Promise<LockParticipants> {
+    async findLockParticipants(input: { workspaceId: string; known?: string[] }): Promise<LockParticipants> {
       const { client } = temporal();
-      return heartbeating({ phase: 'finding operations on the workspace' }, env.heartbeatEveryMs, async () => {
-        const query = `${SEARCH_ATTRIBUTES.workspaceId} = "${input.workspaceId}" AND ExecutionStatus = "Running"`;
-        const out: LockParticipants = { answered: [], unknown: [], abandoned: await findAbandoned(client, input.workspaceId) };
-        for await (const wf of client.workflow.list({ query })) {
-          if (NEVER_LOCKS.includes(wf.type)) continue;
-          const handle = client.workflow.getHandle(wf.workflowId, wf.runId);
+      const since = new Date(Date.now() - ABANDONED_WINDOW_MS).toISOString();
+      const query =
+        `${SEARCH_ATTRIBUTES.workspaceId} = "${input.workspaceId}" AND (ExecutionStatus = "Running" OR ` +
+        `((ExecutionStatus = "Terminated" OR ExecutionStatus = "TimedOut") AND CloseTime > "${since}"))`;
+      const known = new Set(input.known ?? []);
+      const out: Required<LockParticipants> = { answered: [], unknown: [], abandoned: [] };
+      for await (const wf of client.workflow.list({ query })) {
+        if (NEVER_LOCKS.includes(wf.type) || known.has(wf.workflowId)) continue;
+        if (wf.status.name === 'RUNNING') {
           try {
-            const p = await withTimeout(handle.query<LockParticipation>(LOCK_PARTICIPATION_QUERY), QUERY_TIMEOUT_MS, wf.workflowId);
+            const p = await withTimeout(client.workflow.getHandle(wf.workflowId, wf.runId).query<LockParticipation>(LOCK_PARTICIPATION_QUERY), QUERY_TIMEOUT_MS, wf.workflowId);
             out.answered.push({ workflowId: wf.workflowId, runId: wf.runId, ...p });
           } catch (err) {
             out.unknown.push({ workflowId: wf.workflowId, runId: wf.runId, why: (err as Error).message.slice(0, 200) });
           }
+          continue;
         }
-        return out;
-      });
+        if (!wf.closeTime) continue;
+        const closedAt = wf.closeTime.toISOString();
+        if (await settledByALockRun(client, input.workspaceId, closedAt)) continue;
+        const left = await inspectClosed(client, { workflowId: wf.workflowId, runId: wf.runId, workspaceId: input.workspaceId });
+        if (left.restartOwed) out.abandoned.push({ workflowId: wf.workflowId, runId: wf.runId, closedAt, why: left.why });
+      }
+      return out;
     },
 
     /** Asks one open operation what it holds or waits for (for a lock that could not ask it before). */

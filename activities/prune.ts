@@ -107,7 +107,7 @@ export function createPruneActivities(env: ActivityEnv) {
                   });
                 }
               }
-              hb.update({ phase: 'deleting', done: deletedIds.length, failed: failures.length, of: input.snapshotIds.length });
+              if ((deletedIds.length + failures.length) % 20 === 0) hb.update({ phase: 'deleting', done: deletedIds.length, failed: failures.length, of: input.snapshotIds.length });
             }
           };
           // Deletions in flight are never abandoned: a cancellation stops new ones and waits for these.

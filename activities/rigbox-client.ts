@@ -7,6 +7,7 @@ import {
   errorTypeForStatus,
   type ErrorType,
 } from '../domain/index.js';
+import type { CallLimiter } from './call-limiter.js';
 import { routeTemplate } from './rigbox-routes.js';
 
 /**
@@ -46,6 +47,8 @@ export interface RigboxClientOptions {
    * `error`); not of requests the caller aborted. `endpoint` is the route template. For metrics.
    */
   onRequest?: (endpoint: string, status: string) => void;
+  /** The Rigbox API quota: every request waits its turn here (activities/call-limiter.ts). */
+  limiter?: CallLimiter;
 }
 
 export interface CallOptions {
@@ -168,6 +171,8 @@ export function createRigboxClient(options: RigboxClientOptions) {
     const url = new URL(path, base);
     for (const [k, v] of Object.entries(opts.query ?? {})) url.searchParams.set(k, v);
     const what = `${method} ${url.pathname}`;
+    // The quota first: the request's own timeout starts once it may go.
+    await options.limiter?.acquire(opts.signal);
     const timeoutMs = opts.timeoutMs ?? defaultTimeout;
     const timeout = AbortSignal.timeout(timeoutMs);
     const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;

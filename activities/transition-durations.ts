@@ -6,8 +6,24 @@
 export class TransitionDurations {
   private readonly perWorkspace = new Map<string, number>();
   private readonly overall = new Map<string, number>();
+  private readonly waits = new Map<string, number>();
 
-  constructor(private readonly maxEntries = 10_000) {}
+  constructor(
+    private readonly maxEntries = 10_000,
+    /** Every this many waits of a kind, read on both sides of the expected end to keep learning it. */
+    private readonly probeEvery = 5,
+  ) {}
+
+  /**
+   * Whether this wait should bracket the expected end (a read just before and one just after) rather
+   * than read once just after it. One read in `probeEvery`, and every read until a few have been
+   * learnt: enough to follow transitions that get faster (a read only after the end cannot see that).
+   */
+  probe(kind: string): boolean {
+    const n = (this.waits.get(kind) ?? 0) + 1;
+    this.waits.set(kind, n);
+    return n <= 3 || n % this.probeEvery === 0;
+  }
 
   expected(kind: string, workspaceId: string): number | undefined {
     return this.perWorkspace.get(`${kind}:${workspaceId}`) ?? this.overall.get(kind);

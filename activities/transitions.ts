@@ -38,6 +38,11 @@ export interface TransitionResult {
 export interface StopWorkspaceInput {
   workspaceId: string;
   /**
+   * The status the caller read under the workspace lock just before (the preflight): when it is the
+   * other end ("running"), the stop is asked for at once, without reading it again.
+   */
+  knownStatus?: string;
+  /**
    * Whether the operation means to start the workspace again. Not used by the activity: it is in the
    * history so that the lock can tell, from a holder that closed without finishing (terminated), that
    * the workspace it stopped must be started again.
@@ -47,6 +52,8 @@ export interface StopWorkspaceInput {
 
 export interface StartWorkspaceInput {
   workspaceId: string;
+  /** As for the stop: "stopped" when the caller knows it (it has just taken a snapshot of it). */
+  knownStatus?: string;
   /** Starting it again after a failure or a cancellation: every error is retryable (see failures.retryable). */
   compensating?: boolean;
 }
@@ -63,7 +70,7 @@ export function createTransitionActivities(env: ActivityEnv) {
    * wait clock from the last heartbeat, so a retried attempt (after a worker crash) still honours the
    * maximum wait.
    */
-  async function driveTo(workspaceId: string, target: 'stopped' | 'running'): Promise<TransitionResult> {
+  async function driveTo(workspaceId: string, target: 'stopped' | 'running', knownStatus?: string): Promise<TransitionResult> {
     const ctx = Context.current();
     const resumed = fromStoredHeartbeat(ctx.info.heartbeatDetails);
     // The clock of the current wait: reset when we ask for our transition, so waiting for someone
@@ -103,20 +110,30 @@ export function createTransitionActivities(env: ActivityEnv) {
       return err.retryAfterMs;
     };
 
+    // A status the caller has just read under the lock stands in for the first read (a first attempt only:
+    // a retried one cannot know what the earlier attempt did).
+    let assumed = !resumed && ctx.info.attempt === 1 && knownStatus === other ? knownStatus : undefined;
+    /** Whether this wait brackets the expected end (decided once, when an estimate is first used). */
+    let probe: boolean | undefined;
     try {
       for (;;) {
         throwIfCancelled();
         let retryAfterMs: number | undefined;
         status = undefined;
-        try {
-          status = (await rigbox.getWorkspace(workspaceId, readOptions())).status;
-          consecutiveErrors = 0;
-          lastError = undefined;
-        } catch (err) {
-          if (ctx.cancellationSignal.aborted) throw err;
-          retryAfterMs = tolerate(err);
+        if (assumed !== undefined) {
+          status = assumed;
+          assumed = undefined;
+        } else {
+          try {
+            status = (await rigbox.getWorkspace(workspaceId, readOptions())).status;
+            consecutiveErrors = 0;
+            lastError = undefined;
+          } catch (err) {
+            if (ctx.cancellationSignal.aborted) throw err;
+            retryAfterMs = tolerate(err);
+          }
+          polls++;
         }
-        polls++;
         if (status !== undefined) {
           previousStatus ??= status;
           if (status === target) {
@@ -150,7 +167,8 @@ export function createTransitionActivities(env: ActivityEnv) {
         }
         hb.update(details(actionRequested ? `waiting for ${target}` : `requesting ${verb}`));
         const expected = actionRequested ? durations.expected(target, workspaceId) : undefined;
-        const delay = Math.min(Math.max(nextPollDelayMs(elapsed, schedule, expected), retryAfterMs ?? 0), maxWaitMs - elapsed);
+        probe ??= expected !== undefined ? durations.probe(target) : undefined;
+        const delay = Math.min(Math.max(nextPollDelayMs(elapsed, schedule, expected, probe ?? true), retryAfterMs ?? 0), maxWaitMs - elapsed);
         await ctx.sleep(Math.max(1, delay));
       }
     } finally {
@@ -161,12 +179,12 @@ export function createTransitionActivities(env: ActivityEnv) {
   return {
     /** Stops the workspace (unless it already is) and waits until Rigbox reports it stopped. */
     async stopWorkspace(input: StopWorkspaceInput): Promise<TransitionResult> {
-      return guarded(() => driveTo(input.workspaceId, 'stopped'));
+      return guarded(() => driveTo(input.workspaceId, 'stopped', input.knownStatus));
     },
 
     /** Starts the workspace (unless it already runs) and waits until Rigbox reports it running. */
     async startWorkspace(input: StartWorkspaceInput): Promise<TransitionResult> {
-      return guarded(() => driveTo(input.workspaceId, 'running'), input.compensating ? retryable : toFailure);
+      return guarded(() => driveTo(input.workspaceId, 'running', input.knownStatus), input.compensating ? retryable : toFailure);
     },
   };
 }

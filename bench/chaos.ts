@@ -279,7 +279,7 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
       RIGSNAP_POLL_MIN_MS: '50',
       RIGSNAP_POLL_MAX_MS: '500',
       RIGSNAP_POLL_GROWTH: '0.4',
-      RIGSNAP_ACTIVITIES_PER_SECOND: '1000',
+      RIGSNAP_RIGBOX_CALLS_PER_SECOND: '1000',
       RIGSNAP_SHUTDOWN_GRACE_MS: '2000',
       RIGSNAP_LOG_LEVEL: 'WARN',
       ...(options.workerEnv ?? {}),

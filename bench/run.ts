@@ -250,7 +250,7 @@ async function main() {
   const stack = await startBenchStack({
     emulator: { delays: { latencyMs: LATENCY_MS }, recordCalls: true },
     // The fleet-wide Rigbox rate limit is raised so it does not cap the fan-out being measured.
-    workerEnv: { RIGSNAP_ACTIVITIES_PER_SECOND: '2000', RIGSNAP_MAX_CONCURRENT_ACTIVITIES: '400' },
+    workerEnv: { RIGSNAP_RIGBOX_CALLS_PER_SECOND: '2000', RIGSNAP_MAX_CONCURRENT_ACTIVITIES: '400' },
     inMemory: true,
     log,
   });

@@ -1,4 +1,5 @@
-import { VERDICTS, type AuditBackupsResult, type AuditedWorkspace, type BackupRun, type Verdict } from './results.js';
+import { VERDICTS, type Verdict } from './labels.js';
+import type { AuditBackupsResult, AuditedWorkspace, BackupRun } from './results.js';
 import type { RigboxSnapshot } from './rigbox.js';
 import { parseDuration } from './time.js';
 

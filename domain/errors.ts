@@ -61,7 +61,7 @@ export const ERROR_ADVICE: Record<ErrorType, string> = {
   NotFound: 'check the ids with `rigsnap list <workspace>`',
   Unauthorized: 'set a valid RIGBOX_TOKEN on the worker and restart it',
   Conflict: 'the workspace was busy; try again when its current transition ends',
-  RateLimited: 'Rigbox kept rate-limiting; lower RIGSNAP_ACTIVITIES_PER_SECOND',
+  RateLimited: 'Rigbox kept rate-limiting; lower RIGSNAP_RIGBOX_CALLS_PER_SECOND to the quota of your Rigbox account',
   Unavailable: 'Rigbox was unreachable for the whole retry window; check RIGBOX_API_URL and Rigbox status',
   BadResponse: 'Rigbox answered in an unexpected shape; check RIGBOX_API_URL points at the Rigbox API',
   Timeout: 'the workspace is stuck in a transition; check it in Rigbox, or raise RIGSNAP_MAX_WAIT_MS',

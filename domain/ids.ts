@@ -1,4 +1,4 @@
-import { z } from 'zod';
+/** Ids: the patterns of Rigbox's ids and snapshot names, and the builders of workflow and schedule ids. */
 
 /**
  * Rigbox ids as the docs show them (ws_xyz789, snap_abc123). Only safe characters, so no id can
@@ -7,23 +7,8 @@ import { z } from 'zod';
 export const WORKSPACE_ID_PATTERN = /^ws_[A-Za-z0-9_-]{1,64}$/;
 export const SNAPSHOT_ID_PATTERN = /^snap_[A-Za-z0-9_-]{1,64}$/;
 
-export const WorkspaceId = z
-  .string({ error: 'must be a string like "ws_demo"' })
-  .regex(WORKSPACE_ID_PATTERN, { error: 'must be "ws_" followed by 1-64 letters, digits, "_" or "-" (e.g. "ws_demo")' });
-
-export const SnapshotId = z
-  .string({ error: 'must be a string like "snap_abc123"' })
-  .regex(SNAPSHOT_ID_PATTERN, {
-    error: 'must be "snap_" followed by 1-64 letters, digits, "_" or "-" (e.g. "snap_abc123")',
-  });
-
 /** Snapshot names: what the docs use (before-migration, pre-demo-2026-04-07) and a little more. */
 export const SNAPSHOT_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:+@-]{0,127}$/;
-export const SnapshotName = z
-  .string({ error: 'must be a string like "before-migration"' })
-  .regex(SNAPSHOT_NAME_PATTERN, {
-    error: 'must be 1-128 characters: letters, digits and . _ : + @ - (starting with a letter or digit)',
-  });
 
 /** Lowercase, dash-separated, at most `max` characters: readable inside a workflow id. */
 export function slug(text: string, max = 40): string {

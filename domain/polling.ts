@@ -15,26 +15,35 @@ export interface PollSchedule {
 
 export const DEFAULT_POLL_SCHEDULE: PollSchedule = { minDelayMs: 250, maxDelayMs: 15_000, growth: 0.4 };
 
-export function nextPollDelayMs(elapsedMs: number, schedule: PollSchedule = DEFAULT_POLL_SCHEDULE, expectedMs?: number): number {
+export function nextPollDelayMs(
+  elapsedMs: number,
+  schedule: PollSchedule = DEFAULT_POLL_SCHEDULE,
+  expectedMs?: number,
+  bracket = true,
+): number {
   const clamp = (ms: number) => Math.min(schedule.maxDelayMs, Math.max(schedule.minDelayMs, ms));
   if (expectedMs === undefined || expectedMs <= 0) return clamp(elapsedMs * schedule.growth);
-  // When the usual length of this transition is known, poll sparsely (faster growth) until close to
-  // it, then densely (5% of it) around it, then fall back to the plain schedule if it runs late.
-  const windowStart = expectedMs * 0.85;
-  const windowEnd = expectedMs * 1.3;
-  const dense = Math.max(schedule.minDelayMs, expectedMs * 0.05);
-  if (elapsedMs >= windowEnd) return clamp(elapsedMs * schedule.growth);
-  if (elapsedMs >= windowStart) return Math.min(dense, clamp(elapsedMs * schedule.growth));
-  const sparse = clamp(elapsedMs * schedule.growth * 2.5);
-  return Math.max(schedule.minDelayMs, Math.min(sparse, windowStart - elapsedMs));
+  // When the usual length of this transition is known, skip the reads before it: read just after it
+  // (it usually is over: one read, seen within 15% of its length), and, when `bracket`, also just before
+  // it, so that the two reads bracket its end and keep the estimate honest (the caller brackets now and
+  // then). Late, it is read densely for a while, then on the plain schedule.
+  const before = bracket ? expectedMs * BRACKET[0] : 0;
+  const after = expectedMs * BRACKET[1];
+  if (elapsedMs < before) return clamp(before - elapsedMs);
+  if (elapsedMs < after) return clamp(after - elapsedMs);
+  if (elapsedMs < expectedMs * 1.5) return clamp(expectedMs * 0.05);
+  return clamp(elapsedMs * schedule.growth);
 }
 
+/** Where a known transition is read, as fractions of its usual length. */
+const BRACKET = [0.9, 1.15] as const;
+
 /** The poll times (ms after the wait began) up to `untilMs`; used by tests and the benchmark report. */
-export function pollTimes(untilMs: number, schedule: PollSchedule = DEFAULT_POLL_SCHEDULE, expectedMs?: number): number[] {
+export function pollTimes(untilMs: number, schedule: PollSchedule = DEFAULT_POLL_SCHEDULE, expectedMs?: number, bracket = true): number[] {
   const times = [0];
   let t = 0;
   while (t < untilMs) {
-    t += nextPollDelayMs(t, schedule, expectedMs);
+    t += nextPollDelayMs(t, schedule, expectedMs, bracket);
     times.push(t);
   }
   return times;

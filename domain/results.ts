@@ -1,38 +1,14 @@
+/**
+ * Results of the public workflows. Plain JSON (ISO strings, no Dates) because they go into history.
+ * Eager zod schemas for Node code (schema generation, client checks); workflows import only the types
+ * from here, and the constants from ./labels.ts.
+ */
 import { z } from 'zod';
-import { RigboxSnapshot } from './rigbox.js';
 import { ERROR_TYPES } from './errors.js';
+import { RUN_STATUSES, STEPS, VERDICTS } from './labels.js';
+import { RigboxSnapshot } from './rigbox.js';
 
-/** Results of the public workflows. Plain JSON (ISO strings, no Dates) because they go into history. */
-
-export const STEPS = [
-  'preflight',
-  'wait-for-lock',
-  'stop',
-  'safety-snapshot',
-  'snapshot',
-  'restore',
-  'start',
-  'delete',
-  'list',
-  'prune',
-  'notify',
-] as const;
-export type Step = (typeof STEPS)[number];
-
-/** What a user reads in the progress line for each step. */
-export const STEP_LABELS: Record<Step, string> = {
-  preflight: 'checking workspace',
-  'wait-for-lock': 'waiting for other operations on this workspace',
-  stop: 'stopping workspace and waiting for it to stop',
-  'safety-snapshot': 'taking safety snapshot of current state',
-  snapshot: 'taking snapshot',
-  restore: 'restoring snapshot',
-  start: 'starting workspace and waiting for it to run',
-  delete: 'deleting snapshot',
-  list: 'listing snapshots',
-  prune: 'applying retention',
-  notify: 'sending failure notification',
-};
+export * from './labels.js';
 
 export const StepRecord = z.object({
   step: z.enum(STEPS),
@@ -76,8 +52,6 @@ export const ListSnapshotsResult = z.object({
 });
 export type ListSnapshotsResult = z.infer<typeof ListSnapshotsResult>;
 
-export const RETENTION_REASONS = ['newest', 'last', 'daily', 'weekly', 'monthly', 'within'] as const;
-export type RetentionReason = (typeof RETENTION_REASONS)[number];
 
 export const KeptSnapshot = z.object({
   snapshot: RigboxSnapshot,
@@ -85,11 +59,6 @@ export const KeptSnapshot = z.object({
 });
 export type KeptSnapshot = z.infer<typeof KeptSnapshot>;
 
-/**
- * A prune result lists at most this many kept and deleted snapshots (the counts have them all), so a
- * prune of thousands stays far below Temporal's payload limits.
- */
-export const MAX_LISTED_SNAPSHOTS = 500;
 
 export const PruneSnapshotsResult = z.object({
   workspaceId: z.string(),
@@ -138,8 +107,6 @@ export const BackupFleetResult = z.object({
 });
 export type BackupFleetResult = z.infer<typeof BackupFleetResult>;
 
-export const CHECKPOINT_STATES = ['snapshotting', 'active', 'rolling-back', 'released', 'expired'] as const;
-export type CheckpointStateName = (typeof CHECKPOINT_STATES)[number];
 
 export const CheckpointWorkspaceResult = z.object({
   workspaceId: z.string(),
@@ -160,7 +127,6 @@ export type RollbackResult = z.infer<typeof RollbackResult>;
 // ---- the backup audit (domain/audit.ts evaluates it) ----
 
 /** How a backup run ended, from Temporal's visibility (lower case of its execution status). */
-export const RUN_STATUSES = ['completed', 'failed', 'timed-out', 'terminated', 'cancelled', 'continued-as-new'] as const;
 export const BackupRun = z.object({
   workflowId: z.string(),
   status: z.enum(RUN_STATUSES),
@@ -168,16 +134,7 @@ export const BackupRun = z.object({
 });
 export type BackupRun = z.infer<typeof BackupRun>;
 
-export const VERDICTS = ['missing', 'stale', 'failed', 'ok'] as const;
-export type Verdict = (typeof VERDICTS)[number];
 
-/** What each verdict means, for people (CLI, notification, docs). */
-export const VERDICT_LABELS: Record<Verdict, string> = {
-  missing: 'no backup at all',
-  stale: 'newest backup older than the RPO',
-  failed: 'last backup run failed (a backup within the RPO exists)',
-  ok: 'backed up within the RPO',
-};
 
 const AuditedWorkspace = z.object({
   workspaceId: z.string(),

@@ -1,6 +1,7 @@
 import { SAFETY_SNAPSHOT_PREFIX } from './constants.js';
 import type { RetentionPolicy } from './inputs.js';
-import { newestFirst, type RigboxSnapshot } from './rigbox.js';
+import { newestFirst } from './order.js';
+import type { RigboxSnapshot } from './rigbox.js';
 import type { KeptSnapshot, RetentionReason } from './results.js';
 import { isoWeek, localDate } from './time.js';
 

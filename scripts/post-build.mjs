@@ -7,10 +7,10 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import { recordBuild } from './build-state.mjs';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+// The bundle's options (interceptors, preloaded modules, source maps) live in worker/bundle.ts, built by tsc just now.
+const { bundleOptions } = await import(path.join(root, 'dist/worker/bundle.js'));
 const { code } = await bundleWorkflowCode({
-  workflowsPath: path.join(root, 'dist/workflows/index.js'),
-  // rigsnap's metrics see every workflow end through this interceptor (worker/worker.ts names it too).
-  workflowInterceptorModules: [path.join(root, 'dist/workflows/metrics-interceptors.js')],
+  ...bundleOptions(path.join(root, 'dist/workflows/index.js')),
   logger: { trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error, log() {} },
 });
 fs.writeFileSync(path.join(root, 'dist/workflow-bundle.js'), code);

@@ -7,6 +7,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { TestProject } from 'vitest/node';
 // @ts-expect-error: plain JavaScript module without types
 import { ensureTemporalCli } from '../scripts/ensure-temporal-cli.mjs';
+import { bundleOptions } from '../worker/bundle.js';
 import { ensureSearchAttributes } from '../worker/temporal.js';
 
 declare module 'vitest' {
@@ -50,9 +51,8 @@ export default async function setup(project: TestProject) {
   await ensureSearchAttributes(env.nativeConnection, 'default');
 
   const { code } = await bundleWorkflowCode({
-    workflowsPath: path.resolve('workflows/index.ts'),
-    // As the built bundle (scripts/post-build.mjs): rigsnap's metrics see workflow ends through it.
-    workflowInterceptorModules: [path.resolve('workflows/metrics-interceptors.ts')],
+    // As the built bundle (scripts/post-build.mjs): the same interceptors, preloaded modules, source maps.
+    ...bundleOptions(path.resolve('workflows/index.ts')),
     logger: { trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error, log() {} },
   });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rigsnap-test-'));

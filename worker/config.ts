@@ -41,8 +41,13 @@ export const WorkerEnv = z.object({
    * would otherwise fill it by the thousand; an evicted workflow is replayed from history when it wakes.
    */
   RIGSNAP_MAX_CACHED_WORKFLOWS: int('RIGSNAP_MAX_CACHED_WORKFLOWS', 2, 100_000).default(250),
-  /** Fleet-wide: Rigbox calls (activity starts) per second across all workers on the task queue. */
-  RIGSNAP_ACTIVITIES_PER_SECOND: num('RIGSNAP_ACTIVITIES_PER_SECOND', 0.1, 100_000).default(50),
+  /**
+   * The Rigbox API quota rigsnap may use: HTTP requests to Rigbox per second, all workers on the task
+   * queue together (each takes an equal share). Every request counts, status polls included.
+   */
+  RIGSNAP_RIGBOX_CALLS_PER_SECOND: num('RIGSNAP_RIGBOX_CALLS_PER_SECOND', 0.1, 100_000).default(50),
+  /** Deprecated name of RIGSNAP_RIGBOX_CALLS_PER_SECOND (it limited activity starts, not calls); read as it. */
+  RIGSNAP_ACTIVITIES_PER_SECOND: num('RIGSNAP_ACTIVITIES_PER_SECOND', 0.1, 100_000).optional(),
   RIGSNAP_POLL_MIN_MS: int('RIGSNAP_POLL_MIN_MS', 50, 60_000).default(250),
   RIGSNAP_POLL_MAX_MS: int('RIGSNAP_POLL_MAX_MS', 100, 300_000).default(15_000),
   RIGSNAP_POLL_GROWTH: num('RIGSNAP_POLL_GROWTH', 0.01, 2).default(0.4),
@@ -101,6 +106,10 @@ export class ConfigError extends Error {
 export function loadWorkerConfig(env: Record<string, string | undefined> = process.env): WorkerConfig {
   // An empty variable means "not set" (compose files often pass VAR= through).
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  // The old name of the quota stands for the new one when only it is set.
+  if (present.RIGSNAP_ACTIVITIES_PER_SECOND !== undefined && present.RIGSNAP_RIGBOX_CALLS_PER_SECOND === undefined) {
+    present.RIGSNAP_RIGBOX_CALLS_PER_SECOND = present.RIGSNAP_ACTIVITIES_PER_SECOND;
+  }
   const r = WorkerEnv.safeParse(present);
   if (!r.success) {
     const lines = r.error.issues.map((i) => {

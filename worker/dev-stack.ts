@@ -354,7 +354,7 @@ export function banner(b: BannerInput): string {
   rows.push(['Rigbox', plan.rigbox.kind === 'emulated' ? `${plan.rigbox.url}  (emulated)` : `${plan.rigbox.url}  (real API, RIGBOX_TOKEN set)`]);
   rows.push([
     'Worker',
-    `task queue ${plan.config.RIGSNAP_TASK_QUEUE}, at most ${plan.config.RIGSNAP_ACTIVITIES_PER_SECOND} Rigbox calls/s across all workers`,
+    `task queue ${plan.config.RIGSNAP_TASK_QUEUE}, at most ${plan.config.RIGSNAP_RIGBOX_CALLS_PER_SECOND} Rigbox calls/s across all workers`,
   ]);
   rows.push(['Metrics', plan.metricsUrl ?? 'off (RIGSNAP_METRICS_PORT=0)']);
   const width = Math.max(...rows.map(([k]) => k.length));

@@ -54,7 +54,7 @@ async function main(): Promise<void> {
     taskQueue: config.RIGSNAP_TASK_QUEUE,
     rigbox: config.RIGBOX_API_URL,
     metrics: config.RIGSNAP_METRICS_PORT > 0 ? `http://localhost:${config.RIGSNAP_METRICS_PORT}/metrics` : 'off',
-    activitiesPerSecond: config.RIGSNAP_ACTIVITIES_PER_SECOND,
+    rigboxCallsPerSecond: config.RIGSNAP_RIGBOX_CALLS_PER_SECOND,
   });
   try {
     await worker.run();

@@ -2,8 +2,11 @@ import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Client } from '@temporalio/client';
 import { type NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
+import { CallLimiter } from '../activities/call-limiter.js';
 import { createActivities, createRigboxClient, type ActivityDeps } from '../activities/index.js';
+import { PRELOADED_MODULES, webpackConfigHook, workflowInterceptorModules } from './bundle.js';
 import type { WorkerConfig } from './config.js';
+import { shareQuota } from './quota.js';
 import { RigsnapMetrics } from './metrics.js';
 
 /**
@@ -18,23 +21,24 @@ export function workflowSource(): Pick<WorkerOptions, 'workflowBundle' | 'workfl
   return { workflowsPath: fileURLToPath(new URL(`../workflows/index.${ext}`, import.meta.url)) };
 }
 
-/**
- * Workflow interceptor modules bundled with the workflows (the prebuilt bundle has them; so must every
- * bundle: scripts/post-build.mjs and test/global-setup.ts list the same module).
- */
-export function workflowInterceptorModules(): string[] {
-  const ext = fileURLToPath(import.meta.url).endsWith('.ts') ? 'ts' : 'js';
-  return [fileURLToPath(new URL(`../workflows/metrics-interceptors.${ext}`, import.meta.url))];
-}
-
 /** The Rigbox client from the configuration: the only place the token goes. Its requests are counted in `metrics`. */
 export function rigboxClientFromConfig(config: WorkerConfig, metrics?: RigsnapMetrics) {
   return createRigboxClient({
     baseUrl: config.RIGBOX_API_URL,
     token: config.RIGBOX_TOKEN,
     requestTimeoutMs: config.RIGSNAP_REQUEST_TIMEOUT_MS,
+    limiter: rigboxCallLimiter(config),
     ...(metrics ? { onRequest: (endpoint: string, status: string) => metrics.rigboxRequest(endpoint, status) } : {}),
   });
+}
+
+/** One limiter per process and quota: every Rigbox client of this worker process draws from it. */
+const limiters = new Map<number, CallLimiter>();
+export function rigboxCallLimiter(config: WorkerConfig): CallLimiter {
+  const rate = config.RIGSNAP_RIGBOX_CALLS_PER_SECOND;
+  let limiter = limiters.get(rate);
+  if (!limiter) limiters.set(rate, (limiter = new CallLimiter(rate)));
+  return limiter;
 }
 
 /** Activity dependencies from the configuration. */
@@ -71,6 +75,10 @@ export interface RigsnapWorkerOptions {
 
 export async function createRigsnapWorker(o: RigsnapWorkerOptions): Promise<Worker> {
   const { config } = o;
+  // The Rigbox quota is shared with the other workers polling this task queue.
+  shareQuota(rigboxCallLimiter(config), o.client, o.namespace, config.RIGSNAP_TASK_QUEUE, (m) => {
+    Runtime.instance().logger.info(m);
+  });
   const metrics = o.metrics ?? new RigsnapMetrics(Runtime.instance().metricMeter);
   const source = o.workflowBundle ? { workflowBundle: o.workflowBundle } : workflowSource();
   return Worker.create({
@@ -78,14 +86,18 @@ export async function createRigsnapWorker(o: RigsnapWorkerOptions): Promise<Work
     namespace: o.namespace,
     taskQueue: config.RIGSNAP_TASK_QUEUE,
     ...source,
-    // A bundle carries its interceptors; workflows bundled at start-up need to be told.
-    ...(source.workflowsPath ? { interceptors: { workflowModules: workflowInterceptorModules() } } : {}),
+    // A prebuilt bundle carries its interceptors and options; workflows bundled at start-up get the same.
+    ...(source.workflowsPath
+      ? {
+          interceptors: { workflowModules: workflowInterceptorModules() },
+          bundlerOptions: { preloadModules: PRELOADED_MODULES, webpackConfigHook },
+        }
+      : {}),
     sinks: metrics.sinks(),
     activities: o.activities ?? createActivities(activityDepsFromConfig(config, o.client, metrics)),
     maxConcurrentActivityTaskExecutions: config.RIGSNAP_MAX_CONCURRENT_ACTIVITIES,
     maxConcurrentWorkflowTaskExecutions: config.RIGSNAP_MAX_CONCURRENT_WORKFLOW_TASKS,
     maxCachedWorkflows: config.RIGSNAP_MAX_CACHED_WORKFLOWS,
-    maxTaskQueueActivitiesPerSecond: config.RIGSNAP_ACTIVITIES_PER_SECOND,
     shutdownGraceTime: config.RIGSNAP_SHUTDOWN_GRACE_MS,
     // A cancellation reaches a running activity in a heartbeat's answer: send heartbeats at least this
     // often (instead of 80% of the 10 s heartbeat timeout), so cancelling from the UI takes effect in

@@ -1,12 +1,9 @@
-import {
-  AuditBackupsInput,
-  VERDICT_LABELS,
-  auditOffenders,
-  evaluateAudit,
-  formatDuration,
-  parseDuration,
-  type AuditBackupsResult,
-} from '../domain/index.js';
+import { auditOffenders, evaluateAudit } from '../domain/audit.js';
+import type { AuditBackupsInput } from '../domain/inputs.js';
+import { VERDICT_LABELS } from '../domain/labels.js';
+import type { AuditBackupsResult } from '../domain/results.js';
+import { formatDuration, parseDuration } from '../domain/time.js';
+import * as schemas from '../domain/schemas.js';
 import { ProgressTracker, activities, asWorkflowFailure, tagWorkflow, validateInput } from './common.js';
 import { reportAudit } from './metrics.js';
 import { notifyFailure } from './notify.js';
@@ -22,7 +19,7 @@ const MAX_NOTIFIED = 50;
  * offenders, and nothing when all is well. Read-only: it takes no lock.
  */
 export async function auditBackups(rawInput: AuditBackupsInput = {}): Promise<AuditBackupsResult> {
-  const input = validateInput(AuditBackupsInput, rawInput);
+  const input = validateInput(schemas.auditBackupsInput(), rawInput);
   tagWorkflow(null, 'audit');
   const tracker = new ProgressTracker('audit', null);
   const rpoMs = parseDuration(input.rpo)!;

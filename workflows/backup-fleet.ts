@@ -10,13 +10,11 @@ import {
   patched,
   workflowInfo,
 } from '@temporalio/workflow';
-import {
-  BackupFleetInput,
-  MEMO_KEYS,
-  workflowIds,
-  type BackupFleetResult,
-  type FleetFailure,
-} from '../domain/index.js';
+import { MEMO_KEYS } from '../domain/constants.js';
+import { workflowIds } from '../domain/ids.js';
+import type { BackupFleetInput } from '../domain/inputs.js';
+import type { BackupFleetResult, FleetFailure } from '../domain/results.js';
+import * as schemas from '../domain/schemas.js';
 import { backupNameDate, backupWorkspace } from './backup-workspace.js';
 import { ProgressTracker, tagWorkflow, validateInput } from './common.js';
 import { describeFailure, notifyFailure } from './notify.js';
@@ -54,7 +52,7 @@ const DEFAULT_CHILDREN_PER_RUN = 1000;
  * continue as new, and ends Cancelled with the summary in its current details.
  */
 export async function backupFleet(rawInput: BackupFleetInput, state?: FleetState): Promise<BackupFleetResult> {
-  const input = validateInput(BackupFleetInput, rawInput);
+  const input = validateInput(schemas.backupFleetInput(), rawInput);
   tagWorkflow(null, 'fleet-backup');
   const tracker = new ProgressTracker('fleet-backup', null);
   const info = workflowInfo();

@@ -1,14 +1,11 @@
 import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
 import { isCancellation, log, patched, workflowInfo } from '@temporalio/workflow';
-import {
-  BackupWorkspaceInput,
-  MEMO_KEYS,
-  SCHEDULED_START_TIME_ATTRIBUTE,
-  backupName,
-  isValidTimeZone,
-  isoDate,
-  type BackupWorkspaceResult,
-} from '../domain/index.js';
+import { backupName } from '../domain/backup-names.js';
+import { MEMO_KEYS, SCHEDULED_START_TIME_ATTRIBUTE } from '../domain/constants.js';
+import type { BackupWorkspaceInput } from '../domain/inputs.js';
+import type { BackupWorkspaceResult } from '../domain/results.js';
+import { isValidTimeZone, isoDate } from '../domain/time.js';
+import * as schemas from '../domain/schemas.js';
 import { runOperation, validateInput, withWorkspaceLock } from './common.js';
 import { PATCHES } from './patches.js';
 import { describeFailure, notifyFailure } from './notify.js';
@@ -44,7 +41,7 @@ export function backupNameDate(timezoneFallback: string | undefined): { instant:
  * (RIGSNAP_NOTIFY_URL) unless a fleet run will report it.
  */
 export async function backupWorkspace(rawInput: BackupWorkspaceInput): Promise<BackupWorkspaceResult> {
-  const input = validateInput(BackupWorkspaceInput, rawInput);
+  const input = validateInput(schemas.backupWorkspaceInput(), rawInput);
   const { instant, timeZone } = backupNameDate(input.retention?.timezone);
   const name = patched(PATCHES.core2026_11)
     ? backupName(input.namePrefix, instant, timeZone)
@@ -52,7 +49,10 @@ export async function backupWorkspace(rawInput: BackupWorkspaceInput): Promise<B
   try {
     return await runOperation('backup', input.workspaceId, (tracker) => {
       tracker.setDetail({ name });
-      return withWorkspaceLock({ workspaceId: input.workspaceId, operation: 'backup', snapshotName: name }, tracker, async (preflight) => {
+      // No listing of same-named snapshots before the create (a snapshot's preflight makes one): a backup's
+      // name carries its run's time, so none exists unless this very run made it, and the create's
+      // retry adopts only a snapshot made after the step began. One Rigbox call fewer per backup.
+      return withWorkspaceLock({ workspaceId: input.workspaceId, operation: 'backup' }, tracker, async (preflight) => {
         const taken = await snapshotUnderLock({ workspaceId: input.workspaceId, name, restart: 'previous' }, preflight, tracker);
         const prune = input.retention
           ? await pruneUnderLock(

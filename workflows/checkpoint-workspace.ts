@@ -11,16 +11,12 @@ import {
   isCancellation,
   setHandler,
 } from '@temporalio/workflow';
-import {
-  CheckpointWorkspaceInput,
-  ReleaseCheckpointInput,
-  parseDuration,
-  parseInput,
-  type CheckpointStateName,
-  type CheckpointWorkspaceResult,
-  type RigboxSnapshot,
-  type RollbackResult,
-} from '../domain/index.js';
+import type { CheckpointWorkspaceInput, ReleaseCheckpointInput } from '../domain/inputs.js';
+import type { CheckpointStateName } from '../domain/labels.js';
+import type { CheckpointWorkspaceResult, RollbackResult } from '../domain/results.js';
+import type { RigboxSnapshot } from '../domain/rigbox.js';
+import { parseDuration } from '../domain/time.js';
+import * as schemas from '../domain/schemas.js';
 import { ProgressTracker, activities, asWorkflowFailure, tagWorkflow, validateInput, withWorkspaceLock } from './common.js';
 import { describeFailure } from './notify.js';
 import { restoreUnderLock } from './restore-workspace.js';
@@ -119,7 +115,7 @@ class CheckpointSession {
  * failure, a cancellation), a rollback in flight finishes first and every accepted update is answered.
  */
 export async function checkpointWorkspace(rawInput: CheckpointWorkspaceInput): Promise<CheckpointWorkspaceResult> {
-  const input = validateInput(CheckpointWorkspaceInput, rawInput);
+  const input = validateInput(schemas.checkpointWorkspaceInput(), rawInput);
   const { workspaceId } = input;
   tagWorkflow(workspaceId, 'checkpoint');
   const tracker = new ProgressTracker('checkpoint', workspaceId);
@@ -155,7 +151,7 @@ export async function checkpointWorkspace(rawInput: CheckpointWorkspaceInput): P
   setHandler(
     releaseUpdate,
     async (raw?: ReleaseCheckpointInput) => {
-      const parsed = parseInput(ReleaseCheckpointInput, raw);
+      const parsed = schemas.parseInput(schemas.releaseCheckpointInput(), raw);
       session.requestRelease(parsed.ok ? parsed.value : { deleteSnapshot: false });
       // A second release (a retry, a double click) waits for the same end: releasing is idempotent.
       // Not cancellable: a cancellation of the workflow ends the session, and this answers how it ended.
@@ -173,7 +169,7 @@ export async function checkpointWorkspace(rawInput: CheckpointWorkspaceInput): P
     },
     {
       validator: (raw?: ReleaseCheckpointInput) => {
-        const parsed = parseInput(ReleaseCheckpointInput, raw);
+        const parsed = schemas.parseInput(schemas.releaseCheckpointInput(), raw);
         if (!parsed.ok) throw rejected('InvalidInput', `invalid release input: ${parsed.message}`);
       },
     },

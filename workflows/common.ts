@@ -23,25 +23,13 @@ import {
 import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
 import type { z } from 'zod';
 import type { RigsnapActivities } from '../activities/index.js';
-import {
-  LOCK_GRANTED_SIGNAL,
-  LOCK_PARTICIPATION_QUERY,
-  LOCK_RELEASE_SIGNAL,
-  PROGRESS_QUERY,
-  SEARCH_ATTRIBUTES,
-  STEP_LABELS,
-  isErrorType,
-  parseInput,
-  workflowIds,
-  type LockGrant,
-  type LockParticipation,
-  type LockReleaseRequest,
-  type LockRequest,
-  type Operation,
-  type Progress,
-  type Step,
-  type StepRecord,
-} from '../domain/index.js';
+import { PROGRESS_QUERY, SEARCH_ATTRIBUTES, type Operation } from '../domain/constants.js';
+import { isErrorType } from '../domain/errors.js';
+import { workflowIds } from '../domain/ids.js';
+import { STEP_LABELS, type Step } from '../domain/labels.js';
+import { LOCK_GRANTED_SIGNAL, LOCK_PARTICIPATION_QUERY, LOCK_RELEASE_SIGNAL, type LockGrant, type LockParticipation, type LockReleaseRequest, type LockRequest } from '../domain/lock.js';
+import type { Progress, StepRecord } from '../domain/results.js';
+import { parseInput } from '../domain/schemas.js';
 import type { PreflightResult } from '../activities/index.js';
 import { formatCurrentDetails } from './current-details.js';
 import { recordLockWait } from './metrics.js';

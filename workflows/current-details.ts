@@ -1,4 +1,5 @@
-import { STEP_LABELS, type Progress } from '../domain/index.js';
+import { STEP_LABELS } from '../domain/labels.js';
+import type { Progress } from '../domain/results.js';
 
 /**
  * The Markdown of a workflow's "Current details" in the Temporal UI. The UI's renderer (goldmark) does

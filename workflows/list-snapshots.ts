@@ -1,5 +1,8 @@
 import { patched } from '@temporalio/workflow';
-import { ListSnapshotsInput, newestFirst, type ListSnapshotsResult } from '../domain/index.js';
+import type { ListSnapshotsInput } from '../domain/inputs.js';
+import { newestFirst } from '../domain/order.js';
+import type { ListSnapshotsResult } from '../domain/results.js';
+import * as schemas from '../domain/schemas.js';
 import { ProgressTracker, activities, asWorkflowFailure, tagWorkflow, validateInput } from './common.js';
 import { PATCHES } from './patches.js';
 
@@ -9,7 +12,7 @@ import { PATCHES } from './patches.js';
  * `RigboxOperation="list"`).
  */
 export async function listSnapshots(rawInput: ListSnapshotsInput = {}): Promise<ListSnapshotsResult> {
-  const input = validateInput(ListSnapshotsInput, rawInput);
+  const input = validateInput(schemas.listSnapshotsInput(), rawInput);
   const workspaceId = input.workspaceId ?? null;
   tagWorkflow(patched(PATCHES.core2026_11) ? null : workspaceId, 'list');
   const tracker = new ProgressTracker('list', workspaceId);

@@ -7,13 +7,10 @@ import {
   workflowInfo,
   type Sinks,
 } from '@temporalio/workflow';
-import {
-  ERROR_TYPES,
-  WORKFLOW_TYPES,
-  WORKSPACE_ID_PATTERN,
-  type AuditBackupsResult,
-  type Operation,
-} from '../domain/index.js';
+import { WORKFLOW_TYPES, type Operation } from '../domain/constants.js';
+import { ERROR_TYPES } from '../domain/errors.js';
+import { WORKSPACE_ID_PATTERN } from '../domain/ids.js';
+import type { AuditBackupsResult } from '../domain/results.js';
 
 /**
  * rigsnap's business metrics, seen from workflow code. Workflows report what happened (an operation

@@ -31,13 +31,6 @@ export const profiles = {
     scheduleToCloseTimeout: '48h',
     retry: { ...transientRetry, maximumInterval: '5s' },
   },
-  /** A lock run that starts without carried state asks the workspace's open operations (visibility, then queries). */
-  lockRebuild: {
-    startToCloseTimeout: '5m',
-    heartbeatTimeout: '10s',
-    scheduleToCloseTimeout: '30m',
-    retry: transientRetry,
-  },
   /**
    * Stop or start and wait for the transition. The activity itself gives up with a Timeout failure
    * after RIGSNAP_MAX_WAIT_MS (at most 50 minutes); this bound is only the backstop.
@@ -126,6 +119,17 @@ export const localProfiles = {
   preflight: {
     startToCloseTimeout: '10m',
     scheduleToCloseTimeout: '30m',
+    localRetryThreshold: '10s',
+    retry: transientRetry,
+  },
+  /**
+   * A lock run that starts without carried state asks the workspace's open operations: one visibility
+   * query and, rarely, a query to an operation it does not know yet. The lock retries a failed rebuild
+   * itself, every 30 s.
+   */
+  lockRebuild: {
+    startToCloseTimeout: '2m',
+    scheduleToCloseTimeout: '5m',
     localRetryThreshold: '10s',
     retry: transientRetry,
   },

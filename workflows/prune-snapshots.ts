@@ -3,15 +3,13 @@
  * deletion in bounded rounds.
  */
 import { ActivityFailure, ApplicationFailure, isCancellation, patched } from '@temporalio/workflow';
-import {
-  MAX_LISTED_SNAPSHOTS,
-  PruneSnapshotsInput,
-  newestFirst,
-  selectRetention,
-  type PruneSnapshotsResult,
-  type RetentionPolicy,
-  type RigboxSnapshot,
-} from '../domain/index.js';
+import type { PruneSnapshotsInput, RetentionPolicy } from '../domain/inputs.js';
+import { MAX_LISTED_SNAPSHOTS } from '../domain/labels.js';
+import { newestFirst } from '../domain/order.js';
+import type { PruneSnapshotsResult } from '../domain/results.js';
+import { selectRetention } from '../domain/retention.js';
+import type { RigboxSnapshot } from '../domain/rigbox.js';
+import * as schemas from '../domain/schemas.js';
 import type { PruneFailure } from '../activities/index.js';
 import { activities, localActivities, runOperation, validateInput, withWorkspaceLock, type ProgressTracker } from './common.js';
 import { recordPruned } from './metrics.js';
@@ -142,7 +140,7 @@ async function pruneUnderLockLegacy(params: PruneParams, tracker: ProgressTracke
 
 /** Applies a retention policy to one workspace's snapshots whose names start with `namePrefix`. */
 export async function pruneSnapshots(rawInput: PruneSnapshotsInput): Promise<PruneSnapshotsResult> {
-  const input = validateInput(PruneSnapshotsInput, rawInput);
+  const input = validateInput(schemas.pruneSnapshotsInput(), rawInput);
   return runOperation('prune', input.workspaceId, (tracker) =>
     // A dry run changes nothing, so it does not queue behind other operations.
     input.dryRun

@@ -6,7 +6,7 @@
  * workspace lock starts the workspace before the next operation (workflows/workspace-lock.ts).
  */
 import { ActivityFailure, ApplicationFailure, CancellationScope, log, patched, sleep } from '@temporalio/workflow';
-import { formatDuration } from '../domain/index.js';
+import { formatDuration } from '../domain/time.js';
 import { activities, asWorkflowFailure, type ProgressTracker } from './common.js';
 import { describeFailure, notifyFailure } from './notify.js';
 import { PATCHES } from './patches.js';

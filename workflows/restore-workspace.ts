@@ -1,11 +1,9 @@
-import {
-  RestoreWorkspaceInput,
-  SAFETY_SNAPSHOT_PREFIX,
-  utcStamp,
-  type RestartPolicy,
-  type RestoreWorkspaceResult,
-  type RigboxSnapshot,
-} from '../domain/index.js';
+import { SAFETY_SNAPSHOT_PREFIX } from '../domain/constants.js';
+import type { RestartPolicy, RestoreWorkspaceInput } from '../domain/inputs.js';
+import type { RestoreWorkspaceResult } from '../domain/results.js';
+import type { RigboxSnapshot } from '../domain/rigbox.js';
+import { utcStamp } from '../domain/time.js';
+import * as schemas from '../domain/schemas.js';
 import type { PreflightResult } from '../activities/index.js';
 import {
   activities,
@@ -33,7 +31,7 @@ export async function restoreUnderLock(
   return withDowntime(tracker.operation, preflight.workspace.status, (downtime) => withRestartGuarantee(workspaceId, endRunning, tracker, async () => {
     tracker.begin('stop');
     downtime.stopping();
-    await activities('awaitTransition', `stop ${workspaceId}`).stopWorkspace({ workspaceId, restartAfter: endRunning });
+    await activities('awaitTransition', `stop ${workspaceId}`).stopWorkspace({ workspaceId, restartAfter: endRunning, knownStatus: preflight.workspace.status });
     let safetySnapshot: RigboxSnapshot | null = null;
     if (params.keepCurrent) {
       tracker.begin('safety-snapshot');
@@ -53,7 +51,7 @@ export async function restoreUnderLock(
     let workspaceStatus = 'stopped';
     if (endRunning) {
       tracker.begin('start');
-      workspaceStatus = (await activities('awaitTransition', `start ${workspaceId}`).startWorkspace({ workspaceId })).status;
+      workspaceStatus = (await activities('awaitTransition', `start ${workspaceId}`).startWorkspace({ workspaceId, knownStatus: 'stopped' })).status;
       downtime.running();
     }
     tracker.end();
@@ -66,7 +64,7 @@ export async function restoreUnderLock(
  * is this workspace's; with `keepCurrent` it first takes a safety snapshot `pre-restore-<UTC time>`.
  */
 export async function restoreWorkspace(rawInput: RestoreWorkspaceInput): Promise<RestoreWorkspaceResult> {
-  const input = validateInput(RestoreWorkspaceInput, rawInput);
+  const input = validateInput(schemas.restoreWorkspaceInput(), rawInput);
   return runOperation('restore', input.workspaceId, (tracker) =>
     withWorkspaceLock({ workspaceId: input.workspaceId, operation: 'restore', snapshotId: input.snapshotId }, tracker, (preflight) =>
       restoreUnderLock(input, preflight, tracker),

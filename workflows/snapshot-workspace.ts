@@ -1,9 +1,7 @@
 import type { PreflightResult } from '../activities/index.js';
-import {
-  SnapshotWorkspaceInput,
-  type RestartPolicy,
-  type SnapshotWorkspaceResult,
-} from '../domain/index.js';
+import type { RestartPolicy, SnapshotWorkspaceInput } from '../domain/inputs.js';
+import type { SnapshotWorkspaceResult } from '../domain/results.js';
+import * as schemas from '../domain/schemas.js';
 import {
   activities,
   runOperation,
@@ -35,7 +33,7 @@ export async function snapshotUnderLock(
   return withDowntime(tracker.operation, preflight.workspace.status, (downtime) => withRestartGuarantee(workspaceId, endRunning, tracker, async () => {
     tracker.begin('stop');
     downtime.stopping();
-    await activities('awaitTransition', `stop ${workspaceId}`).stopWorkspace({ workspaceId, restartAfter: endRunning });
+    await activities('awaitTransition', `stop ${workspaceId}`).stopWorkspace({ workspaceId, restartAfter: endRunning, knownStatus: preflight.workspace.status });
     tracker.begin('snapshot');
     const created = await activities('longCopy', `snapshot ${workspaceId} as "${name}"`).createSnapshot({
       workspaceId,
@@ -46,7 +44,7 @@ export async function snapshotUnderLock(
     let workspaceStatus = 'stopped';
     if (endRunning) {
       tracker.begin('start');
-      workspaceStatus = (await activities('awaitTransition', `start ${workspaceId}`).startWorkspace({ workspaceId })).status;
+      workspaceStatus = (await activities('awaitTransition', `start ${workspaceId}`).startWorkspace({ workspaceId, knownStatus: 'stopped' })).status;
       downtime.running();
     }
     tracker.end();
@@ -60,7 +58,7 @@ export async function snapshotUnderLock(
  * starts it again before the workflow fails.
  */
 export async function snapshotWorkspace(rawInput: SnapshotWorkspaceInput): Promise<SnapshotWorkspaceResult> {
-  const input = validateInput(SnapshotWorkspaceInput, rawInput);
+  const input = validateInput(schemas.snapshotWorkspaceInput(), rawInput);
   return runOperation('snapshot', input.workspaceId, (tracker) =>
     withWorkspaceLock({ workspaceId: input.workspaceId, operation: 'snapshot', snapshotName: input.name }, tracker, (preflight) =>
       snapshotUnderLock(input, preflight, tracker),

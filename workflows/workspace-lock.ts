@@ -31,24 +31,22 @@ import {
   sleep,
   workflowInfo,
 } from '@temporalio/workflow';
-import {
-  LOCK_ACQUIRE_SIGNAL,
-  LOCK_STATE_QUERY,
-  type LockHolder,
-  type LockReleaseRequest,
-  type LockRequest,
-  type LockState,
-  type WorkspaceLockInput,
-} from '../domain/index.js';
-import { activities, lockGrantedSignal, lockReleaseSignal, nowIso, tagWorkflow } from './common.js';
+import { LOCK_ACQUIRE_SIGNAL, LOCK_STATE_QUERY, type LockHolder, type LockReleaseRequest, type LockRequest, type LockState, type WorkspaceLockInput } from '../domain/lock.js';
+import { activities, localActivities, lockGrantedSignal, lockReleaseSignal, nowIso, tagWorkflow } from './common.js';
 import { PATCHES } from './patches.js';
 import { startAgainUntilRunning } from './restart.js';
 
 export const lockAcquireSignal = defineSignal<[LockRequest]>(LOCK_ACQUIRE_SIGNAL);
 export const lockStateQuery = defineQuery<LockState>(LOCK_STATE_QUERY);
 
-/** With no holder and nobody waiting for this long, the lock ends; the next request starts it again. */
-const IDLE_EXIT_MS = 10 * 60_000;
+/**
+ * With no holder and nobody waiting for this long, the lock ends; the next request starts it again (and
+ * rebuilds). At once by default: an idle lock kept open costs a cached workflow, a timer and a replay
+ * when it fires, for every workspace of a fleet, while a new run costs one visibility query.
+ */
+const IDLE_EXIT_MS = 0;
+/** What runs from before the change waited (their histories replay with it). */
+const LEGACY_IDLE_EXIT_MS = 10 * 60_000;
 /** How often the lock checks that its holder's run is still open (a terminated holder cannot release). */
 const HOLDER_CHECK_MS = 60_000;
 /** Pause before trying a failed rebuild again. */
@@ -61,7 +59,7 @@ type Blocker = NonNullable<LockState['blockedBy']>[number];
 export async function workspaceLock(input: WorkspaceLockInput): Promise<void> {
   const { workspaceId } = input;
   const holderCheckMs = input.timing?.holderCheckMs ?? HOLDER_CHECK_MS;
-  const idleExitMs = input.timing?.idleExitMs ?? IDLE_EXIT_MS;
+  const idleExitMs = () => input.timing?.idleExitMs ?? (patched(PATCHES.core2026_11) ? IDLE_EXIT_MS : LEGACY_IDLE_EXIT_MS);
   let holder: LockHolder | null = input.state?.holder ?? null;
   const queue: LockRequest[] = [...(input.state?.queue ?? [])];
   const recentlyReleased: string[] = [...(input.state?.recentlyReleased ?? [])];
@@ -118,7 +116,10 @@ export async function workspaceLock(input: WorkspaceLockInput): Promise<void> {
   async function rebuild(): Promise<void> {
     for (;;) {
       try {
-        const found = await activities('lockRebuild', `find open operations on ${workspaceId}`).findLockParticipants({ workspaceId });
+        const found = await localActivities('lockRebuild', `find open operations on ${workspaceId}`).findLockParticipants({
+          workspaceId,
+          known: [...queue.map((r) => r.workflowId), ...(holder ? [holder.workflowId] : [])],
+        });
         for (const p of found.answered) {
           if (p.holding && !recentlyReleased.includes(p.holding.requestId)) {
             if (!holder) holder = { ...p.holding, grantedAt: p.holding.requestedAt };
@@ -257,7 +258,8 @@ export async function workspaceLock(input: WorkspaceLockInput): Promise<void> {
     }
 
     if (!holder && blockedBy.length === 0) {
-      await condition(() => queue.length > 0, idleExitMs);
+      const idle = idleExitMs();
+      if (idle > 0) await condition(() => queue.length > 0, idle);
       if (queue.length === 0) {
         // Idle: end this run. A request that arrives meanwhile makes the server reject this completion
         // and hand the signal to a new workflow task, so nothing is lost.

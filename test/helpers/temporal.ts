@@ -54,7 +54,7 @@ export function testConfig(overrides: Record<string, string>): WorkerConfig {
     RIGBOX_TOKEN: TEST_TOKEN,
     RIGSNAP_POLL_MIN_MS: '50',
     RIGSNAP_POLL_MAX_MS: '500',
-    RIGSNAP_ACTIVITIES_PER_SECOND: '1000',
+    RIGSNAP_RIGBOX_CALLS_PER_SECOND: '1000',
     RIGSNAP_SHUTDOWN_GRACE_MS: '2000',
     ...overrides,
   });

@@ -23,7 +23,7 @@ describe('loadWorkerConfig', () => {
       RIGSNAP_MAX_CONCURRENT_ACTIVITIES: 200,
       RIGSNAP_MAX_CONCURRENT_WORKFLOW_TASKS: 40,
       RIGSNAP_MAX_CACHED_WORKFLOWS: 250,
-      RIGSNAP_ACTIVITIES_PER_SECOND: 50,
+      RIGSNAP_RIGBOX_CALLS_PER_SECOND: 50,
       RIGSNAP_POLL_MIN_MS: 250,
       RIGSNAP_POLL_MAX_MS: 15_000,
       RIGSNAP_MAX_WAIT_MS: 600_000,
@@ -48,12 +48,12 @@ describe('loadWorkerConfig', () => {
     const c = loadWorkerConfig({
       RIGBOX_TOKEN: TOKEN,
       RIGBOX_API_URL: 'http://127.0.0.1:8787/api/',
-      RIGSNAP_ACTIVITIES_PER_SECOND: '2.5',
+      RIGSNAP_RIGBOX_CALLS_PER_SECOND: '2.5',
       RIGSNAP_METRICS_PORT: '0',
       RIGSNAP_LOG_LEVEL: 'DEBUG',
     });
     expect(c.RIGBOX_API_URL).toBe('http://127.0.0.1:8787/api');
-    expect(c.RIGSNAP_ACTIVITIES_PER_SECOND).toBe(2.5);
+    expect(c.RIGSNAP_RIGBOX_CALLS_PER_SECOND).toBe(2.5);
     expect(c.RIGSNAP_METRICS_PORT).toBe(0);
     expect(c.RIGSNAP_LOG_LEVEL).toBe('DEBUG');
   });
@@ -65,7 +65,7 @@ describe('loadWorkerConfig', () => {
     ['a non-http URL', { RIGBOX_TOKEN: TOKEN, RIGBOX_API_URL: 'ftp://api.rigbox.dev/api' }, 'RIGBOX_API_URL'],
     ['a non-numeric port', { RIGBOX_TOKEN: TOKEN, RIGSNAP_METRICS_PORT: 'ninety' }, 'RIGSNAP_METRICS_PORT'],
     ['a port out of range', { RIGBOX_TOKEN: TOKEN, RIGSNAP_METRICS_PORT: '70000' }, 'RIGSNAP_METRICS_PORT'],
-    ['a negative rate', { RIGBOX_TOKEN: TOKEN, RIGSNAP_ACTIVITIES_PER_SECOND: '-5' }, 'RIGSNAP_ACTIVITIES_PER_SECOND'],
+    ['a negative rate', { RIGBOX_TOKEN: TOKEN, RIGSNAP_RIGBOX_CALLS_PER_SECOND: '-5' }, 'RIGSNAP_RIGBOX_CALLS_PER_SECOND'],
     ['a negative grace period', { RIGBOX_TOKEN: TOKEN, RIGSNAP_SHUTDOWN_GRACE_MS: '-1' }, 'RIGSNAP_SHUTDOWN_GRACE_MS'],
     ['a fractional concurrency', { RIGBOX_TOKEN: TOKEN, RIGSNAP_MAX_CONCURRENT_ACTIVITIES: '1.5' }, 'RIGSNAP_MAX_CONCURRENT_ACTIVITIES'],
     ['a bad task queue', { RIGBOX_TOKEN: TOKEN, RIGSNAP_TASK_QUEUE: 'has space' }, 'RIGSNAP_TASK_QUEUE'],
@@ -78,6 +78,11 @@ describe('loadWorkerConfig', () => {
     ['a poll minimum not below the maximum wait', { RIGBOX_TOKEN: TOKEN, RIGSNAP_POLL_MIN_MS: '5000', RIGSNAP_MAX_WAIT_MS: '5000' }, 'RIGSNAP_MAX_WAIT_MS'],
   ])('rejects %s, naming the variable', (_what, env, variable) => {
     expect(configError(env).message).toContain(variable);
+  });
+
+  it('reads the old name of the quota, RIGSNAP_ACTIVITIES_PER_SECOND, as the new one when only it is set', () => {
+    expect(loadWorkerConfig({ RIGBOX_TOKEN: TOKEN, RIGSNAP_ACTIVITIES_PER_SECOND: '7' }).RIGSNAP_RIGBOX_CALLS_PER_SECOND).toBe(7);
+    expect(loadWorkerConfig({ RIGBOX_TOKEN: TOKEN, RIGSNAP_ACTIVITIES_PER_SECOND: '7', RIGSNAP_RIGBOX_CALLS_PER_SECOND: '9' }).RIGSNAP_RIGBOX_CALLS_PER_SECOND).toBe(9);
   });
 
   it('names every bad variable at once', () => {
@@ -99,7 +104,7 @@ describe('loadWorkerConfig', () => {
   });
 
   it('knows every schema variable and the Temporal connection variables', () => {
-    expect(KNOWN_ENV_VARS).toEqual(expect.arrayContaining(['RIGBOX_TOKEN', 'RIGBOX_API_URL', 'RIGSNAP_ACTIVITIES_PER_SECOND', 'TEMPORAL_ADDRESS', 'TEMPORAL_API_KEY']));
+    expect(KNOWN_ENV_VARS).toEqual(expect.arrayContaining(['RIGBOX_TOKEN', 'RIGBOX_API_URL', 'RIGSNAP_RIGBOX_CALLS_PER_SECOND', 'TEMPORAL_ADDRESS', 'TEMPORAL_API_KEY']));
     expect(new Set(KNOWN_ENV_VARS).size).toBe(KNOWN_ENV_VARS.length);
   });
 });

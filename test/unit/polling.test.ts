@@ -11,10 +11,30 @@ const detect = (durationMs: number, expectedMs?: number) => {
 };
 
 describe('polling with an expected duration', () => {
-  it.each([1_000, 10_000, 30_000, 60_000])('a %i ms transition that takes as long as usual: ≤ 15 GETs, delay ≤ max(250 ms, 5%%)', (ms) => {
+  it.each([
+    [1_000, 3],
+    [10_000, 3],
+    [30_000, 4],
+  ])('a %i ms transition that takes as long as usual: %i reads, seen within max(250 ms, 15%%)', (ms, reads) => {
     const { gets, delayMs } = detect(ms, ms);
-    expect(gets).toBeLessThanOrEqual(15);
-    expect(delayMs).toBeLessThanOrEqual(Math.max(250, ms * 0.05));
+    // pollTimes counts the read at 0; two more bracket the end, after jumps of at most the 15 s cap.
+    expect(gets).toBe(reads);
+    expect(delayMs).toBeLessThanOrEqual(Math.max(250, ms * 0.15));
+  });
+
+  it('a 60 s transition that takes as long as usual: reads spaced by the 15 s cap, then the bracket, seen within 15%', () => {
+    const { gets, delayMs } = detect(60_000, 60_000);
+    expect(gets).toBeLessThanOrEqual(6);
+    expect(delayMs).toBeLessThanOrEqual(9_000);
+  });
+
+  it('a transition shorter than usual is seen at the first read of the bracket', () => {
+    expect(detect(800, 1_000)).toEqual({ gets: 2, delayMs: 100 });
+  });
+
+  it('without the bracket, a transition that takes as long as usual costs one read, seen within 15%', () => {
+    const times = pollTimes(10_000, DEFAULT_POLL_SCHEDULE, 10_000, false);
+    expect(times).toEqual([0, 11_500]);
   });
 
   it('a transition that runs late falls back to the plain schedule (delay bounded by its growth)', () => {
@@ -47,6 +67,12 @@ describe('TransitionDurations', () => {
     expect(d.expected('running', 'ws_a')).toBeUndefined();
     d.record('stopped', 'ws_a', 19_000, 21_000);
     expect(d.expected('stopped', 'ws_a')).toBe(15_000);
+  });
+
+  it('brackets the first waits of a kind and then one in five, reading once after the expected end otherwise', () => {
+    const d = new TransitionDurations();
+    const plan = Array.from({ length: 10 }, () => d.probe('stopped'));
+    expect(plan).toEqual([true, true, true, false, true, false, false, false, false, true]);
   });
 
   it('keeps at most its bound of workspaces, forgetting the least recently seen', () => {

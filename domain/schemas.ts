@@ -1,0 +1,257 @@
+/**
+ * The zod schemas of the contract (Rigbox ids and shapes, workflow inputs), each built by a memoized
+ * factory: a schema is constructed the first time it is asked for, once per module instance.
+ *
+ * Why factories: the workflow sandbox re-runs every module of the bundle for each workflow it creates
+ * (each workflow gets its own module state), and constructing zod schemas is by far the largest part of
+ * that (measured: ~11 ms per workflow for all of them, ~3 ms for one). A workflow asks for its own input
+ * schema only; the lock asks for none. Node code (client, CLI, activities, schema generation) uses the
+ * eager constants of inputs.ts, ids.ts and rigbox.ts, built from these same factories.
+ */
+import { z } from 'zod';
+import { DEFAULT_BACKUP_PREFIX, DEFAULT_RPO } from './constants.js';
+import { REQUEST_KEY_PATTERN, SNAPSHOT_ID_PATTERN, SNAPSHOT_NAME_PATTERN, WORKSPACE_ID_PATTERN } from './ids.js';
+import { isValidTimeZone, parseDuration } from './time.js';
+
+/** A factory that builds its value on first call and returns the same one after. */
+function once<T>(make: () => T): () => T {
+  let value: T | undefined;
+  return () => (value ??= make());
+}
+
+// ---- Rigbox ids and shapes ----------------------------------------------------------------------
+
+export const workspaceId = once(() =>
+  z
+    .string({ error: 'must be a string like "ws_demo"' })
+    .regex(WORKSPACE_ID_PATTERN, { error: 'must be "ws_" followed by 1-64 letters, digits, "_" or "-" (e.g. "ws_demo")' }),
+);
+
+export const snapshotId = once(() =>
+  z
+    .string({ error: 'must be a string like "snap_abc123"' })
+    .regex(SNAPSHOT_ID_PATTERN, { error: 'must be "snap_" followed by 1-64 letters, digits, "_" or "-" (e.g. "snap_abc123")' }),
+);
+
+export const snapshotName = once(() =>
+  z
+    .string({ error: 'must be a string like "before-migration"' })
+    .regex(SNAPSHOT_NAME_PATTERN, { error: 'must be 1-128 characters: letters, digits and . _ : + @ - (starting with a letter or digit)' }),
+);
+
+/**
+ * Rigbox API shapes as the docs give them. Tolerant to extra fields (they are dropped, so history holds
+ * only what rigsnap uses), strict on the fields rigsnap relies on.
+ */
+export const rigboxSnapshot = once(() =>
+  z.object({
+    id: snapshotId(),
+    workspace_id: workspaceId(),
+    name: z.string(),
+    size_bytes: z.number().int().nonnegative(),
+    created_at: z.iso.datetime({ offset: true }),
+  }),
+);
+
+export const rigboxWorkspace = once(() =>
+  z.object({
+    id: workspaceId(),
+    status: z.string().min(1),
+    name: z.string().optional(),
+  }),
+);
+
+// ---- workflow inputs ----------------------------------------------------------------------------
+// The public contract. Objects are strict, so a misspelt field (`keepcurrent`) is refused by name
+// instead of silently ignored. Fields are only ever added, and only as optional, so old histories
+// replay against new code.
+
+export const restartPolicy = once(() => z.enum(['previous', 'always', 'never'], { error: 'must be "previous", "always" or "never"' }));
+
+export const snapshotWorkspaceInput = once(() =>
+  z.strictObject({
+    workspaceId: workspaceId(),
+    name: snapshotName(),
+    restart: restartPolicy().default('previous'),
+  }),
+);
+
+export const restoreWorkspaceInput = once(() =>
+  z.strictObject({
+    workspaceId: workspaceId(),
+    snapshotId: snapshotId(),
+    keepCurrent: z.boolean({ error: 'must be true or false' }).default(false),
+    restart: restartPolicy().default('previous'),
+  }),
+);
+
+export const deleteSnapshotInput = once(() => z.strictObject({ workspaceId: workspaceId(), snapshotId: snapshotId() }));
+
+export const listSnapshotsInput = once(() => z.strictObject({ workspaceId: workspaceId().optional() }));
+
+const count = (what: string) =>
+  z
+    .number({ error: `must be a whole number of ${what} from 1 to 10000` })
+    .int({ error: `must be a whole number of ${what} from 1 to 10000` })
+    .min(1, { error: `must be a whole number of ${what} from 1 to 10000` })
+    .max(10_000, { error: `must be a whole number of ${what} from 1 to 10000` });
+
+export const retentionPolicy = once(() =>
+  z
+    .strictObject({
+      keepLast: count('snapshots').optional(),
+      keepDaily: count('days').optional(),
+      keepWeekly: count('weeks').optional(),
+      keepMonthly: count('months').optional(),
+      keepWithinDays: z
+        .number({ error: 'must be a number of days greater than 0' })
+        .positive({ error: 'must be a number of days greater than 0' })
+        .max(36_500, { error: 'must be at most 36500 days' })
+        .optional(),
+      timezone: z.string().refine(isValidTimeZone, { error: 'must be an IANA timezone such as "UTC" or "Europe/Berlin"' }).optional(),
+    })
+    .refine(
+      (p) =>
+        p.keepLast !== undefined ||
+        p.keepDaily !== undefined ||
+        p.keepWeekly !== undefined ||
+        p.keepMonthly !== undefined ||
+        p.keepWithinDays !== undefined,
+      {
+        error:
+          'must set at least one of keepLast, keepDaily, keepWeekly, keepMonthly, keepWithinDays (an empty policy would keep only the newest)',
+      },
+    ),
+);
+
+/** Name prefixes select retention candidates; an empty prefix would make every snapshot one, so it is refused. */
+export const namePrefix = once(() =>
+  z.string({ error: 'must be a non-empty string such as "daily-backup-"' }).regex(/^[A-Za-z0-9][A-Za-z0-9._:+@-]{0,99}$/, {
+    error: 'must be 1-100 characters: letters, digits and . _ : + @ - (an empty prefix is refused)',
+  }),
+);
+
+export const pruneSnapshotsInput = once(() =>
+  z.strictObject({
+    workspaceId: workspaceId(),
+    namePrefix: namePrefix(),
+    retention: retentionPolicy(),
+    dryRun: z.boolean({ error: 'must be true or false' }).default(false),
+  }),
+);
+
+export const backupWorkspaceInput = once(() =>
+  z.strictObject({
+    workspaceId: workspaceId(),
+    namePrefix: namePrefix().default(DEFAULT_BACKUP_PREFIX),
+    retention: retentionPolicy().optional(),
+  }),
+);
+
+export const MAX_FLEET_SIZE = 10_000;
+
+export const backupFleetInput = once(() =>
+  z.strictObject({
+    workspaceIds: z
+      .array(workspaceId(), { error: 'must be an array of workspace ids' })
+      .min(1, { error: 'must list at least one workspace' })
+      .max(MAX_FLEET_SIZE, { error: `must list at most ${MAX_FLEET_SIZE} workspaces` })
+      .refine((ids) => new Set(ids).size === ids.length, { error: 'must not list a workspace twice' }),
+    concurrency: z
+      .number({ error: 'must be a whole number from 1 to 200' })
+      .int({ error: 'must be a whole number from 1 to 200' })
+      .min(1, { error: 'must be a whole number from 1 to 200' })
+      .max(200, { error: 'must be a whole number from 1 to 200' })
+      .default(10),
+    namePrefix: namePrefix().default(DEFAULT_BACKUP_PREFIX),
+    retention: retentionPolicy().optional(),
+  }),
+);
+
+const MIN_TTL_MS = 1000;
+const MAX_TTL_MS = 30 * 86_400_000;
+
+export const ttl = once(() =>
+  z.string({ error: 'must be a duration such as "30m", "2h" or "7d"' }).refine(
+    (t) => {
+      const ms = parseDuration(t);
+      return ms !== undefined && ms >= MIN_TTL_MS && ms <= MAX_TTL_MS;
+    },
+    { error: 'must be a duration from "1s" to "30d", such as "30m", "2h" or "7d"' },
+  ),
+);
+
+export const checkpointWorkspaceInput = once(() =>
+  z.strictObject({
+    workspaceId: workspaceId(),
+    name: snapshotName(),
+    ttl: ttl().default('24h'),
+  }),
+);
+
+export const releaseCheckpointInput = once(() =>
+  z.strictObject({ deleteSnapshot: z.boolean({ error: 'must be true or false' }).default(false) }).default({ deleteSnapshot: false }),
+);
+
+// ---- the backup audit (domain/audit.ts evaluates it) ----
+
+const MIN_RPO_MS = 60_000;
+const MAX_RPO_MS = 366 * 86_400_000;
+
+export const rpo = once(() =>
+  z.string({ error: 'must be a duration such as "26h" or "7d"' }).refine(
+    (t) => {
+      const ms = parseDuration(t);
+      return ms !== undefined && ms >= MIN_RPO_MS && ms <= MAX_RPO_MS;
+    },
+    { error: 'must be a duration from "1m" to "366d", such as "26h" or "7d"' },
+  ),
+);
+
+export const auditBackupsInput = once(() =>
+  z.strictObject({
+    /** A protected workspace whose newest backup is older than this misses its recovery point objective. */
+    rpo: rpo().default(DEFAULT_RPO),
+    /** Counts only snapshots named so as backups; default: each schedule's own prefix (daily-backup- for the ids below). */
+    namePrefix: namePrefix().optional(),
+    /** Workspaces to audit besides those of the backup and fleet schedules (Rigbox has no list of workspaces). */
+    workspaceIds: z
+      .array(workspaceId(), { error: 'must be an array of workspace ids' })
+      .max(MAX_FLEET_SIZE, { error: `must list at most ${MAX_FLEET_SIZE} workspaces` })
+      .default([]),
+    /** Send one notification (RIGSNAP_NOTIFY_URL) listing the offenders; nothing when all is well. */
+    notify: z.boolean({ error: 'must be true or false' }).default(false),
+  }),
+);
+
+/** Optional caller-chosen key that makes a start idempotent across retries of the caller. */
+export const requestKey = once(() => z.string().regex(REQUEST_KEY_PATTERN, { error: 'must be 1-40 letters, digits, "_" or "-"' }));
+
+// ---- parsing ------------------------------------------------------------------------------------
+
+export type ParseOutcome<T> = { ok: true; value: T } | { ok: false; message: string; fields: string[] };
+
+/**
+ * safeParse with a message that names every offending field: "workspaceId: must be …; retention: …".
+ * Used by workflows (to fail with InvalidInput), by the client (before sending) and by the CLI.
+ */
+export function parseInput<S extends z.ZodType>(schema: S, raw: unknown): ParseOutcome<z.output<S>> {
+  // reportInput keeps `issue.input` (zod 4 strips it otherwise), so a wrong type ("yes" for a boolean)
+  // is told apart from a missing field instead of both reading "is required".
+  const r = schema.safeParse(raw === undefined ? {} : raw, { reportInput: true });
+  if (r.success) return { ok: true, value: r.data };
+  const fields: string[] = [];
+  const parts = r.error.issues.map((issue) => {
+    const field = issue.path.length ? issue.path.map(String).join('.') : 'input';
+    if (issue.code === 'unrecognized_keys') {
+      // Name each unknown key by its full path (retention.keepdaily), not the object that holds it.
+      const keys = issue.keys.map((k) => (issue.path.length ? `${field}.${k}` : k));
+      fields.push(...keys);
+      return `${keys.join(', ')}: unknown field${keys.length > 1 ? 's' : ''} (check the spelling)`;
+    }
+    fields.push(field);
+    if (issue.code === 'invalid_type' && issue.input === undefined) return `${field}: is required`;
+    return `${field}: ${issue.message}`;
+  });
+  return { ok: false, message: parts.join('; '), fields };
+}
