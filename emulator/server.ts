@@ -260,7 +260,7 @@ export function createEmulator(options: EmulatorOptions): Emulator {
             route: routeKey.slice(method.length + 1),
             workspaceId: params.id ?? null,
             ...(params.sid ? { snapshotId: params.sid } : {}),
-            at: Date.now(),
+            at: performance.timeOrigin + performance.now(),
             ...(typeof origin === 'string' ? { origin } : {}),
           };
           emulator.arrivals.push(arrival);

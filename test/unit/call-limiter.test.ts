@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { CallLimiter } from '../../activities/call-limiter.js';
+import { CallLimiter, QUOTA_HEADROOM } from '../../activities/call-limiter.js';
 
 /** The Rigbox quota's limiter, on fake timers: when each call may go, exactly. */
 
@@ -20,19 +20,21 @@ async function goTimes(limiter: CallLimiter, n: number): Promise<number[]> {
 }
 
 describe('CallLimiter', () => {
-  it('spaces calls 1/rate apart: 20 calls at 10/s go over 1.9 s, never more than 10 in a second', async () => {
+  it('spaces calls 1/(0.95 × rate) apart: 20 calls at 10/s go over 2 s, never more than 10 in a second', async () => {
+    expect(QUOTA_HEADROOM).toBe(0.95);
     const times = await goTimes(new CallLimiter(10), 20);
     expect(times[0]).toBe(0);
-    expect(times.at(-1)).toBeCloseTo(1900, 0);
+    // Each gap is 1000/9.5 ms rounded up to the timer's whole milliseconds.
+    expect(times.at(-1)).toBe(19 * Math.ceil(1000 / 9.5));
     for (const t of times) expect(times.filter((u) => u >= t && u < t + 1000).length).toBeLessThanOrEqual(10);
   });
 
   it('a share of the quota slows this worker to its part (two workers: half each)', async () => {
     const limiter = new CallLimiter(10);
     limiter.setShare(0.5);
-    expect(limiter.ratePerSecond).toBeCloseTo(5);
+    expect(limiter.ratePerSecond).toBeCloseTo(4.75);
     const times = await goTimes(limiter, 6);
-    expect(times.at(-1)).toBeCloseTo(1000, 0);
+    expect(times.at(-1)).toBe(5 * Math.ceil(1000 / 4.75));
   });
 
   it('a cancelled read stops waiting for its turn', async () => {
@@ -42,5 +44,38 @@ describe('CallLimiter', () => {
     const waiting = limiter.acquire(abort.signal);
     abort.abort(new Error('cancelled'));
     await expect(waiting).rejects.toThrow('cancelled');
+  });
+
+  it('a cancelled read gives its turn to the next caller', async () => {
+    const limiter = new CallLimiter(1);
+    const t0 = performance.now();
+    await limiter.acquire();
+    const abort = new AbortController();
+    const cancelled = limiter.acquire(abort.signal).catch(() => 'cancelled');
+    const next = limiter.acquire().then(() => performance.now() - t0);
+    abort.abort(new Error('cancelled'));
+    await vi.runAllTimersAsync();
+    expect(await cancelled).toBe('cancelled');
+    expect(await next).toBe(Math.ceil(1000 / 0.95));
+  });
+});
+
+describe('CallLimiter on the real clock', () => {
+  beforeEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('a timer that fires late pushes the following calls back: consecutive calls never go closer than 1/rate', async () => {
+    const limiter = new CallLimiter(10);
+    await limiter.acquire();
+    const times = [performance.now()];
+    const all = Array.from({ length: 3 }, () => limiter.acquire().then(() => times.push(performance.now())));
+    // The event loop is busy for 250 ms: the second call's turn (at 100 ms) comes late, and the third's
+    // (due at 200 ms when slots are booked ahead) must not follow it at once.
+    const busyUntil = performance.now() + 250;
+    while (performance.now() < busyUntil);
+    await Promise.all(all);
+    // Node may fire a timer up to 1 ms before its time as performance.now() reads it.
+    for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(98);
   });
 });
