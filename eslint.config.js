@@ -46,7 +46,7 @@ export default tseslint.config(
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true, allowNullish: true }],
     },
   },
-  { files: ['workflows/**/*.ts', 'domain/**/*.ts'], rules: deterministicRestrictions },
+  { files: ['workflows/**/*.ts', 'domain/**/*.ts', 'contract/**/*.ts'], rules: deterministicRestrictions },
   {
     // With reuseV8Context, module state is shared by every workflow in a worker thread: a top-level
     // `let` would leak between runs and differ on replay. Keep per-run state in the run's objects.

@@ -4,12 +4,10 @@ import path from 'node:path';
 import { CancelledFailure, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+import { WORKFLOW_TYPES, lockStateQuery } from '../contract/index.js';
 import {
-  LOCK_STATE_QUERY,
   SAFETY_SNAPSHOT_PREFIX,
-  WORKFLOW_TYPES,
   workflowIds,
-  type LockState,
   type BackupWorkspaceResult,
   type RestoreWorkspaceResult,
   type SnapshotWorkspaceResult,
@@ -453,7 +451,7 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
     const terminateABusyLock = async () => {
       for (const id of workspaceIds) {
         const lock = client.workflow.getHandle(workflowIds.lock(id));
-        const state = await lock.query<LockState>(LOCK_STATE_QUERY).catch(() => null);
+        const state = await lock.query(lockStateQuery).catch(() => null);
         if (!state?.holder) continue;
         await lock.terminate('chaos: an operator terminates the lock');
         lockTerminations++;

@@ -2,8 +2,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
+import { WORKFLOW_TYPES } from '../contract/index.js';
 import {
-  WORKFLOW_TYPES,
   workflowIds,
   type BackupFleetResult,
   type SnapshotWorkspaceResult,

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import pc from 'picocolors';
 import type { z } from 'zod';
+import { WORKFLOW_TYPES } from '../contract/index.js';
 import {
   AuditBackupsInput,
   BACKUP_NAME_SUFFIX,
@@ -21,7 +22,6 @@ import {
   formatDuration,
   parseDuration,
   type AuditBackupsResult,
-  WORKFLOW_TYPES,
   type BackupFleetResult,
   type BackupWorkspaceResult,
   type CheckpointWorkspaceResult,

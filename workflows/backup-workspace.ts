@@ -1,9 +1,8 @@
-import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
 import { isCancellation, log, patched, workflowInfo } from '@temporalio/workflow';
+import { scheduledStartTimeKey } from '../contract/index.js';
 import {
   BackupWorkspaceInput,
   MEMO_KEYS,
-  SCHEDULED_START_TIME_ATTRIBUTE,
   backupName,
   isValidTimeZone,
   isoDate,
@@ -14,8 +13,6 @@ import { PATCHES } from './patches.js';
 import { describeFailure, notifyFailure } from './notify.js';
 import { pruneUnderLock } from './prune-snapshots.js';
 import { snapshotUnderLock } from './snapshot-workspace.js';
-
-const scheduledStartTimeKey = defineSearchAttributeKey(SCHEDULED_START_TIME_ATTRIBUTE, SearchAttributeType.DATETIME);
 
 /**
  * The instant whose date names the backup, and the timezone to read it in. A scheduled run uses the

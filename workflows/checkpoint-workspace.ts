@@ -7,10 +7,10 @@ import {
   CancellationScope,
   allHandlersFinished,
   condition,
-  defineUpdate,
   isCancellation,
   setHandler,
 } from '@temporalio/workflow';
+import { releaseUpdate, rollbackUpdate, type CheckpointProgressDetail } from '../contract/index.js';
 import {
   CheckpointWorkspaceInput,
   ReleaseCheckpointInput,
@@ -19,7 +19,6 @@ import {
   type CheckpointStateName,
   type CheckpointWorkspaceResult,
   type RigboxSnapshot,
-  type RollbackResult,
 } from '../domain/index.js';
 import { ProgressTracker, activities, asWorkflowFailure, tagWorkflow, validateInput, withWorkspaceLock } from './common.js';
 import { describeFailure } from './notify.js';
@@ -28,14 +27,6 @@ import { snapshotUnderLock } from './snapshot-workspace.js';
 
 /** An update refused by its validator: typed, so callers can tell a conflict from bad input. */
 const rejected = (type: 'Conflict' | 'InvalidInput', message: string) => ApplicationFailure.create({ type, message, nonRetryable: true });
-
-export interface ReleaseResult {
-  released: true;
-  snapshotDeleted: boolean;
-}
-
-export const rollbackUpdate = defineUpdate<RollbackResult, []>('rollback');
-export const releaseUpdate = defineUpdate<ReleaseResult, [ReleaseCheckpointInput?]>('release');
 
 /** How a session ended, for the callers of `release` still waiting for it. */
 type Ending =
@@ -70,7 +61,7 @@ class CheckpointSession {
       snapshotName: this.name,
       rollbacks: this.rollbacks,
       expiresAt: this.expiresAt,
-    });
+    } satisfies CheckpointProgressDetail);
   }
 
   activate(snapshot: RigboxSnapshot, expiresAt: string): void {

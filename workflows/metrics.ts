@@ -7,9 +7,9 @@ import {
   workflowInfo,
   type Sinks,
 } from '@temporalio/workflow';
+import { WORKFLOW_TYPES } from '../contract/index.js';
 import {
   ERROR_TYPES,
-  WORKFLOW_TYPES,
   WORKSPACE_ID_PATTERN,
   type AuditBackupsResult,
   type Operation,

@@ -21,8 +21,6 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
-  defineQuery,
-  defineSignal,
   getExternalWorkflowHandle,
   log,
   patched,
@@ -31,21 +29,17 @@ import {
   sleep,
   workflowInfo,
 } from '@temporalio/workflow';
+import { lockAcquireSignal, lockGrantedSignal, lockReleaseSignal, lockStateQuery } from '../contract/index.js';
 import {
-  LOCK_ACQUIRE_SIGNAL,
-  LOCK_STATE_QUERY,
   type LockHolder,
   type LockReleaseRequest,
   type LockRequest,
   type LockState,
   type WorkspaceLockInput,
 } from '../domain/index.js';
-import { activities, lockGrantedSignal, lockReleaseSignal, nowIso, tagWorkflow } from './common.js';
+import { activities, nowIso, tagWorkflow } from './common.js';
 import { PATCHES } from './patches.js';
 import { startAgainUntilRunning } from './restart.js';
-
-export const lockAcquireSignal = defineSignal<[LockRequest]>(LOCK_ACQUIRE_SIGNAL);
-export const lockStateQuery = defineQuery<LockState>(LOCK_STATE_QUERY);
 
 /** With no holder and nobody waiting for this long, the lock ends; the next request starts it again. */
 const IDLE_EXIT_MS = 10 * 60_000;

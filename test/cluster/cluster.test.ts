@@ -6,7 +6,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { formatReport, runChaos, type ChaosStack } from '../../bench/chaos.js';
 import { RigsnapClient } from '../../client/index.js';
 import { clusterChaosStack, startCluster, type Cluster } from '../../dev/cluster.js';
-import { WORKFLOW_TYPES, type BackupWorkspaceResult } from '../../domain/index.js';
+import { WORKFLOW_TYPES } from '../../contract/index.js';
+import { type BackupWorkspaceResult } from '../../domain/index.js';
 
 /**
  * The production topology of docker-compose.yml, run for real without Docker (dev/cluster.ts):

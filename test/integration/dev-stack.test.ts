@@ -6,6 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { WORKFLOW_TYPES } from '../../contract/index.js';
 import { startEmulator, type Emulator } from '../../emulator/index.js';
 
 /**
@@ -190,7 +191,7 @@ describe('npm start: the whole stack on an embedded default', () => {
     const connection = await Connection.connect({ address: `127.0.0.1:${ports.temporal}` });
     try {
       const client = new Client({ connection, namespace: 'default' });
-      const result = await client.workflow.execute('snapshotWorkspace', {
+      const result = await client.workflow.execute(WORKFLOW_TYPES.snapshot, {
         taskQueue: 'rigbox-snapshots',
         args: [{ workspaceId: 'ws_demo', name: 'before-migration' }],
         workflowId,
@@ -206,7 +207,7 @@ describe('npm start: the whole stack on an embedded default', () => {
 
       // An ordinary user error (a snapshot that does not exist) is one log line per failure, no stack.
       const failed = await client.workflow
-        .execute('restoreWorkspace', { taskQueue: 'rigbox-snapshots', args: [{ workspaceId: 'ws_demo', snapshotId: 'snap_nope' }], workflowId: `${workflowId}-nope` })
+        .execute(WORKFLOW_TYPES.restore, { taskQueue: 'rigbox-snapshots', args: [{ workspaceId: 'ws_demo', snapshotId: 'snap_nope' }], workflowId: `${workflowId}-nope` })
         .then(() => 'completed', (e: unknown) => e);
       expect(failed).toBeInstanceOf(Error);
       const log = await eventually(() => /Workflow failed: /.test(stack.stderr()), 10_000).then(() => stack.stderr());
@@ -218,7 +219,7 @@ describe('npm start: the whole stack on an embedded default', () => {
       await client.schedule.create({
         scheduleId,
         spec: { calendars: [{ hour: 3, minute: 0 }] },
-        action: { type: 'startWorkflow', workflowType: 'backupWorkspace', taskQueue: 'rigbox-snapshots', args: [{ workspaceId: 'ws_demo' }] },
+        action: { type: 'startWorkflow', workflowType: WORKFLOW_TYPES.backup, taskQueue: 'rigbox-snapshots', args: [{ workspaceId: 'ws_demo' }] },
         state: { paused: true, note: 'dev-stack test' },
       });
 
@@ -249,13 +250,13 @@ describe('npm start: the whole stack on an embedded default', () => {
     try {
       const client = new Client({ connection, namespace: 'default' });
       const described = await client.workflow.getHandle(workflowId).describe();
-      expect(described.type).toBe('snapshotWorkspace');
+      expect(described.type).toBe(WORKFLOW_TYPES.snapshot);
       expect(described.status.name).toBe('COMPLETED');
       const result = (await client.workflow.getHandle(workflowId).result()) as { snapshot: { id: string } };
 
       const schedule = await client.schedule.getHandle(scheduleId).describe();
       expect(schedule.state.paused).toBe(true);
-      expect(schedule.action).toMatchObject({ type: 'startWorkflow', workflowType: 'backupWorkspace' });
+      expect(schedule.action).toMatchObject({ type: 'startWorkflow', workflowType: WORKFLOW_TYPES.backup });
 
       const snapshots = (await (await fetch(`http://127.0.0.1:${ports.emulator}/_emulator/snapshots`)).json()) as Array<{ id: string }>;
       expect(snapshots.map((s) => s.id)).toContain(result.snapshot.id);
@@ -452,7 +453,7 @@ describe('npm start with TEMPORAL_ADDRESS and RIGBOX_TOKEN set', () => {
       const connection = await Connection.connect({ address: inject('temporalAddress') });
       try {
         const client = new Client({ connection, namespace: 'default' });
-        const result = await client.workflow.execute('snapshotWorkspace', {
+        const result = await client.workflow.execute(WORKFLOW_TYPES.snapshot, {
           taskQueue,
           args: [{ workspaceId, name: 'before-migration' }],
           workflowId: `dev-stack-worker-only-${Date.now().toString(36)}`,

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { interpolate, readComposeTopology, SERVER_PORT_VARIABLES, temporalServerEnvironment } from '../../dev/cluster.js';
-import { SEARCH_ATTRIBUTES } from '../../domain/index.js';
+import { SEARCH_ATTRIBUTES } from '../../contract/index.js';
 // @ts-expect-error: plain JavaScript module without types
 import { composeVersions } from '../../scripts/ensure-temporal-server.mjs';
 import { DEV_ENV_VARS, KNOWN_ENV_VARS, WorkerEnv } from '../../worker/config.js';

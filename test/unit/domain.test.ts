@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { WORKFLOW_TYPES } from '../../contract/index.js';
 import {
   BackupFleetInput,
   BackupWorkspaceInput,
@@ -37,7 +38,6 @@ import {
   SnapshotWorkspaceInput,
   utcStamp,
   workflowIds,
-  WORKFLOW_TYPES,
   type ParseOutcome,
 } from '../../domain/index.js';
 
@@ -148,24 +148,24 @@ describe('parseInput: bad inputs are refused with a message naming the field', (
 
   type Case = [label: string, schema: keyof typeof INPUT_SCHEMAS, input: unknown, field: string, message: RegExp];
   const cases: Case[] = [
-    ['workspace id without ws_', 'snapshotWorkspace', { ...snapshotOk, workspaceId: 'demo' }, 'workspaceId', /must be "ws_" followed by/],
+    ['workspace id without ws_', WORKFLOW_TYPES.snapshot, { ...snapshotOk, workspaceId: 'demo' }, 'workspaceId', /must be "ws_" followed by/],
     ['workspace id with a slash', 'deleteSnapshot', { ...restoreOk, workspaceId: 'ws_a/../b' }, 'workspaceId', /must be "ws_"/],
     ['workspace id too long', 'listSnapshots', { workspaceId: `ws_${'a'.repeat(65)}` }, 'workspaceId', /1-64 letters/],
-    ['workspace id of the wrong type', 'backupWorkspace', { workspaceId: 42 }, 'workspaceId', /must be a string like "ws_demo"/],
-    ['snapshot id without snap_', 'restoreWorkspace', { ...restoreOk, snapshotId: 'abc123' }, 'snapshotId', /must be "snap_" followed by/],
+    ['workspace id of the wrong type', WORKFLOW_TYPES.backup, { workspaceId: 42 }, 'workspaceId', /must be a string like "ws_demo"/],
+    ['snapshot id without snap_', WORKFLOW_TYPES.restore, { ...restoreOk, snapshotId: 'abc123' }, 'snapshotId', /must be "snap_" followed by/],
     ['snapshot id with a path', 'deleteSnapshot', { ...restoreOk, snapshotId: 'snap_1/../../x' }, 'snapshotId', /must be "snap_"/],
-    ['unknown field keepcurrent', 'restoreWorkspace', { ...restoreOk, keepcurrent: true }, 'keepcurrent', /keepcurrent: unknown field \(check the spelling\)/],
-    ['unknown field Restart', 'snapshotWorkspace', { ...snapshotOk, Restart: 'always' }, 'Restart', /Restart: unknown field/],
+    ['unknown field keepcurrent', WORKFLOW_TYPES.restore, { ...restoreOk, keepcurrent: true }, 'keepcurrent', /keepcurrent: unknown field \(check the spelling\)/],
+    ['unknown field Restart', WORKFLOW_TYPES.snapshot, { ...snapshotOk, Restart: 'always' }, 'Restart', /Restart: unknown field/],
     ['a misspelt rule inside retention', 'pruneSnapshots', { ...pruneOk, retention: { keepLast: 3, keepdaily: 7 } }, 'retention.keepdaily', /retention\.keepdaily: unknown field/],
-    ['missing workspaceId', 'snapshotWorkspace', { name: 'x' }, 'workspaceId', /^workspaceId: is required$/],
-    ['missing name', 'snapshotWorkspace', { workspaceId: 'ws_demo' }, 'name', /^name: is required$/],
+    ['missing workspaceId', WORKFLOW_TYPES.snapshot, { name: 'x' }, 'workspaceId', /^workspaceId: is required$/],
+    ['missing name', WORKFLOW_TYPES.snapshot, { workspaceId: 'ws_demo' }, 'name', /^name: is required$/],
     ['missing snapshotId', 'deleteSnapshot', { workspaceId: 'ws_demo' }, 'snapshotId', /^snapshotId: is required$/],
     ['missing namePrefix', 'pruneSnapshots', { workspaceId: 'ws_demo', retention: { keepLast: 1 } }, 'namePrefix', /^namePrefix: is required$/],
     ['missing retention', 'pruneSnapshots', { workspaceId: 'ws_demo', namePrefix: 'daily-backup-' }, 'retention', /^retention: is required$/],
     ['missing workspaceIds', 'backupFleet', {}, 'workspaceIds', /^workspaceIds: is required$/],
-    ['bad restart value', 'snapshotWorkspace', { ...snapshotOk, restart: 'sometimes' }, 'restart', /^restart: must be "previous", "always" or "never"$/],
-    ['restart in the wrong case', 'restoreWorkspace', { ...restoreOk, restart: 'Always' }, 'restart', /must be "previous", "always" or "never"/],
-    ['keepCurrent as a string', 'restoreWorkspace', { ...restoreOk, keepCurrent: 'yes' }, 'keepCurrent', /^keepCurrent: must be true or false$/],
+    ['bad restart value', WORKFLOW_TYPES.snapshot, { ...snapshotOk, restart: 'sometimes' }, 'restart', /^restart: must be "previous", "always" or "never"$/],
+    ['restart in the wrong case', WORKFLOW_TYPES.restore, { ...restoreOk, restart: 'Always' }, 'restart', /must be "previous", "always" or "never"/],
+    ['keepCurrent as a string', WORKFLOW_TYPES.restore, { ...restoreOk, keepCurrent: 'yes' }, 'keepCurrent', /^keepCurrent: must be true or false$/],
     ['dryRun as a string', 'pruneSnapshots', { ...pruneOk, dryRun: 'false' }, 'dryRun', /^dryRun: must be true or false$/],
     ['duplicate workspaceIds', 'backupFleet', { workspaceIds: ['ws_a', 'ws_b', 'ws_a'] }, 'workspaceIds', /must not list a workspace twice/],
     ['an empty fleet', 'backupFleet', { workspaceIds: [] }, 'workspaceIds', /must list at least one workspace/],
@@ -173,17 +173,17 @@ describe('parseInput: bad inputs are refused with a message naming the field', (
     ['concurrency 0', 'backupFleet', { workspaceIds: ['ws_a'], concurrency: 0 }, 'concurrency', /^concurrency: must be a whole number from 1 to 200$/],
     ['concurrency 201', 'backupFleet', { workspaceIds: ['ws_a'], concurrency: 201 }, 'concurrency', /from 1 to 200/],
     ['concurrency 2.5', 'backupFleet', { workspaceIds: ['ws_a'], concurrency: 2.5 }, 'concurrency', /from 1 to 200/],
-    ['bad timezone', 'backupWorkspace', { workspaceId: 'ws_demo', retention: { keepDaily: 7, timezone: 'Berlin' } }, 'retention.timezone', /^retention\.timezone: must be an IANA timezone/],
+    ['bad timezone', WORKFLOW_TYPES.backup, { workspaceId: 'ws_demo', retention: { keepDaily: 7, timezone: 'Berlin' } }, 'retention.timezone', /^retention\.timezone: must be an IANA timezone/],
     ['ttl "5 minutes"', 'checkpointWorkspace', { workspaceId: 'ws_demo', name: 'demo', ttl: '5 minutes' }, 'ttl', /^ttl: must be a duration from "1s" to "30d"/],
     ['ttl "0s"', 'checkpointWorkspace', { workspaceId: 'ws_demo', name: 'demo', ttl: '0s' }, 'ttl', /^ttl: must be a duration/],
     ['ttl "31d"', 'checkpointWorkspace', { workspaceId: 'ws_demo', name: 'demo', ttl: '31d' }, 'ttl', /^ttl: must be a duration/],
     ['ttl as a number', 'checkpointWorkspace', { workspaceId: 'ws_demo', name: 'demo', ttl: 3600 }, 'ttl', /^ttl: must be a duration such as/],
-    ['name with a slash', 'snapshotWorkspace', { ...snapshotOk, name: 'models/v2' }, 'name', /^name: must be 1-128 characters/],
+    ['name with a slash', WORKFLOW_TYPES.snapshot, { ...snapshotOk, name: 'models/v2' }, 'name', /^name: must be 1-128 characters/],
     ['name starting with a dash', 'checkpointWorkspace', { workspaceId: 'ws_demo', name: '-x' }, 'name', /starting with a letter or digit/],
-    ['empty name', 'snapshotWorkspace', { ...snapshotOk, name: '' }, 'name', /^name: must be 1-128 characters/],
-    ['name of 129 characters', 'snapshotWorkspace', { ...snapshotOk, name: 'a'.repeat(129) }, 'name', /^name: must be 1-128/],
+    ['empty name', WORKFLOW_TYPES.snapshot, { ...snapshotOk, name: '' }, 'name', /^name: must be 1-128 characters/],
+    ['name of 129 characters', WORKFLOW_TYPES.snapshot, { ...snapshotOk, name: 'a'.repeat(129) }, 'name', /^name: must be 1-128/],
     ['empty namePrefix', 'backupFleet', { workspaceIds: ['ws_a'], namePrefix: '' }, 'namePrefix', /an empty prefix is refused/],
-    ['namePrefix with a space', 'backupWorkspace', { workspaceId: 'ws_demo', namePrefix: 'daily backup ' }, 'namePrefix', /^namePrefix: must be 1-100/],
+    ['namePrefix with a space', WORKFLOW_TYPES.backup, { workspaceId: 'ws_demo', namePrefix: 'daily backup ' }, 'namePrefix', /^namePrefix: must be 1-100/],
   ];
 
   it.each(cases)('%s', (_label, schema, input, field, message) => {
