@@ -23,7 +23,7 @@ import { type BackupWorkspaceResult } from '../../domain/index.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const clusterEntry = path.join(root, 'dist/dev/cluster-main.js');
-const cliEntry = path.join(root, 'dist/client/cli.js');
+const cliEntry = path.join(root, 'dist/cli/main.js');
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 async function until<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs: number): Promise<T> {

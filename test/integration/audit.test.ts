@@ -13,12 +13,12 @@ import { eventually, testWorkflowId, workflowFailure } from '../helpers/workflow
 
 /**
  * The backup audit on emulated workspaces with fresh, stale, missing and failed backups, through the
- * real CLI (`rigsnap audit`, dist/client/cli.js) and a worker on the run's dev server: the exact
+ * real CLI (`rigsnap audit`, dist/cli/main.js) and a worker on the run's dev server: the exact
  * verdicts and exit codes, the unprotected workspaces, and the scheduled audit's one notification
  * (and none when all is well).
  */
 
-const CLI = path.resolve('dist/client/cli.js');
+const CLI = path.resolve('dist/cli/main.js');
 const HOUR = 3_600_000;
 let temporal: TestTemporal;
 let emu: Emulator;

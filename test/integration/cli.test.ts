@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { WORKFLOW_TYPES, lockStateQuery } from '../../contract/index.js';
-import { buildProgram } from '../../client/cli.js';
+import { buildProgram } from '../../cli/main.js';
 import type { Worker } from '@temporalio/worker';
 import { scheduleIds } from '../../domain/index.js';
 import { startEmulator, type Emulator } from '../../emulator/index.js';
@@ -14,11 +14,11 @@ import { TEST_TOKEN, connectTestTemporal, createTestWorker, uniqueTaskQueue, typ
 import { checkLink, linksIn } from '../helpers/ui-links.js';
 
 /**
- * The real `rigsnap` binary (dist/client/cli.js, built by `npm run build`, which `npm test` runs first)
+ * The real `rigsnap` binary (dist/cli/main.js, built by `npm run build`, which `npm test` runs first)
  * as a child process, against the run's Temporal dev server and an in-process worker on a queue of its
  * own, backed by the emulator.
  */
-const CLI = path.resolve('dist/client/cli.js');
+const CLI = path.resolve('dist/cli/main.js');
 
 let temporal: TestTemporal;
 let emu: Emulator;
@@ -91,7 +91,7 @@ function rigsnapOnTerminal(args: string[], input: string, env: Record<string, st
   });
 }
 
-/** Runs `node dist/client/cli.js …` without a terminal (stdin, stdout and stderr are pipes). Never blocks the worker. */
+/** Runs `node dist/cli/main.js …` without a terminal (stdin, stdout and stderr are pipes). Never blocks the worker. */
 function rigsnap(args: string[], env: Record<string, string> = {}): Promise<Run> {
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TEMPORAL_') && !k.startsWith('RIGSNAP_')));
   return new Promise((resolve, reject) => {
@@ -123,8 +123,8 @@ async function workflowsOfType(type: string): Promise<number> {
 
 beforeAll(async () => {
   if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test does)`);
-  if (fs.statSync(CLI).mtimeMs < fs.statSync(path.resolve('client/cli.ts')).mtimeMs) {
-    throw new Error(`${CLI} is older than client/cli.ts: run \`npm run build\` first (npm test does)`);
+  if (fs.statSync(CLI).mtimeMs < fs.statSync(path.resolve('cli/main.ts')).mtimeMs) {
+    throw new Error(`${CLI} is older than cli/main.ts: run \`npm run build\` first (npm test does)`);
   }
   temporal = await connectTestTemporal();
   emu = await startEmulator({
