@@ -9,7 +9,7 @@ import {
   type SnapshotWorkspaceResult,
 } from '../domain/index.js';
 import type { CallRecord } from '../emulator/index.js';
-import { projectRoot } from '../worker/dev-stack.js';
+import { projectRoot } from '../dev/temporal-server.js';
 import { BENCH_TOKEN, percentile, startBenchStack, type BenchStack, type WorkerProcess } from './stack.js';
 
 /**

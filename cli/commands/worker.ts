@@ -16,7 +16,7 @@ export function registerWorker(program: Command, act: Act): void {
   examples(program.command('dev').description('The local stack in one command: Temporal dev server with its UI, the Rigbox emulator and a worker').allowUnknownOption().allowExcessArguments(), [
     'rigsnap dev',
   ]).action(
-    act(async (_o: unknown, cmd: Command) => runNode('worker/dev.js', cmd.args)),
+    act(async (_o: unknown, cmd: Command) => runNode('dev/main.js', cmd.args)),
   );
 }
 

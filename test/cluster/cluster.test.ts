@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { formatReport, runChaos, type ChaosStack } from '../../bench/chaos.js';
 import { RigsnapClient } from '../../client/index.js';
-import { clusterChaosStack, startCluster, type Cluster } from '../../dev/cluster.js';
+import { startCluster, type Cluster } from '../../dev/cluster.js';
+import { clusterChaosStack } from '../../bench/chaos-cluster.js';
 import { WORKFLOW_TYPES } from '../../contract/index.js';
 import { type BackupWorkspaceResult } from '../../domain/index.js';
 

@@ -10,13 +10,13 @@ import { WORKFLOW_TYPES } from '../../contract/index.js';
 import { startEmulator, type Emulator } from '../../emulator/index.js';
 
 /**
- * `npm start` as a user runs it: `node dist/worker/dev.js` in a child process, on free ports (never
+ * `npm start` as a user runs it: `node dist/dev/main.js` in a child process, on free ports (never
  * 7233/8233/8787, which other things here may use) and a throwaway state directory, against the real
  * Temporal dev server it starts from the project's CLI binary.
  */
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const devEntry = path.join(root, 'dist/worker/dev.js');
+const devEntry = path.join(root, 'dist/dev/main.js');
 const FIRST_COMMAND = './rigsnap snapshot ws_demo --name before-migration';
 
 async function freePort(): Promise<number> {
@@ -53,7 +53,7 @@ interface Stack {
 const running: Stack[] = [];
 
 /**
- * Starts `node dist/worker/dev.js`, or with `npm: true` the README's `npm start` from the project root
+ * Starts `node dist/dev/main.js`, or with `npm: true` the README's `npm start` from the project root
  * in a process group of its own (as a terminal would run it, so the test can hang it up).
  */
 function startStack(o: { cwd: string; env: Record<string, string>; npm?: boolean }): Stack {
@@ -335,7 +335,7 @@ describe('npm start stops with the process that started it', () => {
       // `exec` in the script: the stack is npm's own child, not a shell's.
       const stackPids = childrenOf(npmPid);
       expect(stackPids).toHaveLength(1);
-      expect(execFileSync('ps', ['-o', 'args=', '-p', String(stackPids[0])], { encoding: 'utf8' })).toContain('dist/worker/dev.js');
+      expect(execFileSync('ps', ['-o', 'args=', '-p', String(stackPids[0])], { encoding: 'utf8' })).toContain('dist/dev/main.js');
       for (const port of Object.values(ports)) expect(await listening(port)).toBe(true);
 
       await kill(npmPid, stack);

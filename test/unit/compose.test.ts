@@ -7,7 +7,8 @@ import { interpolate, readComposeTopology, SERVER_PORT_VARIABLES, temporalServer
 import { SEARCH_ATTRIBUTES } from '../../contract/index.js';
 // @ts-expect-error: plain JavaScript module without types
 import { composeVersions } from '../../scripts/ensure-temporal-server.mjs';
-import { DEV_ENV_VARS, KNOWN_ENV_VARS, WorkerEnv } from '../../worker/config.js';
+import { DEV_ENV_VARS } from '../../dev/config.js';
+import { KNOWN_ENV_VARS, WorkerEnv } from '../../worker/config.js';
 
 /**
  * Docker has no engine here, so the compose file is checked statically: what `docker compose` would
