@@ -17,6 +17,20 @@ const layer = (from, allowed, comment) => ({
   to: { path: '^[a-z]', pathNot: [`^(${[from, ...allowed].join('|')})/`, '^node_modules/'], dependencyTypesNot: ['core'] },
 });
 
+/**
+ * A rule: modules under `from` may import modules under `to` for their types only (erased at build).
+ * @param {string} from
+ * @param {string} to
+ * @param {string} comment
+ */
+const typesOnly = (from, to, comment) => ({
+  name: `${from}-imports-${to}-types-only`,
+  comment,
+  severity: 'error',
+  from: { path: `^${from}/` },
+  to: { path: `^${to}/`, dependencyTypesNot: ['type-only'] },
+});
+
 module.exports = {
   forbidden: [
     {
@@ -29,31 +43,13 @@ module.exports = {
     layer('domain', [], 'domain/ is pure and shared by all: it imports nothing of the project (and zod only).'),
     layer('contract', ['domain'], 'contract/ is loaded by workflow code: domain/ and the SDK definitions only.'),
     layer('workflows', ['contract', 'domain', 'activities'], 'workflows/ import activities/ as types only (the next rule).'),
-    {
-      name: 'workflows-import-activity-types-only',
-      comment: 'Activity code must not leak into the workflow bundle: proxyActivities takes a type.',
-      severity: 'error',
-      from: { path: '^workflows/' },
-      to: { path: '^activities/', dependencyTypesNot: ['type-only'] },
-    },
+    typesOnly('workflows', 'activities', 'Activity code must not leak into the workflow bundle: proxyActivities takes a type.'),
     layer('activities', ['contract', 'domain'], 'activities/ talk to Rigbox and Temporal; they know no workflow, worker or client code.'),
     layer('client', ['contract', 'domain', 'workflows'], 'client/ is the library for other services; it types its results with workflows/ (types only, next rule).'),
-    {
-      name: 'client-imports-workflow-types-only',
-      comment: 'The client carries no workflow code: only the workflow functions’ types.',
-      severity: 'error',
-      from: { path: '^client/' },
-      to: { path: '^workflows/', dependencyTypesNot: ['type-only'] },
-    },
+    typesOnly('client', 'workflows', 'The client carries no workflow code: only the workflow functions’ types.'),
     layer('cli', ['client', 'contract', 'domain'], 'cli/ is a user of the client library (it starts the worker and the stack as processes, not imports).'),
     layer('worker', ['activities', 'workflows', 'contract', 'domain'], 'worker/ is what a production worker runs.'),
-    {
-      name: 'worker-imports-workflow-types-only',
-      comment: 'Workflow code runs in the sandbox, loaded as a bundle by path: the worker imports only its types (the metrics sink).',
-      severity: 'error',
-      from: { path: '^worker/' },
-      to: { path: '^workflows/', dependencyTypesNot: ['type-only'] },
-    },
+    typesOnly('worker', 'workflows', 'Workflow code runs in the sandbox, loaded as a bundle by path: the worker imports only its types (the metrics sink).'),
     layer('emulator', [], 'emulator/ stands in for Rigbox: it knows nothing of rigsnap.'),
     layer('dev', ['worker', 'emulator', 'contract', 'domain'], 'dev/ is the local stack and topology; the benchmark uses it, not the other way round.'),
     layer('bench', ['dev', 'worker', 'emulator', 'client', 'contract', 'domain'], 'bench/ drives whole stacks.'),

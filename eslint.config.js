@@ -33,7 +33,7 @@ export default tseslint.config(
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ['eslint.config.js', '.dependency-cruiser.cjs', 'scripts/*.mjs'] }, tsconfigRootDir: import.meta.dirname },
+      parserOptions: { projectService: { allowDefaultProject: ['eslint.config.js', 'scripts/*.mjs'] }, tsconfigRootDir: import.meta.dirname },
       globals: { process: 'readonly', console: 'readonly', URL: 'readonly', Buffer: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', fetch: 'readonly', AbortSignal: 'readonly' },
     },
     rules: {
@@ -47,8 +47,12 @@ export default tseslint.config(
     },
   },
   { files: ['workflows/**/*.ts', 'domain/**/*.ts', 'contract/**/*.ts'], rules: deterministicRestrictions },
-  // dependency-cruiser reads its rules from a CommonJS file.
-  { files: ['.dependency-cruiser.cjs'], languageOptions: { sourceType: 'commonjs', globals: { module: 'writable' } } },
+  // dependency-cruiser reads its rules from a CommonJS file (linted without types: it is no part of the program).
+  {
+    files: ['.dependency-cruiser.cjs'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: { parserOptions: { projectService: false, project: false }, sourceType: 'commonjs', globals: { module: 'writable' } },
+  },
   {
     // With reuseV8Context, module state is shared by every workflow in a worker thread: a top-level
     // `let` would leak between runs and differ on replay. Keep per-run state in the run's objects.

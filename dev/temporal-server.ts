@@ -1,9 +1,9 @@
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { NativeConnection } from '@temporalio/worker';
 import { spawnGuarded } from './guarded-process.js';
+import { canConnect, sleep } from './waits.js';
 
 /**
  * The Temporal dev server (`temporal server start-dev`) as `npm start`, the benchmark and the chaos
@@ -78,24 +78,6 @@ export function startTemporalDevServer(o: {
     },
     logTail: (lines) => p.logTail(lines),
   };
-}
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-function canConnect(port: number, host: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ port, host });
-    socket.setTimeout(1000);
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('timeout', () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 /**

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import ts from 'typescript';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -197,8 +198,6 @@ const KNOWN_LONG: Record<string, { lines: number; why: string }> = {
   'activities/audit.ts collectInventory': { lines: 93, why: 'issue 11 reworks activities/ in parallel' },
   'activities/lock.ts createLockActivities': { lines: 85, why: 'a factory of activities; issue 11 reworks activities/ in parallel' },
   'bench/run.ts main': { lines: 84, why: 'issue 11 reworks the benchmark in parallel' },
-  'emulator/server.ts createEmulator': { lines: 314, why: 'to split: routes by concern' },
-  'dev/cluster.ts startCluster': { lines: 289, why: 'to split: one function per service' },
 };
 
 /** Every named function (declarations, methods, and arrow or function expressions bound to a name) and its lines, start to end. */
@@ -254,4 +253,27 @@ it('npm run deps cruises every source folder', () => {
   const scripts = (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
   expect(scripts.lint).toContain('npm run --silent deps');
   for (const d of ['domain', 'contract', 'activities', 'workflows', 'worker', 'client', 'cli', 'emulator', 'dev', 'bench', 'test']) expect(scripts.deps).toContain(` ${d}`);
+});
+
+describe('the README layout table', () => {
+  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## Layout'));
+  const rows = [...section.matchAll(/^\| `([a-z]+)\/` \| [^\n]*\|\s*([^|\n]*?)\s*\|$/gm)].map((m) => ({ folder: m[1]!, mayImport: m[2]! }));
+
+  it('lists every folder of the tree, and no other', () => {
+    const tracked = spawnSync('git', ['ls-files'], { cwd: ROOT, encoding: 'utf8' }).stdout.split('\n');
+    const folders = [...new Set(tracked.filter((f) => f.includes('/') && !f.startsWith('.')).map((f) => f.split('/')[0]!))].sort();
+    expect(rows.map((r) => r.folder).sort()).toEqual(folders);
+  });
+
+  it('says what each folder may import as the dependency rules do', () => {
+    const rules = (createRequire(import.meta.url)(CONFIG) as { forbidden: Array<{ name: string; from: { path?: string }; to: { pathNot?: string[] } }> }).forbidden;
+    for (const r of rows.filter((x) => !['deploy', 'docs', 'schemas', 'scripts', 'test'].includes(x.folder))) {
+      const rule = rules.find((x) => x.name === `${r.folder}-imports`);
+      expect(rule, r.folder).toBeDefined();
+      const allowed = /^\^\(([^)]*)\)\/$/.exec(rule!.to.pathNot![0]!)![1]!.split('|').filter((f) => f !== r.folder);
+      const said = [...r.mayImport.matchAll(/`([a-z]+)\/`/g)].map((m) => m[1]!);
+      expect(said.sort(), r.folder).toEqual(allowed.sort());
+    }
+  });
 });

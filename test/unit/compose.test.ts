@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { interpolate, readComposeTopology, SERVER_PORT_VARIABLES, temporalServerEnvironment } from '../../dev/cluster.js';
+import { interpolate, readComposeTopology, SERVER_PORT_VARIABLES, temporalServerEnvironment } from '../../dev/compose-topology.js';
 import { SEARCH_ATTRIBUTES } from '../../contract/index.js';
 // @ts-expect-error: plain JavaScript module without types
 import { composeVersions } from '../../scripts/ensure-temporal-server.mjs';
