@@ -1,10 +1,8 @@
 import { Context } from '@temporalio/activity';
 import type { Client, ScheduleDescription } from '@temporalio/client';
-import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
+import { WORKFLOW_TYPES, workspaceIdKey } from '../contract/index.js';
 import {
   DEFAULT_BACKUP_PREFIX,
-  SEARCH_ATTRIBUTES,
-  WORKFLOW_TYPES,
   newestFirst,
   scheduleIds,
   type AuditInventory,
@@ -12,7 +10,7 @@ import {
   type InventoryWorkspace,
   type RigboxSnapshot,
 } from '../domain/index.js';
-import { toFailure } from './index.js';
+import { toFailure } from './failures.js';
 import type { RigboxClient } from './rigbox-client.js';
 
 /**
@@ -21,7 +19,6 @@ import type { RigboxClient } from './rigbox-client.js';
  * Temporal histories expire), and the newest closed backup run of each workspace (visibility).
  */
 
-const workspaceIdKey = defineSearchAttributeKey(SEARCH_ATTRIBUTES.workspaceId, SearchAttributeType.KEYWORD);
 const BACKUP_SCHEDULE_PREFIX = scheduleIds.backup('');
 /** scheduleIds.fleet(name) without the name (the client's FLEET_PREFIX). */
 const FLEET_SCHEDULE_PREFIX = 'rigsnap-fleet-';

@@ -5,7 +5,7 @@
  * cancellation (delivered in a heartbeat's answer) arrives promptly.
  */
 import { Context } from '@temporalio/activity';
-import type { WaitHeartbeat } from './transitions.js';
+import type { WaitHeartbeatDetails } from '../contract/index.js';
 
 export interface Heartbeat<D> {
   /** The details the next heartbeats carry (sent now, and by the ticker). */
@@ -44,15 +44,20 @@ export async function heartbeating<T, D>(details: D, everyMs: number, work: (hb:
 }
 
 /**
- * How a wait's heartbeat is stored: the Temporal UI shows a pending activity's heartbeat details as
- * they are, so times go in as ISO text (`2026-11-30T07:21:05.123Z`), not epoch milliseconds. A retried
- * attempt reads them back to resume its wait clock, from either form (a worker of the previous
- * version wrote numbers).
+ * What a wait (transitions.ts) reports in its heartbeat: contract/heartbeats.ts's shape, with its times
+ * as epoch ms while the activity works on them.
  */
-export interface StoredWaitHeartbeat extends Omit<WaitHeartbeat, 'waitStartedAt' | 'firstLookAt'> {
-  waitStartedAt: string;
-  firstLookAt?: string;
+export interface WaitHeartbeat extends Omit<WaitHeartbeatDetails, 'waitStartedAt' | 'firstLookAt'> {
+  /** When the current wait began (the maximum wait counts from here). */
+  waitStartedAt: number;
+  firstLookAt?: number;
 }
+
+/**
+ * How a wait's heartbeat is stored (contract/heartbeats.ts): times as ISO text. A retried attempt reads
+ * them back to resume its wait clock, from either form (a worker of the previous version wrote numbers).
+ */
+export type StoredWaitHeartbeat = WaitHeartbeatDetails;
 
 export function toStoredHeartbeat(h: WaitHeartbeat): StoredWaitHeartbeat {
   const { waitStartedAt, firstLookAt, ...rest } = h;

@@ -5,14 +5,9 @@
  */
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
-import { defaultPayloadConverter, type Payload } from '@temporalio/common';
+import { defaultPayloadConverter, type Payload, type SignalDefinition } from '@temporalio/common';
+import { SEARCH_ATTRIBUTES, WORKFLOW_TYPES, lockAcquireSignal, lockParticipationQuery, lockReleaseSignal, lockStateQuery } from '../contract/index.js';
 import {
-  LOCK_ACQUIRE_SIGNAL,
-  LOCK_PARTICIPATION_QUERY,
-  LOCK_RELEASE_SIGNAL,
-  LOCK_STATE_QUERY,
-  SEARCH_ATTRIBUTES,
-  WORKFLOW_TYPES,
   workflowIds,
   type LockParticipation,
   type LockReleaseRequest,
@@ -114,7 +109,7 @@ function temporalOf(env: ActivityEnv): { client: Client; taskQueue: string } {
 }
 
 /** Sends a signal to the workspace's lock, starting the lock if none runs (signal-with-start). */
-function signalLock(env: ActivityEnv, workspaceId: string, signal: string, arg: unknown) {
+function signalLock<A>(env: ActivityEnv, workspaceId: string, signal: SignalDefinition<[A]>, arg: A) {
   const { client, taskQueue } = temporalOf(env);
   return client.workflow.signalWithStart(WORKFLOW_TYPES.lock, {
     workflowId: workflowIds.lock(workspaceId),
@@ -127,7 +122,7 @@ function signalLock(env: ActivityEnv, workspaceId: string, signal: string, arg: 
 }
 
 /** Queues `request` on the workspace's lock, starting the lock if none runs. */
-const startOrSignal = (env: ActivityEnv, workspaceId: string, request: LockRequest) => signalLock(env, workspaceId, LOCK_ACQUIRE_SIGNAL, request);
+const startOrSignal = (env: ActivityEnv, workspaceId: string, request: LockRequest) => signalLock(env, workspaceId, lockAcquireSignal, request);
 
 export function createLockActivities(env: ActivityEnv) {
   const temporal = () => temporalOf(env);
@@ -147,7 +142,7 @@ export function createLockActivities(env: ActivityEnv) {
      * that were waiting on the old run at once, instead of when they next ask.
      */
     async releaseLock(input: { workspaceId: string; release: LockReleaseRequest }): Promise<void> {
-      await signalLock(env, input.workspaceId, LOCK_RELEASE_SIGNAL, input.release);
+      await signalLock(env, input.workspaceId, lockReleaseSignal, input.release);
     },
 
     /**
@@ -169,7 +164,7 @@ export function createLockActivities(env: ActivityEnv) {
         if (NEVER_LOCKS.includes(wf.type) || known.has(wf.workflowId)) continue;
         if (wf.status.name === 'RUNNING') {
           try {
-            const p = await withTimeout(client.workflow.getHandle(wf.workflowId, wf.runId).query<LockParticipation>(LOCK_PARTICIPATION_QUERY), QUERY_TIMEOUT_MS, wf.workflowId);
+            const p = await withTimeout(client.workflow.getHandle(wf.workflowId, wf.runId).query(lockParticipationQuery), QUERY_TIMEOUT_MS, wf.workflowId);
             out.answered.push({ workflowId: wf.workflowId, runId: wf.runId, ...p });
           } catch (err) {
             out.unknown.push({ workflowId: wf.workflowId, runId: wf.runId, why: (err as Error).message.slice(0, 200) });
@@ -199,7 +194,7 @@ export function createLockActivities(env: ActivityEnv) {
         throw err;
       }
       try {
-        return { running: true, ...(await withTimeout(handle.query<LockParticipation>(LOCK_PARTICIPATION_QUERY), QUERY_TIMEOUT_MS, input.workflowId)) };
+        return { running: true, ...(await withTimeout(handle.query(lockParticipationQuery), QUERY_TIMEOUT_MS, input.workflowId)) };
       } catch (err) {
         return { running: true, unknown: (err as Error).message.slice(0, 200) };
       }
@@ -245,7 +240,7 @@ export async function queueOnLockLegacy(env: ActivityEnv, workspaceId: string, r
     delay = Math.min(1000, delay * 2);
     let state: LockState;
     try {
-      state = await client.workflow.getHandle(lockId).query<LockState>(LOCK_STATE_QUERY);
+      state = await client.workflow.getHandle(lockId).query(lockStateQuery);
     } catch {
       await send();
       continue;

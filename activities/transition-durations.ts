@@ -29,15 +29,23 @@ export class TransitionDurations {
     return this.perWorkspace.get(`${kind}:${workspaceId}`) ?? this.overall.get(kind);
   }
 
-  /** Records a transition seen to end between `lastNotDoneMs` and `firstDoneMs` after it was asked for. */
+  /**
+   * Records a transition seen to end between `lastNotDoneMs` and `firstDoneMs` after it was asked for.
+   * A narrow interval (the last "not yet" read within 20 % of the first "done" one: a bracketed or
+   * overrun wait) moves the estimate towards its middle. A wide one (a wait that read once, after the
+   * expected end) only says the transition took at most `firstDoneMs`: the estimate never rises on it,
+   * as the middle of (0, firstDoneMs) would pull it down to half.
+   */
   record(kind: string, workspaceId: string, lastNotDoneMs: number, firstDoneMs: number): void {
+    const narrow = lastNotDoneMs >= firstDoneMs * 0.8;
     const observed = (lastNotDoneMs + firstDoneMs) / 2;
+    const next = (prev: number | undefined, weight: number) =>
+      prev === undefined ? observed : narrow ? prev * (1 - weight) + observed * weight : Math.min(prev, firstDoneMs);
     const key = `${kind}:${workspaceId}`;
     const prev = this.perWorkspace.get(key);
     this.perWorkspace.delete(key); // re-insert: the map's order is the eviction order
-    this.perWorkspace.set(key, prev === undefined ? observed : prev * 0.5 + observed * 0.5);
+    this.perWorkspace.set(key, next(prev, 0.5));
     if (this.perWorkspace.size > this.maxEntries) this.perWorkspace.delete(this.perWorkspace.keys().next().value!);
-    const all = this.overall.get(kind);
-    this.overall.set(kind, all === undefined ? observed : all * 0.8 + observed * 0.2);
+    this.overall.set(kind, next(this.overall.get(kind), 0.2));
   }
 }

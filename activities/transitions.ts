@@ -10,20 +10,7 @@ import { failure, guarded, retryable, throwIfCancelled, toFailure } from './fail
 import { fromStoredHeartbeat, startHeartbeat, toStoredHeartbeat } from './heartbeat.js';
 import { RigboxApiError } from './rigbox-client.js';
 
-/** What a wait reports in its heartbeat: shown in the UI's pending activity and by the CLI. */
-export interface WaitHeartbeat {
-  phase: string;
-  status?: string;
-  polls: number;
-  /** Epoch ms when the current wait began (the maximum wait counts from here); stored as ISO text (heartbeat.ts). */
-  waitStartedAt: number;
-  firstLookAt?: number;
-  actionRequested?: boolean;
-  previousStatus?: string;
-  queuePosition?: number;
-  /** The last error a poll met, while it is tolerated. */
-  lastError?: string;
-}
+export type { WaitHeartbeat } from './heartbeat.js';
 
 export interface TransitionResult {
   /** Status when the activity first looked. */

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { clusterChaosStack, startCluster, type Cluster } from '../dev/cluster.js';
+import { startCluster, type Cluster } from '../dev/cluster.js';
+import { clusterChaosStack } from './chaos-cluster.js';
 import { formatReport, runChaos, type ChaosOptions } from './chaos.js';
 
 /**

@@ -1,13 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import type { NativeConnection } from '@temporalio/worker';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../emulator/index.js';
-import { projectRoot, resolveTemporalCli, startTemporalDevServer, waitForTemporal, type DevServer } from '../worker/dev-stack.js';
-import { watchProcessGroup } from '../worker/guarded-process.js';
+import { projectRoot, resolveTemporalCli, startTemporalDevServer, waitForTemporal, type DevServer } from '../dev/temporal-server.js';
+import { freePort, spawnWorkerProcess, type WorkerProcess } from '../dev/worker-process.js';
 import { ensureSearchAttributes } from '../worker/temporal.js';
 
 /**
@@ -16,29 +14,9 @@ import { ensureSearchAttributes } from '../worker/temporal.js';
  * processes (so they can be SIGKILLed and their memory measured) running the built worker entry.
  */
 
+export type { WorkerProcess } from '../dev/worker-process.js';
+
 export const BENCH_TOKEN = 'bench-token-6a1f0c93d2e84b57';
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-export interface WorkerProcess {
-  child: ChildProcess;
-  pid: number;
-  /** Everything the worker printed (stdout and stderr), for the token check. */
-  output: string[];
-  exited: Promise<void>;
-  /** Peak resident memory of the process so far (VmHWM), in MiB; undefined once it is gone. */
-  peakRssMiB(): number | undefined;
-  stop(signal?: NodeJS.Signals): Promise<void>;
-}
 
 export interface BenchStack {
   dir: string;
@@ -47,6 +25,8 @@ export interface BenchStack {
   client: Client;
   emu: Emulator;
   server: DevServer;
+  /** The dev server's Prometheus metrics (its `action` counter is what Temporal Cloud bills). */
+  serverMetricsUrl: string;
   workers: WorkerProcess[];
   startWorker(extraEnv?: Record<string, string>, nodeArgs?: string[]): Promise<WorkerProcess>;
   /** Stops the dev server and starts it again on the same SQLite file and port. */
@@ -64,66 +44,6 @@ export interface BenchStackOptions {
   log?: (line: string) => void;
 }
 
-function readPeakRssMiB(pid: number): number | undefined {
-  try {
-    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = /VmHWM:\s+(\d+) kB/.exec(status)?.[1];
-    return kb ? Number(kb) / 1024 : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * Starts `node <entry>` (the built worker) with exactly `env`. `guard` puts it in its own process
- * group behind a watchdog (workers of `npm run cluster`, which must not outlive it); without it the
- * worker is a plain child, as the benchmark wants for its memory figures.
- */
-export function spawnWorkerProcess(o: {
-  entry: string;
-  env: NodeJS.ProcessEnv;
-  nodeArgs?: string[];
-  guard?: { label: string; removeDirOnOrphan?: string };
-  /** Also append the worker's output to this file. */
-  logFile?: string;
-}): WorkerProcess {
-  const child = spawn(process.execPath, [...(o.nodeArgs ?? []), o.entry], {
-    env: o.env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    ...(o.guard ? { detached: true } : {}),
-  });
-  const output: string[] = [];
-  const log = o.logFile ? fs.createWriteStream(o.logFile, { flags: 'a' }) : undefined;
-  log?.on('error', () => {});
-  const collect = (d: Buffer) => {
-    output.push(d.toString());
-    log?.write(d);
-  };
-  child.stdout.on('data', collect);
-  child.stderr.on('data', collect);
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  // 'close', not 'exit': output can still arrive after the process has exited.
-  child.once('close', () => log?.end());
-  const pid = child.pid!;
-  if (o.guard) {
-    const guard = watchProcessGroup(pid, o.guard.label, o.guard.removeDirOnOrphan ? { removeDirOnOrphan: o.guard.removeDirOnOrphan } : {});
-    void exited.then(() => guard.release());
-  }
-  let lastPeak: number | undefined;
-  return {
-    child,
-    pid,
-    output,
-    exited,
-    peakRssMiB: () => (lastPeak = readPeakRssMiB(pid) ?? lastPeak),
-    async stop(signal: NodeJS.Signals = 'SIGTERM') {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill(signal);
-      await exited;
-    },
-  };
-}
-
 export async function startBenchStack(o: BenchStackOptions): Promise<BenchStack> {
   const log = o.log ?? (() => {});
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rigsnap-bench-'));
@@ -138,6 +58,7 @@ export async function startBenchStack(o: BenchStackOptions): Promise<BenchStack>
     dbFile: path.join(dir, 'temporal.db'),
     logFile: path.join(dir, 'temporal.log'),
     inMemory: o.inMemory ?? false,
+    metricsPort: await freePort(),
   };
   let server = startTemporalDevServer(serverOptions);
   let native: NativeConnection = await waitForTemporal(server, 'default', { timeoutMs: 90_000 });
@@ -158,6 +79,7 @@ export async function startBenchStack(o: BenchStackOptions): Promise<BenchStack>
     client,
     emu,
     server,
+    serverMetricsUrl: `http://127.0.0.1:${serverOptions.metricsPort}/metrics`,
     workers: [],
     async startWorker(extraEnv = {}, nodeArgs: string[] = []) {
       const w = spawnWorkerProcess({

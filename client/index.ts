@@ -24,6 +24,9 @@ export { renderProgress, describeActivity, describeDetail, finishedStepLines, ty
 export * from '../domain/inputs.js';
 export * from '../domain/results.js';
 export * from '../domain/audit.js';
-export { WORKFLOW_TYPES, PROGRESS_QUERY, DEFAULT_TASK_QUEUE, SEARCH_ATTRIBUTES, MEMO_KEYS } from '../domain/constants.js';
+export { DEFAULT_TASK_QUEUE, MEMO_KEYS } from '../domain/constants.js';
+export * from '../contract/index.js';
+export { TemporalContext, type TemporalContextOptions } from './context.js';
+export { fleetSummaryOf, type OperationInput, type OperationResult, type PublicOperation, type WorkflowOf } from './operations.js';
 export { ERROR_TABLE, ERROR_ADVICE, type ErrorType } from '../domain/errors.js';
 export { workflowIds, scheduleIds, requestKey } from '../domain/ids.js';

@@ -1,20 +1,8 @@
 /**
- * The per-workspace lock: names and shapes shared by the lock workflow, the operations that queue on
- * it, the activities that talk to it and the client's inspection. Plain strings so activities need not
- * import workflow code.
+ * The per-workspace lock: shapes shared by the lock workflow, the operations that queue on it, the
+ * activities that talk to it and the client's inspection. Its signals and queries are defined in
+ * contract/messages.ts.
  */
-export const LOCK_ACQUIRE_SIGNAL = 'acquire';
-export const LOCK_RELEASE_SIGNAL = 'release';
-export const LOCK_STATE_QUERY = 'lockState';
-/** Sent by the lock to the operation whose turn it is (Temporal's mutex pattern: grant by signal). */
-export const LOCK_GRANTED_SIGNAL = 'lockGranted';
-/**
- * Answered by every operation: which lock request it holds or waits for. A lock run that starts
- * without carried state (first run, after a failure or a termination) asks the open operations of its
- * workspace, so that it never grants while someone still holds the workspace.
- */
-export const LOCK_PARTICIPATION_QUERY = 'lockParticipation';
-
 export interface LockRequest {
   /** Unique per acquisition: `<workflowId>/<runId>/<n>`. */
   requestId: string;
@@ -50,7 +38,7 @@ export interface LockGrant {
   requestId: string;
 }
 
-/** What an operation answers to LOCK_PARTICIPATION_QUERY. */
+/** What an operation answers to the lockParticipation query. */
 export interface LockParticipation {
   workspaceId: string | null;
   /** The request it holds the lock with, if any. */

@@ -23,20 +23,22 @@ export function nextPollDelayMs(
 ): number {
   const clamp = (ms: number) => Math.min(schedule.maxDelayMs, Math.max(schedule.minDelayMs, ms));
   if (expectedMs === undefined || expectedMs <= 0) return clamp(elapsedMs * schedule.growth);
-  // When the usual length of this transition is known, skip the reads before it: read just after it
-  // (it usually is over: one read, seen within 15% of its length), and, when `bracket`, also just before
-  // it, so that the two reads bracket its end and keep the estimate honest (the caller brackets now and
-  // then). Late, it is read densely for a while, then on the plain schedule.
-  const before = bracket ? expectedMs * BRACKET[0] : 0;
-  const after = expectedMs * BRACKET[1];
+  // When the usual length E of this transition is known, skip the reads before it: read just after it,
+  // E + step/2 (it usually is over: one read, seen within half a step), and, when `bracket`, also just
+  // before it, E - step, so that the two reads bracket its end and keep the estimate honest (the caller
+  // brackets now and then). Late, it is read every step, widening to a quarter of the overrun (a long
+  // overrun costs few reads), then, past 1.5 E, on the plain schedule.
+  const step = Math.min(Math.max(expectedMs * NEAR_END.share, schedule.minDelayMs), NEAR_END.maxStepMs);
+  const before = bracket ? expectedMs - step : 0;
+  const after = expectedMs + step / 2;
   if (elapsedMs < before) return clamp(before - elapsedMs);
   if (elapsedMs < after) return clamp(after - elapsedMs);
-  if (elapsedMs < expectedMs * 1.5) return clamp(expectedMs * 0.05);
+  if (elapsedMs < expectedMs * 1.5) return clamp(Math.max(step, (elapsedMs - expectedMs) * 0.25));
   return clamp(elapsedMs * schedule.growth);
 }
 
-/** Where a known transition is read, as fractions of its usual length. */
-const BRACKET = [0.9, 1.15] as const;
+/** Reads near a known transition's end are `share` of its length apart, at most `maxStepMs`. */
+const NEAR_END = { share: 0.02, maxStepMs: 300 } as const;
 
 /** The poll times (ms after the wait began) up to `untilMs`; used by tests and the benchmark report. */
 export function pollTimes(untilMs: number, schedule: PollSchedule = DEFAULT_POLL_SCHEDULE, expectedMs?: number, bracket = true): number[] {

@@ -4,8 +4,8 @@
 // languages. `npm run schemas` regenerates them; `--check` exits 1 when the committed files are stale
 // (test/unit/schemas.test.ts runs the same comparison).
 //
-// The domain module is a parameter so that the test can pass the TypeScript source and this script the
-// compiled dist/domain: both go through schemaFiles() below.
+// The domain and contract modules are parameters so that the test can pass the TypeScript sources and
+// this script the compiled dist/: both go through schemaFiles() below.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -22,8 +22,9 @@ function toJson(schema, io, title, description) {
 /**
  * The files of schemas/ as { [fileName]: text }. Deterministic: same domain, same bytes.
  * @param {typeof import('../domain/index.js')} domain
+ * @param {typeof import('../contract/index.js')} contract
  */
-export function schemaFiles(domain) {
+export function schemaFiles(domain, contract) {
   const files = {};
   const put = (name, value) => {
     files[name] = `${JSON.stringify(value, null, 2)}\n`;
@@ -32,7 +33,7 @@ export function schemaFiles(domain) {
     description:
       'rigsnap workflow contract: start any workflow by type name on the task queue with one JSON object as input. Inputs are strict objects: unknown fields are refused.',
     taskQueue: domain.DEFAULT_TASK_QUEUE,
-    progressQuery: { name: domain.PROGRESS_QUERY, result: 'progress.query.result.json' },
+    progressQuery: { name: contract.progressQuery.name, result: 'progress.query.result.json' },
     workflows: {},
   };
   for (const [type, schema] of Object.entries(domain.INPUT_SCHEMAS)) {
@@ -43,23 +44,25 @@ export function schemaFiles(domain) {
     put(`${type}.result.json`, toJson(schema, 'output', `${type} result`, `Result of the ${type} workflow.`));
     index.workflows[type] = { ...index.workflows[type], result: `${type}.result.json` };
   }
-  const checkpoint = domain.WORKFLOW_TYPES.checkpoint;
+  const checkpoint = contract.WORKFLOW_TYPES.checkpoint;
+  const rollback = contract.rollbackUpdate.name;
+  const release = contract.releaseUpdate.name;
   put(
-    `${checkpoint}.rollback.result.json`,
-    toJson(domain.RollbackResult, 'output', 'rollback update result', `Result of the "rollback" update of ${checkpoint} (it takes no arguments).`),
+    `${checkpoint}.${rollback}.result.json`,
+    toJson(domain.RollbackResult, 'output', `${rollback} update result`, `Result of the "${rollback}" update of ${checkpoint} (it takes no arguments).`),
   );
   put(
-    `${checkpoint}.release.input.json`,
-    toJson(domain.ReleaseCheckpointInput, 'input', 'release update input', `Optional argument of the "release" update of ${checkpoint}.`),
+    `${checkpoint}.${release}.input.json`,
+    toJson(domain.ReleaseCheckpointInput, 'input', `${release} update input`, `Optional argument of the "${release}" update of ${checkpoint}.`),
   );
   index.workflows[checkpoint] = {
     ...index.workflows[checkpoint],
     updates: {
-      rollback: { args: [], result: `${checkpoint}.rollback.result.json` },
-      release: { args: [`${checkpoint}.release.input.json`], result: { released: true, snapshotDeleted: 'boolean' } },
+      [rollback]: { args: [], result: `${checkpoint}.${rollback}.result.json` },
+      [release]: { args: [`${checkpoint}.${release}.input.json`], result: { released: true, snapshotDeleted: 'boolean' } },
     },
   };
-  put('progress.query.result.json', toJson(domain.Progress, 'output', 'progress query result', `What the "${domain.PROGRESS_QUERY}" query of every rigsnap workflow returns.`));
+  put('progress.query.result.json', toJson(domain.Progress, 'output', 'progress query result', `What the "${contract.progressQuery.name}" query of every rigsnap workflow returns.`));
   put('index.json', index);
   return files;
 }
@@ -79,12 +82,14 @@ export function staleFiles(files, dir = SCHEMAS_DIR) {
 
 async function main() {
   const distDomain = path.join(ROOT, 'dist/domain/index.js');
-  if (!fs.existsSync(distDomain)) {
-    process.stderr.write('dist/domain is missing: run `npm run build` (or `npm run schemas`, which builds first)\n');
+  const distContract = path.join(ROOT, 'dist/contract/index.js');
+  if (!fs.existsSync(distDomain) || !fs.existsSync(distContract)) {
+    process.stderr.write('dist/domain or dist/contract is missing: run `npm run build` (or `npm run schemas`, which builds first)\n');
     process.exit(1);
   }
   const domain = await import(pathToFileURL(distDomain).href);
-  const files = schemaFiles(domain);
+  const contract = await import(pathToFileURL(distContract).href);
+  const files = schemaFiles(domain, contract);
   if (process.argv.includes('--check')) {
     const stale = staleFiles(files);
     if (stale.length) {

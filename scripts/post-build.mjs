@@ -16,7 +16,7 @@ const { code } = await bundleWorkflowCode({
 fs.writeFileSync(path.join(root, 'dist/workflow-bundle.js'), code);
 process.stderr.write(`[build] workflow bundle: dist/workflow-bundle.js (${Math.round(code.length / 1024)} KiB)\n`);
 
-fs.chmodSync(path.join(root, 'dist/client/cli.js'), 0o755);
+fs.chmodSync(path.join(root, 'dist/cli/main.js'), 0o755);
 
 // Last: dist/ now matches the sources, so `npm start` and ./rigsnap need not build again.
 recordBuild();

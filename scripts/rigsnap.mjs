@@ -10,5 +10,5 @@ if (!fs.existsSync(path.join(ROOT, 'node_modules'))) {
   process.exit(2);
 }
 buildIfStale({ quiet: true });
-const { run } = await import('../dist/client/cli.js');
+const { run } = await import('../dist/cli/main.js');
 run(process.argv);

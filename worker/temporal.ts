@@ -1,7 +1,7 @@
 import { Connection, Client } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { type NativeConnection } from '@temporalio/worker';
-import { SEARCH_ATTRIBUTES } from '../domain/index.js';
+import { SEARCH_ATTRIBUTES } from '../contract/index.js';
 
 /**
  * Temporal connection settings from @temporalio/envconfig: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,

@@ -1,7 +1,7 @@
-import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
 import { isCancellation, log, patched, workflowInfo } from '@temporalio/workflow';
+import { scheduledStartTimeKey } from '../contract/index.js';
 import { backupName } from '../domain/backup-names.js';
-import { MEMO_KEYS, SCHEDULED_START_TIME_ATTRIBUTE } from '../domain/constants.js';
+import { MEMO_KEYS } from '../domain/constants.js';
 import type { BackupWorkspaceInput } from '../domain/inputs.js';
 import type { BackupWorkspaceResult } from '../domain/results.js';
 import { isValidTimeZone, isoDate } from '../domain/time.js';
@@ -11,8 +11,6 @@ import { PATCHES } from './patches.js';
 import { describeFailure, notifyFailure } from './notify.js';
 import { pruneUnderLock } from './prune-snapshots.js';
 import { snapshotUnderLock } from './snapshot-workspace.js';
-
-const scheduledStartTimeKey = defineSearchAttributeKey(SCHEDULED_START_TIME_ATTRIBUTE, SearchAttributeType.DATETIME);
 
 /**
  * The instant whose date names the backup, and the timezone to read it in. A scheduled run uses the

@@ -7,13 +7,13 @@ import {
   CancellationScope,
   allHandlersFinished,
   condition,
-  defineUpdate,
   isCancellation,
   setHandler,
 } from '@temporalio/workflow';
+import { releaseUpdate, rollbackUpdate, type CheckpointProgressDetail } from '../contract/index.js';
 import type { CheckpointWorkspaceInput, ReleaseCheckpointInput } from '../domain/inputs.js';
 import type { CheckpointStateName } from '../domain/labels.js';
-import type { CheckpointWorkspaceResult, RollbackResult } from '../domain/results.js';
+import type { CheckpointWorkspaceResult } from '../domain/results.js';
 import type { RigboxSnapshot } from '../domain/rigbox.js';
 import { parseDuration } from '../domain/time.js';
 import * as schemas from '../domain/schemas.js';
@@ -24,14 +24,6 @@ import { snapshotUnderLock } from './snapshot-workspace.js';
 
 /** An update refused by its validator: typed, so callers can tell a conflict from bad input. */
 const rejected = (type: 'Conflict' | 'InvalidInput', message: string) => ApplicationFailure.create({ type, message, nonRetryable: true });
-
-export interface ReleaseResult {
-  released: true;
-  snapshotDeleted: boolean;
-}
-
-export const rollbackUpdate = defineUpdate<RollbackResult, []>('rollback');
-export const releaseUpdate = defineUpdate<ReleaseResult, [ReleaseCheckpointInput?]>('release');
 
 /** How a session ended, for the callers of `release` still waiting for it. */
 type Ending =
@@ -66,7 +58,7 @@ class CheckpointSession {
       snapshotName: this.name,
       rollbacks: this.rollbacks,
       expiresAt: this.expiresAt,
-    });
+    } satisfies CheckpointProgressDetail);
   }
 
   activate(snapshot: RigboxSnapshot, expiresAt: string): void {

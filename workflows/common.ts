@@ -7,8 +7,6 @@ import {
   ChildWorkflowFailure,
   TimeoutFailure,
   condition,
-  defineQuery,
-  defineSignal,
   getExternalWorkflowHandle,
   isCancellation,
   log,
@@ -20,14 +18,14 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
 import type { z } from 'zod';
 import type { RigsnapActivities } from '../activities/index.js';
-import { PROGRESS_QUERY, SEARCH_ATTRIBUTES, type Operation } from '../domain/constants.js';
+import { lockGrantedSignal, lockParticipationQuery, lockReleaseSignal, operationKey, progressQuery, workspaceIdKey } from '../contract/index.js';
+import type { Operation } from '../domain/constants.js';
 import { isErrorType } from '../domain/errors.js';
 import { workflowIds } from '../domain/ids.js';
 import { STEP_LABELS, type Step } from '../domain/labels.js';
-import { LOCK_GRANTED_SIGNAL, LOCK_PARTICIPATION_QUERY, LOCK_RELEASE_SIGNAL, type LockGrant, type LockParticipation, type LockReleaseRequest, type LockRequest } from '../domain/lock.js';
+import type { LockGrant, LockRequest } from '../domain/lock.js';
 import type { Progress, StepRecord } from '../domain/results.js';
 import { parseInput } from '../domain/schemas.js';
 import type { PreflightResult } from '../activities/index.js';
@@ -35,14 +33,6 @@ import { formatCurrentDetails } from './current-details.js';
 import { recordLockWait } from './metrics.js';
 import { PATCHES } from './patches.js';
 import { localProfiles, profiles, type LocalProfileName, type ProfileName } from './profiles.js';
-
-export const workspaceIdKey = defineSearchAttributeKey(SEARCH_ATTRIBUTES.workspaceId, SearchAttributeType.KEYWORD);
-export const operationKey = defineSearchAttributeKey(SEARCH_ATTRIBUTES.operation, SearchAttributeType.KEYWORD);
-
-export const progressQuery = defineQuery<Progress>(PROGRESS_QUERY);
-export const lockReleaseSignal = defineSignal<[LockReleaseRequest]>(LOCK_RELEASE_SIGNAL);
-export const lockGrantedSignal = defineSignal<[LockGrant]>(LOCK_GRANTED_SIGNAL);
-export const lockParticipationQuery = defineQuery<LockParticipation>(LOCK_PARTICIPATION_QUERY);
 
 /**
  * Activities with a profile and a one-line summary for the UI's event history ("stop ws_demo").

@@ -7,7 +7,8 @@ import {
   workflowInfo,
   type Sinks,
 } from '@temporalio/workflow';
-import { WORKFLOW_TYPES, type Operation } from '../domain/constants.js';
+import { WORKFLOW_TYPES } from '../contract/index.js';
+import type { Operation } from '../domain/constants.js';
 import { ERROR_TYPES } from '../domain/errors.js';
 import { WORKSPACE_ID_PATTERN } from '../domain/ids.js';
 import type { AuditBackupsResult } from '../domain/results.js';

@@ -21,8 +21,6 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
-  defineQuery,
-  defineSignal,
   getExternalWorkflowHandle,
   log,
   patched,
@@ -31,13 +29,11 @@ import {
   sleep,
   workflowInfo,
 } from '@temporalio/workflow';
-import { LOCK_ACQUIRE_SIGNAL, LOCK_STATE_QUERY, type LockHolder, type LockReleaseRequest, type LockRequest, type LockState, type WorkspaceLockInput } from '../domain/lock.js';
-import { activities, localActivities, lockGrantedSignal, lockReleaseSignal, nowIso, tagWorkflow } from './common.js';
+import { lockAcquireSignal, lockGrantedSignal, lockReleaseSignal, lockStateQuery } from '../contract/index.js';
+import type { LockHolder, LockReleaseRequest, LockRequest, LockState, WorkspaceLockInput } from '../domain/lock.js';
+import { activities, localActivities, nowIso, tagWorkflow } from './common.js';
 import { PATCHES } from './patches.js';
 import { startAgainUntilRunning } from './restart.js';
-
-export const lockAcquireSignal = defineSignal<[LockRequest]>(LOCK_ACQUIRE_SIGNAL);
-export const lockStateQuery = defineQuery<LockState>(LOCK_STATE_QUERY);
 
 /**
  * With no holder and nobody waiting for this long, the lock ends; the next request starts it again (and

@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../../dev/worker-process.js';
 import { TEST_TOKEN } from './temporal.js';
 import { eventually } from './workflows.js';
 
@@ -15,16 +15,7 @@ import { eventually } from './workflows.js';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const WORKER_ENTRY = path.join(root, 'dist', 'worker', 'main.js');
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 export interface Sample {
   name: string;

@@ -1,6 +1,7 @@
 import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { expect } from 'vitest';
+import { lockStateQuery, progressQuery } from '../../contract/index.js';
 import { workflowIds, type LockState } from '../../domain/index.js';
 import type { Emulator } from '../../emulator/index.js';
 
@@ -54,7 +55,7 @@ export async function awaitStep(client: Client, workflowId: string, step: string
   await eventually(
     async () => {
       try {
-        const p = await client.workflow.getHandle(workflowId).query<{ currentStep: string | null }>('progress');
+        const p = await client.workflow.getHandle(workflowId).query(progressQuery);
         return p.currentStep === step;
       } catch {
         return false;
@@ -83,7 +84,7 @@ export async function lockStateOf(client: Client, workspaceId: string): Promise<
   try {
     const d = await handle.describe();
     if (d.status.name !== 'RUNNING') return null;
-    return await handle.query<LockState>('lockState');
+    return await handle.query(lockStateQuery);
   } catch {
     return null;
   }

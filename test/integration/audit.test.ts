@@ -5,19 +5,20 @@ import path from 'node:path';
 import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { RigsnapClient } from '../../client/index.js';
-import { WORKFLOW_TYPES, isoDate, scheduleIds, type AuditBackupsResult, type BackupWorkspaceResult } from '../../domain/index.js';
+import { WORKFLOW_TYPES } from '../../contract/index.js';
+import { isoDate, scheduleIds, type AuditBackupsResult, type BackupWorkspaceResult } from '../../domain/index.js';
 import { startEmulator, type Emulator } from '../../emulator/index.js';
 import { TEST_TOKEN, connectTestTemporal, createTestWorker, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.js';
 import { eventually, testWorkflowId, workflowFailure } from '../helpers/workflows.js';
 
 /**
  * The backup audit on emulated workspaces with fresh, stale, missing and failed backups, through the
- * real CLI (`rigsnap audit`, dist/client/cli.js) and a worker on the run's dev server: the exact
+ * real CLI (`rigsnap audit`, dist/cli/main.js) and a worker on the run's dev server: the exact
  * verdicts and exit codes, the unprotected workspaces, and the scheduled audit's one notification
  * (and none when all is well).
  */
 
-const CLI = path.resolve('dist/client/cli.js');
+const CLI = path.resolve('dist/cli/main.js');
 const HOUR = 3_600_000;
 let temporal: TestTemporal;
 let emu: Emulator;
@@ -213,7 +214,7 @@ describe('rigsnap audit', () => {
     await eventually(() => received.length > before, 10_000, 'the audit notification');
     const sent = received.slice(before);
     expect(sent).toHaveLength(1);
-    expect(sent[0]).toMatchObject({ workflowType: 'auditBackups', workspaceId: null });
+    expect(sent[0]).toMatchObject({ workflowType: WORKFLOW_TYPES.audit, workspaceId: null });
     expect(String(sent[0]!.text)).toContain('3 of 5 protected workspaces need attention (2 miss the 26h RPO)');
     expect((sent[0]!.failures as Array<{ workspaceId: string; errorType: string }>).map((f) => [f.workspaceId, f.errorType])).toEqual([
       [WS.missing, 'missing'],

@@ -3,15 +3,14 @@ import type { AddressInfo } from 'node:net';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WORKFLOW_TYPES, progressQuery, releaseUpdate, rollbackUpdate } from '../../contract/index.js';
 import {
   MEMO_KEYS,
-  WORKFLOW_TYPES,
   isoDate,
   type BackupFleetResult,
   type BackupWorkspaceResult,
   type CheckpointWorkspaceResult,
   type PruneSnapshotsResult,
-  type RollbackResult,
 } from '../../domain/index.js';
 import { startEmulator, type Emulator, type EmulatedSnapshot } from '../../emulator/index.js';
 import { TEST_TOKEN, connectTestTemporal, createTestWorker, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.js';
@@ -136,7 +135,7 @@ describe('backupWorkspace', () => {
     expect(emu.state.snapshotsOf('ws_fail').map((s) => s.id).sort()).toEqual(before);
     await eventually(() => received.some((m) => m.workflowId === id), 10_000, 'the notification');
     const message = received.find((m) => m.workflowId === id)!;
-    expect(message).toMatchObject({ workspaceId: 'ws_fail', errorType: 'Unauthorized', workflowType: 'backupWorkspace' });
+    expect(message).toMatchObject({ workspaceId: 'ws_fail', errorType: 'Unauthorized', workflowType: WORKFLOW_TYPES.backup });
     expect(String(message.text)).toContain('backup of ws_fail failed');
     expect(String(message.uiUrl)).toContain(`http://ui.example:8233/namespaces/default/workflows/${id}/`);
     expect(JSON.stringify(message)).not.toContain(TEST_TOKEN);
@@ -246,7 +245,7 @@ describe('checkpointWorkspace', () => {
       args: [{ workspaceId: 'ws_demo_cp', name: 'pre-demo', ttl: '1h' }],
     });
     await eventually(
-      async () => ((await h.query<{ detail?: { state?: string } }>('progress')).detail?.state ?? '') === 'active',
+      async () => ((await h.query(progressQuery)).detail?.state ?? '') === 'active',
       30_000,
       'the checkpoint to be active',
     );
@@ -254,13 +253,13 @@ describe('checkpointWorkspace', () => {
 
     // The demo breaks the workspace…
     emu.state.data.workspaces.ws_demo_cp!.files = { 'demo.js': 'broken' };
-    const rolled = await h.executeUpdate<RollbackResult, []>('rollback');
+    const rolled = await h.executeUpdate(rollbackUpdate);
     expect(rolled.rollbacks).toBe(1);
     expect(rolled.workspaceStatus).toBe('running');
     expect(emu.state.workspace('ws_demo_cp')!.files).toEqual({ 'demo.js': 'works' });
     expect(emu.state.workspace('ws_demo_cp')!.status).toBe('running');
 
-    const released = await h.executeUpdate<{ released: boolean; snapshotDeleted: boolean }, [{ deleteSnapshot: boolean }]>('release', {
+    const released = await h.executeUpdate(releaseUpdate, {
       args: [{ deleteSnapshot: true }],
     });
     expect(released).toEqual({ released: true, snapshotDeleted: true });
@@ -277,15 +276,15 @@ describe('checkpointWorkspace', () => {
       args: [{ workspaceId: 'ws_ttl', name: 'experiment', ttl: '4s' }],
     });
     await eventually(
-      async () => ((await h.query<{ detail?: { state?: string } }>('progress')).detail?.state ?? '') === 'active',
+      async () => ((await h.query(progressQuery)).detail?.state ?? '') === 'active',
       30_000,
       'the checkpoint to be active',
     );
     emu.delays.restoreMs = 1000;
     try {
-      const first = h.executeUpdate<RollbackResult, []>('rollback');
+      const first = h.executeUpdate(rollbackUpdate);
       await awaitStep(temporal.client, h.workflowId, 'restore');
-      const second = await h.executeUpdate('rollback').then(
+      const second = await h.executeUpdate(rollbackUpdate).then(
         () => null,
         (e: unknown) => e as WorkflowUpdateFailedError,
       );

@@ -1,7 +1,8 @@
 import { WorkflowUpdateStage } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WORKFLOW_TYPES, isoDate, workflowIds, type CheckpointWorkspaceResult, type RollbackResult } from '../../domain/index.js';
+import { WORKFLOW_TYPES, progressQuery, releaseUpdate, rollbackUpdate } from '../../contract/index.js';
+import { isoDate, workflowIds, type CheckpointWorkspaceResult } from '../../domain/index.js';
 import { startEmulator, type Emulator, type EmulatorDelays } from '../../emulator/index.js';
 import { TEST_TOKEN, connectTestTemporal, createTestWorker, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.js';
 import { awaitStep, changesFor, eventually, expectCancelled, lockStateOf, testWorkflowId } from '../helpers/workflows.js';
@@ -156,9 +157,9 @@ describe('cancelling a checkpoint during a rollback (issue 10.2)', () => {
         workflowId: testWorkflowId('checkpoint'),
         args: [{ workspaceId, name: 'pre-demo', ttl: '1h' }],
       });
-      await eventually(async () => (await h.query<{ detail?: { state?: string } }>('progress')).detail?.state === 'active', 30_000, 'active');
+      await eventually(async () => (await h.query(progressQuery)).detail?.state === 'active', 30_000, 'active');
       emu.state.data.workspaces[workspaceId]!.files = { v: 'broken' };
-      const rollback = h.executeUpdate<RollbackResult, []>('rollback');
+      const rollback = h.executeUpdate(rollbackUpdate);
       await eventually(() => emu.arrivals.some((a) => a.workspaceId === workspaceId && a.route.endsWith('/restore')), 30_000, 'the restore request');
       await h.cancel();
       // The update is answered (a failure: the rollback was cancelled), not left hanging.
@@ -197,7 +198,7 @@ describe('cancelling a checkpoint during a rollback (issue 10.2)', () => {
         args: [{ workspaceId, name: 'doomed', ttl: '1h' }],
       });
       await awaitStep(temporal.client, h.workflowId, 'stop');
-      const release = h.executeUpdate('release', { args: [{ deleteSnapshot: true }] });
+      const release = h.executeUpdate(releaseUpdate, { args: [{ deleteSnapshot: true }] });
       const releaseError = await release.then(
         (v) => {
           throw new Error(`release answered ${JSON.stringify(v)}`);
@@ -220,7 +221,7 @@ describe('cancelling a checkpoint during a rollback (issue 10.2)', () => {
         args: [{ workspaceId, name: 'kept', ttl: '1h' }],
       });
       await awaitStep(temporal.client, h.workflowId, 'snapshot');
-      const release = await h.startUpdate<{ released: boolean; snapshotDeleted: boolean }, [{ deleteSnapshot: boolean }]>('release', {
+      const release = await h.startUpdate(releaseUpdate, {
         args: [{ deleteSnapshot: true }],
         waitForStage: WorkflowUpdateStage.ACCEPTED,
       });
@@ -240,8 +241,8 @@ describe('cancelling a checkpoint during a rollback (issue 10.2)', () => {
         workflowId: testWorkflowId('checkpoint'),
         args: [{ workspaceId, name: 'twice', ttl: '1h' }],
       });
-      await eventually(async () => (await h.query<{ detail?: { state?: string } }>('progress')).detail?.state === 'active', 30_000, 'active');
-      const [a, b] = await Promise.all([h.executeUpdate('release', { args: [{ deleteSnapshot: false }] }), h.executeUpdate('release', { args: [{}] })]);
+      await eventually(async () => (await h.query(progressQuery)).detail?.state === 'active', 30_000, 'active');
+      const [a, b] = await Promise.all([h.executeUpdate(releaseUpdate, { args: [{ deleteSnapshot: false }] }), h.executeUpdate(releaseUpdate, { args: [{}] })]);
       expect(a).toEqual({ released: true, snapshotDeleted: false });
       expect(b).toEqual(a);
       const r = (await h.result()) as CheckpointWorkspaceResult;
@@ -281,7 +282,7 @@ describe('cancelling a fleet backup (issue 10.3)', () => {
       expect(events.some((e) => e.workflowExecutionContinuedAsNewEventAttributes)).toBe(false);
       expect(events[events.length - 1]!.workflowExecutionCanceledEventAttributes).toBeTruthy();
       // The summary stays readable after the end (the progress query replays the closed run).
-      const progress = await h.query<{ state: string; detail?: Record<string, unknown> }>('progress');
+      const progress = await h.query(progressQuery);
       expect(progress.state).toBe('cancelled');
       expect(progress.detail).toMatchObject({ total: 6, succeeded: 0, failedCount: 0, cancelledCount: 2, notStarted: 4 });
     });

@@ -4,7 +4,8 @@ import net from 'node:net';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { buildProgram } from '../../client/cli.js';
+import { WORKFLOW_TYPES, lockStateQuery } from '../../contract/index.js';
+import { buildProgram } from '../../cli/main.js';
 import type { Worker } from '@temporalio/worker';
 import { scheduleIds } from '../../domain/index.js';
 import { startEmulator, type Emulator } from '../../emulator/index.js';
@@ -13,11 +14,11 @@ import { TEST_TOKEN, connectTestTemporal, createTestWorker, uniqueTaskQueue, typ
 import { checkLink, linksIn } from '../helpers/ui-links.js';
 
 /**
- * The real `rigsnap` binary (dist/client/cli.js, built by `npm run build`, which `npm test` runs first)
+ * The real `rigsnap` binary (dist/cli/main.js, built by `npm run build`, which `npm test` runs first)
  * as a child process, against the run's Temporal dev server and an in-process worker on a queue of its
  * own, backed by the emulator.
  */
-const CLI = path.resolve('dist/client/cli.js');
+const CLI = path.resolve('dist/cli/main.js');
 
 let temporal: TestTemporal;
 let emu: Emulator;
@@ -90,7 +91,7 @@ function rigsnapOnTerminal(args: string[], input: string, env: Record<string, st
   });
 }
 
-/** Runs `node dist/client/cli.js …` without a terminal (stdin, stdout and stderr are pipes). Never blocks the worker. */
+/** Runs `node dist/cli/main.js …` without a terminal (stdin, stdout and stderr are pipes). Never blocks the worker. */
 function rigsnap(args: string[], env: Record<string, string> = {}): Promise<Run> {
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TEMPORAL_') && !k.startsWith('RIGSNAP_')));
   return new Promise((resolve, reject) => {
@@ -122,8 +123,8 @@ async function workflowsOfType(type: string): Promise<number> {
 
 beforeAll(async () => {
   if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test does)`);
-  if (fs.statSync(CLI).mtimeMs < fs.statSync(path.resolve('client/cli.ts')).mtimeMs) {
-    throw new Error(`${CLI} is older than client/cli.ts: run \`npm run build\` first (npm test does)`);
+  if (fs.statSync(CLI).mtimeMs < fs.statSync(path.resolve('cli/main.ts')).mtimeMs) {
+    throw new Error(`${CLI} is older than cli/main.ts: run \`npm run build\` first (npm test does)`);
   }
   temporal = await connectTestTemporal();
   emu = await startEmulator({
@@ -164,7 +165,7 @@ describe('rigsnap snapshot / list / restore', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const out = parse(r);
-    expect(out).toMatchObject({ status: 'completed', workflowType: 'snapshotWorkspace' });
+    expect(out).toMatchObject({ status: 'completed', workflowType: WORKFLOW_TYPES.snapshot });
     expect(out.workflowId).toMatch(/^snapshot-ws_cli-cli-json-/);
     expect(out.url).toBe(`http://localhost:8233/namespaces/default/workflows/${out.workflowId}/${out.runId}/history`);
     expect(out.result.snapshot).toMatchObject({ name: 'cli-json', workspace_id: 'ws_cli' });
@@ -212,7 +213,7 @@ describe('rigsnap snapshot / list / restore', () => {
     const offline = await rigsnap(['restore', 'ws_restore', target.id], { TEMPORAL_ADDRESS: closedAddress });
     expect(offline.code).toBe(2);
     expect(emu.calls.length).toBe(callsBefore);
-    expect(await workflowsOfType('restoreWorkspace')).toBe(0);
+    expect(await workflowsOfType(WORKFLOW_TYPES.restore)).toBe(0);
 
     // With --yes it restores.
     const ok = await rigsnap(['restore', 'ws_restore', target.id, '--yes', '--json']);
@@ -224,14 +225,14 @@ describe('rigsnap snapshot / list / restore', () => {
     const ws = emu.state.workspace('ws_restore')!;
     const target = emu.state.addSnapshot(ws, 'maybe');
     const callsBefore = emu.calls.length;
-    const restoresBefore = await workflowsOfType('restoreWorkspace');
+    const restoresBefore = await workflowsOfType(WORKFLOW_TYPES.restore);
     const r = await rigsnapOnTerminal(['restore', 'ws_restore', target.id], 'n\n');
     expect(r.code).toBe(2);
     expect(r.stdout).toContain(`restore ws_restore to ${target.id}? Its current state is replaced (--keep-current saves it first). [y/N]`);
     expect(r.stdout).toContain('nothing done: ws_restore was not restored and is unchanged');
     expect(r.stdout).not.toMatch(/lost/);
     expect(emu.calls.length).toBe(callsBefore);
-    expect(await workflowsOfType('restoreWorkspace')).toBe(restoresBefore);
+    expect(await workflowsOfType(WORKFLOW_TYPES.restore)).toBe(restoresBefore);
   });
 
   it('delete without --yes and without a terminal refuses too', async () => {
@@ -542,7 +543,7 @@ describe('waiting', () => {
       const second = (await rigsnap(['snapshot', 'ws_lock', '--name', 'second', '--no-wait'])).stdout.split('\n')[0]!;
       const lock = temporal.client.workflow.getHandle('rigsnap-lock-ws_lock');
       await eventually(
-        async () => (await lock.query<{ queue: Array<{ workflowId: string }> }>('lockState')).queue.some((r) => r.workflowId === second),
+        async () => (await lock.query(lockStateQuery)).queue.some((r) => r.workflowId === second),
         30_000,
         'the second to queue',
       );

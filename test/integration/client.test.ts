@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
+import { WORKFLOW_TYPES } from '../../contract/index.js';
 import { MEMO_KEYS, backupName, isoDate, scheduleIds } from '../../domain/index.js';
 import { startEmulator, type Emulator } from '../../emulator/index.js';
 import { RigsnapClient, RigsnapError, TemporalConnectionError } from '../../client/index.js';
@@ -218,7 +219,7 @@ describe('schedules', () => {
     expect(raw.spec.timezone).toBe('Europe/Berlin');
     expect(raw.spec.calendars?.[0]).toMatchObject({ hour: [{ start: 4, end: 4, step: 1 }], minute: [{ start: 15, end: 15, step: 1 }] });
     expect(raw.action).toMatchObject({
-      workflowType: 'backupWorkspace',
+      workflowType: WORKFLOW_TYPES.backup,
       workflowId: 'rigsnap-backup-ws_sched',
       taskQueue,
       memo: { [MEMO_KEYS.timezone]: 'Europe/Berlin' },

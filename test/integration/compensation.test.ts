@@ -1,6 +1,7 @@
 import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WORKFLOW_TYPES, type Progress, type SnapshotWorkspaceResult } from '../../domain/index.js';
+import { WORKFLOW_TYPES, progressQuery } from '../../contract/index.js';
+import { type SnapshotWorkspaceResult } from '../../domain/index.js';
 import { startEmulator, type Emulator } from '../../emulator/index.js';
 import { TEST_TOKEN, connectTestTemporal, createTestWorker, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook.js';
@@ -54,8 +55,8 @@ describe('compensation never gives up', () => {
           args: [{ workspaceId, name: 'revoked' }],
         });
         // The restart fails with Unauthorized; the workflow says so while it keeps trying.
-        await eventually(async () => /Unauthorized/.test((await h.query<Progress>('progress')).alert ?? ''), 60_000, 'the alert');
-        const progress = await h.query<Progress>('progress');
+        await eventually(async () => /Unauthorized/.test((await h.query(progressQuery)).alert ?? ''), 60_000, 'the alert');
+        const progress = await h.query(progressQuery);
         expect(progress.alert).toMatch(/could not be started again .*Unauthorized.*keeps trying/);
         expect((await h.describe()).status.name).toBe('RUNNING');
         expect(emu.state.workspace(workspaceId)!.status).toBe('stopped');

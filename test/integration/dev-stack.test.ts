@@ -6,16 +6,17 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { WORKFLOW_TYPES } from '../../contract/index.js';
 import { startEmulator, type Emulator } from '../../emulator/index.js';
 
 /**
- * `npm start` as a user runs it: `node dist/worker/dev.js` in a child process, on free ports (never
+ * `npm start` as a user runs it: `node dist/dev/main.js` in a child process, on free ports (never
  * 7233/8233/8787, which other things here may use) and a throwaway state directory, against the real
  * Temporal dev server it starts from the project's CLI binary.
  */
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const devEntry = path.join(root, 'dist/worker/dev.js');
+const devEntry = path.join(root, 'dist/dev/main.js');
 const FIRST_COMMAND = './rigsnap snapshot ws_demo --name before-migration';
 
 async function freePort(): Promise<number> {
@@ -52,7 +53,7 @@ interface Stack {
 const running: Stack[] = [];
 
 /**
- * Starts `node dist/worker/dev.js`, or with `npm: true` the README's `npm start` from the project root
+ * Starts `node dist/dev/main.js`, or with `npm: true` the README's `npm start` from the project root
  * in a process group of its own (as a terminal would run it, so the test can hang it up).
  */
 function startStack(o: { cwd: string; env: Record<string, string>; npm?: boolean }): Stack {
@@ -190,7 +191,7 @@ describe('npm start: the whole stack on an embedded default', () => {
     const connection = await Connection.connect({ address: `127.0.0.1:${ports.temporal}` });
     try {
       const client = new Client({ connection, namespace: 'default' });
-      const result = await client.workflow.execute('snapshotWorkspace', {
+      const result = await client.workflow.execute(WORKFLOW_TYPES.snapshot, {
         taskQueue: 'rigbox-snapshots',
         args: [{ workspaceId: 'ws_demo', name: 'before-migration' }],
         workflowId,
@@ -206,7 +207,7 @@ describe('npm start: the whole stack on an embedded default', () => {
 
       // An ordinary user error (a snapshot that does not exist) is one log line per failure, no stack.
       const failed = await client.workflow
-        .execute('restoreWorkspace', { taskQueue: 'rigbox-snapshots', args: [{ workspaceId: 'ws_demo', snapshotId: 'snap_nope' }], workflowId: `${workflowId}-nope` })
+        .execute(WORKFLOW_TYPES.restore, { taskQueue: 'rigbox-snapshots', args: [{ workspaceId: 'ws_demo', snapshotId: 'snap_nope' }], workflowId: `${workflowId}-nope` })
         .then(() => 'completed', (e: unknown) => e);
       expect(failed).toBeInstanceOf(Error);
       const log = await eventually(() => /Workflow failed: /.test(stack.stderr()), 10_000).then(() => stack.stderr());
@@ -218,7 +219,7 @@ describe('npm start: the whole stack on an embedded default', () => {
       await client.schedule.create({
         scheduleId,
         spec: { calendars: [{ hour: 3, minute: 0 }] },
-        action: { type: 'startWorkflow', workflowType: 'backupWorkspace', taskQueue: 'rigbox-snapshots', args: [{ workspaceId: 'ws_demo' }] },
+        action: { type: 'startWorkflow', workflowType: WORKFLOW_TYPES.backup, taskQueue: 'rigbox-snapshots', args: [{ workspaceId: 'ws_demo' }] },
         state: { paused: true, note: 'dev-stack test' },
       });
 
@@ -249,13 +250,13 @@ describe('npm start: the whole stack on an embedded default', () => {
     try {
       const client = new Client({ connection, namespace: 'default' });
       const described = await client.workflow.getHandle(workflowId).describe();
-      expect(described.type).toBe('snapshotWorkspace');
+      expect(described.type).toBe(WORKFLOW_TYPES.snapshot);
       expect(described.status.name).toBe('COMPLETED');
       const result = (await client.workflow.getHandle(workflowId).result()) as { snapshot: { id: string } };
 
       const schedule = await client.schedule.getHandle(scheduleId).describe();
       expect(schedule.state.paused).toBe(true);
-      expect(schedule.action).toMatchObject({ type: 'startWorkflow', workflowType: 'backupWorkspace' });
+      expect(schedule.action).toMatchObject({ type: 'startWorkflow', workflowType: WORKFLOW_TYPES.backup });
 
       const snapshots = (await (await fetch(`http://127.0.0.1:${ports.emulator}/_emulator/snapshots`)).json()) as Array<{ id: string }>;
       expect(snapshots.map((s) => s.id)).toContain(result.snapshot.id);
@@ -334,7 +335,7 @@ describe('npm start stops with the process that started it', () => {
       // `exec` in the script: the stack is npm's own child, not a shell's.
       const stackPids = childrenOf(npmPid);
       expect(stackPids).toHaveLength(1);
-      expect(execFileSync('ps', ['-o', 'args=', '-p', String(stackPids[0])], { encoding: 'utf8' })).toContain('dist/worker/dev.js');
+      expect(execFileSync('ps', ['-o', 'args=', '-p', String(stackPids[0])], { encoding: 'utf8' })).toContain('dist/dev/main.js');
       for (const port of Object.values(ports)) expect(await listening(port)).toBe(true);
 
       await kill(npmPid, stack);
@@ -453,7 +454,7 @@ describe('npm start with TEMPORAL_ADDRESS and RIGBOX_TOKEN set', () => {
       const connection = await Connection.connect({ address: inject('temporalAddress') });
       try {
         const client = new Client({ connection, namespace: 'default' });
-        const result = await client.workflow.execute('snapshotWorkspace', {
+        const result = await client.workflow.execute(WORKFLOW_TYPES.snapshot, {
           taskQueue,
           args: [{ workspaceId, name: 'before-migration' }],
           workflowId: `dev-stack-worker-only-${Date.now().toString(36)}`,

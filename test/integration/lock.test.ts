@@ -1,6 +1,7 @@
 import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WORKFLOW_TYPES, workflowIds, type SnapshotWorkspaceResult } from '../../domain/index.js';
+import { WORKFLOW_TYPES, lockAcquireSignal } from '../../contract/index.js';
+import { workflowIds, type SnapshotWorkspaceResult } from '../../domain/index.js';
 import { createActivities } from '../../activities/index.js';
 import { startEmulator, type Emulator, type EmulatorDelays } from '../../emulator/index.js';
 import { activityDepsFromConfig } from '../../worker/worker.js';
@@ -57,7 +58,7 @@ async function acquiresFrom(workspaceId: string, workflowId: string): Promise<nu
   const events = (await temporal.client.workflow.getHandle(workflowIds.lock(workspaceId)).fetchHistory()).events ?? [];
   return events.filter((e) => {
     const sig = e.workflowExecutionSignaledEventAttributes;
-    if (sig?.signalName !== 'acquire') return false;
+    if (sig?.signalName !== lockAcquireSignal.name) return false;
     const data = sig.input?.payloads?.[0]?.data;
     return data ? (JSON.parse(Buffer.from(data).toString('utf8')) as { workflowId?: string }).workflowId === workflowId : false;
   }).length;

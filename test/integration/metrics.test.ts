@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WORKFLOW_TYPES } from '../../contract/index.js';
 import {
-  WORKFLOW_TYPES,
   isoDate,
   type BackupWorkspaceResult,
   type RestoreWorkspaceResult,

@@ -1,6 +1,7 @@
 import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_LISTED_SNAPSHOTS, WORKFLOW_TYPES, type PruneSnapshotsResult } from '../../domain/index.js';
+import { WORKFLOW_TYPES } from '../../contract/index.js';
+import { MAX_LISTED_SNAPSHOTS, type PruneSnapshotsResult } from '../../domain/index.js';
 import { startEmulator, type Emulator } from '../../emulator/index.js';
 import { TEST_TOKEN, connectTestTemporal, createTestWorker, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.js';
 import { eventCount, testWorkflowId } from '../helpers/workflows.js';

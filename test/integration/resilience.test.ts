@@ -3,7 +3,8 @@ import path from 'node:path';
 import { CancelledFailure, WorkflowFailedError } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WORKFLOW_TYPES, workflowIds, type LockState, type SnapshotWorkspaceResult } from '../../domain/index.js';
+import { WORKFLOW_TYPES, lockStateQuery, progressQuery } from '../../contract/index.js';
+import { workflowIds, type LockState, type SnapshotWorkspaceResult } from '../../domain/index.js';
 import { startEmulator, type Emulator } from '../../emulator/index.js';
 import { TEST_TOKEN, connectTestTemporal, createTestWorker, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.js';
 import { awaitStep, eventually, testWorkflowId } from '../helpers/workflows.js';
@@ -112,7 +113,7 @@ describe('cancellation', () => {
         expect((err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
         // The workflow ended only after starting the workspace again.
         expect(emu.state.workspace('ws_cancel')!.status).toBe('running');
-        const progress = await h.query<{ steps: Array<{ step: string }> }>('progress');
+        const progress = await h.query(progressQuery);
         expect(progress.steps.map((s) => s.step)).toEqual(['wait-for-lock', 'preflight', 'stop', 'snapshot', 'start']);
       });
     } finally {
@@ -134,7 +135,7 @@ describe('serialized per workspace', () => {
     const lock = temporal.client.workflow.getHandle(workflowIds.lock('ws_busy'));
     const queued = async (n: number) =>
       eventually(
-        async () => (await lock.query<LockState>('lockState').catch(() => ({ queue: [] }) as unknown as LockState)).queue.length === n,
+        async () => (await lock.query(lockStateQuery).catch(() => ({ queue: [] }) as unknown as LockState)).queue.length === n,
         30_000,
         `${n} queued on the lock`,
       );
@@ -152,7 +153,7 @@ describe('serialized per workspace', () => {
         await queued(3);
         emu.delays.snapshotMs = 100; // the later snapshot need not be slow
         await Promise.all([first.result(), second.result(), third.result(), fourth.result()]);
-        const state = await lock.query<LockState>('lockState');
+        const state = await lock.query(lockStateQuery);
         expect(state.holder).toBeNull();
         expect(state.queue).toEqual([]);
       });
@@ -218,7 +219,7 @@ describe('a worker killed mid-workflow', () => {
       expect(emu.state.data.snapshots[r.snapshot.id]!.files).toEqual({ a: 'precious' });
       // The replayed run released the lock it took before the crash: the next operation need not wait.
       const lock = temporal.client.workflow.getHandle(workflowIds.lock('ws_crash'));
-      await eventually(async () => (await lock.query<LockState>('lockState')).holder === null, 10_000, 'the lock to be free');
+      await eventually(async () => (await lock.query(lockStateQuery)).holder === null, 10_000, 'the lock to be free');
     } finally {
       emu.delays.snapshotMs = 100;
       child.kill('SIGTERM');

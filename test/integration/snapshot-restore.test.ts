@@ -1,6 +1,7 @@
 import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WORKFLOW_TYPES, type RestoreWorkspaceResult, type SnapshotWorkspaceResult } from '../../domain/index.js';
+import { WORKFLOW_TYPES } from '../../contract/index.js';
+import { type RestoreWorkspaceResult, type SnapshotWorkspaceResult } from '../../domain/index.js';
 import { startEmulator, type Emulator } from '../../emulator/index.js';
 import { TEST_TOKEN, connectTestTemporal, createTestWorker, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.js';
 import { callsFor, eventCount, historyJson, testWorkflowId, workflowFailure } from '../helpers/workflows.js';

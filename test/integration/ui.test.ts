@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Worker } from '@temporalio/worker';
-import { WORKFLOW_TYPES } from '../../domain/index.js';
+import { WORKFLOW_TYPES } from '../../contract/index.js';
 import { startEmulator, type Emulator } from '../../emulator/index.js';
 import { TEST_TOKEN, connectTestTemporal, createTestWorker, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.js';
 import { eventually, testWorkflowId } from '../helpers/workflows.js';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type Client } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time.js';
-import { SEARCH_ATTRIBUTES, WORKFLOW_TYPES } from '../../domain/index.js';
+import { SEARCH_ATTRIBUTES, WORKFLOW_TYPES } from '../../contract/index.js';
 import { startEmulator, type Emulator } from '../../emulator/index.js';
 import { ensureSearchAttributes } from '../../worker/temporal.js';
 import { TEST_TOKEN, connectTestTemporal, createTestWorker, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.js';

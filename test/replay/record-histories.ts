@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, inject, it } from 'vitest';
-import { WORKFLOW_TYPES, workflowIds } from '../../domain/index.js';
+import { WORKFLOW_TYPES, progressQuery, releaseUpdate, rollbackUpdate } from '../../contract/index.js';
+import { workflowIds } from '../../domain/index.js';
 import { startEmulator, type Emulator } from '../../emulator/index.js';
 import { TEST_TOKEN, connectTestTemporal, createTestWorker, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.js';
 import { eventually } from '../helpers/workflows.js';
@@ -89,9 +90,9 @@ it('records histories of every workflow', async () => {
       workflowId: 'record-checkpoint',
       args: [{ workspaceId: 'ws_rec_cp', name: 'cp', ttl: '1h' }],
     });
-    await eventually(async () => (await cp.query<{ detail?: { state?: string } }>('progress')).detail?.state === 'active');
-    await cp.executeUpdate('rollback');
-    await cp.executeUpdate('release', { args: [{ deleteSnapshot: true }] });
+    await eventually(async () => (await cp.query(progressQuery)).detail?.state === 'active');
+    await cp.executeUpdate(rollbackUpdate);
+    await cp.executeUpdate(releaseUpdate, { args: [{ deleteSnapshot: true }] });
     await cp.result();
     save('checkpoint-rollback-release', 'record-checkpoint');
 
@@ -102,7 +103,7 @@ it('records histories of every workflow', async () => {
       workflowId: 'record-snapshot-cancelled',
       args: [{ workspaceId: 'ws_rec', name: 'cancel-me' }],
     });
-    await eventually(async () => (await c.query<{ currentStep: string }>('progress')).currentStep === 'snapshot');
+    await eventually(async () => (await c.query(progressQuery)).currentStep === 'snapshot');
     await c.cancel();
     await c.result().catch(() => undefined);
     save('snapshot-cancelled', 'record-snapshot-cancelled');
@@ -115,8 +116,8 @@ it('records histories of every workflow', async () => {
       workflowId: 'record-checkpoint-cancelled',
       args: [{ workspaceId: 'ws_rec_cp', name: 'cp2', ttl: '1h' }],
     });
-    await eventually(async () => (await cr.query<{ detail?: { state?: string } }>('progress')).detail?.state === 'active');
-    const rollback = cr.executeUpdate('rollback').catch(() => undefined);
+    await eventually(async () => (await cr.query(progressQuery)).detail?.state === 'active');
+    const rollback = cr.executeUpdate(rollbackUpdate).catch(() => undefined);
     await eventually(() => emu.state.data.workspaces.ws_rec_cp!.busyUntil !== null);
     await cr.cancel();
     await rollback;
@@ -144,7 +145,7 @@ it('records histories of every workflow', async () => {
       workflowId: 'record-held',
       args: [{ workspaceId: 'ws_rec_lock', name: 'held' }],
     });
-    await eventually(async () => (await held.query<{ currentStep: string }>('progress')).currentStep === 'snapshot');
+    await eventually(async () => (await held.query(progressQuery)).currentStep === 'snapshot');
     await temporal.client.workflow.getHandle(workflowIds.lock('ws_rec_lock')).terminate('record: operator');
     emu.delays.snapshotMs = 100;
     await run('snapshot-after-lock-terminated', WORKFLOW_TYPES.snapshot, { workspaceId: 'ws_rec_lock', name: 'next' });
@@ -160,7 +161,7 @@ it('records histories of every workflow', async () => {
       workflowId: 'record-snapshot-restart-retried',
       args: [{ workspaceId: 'ws_rec_revoke', name: 'revoked' }],
     });
-    await eventually(async () => ((await rv.query<{ alert?: string }>('progress')).alert ?? '') !== '', 120_000);
+    await eventually(async () => ((await rv.query(progressQuery)).alert ?? '') !== '', 120_000);
     emu.token = TEST_TOKEN;
     emu.hooks.onCall = undefined;
     await rv.result().catch(() => undefined);

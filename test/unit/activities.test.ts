@@ -1,12 +1,14 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { ApplicationFailure } from '@temporalio/common';
-import { describe, expect, it } from 'vitest';
-import { RigboxApiError, createActivities, type RigboxClient, type TransitionResult } from '../../activities/index.js';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { RigboxApiError, createActivities, createRigboxClient, type RigboxClient, type TransitionResult } from '../../activities/index.js';
 import type { RigboxWorkspace } from '../../domain/index.js';
+import { startEmulator, type Emulator } from '../../emulator/index.js';
 
 /**
- * The activities whose failure handling decides whether a workspace is left down, with a scripted
- * Rigbox client (no network) in the SDK's MockActivityEnvironment.
+ * The activities whose failure handling decides whether a workspace is left down, or whether a snapshot
+ * is made twice, in the SDK's MockActivityEnvironment (which sets the attempt and the heartbeat details a
+ * retry starts from): with a scripted Rigbox client, or the emulator over HTTP.
  */
 
 /** A Rigbox client whose getWorkspace/startWorkspace answer from a script; the rest is never called here. */
@@ -110,5 +112,67 @@ describe('waiting for a transition', () => {
     const gaps = beats.slice(1).map((t, i) => t - beats[i]!);
     expect(beats.length).toBeGreaterThanOrEqual(5);
     expect(Math.max(...gaps)).toBeLessThan(1500);
+  });
+});
+
+describe('createSnapshot: exactly one snapshot however often a create is retried', () => {
+  // The real emulator over HTTP: the first attempt's create is committed by Rigbox but its answer is
+  // lost (a 502), as a dropped connection would; the second attempt must find that snapshot, not make one.
+  let emu: Emulator;
+  beforeEach(async () => {
+    emu = await startEmulator({ token: 'unit-token', delays: { stopMs: 5, startMs: 5, snapshotMs: 5, restoreMs: 5, latencyMs: 0 } });
+  });
+  afterEach(async () => {
+    await emu.close();
+  });
+
+  /** The createSnapshot activity as the SDK calls it, on a Rigbox client of the emulator. */
+  const createOn = (e: Emulator) => {
+    const a = createActivities({ rigbox: createRigboxClient({ baseUrl: e.url, token: 'unit-token', transientRetries: 0 }) });
+    return (input: Parameters<typeof a.createSnapshot>[0]) => a.createSnapshot(input);
+  };
+  type Created = Awaited<ReturnType<ReturnType<typeof createOn>>>;
+  const creates = (e: Emulator, workspaceId: string) => e.calls.filter((c) => c.method === 'POST' && c.route.endsWith('/snapshots') && c.workspaceId === workspaceId);
+
+  it('attempt 2 adopts the snapshot whose answer attempt 1 lost, and Rigbox makes no second one', async () => {
+    const ws = emu.state.upsertWorkspace({ id: 'ws_adopt', status: 'stopped', files: { 'a.txt': 'v1' } });
+    const known = emu.state.addSnapshot(ws, 'nightly'); // an older snapshot of the same name: never adopted
+    const input = { workspaceId: 'ws_adopt', name: 'nightly', knownIds: [known.id], notBeforeMs: Date.now() };
+    Object.assign(emu.faults, { lostResponseRate: 1, routes: ['POST /workspaces/:id/snapshots'] });
+
+    const first = await failureOf(new MockActivityEnvironment({ attempt: 1 }).run(createOn(emu), input));
+    expect(first.nonRetryable).toBe(false);
+    const made = emu.state.snapshotsOf('ws_adopt').filter((s) => s.id !== known.id);
+    expect(made).toHaveLength(1); // the lost answer's snapshot exists
+
+    Object.assign(emu.faults, { lostResponseRate: 0, routes: [] });
+    const second: Created = await new MockActivityEnvironment({ attempt: 2 }).run(createOn(emu), input);
+    expect(second).toMatchObject({ adopted: true, snapshot: { id: made[0]!.id, name: 'nightly', workspace_id: 'ws_adopt' } });
+    expect(creates(emu, 'ws_adopt')).toHaveLength(1);
+    expect(emu.state.snapshotsOf('ws_adopt').filter((s) => s.name === 'nightly')).toHaveLength(2); // the known one and ours
+  });
+
+  it('attempt 2 adopts nothing that existed before the step (known, or made earlier): it creates', async () => {
+    const ws = emu.state.upsertWorkspace({ id: 'ws_noadopt', status: 'stopped' });
+    const known = emu.state.addSnapshot(ws, 'nightly');
+    const earlier = emu.state.addSnapshot(ws, 'nightly');
+    earlier.created_at = new Date(Date.now() - 3_600_000).toISOString();
+    const input = { workspaceId: 'ws_noadopt', name: 'nightly', knownIds: [known.id], notBeforeMs: Date.now() };
+    const r: Created = await new MockActivityEnvironment({ attempt: 2 }).run(createOn(emu), input);
+    expect(r.adopted).toBe(false);
+    expect([known.id, earlier.id]).not.toContain(r.snapshot.id);
+    expect(creates(emu, 'ws_noadopt')).toHaveLength(1);
+  });
+
+  it('attempt 1 never looks for an earlier attempt: it creates at once', async () => {
+    emu.state.upsertWorkspace({ id: 'ws_first', status: 'stopped' });
+    const r: Created = await new MockActivityEnvironment({ attempt: 1 }).run(createOn(emu), {
+      workspaceId: 'ws_first',
+      name: 'nightly',
+      knownIds: [],
+      notBeforeMs: Date.now(),
+    });
+    expect(r.adopted).toBe(false);
+    expect(emu.calls.filter((c) => c.workspaceId === 'ws_first').map((c) => `${c.method} ${c.route}`)).toEqual(['POST /api/workspaces/:id/snapshots']);
   });
 });

@@ -3,11 +3,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { interpolate, readComposeTopology, SERVER_PORT_VARIABLES, temporalServerEnvironment } from '../../dev/cluster.js';
-import { SEARCH_ATTRIBUTES } from '../../domain/index.js';
+import { interpolate, readComposeTopology, SERVER_PORT_VARIABLES, temporalServerEnvironment } from '../../dev/compose-topology.js';
+import { SEARCH_ATTRIBUTES } from '../../contract/index.js';
 // @ts-expect-error: plain JavaScript module without types
 import { composeVersions } from '../../scripts/ensure-temporal-server.mjs';
-import { DEV_ENV_VARS, KNOWN_ENV_VARS, WorkerEnv } from '../../worker/config.js';
+import { DEV_ENV_VARS } from '../../dev/config.js';
+import { KNOWN_ENV_VARS, WorkerEnv } from '../../worker/config.js';
 
 /**
  * Docker has no engine here, so the compose file is checked statically: what `docker compose` would

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, DEV_ENV_VARS, KNOWN_ENV_VARS, describeConfig, loadDevConfig, loadWorkerConfig } from '../../worker/config.js';
+import { DEV_ENV_VARS, loadDevConfig } from '../../dev/config.js';
+import { ConfigError, KNOWN_ENV_VARS, describeConfig, loadWorkerConfig } from '../../worker/config.js';
 
 const TOKEN = 'rbx_live_5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d';
 

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { buildProgram } from '../../client/cli.js';
+import { buildProgram } from '../../cli/main.js';
 import { CLIENT_ERROR_ADVICE } from '../../client/errors.js';
 import { ERROR_TYPES } from '../../domain/index.js';
 

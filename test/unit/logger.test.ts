@@ -1,5 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
+import { WORKFLOW_TYPES } from '../../contract/index.js';
 import { createWorkerLogger, formatJson, formatText } from '../../worker/logger.js';
 
 /** What the worker prints: entries as the SDK hands them to the Runtime's logger (recorded shapes). */
@@ -19,7 +20,7 @@ const activityFailed = {
     taskToken: 'CiQwMWEyMmI1Yi1jMTcwLTczNmUtOGNmMS1iNWE1NmNmYTBlNTcSInJlc3RvcmUtd3NfZGVtby1zbmFwX25vcGUtbXgyeTZnc2Ua',
     activityType: 'preflightAndLock',
     workflowId: 'restore-ws_demo-snap_nope-mx2y6gse',
-    workflowType: 'restoreWorkspace',
+    workflowType: WORKFLOW_TYPES.restore,
     error: notFound,
     durationMs: 58,
   },
@@ -90,7 +91,7 @@ describe('failures logged from the workflow thread', () => {
     const copy = Object.assign(new Error('snapshot snap_nope does not exist in workspace ws_demo'), {
       stack: 'ApplicationFailure: snapshot snap_nope does not exist in workspace ws_demo\n    at Function.create (failure.ts:228:11)',
     });
-    const text = formatText({ level: 'WARN', message: 'Workflow failed', timestampNanos: at, meta: { workflowType: 'restoreWorkspace', error: copy } });
+    const text = formatText({ level: 'WARN', message: 'Workflow failed', timestampNanos: at, meta: { workflowType: WORKFLOW_TYPES.restore, error: copy } });
     expect(text).toBe('2026-11-18T11:06:40.000Z WARN  Workflow failed: ApplicationFailure: snapshot snap_nope does not exist in workspace ws_demo workflowType=restoreWorkspace');
   });
 

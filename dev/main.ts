@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-import { runDevStack } from './dev-stack.js';
+import { runDevStack } from './stack.js';
 
 /**
- * `npm start` / `node dist/worker/dev.js`: the whole stack on an embedded default (see dev-stack.ts).
+ * `npm start` / `node dist/dev/main.js`: the whole local stack, on an embedded default (see stack.ts).
  * Exits 0 after a clean stop on Ctrl-C/SIGTERM, 1 on bad configuration, busy ports or a fatal error.
  */
 // The terminal may be gone when the stack stops (a closed window, a killed `npm start`): a write to it

@@ -1,0 +1,23 @@
+import type { Command } from 'commander';
+import { DeleteSnapshotInput } from '../../domain/index.js';
+import { confirm, ioOf } from '../io.js';
+import { runOperation } from '../operation.js';
+import { addCommon, examples, precheck, type Act, type CommonOptions } from '../options.js';
+import { deleteOutput } from '../outputs.js';
+
+/** `rigsnap delete <workspace> <snapshot>`: deletes a snapshot, after asking. */
+export function registerDelete(program: Command, act: Act): void {
+  examples(
+    addCommon(program.command('delete').description('Delete a snapshot (asks first)'), { wait: true, yes: true })
+      .argument('<workspace>', 'workspace id')
+      .argument('<snapshot>', 'snapshot id'),
+    ['rigsnap delete ws_demo snap_abc123', 'rigsnap delete ws_demo snap_abc123 --yes'],
+  ).action(
+    act(async (workspaceId: string, snapshotId: string, o: CommonOptions) => {
+      const io = ioOf(o);
+      const input = precheck(DeleteSnapshotInput, { workspaceId, snapshotId });
+      await confirm(o, io, { action: `delete snapshot ${snapshotId} of ${workspaceId}`, declined: `snapshot ${snapshotId} was not deleted` });
+      return runOperation(io, o, (rig) => rig.startDeleteSnapshot(input), deleteOutput());
+    }),
+  );
+}

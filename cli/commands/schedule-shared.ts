@@ -1,0 +1,103 @@
+import type { Command } from 'commander';
+import { BACKUP_NAME_SUFFIX, type RetentionPolicy as RetentionPolicyView } from '../../domain/index.js';
+import { fmtTime } from '../../client/format.js';
+import type { ScheduleUpdate } from '../../client/schedule-options.js';
+import type { ScheduleInfo } from '../../client/views.js';
+import { table, type Io } from '../io.js';
+import { addRetentionOptions, listArg, retentionFrom, type CommonOptions, type RetentionOptions } from '../options.js';
+
+/** What the workspace and fleet schedule commands share: their options, and how a schedule reads. */
+
+export const SCHEDULE_ARG = '<schedule>';
+export const SCHEDULE_ARG_HELP = 'a workspace id (ws_demo) or a schedule id (rigsnap-backup-ws_demo, rigsnap-fleet-nightly)';
+
+function describeRetention(r: RetentionPolicyView | null | undefined): string {
+  if (!r) return 'none';
+  const parts: string[] = [];
+  if (r.keepLast !== undefined) parts.push(`last ${r.keepLast}`);
+  if (r.keepDaily !== undefined) parts.push(`${r.keepDaily} daily`);
+  if (r.keepWeekly !== undefined) parts.push(`${r.keepWeekly} weekly`);
+  if (r.keepMonthly !== undefined) parts.push(`${r.keepMonthly} monthly`);
+  if (r.keepWithinDays !== undefined) parts.push(`all within ${r.keepWithinDays} days`);
+  return `keep ${parts.join(', ')}${r.timezone ? ` (${r.timezone})` : ''}`;
+}
+
+export function scheduleLines(io: Io, s: ScheduleInfo): string[] {
+  // Times in the schedule's own timezone: a 03:00 Europe/Berlin backup reads 03:00, not 02:00Z.
+  const inZone = (t: string) => fmtTime(t, s.timezone, { zone: false });
+  const lines = [
+    `${io.c.bold(s.scheduleId)}${s.paused ? io.c.yellow(' (paused)') : ''}`,
+    `  runs        ${s.kind === 'fleet' ? `backupFleet of ${s.workspaceIds?.length ?? 0} workspaces (concurrency ${s.concurrency ?? '-'})` : `backupWorkspace of ${s.workspaceId}`}`,
+    `  when        every day at ${s.at.join(', ')} ${s.timezone}${s.jitter ? ` (jitter up to ${s.jitter})` : ''}`,
+    `  names       ${s.namePrefix}${BACKUP_NAME_SUFFIX} (the scheduled time in ${s.timezone})`,
+    `  retention   ${describeRetention(s.retention)}`,
+    `  policies    overlap ${s.overlap}, catch-up window ${s.catchupWindow}${s.pauseOnFailure ? ', pause on failure' : ''}`,
+  ];
+  if (s.note) lines.push(`  note        ${s.note}`);
+  lines.push(`  next runs   ${s.nextRuns.length ? `${s.nextRuns.slice(0, 3).map(inZone).join(', ')} (${s.timezone})` : '-'}`);
+  lines.push(`  actions     ${s.actionsTaken} taken, ${s.skippedOverlap} skipped (overlap), ${s.missedCatchupWindow} missed (catch-up window)`);
+  lines.push(`  link        ${io.c.dim(s.url)}`);
+  if (s.recentRuns.length) {
+    lines.push(
+      '',
+      ...table([`SCHEDULED (${s.timezone})`, 'STATUS', 'WORKFLOW'], s.recentRuns.map((r) => [inZone(r.scheduledAt), r.status ?? '-', r.workflowId]), io.c),
+    );
+  }
+  return lines;
+}
+
+export interface ScheduleCliOptions extends CommonOptions, RetentionOptions {
+  at?: string[];
+  prefix?: string;
+  jitter?: string;
+  catchupWindow?: string;
+  pauseOnFailure?: boolean;
+  note?: string;
+  paused?: boolean;
+  concurrency?: number | string;
+  retention?: boolean;
+}
+
+export function addScheduleOptions(cmd: Command, forUpdate: boolean): Command {
+  cmd
+    .option('--at <HH:MM>', `time(s) of day to back up, comma-separated${forUpdate ? '' : ' (default 03:00)'}`, listArg)
+    .option('--timezone <tz>', `IANA timezone of --at, of the date and time in backup names and of the retention buckets${forUpdate ? '' : ' (default UTC)'}`)
+    .option('--prefix <prefix>', `name prefix of the backups${forUpdate ? '' : ' (default daily-backup-)'}`);
+  addRetentionOptions(cmd, null);
+  cmd
+    .option('--jitter <duration>', 'random delay up to this long (e.g. 5m), so many schedules do not fire at once')
+    .option('--catchup-window <duration>', `a run missed while Temporal was down still happens if at most this late${forUpdate ? '' : ' (default 1h)'}`)
+    .option('--note <text>', 'a note shown with the schedule');
+  if (forUpdate) {
+    cmd
+      .option('--pause-on-failure', 'pause the schedule when a backup fails')
+      .option('--no-pause-on-failure', 'keep running after a failed backup')
+      .option('--no-retention', 'remove the retention policy (keep every backup)');
+  } else {
+    cmd.option('--pause-on-failure', 'pause the schedule when a backup fails').option('--paused', 'create it paused');
+  }
+  return cmd;
+}
+
+export function scheduleSettings(o: ScheduleCliOptions): Record<string, unknown> {
+  const s: Record<string, unknown> = {};
+  if (o.at !== undefined) s.at = o.at.length === 1 ? o.at[0] : o.at;
+  if (o.timezone !== undefined) s.timezone = o.timezone;
+  if (o.prefix !== undefined) s.namePrefix = o.prefix;
+  const retention = retentionFrom(o, false);
+  if (retention) s.retention = retention;
+  if (o.jitter !== undefined) s.jitter = o.jitter;
+  if (o.catchupWindow !== undefined) s.catchupWindow = o.catchupWindow;
+  if (o.pauseOnFailure !== undefined) s.pauseOnFailure = o.pauseOnFailure;
+  if (o.note !== undefined) s.note = o.note;
+  if (o.paused !== undefined) s.paused = o.paused;
+  return s;
+}
+
+export function scheduleChanges(o: ScheduleCliOptions): ScheduleUpdate {
+  const changes = scheduleSettings(o) as ScheduleUpdate;
+  if (o.retention === false) changes.retention = null;
+  if (o.concurrency !== undefined) changes.concurrency = o.concurrency as number;
+  return changes;
+}
+

@@ -1,0 +1,26 @@
+import { Option, type Command } from 'commander';
+import { SnapshotWorkspaceInput } from '../../domain/index.js';
+import { ioOf } from '../io.js';
+import { runOperation } from '../operation.js';
+import { addCommon, examples, keyOf, precheck, type Act, type CommonOptions } from '../options.js';
+import { snapshotOutput } from '../outputs.js';
+
+/** `rigsnap snapshot <workspace> --name <name>`: stop → snapshot → start, ending as the workspace began. */
+export function registerSnapshot(program: Command, act: Act): void {
+  examples(
+    addCommon(program.command('snapshot').description('Take a named snapshot: stop → snapshot → start, ending as the workspace began'), {
+      wait: true,
+      requestKey: true,
+    })
+      .argument('<workspace>', 'workspace id, e.g. ws_demo')
+      .requiredOption('--name <name>', 'snapshot name, e.g. before-migration')
+      .addOption(new Option('--restart <policy>', 'whether the workspace runs afterwards').choices(['previous', 'always', 'never']).default('previous')),
+    ['rigsnap snapshot ws_demo --name before-migration', 'rigsnap snapshot ws_demo --name nightly --restart never --json', 'rigsnap snapshot ws_demo --name pre-deploy --no-wait'],
+  ).action(
+    act(async (workspaceId: string, o: CommonOptions & { name: string; restart: string }) => {
+      const io = ioOf(o);
+      const input = precheck(SnapshotWorkspaceInput, { workspaceId, name: o.name, restart: o.restart });
+      return runOperation(io, o, (rig) => rig.startSnapshot(input, keyOf(o)), snapshotOutput());
+    }),
+  );
+}

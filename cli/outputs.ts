@@ -1,0 +1,198 @@
+import type { z } from 'zod';
+import { WORKFLOW_TYPES } from '../contract/index.js';
+import {
+  RESULT_SCHEMAS,
+  formatDuration,
+  type AuditBackupsResult,
+  type BackupFleetResult,
+  type BackupWorkspaceResult,
+  type CheckpointWorkspaceResult,
+  type DeleteSnapshotResult,
+  type ListSnapshotsResult,
+  type PruneSnapshotsResult,
+  type RestoreWorkspaceResult,
+  type RigboxSnapshot,
+  type SnapshotWorkspaceResult,
+} from '../domain/index.js';
+import { fmtBytes, fmtTime } from '../client/format.js';
+import { fleetSummaryOf } from '../client/operations.js';
+import type { RigsnapClient } from '../client/rigsnap-client.js';
+import { EXIT, table, type Io } from './io.js';
+import type { OperationOutput } from './operation.js';
+
+/**
+ * How each workflow's result reads: the one-line result and the tables the command that ran it prints,
+ * and `status` prints for a finished run of that type.
+ */
+
+export const snap = (s: RigboxSnapshot) => `${s.id} "${s.name}"`;
+
+export function snapshotOutput(): OperationOutput<SnapshotWorkspaceResult> {
+  return {
+    line: (r) =>
+      `snapshot "${r.snapshot.name}" of ${r.snapshot.workspace_id} is ${r.snapshot.id} (${fmtBytes(r.snapshot.size_bytes)}); workspace ${r.workspaceStatus}${r.adopted ? ' (recovered after a lost response)' : ''}`,
+  };
+}
+
+export function restoreOutput(): OperationOutput<RestoreWorkspaceResult> {
+  return {
+    line: (r) =>
+      `${r.restored.workspace_id} restored to ${snap(r.restored)}${r.safetySnapshot ? `; safety snapshot ${snap(r.safetySnapshot)}` : ''}; workspace ${r.workspaceStatus}`,
+  };
+}
+
+export function deleteOutput(): OperationOutput<DeleteSnapshotResult> {
+  return { line: (r) => `deleted ${snap(r.snapshot)} of ${r.workspaceId}` };
+}
+
+export function listOutput(io: Io): OperationOutput<ListSnapshotsResult> {
+  return {
+    line: (r) => `${r.count} snapshot${r.count === 1 ? '' : 's'}${r.workspaceId ? ` of ${r.workspaceId}` : ''}, ${fmtBytes(r.totalSizeBytes)} in all`,
+    more: (r) =>
+      r.count === 0
+        ? []
+        : table(
+            ['ID', 'NAME', ...(r.workspaceId ? [] : ['WORKSPACE']), 'SIZE', 'CREATED'],
+            r.snapshots.map((s) => [s.id, s.name, ...(r.workspaceId ? [] : [s.workspace_id]), fmtBytes(s.size_bytes), fmtTime(s.created_at)]),
+            io.c,
+          ),
+  };
+}
+
+export function pruneOutput(io: Io): OperationOutput<PruneSnapshotsResult> {
+  return {
+    line: (r) =>
+      `${r.dryRun ? 'dry run: would keep' : 'kept'} ${r.kept.length}, ${r.dryRun ? 'would delete' : 'deleted'} ${r.deleted.length} of the "${r.namePrefix}*" snapshots of ${r.workspaceId}` +
+      (r.ignored ? ` (${r.ignored} other snapshot${r.ignored === 1 ? '' : 's'} not touched)` : ''),
+    more: (r) => {
+      const rows = [
+        ...r.kept.map((k) => [io.c.green('keep'), k.snapshot.id, k.snapshot.name, fmtTime(k.snapshot.created_at), k.reasons.join(', ')]),
+        ...r.deleted.map((s) => [io.c.red(r.dryRun ? 'would delete' : 'deleted'), s.id, s.name, fmtTime(s.created_at), '']),
+      ];
+      return rows.length ? table(['ACTION', 'ID', 'NAME', 'CREATED', 'KEPT BECAUSE'], rows, io.c) : [];
+    },
+  };
+}
+
+/** How many of a fleet's backups the CLI looks up and lists after the run. */
+const FLEET_BACKUPS_LISTED = 50;
+
+export function fleetOutput(io: Io, workspaceIds?: string[]): OperationOutput<BackupFleetResult> {
+  return {
+    line: (r) => `fleet backup: ${r.succeeded} of ${r.total} succeeded${r.failedCount ? `, ${r.failedCount} failed` : ''}${r.runs > 1 ? ` (${r.runs} runs)` : ''}`,
+    // With the workspaces known (the run was started here), the backups table below says it all.
+    more: (r) => (workspaceIds || !r.failed.length ? [] : table(['WORKSPACE', 'ERROR', 'MESSAGE'], r.failed.map((f) => [f.workspaceId, f.errorType, f.message]), io.c)),
+    exitCode: (r) => (r.failedCount > 0 ? EXIT.failed : EXIT.ok),
+    resultOfFailure: (err) => fleetSummaryOf(err),
+    ...(workspaceIds
+      ? {
+          extra: async (rig: RigsnapClient, workflowId: string) => {
+            const backups = await rig.fleetBackups(workflowId, workspaceIds, FLEET_BACKUPS_LISTED);
+            const rows = backups.map((b) =>
+              b.snapshot
+                ? [b.workspaceId, io.c.green('backed up'), b.snapshot.id, b.snapshot.name]
+                : [b.workspaceId, io.c.red(b.status.toLowerCase()), b.error ? `${b.error.type}: ${b.error.message}` : '', ''],
+            );
+            const lines = rows.length ? table(['WORKSPACE', 'RESULT', 'SNAPSHOT', 'NAME'], rows, io.c) : [];
+            if (workspaceIds.length > backups.length) {
+              lines.push(`… and ${workspaceIds.length - backups.length} more: \`rigsnap status ${workflowId}-<workspace>\` shows each`);
+            }
+            return { lines, json: { backups } };
+          },
+        }
+      : {}),
+  };
+}
+
+export function checkpointEnded(r: CheckpointWorkspaceResult): string {
+  return `checkpoint of ${r.workspaceId} (${snap(r.snapshot)}) ended by ${r.endedBy} after ${r.rollbacks} rollback${r.rollbacks === 1 ? '' : 's'}; snapshot ${r.snapshotDeleted ? 'deleted' : 'kept'}`;
+}
+
+export function backupOutput(io: Io): OperationOutput<BackupWorkspaceResult> {
+  return {
+    line: (r) =>
+      `backup "${r.snapshot.name}" of ${r.snapshot.workspace_id} is ${r.snapshot.id} (${fmtBytes(r.snapshot.size_bytes)}); workspace ${r.workspaceStatus}` +
+      (r.prune ? `; retention kept ${r.prune.kept.length}, deleted ${r.prune.deleted.length}` : ''),
+    more: (r) => (r.prune ? pruneOutput(io).more!(r.prune) : []),
+  };
+}
+
+
+const VERDICT_COLORS = { missing: 'red', stale: 'red', failed: 'yellow', ok: 'green' } as const;
+
+export function auditOutput(io: Io): OperationOutput<AuditBackupsResult> {
+  const age = (s: number | null) => (s === null ? '-' : formatDuration(s * 1000));
+  return {
+    line: (r) => {
+      const misses = r.counts.missing + r.counts.stale;
+      const total = r.workspaces.length;
+      return (
+        `audit (RPO ${r.rpo}): ${misses === 0 ? `all ${total} protected workspaces have a backup within the RPO` : `${misses} of ${total} protected workspaces miss the RPO`}` +
+        (r.counts.failed ? `, ${r.counts.failed} with a failed last run` : '') +
+        (r.counts.unprotected ? `; ${r.counts.unprotected} unprotected` : '') +
+        (r.notified ? '; notification sent' : '')
+      );
+    },
+    more: (r) => {
+      const lines: string[] = [];
+      if (r.workspaces.length) {
+        lines.push(
+          ...table(
+            ['WORKSPACE', 'VERDICT', 'NEWEST BACKUP', 'AGE', 'LAST RUN', 'SCHEDULES'],
+            r.workspaces.map((w) => [
+              w.workspaceId,
+              io.c[VERDICT_COLORS[w.verdict]](w.verdict),
+              w.newestBackup ? `${w.newestBackup.name} (${w.newestBackup.id})` : '-',
+              age(w.ageSeconds),
+              w.lastRun ? `${w.lastRun.status} ${fmtTime(w.lastRun.closedAt)}` : '-',
+              w.schedules.length ? `${w.schedules.join(', ')}${w.paused ? ' (paused)' : ''}` : '(named on the command line)',
+            ]),
+            io.c,
+          ),
+        );
+      }
+      if (r.unprotected.length) {
+        lines.push('', io.c.bold('unprotected: snapshots in Rigbox, but no schedule'));
+        lines.push(
+          ...table(
+            ['WORKSPACE', 'SNAPSHOTS', 'SIZE', 'NEWEST'],
+            r.unprotected.map((u) => [u.workspaceId, String(u.snapshotCount), fmtBytes(u.snapshotBytes), u.newestSnapshot ? `${u.newestSnapshot.name} ${fmtTime(u.newestSnapshot.created_at)}` : '-']),
+            io.c,
+          ),
+        );
+      }
+      return lines;
+    },
+    exitCode: (r) => (r.ok ? EXIT.ok : EXIT.failed),
+  };
+}
+
+/** A finished run's result read with its type's schema, then described as its command would. */
+function describedWith<S extends z.ZodType>(schema: S, output: OperationOutput<z.output<S>>) {
+  return (result: unknown): { line: string; more: string[] } | null => {
+    const parsed = schema.safeParse(result);
+    return parsed.success ? { line: output.line(parsed.data), more: output.more?.(parsed.data) ?? [] } : null;
+  };
+}
+
+/** How each workflow type's result reads, for `status`: the same line the command that ran it prints. */
+export function resultLines(io: Io, workflowType: string, result: unknown): string[] {
+  const describers: Record<string, (result: unknown) => { line: string; more: string[] } | null> = {
+    [WORKFLOW_TYPES.snapshot]: describedWith(RESULT_SCHEMAS[WORKFLOW_TYPES.snapshot], snapshotOutput()),
+    [WORKFLOW_TYPES.restore]: describedWith(RESULT_SCHEMAS[WORKFLOW_TYPES.restore], restoreOutput()),
+    [WORKFLOW_TYPES.delete]: describedWith(RESULT_SCHEMAS[WORKFLOW_TYPES.delete], deleteOutput()),
+    [WORKFLOW_TYPES.list]: describedWith(RESULT_SCHEMAS[WORKFLOW_TYPES.list], listOutput(io)),
+    [WORKFLOW_TYPES.prune]: describedWith(RESULT_SCHEMAS[WORKFLOW_TYPES.prune], pruneOutput(io)),
+    [WORKFLOW_TYPES.backup]: describedWith(RESULT_SCHEMAS[WORKFLOW_TYPES.backup], backupOutput(io)),
+    [WORKFLOW_TYPES['fleet-backup']]: describedWith(RESULT_SCHEMAS[WORKFLOW_TYPES['fleet-backup']], fleetOutput(io)),
+    [WORKFLOW_TYPES.checkpoint]: describedWith(RESULT_SCHEMAS[WORKFLOW_TYPES.checkpoint], { line: checkpointEnded }),
+  };
+  const describe = describers[workflowType];
+  if (!describe || result === null || typeof result !== 'object') return [`  result      ${result === undefined ? '-' : 'see --json'}`];
+  const d = describe(result);
+  if (!d) return ['  result      (a shape this version does not know; see --json)'];
+  return [`  result      ${d.line}`, ...d.more.map((l) => `  ${l}`)];
+}
+
+/** How a closed run ended, in words. */
+export const ENDED: Record<string, string> = { COMPLETED: 'completed', FAILED: 'failed', CANCELLED: 'cancelled', CANCELED: 'cancelled', TERMINATED: 'terminated', TIMED_OUT: 'timed out', CONTINUED_AS_NEW: 'continued as new' };

@@ -1,0 +1,205 @@
+import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, type SearchAttributePair, type WorkflowResultType } from '@temporalio/common';
+import type { z } from 'zod';
+import { WORKFLOW_TYPES, operationKey, workspaceIdKey } from '../contract/index.js';
+import {
+  AuditBackupsInput,
+  BackupFleetInput,
+  BackupFleetResult,
+  BackupWorkspaceInput,
+  CheckpointWorkspaceInput,
+  DeleteSnapshotInput,
+  ListSnapshotsInput,
+  PruneSnapshotsInput,
+  RequestKey,
+  RestoreWorkspaceInput,
+  SnapshotWorkspaceInput,
+  requestKey as defaultRequestKey,
+  workflowIds,
+} from '../domain/index.js';
+import type * as workflows from '../workflows/index.js';
+import type { TemporalContext } from './context.js';
+import { RigsnapError, validate, validateField } from './errors.js';
+import type { StartOptions, StartedOperation } from './views.js';
+
+/**
+ * Every operation a caller starts, as one table: its input schema (checked before anything is sent),
+ * its business workflow id, the workspace it changes (the RigboxWorkspaceId search attribute; reads
+ * and fleets carry none) and its one-line summary in the Temporal UI. `startOperation` starts any of
+ * them the same way; RigsnapClient's named methods are thin wrappers over it.
+ */
+
+const INPUTS = {
+  snapshot: SnapshotWorkspaceInput,
+  restore: RestoreWorkspaceInput,
+  delete: DeleteSnapshotInput,
+  list: ListSnapshotsInput,
+  prune: PruneSnapshotsInput,
+  backup: BackupWorkspaceInput,
+  'fleet-backup': BackupFleetInput,
+  checkpoint: CheckpointWorkspaceInput,
+  audit: AuditBackupsInput,
+} as const;
+
+/** The operations callers start (the lock is rigsnap's own). */
+export type PublicOperation = keyof typeof INPUTS;
+
+/**
+ * The workflow function an operation runs, found by its public type name among the exports of the
+ * workflow bundle: this fails to compile if a name in the contract is not a workflow of the bundle.
+ */
+export type WorkflowOf<Op extends PublicOperation> = (typeof workflows)[(typeof WORKFLOW_TYPES)[Op]];
+export type OperationInput<Op extends PublicOperation> = z.input<(typeof INPUTS)[Op]>;
+export type OperationResult<Op extends PublicOperation> = WorkflowResultType<WorkflowOf<Op>>;
+
+interface OperationSpec<S extends z.ZodType> {
+  schema: S;
+  /** The business key. `key` is the request key; operations that are naturally idempotent ignore it. */
+  workflowId(input: z.output<S>, key: string): string;
+  /** The workspace it changes, for RigboxWorkspaceId; null for reads and fleets. */
+  workspaceId(input: z.output<S>): string | null;
+  summary(input: z.output<S>): string;
+}
+
+/** An operation's start, decided from its checked input before anything is sent. */
+interface PlannedStart {
+  /** The input as the schema parsed it (defaults filled in): what goes into history. */
+  input: unknown;
+  workflowId: string;
+  workspaceId: string | null;
+  summary: string;
+}
+
+/** Checks the input with the operation's schema (InvalidInput, nothing sent) and plans the start. */
+function plan<S extends z.ZodType>(spec: OperationSpec<S>, raw: unknown, key: string): PlannedStart {
+  const v = validate(spec.schema, raw);
+  return { input: v, workflowId: spec.workflowId(v, key), workspaceId: spec.workspaceId(v), summary: spec.summary(v) };
+}
+
+const OPERATIONS: { [Op in PublicOperation]: OperationSpec<(typeof INPUTS)[Op]> } = {
+  snapshot: {
+    schema: INPUTS.snapshot,
+    workflowId: (v, key) => workflowIds.snapshot(v.workspaceId, v.name, key),
+    workspaceId: (v) => v.workspaceId,
+    summary: (v) => `snapshot ${v.workspaceId} as "${v.name}"`,
+  },
+  restore: {
+    schema: INPUTS.restore,
+    workflowId: (v, key) => workflowIds.restore(v.workspaceId, v.snapshotId, key),
+    workspaceId: (v) => v.workspaceId,
+    summary: (v) => `restore ${v.workspaceId} to ${v.snapshotId}${v.keepCurrent ? ' (safety snapshot first)' : ''}`,
+  },
+  delete: {
+    schema: INPUTS.delete,
+    // Deleting a snapshot is naturally idempotent: its workflow id has no request key.
+    workflowId: (v) => workflowIds.delete(v.workspaceId, v.snapshotId),
+    workspaceId: (v) => v.workspaceId,
+    summary: (v) => `delete ${v.snapshotId} of ${v.workspaceId}`,
+  },
+  list: {
+    schema: INPUTS.list,
+    workflowId: (v, key) => workflowIds.list(v.workspaceId, key),
+    // A read stays out of the workspace's list (RigboxWorkspaceId) in the Temporal UI: see listSnapshots.
+    workspaceId: () => null,
+    summary: (v) => `list snapshots of ${v.workspaceId ?? 'all workspaces'}`,
+  },
+  prune: {
+    schema: INPUTS.prune,
+    workflowId: (v, key) => workflowIds.prune(v.workspaceId, v.namePrefix, key),
+    workspaceId: (v) => v.workspaceId,
+    summary: (v) => `${v.dryRun ? 'dry run of ' : ''}prune "${v.namePrefix}*" of ${v.workspaceId}`,
+  },
+  backup: {
+    schema: INPUTS.backup,
+    workflowId: (v, key) => workflowIds.backup(v.workspaceId, key),
+    workspaceId: (v) => v.workspaceId,
+    summary: (v) => `backup of ${v.workspaceId}`,
+  },
+  'fleet-backup': {
+    schema: INPUTS['fleet-backup'],
+    workflowId: (_v, key) => workflowIds.fleetBackup(key),
+    workspaceId: () => null,
+    summary: (v) => `backup of ${v.workspaceIds.length} workspaces`,
+  },
+  checkpoint: {
+    schema: INPUTS.checkpoint,
+    workflowId: (v, key) => workflowIds.checkpoint(v.workspaceId, v.name, key),
+    workspaceId: (v) => v.workspaceId,
+    summary: (v) => `checkpoint "${v.name}" of ${v.workspaceId} (ttl ${v.ttl})`,
+  },
+  audit: {
+    schema: INPUTS.audit,
+    workflowId: (_v, key) => workflowIds.audit(key),
+    workspaceId: () => null,
+    summary: (v) => `backup audit (RPO ${v.rpo})`,
+  },
+};
+
+/**
+ * A fleet with failed workspaces fails (so alerts see it) with type PartialFailure and its summary as
+ * details[0]: that summary, or null when the failure is another one.
+ */
+export function fleetSummaryOf(err: unknown): BackupFleetResult | null {
+  if (!(err instanceof RigsnapError) || err.type !== 'PartialFailure') return null;
+  const parsed = BackupFleetResult.safeParse(err.details[0]);
+  return parsed.success ? parsed.data : null;
+}
+
+function requestKeyOf(opts: StartOptions): string {
+  if (opts.requestKey === undefined) return defaultRequestKey(Date.now());
+  return validateField('requestKey', RequestKey, opts.requestKey);
+}
+
+/**
+ * Starts an operation under its business id. A running workflow with the id is joined (USE_EXISTING);
+ * one that already completed is returned as it is (the server refuses a duplicate of a completed run);
+ * one that failed may run again, which is what a retry after a failure wants.
+ */
+export async function startOperation<Op extends PublicOperation>(
+  ctx: TemporalContext,
+  operation: Op,
+  input: OperationInput<Op>,
+  opts: StartOptions = {},
+): Promise<StartedOperation<OperationResult<Op>>> {
+  const planned = plan(OPERATIONS[operation], input, requestKeyOf(opts));
+  const { workflowId, workspaceId } = planned;
+  const workflowType = WORKFLOW_TYPES[operation];
+  const typedSearchAttributes: SearchAttributePair[] = [{ key: operationKey, value: operation }];
+  if (workspaceId) typedSearchAttributes.push({ key: workspaceIdKey, value: workspaceId });
+  let handle: WorkflowHandle<WorkflowOf<Op>>;
+  let runId: string;
+  let existing = false;
+  try {
+    const started = await ctx.client.workflow.start(workflowType, {
+      taskQueue: ctx.taskQueue,
+      workflowId,
+      args: [planned.input],
+      workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+      typedSearchAttributes,
+      staticSummary: planned.summary,
+    });
+    runId = started.firstExecutionRunId;
+    // The same run chain as `started`, typed with the operation's workflow: its result() is typed.
+    handle = ctx.client.workflow.getHandle<WorkflowOf<Op>>(workflowId, undefined, { firstExecutionRunId: runId });
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw ctx.error(err, { workflowId });
+    handle = ctx.client.workflow.getHandle<WorkflowOf<Op>>(workflowId);
+    const desc = await ctx.call({ workflowId }, () => handle.describe());
+    if (desc.type !== workflowType) {
+      throw new RigsnapError({ type: 'Rejected', message: `workflow id ${workflowId} belongs to a ${desc.type} workflow, not ${workflowType}`, workflowId });
+    }
+    runId = desc.runId;
+    existing = true;
+  }
+  const resultHandle = handle;
+  return {
+    workflowId,
+    runId,
+    url: ctx.workflowUrl(workflowId, runId),
+    workflowType,
+    existing,
+    handle,
+    result: () => ctx.call({ workflowId, runId }, () => resultHandle.result()),
+  };
+}

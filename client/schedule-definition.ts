@@ -1,0 +1,166 @@
+import { ScheduleOverlapPolicy, type ScheduleDescription, type ScheduleOptions, type ScheduleUpdateOptions } from '@temporalio/client';
+import type { SearchAttributePair } from '@temporalio/common';
+import type { z } from 'zod';
+import { WORKFLOW_TYPES, operationKey, workspaceIdKey } from '../contract/index.js';
+import {
+  BACKUP_NAME_SUFFIX,
+  BackupFleetInput,
+  BackupWorkspaceInput,
+  DEFAULT_BACKUP_PREFIX,
+  MEMO_KEYS,
+  parseDuration,
+  scheduleIds,
+  slug,
+  type Operation,
+} from '../domain/index.js';
+import { validate } from './errors.js';
+import { BACKUP_PREFIX, FLEET_PREFIX, fmtMs, pad2, type BackupScheduleOptions, type FleetScheduleOptions } from './schedule-options.js';
+
+/**
+ * A backup schedule both ways: from its checked options to the Temporal schedule that runs it
+ * (calendar, action, policies, note), and from a described Temporal schedule back to its options, so
+ * an update changes a few settings and keeps the rest. No calls to Temporal here.
+ */
+
+export type ParsedWorkspace = z.output<typeof BackupScheduleOptions>;
+export type ParsedFleet = z.output<typeof FleetScheduleOptions>;
+export type ParsedDefinition = ({ kind: 'workspace' } & ParsedWorkspace) | ({ kind: 'fleet' } & ParsedFleet);
+
+
+/** The Temporal schedule for a definition: calendar spec in its timezone, SKIP overlap, catch-up window. */
+export function scheduleOptionsFor(def: ParsedDefinition, taskQueue: string): ScheduleOptions {
+  const times = Array.isArray(def.at) ? def.at : [def.at];
+  // The retention buckets follow the schedule's timezone unless the policy names its own.
+  const retention = def.retention ? { ...def.retention, timezone: def.retention.timezone ?? def.timezone } : undefined;
+  const operation: Operation = def.kind === 'fleet' ? 'fleet-backup' : 'backup';
+  const scheduleId = def.kind === 'fleet' ? scheduleIds.fleet(def.name) : scheduleIds.backup(def.workspaceId);
+  const args =
+    def.kind === 'fleet'
+      ? validate(BackupFleetInput, {
+          workspaceIds: def.workspaceIds,
+          concurrency: def.concurrency,
+          namePrefix: def.namePrefix,
+          ...(retention ? { retention } : {}),
+        })
+      : validate(BackupWorkspaceInput, { workspaceId: def.workspaceId, namePrefix: def.namePrefix, ...(retention ? { retention } : {}) });
+  const searchAttributes: SearchAttributePair[] = [{ key: operationKey, value: operation }];
+  if (def.kind === 'workspace') searchAttributes.push({ key: workspaceIdKey, value: def.workspaceId });
+  return {
+    scheduleId,
+    spec: {
+      calendars: times.map((t) => {
+        const [h, m] = t.split(':').map(Number) as [number, number];
+        return { hour: h, minute: m, comment: `every day at ${pad2(h)}:${pad2(m)} ${def.timezone}` };
+      }),
+      timezone: def.timezone,
+      ...(def.jitter ? { jitter: parseDuration(def.jitter)! } : {}),
+    },
+    action: {
+      type: 'startWorkflow',
+      workflowType: def.kind === 'fleet' ? WORKFLOW_TYPES['fleet-backup'] : WORKFLOW_TYPES.backup,
+      // Temporal appends the scheduled time to this id, one run per fire.
+      workflowId: scheduleId,
+      taskQueue,
+      args: [args],
+      // The backup names its date in the schedule's timezone.
+      memo: { [MEMO_KEYS.timezone]: def.timezone },
+      typedSearchAttributes: searchAttributes,
+      staticSummary:
+        def.kind === 'fleet'
+          ? `scheduled backup of fleet "${def.name}" (${def.workspaceIds.length} workspaces)`
+          : `scheduled backup of ${def.workspaceId}`,
+    },
+    policies: {
+      overlap: ScheduleOverlapPolicy.SKIP,
+      catchupWindow: parseDuration(def.catchupWindow)!,
+      pauseOnFailure: def.pauseOnFailure,
+    },
+    typedSearchAttributes: searchAttributes,
+    state: { paused: def.paused, note: composeNote(describeDefinition(def), def.note ?? null) },
+  };
+}
+
+/** One sentence about what a schedule does: the first line of its note, so the Temporal UI shows it. */
+export function describeDefinition(def: ParsedDefinition): string {
+  const times = (Array.isArray(def.at) ? def.at : [def.at]).join(', ');
+  const what =
+    def.kind === 'fleet'
+      ? `backs up fleet ${def.name} (${def.workspaceIds.length} workspace${def.workspaceIds.length === 1 ? '' : 's'}, ${def.concurrency} at once)`
+      : `backs up ${def.workspaceId}`;
+  const r = def.retention;
+  const keep: string[] = [];
+  if (r?.keepLast !== undefined) keep.push(`the last ${r.keepLast}`);
+  if (r?.keepDaily !== undefined) keep.push(`${r.keepDaily} daily`);
+  if (r?.keepWeekly !== undefined) keep.push(`${r.keepWeekly} weekly`);
+  if (r?.keepMonthly !== undefined) keep.push(`${r.keepMonthly} monthly`);
+  if (r?.keepWithinDays !== undefined) keep.push(`all within ${r.keepWithinDays} days`);
+  const retention = keep.length ? `keeps ${keep.join(', ')}` : 'keeps every backup (no retention)';
+  return `${NOTE_MARK}${what} every day at ${times} ${def.timezone} as ${def.namePrefix}${BACKUP_NAME_SUFFIX}; ${retention}`;
+}
+
+/** Marks the first line of a schedule's note as rigsnap's description; what follows is a person's note. */
+const NOTE_MARK = 'rigsnap: ';
+
+export function composeNote(description: string, note: string | null): string {
+  return note ? `${description}\n${note}` : description;
+}
+
+/** A schedule's note as rigsnap wrote it: the description line and the person's note (or a note set elsewhere). */
+export function splitNote(raw: string | undefined): { description: string | null; note: string | null } {
+  const text = raw ?? '';
+  if (!text.startsWith(NOTE_MARK)) return { description: null, note: text || null };
+  const nl = text.indexOf('\n');
+  if (nl < 0) return { description: text, note: null };
+  return { description: text.slice(0, nl), note: text.slice(nl + 1) || null };
+}
+
+export function toUpdate(opts: ScheduleOptions): ScheduleUpdateOptions {
+  return {
+    spec: opts.spec,
+    action: opts.action,
+    ...(opts.policies ? { policies: opts.policies } : {}),
+    ...(opts.typedSearchAttributes ? { typedSearchAttributes: opts.typedSearchAttributes } : {}),
+    state: { paused: opts.state?.paused ?? false, ...(opts.state?.note !== undefined ? { note: opts.state.note } : {}) },
+  };
+}
+
+/** Reads a schedule back into the options that make it, so an update can change a few and keep the rest. */
+export function definitionOf(desc: ScheduleDescription): ParsedDefinition {
+  const action = desc.action;
+  const input = (action.args?.[0] ?? {}) as Record<string, unknown>;
+  const at = (desc.spec.calendars ?? []).map((c) => `${pad2(c.hour[0]?.start ?? 0)}:${pad2(c.minute[0]?.start ?? 0)}`);
+  const common = {
+    at: at.length === 1 ? at[0]! : at.length ? at : '03:00',
+    timezone: desc.spec.timezone ?? 'UTC',
+    namePrefix: (input.namePrefix as string | undefined) ?? DEFAULT_BACKUP_PREFIX,
+    retention: input.retention as ParsedWorkspace['retention'],
+    jitter: desc.spec.jitter ? fmtMs(desc.spec.jitter) : undefined,
+    catchupWindow: fmtMs(desc.policies.catchupWindow),
+    pauseOnFailure: desc.policies.pauseOnFailure,
+    note: splitNote(desc.state.note).note ?? undefined,
+    paused: desc.state.paused,
+  };
+  // A retention timezone equal to the schedule's is the one build() filled in: it follows the schedule,
+  // so that `update --timezone` moves the retention buckets too. One that differs was chosen: it stays.
+  if (common.retention?.timezone === common.timezone) {
+    const { timezone: _followsSchedule, ...rest } = common.retention;
+    common.retention = rest;
+  }
+  if (!common.retention) delete common.retention;
+  if (!common.jitter) delete common.jitter;
+  if (!common.note) delete common.note;
+  if (action.workflowType === WORKFLOW_TYPES['fleet-backup'] || desc.scheduleId.startsWith(FLEET_PREFIX)) {
+    return {
+      kind: 'fleet',
+      name: desc.scheduleId.startsWith(FLEET_PREFIX) ? desc.scheduleId.slice(FLEET_PREFIX.length) : slug(desc.scheduleId),
+      workspaceIds: (input.workspaceIds as string[] | undefined) ?? [],
+      concurrency: (input.concurrency as number | undefined) ?? 10,
+      ...common,
+    };
+  }
+  return {
+    kind: 'workspace',
+    workspaceId: (input.workspaceId as string | undefined) ?? desc.scheduleId.slice(BACKUP_PREFIX.length),
+    ...common,
+  };
+}

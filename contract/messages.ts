@@ -1,0 +1,57 @@
+/**
+ * Every query, signal and update a rigsnap workflow handles, defined once: the workflows register
+ * handlers for these definitions and every caller (client, CLI, activities, tests) passes them, so a
+ * name and the types of its arguments and answer cannot drift apart. Safe in the workflow sandbox:
+ * only @temporalio/workflow's pure define* functions and types.
+ */
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type {
+  LockGrant,
+  LockParticipation,
+  LockReleaseRequest,
+  LockRequest,
+  LockState,
+  Progress,
+  ReleaseCheckpointInput,
+  RollbackResult,
+} from '../domain/index.js';
+
+/** Answered by every rigsnap operation: its steps with their times, its state and detail. */
+export const progressQuery = defineQuery<Progress>('progress');
+
+// The per-workspace lock (workflows/workspace-lock.ts) and the operations that queue on it.
+
+/** To the lock: queue this request (signal-with-start, so the first one starts the lock). */
+export const lockAcquireSignal = defineSignal<[LockRequest]>('acquire');
+/** To the lock: the holder is done (or a waiter gives up). */
+export const lockReleaseSignal = defineSignal<[LockReleaseRequest]>('release');
+/** From the lock to the operation whose turn it is (Temporal's mutex pattern: grant by signal). */
+export const lockGrantedSignal = defineSignal<[LockGrant]>('lockGranted');
+/** Answered by the lock: who holds the workspace and who waits. */
+export const lockStateQuery = defineQuery<LockState>('lockState');
+/**
+ * Answered by every operation: which lock request it holds or waits for. A lock run that starts
+ * without carried state (first run, after a failure or a termination) asks the open operations of its
+ * workspace, so that it never grants while someone still holds the workspace.
+ */
+export const lockParticipationQuery = defineQuery<LockParticipation>('lockParticipation');
+
+// The checkpoint session (workflows/checkpoint-workspace.ts).
+
+/** What the `release` update answers. */
+export interface ReleaseUpdateResult {
+  released: true;
+  snapshotDeleted: boolean;
+}
+
+/** Stop, restore the checkpoint, start; answered once the workspace runs again. Repeatable. */
+export const rollbackUpdate = defineUpdate<RollbackResult, []>('rollback');
+/**
+ * Ends the session; `{deleteSnapshot: true}` also deletes the checkpoint snapshot. The argument may be
+ * left out on the wire (the handler takes none as `{}`), but the SDK's executeUpdate has no optional
+ * arguments: TypeScript callers pass `{}`.
+ */
+export const releaseUpdate = defineUpdate<ReleaseUpdateResult, [ReleaseCheckpointInput]>('release');
+
+/** Kept for callers of earlier versions (client/index.ts exported it): the progress query's name. */
+export const PROGRESS_QUERY = progressQuery.name;
