@@ -47,10 +47,11 @@ export async function backupWorkspace(rawInput: BackupWorkspaceInput): Promise<B
   try {
     return await runOperation('backup', input.workspaceId, (tracker) => {
       tracker.setDetail({ name });
-      // No listing of same-named snapshots before the create (a snapshot's preflight makes one): a backup's
-      // name carries its run's time, so none exists unless this very run made it, and the create's
-      // retry adopts only a snapshot made after the step began. One Rigbox call fewer per backup.
-      return withWorkspaceLock({ workspaceId: input.workspaceId, operation: 'backup' }, tracker, async (preflight) => {
+      // The preflight lists the snapshots already named so (under the lock): a retried create adopts none
+      // of them. A backup's name carries its run's time, but two runs started in the same second (two
+      // callers, a trigger beside a run) share it, and the second must make its own snapshot, not adopt
+      // the first one's.
+      return withWorkspaceLock({ workspaceId: input.workspaceId, operation: 'backup', snapshotName: name }, tracker, async (preflight) => {
         const taken = await snapshotUnderLock({ workspaceId: input.workspaceId, name, restart: 'previous' }, preflight, tracker);
         const prune = input.retention
           ? await pruneUnderLock(

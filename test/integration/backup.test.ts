@@ -117,6 +117,41 @@ describe('backupWorkspace', () => {
     expect(emu.state.workspace('ws_tz')!.status).toBe('stopped');
   });
 
+  it('two backups of one workspace with the same name (started in the same second): the second makes its own snapshot even when its first create fails', async () => {
+    emu.state.upsertWorkspace({ id: 'ws_twin', status: 'running' });
+    const memo = { [MEMO_KEYS.backupTime]: '2026-11-30T09:39:34Z', [MEMO_KEYS.timezone]: 'UTC' };
+    const first = testWorkflowId('backup-twin-1');
+    const second = testWorkflowId('backup-twin-2');
+    // The second backup's first create meets a maintenance page (a retryable BadResponse): its retry must
+    // not take the first backup's snapshot, made moments before under the same name, for its own.
+    let failed = false;
+    emu.hooks.onArrival = (a) => {
+      if (!failed && a.origin === second && a.method === 'POST' && a.route === '/workspaces/:id/snapshots') {
+        failed = true;
+        emu.faults.maintenance = true;
+      }
+    };
+    emu.hooks.onCall = (c) => {
+      if (c.origin === second && c.outcome === 'unavailable') emu.faults.maintenance = false;
+    };
+    try {
+      const a = execute<BackupWorkspaceResult>(WORKFLOW_TYPES.backup, { workspaceId: 'ws_twin', namePrefix: 'twin-' }, { memo, id: first });
+      await eventually(() => emu.calls.some((c) => c.origin === first), 10_000);
+      const b = execute<BackupWorkspaceResult>(WORKFLOW_TYPES.backup, { workspaceId: 'ws_twin', namePrefix: 'twin-' }, { memo, id: second });
+      const [ra, rb] = await Promise.all([a, b]);
+      expect(failed).toBe(true);
+      expect(ra.snapshot.name).toBe('twin-2026-11-30-093934');
+      expect(rb.snapshot.name).toBe(ra.snapshot.name);
+      expect(rb.snapshot.id).not.toBe(ra.snapshot.id);
+      expect(rb.adopted).toBe(false);
+      expect(emu.state.snapshotsOf('ws_twin').filter((s) => s.name === 'twin-2026-11-30-093934')).toHaveLength(2);
+    } finally {
+      emu.hooks.onArrival = undefined;
+      emu.hooks.onCall = undefined;
+      emu.faults.maintenance = false;
+    }
+  });
+
   it('a failed backup prunes nothing and posts a notification with a link to the workflow', async () => {
     emu.state.upsertWorkspace({ id: 'ws_fail', status: 'running' });
     const before = seedHistory('ws_fail', 5).map((s) => s.id).sort();

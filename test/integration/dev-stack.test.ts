@@ -10,6 +10,12 @@ import { WORKFLOW_TYPES } from '../../contract/index.js';
 import { startEmulator, type Emulator } from '../../emulator/index.js';
 
 /**
+ * A test that starts a whole stack and stops it: start-up (up to a minute on a loaded machine), the
+ * worker's 30 s shutdown grace (the production default) and the rest of the way down.
+ */
+const STACK_TEST_TIMEOUT_MS = 240_000;
+
+/**
  * `npm start` as a user runs it: `node dist/dev/main.js` in a child process, on free ports (never
  * 7233/8233/8787, which other things here may use) and a throwaway state directory, against the real
  * Temporal dev server it starts from the project's CLI binary.
@@ -239,7 +245,7 @@ describe('npm start: the whole stack on an embedded default', () => {
     // The emulator saved its state on the way down.
     const saved = JSON.parse(fs.readFileSync(path.join(workdir, '.rigsnap', 'emulator.json'), 'utf8')) as { snapshots: Record<string, { name: string }> };
     expect(Object.values(saved.snapshots).map((s) => s.name)).toContain('before-migration');
-  });
+  }, STACK_TEST_TIMEOUT_MS);
 
   it('a second start on the same directory finds the first one’s workflow, schedule and snapshot; a SIGKILL still takes the dev server down', async () => {
     const stack = startStack({ cwd: workdir, env });
@@ -269,7 +275,7 @@ describe('npm start: the whole stack on an embedded default', () => {
     await stack.exited;
     expect(await eventually(() => !isRunning(serverPid), 20_000)).toBe(true);
     expect(await eventually(() => processesMentioning(workdir).length === 0, 20_000)).toBe(true);
-  });
+  }, STACK_TEST_TIMEOUT_MS);
 });
 
 /** Whether anything accepts connections on 127.0.0.1:port. */
@@ -350,7 +356,7 @@ describe('npm start stops with the process that started it', () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
-  });
+  }, STACK_TEST_TIMEOUT_MS);
 });
 
 describe('npm start refuses to start on bad ground, before starting anything', () => {
