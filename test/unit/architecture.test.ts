@@ -193,7 +193,6 @@ const KNOWN_LONG: Record<string, { lines: number; why: string }> = {
   'activities/rigbox-client.ts createRigboxClient': { lines: 199, why: 'issue 11 adds a call limiter here in parallel' },
   'activities/rigbox-client.ts request': { lines: 95, why: 'issue 11 adds a call limiter here in parallel' },
   'activities/audit.ts collectInventory': { lines: 93, why: 'issue 11 reworks activities/ in parallel' },
-  'activities/lock.ts createLockActivities': { lines: 97, why: 'a factory of activities; issue 11 reworks activities/ in parallel' },
   'bench/run.ts main': { lines: 127, why: 'issue 11 reworks the benchmark in parallel' },
   'bench/run.ts benchFleet': { lines: 101, why: 'issue 11 reworks the benchmark in parallel' },
 };
