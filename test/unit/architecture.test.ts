@@ -187,7 +187,6 @@ const MAX_FUNCTION_LINES = 80;
  * split after that lands, not under it.
  */
 const KNOWN_LONG: Record<string, { lines: number; why: string }> = {
-  'workflows/workspace-lock.ts workspaceLock': { lines: 236, why: 'issue 11 reworks workflows/ in parallel' },
   'bench/run.ts main': { lines: 127, why: 'issue 11 reworks the benchmark in parallel' },
   'bench/run.ts benchFleet': { lines: 101, why: 'issue 11 reworks the benchmark in parallel' },
 };
