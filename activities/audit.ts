@@ -80,12 +80,16 @@ const RUN_STATUS: Record<string, BackupRun['status'] | undefined> = {
   CONTINUED_AS_NEW: 'continued-as-new',
 };
 
-/** Gathers the inventory. Each source is read once: no per-workspace call to Rigbox. */
-export async function collectInventory(deps: InventoryDeps, req: InventoryRequest): Promise<AuditInventory> {
-  const { client, taskQueue } = deps.temporal;
-  const progress = req.progress ?? (() => {});
+/** What the schedules say of one workspace. */
+interface Protection {
+  schedules: string[];
+  pausedAll: boolean;
+  prefixes: Set<string>;
+}
 
-  // 1. Who is protected: the workspaces of this task queue's backup and fleet schedules.
+/** Who is protected: the workspaces of this task queue's backup and fleet schedules, and those asked for. */
+async function protectedWorkspaces(deps: InventoryDeps, req: InventoryRequest, progress: (what: string) => void): Promise<Map<string, Protection>> {
+  const { client, taskQueue } = deps.temporal;
   const schedules = await listRigsnapSchedules(client);
   progress(`${schedules.length} schedules`);
   const described = await mapLimit(schedules, DESCRIBE_CONCURRENCY, async (s): Promise<ScheduleDescription | null> => {
@@ -97,7 +101,7 @@ export async function collectInventory(deps: InventoryDeps, req: InventoryReques
       progress(`described ${s.scheduleId}`);
     }
   });
-  const byWorkspace = new Map<string, { schedules: string[]; pausedAll: boolean; prefixes: Set<string> }>();
+  const byWorkspace = new Map<string, Protection>();
   const protect = (workspaceId: string, scheduleId: string | null, paused: boolean, prefix: string) => {
     const entry = byWorkspace.get(workspaceId) ?? { schedules: [], pausedAll: true, prefixes: new Set<string>() };
     if (scheduleId) {
@@ -118,8 +122,11 @@ export async function collectInventory(deps: InventoryDeps, req: InventoryReques
     for (const id of ids) if (typeof id === 'string') protect(id, d.scheduleId, d.state.paused, prefix);
   }
   for (const id of req.workspaceIds ?? []) protect(id, null, false, DEFAULT_BACKUP_PREFIX);
+  return byWorkspace;
+}
 
-  // 2. What Rigbox holds: every snapshot, in one (paged) list.
+/** What Rigbox holds: every snapshot, in one (paged) list, by workspace. */
+async function snapshotsByWorkspace(deps: InventoryDeps, req: InventoryRequest, progress: (what: string) => void): Promise<Map<string, RigboxSnapshot[]>> {
   const all = await deps.rigbox.listAllSnapshots({ signal: req.signal });
   progress(`${all.length} snapshots`);
   const snapshotsOf = new Map<string, RigboxSnapshot[]>();
@@ -128,10 +135,13 @@ export async function collectInventory(deps: InventoryDeps, req: InventoryReques
     list.push(s);
     snapshotsOf.set(s.workspace_id, list);
   }
+  return snapshotsOf;
+}
 
-  // 3. How the newest backup run of each workspace ended (closed runs since `runsSince`).
+/** How the newest backup run of each workspace ended (closed runs of this task queue since `since`). */
+async function lastBackupRuns(deps: InventoryDeps, since: string, progress: (what: string) => void): Promise<Map<string, BackupRun>> {
+  const { client, taskQueue } = deps.temporal;
   const lastRuns = new Map<string, BackupRun>();
-  const since = req.runsSince.toISOString();
   const query =
     `WorkflowType = '${WORKFLOW_TYPES.backup}' AND TaskQueue = '${taskQueue}' AND ExecutionStatus != 'Running' ` +
     `AND CloseTime > '${since}'`;
@@ -145,9 +155,14 @@ export async function collectInventory(deps: InventoryDeps, req: InventoryReques
     }
   }
   progress(`${lastRuns.size} workspaces with backup runs`);
+  return lastRuns;
+}
 
-  const bytes = (list: RigboxSnapshot[]) => list.reduce((sum, s) => sum + s.size_bytes, 0);
-  const protectedRows: InventoryWorkspace[] = [...byWorkspace.entries()]
+const totalBytes = (list: RigboxSnapshot[]) => list.reduce((sum, s) => sum + s.size_bytes, 0);
+
+/** One row per protected workspace, by id. */
+function protectedRows(byWorkspace: Map<string, Protection>, snapshotsOf: Map<string, RigboxSnapshot[]>, lastRuns: Map<string, BackupRun>): InventoryWorkspace[] {
+  return [...byWorkspace.entries()]
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([workspaceId, e]) => {
       const own = (snapshotsOf.get(workspaceId) ?? []).sort(newestFirst);
@@ -159,20 +174,33 @@ export async function collectInventory(deps: InventoryDeps, req: InventoryReques
         namePrefixes: prefixes,
         newestBackup: own.find((s) => prefixes.some((p) => s.name.startsWith(p))) ?? null,
         snapshotCount: own.length,
-        snapshotBytes: bytes(own),
+        snapshotBytes: totalBytes(own),
         lastRun: lastRuns.get(workspaceId) ?? null,
       };
     });
-  const unprotected = [...snapshotsOf.entries()]
+}
+
+/** One row per workspace that has snapshots but no protection, by id. */
+function unprotectedRows(byWorkspace: Map<string, Protection>, snapshotsOf: Map<string, RigboxSnapshot[]>): AuditInventory['unprotected'] {
+  return [...snapshotsOf.entries()]
     .filter(([workspaceId]) => !byWorkspace.has(workspaceId))
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([workspaceId, list]) => ({
       workspaceId,
       snapshotCount: list.length,
-      snapshotBytes: bytes(list),
+      snapshotBytes: totalBytes(list),
       newestSnapshot: [...list].sort(newestFirst)[0] ?? null,
     }));
-  return { protected: protectedRows, unprotected, runsSince: since };
+}
+
+/** Gathers the inventory. Each source is read once: no per-workspace call to Rigbox. */
+export async function collectInventory(deps: InventoryDeps, req: InventoryRequest): Promise<AuditInventory> {
+  const progress = req.progress ?? (() => {});
+  const byWorkspace = await protectedWorkspaces(deps, req, progress);
+  const snapshotsOf = await snapshotsByWorkspace(deps, req, progress);
+  const since = req.runsSince.toISOString();
+  const lastRuns = await lastBackupRuns(deps, since, progress);
+  return { protected: protectedRows(byWorkspace, snapshotsOf, lastRuns), unprotected: unprotectedRows(byWorkspace, snapshotsOf), runsSince: since };
 }
 
 /** The audit's activity: the inventory, heartbeating while it reads. */

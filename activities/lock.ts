@@ -124,101 +124,107 @@ function signalLock<A>(env: ActivityEnv, workspaceId: string, signal: SignalDefi
 /** Queues `request` on the workspace's lock, starting the lock if none runs. */
 const startOrSignal = (env: ActivityEnv, workspaceId: string, request: LockRequest) => signalLock(env, workspaceId, lockAcquireSignal, request);
 
+/**
+ * Queues a request on the workspace's lock, starting the lock if none runs (signal-with-start).
+ * Sending the same request again is harmless: the lock keeps one place per request id.
+ */
+async function requestLock(env: ActivityEnv, input: { workspaceId: string; request: LockRequest }): Promise<void> {
+  await startOrSignal(env, input.workspaceId, input.request);
+}
+
+/**
+ * Releases a request on a lock that no longer runs (terminated while this operation held it): starts
+ * a new lock run with the release, which rebuilds its queue from the open operations and serves those
+ * that were waiting on the old run at once, instead of when they next ask.
+ */
+async function releaseLock(env: ActivityEnv, input: { workspaceId: string; release: LockReleaseRequest }): Promise<void> {
+  await signalLock(env, input.workspaceId, lockReleaseSignal, input.release);
+}
+
+/**
+ * For a lock run that starts without carried state: in one visibility query, the workspace's open
+ * operations and those that closed without finishing lately. Each open one the lock does not know
+ * yet (`known`: what reached it by signal already) is asked which request it holds or waits for; each
+ * abandoned one whose history shows it left the workspace stopped, and that no lock run settled
+ * since, is reported for repair.
+ */
+async function findLockParticipants(env: ActivityEnv, input: { workspaceId: string; known?: string[] }): Promise<LockParticipants> {
+  const { client } = temporalOf(env);
+  const since = new Date(Date.now() - ABANDONED_WINDOW_MS).toISOString();
+  const query =
+    `${SEARCH_ATTRIBUTES.workspaceId} = "${input.workspaceId}" AND (ExecutionStatus = "Running" OR ` +
+    `((ExecutionStatus = "Terminated" OR ExecutionStatus = "TimedOut") AND CloseTime > "${since}"))`;
+  const known = new Set(input.known ?? []);
+  const out: Required<LockParticipants> = { answered: [], unknown: [], abandoned: [] };
+  for await (const wf of client.workflow.list({ query })) {
+    if (NEVER_LOCKS.includes(wf.type) || known.has(wf.workflowId)) continue;
+    if (wf.status.name === 'RUNNING') {
+      try {
+        const p = await withTimeout(client.workflow.getHandle(wf.workflowId, wf.runId).query(lockParticipationQuery), QUERY_TIMEOUT_MS, wf.workflowId);
+        out.answered.push({ workflowId: wf.workflowId, runId: wf.runId, ...p });
+      } catch (err) {
+        out.unknown.push({ workflowId: wf.workflowId, runId: wf.runId, why: (err as Error).message.slice(0, 200) });
+      }
+      continue;
+    }
+    if (!wf.closeTime) continue;
+    const closedAt = wf.closeTime.toISOString();
+    if (await settledByALockRun(client, input.workspaceId, closedAt)) continue;
+    const left = await inspectClosed(client, { workflowId: wf.workflowId, runId: wf.runId, workspaceId: input.workspaceId });
+    if (left.restartOwed) out.abandoned.push({ workflowId: wf.workflowId, runId: wf.runId, closedAt, why: left.why });
+  }
+  return out;
+}
+
+/** Asks one open operation what it holds or waits for (for a lock that could not ask it before). */
+async function askLockParticipant(
+  env: ActivityEnv,
+  input: { workflowId: string; runId: string },
+): Promise<({ running: true } & LockParticipation) | { running: false } | { running: true; unknown: string }> {
+  const { client } = temporalOf(env);
+  const handle = client.workflow.getHandle(input.workflowId, input.runId);
+  try {
+    const d = await handle.describe();
+    if (d.status.name !== 'RUNNING') return { running: false };
+  } catch (err) {
+    if ((err as Error).name === 'WorkflowNotFoundError') return { running: false };
+    throw err;
+  }
+  try {
+    return { running: true, ...(await withTimeout(handle.query(lockParticipationQuery), QUERY_TIMEOUT_MS, input.workflowId)) };
+  } catch (err) {
+    return { running: true, unknown: (err as Error).message.slice(0, 200) };
+  }
+}
+
+/** For the lock's liveness check: has the holder's run closed (completed, failed, terminated…)? */
+async function describeWorkflowRun(env: ActivityEnv, input: { workflowId: string; runId: string }): Promise<{ running: boolean; status: string }> {
+  const { client } = temporalOf(env);
+  try {
+    const d = await client.workflow.getHandle(input.workflowId, input.runId).describe();
+    return { running: d.status.name === 'RUNNING', status: d.status.name };
+  } catch (err) {
+    if ((err as Error).name === 'WorkflowNotFoundError') return { running: false, status: 'NOT_FOUND' };
+    throw err;
+  }
+}
+
+/**
+ * Reads the history of a holder that closed without releasing the lock (terminated, timed out) and
+ * tells whether it left the workspace stopped although it meant to start it again.
+ */
+async function inspectClosedHolder(env: ActivityEnv, input: { workflowId: string; runId: string; workspaceId: string }): Promise<{ restartOwed: boolean; why: string }> {
+  return inspectClosed(temporalOf(env).client, input);
+}
+
 export function createLockActivities(env: ActivityEnv) {
-  const temporal = () => temporalOf(env);
-
   return {
-    /**
-     * Queues a request on the workspace's lock, starting the lock if none runs (signal-with-start).
-     * Sending the same request again is harmless: the lock keeps one place per request id.
-     */
-    async requestLock(input: { workspaceId: string; request: LockRequest }): Promise<void> {
-      await startOrSignal(env, input.workspaceId, input.request);
-    },
-
-    /**
-     * Releases a request on a lock that no longer runs (terminated while this operation held it): starts
-     * a new lock run with the release, which rebuilds its queue from the open operations and serves those
-     * that were waiting on the old run at once, instead of when they next ask.
-     */
-    async releaseLock(input: { workspaceId: string; release: LockReleaseRequest }): Promise<void> {
-      await signalLock(env, input.workspaceId, lockReleaseSignal, input.release);
-    },
-
-    /**
-     * For a lock run that starts without carried state: in one visibility query, the workspace's open
-     * operations and those that closed without finishing lately. Each open one the lock does not know
-     * yet (`known`: what reached it by signal already) is asked which request it holds or waits for; each
-     * abandoned one whose history shows it left the workspace stopped, and that no lock run settled
-     * since, is reported for repair.
-     */
-    async findLockParticipants(input: { workspaceId: string; known?: string[] }): Promise<LockParticipants> {
-      const { client } = temporal();
-      const since = new Date(Date.now() - ABANDONED_WINDOW_MS).toISOString();
-      const query =
-        `${SEARCH_ATTRIBUTES.workspaceId} = "${input.workspaceId}" AND (ExecutionStatus = "Running" OR ` +
-        `((ExecutionStatus = "Terminated" OR ExecutionStatus = "TimedOut") AND CloseTime > "${since}"))`;
-      const known = new Set(input.known ?? []);
-      const out: Required<LockParticipants> = { answered: [], unknown: [], abandoned: [] };
-      for await (const wf of client.workflow.list({ query })) {
-        if (NEVER_LOCKS.includes(wf.type) || known.has(wf.workflowId)) continue;
-        if (wf.status.name === 'RUNNING') {
-          try {
-            const p = await withTimeout(client.workflow.getHandle(wf.workflowId, wf.runId).query(lockParticipationQuery), QUERY_TIMEOUT_MS, wf.workflowId);
-            out.answered.push({ workflowId: wf.workflowId, runId: wf.runId, ...p });
-          } catch (err) {
-            out.unknown.push({ workflowId: wf.workflowId, runId: wf.runId, why: (err as Error).message.slice(0, 200) });
-          }
-          continue;
-        }
-        if (!wf.closeTime) continue;
-        const closedAt = wf.closeTime.toISOString();
-        if (await settledByALockRun(client, input.workspaceId, closedAt)) continue;
-        const left = await inspectClosed(client, { workflowId: wf.workflowId, runId: wf.runId, workspaceId: input.workspaceId });
-        if (left.restartOwed) out.abandoned.push({ workflowId: wf.workflowId, runId: wf.runId, closedAt, why: left.why });
-      }
-      return out;
-    },
-
-    /** Asks one open operation what it holds or waits for (for a lock that could not ask it before). */
-    async askLockParticipant(input: { workflowId: string; runId: string }): Promise<
-      ({ running: true } & LockParticipation) | { running: false } | { running: true; unknown: string }
-    > {
-      const { client } = temporal();
-      const handle = client.workflow.getHandle(input.workflowId, input.runId);
-      try {
-        const d = await handle.describe();
-        if (d.status.name !== 'RUNNING') return { running: false };
-      } catch (err) {
-        if ((err as Error).name === 'WorkflowNotFoundError') return { running: false };
-        throw err;
-      }
-      try {
-        return { running: true, ...(await withTimeout(handle.query(lockParticipationQuery), QUERY_TIMEOUT_MS, input.workflowId)) };
-      } catch (err) {
-        return { running: true, unknown: (err as Error).message.slice(0, 200) };
-      }
-    },
-
-    /** For the lock's liveness check: has the holder's run closed (completed, failed, terminated…)? */
-    async describeWorkflowRun(input: { workflowId: string; runId: string }): Promise<{ running: boolean; status: string }> {
-      const { client } = temporal();
-      try {
-        const d = await client.workflow.getHandle(input.workflowId, input.runId).describe();
-        return { running: d.status.name === 'RUNNING', status: d.status.name };
-      } catch (err) {
-        if ((err as Error).name === 'WorkflowNotFoundError') return { running: false, status: 'NOT_FOUND' };
-        throw err;
-      }
-    },
-
-    /**
-     * Reads the history of a holder that closed without releasing the lock (terminated, timed out) and
-     * tells whether it left the workspace stopped although it meant to start it again.
-     */
-    async inspectClosedHolder(input: { workflowId: string; runId: string; workspaceId: string }): Promise<{ restartOwed: boolean; why: string }> {
-      return inspectClosed(temporal().client, input);
-    },
+    requestLock: (input: { workspaceId: string; request: LockRequest }) => requestLock(env, input),
+    releaseLock: (input: { workspaceId: string; release: LockReleaseRequest }) => releaseLock(env, input),
+    findLockParticipants: (input: { workspaceId: string; known?: string[] }) => findLockParticipants(env, input),
+    askLockParticipant: (input: { workflowId: string; runId: string }) => askLockParticipant(env, input),
+    describeWorkflowRun: (input: { workflowId: string; runId: string }) => describeWorkflowRun(env, input),
+    inspectClosedHolder: (input: { workflowId: string; runId: string; workspaceId: string }) => inspectClosedHolder(env, input),
   };
 }
 

@@ -132,139 +132,68 @@ function checkId(kind: 'workspace' | 'snapshot', id: string): string {
   return encodeURIComponent(id);
 }
 
-export type RigboxClient = ReturnType<typeof createRigboxClient>;
+/** Longest Retry-After waited out here; longer ones go back to the activity's retry policy. */
+const MAX_INLINE_RETRY_AFTER_MS = 5000;
 
-export function createRigboxClient(options: RigboxClientOptions) {
-  const base = new URL(options.baseUrl.endsWith('/') ? options.baseUrl : `${options.baseUrl}/`);
-  const doFetch = options.fetch ?? fetch;
-  const defaultTimeout = options.requestTimeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const token = options.token;
-  const transientRetries = options.transientRetries ?? 2;
-  const retryBaseDelayMs = options.retryBaseDelayMs ?? 100;
-  /** Longest Retry-After waited out here; longer ones go back to the activity's retry policy. */
-  const MAX_INLINE_RETRY_AFTER_MS = 5000;
+type RequestOptions = CallOptions & { body?: unknown; query?: Record<string, string> };
+
+/**
+ * What every call of one client shares: the base URL, the token, timeouts, quick retries and the quota.
+ * A request goes in steps: its turn under the quota, the exchange, the status, then the body.
+ */
+class RigboxTransport {
+  readonly base: URL;
+  private readonly doFetch: typeof fetch;
+  private readonly defaultTimeout: number;
+  private readonly token: string;
+  private readonly transientRetries: number;
+  private readonly retryBaseDelayMs: number;
+
+  constructor(private readonly options: RigboxClientOptions) {
+    this.base = new URL(options.baseUrl.endsWith('/') ? options.baseUrl : `${options.baseUrl}/`);
+    const doFetch = options.fetch ?? fetch;
+    // Called unbound, as the global fetch expects (never as a method of this object).
+    this.doFetch = (input, init) => doFetch(input, init);
+    this.defaultTimeout = options.requestTimeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.token = options.token;
+    this.transientRetries = options.transientRetries ?? 2;
+    this.retryBaseDelayMs = options.retryBaseDelayMs ?? 100;
+  }
 
   /** Runs an idempotent call, retrying transient failures a few times with a short backoff. */
-  async function idempotent<T>(call: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  async idempotent<T>(call: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       try {
         return await call();
       } catch (err) {
         const transient = err instanceof RigboxApiError && (err.type === 'Unavailable' || err.type === 'RateLimited');
-        if (!transient || attempt >= transientRetries || signal?.aborted) throw err;
-        const delay = err.retryAfterMs ?? retryBaseDelayMs * 3 ** attempt;
+        if (!transient || attempt >= this.transientRetries || signal?.aborted) throw err;
+        const delay = err.retryAfterMs ?? this.retryBaseDelayMs * 3 ** attempt;
         if (delay > MAX_INLINE_RETRY_AFTER_MS) throw err;
         await abortableSleep(delay, signal);
       }
     }
   }
 
-  /** Belt and braces: whatever Rigbox echoes back, the token never leaves in an error message. */
-  const redact = (text: string) => (token ? text.split(token).join('[redacted]') : text);
-
-  async function request<T>(
-    method: 'GET' | 'POST' | 'DELETE',
-    path: string,
-    schema: z.ZodType<T> | IgnoredBody,
-    opts: CallOptions & { body?: unknown; query?: Record<string, string> } = {},
-  ): Promise<T | undefined> {
-    const url = new URL(path, base);
+  async request<T>(method: 'GET' | 'POST' | 'DELETE', path: string, schema: z.ZodType<T> | IgnoredBody, opts: RequestOptions = {}): Promise<T | undefined> {
+    const url = new URL(path, this.base);
     for (const [k, v] of Object.entries(opts.query ?? {})) url.searchParams.set(k, v);
     const what = `${method} ${url.pathname}`;
     // The quota first: the request's own timeout starts once it may go.
-    await options.limiter?.acquire(opts.signal);
-    const timeoutMs = opts.timeoutMs ?? defaultTimeout;
-    const timeout = AbortSignal.timeout(timeoutMs);
-    const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
-    let res: Response;
-    try {
-      res = await doFetch(url, {
-        method,
-        signal,
-        headers: {
-          authorization: `Bearer ${token}`,
-          accept: 'application/json',
-          'user-agent': USER_AGENT,
-          ...(opts.origin ? { 'x-rigsnap-workflow-id': opts.origin } : {}),
-          ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}),
-        },
-        body: opts.body !== undefined ? JSON.stringify(opts.body) : undefined,
-      });
-    } catch (err) {
-      if (opts.signal?.aborted) throw err; // cancellation: let the activity report it as such
-      options.onRequest?.(routeTemplate(method, path), timeout.aborted ? 'timeout' : 'error');
-      if (timeout.aborted) {
-        throw new RigboxApiError('Unavailable', `${what}: Rigbox did not answer within ${timeoutMs} ms`);
-      }
-      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      const reason = cause?.code ?? cause?.message ?? (err as Error).message;
-      throw new RigboxApiError('Unavailable', redact(`${what}: cannot reach Rigbox at ${base.origin} (${reason})`));
-    }
-
-    options.onRequest?.(routeTemplate(method, path), String(res.status));
-    let text: string;
-    try {
-      text = await res.text();
-    } catch (err) {
-      if (opts.signal?.aborted) throw err;
-      throw new RigboxApiError('Unavailable', `${what}: the response from Rigbox was cut off`, res.status);
-    }
-
-    if (!res.ok) {
-      const type = errorTypeForStatus(res.status);
-      const detail = redact(extractErrorMessage(text)).slice(0, 300);
-      if (type === 'Unauthorized') {
-        throw new RigboxApiError(
-          type,
-          `${what}: Rigbox refused the worker's credentials (HTTP ${res.status}); check RIGBOX_TOKEN on the worker` +
-            (detail ? ` (${detail})` : ''),
-          res.status,
-        );
-      }
-      const retryAfterMs = res.status === 429 ? parseRetryAfter(res.headers.get('retry-after'), Date.now()) : undefined;
-      throw new RigboxApiError(
-        type,
-        `${what}: HTTP ${res.status}${detail ? ` (${detail})` : ''}`,
-        res.status,
-        retryAfterMs,
-      );
-    }
-
-    if (isHtmlPage(res.headers.get('content-type'), text)) {
-      throw new RigboxApiError(
-        'Unavailable',
-        `${what}: Rigbox answered HTTP ${res.status} with an HTML page instead of the API (maintenance or a proxy in the way?)`,
-        res.status,
-      );
-    }
-    if (schema === IGNORED_BODY) return undefined;
-
-    let json: unknown = undefined;
-    if (text.length > 0) {
-      try {
-        json = JSON.parse(text);
-      } catch {
-        throw new RigboxApiError('BadResponse', `${what}: Rigbox answered HTTP ${res.status} with a body that is not JSON`, res.status);
-      }
-    }
-    const parsed = schema.safeParse(json);
-    if (!parsed.success) {
-      throw new RigboxApiError(
-        'BadResponse',
-        `${what}: Rigbox's answer does not match the documented shape (${describeZodError(parsed.error)})`,
-        res.status,
-      );
-    }
-    return parsed.data;
+    await this.options.limiter?.acquire(opts.signal);
+    const res = await this.send(method, path, url, what, opts);
+    const text = await readBody(res, what, opts.signal);
+    if (!res.ok) throw this.refusal(res, text, what);
+    return parseBody(res, text, what, schema);
   }
 
   /** Collects every page of a list endpoint; see `Page` for the one pagination assumption. */
-  async function listAll<T>(path: string, item: z.ZodType<T>, opts: ListOptions): Promise<T[]> {
+  async listAll<T>(path: string, item: z.ZodType<T>, opts: ListOptions): Promise<T[]> {
     const out: T[] = [];
     let cursor: string | undefined;
     for (let page = 0; page < MAX_PAGES; page++) {
       const query: Record<string, string> = cursor ? { cursor } : {};
-      const body = (await idempotent(() => request('GET', path, Page, { ...opts, query }), opts.signal))!;
+      const body = (await this.idempotent(() => this.request('GET', path, Page, { ...opts, query }), opts.signal))!;
       const items = Array.isArray(body) ? body : (body.data ?? body.items ?? body.snapshots ?? []);
       const parsed = z.array(item).safeParse(items);
       if (!parsed.success) {
@@ -282,43 +211,148 @@ export function createRigboxClient(options: RigboxClientOptions) {
     throw new RigboxApiError('BadResponse', `GET ${path}: more than ${MAX_PAGES} pages; refusing to follow further`);
   }
 
+  /** Belt and braces: whatever Rigbox echoes back, the token never leaves in an error message. */
+  private redact(text: string): string {
+    return this.token ? text.split(this.token).join('[redacted]') : text;
+  }
+
+  /** The exchange: an answer (any status), or an Unavailable error when none came. */
+  private async send(method: 'GET' | 'POST' | 'DELETE', path: string, url: URL, what: string, opts: RequestOptions): Promise<Response> {
+    const timeoutMs = opts.timeoutMs ?? this.defaultTimeout;
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
+    let res: Response;
+    try {
+      res = await this.doFetch(url, {
+        method,
+        signal,
+        headers: {
+          authorization: `Bearer ${this.token}`,
+          accept: 'application/json',
+          'user-agent': USER_AGENT,
+          ...(opts.origin ? { 'x-rigsnap-workflow-id': opts.origin } : {}),
+          ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}),
+        },
+        body: opts.body !== undefined ? JSON.stringify(opts.body) : undefined,
+      });
+    } catch (err) {
+      if (opts.signal?.aborted) throw err; // cancellation: let the activity report it as such
+      this.options.onRequest?.(routeTemplate(method, path), timeout.aborted ? 'timeout' : 'error');
+      if (timeout.aborted) {
+        throw new RigboxApiError('Unavailable', `${what}: Rigbox did not answer within ${timeoutMs} ms`);
+      }
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      const reason = cause?.code ?? cause?.message ?? (err as Error).message;
+      throw new RigboxApiError('Unavailable', this.redact(`${what}: cannot reach Rigbox at ${this.base.origin} (${reason})`));
+    }
+    this.options.onRequest?.(routeTemplate(method, path), String(res.status));
+    return res;
+  }
+
+  /** The error for an answer that is not 2xx, typed from its status. */
+  private refusal(res: Response, text: string, what: string): RigboxApiError {
+    const type = errorTypeForStatus(res.status);
+    const detail = this.redact(extractErrorMessage(text)).slice(0, 300);
+    if (type === 'Unauthorized') {
+      return new RigboxApiError(
+        type,
+        `${what}: Rigbox refused the worker's credentials (HTTP ${res.status}); check RIGBOX_TOKEN on the worker` +
+          (detail ? ` (${detail})` : ''),
+        res.status,
+      );
+    }
+    const retryAfterMs = res.status === 429 ? parseRetryAfter(res.headers.get('retry-after'), Date.now()) : undefined;
+    return new RigboxApiError(
+      type,
+      `${what}: HTTP ${res.status}${detail ? ` (${detail})` : ''}`,
+      res.status,
+      retryAfterMs,
+    );
+  }
+}
+
+/** The whole body of an answer; one cut off on the way is a transient Unavailable. */
+async function readBody(res: Response, what: string, signal: AbortSignal | undefined): Promise<string> {
+  try {
+    return await res.text();
+  } catch (err) {
+    if (signal?.aborted) throw err;
+    throw new RigboxApiError('Unavailable', `${what}: the response from Rigbox was cut off`, res.status);
+  }
+}
+
+/** A 2xx answer's body, checked against `schema` (or ignored); an HTML page is never taken for success. */
+function parseBody<T>(res: Response, text: string, what: string, schema: z.ZodType<T> | IgnoredBody): T | undefined {
+  if (isHtmlPage(res.headers.get('content-type'), text)) {
+    throw new RigboxApiError(
+      'Unavailable',
+      `${what}: Rigbox answered HTTP ${res.status} with an HTML page instead of the API (maintenance or a proxy in the way?)`,
+      res.status,
+    );
+  }
+  if (schema === IGNORED_BODY) return undefined;
+
+  let json: unknown = undefined;
+  if (text.length > 0) {
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw new RigboxApiError('BadResponse', `${what}: Rigbox answered HTTP ${res.status} with a body that is not JSON`, res.status);
+    }
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    throw new RigboxApiError(
+      'BadResponse',
+      `${what}: Rigbox's answer does not match the documented shape (${describeZodError(parsed.error)})`,
+      res.status,
+    );
+  }
+  return parsed.data;
+}
+
+export type RigboxClient = ReturnType<typeof createRigboxClient>;
+
+export function createRigboxClient(options: RigboxClientOptions) {
+  const t = new RigboxTransport(options);
+
   return {
-    baseUrl: base.toString(),
+    baseUrl: t.base.toString(),
 
     async getWorkspace(workspaceId: string, opts: CallOptions = {}): Promise<RigboxWorkspace> {
       const path = `workspaces/${checkId('workspace', workspaceId)}`;
-      return (await idempotent(() => request('GET', path, RigboxWorkspace, opts), opts.signal))!;
+      return (await t.idempotent(() => t.request('GET', path, RigboxWorkspace, opts), opts.signal))!;
     },
 
     /** Asks Rigbox to stop. Rigbox answers before the stop is over: poll `getWorkspace`. */
     async stopWorkspace(workspaceId: string, opts: CallOptions = {}): Promise<void> {
       const path = `workspaces/${checkId('workspace', workspaceId)}/stop`;
-      await idempotent(() => request('POST', path, IGNORED_BODY, opts), opts.signal);
+      await t.idempotent(() => t.request('POST', path, IGNORED_BODY, opts), opts.signal);
     },
 
     async startWorkspace(workspaceId: string, opts: CallOptions = {}): Promise<void> {
       const path = `workspaces/${checkId('workspace', workspaceId)}/start`;
-      await idempotent(() => request('POST', path, IGNORED_BODY, opts), opts.signal);
+      await t.idempotent(() => t.request('POST', path, IGNORED_BODY, opts), opts.signal);
     },
 
     /** Takes a snapshot of a stopped workspace. Slow for big disks: pass a long timeout. */
     async createSnapshot(workspaceId: string, name: string, opts: CallOptions = {}): Promise<RigboxSnapshot> {
-      return (await request('POST', `workspaces/${checkId('workspace', workspaceId)}/snapshots`, RigboxSnapshot, {
+      return (await t.request('POST', `workspaces/${checkId('workspace', workspaceId)}/snapshots`, RigboxSnapshot, {
         ...opts,
         body: { name },
       }))!;
     },
 
     async listSnapshots(workspaceId: string, opts: ListOptions = {}): Promise<RigboxSnapshot[]> {
-      return listAll(`workspaces/${checkId('workspace', workspaceId)}/snapshots`, RigboxSnapshot, opts);
+      return t.listAll(`workspaces/${checkId('workspace', workspaceId)}/snapshots`, RigboxSnapshot, opts);
     },
 
     async listAllSnapshots(opts: ListOptions = {}): Promise<RigboxSnapshot[]> {
-      return listAll('snapshots', RigboxSnapshot, opts);
+      return t.listAll('snapshots', RigboxSnapshot, opts);
     },
 
     async restoreSnapshot(workspaceId: string, snapshotId: string, opts: CallOptions = {}): Promise<void> {
-      await request(
+      await t.request(
         'POST',
         `workspaces/${checkId('workspace', workspaceId)}/snapshots/${checkId('snapshot', snapshotId)}/restore`,
         IGNORED_BODY,
@@ -329,7 +363,7 @@ export function createRigboxClient(options: RigboxClientOptions) {
     async deleteSnapshot(workspaceId: string, snapshotId: string, opts: CallOptions = {}): Promise<void> {
       const path = `workspaces/${checkId('workspace', workspaceId)}/snapshots/${checkId('snapshot', snapshotId)}`;
       // A retry after a lost answer meets a 404: the caller decides that "gone" is success.
-      await idempotent(() => request('DELETE', path, IGNORED_BODY, opts), opts.signal);
+      await t.idempotent(() => t.request('DELETE', path, IGNORED_BODY, opts), opts.signal);
     },
   };
 }

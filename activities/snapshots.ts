@@ -48,153 +48,165 @@ function pageHeartbeat(phase: string): ((listed: number) => void) | undefined {
   return ctx.info.isLocal ? undefined : (listed) => ctx.heartbeat({ phase, listed });
 }
 
-export function createSnapshotActivities(env: ActivityEnv) {
-  const { rigbox } = env;
+/** Lists a workspace's snapshots, heartbeating per page (a large account takes many pages). */
+function listOwn(env: ActivityEnv, workspaceId: string): Promise<RigboxSnapshot[]> {
+  return env.rigbox.listSnapshots(workspaceId, readOptions({ onPage: pageHeartbeat('listing snapshots') }));
+}
 
-  /** Lists a workspace's snapshots, heartbeating per page (a large account takes many pages). */
-  function listOwn(workspaceId: string): Promise<RigboxSnapshot[]> {
-    return rigbox.listSnapshots(workspaceId, readOptions({ onPage: pageHeartbeat('listing snapshots') }));
+async function findSnapshot(env: ActivityEnv, workspaceId: string, snapshotId: string): Promise<{ snapshot: RigboxSnapshot; own: RigboxSnapshot[] }> {
+  const own = await listOwn(env, workspaceId);
+  const found = own.find((s) => s.id === snapshotId);
+  if (found) return { snapshot: found, own };
+  // Say whose it is, if anyone's: restoring across workspaces is the docs' first limitation.
+  const all = await env.rigbox.listAllSnapshots(readOptions({ onPage: pageHeartbeat('listing all snapshots') }));
+  const elsewhere = all.find((s) => s.id === snapshotId);
+  if (elsewhere) {
+    throw failure(
+      'NotFound',
+      `snapshot ${snapshotId} belongs to workspace ${elsewhere.workspace_id}, not ${workspaceId}: ` +
+        'Rigbox restores a snapshot only into its own workspace',
+    );
   }
+  throw failure('NotFound', `snapshot ${snapshotId} does not exist in workspace ${workspaceId}`);
+}
 
-  async function findSnapshot(workspaceId: string, snapshotId: string): Promise<{ snapshot: RigboxSnapshot; own: RigboxSnapshot[] }> {
-    const own = await listOwn(workspaceId);
-    const found = own.find((s) => s.id === snapshotId);
-    if (found) return { snapshot: found, own };
-    // Say whose it is, if anyone's: restoring across workspaces is the docs' first limitation.
-    const all = await rigbox.listAllSnapshots(readOptions({ onPage: pageHeartbeat('listing all snapshots') }));
-    const elsewhere = all.find((s) => s.id === snapshotId);
-    if (elsewhere) {
-      throw failure(
-        'NotFound',
-        `snapshot ${snapshotId} belongs to workspace ${elsewhere.workspace_id}, not ${workspaceId}: ` +
-          'Rigbox restores a snapshot only into its own workspace',
-      );
+async function checkWorkspace(env: ActivityEnv, input: PreflightInput): Promise<Omit<PreflightResult, 'lockWaitMs'>> {
+  const workspace = await env.rigbox.getWorkspace(input.workspaceId, readOptions()).catch((err: unknown) => {
+    if (err instanceof RigboxApiError && err.type === 'NotFound') {
+      throw failure('NotFound', `workspace ${input.workspaceId} does not exist (or this token cannot see it)`);
     }
-    throw failure('NotFound', `snapshot ${snapshotId} does not exist in workspace ${workspaceId}`);
+    throw err;
+  });
+  const found = input.snapshotId ? await findSnapshot(env, input.workspaceId, input.snapshotId) : null;
+  let sameNameSnapshotIds: string[] = [];
+  if (input.snapshotName !== undefined) {
+    const own = found?.own ?? (await listOwn(env, input.workspaceId));
+    sameNameSnapshotIds = own.filter((s) => s.name === input.snapshotName).map((s) => s.id);
   }
-
-  async function checkWorkspace(input: PreflightInput): Promise<Omit<PreflightResult, 'lockWaitMs'>> {
-    const workspace = await rigbox.getWorkspace(input.workspaceId, readOptions()).catch((err: unknown) => {
-      if (err instanceof RigboxApiError && err.type === 'NotFound') {
-        throw failure('NotFound', `workspace ${input.workspaceId} does not exist (or this token cannot see it)`);
-      }
-      throw err;
-    });
-    const found = input.snapshotId ? await findSnapshot(input.workspaceId, input.snapshotId) : null;
-    let sameNameSnapshotIds: string[] = [];
-    if (input.snapshotName !== undefined) {
-      const own = found?.own ?? (await listOwn(input.workspaceId));
-      sameNameSnapshotIds = own.filter((s) => s.name === input.snapshotName).map((s) => s.id);
-    }
-    return {
-      workspace,
-      snapshot: found?.snapshot ?? null,
-      sameNameSnapshotIds,
-      ...(found ? { existingSafetySnapshotIds: found.own.filter((s) => s.name.startsWith(SAFETY_SNAPSHOT_PREFIX)).map((s) => s.id) } : {}),
-    };
-  }
-
-  /** A 409 on create/restore: retry if the workspace is stopped (Rigbox busy), give up if someone started it. */
-  async function explainConflict(workspaceId: string, what: string, err: RigboxApiError): Promise<never> {
-    const status = (await rigbox.getWorkspace(workspaceId, readOptions())).status;
-    if (status !== 'stopped') {
-      throw failure(
-        'Conflict',
-        `cannot ${what} workspace ${workspaceId}: it is "${status}", not stopped (was it started by someone else?)`,
-        true,
-      );
-    }
-    throw failure('Conflict', `${what} of workspace ${workspaceId} refused: ${err.message}; retrying`, false);
-  }
-
   return {
-    checkWorkspace,
+    workspace,
+    snapshot: found?.snapshot ?? null,
+    sameNameSnapshotIds,
+    ...(found ? { existingSafetySnapshotIds: found.own.filter((s) => s.name.startsWith(SAFETY_SNAPSHOT_PREFIX)).map((s) => s.id) } : {}),
+  };
+}
 
-    /**
-     * Checks before any downtime, made under the workspace lock so what it returns is current: the
-     * workspace exists (and its status decides the restart), a restore's snapshot is this workspace's,
-     * the snapshots that already carry a new snapshot's name.
-     */
-    async preflight(input: PreflightInput): Promise<Omit<PreflightResult, 'lockWaitMs'>> {
-      return guarded(() => heartbeating({ phase: 'checking workspace' }, env.heartbeatEveryMs, () => checkWorkspace(input)));
-    },
+/** A 409 on create/restore: retry if the workspace is stopped (Rigbox busy), give up if someone started it. */
+async function explainConflict(env: ActivityEnv, workspaceId: string, what: string, err: RigboxApiError): Promise<never> {
+  const status = (await env.rigbox.getWorkspace(workspaceId, readOptions())).status;
+  if (status !== 'stopped') {
+    throw failure(
+      'Conflict',
+      `cannot ${what} workspace ${workspaceId}: it is "${status}", not stopped (was it started by someone else?)`,
+      true,
+    );
+  }
+  throw failure('Conflict', `${what} of workspace ${workspaceId} refused: ${err.message}; retrying`, false);
+}
 
-    /**
-     * Creates a snapshot, exactly once. A retried attempt first looks for a snapshot with this name
-     * that did not exist before the step and was created after it began: that is the one the lost
-     * answer was about, and it is adopted instead of making a second.
-     */
-    async createSnapshot(input: CreateSnapshotInput): Promise<{ snapshot: RigboxSnapshot; adopted: boolean }> {
-      return guarded(() =>
-        heartbeating({ phase: 'checking for an earlier attempt' }, env.heartbeatEveryMs, async (hb) => {
-          const ctx = Context.current();
-          if (ctx.info.attempt > 1) {
-            const own = await listOwn(input.workspaceId);
-            const ours = own
-              .filter(
-                (s) =>
-                  s.name === input.name &&
-                  !input.knownIds.includes(s.id) &&
-                  Date.parse(s.created_at) >= input.notBeforeMs - env.adoptionSkewMs,
-              )
-              .sort((a, b) => Date.parse(a.created_at) - Date.parse(b.created_at))[0];
-            if (ours) {
-              ctx.log.info('adopting snapshot created by an earlier attempt', { snapshotId: ours.id, attempt: ctx.info.attempt });
-              return { snapshot: ours, adopted: true };
-            }
-          }
-          hb.update({ phase: 'copying disk' });
-          try {
-            const snapshot = await rigbox.createSnapshot(input.workspaceId, input.name, changeOptions({ timeoutMs: env.longCallTimeoutMs }));
-            // Cancelled while Rigbox copied (a copy cannot be stopped): the snapshot exists; say so in the cancellation.
-            throwIfCancelled({ message: `cancelled; the copy in flight finished as snapshot ${snapshot.id}, which is kept`, details: { snapshot } });
-            return { snapshot, adopted: false };
-          } catch (err) {
-            if (err instanceof RigboxApiError && err.type === 'Conflict') await explainConflict(input.workspaceId, 'snapshot', err);
-            throw err;
-          }
-        }),
-      );
-    },
+/**
+ * Checks before any downtime, made under the workspace lock so what it returns is current: the
+ * workspace exists (and its status decides the restart), a restore's snapshot is this workspace's,
+ * the snapshots that already carry a new snapshot's name.
+ */
+async function preflight(env: ActivityEnv, input: PreflightInput): Promise<Omit<PreflightResult, 'lockWaitMs'>> {
+  return guarded(() => heartbeating({ phase: 'checking workspace' }, env.heartbeatEveryMs, () => checkWorkspace(env, input)));
+}
 
-    /** Restores a snapshot into its (stopped) workspace. Repeating a restore is harmless: same result. */
-    async restoreSnapshot(input: { workspaceId: string; snapshotId: string }): Promise<void> {
-      return guarded(() =>
-        heartbeating({ phase: 'restoring disk' }, env.heartbeatEveryMs, async () => {
-          try {
-            await rigbox.restoreSnapshot(input.workspaceId, input.snapshotId, changeOptions({ timeoutMs: env.longCallTimeoutMs }));
-            throwIfCancelled({ message: `cancelled; the restore in flight of ${input.snapshotId} finished`, details: { restored: input.snapshotId } });
-          } catch (err) {
-            if (err instanceof RigboxApiError && err.type === 'Conflict') await explainConflict(input.workspaceId, 'restore', err);
-            throw err;
-          }
-        }),
-      );
-    },
+/**
+ * On a retried attempt, the snapshot the lost answer of an earlier one was about: with this name, not
+ * among those that existed before the step, created after it began (the oldest such).
+ */
+async function findEarlierAttempt(env: ActivityEnv, input: CreateSnapshotInput): Promise<RigboxSnapshot | undefined> {
+  const own = await listOwn(env, input.workspaceId);
+  return own
+    .filter(
+      (s) =>
+        s.name === input.name &&
+        !input.knownIds.includes(s.id) &&
+        Date.parse(s.created_at) >= input.notBeforeMs - env.adoptionSkewMs,
+    )
+    .sort((a, b) => Date.parse(a.created_at) - Date.parse(b.created_at))[0];
+}
 
-    /** Deletes a snapshot. A snapshot already gone (a retry after a lost answer) counts as deleted. */
-    async deleteSnapshot(input: { workspaceId: string; snapshotId: string }): Promise<{ alreadyGone: boolean }> {
-      return guarded(async () => {
-        try {
-          await rigbox.deleteSnapshot(input.workspaceId, input.snapshotId, changeOptions());
-          return { alreadyGone: false };
-        } catch (err) {
-          if (err instanceof RigboxApiError && err.type === 'NotFound') return { alreadyGone: true };
-          throw err;
+/**
+ * Creates a snapshot, exactly once. A retried attempt first looks for a snapshot with this name
+ * that did not exist before the step and was created after it began: that is the one the lost
+ * answer was about, and it is adopted instead of making a second.
+ */
+async function createSnapshot(env: ActivityEnv, input: CreateSnapshotInput): Promise<{ snapshot: RigboxSnapshot; adopted: boolean }> {
+  return guarded(() =>
+    heartbeating({ phase: 'checking for an earlier attempt' }, env.heartbeatEveryMs, async (hb) => {
+      const ctx = Context.current();
+      if (ctx.info.attempt > 1) {
+        const ours = await findEarlierAttempt(env, input);
+        if (ours) {
+          ctx.log.info('adopting snapshot created by an earlier attempt', { snapshotId: ours.id, attempt: ctx.info.attempt });
+          return { snapshot: ours, adopted: true };
         }
-      });
-    },
+      }
+      hb.update({ phase: 'copying disk' });
+      try {
+        const snapshot = await env.rigbox.createSnapshot(input.workspaceId, input.name, changeOptions({ timeoutMs: env.longCallTimeoutMs }));
+        // Cancelled while Rigbox copied (a copy cannot be stopped): the snapshot exists; say so in the cancellation.
+        throwIfCancelled({ message: `cancelled; the copy in flight finished as snapshot ${snapshot.id}, which is kept`, details: { snapshot } });
+        return { snapshot, adopted: false };
+      } catch (err) {
+        if (err instanceof RigboxApiError && err.type === 'Conflict') await explainConflict(env, input.workspaceId, 'snapshot', err);
+        throw err;
+      }
+    }),
+  );
+}
 
-    async listSnapshots(input: { workspaceId?: string }): Promise<RigboxSnapshot[]> {
-      return guarded(() =>
-        heartbeating({ phase: 'listing snapshots' }, env.heartbeatEveryMs, async () => {
-          if (input.workspaceId) {
-            await checkWorkspace({ workspaceId: input.workspaceId });
-            return listOwn(input.workspaceId);
-          }
-          return rigbox.listAllSnapshots(readOptions({ onPage: pageHeartbeat('listing all snapshots') }));
-        }),
-      );
-    },
+/** Restores a snapshot into its (stopped) workspace. Repeating a restore is harmless: same result. */
+async function restoreSnapshot(env: ActivityEnv, input: { workspaceId: string; snapshotId: string }): Promise<void> {
+  return guarded(() =>
+    heartbeating({ phase: 'restoring disk' }, env.heartbeatEveryMs, async () => {
+      try {
+        await env.rigbox.restoreSnapshot(input.workspaceId, input.snapshotId, changeOptions({ timeoutMs: env.longCallTimeoutMs }));
+        throwIfCancelled({ message: `cancelled; the restore in flight of ${input.snapshotId} finished`, details: { restored: input.snapshotId } });
+      } catch (err) {
+        if (err instanceof RigboxApiError && err.type === 'Conflict') await explainConflict(env, input.workspaceId, 'restore', err);
+        throw err;
+      }
+    }),
+  );
+}
+
+/** Deletes a snapshot. A snapshot already gone (a retry after a lost answer) counts as deleted. */
+async function deleteSnapshot(env: ActivityEnv, input: { workspaceId: string; snapshotId: string }): Promise<{ alreadyGone: boolean }> {
+  return guarded(async () => {
+    try {
+      await env.rigbox.deleteSnapshot(input.workspaceId, input.snapshotId, changeOptions());
+      return { alreadyGone: false };
+    } catch (err) {
+      if (err instanceof RigboxApiError && err.type === 'NotFound') return { alreadyGone: true };
+      throw err;
+    }
+  });
+}
+
+async function listSnapshots(env: ActivityEnv, input: { workspaceId?: string }): Promise<RigboxSnapshot[]> {
+  return guarded(() =>
+    heartbeating({ phase: 'listing snapshots' }, env.heartbeatEveryMs, async () => {
+      if (input.workspaceId) {
+        await checkWorkspace(env, { workspaceId: input.workspaceId });
+        return listOwn(env, input.workspaceId);
+      }
+      return env.rigbox.listAllSnapshots(readOptions({ onPage: pageHeartbeat('listing all snapshots') }));
+    }),
+  );
+}
+
+export function createSnapshotActivities(env: ActivityEnv) {
+  return {
+    /** The preflight's checks without the activity's heartbeat and failure mapping (for preflightAndLock). */
+    checkWorkspace: (input: PreflightInput) => checkWorkspace(env, input),
+    preflight: (input: PreflightInput) => preflight(env, input),
+    createSnapshot: (input: CreateSnapshotInput) => createSnapshot(env, input),
+    restoreSnapshot: (input: { workspaceId: string; snapshotId: string }) => restoreSnapshot(env, input),
+    deleteSnapshot: (input: { workspaceId: string; snapshotId: string }) => deleteSnapshot(env, input),
+    listSnapshots: (input: { workspaceId?: string }) => listSnapshots(env, input),
   };
 }

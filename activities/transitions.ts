@@ -7,7 +7,7 @@ import { Context } from '@temporalio/activity';
 import { formatDuration, isRetryable, nextPollDelayMs } from '../domain/index.js';
 import { changeOptions, readOptions, type ActivityEnv } from './env.js';
 import { failure, guarded, retryable, throwIfCancelled, toFailure } from './failures.js';
-import { fromStoredHeartbeat, startHeartbeat, toStoredHeartbeat } from './heartbeat.js';
+import { fromStoredHeartbeat, startHeartbeat, toStoredHeartbeat, type Heartbeat, type StoredWaitHeartbeat } from './heartbeat.js';
 import { RigboxApiError } from './rigbox-client.js';
 
 export type { WaitHeartbeat } from './heartbeat.js';
@@ -48,130 +48,169 @@ export interface StartWorkspaceInput {
 /** Consecutive failed polls tolerated before an attempt fails (a maintenance page, a flaky proxy). */
 const MAX_CONSECUTIVE_POLL_ERRORS = 10;
 
-export function createTransitionActivities(env: ActivityEnv) {
-  const { rigbox, durations, schedule, maxWaitMs } = env;
+/**
+ * One attempt at driving a workspace to `target` and waiting until Rigbox reports it: one loop that
+ * reads the status, asks for the transition when the workspace is at the other end, and otherwise
+ * waits. Resumes its wait clock from the last heartbeat, so a retried attempt (after a worker crash)
+ * still honours the maximum wait.
+ */
+class WorkspaceTransition {
+  private readonly ctx = Context.current();
+  private readonly other: 'stopped' | 'running';
+  private readonly verb: 'stop' | 'start';
+  // The clock of the current wait: reset when we ask for our transition, so waiting for someone
+  // else's transition to end (a stop still running before we can start) has its own maximum wait.
+  private waitStartedAt: number;
+  private polls: number;
+  private actionRequested: boolean;
+  private previousStatus: string | undefined;
+  private consecutiveErrors = 0;
+  private lastError: string | undefined;
+  /** Time into our own transition at the last poll that still saw it running (for learning its length). */
+  private lastNotDoneMs: number | undefined;
+  private readonly firstLookAt: number;
+  private status: string | undefined;
+  private readonly hb: Heartbeat<StoredWaitHeartbeat>;
+  /** A status the caller has just read under the lock, standing in for the first read. */
+  private assumed: string | undefined;
+  /** Whether this wait brackets the expected end (decided once, when an estimate is first used). */
+  private probe: boolean | undefined;
 
-  /**
-   * Drives a workspace to `target` and waits until Rigbox reports it: one loop that reads the status,
-   * asks for the transition when the workspace is at the other end, and otherwise waits. Resumes its
-   * wait clock from the last heartbeat, so a retried attempt (after a worker crash) still honours the
-   * maximum wait.
-   */
-  async function driveTo(workspaceId: string, target: 'stopped' | 'running', knownStatus?: string): Promise<TransitionResult> {
-    const ctx = Context.current();
-    const resumed = fromStoredHeartbeat(ctx.info.heartbeatDetails);
-    // The clock of the current wait: reset when we ask for our transition, so waiting for someone
-    // else's transition to end (a stop still running before we can start) has its own maximum wait.
-    let waitStartedAt = resumed?.waitStartedAt ?? Date.now();
-    let polls = resumed?.polls ?? 0;
-    let actionRequested = resumed?.actionRequested ?? false;
-    let previousStatus = resumed?.previousStatus;
-    let consecutiveErrors = 0;
-    let lastError: string | undefined;
-    /** Time into our own transition at the last poll that still saw it running (for learning its length). */
-    let lastNotDoneMs: number | undefined;
-    const firstLookAt = resumed?.firstLookAt ?? Date.now();
-    const other = target === 'stopped' ? 'running' : 'stopped';
-    const verb = target === 'stopped' ? 'stop' : 'start';
-    let status: string | undefined;
+  constructor(
+    private readonly env: ActivityEnv,
+    private readonly workspaceId: string,
+    private readonly target: 'stopped' | 'running',
+    knownStatus?: string,
+  ) {
+    const resumed = fromStoredHeartbeat(this.ctx.info.heartbeatDetails);
+    this.waitStartedAt = resumed?.waitStartedAt ?? Date.now();
+    this.polls = resumed?.polls ?? 0;
+    this.actionRequested = resumed?.actionRequested ?? false;
+    this.previousStatus = resumed?.previousStatus;
+    this.firstLookAt = resumed?.firstLookAt ?? Date.now();
+    this.other = target === 'stopped' ? 'running' : 'stopped';
+    this.verb = target === 'stopped' ? 'stop' : 'start';
+    this.hb = startHeartbeat(this.details(`checking before the ${this.verb}`), env.heartbeatEveryMs);
+    // A first attempt only: a retried one cannot know what the earlier attempt did.
+    this.assumed = !resumed && this.ctx.info.attempt === 1 && knownStatus === this.other ? knownStatus : undefined;
+  }
 
-    const details = (phase: string) =>
-      toStoredHeartbeat({
-        phase,
-        status,
-        polls,
-        waitStartedAt,
-        firstLookAt,
-        actionRequested,
-        previousStatus,
-        ...(lastError ? { lastError } : {}),
-      });
-    const hb = startHeartbeat(details(`checking before the ${verb}`), env.heartbeatEveryMs);
-
-    /** A transient error (or a maintenance page) on a call is a missed poll, not a failed wait; persistent ones fail the attempt. */
-    const tolerate = (err: unknown): number | undefined => {
-      if (!(err instanceof RigboxApiError) || !isRetryable(err.type) || ++consecutiveErrors >= MAX_CONSECUTIVE_POLL_ERRORS) {
-        throw err;
-      }
-      lastError = `${err.type}: ${err.message}`;
-      return err.retryAfterMs;
-    };
-
-    // A status the caller has just read under the lock stands in for the first read (a first attempt only:
-    // a retried one cannot know what the earlier attempt did).
-    let assumed = !resumed && ctx.info.attempt === 1 && knownStatus === other ? knownStatus : undefined;
-    /** Whether this wait brackets the expected end (decided once, when an estimate is first used). */
-    let probe: boolean | undefined;
+  async run(): Promise<TransitionResult> {
     try {
       for (;;) {
         throwIfCancelled();
-        let retryAfterMs: number | undefined;
-        status = undefined;
-        if (assumed !== undefined) {
-          status = assumed;
-          assumed = undefined;
-        } else {
-          try {
-            status = (await rigbox.getWorkspace(workspaceId, readOptions())).status;
-            consecutiveErrors = 0;
-            lastError = undefined;
-          } catch (err) {
-            if (ctx.cancellationSignal.aborted) throw err;
-            retryAfterMs = tolerate(err);
-          }
-          polls++;
+        let retryAfterMs = await this.look();
+        if (this.status !== undefined) {
+          this.previousStatus ??= this.status;
+          if (this.status === this.target) return this.arrived(this.previousStatus);
+          if (this.status === this.other) retryAfterMs = await this.askForTransition();
         }
-        if (status !== undefined) {
-          previousStatus ??= status;
-          if (status === target) {
-            if (actionRequested && lastNotDoneMs !== undefined) {
-              durations.record(target, workspaceId, lastNotDoneMs, Date.now() - waitStartedAt);
-            }
-            return { previousStatus, status: target, actionRequested, polls, waitedMs: Date.now() - firstLookAt };
-          }
-          if (status === other) {
-            // Remembered before asking: a retry after a crash mid-request must know it (maybe) asked.
-            hb.update(details(`requesting ${verb}`));
-            try {
-              if (target === 'stopped') await rigbox.stopWorkspace(workspaceId, changeOptions());
-              else await rigbox.startWorkspace(workspaceId, changeOptions());
-              if (!actionRequested) waitStartedAt = Date.now();
-              actionRequested = true;
-            } catch (err) {
-              // 409: the workspace moved under us (or a snapshot is being taken): read it again.
-              if (!(err instanceof RigboxApiError && err.type === 'Conflict')) retryAfterMs = tolerate(err);
-            }
-          }
-        }
-        const elapsed = Date.now() - waitStartedAt;
-        if (actionRequested && status !== undefined) lastNotDoneMs = elapsed;
-        if (elapsed >= maxWaitMs) {
-          throw failure(
-            'Timeout',
-            `workspace ${workspaceId} is still "${status ?? 'unknown'}" after ${formatDuration(elapsed)} waiting to ${verb} ` +
-              `(${polls} checks; the maximum wait is ${formatDuration(maxWaitMs)}, RIGSNAP_MAX_WAIT_MS)`,
-          );
-        }
-        hb.update(details(actionRequested ? `waiting for ${target}` : `requesting ${verb}`));
-        const expected = actionRequested ? durations.expected(target, workspaceId) : undefined;
-        probe ??= expected !== undefined ? durations.probe(target) : undefined;
-        const delay = Math.min(Math.max(nextPollDelayMs(elapsed, schedule, expected, probe ?? true), retryAfterMs ?? 0), maxWaitMs - elapsed);
-        await ctx.sleep(Math.max(1, delay));
+        await this.waitBeforeNextLook(retryAfterMs);
       }
     } finally {
-      hb.stop();
+      this.hb.stop();
     }
   }
 
-  return {
-    /** Stops the workspace (unless it already is) and waits until Rigbox reports it stopped. */
-    async stopWorkspace(input: StopWorkspaceInput): Promise<TransitionResult> {
-      return guarded(() => driveTo(input.workspaceId, 'stopped', input.knownStatus));
-    },
+  private details(phase: string): StoredWaitHeartbeat {
+    return toStoredHeartbeat({
+      phase,
+      status: this.status,
+      polls: this.polls,
+      waitStartedAt: this.waitStartedAt,
+      firstLookAt: this.firstLookAt,
+      actionRequested: this.actionRequested,
+      previousStatus: this.previousStatus,
+      ...(this.lastError ? { lastError: this.lastError } : {}),
+    });
+  }
 
-    /** Starts the workspace (unless it already runs) and waits until Rigbox reports it running. */
-    async startWorkspace(input: StartWorkspaceInput): Promise<TransitionResult> {
-      return guarded(() => driveTo(input.workspaceId, 'running', input.knownStatus), input.compensating ? retryable : toFailure);
-    },
+  /** A transient error (or a maintenance page) on a call is a missed poll, not a failed wait; persistent ones fail the attempt. */
+  private tolerate(err: unknown): number | undefined {
+    if (!(err instanceof RigboxApiError) || !isRetryable(err.type) || ++this.consecutiveErrors >= MAX_CONSECUTIVE_POLL_ERRORS) {
+      throw err;
+    }
+    this.lastError = `${err.type}: ${err.message}`;
+    return err.retryAfterMs;
+  }
+
+  /** Reads the status (or takes the assumed one); a tolerated failure leaves it undefined and returns its Retry-After. */
+  private async look(): Promise<number | undefined> {
+    this.status = undefined;
+    if (this.assumed !== undefined) {
+      this.status = this.assumed;
+      this.assumed = undefined;
+      return undefined;
+    }
+    let retryAfterMs: number | undefined;
+    try {
+      this.status = (await this.env.rigbox.getWorkspace(this.workspaceId, readOptions())).status;
+      this.consecutiveErrors = 0;
+      this.lastError = undefined;
+    } catch (err) {
+      if (this.ctx.cancellationSignal.aborted) throw err;
+      retryAfterMs = this.tolerate(err);
+    }
+    this.polls++;
+    return retryAfterMs;
+  }
+
+  private arrived(previousStatus: string): TransitionResult {
+    if (this.actionRequested && this.lastNotDoneMs !== undefined) {
+      this.env.durations.record(this.target, this.workspaceId, this.lastNotDoneMs, Date.now() - this.waitStartedAt);
+    }
+    return { previousStatus, status: this.target, actionRequested: this.actionRequested, polls: this.polls, waitedMs: Date.now() - this.firstLookAt };
+  }
+
+  /** Asks Rigbox to stop or start; a tolerated failure returns its Retry-After. */
+  private async askForTransition(): Promise<number | undefined> {
+    // Remembered before asking: a retry after a crash mid-request must know it (maybe) asked.
+    this.hb.update(this.details(`requesting ${this.verb}`));
+    try {
+      if (this.target === 'stopped') await this.env.rigbox.stopWorkspace(this.workspaceId, changeOptions());
+      else await this.env.rigbox.startWorkspace(this.workspaceId, changeOptions());
+      if (!this.actionRequested) this.waitStartedAt = Date.now();
+      this.actionRequested = true;
+    } catch (err) {
+      // 409: the workspace moved under us (or a snapshot is being taken): read it again.
+      if (!(err instanceof RigboxApiError && err.type === 'Conflict')) return this.tolerate(err);
+    }
+    return undefined;
+  }
+
+  /** Fails with Timeout past the maximum wait; otherwise sleeps until the next poll is due. */
+  private async waitBeforeNextLook(retryAfterMs: number | undefined): Promise<void> {
+    const { durations, schedule, maxWaitMs } = this.env;
+    const elapsed = Date.now() - this.waitStartedAt;
+    if (this.actionRequested && this.status !== undefined) this.lastNotDoneMs = elapsed;
+    if (elapsed >= maxWaitMs) {
+      throw failure(
+        'Timeout',
+        `workspace ${this.workspaceId} is still "${this.status ?? 'unknown'}" after ${formatDuration(elapsed)} waiting to ${this.verb} ` +
+          `(${this.polls} checks; the maximum wait is ${formatDuration(maxWaitMs)}, RIGSNAP_MAX_WAIT_MS)`,
+      );
+    }
+    this.hb.update(this.details(this.actionRequested ? `waiting for ${this.target}` : `requesting ${this.verb}`));
+    const expected = this.actionRequested ? durations.expected(this.target, this.workspaceId) : undefined;
+    this.probe ??= expected !== undefined ? durations.probe(this.target) : undefined;
+    const delay = Math.min(Math.max(nextPollDelayMs(elapsed, schedule, expected, this.probe ?? true), retryAfterMs ?? 0), maxWaitMs - elapsed);
+    await this.ctx.sleep(Math.max(1, delay));
+  }
+}
+
+/** Stops the workspace (unless it already is) and waits until Rigbox reports it stopped. */
+async function stopWorkspace(env: ActivityEnv, input: StopWorkspaceInput): Promise<TransitionResult> {
+  return guarded(() => new WorkspaceTransition(env, input.workspaceId, 'stopped', input.knownStatus).run());
+}
+
+/** Starts the workspace (unless it already runs) and waits until Rigbox reports it running. */
+async function startWorkspace(env: ActivityEnv, input: StartWorkspaceInput): Promise<TransitionResult> {
+  return guarded(() => new WorkspaceTransition(env, input.workspaceId, 'running', input.knownStatus).run(), input.compensating ? retryable : toFailure);
+}
+
+export function createTransitionActivities(env: ActivityEnv) {
+  return {
+    stopWorkspace: (input: StopWorkspaceInput) => stopWorkspace(env, input),
+    startWorkspace: (input: StartWorkspaceInput) => startWorkspace(env, input),
   };
 }

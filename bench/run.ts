@@ -221,9 +221,9 @@ async function docsScript(baseUrl: string, ids: string[]): Promise<number> {
 }
 
 /** 3 and 5. Fleet: backupFleet against the ideal fan-out and the docs' sequential script; worker peak RSS; largest history. */
-async function benchFleet(stack: BenchStack, s: Sizes) {
+/** The fleet's workspaces and the docs script's sample in the emulator, and a fresh worker for the fleet. */
+async function prepareFleet(stack: BenchStack, s: Sizes) {
   setDelays(stack, s.fleetDelays);
-  const intrinsic = s.fleetDelays.stopMs + s.fleetDelays.snapshotMs + s.fleetDelays.startMs;
   const ids = Array.from({ length: s.fleetSize }, (_, i) => `ws_fleet_${String(i).padStart(5, '0')}`);
   for (const id of ids) stack.emu.state.upsertWorkspace({ id, status: 'running', files: { id } });
   const sample = Array.from({ length: s.sequentialSample }, (_, i) => `ws_docs_${i}`);
@@ -233,6 +233,14 @@ async function benchFleet(stack: BenchStack, s: Sizes) {
   // is measured), so its peak memory and CPU are the fleet's.
   await Promise.all(stack.workers.map((w) => w.stop('SIGTERM')));
   const worker: WorkerProcess = await stack.startWorker({ RIGSNAP_RIGBOX_CALLS_PER_SECOND: String(FAN_OUT_QUOTA) });
+  return { ids, sample, worker };
+}
+
+/**
+ * Runs the fleet workflow over `ids`: its wall time and result, the CPU each process used (worker,
+ * Temporal, this process), Temporal's actions, the worker's peak memory and the Rigbox calls it made.
+ */
+async function runFleet(stack: BenchStack, s: Sizes, ids: string[], worker: WorkerProcess) {
   let peak = 0;
   const sampler = setInterval(() => (peak = Math.max(peak, worker.peakRssMiB() ?? 0)), 500);
 
@@ -258,35 +266,55 @@ async function benchFleet(stack: BenchStack, s: Sizes) {
   const cpu = { worker: cpuMs(worker.pid) - cpu0.worker, server: cpuMs(stack.server.pid) - cpu0.server, bench: (benchCpu.user + benchCpu.system) / 1000 };
   const actions1 = await temporalActions(stack);
   clearInterval(sampler);
-  // What the machine could do at best: every CPU-millisecond the run took (worker, Temporal, and this
-  // process, which is the emulator and the client) spread over all cores.
-  const cores = os.availableParallelism();
-  const cpuFloorMs = (cpu.worker + cpu.server + cpu.bench) / cores;
   peak = Math.max(peak, worker.peakRssMiB() ?? 0);
   const calls = stack.emu.calls.slice(since).filter((c) => c.workspaceId?.startsWith('ws_fleet_'));
-  const fleetCalls = calls.length;
-  const byKind = callsByKind(calls, (origin) => (origin.startsWith(`${fleetId}-`) ? 'scheduled backup (snapshot + prune)' : origin.startsWith('rigsnap-lock-') ? 'workspace lock' : undefined));
-  log(`fleet: ${result.succeeded}/${result.total} in ${(fleetMs / 1000).toFixed(1)} s over ${result.runs} run(s); peak RSS ${peak.toFixed(0)} MiB`);
+  const actions = actions0 !== undefined && actions1 !== undefined ? actions1 - actions0 : undefined;
+  return { fleetId, fleetMs, result, cpu, actions, peakRssMiB: peak, calls };
+}
 
-  // Largest history: every run of the fleet workflow and every child.
-  log('measuring history sizes');
-  let largestFleetRun = 0;
+/** The largest history of the fleet: over every run of the fleet workflow, and over every child. */
+async function largestHistories(stack: BenchStack, fleetId: string, ids: string[]) {
+  let fleetRun = 0;
   for await (const ex of stack.client.workflow.list({ query: `WorkflowId = '${fleetId}'` })) {
-    largestFleetRun = Math.max(largestFleetRun, await historyLength(stack, fleetId, ex.runId));
+    fleetRun = Math.max(fleetRun, await historyLength(stack, fleetId, ex.runId));
   }
-  let largestChild = 0;
+  let child = 0;
   for (let i = 0; i < ids.length; i += 50) {
     const lengths = await Promise.all(ids.slice(i, i + 50).map((id) => historyLength(stack, workflowIds.fleetChild(fleetId, id))));
-    largestChild = Math.max(largestChild, ...lengths);
+    child = Math.max(child, ...lengths);
   }
+  return { fleetRun, child };
+}
+
+/** Rigbox calls per workspace by route (`GET /workspaces/{id}`: 3.1). */
+function callsPerWorkspaceByRoute(calls: CallRecord[], workspaces: number): Record<string, number> {
+  const routeOf = (c: CallRecord) => `${c.method} ${c.route.replace('/api', '')}`;
+  return Object.fromEntries([...new Set(calls.map(routeOf))].map((r) => [r, round(calls.filter((c) => routeOf(c) === r).length / workspaces, 2)]));
+}
+
+async function benchFleet(stack: BenchStack, s: Sizes) {
+  const { ids, sample, worker } = await prepareFleet(stack, s);
+  const run = await runFleet(stack, s, ids, worker);
+  const { fleetId, fleetMs, result, cpu, calls } = run;
+  log(`fleet: ${result.succeeded}/${result.total} in ${(fleetMs / 1000).toFixed(1)} s over ${result.runs} run(s); peak RSS ${run.peakRssMiB.toFixed(0)} MiB`);
+
+  log('measuring history sizes');
+  const largest = await largestHistories(stack, fleetId, ids);
 
   log(`running the docs' sequential script on ${sample.length} workspaces`);
   const docsMs = await docsScript(stack.emu.url, sample);
   const perWorkspaceDocsMs = docsMs / sample.length;
   const projectedDocsMs = perWorkspaceDocsMs * ids.length;
-  // Ideal: the larger of the fan-out time and the calls the fleet needs at the quota.
-  const idealMs = Math.max((ids.length / s.fleetConcurrency) * intrinsic, (fleetCalls / FAN_OUT_QUOTA) * 1000);
   log(`docs script: ${sample.length} workspaces in ${(docsMs / 1000).toFixed(1)} s → ${(projectedDocsMs / 1000).toFixed(0)} s projected for ${ids.length}`);
+
+  // Ideal: the larger of the fan-out time and the calls the fleet needs at the quota.
+  const intrinsic = s.fleetDelays.stopMs + s.fleetDelays.snapshotMs + s.fleetDelays.startMs;
+  const idealMs = Math.max((ids.length / s.fleetConcurrency) * intrinsic, (calls.length / FAN_OUT_QUOTA) * 1000);
+  // What the machine could do at best: every CPU-millisecond the run took (worker, Temporal, and this
+  // process, which is the emulator and the client) spread over all cores.
+  const cores = os.availableParallelism();
+  const cpuFloorMs = (cpu.worker + cpu.server + cpu.bench) / cores;
+  const kindOf = (origin: string) => (origin.startsWith(`${fleetId}-`) ? 'scheduled backup (snapshot + prune)' : origin.startsWith('rigsnap-lock-') ? 'workspace lock' : undefined);
   return {
     workspaces: ids.length,
     concurrency: s.fleetConcurrency,
@@ -301,14 +329,9 @@ async function benchFleet(stack: BenchStack, s: Sizes) {
     docsProjectedMs: Math.round(projectedDocsMs),
     speedupVsDocs: round(projectedDocsMs / fleetMs, 1),
     workflowsPerSecond: round(ids.length / (fleetMs / 1000), 2),
-    rigboxCallsPerWorkspace: round(fleetCalls / ids.length, 2),
-    callsByKind: byKind,
-    callsByRoute: Object.fromEntries(
-      [...new Set(calls.map((c) => `${c.method} ${c.route.replace('/api', '')}`))].map((r) => [
-        r,
-        round(calls.filter((c) => `${c.method} ${c.route.replace('/api', '')}` === r).length / ids.length, 2),
-      ]),
-    ),
+    rigboxCallsPerWorkspace: round(calls.length / ids.length, 2),
+    callsByKind: callsByKind(calls, kindOf),
+    callsByRoute: callsPerWorkspaceByRoute(calls, ids.length),
     workerCpuMsPerWorkspace: round(cpu.worker / ids.length, 1),
     serverCpuMsPerWorkspace: round(cpu.server / ids.length, 1),
     benchCpuMsPerWorkspace: round(cpu.bench / ids.length, 1),
@@ -316,10 +339,10 @@ async function benchFleet(stack: BenchStack, s: Sizes) {
     cpuFloorMs: Math.round(cpuFloorMs),
     cpuFloorVsIdeal: round(cpuFloorMs / idealMs),
     cpuUsedShare: round(cpuFloorMs / fleetMs),
-    temporalActionsPerWorkspace: actions0 !== undefined && actions1 !== undefined ? round((actions1 - actions0) / ids.length, 1) : null,
-    largestFleetRunEvents: largestFleetRun,
-    largestChildEvents: largestChild,
-    workerPeakRssMiB: Math.round(peak),
+    temporalActionsPerWorkspace: run.actions !== undefined ? round(run.actions / ids.length, 1) : null,
+    largestFleetRunEvents: largest.fleetRun,
+    largestChildEvents: largest.child,
+    workerPeakRssMiB: Math.round(run.peakRssMiB),
   };
 }
 
@@ -396,14 +419,118 @@ function markdown(rows: Row[]): string {
   return lines.join('\n');
 }
 
-async function main() {
+type SnapshotFigures = Awaited<ReturnType<typeof benchSnapshot>>;
+type StopFigures = Awaited<ReturnType<typeof benchAwaitStopped>>;
+type FleetFigures = Awaited<ReturnType<typeof benchFleet>>;
+type QuotaFigures = Awaited<ReturnType<typeof benchQuota>>;
+type BundleFigures = Awaited<ReturnType<typeof benchBundle>>;
+
+/** Rows 1, 2 and 4: one snapshot end to end, the await-stopped waits, and their histories. */
+function snapshotRows(one: SnapshotFigures, stops: StopFigures): Row[] {
+  const rows: Row[] = [
+    {
+      figure: `1. snapshot workflow end to end ÷ intrinsic ${one.intrinsicMs} ms (median of ${one.runs})`,
+      measured: `${one.median}× (p95 ${one.p95}×, first ${one.first}×)`,
+      goal: '≤ 1.15×',
+      met: one.median <= 1.15,
+    },
+  ];
+  for (const st of stops) {
+    const goalDelay = Math.max(250, st.stopMs * 0.2);
+    rows.push({
+      figure: `2. await-stopped, ${st.stopMs / 1000} s stop, ${st.worker} worker`,
+      measured: `${st.getsAfterStop} GETs, seen ${st.detectionDelayMs} ms late`,
+      goal: `${st.stopMs === 30_000 ? '≤ 15 GETs; ' : ''}delay ≤ ${goalDelay} ms`,
+      met: st.detectionDelayMs <= goalDelay && (st.stopMs !== 30_000 || st.getsAfterStop <= 15),
+    });
+  }
+  for (const st of stops.filter((x) => x.worker === 'cold')) {
+    rows.push({ figure: `4. history events, snapshot with a ${st.stopMs / 1000} s stop`, measured: String(st.historyEvents), goal: '≤ 40', met: st.historyEvents <= 40 });
+  }
+  return rows;
+}
+
+/** Rows 3 to 6: the fleet against the ideal, the docs script and the machine's floor; its histories, memory, CPU and calls. */
+function fleetRows(fleet: FleetFigures): Row[] {
+  return [
+    {
+      figure: `3. fleet of ${fleet.workspaces} at concurrency ${fleet.concurrency} ÷ ideal fan-out (${(fleet.idealMs / 1000).toFixed(1)} s)`,
+      measured: `${fleet.vsIdeal}× (${(fleet.wallMs / 1000).toFixed(1)} s, ${fleet.succeeded} ok, ${fleet.failed} failed, ${fleet.runs} run(s))`,
+      goal: '≤ 1.5×',
+      met: fleet.vsIdeal <= 1.5,
+    },
+    {
+      figure: `3. fleet vs the docs' sequential script (measured on ${fleet.docsSampleWorkspaces}, projected to ${fleet.workspaces})`,
+      measured: `${fleet.speedupVsDocs}× faster (${(fleet.docsProjectedMs / 1000).toFixed(0)} s vs ${(fleet.wallMs / 1000).toFixed(1)} s)`,
+      goal: '≥ 10×',
+      met: fleet.speedupVsDocs >= 10,
+    },
+    {
+      figure: `3. the machine's floor: all CPU of the run (worker, Temporal, emulator and client) ÷ ${fleet.cores} cores, ÷ the ideal`,
+      measured: `${fleet.cpuFloorVsIdeal}× (${(fleet.cpuFloorMs / 1000).toFixed(1)} s; the cores were ${Math.round(fleet.cpuUsedShare * 100)}% busy during the fleet)`,
+      goal: '—',
+      met: null,
+    },
+    { figure: '3. fleet throughput', measured: `${fleet.workflowsPerSecond} workspaces/s, ${fleet.rigboxCallsPerWorkspace} Rigbox calls per workspace`, goal: '—', met: null },
+    {
+      figure: '4. largest history in the fleet run (fleet run / child)',
+      measured: `${fleet.largestFleetRunEvents} / ${fleet.largestChildEvents} events`,
+      goal: '—',
+      met: null,
+    },
+    { figure: '5. worker peak RSS during the fleet run (default settings)', measured: `${fleet.workerPeakRssMiB} MiB`, goal: '≤ 400 MiB', met: fleet.workerPeakRssMiB <= 400 },
+    {
+      figure: '5. CPU per fleet workspace: worker (server beside it)',
+      measured: `${fleet.workerCpuMsPerWorkspace} ms (Temporal dev server ${fleet.serverCpuMsPerWorkspace} ms, emulator and client ${fleet.benchCpuMsPerWorkspace} ms)`,
+      goal: 'worker ≤ 30 ms',
+      met: fleet.workerCpuMsPerWorkspace <= 30,
+    },
+    ...Object.entries(fleet.callsByKind).map(([kind, k]) => ({
+      figure: `6. Rigbox calls per ${kind}`,
+      measured: `${k.perOperation} (${k.operations} operations; by route per workspace: ${Object.entries(fleet.callsByRoute).map(([r, n]) => `${r} ${n}`).join(', ')})`,
+      goal: kind.startsWith('scheduled backup') ? '≤ 9' : kind === 'workspace lock' ? '0' : '—',
+      met: kind.startsWith('scheduled backup') ? k.perOperation <= 9 : kind === 'workspace lock' ? k.calls === 0 : null,
+    })),
+  ];
+}
+
+/** Rows 7 to 9: the quota, Temporal's actions, the bundle and what a workflow costs to create. */
+function quotaAndBundleRows(fleet: FleetFigures, quota: QuotaFigures, bundle: BundleFigures): Row[] {
+  return [
+    {
+      figure: `7. fleet under a quota of ${quota.quota} Rigbox calls/s (${quota.workspaces} workspaces, measured at the emulator)`,
+      measured: `at most ${quota.maxPerSecond} calls in any second; ${Math.round(quota.usedShare * 100)}% of the quota used over ${quota.spanSeconds} s`,
+      goal: `≤ ${quota.quota} in any second; ≥ 90% used`,
+      met: quota.maxPerSecond <= quota.quota && quota.usedShare >= 0.9,
+    },
+    {
+      figure: '9. Temporal actions per fleet workspace (the dev server\'s `action` counter: what Temporal Cloud bills)',
+      measured: fleet.temporalActionsPerWorkspace === null ? 'not available' : String(fleet.temporalActionsPerWorkspace),
+      goal: '—',
+      met: null,
+    },
+    { figure: '8. workflow bundle size', measured: `${bundle.sizeKiB} KiB`, goal: '≤ 1536 KiB', met: bundle.sizeKiB <= 1536 },
+    {
+      figure: '8. creating a workflow (replay of one that fails its input check) / replaying a whole backup',
+      measured: `${bundle.instantiationCpuMs} ms / ${bundle.backupReplayCpuMs} ms CPU`,
+      goal: '—',
+      met: null,
+    },
+  ];
+}
+
+function parseOptions() {
   const program = new Command()
     .name('bench')
     .description('Benchmarks rigsnap on the local stack and writes bench/results.json')
     .option('--quick', 'a small version that runs in under two minutes')
     .option('--out <file>', 'where to write the results', path.join(projectRoot(), 'bench', 'results.json'))
     .parse();
-  const opts = program.opts<{ quick?: boolean; out: string }>();
+  return program.opts<{ quick?: boolean; out: string }>();
+}
+
+async function main() {
+  const opts = parseOptions();
   const s = opts.quick ? QUICK : FULL;
   const started = Date.now();
   // Measured first, alone: what a workflow costs to create, and the bundle.
@@ -422,86 +549,7 @@ async function main() {
     const stops = await benchAwaitStopped(stack, s);
     const fleet = await benchFleet(stack, s);
     const quota = await benchQuota(stack, s);
-
-    const rows: Row[] = [
-      {
-        figure: `1. snapshot workflow end to end ÷ intrinsic ${one.intrinsicMs} ms (median of ${one.runs})`,
-        measured: `${one.median}× (p95 ${one.p95}×, first ${one.first}×)`,
-        goal: '≤ 1.15×',
-        met: one.median <= 1.15,
-      },
-    ];
-    for (const st of stops) {
-      const goalDelay = Math.max(250, st.stopMs * 0.2);
-      rows.push({
-        figure: `2. await-stopped, ${st.stopMs / 1000} s stop, ${st.worker} worker`,
-        measured: `${st.getsAfterStop} GETs, seen ${st.detectionDelayMs} ms late`,
-        goal: `${st.stopMs === 30_000 ? '≤ 15 GETs; ' : ''}delay ≤ ${goalDelay} ms`,
-        met: st.detectionDelayMs <= goalDelay && (st.stopMs !== 30_000 || st.getsAfterStop <= 15),
-      });
-    }
-    for (const st of stops.filter((x) => x.worker === 'cold')) {
-      rows.push({ figure: `4. history events, snapshot with a ${st.stopMs / 1000} s stop`, measured: String(st.historyEvents), goal: '≤ 40', met: st.historyEvents <= 40 });
-    }
-    rows.push(
-      {
-        figure: `3. fleet of ${fleet.workspaces} at concurrency ${fleet.concurrency} ÷ ideal fan-out (${(fleet.idealMs / 1000).toFixed(1)} s)`,
-        measured: `${fleet.vsIdeal}× (${(fleet.wallMs / 1000).toFixed(1)} s, ${fleet.succeeded} ok, ${fleet.failed} failed, ${fleet.runs} run(s))`,
-        goal: '≤ 1.5×',
-        met: fleet.vsIdeal <= 1.5,
-      },
-      {
-        figure: `3. fleet vs the docs' sequential script (measured on ${fleet.docsSampleWorkspaces}, projected to ${fleet.workspaces})`,
-        measured: `${fleet.speedupVsDocs}× faster (${(fleet.docsProjectedMs / 1000).toFixed(0)} s vs ${(fleet.wallMs / 1000).toFixed(1)} s)`,
-        goal: '≥ 10×',
-        met: fleet.speedupVsDocs >= 10,
-      },
-      {
-        figure: `3. the machine's floor: all CPU of the run (worker, Temporal, emulator and client) ÷ ${fleet.cores} cores, ÷ the ideal`,
-        measured: `${fleet.cpuFloorVsIdeal}× (${(fleet.cpuFloorMs / 1000).toFixed(1)} s; the cores were ${Math.round(fleet.cpuUsedShare * 100)}% busy during the fleet)`,
-        goal: '—',
-        met: null,
-      },
-      { figure: '3. fleet throughput', measured: `${fleet.workflowsPerSecond} workspaces/s, ${fleet.rigboxCallsPerWorkspace} Rigbox calls per workspace`, goal: '—', met: null },
-      {
-        figure: '4. largest history in the fleet run (fleet run / child)',
-        measured: `${fleet.largestFleetRunEvents} / ${fleet.largestChildEvents} events`,
-        goal: '—',
-        met: null,
-      },
-      { figure: '5. worker peak RSS during the fleet run (default settings)', measured: `${fleet.workerPeakRssMiB} MiB`, goal: '≤ 400 MiB', met: fleet.workerPeakRssMiB <= 400 },
-      {
-        figure: '5. CPU per fleet workspace: worker (server beside it)',
-        measured: `${fleet.workerCpuMsPerWorkspace} ms (Temporal dev server ${fleet.serverCpuMsPerWorkspace} ms, emulator and client ${fleet.benchCpuMsPerWorkspace} ms)`,
-        goal: 'worker ≤ 30 ms',
-        met: fleet.workerCpuMsPerWorkspace <= 30,
-      },
-      ...Object.entries(fleet.callsByKind).map(([kind, k]) => ({
-        figure: `6. Rigbox calls per ${kind}`,
-        measured: `${k.perOperation} (${k.operations} operations; by route per workspace: ${Object.entries(fleet.callsByRoute).map(([r, n]) => `${r} ${n}`).join(', ')})`,
-        goal: kind.startsWith('scheduled backup') ? '≤ 9' : kind === 'workspace lock' ? '0' : '—',
-        met: kind.startsWith('scheduled backup') ? k.perOperation <= 9 : kind === 'workspace lock' ? k.calls === 0 : null,
-      })),
-      {
-        figure: `7. fleet under a quota of ${quota.quota} Rigbox calls/s (${quota.workspaces} workspaces, measured at the emulator)`,
-        measured: `at most ${quota.maxPerSecond} calls in any second; ${Math.round(quota.usedShare * 100)}% of the quota used over ${quota.spanSeconds} s`,
-        goal: `≤ ${quota.quota} in any second; ≥ 90% used`,
-        met: quota.maxPerSecond <= quota.quota && quota.usedShare >= 0.9,
-      },
-      {
-        figure: '9. Temporal actions per fleet workspace (the dev server\'s `action` counter: what Temporal Cloud bills)',
-        measured: fleet.temporalActionsPerWorkspace === null ? 'not available' : String(fleet.temporalActionsPerWorkspace),
-        goal: '—',
-        met: null,
-      },
-      { figure: '8. workflow bundle size', measured: `${bundle.sizeKiB} KiB`, goal: '≤ 1536 KiB', met: bundle.sizeKiB <= 1536 },
-      {
-        figure: '8. creating a workflow (replay of one that fails its input check) / replaying a whole backup',
-        measured: `${bundle.instantiationCpuMs} ms / ${bundle.backupReplayCpuMs} ms CPU`,
-        goal: '—',
-        met: null,
-      },
-    );
+    const rows = [...snapshotRows(one, stops), ...fleetRows(fleet), ...quotaAndBundleRows(fleet, quota, bundle)];
 
     const results = {
       mode: opts.quick ? 'quick' : 'full',

@@ -10,6 +10,7 @@ import {
   isCancellation,
   setHandler,
 } from '@temporalio/workflow';
+import type { z } from 'zod';
 import { releaseUpdate, rollbackUpdate, type CheckpointProgressDetail } from '../contract/index.js';
 import type { CheckpointWorkspaceInput, ReleaseCheckpointInput } from '../domain/inputs.js';
 import type { CheckpointStateName } from '../domain/labels.js';
@@ -99,6 +100,92 @@ class CheckpointSession {
   }
 }
 
+/** The input once validated (defaults applied). */
+type ValidCheckpointInput = z.output<ReturnType<typeof schemas.checkpointWorkspaceInput>>;
+
+/** The `rollback` update: restores the checkpoint under the workspace lock and answers once the workspace runs again. */
+async function rollBack(workspaceId: string, session: CheckpointSession, tracker: ProgressTracker) {
+  session.beginRollback();
+  let succeeded = false;
+  try {
+    const snapshotId = session.snapshot!.id;
+    const restored = await withWorkspaceLock({ workspaceId, operation: 'checkpoint', snapshotId }, tracker, (preflight) =>
+      restoreUnderLock({ workspaceId, snapshotId, keepCurrent: false, restart: 'always' }, preflight, tracker),
+    );
+    succeeded = true;
+    return { snapshot: restored.restored, workspaceStatus: restored.workspaceStatus, rollbacks: session.rollbacks + 1 };
+  } catch (err) {
+    throw asWorkflowFailure(err, undefined);
+  } finally {
+    session.endRollback(succeeded);
+  }
+}
+
+/** The `release` update: asks the session to end and answers how it ended. */
+async function release(session: CheckpointSession, raw?: ReleaseCheckpointInput) {
+  const parsed = schemas.parseInput(schemas.releaseCheckpointInput(), raw);
+  session.requestRelease(parsed.ok ? parsed.value : { deleteSnapshot: false });
+  // A second release (a retry, a double click) waits for the same end: releasing is idempotent.
+  // Not cancellable: a cancellation of the workflow ends the session, and this answers how it ended.
+  await CancellationScope.nonCancellable(() => condition(() => session.ending !== null));
+  const ending = session.ending!;
+  if (ending.kind === 'failed') {
+    throw ApplicationFailure.create({
+      type: ending.errorType,
+      message: `the checkpoint session failed before it could be released: ${ending.message}`,
+      nonRetryable: true,
+    });
+  }
+  // Released, expired or cancelled: the session is over either way; say whether the snapshot went.
+  return { released: true as const, snapshotDeleted: session.snapshotDeleted };
+}
+
+/** Deletes the checkpoint's snapshot under the workspace lock (a release that asked for it). */
+async function deleteCheckpoint(workspaceId: string, snapshot: RigboxSnapshot, session: CheckpointSession, tracker: ProgressTracker): Promise<void> {
+  try {
+    await withWorkspaceLock({ workspaceId, operation: 'checkpoint', snapshotId: snapshot.id }, tracker, async () => {
+      tracker.begin('delete');
+      await activities('quickCall', `delete checkpoint ${snapshot.id}`).deleteSnapshot({ workspaceId, snapshotId: snapshot.id });
+      tracker.end();
+    });
+    session.snapshotDeleted = true;
+  } catch (err) {
+    throw asWorkflowFailure(err, 'delete');
+  }
+}
+
+/** The session from the snapshot to its end by release or TTL, once every update has its answer. */
+async function runSession(input: ValidCheckpointInput, ttlMs: number, session: CheckpointSession, tracker: ProgressTracker): Promise<CheckpointWorkspaceResult> {
+  const { workspaceId } = input;
+  const taken = await withWorkspaceLock({ workspaceId, operation: 'checkpoint', snapshotName: input.name }, tracker, (preflight) =>
+    snapshotUnderLock({ workspaceId, name: input.name, restart: 'previous' }, preflight, tracker),
+  );
+  session.activate(taken.snapshot, new Date(Date.now() + ttlMs).toISOString());
+  const releasedByUser = await condition(() => session.release !== null, ttlMs);
+  // A rollback in flight finishes first: the workspace must not be left half-restored.
+  await condition(() => session.state !== 'rolling-back');
+
+  const snapshot = taken.snapshot;
+  if (session.release?.deleteSnapshot) await deleteCheckpoint(workspaceId, snapshot, session, tracker);
+  session.end({ kind: releasedByUser ? 'released' : 'expired' });
+  tracker.finish('completed');
+  // Let the release update answer before the workflow completes.
+  await condition(allHandlersFinished);
+  return { workspaceId, snapshot, endedBy: releasedByUser ? 'release' : 'ttl', rollbacks: session.rollbacks, snapshotDeleted: session.snapshotDeleted };
+}
+
+/** Ends a session that failed or was cancelled; returns the failure to end the workflow with. */
+async function endFailedSession(err: unknown, session: CheckpointSession, tracker: ProgressTracker): Promise<unknown> {
+  const cancelled = isCancellation(err);
+  const failure = asWorkflowFailure(err, undefined);
+  session.end(cancelled ? { kind: 'cancelled' } : { kind: 'failed', ...describeFailure(failure) });
+  tracker.finish(cancelled ? 'cancelled' : 'failed');
+  // Nothing closes under a handler still at work (a rollback restarting the workspace), and every
+  // accepted update gets its answer first.
+  await CancellationScope.nonCancellable(() => condition(allHandlersFinished));
+  return failure;
+}
+
 /**
  * `rollback` (an update; repeatable) stops the workspace, restores the checkpoint and starts it,
  * answering once it runs again. `release` (an update; `{deleteSnapshot: true}` to also delete the
@@ -114,94 +201,23 @@ export async function checkpointWorkspace(rawInput: CheckpointWorkspaceInput): P
   const ttlMs = parseDuration(input.ttl)!;
   const session = new CheckpointSession(tracker, input.name);
 
-  setHandler(
-    rollbackUpdate,
-    async () => {
-      session.beginRollback();
-      let succeeded = false;
-      try {
-        const snapshotId = session.snapshot!.id;
-        const restored = await withWorkspaceLock({ workspaceId, operation: 'checkpoint', snapshotId }, tracker, (preflight) =>
-          restoreUnderLock({ workspaceId, snapshotId, keepCurrent: false, restart: 'always' }, preflight, tracker),
-        );
-        succeeded = true;
-        return { snapshot: restored.restored, workspaceStatus: restored.workspaceStatus, rollbacks: session.rollbacks + 1 };
-      } catch (err) {
-        throw asWorkflowFailure(err, undefined);
-      } finally {
-        session.endRollback(succeeded);
-      }
+  setHandler(rollbackUpdate, () => rollBack(workspaceId, session, tracker), {
+    validator: () => {
+      const refusal = session.rollbackRefusal();
+      if (refusal) throw rejected('Conflict', refusal);
     },
-    {
-      validator: () => {
-        const refusal = session.rollbackRefusal();
-        if (refusal) throw rejected('Conflict', refusal);
-      },
-    },
-  );
+  });
 
-  setHandler(
-    releaseUpdate,
-    async (raw?: ReleaseCheckpointInput) => {
+  setHandler(releaseUpdate, (raw?: ReleaseCheckpointInput) => release(session, raw), {
+    validator: (raw?: ReleaseCheckpointInput) => {
       const parsed = schemas.parseInput(schemas.releaseCheckpointInput(), raw);
-      session.requestRelease(parsed.ok ? parsed.value : { deleteSnapshot: false });
-      // A second release (a retry, a double click) waits for the same end: releasing is idempotent.
-      // Not cancellable: a cancellation of the workflow ends the session, and this answers how it ended.
-      await CancellationScope.nonCancellable(() => condition(() => session.ending !== null));
-      const ending = session.ending!;
-      if (ending.kind === 'failed') {
-        throw ApplicationFailure.create({
-          type: ending.errorType,
-          message: `the checkpoint session failed before it could be released: ${ending.message}`,
-          nonRetryable: true,
-        });
-      }
-      // Released, expired or cancelled: the session is over either way; say whether the snapshot went.
-      return { released: true as const, snapshotDeleted: session.snapshotDeleted };
+      if (!parsed.ok) throw rejected('InvalidInput', `invalid release input: ${parsed.message}`);
     },
-    {
-      validator: (raw?: ReleaseCheckpointInput) => {
-        const parsed = schemas.parseInput(schemas.releaseCheckpointInput(), raw);
-        if (!parsed.ok) throw rejected('InvalidInput', `invalid release input: ${parsed.message}`);
-      },
-    },
-  );
+  });
 
   try {
-    const taken = await withWorkspaceLock({ workspaceId, operation: 'checkpoint', snapshotName: input.name }, tracker, (preflight) =>
-      snapshotUnderLock({ workspaceId, name: input.name, restart: 'previous' }, preflight, tracker),
-    );
-    session.activate(taken.snapshot, new Date(Date.now() + ttlMs).toISOString());
-    const releasedByUser = await condition(() => session.release !== null, ttlMs);
-    // A rollback in flight finishes first: the workspace must not be left half-restored.
-    await condition(() => session.state !== 'rolling-back');
-
-    const snapshot = taken.snapshot;
-    if (session.release?.deleteSnapshot) {
-      try {
-        await withWorkspaceLock({ workspaceId, operation: 'checkpoint', snapshotId: snapshot.id }, tracker, async () => {
-          tracker.begin('delete');
-          await activities('quickCall', `delete checkpoint ${snapshot.id}`).deleteSnapshot({ workspaceId, snapshotId: snapshot.id });
-          tracker.end();
-        });
-        session.snapshotDeleted = true;
-      } catch (err) {
-        throw asWorkflowFailure(err, 'delete');
-      }
-    }
-    session.end({ kind: releasedByUser ? 'released' : 'expired' });
-    tracker.finish('completed');
-    // Let the release update answer before the workflow completes.
-    await condition(allHandlersFinished);
-    return { workspaceId, snapshot, endedBy: releasedByUser ? 'release' : 'ttl', rollbacks: session.rollbacks, snapshotDeleted: session.snapshotDeleted };
+    return await runSession(input, ttlMs, session, tracker);
   } catch (err) {
-    const cancelled = isCancellation(err);
-    const failure = asWorkflowFailure(err, undefined);
-    session.end(cancelled ? { kind: 'cancelled' } : { kind: 'failed', ...describeFailure(failure) });
-    tracker.finish(cancelled ? 'cancelled' : 'failed');
-    // Nothing closes under a handler still at work (a rollback restarting the workspace), and every
-    // accepted update gets its answer first.
-    await CancellationScope.nonCancellable(() => condition(allHandlersFinished));
-    throw failure;
+    throw await endFailedSession(err, session, tracker);
   }
 }

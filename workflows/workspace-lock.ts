@@ -30,6 +30,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { lockAcquireSignal, lockGrantedSignal, lockReleaseSignal, lockStateQuery } from '../contract/index.js';
+import type { LockParticipants } from '../activities/index.js';
 import type { LockHolder, LockReleaseRequest, LockRequest, LockState, WorkspaceLockInput } from '../domain/lock.js';
 import { activities, localActivities, nowIso, tagWorkflow } from './common.js';
 import { PATCHES } from './patches.js';
@@ -51,83 +52,99 @@ const MAX_HISTORY_EVENTS = 2000;
 const REMEMBER_RELEASED = 200;
 
 type Blocker = NonNullable<LockState['blockedBy']>[number];
+type CarriedState = NonNullable<WorkspaceLockInput['state']>;
 
-export async function workspaceLock(input: WorkspaceLockInput): Promise<void> {
-  const { workspaceId } = input;
-  const holderCheckMs = input.timing?.holderCheckMs ?? HOLDER_CHECK_MS;
-  const idleExitMs = () => input.timing?.idleExitMs ?? (patched(PATCHES.core2026_11) ? IDLE_EXIT_MS : LEGACY_IDLE_EXIT_MS);
-  let holder: LockHolder | null = input.state?.holder ?? null;
-  const queue: LockRequest[] = [...(input.state?.queue ?? [])];
-  const recentlyReleased: string[] = [...(input.state?.recentlyReleased ?? [])];
-  const blockedBy: Blocker[] = [...(input.state?.blockedBy ?? [])];
-  let alert: string | undefined;
-  const abandoned: Array<{ workflowId: string; runId: string; closedAt: string }> = [];
-  tagWorkflow(workspaceId, 'lock');
+/**
+ * The lock's state (holder, queue, blockers, recently released requests) and its transitions. The
+ * signal handlers, the query and the main loop share it; every change is shown in the current details.
+ */
+class WorkspaceLock {
+  holder: LockHolder | null;
+  readonly queue: LockRequest[];
+  readonly recentlyReleased: string[];
+  readonly blockedBy: Blocker[];
+  private alert: string | undefined;
+  /** What a rebuild found closed without finishing while no lock watched it: repaired before any grant. */
+  private readonly abandoned: Array<{ workflowId: string; runId: string; closedAt: string }> = [];
 
-  const known = (requestId: string) =>
-    holder?.requestId === requestId || queue.some((r) => r.requestId === requestId) || recentlyReleased.includes(requestId);
-  const remember = (requestId: string) => {
-    recentlyReleased.push(requestId);
-    if (recentlyReleased.length > REMEMBER_RELEASED) recentlyReleased.shift();
-  };
-  const render = () =>
-    setCurrentDetails(
-      [
-        holder ? `held by \`${holder.workflowId}\` (${holder.operation}) since ${holder.grantedAt}` : 'free',
-        `${queue.length} waiting`,
-        ...(blockedBy.length ? [`blocked until ${blockedBy.map((b) => `\`${b.workflowId}\` (${b.why})`).join(', ')} release or close`] : []),
-        ...(alert ? [`⚠ ${alert}`] : []),
-      ].join('\n\n'),
-    );
-  const free = (requestId: string, why: string) => {
-    log.info('lock released', { workspaceId, requestId, why });
-    holder = null;
-    remember(requestId);
-    render();
-  };
+  constructor(
+    readonly workspaceId: string,
+    state: CarriedState | undefined,
+  ) {
+    this.holder = state?.holder ?? null;
+    this.queue = [...(state?.queue ?? [])];
+    this.recentlyReleased = [...(state?.recentlyReleased ?? [])];
+    this.blockedBy = [...(state?.blockedBy ?? [])];
+  }
 
-  setHandler(lockAcquireSignal, (request) => {
+  /** What a continued run starts from. */
+  carried(): CarriedState {
+    return { holder: this.holder, queue: this.queue, recentlyReleased: this.recentlyReleased, blockedBy: this.blockedBy };
+  }
+
+  /** The `lockState` query's answer. */
+  state(): LockState {
+    return { workspaceId: this.workspaceId, holder: this.holder, queue: [...this.queue], blockedBy: [...this.blockedBy] };
+  }
+
+  holds(requestId: string): boolean {
+    return this.holder?.requestId === requestId;
+  }
+
+  /** No holder and nothing to wait for: the next in line may be granted. */
+  isFree(): boolean {
+    return !this.holder && this.blockedBy.length === 0;
+  }
+
+  /** The `acquire` signal: queues a request, once. */
+  enqueue(request: LockRequest): void {
     // Retried activities and waiters that ask again send the same request: one place in the queue each.
-    if (known(request.requestId)) return;
-    queue.push(request);
-    render();
-  });
+    if (this.known(request.requestId)) return;
+    this.queue.push(request);
+    this.render();
+  }
 
-  setHandler(lockReleaseSignal, ({ requestId, reason }: LockReleaseRequest) => {
-    if (holder?.requestId === requestId) {
-      free(requestId, reason ?? 'released');
+  /** The `release` signal: frees the holder, or takes a request that never got its turn out of the queue. */
+  release({ requestId, reason }: LockReleaseRequest): void {
+    if (this.holder?.requestId === requestId) {
+      this.free(requestId, reason ?? 'released');
       return;
     }
-    const i = queue.findIndex((r) => r.requestId === requestId);
-    if (i >= 0) queue.splice(i, 1); // left the queue before its turn (cancelled, failed)
-    const b = blockedBy.findIndex((x) => requestId.startsWith(`${x.workflowId}/${x.runId}/`));
-    if (b >= 0) blockedBy.splice(b, 1); // a holder a rebuild found has finished
-    remember(requestId);
-    render();
-  });
+    const i = this.queue.findIndex((r) => r.requestId === requestId);
+    if (i >= 0) this.queue.splice(i, 1); // left the queue before its turn (cancelled, failed)
+    const b = this.blockedBy.findIndex((x) => requestId.startsWith(`${x.workflowId}/${x.runId}/`));
+    if (b >= 0) this.blockedBy.splice(b, 1); // a holder a rebuild found has finished
+    this.remember(requestId);
+    this.render();
+  }
 
-  setHandler(lockStateQuery, () => ({ workspaceId, holder, queue: [...queue], blockedBy: [...blockedBy] }));
+  free(requestId: string, why: string): void {
+    log.info('lock released', { workspaceId: this.workspaceId, requestId, why });
+    this.holder = null;
+    this.remember(requestId);
+    this.render();
+  }
+
+  /** Makes the first in line the holder (the caller then signals it). */
+  takeNextInLine(): LockRequest {
+    const next = this.queue.shift()!;
+    this.holder = { ...next, grantedAt: nowIso() };
+    this.render();
+    return next;
+  }
 
   /** Asks the workspace's open operations what they hold or wait for. Retried until it works. */
-  async function rebuild(): Promise<void> {
+  async rebuild(): Promise<void> {
+    const { workspaceId } = this;
     for (;;) {
       try {
         const found = await localActivities('lockRebuild', `find open operations on ${workspaceId}`).findLockParticipants({
           workspaceId,
-          known: [...queue.map((r) => r.workflowId), ...(holder ? [holder.workflowId] : [])],
+          known: [...this.queue.map((r) => r.workflowId), ...(this.holder ? [this.holder.workflowId] : [])],
         });
-        for (const p of found.answered) {
-          if (p.holding && !recentlyReleased.includes(p.holding.requestId)) {
-            if (!holder) holder = { ...p.holding, grantedAt: p.holding.requestedAt };
-            else if (holder.requestId !== p.holding.requestId) blockedBy.push({ workflowId: p.workflowId, runId: p.runId, why: 'also holds the workspace' });
-          }
-          if (p.waiting && !known(p.waiting.requestId)) queue.push(p.waiting);
-        }
-        for (const u of found.unknown) blockedBy.push({ workflowId: u.workflowId, runId: u.runId, why: `did not say whether it holds the workspace: ${u.why}` });
-        abandoned.push(...(found.abandoned ?? []));
-        queue.sort((a, b) => a.requestedAt.localeCompare(b.requestedAt));
-        log.info('lock rebuilt from open operations', { workspaceId, holder: holder?.workflowId ?? null, queue: queue.length, blockedBy: blockedBy.length });
-        render();
+        this.adopt(found);
+        log.info('lock rebuilt from open operations', { workspaceId, holder: this.holder?.workflowId ?? null, queue: this.queue.length, blockedBy: this.blockedBy.length });
+        this.render();
         return;
       } catch (err) {
         log.warn('could not rebuild the lock from the open operations; trying again', { workspaceId, error: String(err) });
@@ -136,22 +153,85 @@ export async function workspaceLock(input: WorkspaceLockInput): Promise<void> {
     }
   }
 
+  /**
+   * Operations that closed without finishing while no lock watched them (the lock was terminated too):
+   * start the workspace they left stopped before anyone else is granted it.
+   */
+  async repairAbandoned(): Promise<void> {
+    for (const a of this.abandoned.splice(0)) await this.repairAfter({ ...a, requestId: `${a.workflowId}/${a.runId}/abandoned`, operation: 'unknown', requestedAt: a.closedAt, grantedAt: a.closedAt });
+  }
+
   /** Signals the operation whose turn it is. False if it cannot be reached (it closed meanwhile). */
-  async function grant(request: LockRequest): Promise<boolean> {
+  async grant(request: LockRequest): Promise<boolean> {
     try {
       await getExternalWorkflowHandle(request.workflowId, request.runId).signal(lockGrantedSignal, { requestId: request.requestId });
       return true;
     } catch (err) {
-      log.info('lock grant not delivered; the requester has closed', { workspaceId, requester: request.workflowId, error: String(err) });
+      log.info('lock grant not delivered; the requester has closed', { workspaceId: this.workspaceId, requester: request.workflowId, error: String(err) });
       return false;
     }
   }
 
+  /**
+   * With a holder or blockers: waits until either changes, or for `holderCheckMs`; then checks that the
+   * holder's run is still open (repairing and freeing it if not) and asks the blockers again.
+   */
+  async watch(holderCheckMs: number): Promise<void> {
+    const current = this.holder;
+    const blockers = this.blockedBy.length;
+    const changed = await condition(() => this.holder?.requestId !== current?.requestId || this.blockedBy.length !== blockers, holderCheckMs);
+    if (changed) return;
+    if (current && this.holder?.requestId === current.requestId) {
+      const open = await this.holderStillOpen(current);
+      if (open === false && this.holder?.requestId === current.requestId) {
+        if (patched(PATCHES.core2026_11)) await this.repairAfter(current);
+        if (this.holder?.requestId === current.requestId) this.free(current.requestId, 'holder closed without releasing');
+      }
+    }
+    if (this.blockedBy.length > 0) await this.recheckBlockers();
+  }
+
+  private known(requestId: string): boolean {
+    return this.holder?.requestId === requestId || this.queue.some((r) => r.requestId === requestId) || this.recentlyReleased.includes(requestId);
+  }
+
+  private remember(requestId: string): void {
+    this.recentlyReleased.push(requestId);
+    if (this.recentlyReleased.length > REMEMBER_RELEASED) this.recentlyReleased.shift();
+  }
+
+  private render(): void {
+    const { holder, queue, blockedBy, alert } = this;
+    setCurrentDetails(
+      [
+        holder ? `held by \`${holder.workflowId}\` (${holder.operation}) since ${holder.grantedAt}` : 'free',
+        `${queue.length} waiting`,
+        ...(blockedBy.length ? [`blocked until ${blockedBy.map((b) => `\`${b.workflowId}\` (${b.why})`).join(', ')} release or close`] : []),
+        ...(alert ? [`⚠ ${alert}`] : []),
+      ].join('\n\n'),
+    );
+  }
+
+  /** Takes in what a rebuild found: a holder, the waiting, and blockers (a second holder, those that did not answer). */
+  private adopt(found: LockParticipants): void {
+    for (const p of found.answered) {
+      if (p.holding && !this.recentlyReleased.includes(p.holding.requestId)) {
+        if (!this.holder) this.holder = { ...p.holding, grantedAt: p.holding.requestedAt };
+        else if (this.holder.requestId !== p.holding.requestId) this.blockedBy.push({ workflowId: p.workflowId, runId: p.runId, why: 'also holds the workspace' });
+      }
+      if (p.waiting && !this.known(p.waiting.requestId)) this.queue.push(p.waiting);
+    }
+    for (const u of found.unknown) this.blockedBy.push({ workflowId: u.workflowId, runId: u.runId, why: `did not say whether it holds the workspace: ${u.why}` });
+    this.abandoned.push(...(found.abandoned ?? []));
+    this.queue.sort((a, b) => a.requestedAt.localeCompare(b.requestedAt));
+  }
+
   /** A holder that closed without releasing: start the workspace again if it left it stopped meaning not to. */
-  async function repairAfter(closed: LockHolder): Promise<void> {
+  private async repairAfter(closed: LockHolder): Promise<void> {
+    const { workspaceId } = this;
     const blocker: Blocker = { workflowId: closed.workflowId, runId: closed.runId, why: 'closed without finishing; checking what it left' };
-    blockedBy.push(blocker);
-    render();
+    this.blockedBy.push(blocker);
+    this.render();
     try {
       for (;;) {
         try {
@@ -163,10 +243,10 @@ export async function workspaceLock(input: WorkspaceLockInput): Promise<void> {
           log.warn('lock holder closed without releasing', { workspaceId, holder: closed.workflowId, restartOwed: left.restartOwed, why: left.why });
           if (left.restartOwed) {
             blocker.why = 'closed without finishing; starting the workspace it stopped';
-            render();
+            this.render();
             await startAgainUntilRunning(workspaceId, (a) => {
-              alert = a;
-              render();
+              this.alert = a;
+              this.render();
             });
           }
           return;
@@ -176,8 +256,8 @@ export async function workspaceLock(input: WorkspaceLockInput): Promise<void> {
         }
       }
     } finally {
-      blockedBy.splice(blockedBy.indexOf(blocker), 1);
-      render();
+      this.blockedBy.splice(this.blockedBy.indexOf(blocker), 1);
+      this.render();
     }
   }
 
@@ -186,7 +266,8 @@ export async function workspaceLock(input: WorkspaceLockInput): Promise<void> {
    * no longer matters (the holder released meanwhile: the loop must not wait for a slow check to grant).
    * Never throws.
    */
-  async function holderStillOpen(run: LockHolder): Promise<boolean | undefined> {
+  private async holderStillOpen(run: LockHolder): Promise<boolean | undefined> {
+    const { workspaceId } = this;
     if (!patched(PATCHES.core2026_11)) {
       // Histories from before: the loop waited for the check, however long it took.
       try {
@@ -203,7 +284,7 @@ export async function workspaceLock(input: WorkspaceLockInput): Promise<void> {
         const check = activities('lockCheck', `is ${run.workflowId} still running?`)
           .describeWorkflowRun({ workflowId: run.workflowId, runId: run.runId })
           .then((r) => r.running);
-        const released = condition(() => holder?.requestId !== run.requestId).then(() => undefined);
+        const released = condition(() => this.holder?.requestId !== run.requestId).then(() => undefined);
         // The loser is cancelled with the scope below; its rejection is expected.
         check.catch(() => undefined);
         released.catch(() => undefined);
@@ -218,63 +299,60 @@ export async function workspaceLock(input: WorkspaceLockInput): Promise<void> {
   }
 
   /** Blockers from a rebuild: drop those that closed or say they hold nothing, queue those that wait. */
-  async function recheckBlockers(): Promise<void> {
-    for (const b of [...blockedBy]) {
+  private async recheckBlockers(): Promise<void> {
+    const { workspaceId } = this;
+    for (const b of [...this.blockedBy]) {
       if (b.why.startsWith('closed without finishing')) continue; // a repair in progress owns it
       try {
         const a = await activities('lockCheck', `does ${b.workflowId} hold ${workspaceId}?`).askLockParticipant(b);
         if (!a.running || ('holding' in a && !a.holding)) {
-          blockedBy.splice(blockedBy.indexOf(b), 1);
-          if ('waiting' in a && a.waiting && !known(a.waiting.requestId)) queue.push(a.waiting);
+          this.blockedBy.splice(this.blockedBy.indexOf(b), 1);
+          if ('waiting' in a && a.waiting && !this.known(a.waiting.requestId)) this.queue.push(a.waiting);
         }
       } catch (err) {
         log.warn('could not ask a blocking operation; trying again later', { workspaceId, workflowId: b.workflowId, error: String(err) });
       }
     }
-    queue.sort((a, b) => a.requestedAt.localeCompare(b.requestedAt));
-    render();
+    this.queue.sort((a, b) => a.requestedAt.localeCompare(b.requestedAt));
+    this.render();
   }
+}
+
+export async function workspaceLock(input: WorkspaceLockInput): Promise<void> {
+  const { workspaceId } = input;
+  const holderCheckMs = input.timing?.holderCheckMs ?? HOLDER_CHECK_MS;
+  const idleExitMs = () => input.timing?.idleExitMs ?? (patched(PATCHES.core2026_11) ? IDLE_EXIT_MS : LEGACY_IDLE_EXIT_MS);
+  const lock = new WorkspaceLock(workspaceId, input.state);
+  tagWorkflow(workspaceId, 'lock');
+
+  setHandler(lockAcquireSignal, (request) => lock.enqueue(request));
+  setHandler(lockReleaseSignal, (release: LockReleaseRequest) => lock.release(release));
+  setHandler(lockStateQuery, () => lock.state());
 
   if (!input.state && patched(PATCHES.core2026_11)) {
-    await rebuild();
-    // Operations that closed without finishing while no lock watched them (the lock was terminated too):
-    // start the workspace they left stopped before anyone else is granted it.
-    for (const a of abandoned.splice(0)) await repairAfter({ ...a, requestId: `${a.workflowId}/${a.runId}/abandoned`, operation: 'unknown', requestedAt: a.closedAt, grantedAt: a.closedAt });
+    await lock.rebuild();
+    await lock.repairAbandoned();
   }
 
   for (;;) {
-    if (!holder && blockedBy.length === 0 && queue.length > 0) {
-      const next = queue.shift()!;
-      holder = { ...next, grantedAt: nowIso() };
-      render();
-      if (patched(PATCHES.core2026_11) && !(await grant(next)) && holder?.requestId === next.requestId) {
-        free(next.requestId, 'requester closed before its turn');
+    if (lock.isFree() && lock.queue.length > 0) {
+      const next = lock.takeNextInLine();
+      if (patched(PATCHES.core2026_11) && !(await lock.grant(next)) && lock.holds(next.requestId)) {
+        lock.free(next.requestId, 'requester closed before its turn');
         continue;
       }
     }
 
-    if (!holder && blockedBy.length === 0) {
+    if (lock.isFree()) {
       const idle = idleExitMs();
-      if (idle > 0) await condition(() => queue.length > 0, idle);
-      if (queue.length === 0) {
+      if (idle > 0) await condition(() => lock.queue.length > 0, idle);
+      if (lock.queue.length === 0) {
         // Idle: end this run. A request that arrives meanwhile makes the server reject this completion
         // and hand the signal to a new workflow task, so nothing is lost.
         return;
       }
     } else {
-      const current = holder;
-      const blockers = blockedBy.length;
-      const changed = await condition(() => holder?.requestId !== current?.requestId || blockedBy.length !== blockers, holderCheckMs);
-      if (!changed) {
-        if (current && holder?.requestId === current.requestId) {
-          const open = await holderStillOpen(current);
-          if (open === false && holder?.requestId === current.requestId) {
-            if (patched(PATCHES.core2026_11)) await repairAfter(current);
-            if (holder?.requestId === current.requestId) free(current.requestId, 'holder closed without releasing');
-          }
-        }
-        if (blockedBy.length > 0) await recheckBlockers();
-      }
+      await lock.watch(holderCheckMs);
     }
 
     const info = workflowInfo();
@@ -282,7 +360,7 @@ export async function workspaceLock(input: WorkspaceLockInput): Promise<void> {
       await condition(allHandlersFinished);
       await continueAsNew<typeof workspaceLock>({
         workspaceId,
-        state: { holder, queue, recentlyReleased, blockedBy },
+        state: lock.carried(),
         ...(input.timing ? { timing: input.timing } : {}),
       });
     }
