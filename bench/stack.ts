@@ -44,25 +44,31 @@ export interface BenchStackOptions {
   log?: (line: string) => void;
 }
 
-export async function startBenchStack(o: BenchStackOptions): Promise<BenchStack> {
-  const log = o.log ?? (() => {});
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rigsnap-bench-'));
-  const cliPath = await resolveTemporalCli();
-  const port = await freePort();
-  const uiPort = await freePort();
+/** The stack's Temporal dev server (in memory, or on a SQLite file in `dir`) with rigsnap's search attributes. */
+async function startStackServer(dir: string, inMemory: boolean) {
   const serverOptions = {
-    cliPath,
-    port,
-    uiPort,
+    cliPath: await resolveTemporalCli(),
+    port: await freePort(),
+    uiPort: await freePort(),
     namespace: 'default',
     dbFile: path.join(dir, 'temporal.db'),
     logFile: path.join(dir, 'temporal.log'),
-    inMemory: o.inMemory ?? false,
+    inMemory,
     metricsPort: await freePort(),
   };
-  let server = startTemporalDevServer(serverOptions);
-  let native: NativeConnection = await waitForTemporal(server, 'default', { timeoutMs: 90_000 });
+  const server = startTemporalDevServer(serverOptions);
+  const native = await waitForTemporal(server, 'default', { timeoutMs: 90_000 });
   await ensureSearchAttributes(native, 'default');
+  return { serverOptions, server, native };
+}
+
+export async function startBenchStack(o: BenchStackOptions): Promise<BenchStack> {
+  const log = o.log ?? (() => {});
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rigsnap-bench-'));
+  const started = await startStackServer(dir, o.inMemory ?? false);
+  const { serverOptions } = started;
+  let server = started.server;
+  let native: NativeConnection = started.native;
   const address = server.address;
   const connection = await Connection.connect({ address });
   const client = new Client({ connection, namespace: 'default' });
