@@ -45,7 +45,11 @@ module.exports = {
     layer('workflows', ['contract', 'domain', 'activities'], 'workflows/ import activities/ as types only (the next rule).'),
     typesOnly('workflows', 'activities', 'Activity code must not leak into the workflow bundle: proxyActivities takes a type.'),
     layer('activities', ['contract', 'domain'], 'activities/ talk to Rigbox and Temporal; they know no workflow, worker or client code.'),
-    layer('client', ['contract', 'domain', 'workflows'], 'client/ is the library for other services; it types its results with workflows/ (types only, next rule).'),
+    layer(
+      'client',
+      ['contract', 'domain', 'workflows'],
+      'client/ is the library for other services; it types its results with workflows/ (types only, next rule).',
+    ),
     typesOnly('client', 'workflows', 'The client carries no workflow code: only the workflow functions’ types.'),
     layer('cli', ['client', 'contract', 'domain'], 'cli/ is a user of the client library (it starts the worker and the stack as processes, not imports).'),
     layer('worker', ['activities', 'workflows', 'contract', 'domain'], 'worker/ is what a production worker runs.'),

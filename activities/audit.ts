@@ -142,9 +142,7 @@ async function snapshotsByWorkspace(deps: InventoryDeps, req: InventoryRequest, 
 async function lastBackupRuns(deps: InventoryDeps, since: string, progress: (what: string) => void): Promise<Map<string, BackupRun>> {
   const { client, taskQueue } = deps.temporal;
   const lastRuns = new Map<string, BackupRun>();
-  const query =
-    `WorkflowType = '${WORKFLOW_TYPES.backup}' AND TaskQueue = '${taskQueue}' AND ExecutionStatus != 'Running' ` +
-    `AND CloseTime > '${since}'`;
+  const query = `WorkflowType = '${WORKFLOW_TYPES.backup}' AND TaskQueue = '${taskQueue}' AND ExecutionStatus != 'Running' ` + `AND CloseTime > '${since}'`;
   for await (const w of client.workflow.list({ query })) {
     const workspaceId = w.typedSearchAttributes.get(workspaceIdKey);
     const status = RUN_STATUS[w.status.name];
@@ -161,7 +159,11 @@ async function lastBackupRuns(deps: InventoryDeps, since: string, progress: (wha
 const totalBytes = (list: RigboxSnapshot[]) => list.reduce((sum, s) => sum + s.size_bytes, 0);
 
 /** One row per protected workspace, by id. */
-function protectedRows(byWorkspace: Map<string, Protection>, snapshotsOf: Map<string, RigboxSnapshot[]>, lastRuns: Map<string, BackupRun>): InventoryWorkspace[] {
+function protectedRows(
+  byWorkspace: Map<string, Protection>,
+  snapshotsOf: Map<string, RigboxSnapshot[]>,
+  lastRuns: Map<string, BackupRun>,
+): InventoryWorkspace[] {
   return [...byWorkspace.entries()]
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([workspaceId, e]) => {

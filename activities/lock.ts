@@ -7,14 +7,7 @@ import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter, type Payload, type SignalDefinition } from '@temporalio/common';
 import { SEARCH_ATTRIBUTES, WORKFLOW_TYPES, lockAcquireSignal, lockParticipationQuery, lockReleaseSignal, lockStateQuery } from '../contract/index.js';
-import {
-  workflowIds,
-  type LockParticipation,
-  type LockReleaseRequest,
-  type LockRequest,
-  type LockState,
-  type WorkspaceLockInput,
-} from '../domain/index.js';
+import { workflowIds, type LockParticipation, type LockReleaseRequest, type LockRequest, type LockState, type WorkspaceLockInput } from '../domain/index.js';
 import type { ActivityEnv } from './env.js';
 import { toStoredHeartbeat } from './heartbeat.js';
 
@@ -42,7 +35,10 @@ const QUERY_TIMEOUT_MS = 5000;
  * Whether a closed operation left its workspace stopped although it meant to start it again: its last
  * stop said `restartAfter` and no start completed after it (from its history).
  */
-async function inspectClosed(client: Client, input: { workflowId: string; runId: string; workspaceId: string }): Promise<{ restartOwed: boolean; why: string }> {
+async function inspectClosed(
+  client: Client,
+  input: { workflowId: string; runId: string; workspaceId: string },
+): Promise<{ restartOwed: boolean; why: string }> {
   const history = await client.workflow.getHandle(input.workflowId, input.runId).fetchHistory();
   const scheduled = new Map<string, { type: string; input: Record<string, unknown> | undefined }>();
   let restartOwed = false;
@@ -213,7 +209,10 @@ async function describeWorkflowRun(env: ActivityEnv, input: { workflowId: string
  * Reads the history of a holder that closed without releasing the lock (terminated, timed out) and
  * tells whether it left the workspace stopped although it meant to start it again.
  */
-async function inspectClosedHolder(env: ActivityEnv, input: { workflowId: string; runId: string; workspaceId: string }): Promise<{ restartOwed: boolean; why: string }> {
+async function inspectClosedHolder(
+  env: ActivityEnv,
+  input: { workflowId: string; runId: string; workspaceId: string },
+): Promise<{ restartOwed: boolean; why: string }> {
   return inspectClosed(temporalOf(env).client, input);
 }
 

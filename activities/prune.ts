@@ -6,14 +6,7 @@
  * thousands is a few rounds of history.
  */
 import { Context } from '@temporalio/activity';
-import {
-  MAX_LISTED_SNAPSHOTS,
-  isRetryable,
-  selectRetention,
-  type KeptSnapshot,
-  type RetentionPolicy,
-  type RigboxSnapshot,
-} from '../domain/index.js';
+import { MAX_LISTED_SNAPSHOTS, isRetryable, selectRetention, type KeptSnapshot, type RetentionPolicy, type RigboxSnapshot } from '../domain/index.js';
 import { changeOptions, readOptions, type ActivityEnv } from './env.js';
 import { guarded, throwIfCancelled } from './failures.js';
 import { heartbeating } from './heartbeat.js';
@@ -82,40 +75,45 @@ export function createPruneActivities(env: ActivityEnv) {
      */
     async deleteSnapshots(input: { workspaceId: string; snapshotIds: string[] }): Promise<{ deletedIds: string[]; failures: PruneFailure[] }> {
       return guarded(() =>
-        heartbeating<{ deletedIds: string[]; failures: PruneFailure[] }, Record<string, unknown>>({ phase: 'deleting', done: 0, of: input.snapshotIds.length }, env.heartbeatEveryMs, async (hb) => {
-          const ctx = Context.current();
-          const deletedIds: string[] = [];
-          const failures: PruneFailure[] = [];
-          let stop: RigboxApiError | undefined;
-          let next = 0;
-          const worker = async () => {
-            while (next < input.snapshotIds.length && stop === undefined && !ctx.cancellationSignal.aborted) {
-              const snapshotId = input.snapshotIds[next++]!;
-              try {
-                await rigbox.deleteSnapshot(input.workspaceId, snapshotId, changeOptions());
-                deletedIds.push(snapshotId);
-              } catch (err) {
-                if (err instanceof RigboxApiError && err.type === 'NotFound') deletedIds.push(snapshotId);
-                // A refused token refuses every other deletion; a transient error gets the attempt retried.
-                else if (err instanceof RigboxApiError && (err.type === 'Unauthorized' || isRetryable(err.type))) stop = err;
-                else {
-                  failures.push({
-                    snapshotId,
-                    name: '',
-                    type: err instanceof RigboxApiError ? err.type : 'Error',
-                    message: err instanceof Error ? err.message : String(err),
-                  });
+        heartbeating<{ deletedIds: string[]; failures: PruneFailure[] }, Record<string, unknown>>(
+          { phase: 'deleting', done: 0, of: input.snapshotIds.length },
+          env.heartbeatEveryMs,
+          async (hb) => {
+            const ctx = Context.current();
+            const deletedIds: string[] = [];
+            const failures: PruneFailure[] = [];
+            let stop: RigboxApiError | undefined;
+            let next = 0;
+            const worker = async () => {
+              while (next < input.snapshotIds.length && stop === undefined && !ctx.cancellationSignal.aborted) {
+                const snapshotId = input.snapshotIds[next++]!;
+                try {
+                  await rigbox.deleteSnapshot(input.workspaceId, snapshotId, changeOptions());
+                  deletedIds.push(snapshotId);
+                } catch (err) {
+                  if (err instanceof RigboxApiError && err.type === 'NotFound') deletedIds.push(snapshotId);
+                  // A refused token refuses every other deletion; a transient error gets the attempt retried.
+                  else if (err instanceof RigboxApiError && (err.type === 'Unauthorized' || isRetryable(err.type))) stop = err;
+                  else {
+                    failures.push({
+                      snapshotId,
+                      name: '',
+                      type: err instanceof RigboxApiError ? err.type : 'Error',
+                      message: err instanceof Error ? err.message : String(err),
+                    });
+                  }
                 }
+                if ((deletedIds.length + failures.length) % 20 === 0)
+                  hb.update({ phase: 'deleting', done: deletedIds.length, failed: failures.length, of: input.snapshotIds.length });
               }
-              if ((deletedIds.length + failures.length) % 20 === 0) hb.update({ phase: 'deleting', done: deletedIds.length, failed: failures.length, of: input.snapshotIds.length });
-            }
-          };
-          // Deletions in flight are never abandoned: a cancellation stops new ones and waits for these.
-          await Promise.all(Array.from({ length: Math.min(env.pruneConcurrency, input.snapshotIds.length) }, worker));
-          if (stop !== undefined) throw stop;
-          throwIfCancelled();
-          return { deletedIds, failures };
-        }),
+            };
+            // Deletions in flight are never abandoned: a cancellation stops new ones and waits for these.
+            await Promise.all(Array.from({ length: Math.min(env.pruneConcurrency, input.snapshotIds.length) }, worker));
+            if (stop !== undefined) throw stop;
+            throwIfCancelled();
+            return { deletedIds, failures };
+          },
+        ),
       );
     },
   };

@@ -1,12 +1,5 @@
 import { z } from 'zod';
-import {
-  RigboxSnapshot,
-  RigboxWorkspace,
-  SNAPSHOT_ID_PATTERN,
-  WORKSPACE_ID_PATTERN,
-  errorTypeForStatus,
-  type ErrorType,
-} from '../domain/index.js';
+import { RigboxSnapshot, RigboxWorkspace, SNAPSHOT_ID_PATTERN, WORKSPACE_ID_PATTERN, errorTypeForStatus, type ErrorType } from '../domain/index.js';
 import type { CallLimiter } from './call-limiter.js';
 import { routeTemplate } from './rigbox-routes.js';
 
@@ -197,10 +190,7 @@ class RigboxTransport {
       const items = Array.isArray(body) ? body : (body.data ?? body.items ?? body.snapshots ?? []);
       const parsed = z.array(item).safeParse(items);
       if (!parsed.success) {
-        throw new RigboxApiError(
-          'BadResponse',
-          `GET ${path}: Rigbox's answer does not match the documented shape (${describeZodError(parsed.error)})`,
-        );
+        throw new RigboxApiError('BadResponse', `GET ${path}: Rigbox's answer does not match the documented shape (${describeZodError(parsed.error)})`);
       }
       out.push(...parsed.data);
       opts.onPage?.(out.length);
@@ -256,18 +246,12 @@ class RigboxTransport {
     if (type === 'Unauthorized') {
       return new RigboxApiError(
         type,
-        `${what}: Rigbox refused the worker's credentials (HTTP ${res.status}); check RIGBOX_TOKEN on the worker` +
-          (detail ? ` (${detail})` : ''),
+        `${what}: Rigbox refused the worker's credentials (HTTP ${res.status}); check RIGBOX_TOKEN on the worker` + (detail ? ` (${detail})` : ''),
         res.status,
       );
     }
     const retryAfterMs = res.status === 429 ? parseRetryAfter(res.headers.get('retry-after'), Date.now()) : undefined;
-    return new RigboxApiError(
-      type,
-      `${what}: HTTP ${res.status}${detail ? ` (${detail})` : ''}`,
-      res.status,
-      retryAfterMs,
-    );
+    return new RigboxApiError(type, `${what}: HTTP ${res.status}${detail ? ` (${detail})` : ''}`, res.status, retryAfterMs);
   }
 }
 
@@ -302,11 +286,7 @@ function parseBody<T>(res: Response, text: string, what: string, schema: z.ZodTy
   }
   const parsed = schema.safeParse(json);
   if (!parsed.success) {
-    throw new RigboxApiError(
-      'BadResponse',
-      `${what}: Rigbox's answer does not match the documented shape (${describeZodError(parsed.error)})`,
-      res.status,
-    );
+    throw new RigboxApiError('BadResponse', `${what}: Rigbox's answer does not match the documented shape (${describeZodError(parsed.error)})`, res.status);
   }
   return parsed.data;
 }
@@ -352,12 +332,7 @@ export function createRigboxClient(options: RigboxClientOptions) {
     },
 
     async restoreSnapshot(workspaceId: string, snapshotId: string, opts: CallOptions = {}): Promise<void> {
-      await t.request(
-        'POST',
-        `workspaces/${checkId('workspace', workspaceId)}/snapshots/${checkId('snapshot', snapshotId)}/restore`,
-        IGNORED_BODY,
-        opts,
-      );
+      await t.request('POST', `workspaces/${checkId('workspace', workspaceId)}/snapshots/${checkId('snapshot', snapshotId)}/restore`, IGNORED_BODY, opts);
     },
 
     async deleteSnapshot(workspaceId: string, snapshotId: string, opts: CallOptions = {}): Promise<void> {

@@ -63,8 +63,7 @@ async function findSnapshot(env: ActivityEnv, workspaceId: string, snapshotId: s
   if (elsewhere) {
     throw failure(
       'NotFound',
-      `snapshot ${snapshotId} belongs to workspace ${elsewhere.workspace_id}, not ${workspaceId}: ` +
-        'Rigbox restores a snapshot only into its own workspace',
+      `snapshot ${snapshotId} belongs to workspace ${elsewhere.workspace_id}, not ${workspaceId}: ` + 'Rigbox restores a snapshot only into its own workspace',
     );
   }
   throw failure('NotFound', `snapshot ${snapshotId} does not exist in workspace ${workspaceId}`);
@@ -95,11 +94,7 @@ async function checkWorkspace(env: ActivityEnv, input: PreflightInput): Promise<
 async function explainConflict(env: ActivityEnv, workspaceId: string, what: string, err: RigboxApiError): Promise<never> {
   const status = (await env.rigbox.getWorkspace(workspaceId, readOptions())).status;
   if (status !== 'stopped') {
-    throw failure(
-      'Conflict',
-      `cannot ${what} workspace ${workspaceId}: it is "${status}", not stopped (was it started by someone else?)`,
-      true,
-    );
+    throw failure('Conflict', `cannot ${what} workspace ${workspaceId}: it is "${status}", not stopped (was it started by someone else?)`, true);
   }
   throw failure('Conflict', `${what} of workspace ${workspaceId} refused: ${err.message}; retrying`, false);
 }
@@ -120,12 +115,7 @@ async function preflight(env: ActivityEnv, input: PreflightInput): Promise<Omit<
 async function findEarlierAttempt(env: ActivityEnv, input: CreateSnapshotInput): Promise<RigboxSnapshot | undefined> {
   const own = await listOwn(env, input.workspaceId);
   return own
-    .filter(
-      (s) =>
-        s.name === input.name &&
-        !input.knownIds.includes(s.id) &&
-        Date.parse(s.created_at) >= input.notBeforeMs - env.adoptionSkewMs,
-    )
+    .filter((s) => s.name === input.name && !input.knownIds.includes(s.id) && Date.parse(s.created_at) >= input.notBeforeMs - env.adoptionSkewMs)
     .sort((a, b) => Date.parse(a.created_at) - Date.parse(b.created_at))[0];
 }
 

@@ -70,9 +70,7 @@ async function main(): Promise<number> {
   };
   const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as ChaosOptions;
   const started = Date.now();
-  const log = values.quiet
-    ? undefined
-    : (line: string) => process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}\n`);
+  const log = values.quiet ? undefined : (line: string) => process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}\n`);
   let cluster: Cluster | undefined;
   if (values.cluster) {
     cluster = await startCluster({ workers: 0, emulator: false, ui: false, ...(log ? { log } : {}) });

@@ -5,11 +5,7 @@ import path from 'node:path';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { Command } from 'commander';
 import { WORKFLOW_TYPES } from '../contract/index.js';
-import {
-  workflowIds,
-  type BackupFleetResult,
-  type SnapshotWorkspaceResult,
-} from '../domain/index.js';
+import { workflowIds, type BackupFleetResult, type SnapshotWorkspaceResult } from '../domain/index.js';
 import type { CallRecord } from '../emulator/index.js';
 import { projectRoot } from '../dev/temporal-server.js';
 import { BENCH_TOKEN, percentile, startBenchStack, type BenchStack, type WorkerProcess } from './stack.js';
@@ -84,7 +80,10 @@ function cpuMs(pid: number): number {
 }
 
 /** Rigbox calls per operation, by the workflow that asked (X-Rigsnap-Workflow-Id). */
-function callsByKind(calls: CallRecord[], kindOf: (origin: string) => string | undefined): Record<string, { operations: number; calls: number; perOperation: number }> {
+function callsByKind(
+  calls: CallRecord[],
+  kindOf: (origin: string) => string | undefined,
+): Record<string, { operations: number; calls: number; perOperation: number }> {
   const byOrigin = new Map<string, number>();
   for (const c of calls) if (c.origin) byOrigin.set(c.origin, (byOrigin.get(c.origin) ?? 0) + 1);
   const out: Record<string, { operations: number; calls: number; perOperation: number }> = {};
@@ -204,7 +203,7 @@ async function docsScript(baseUrl: string, ids: string[]): Promise<number> {
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     if (!res.ok) throw new Error(`docs script: ${method} ${url} answered ${res.status}`);
-    return res.status === 204 ? null : ((await res.json()));
+    return res.status === 204 ? null : await res.json();
   };
   const t0 = performance.now();
   for (const id of ids) {
@@ -248,19 +247,20 @@ async function runFleet(stack: BenchStack, s: Sizes, ids: string[], worker: Work
   const fleetId = workflowIds.fleetBackup(Date.now().toString(36));
   const cpu0 = { worker: cpuMs(worker.pid), server: cpuMs(stack.server.pid), bench: process.cpuUsage() };
   const actions0 = await temporalActions(stack);
-  const { ms: fleetMs, value: result } = await timed(async () =>
-    (await stack.client.workflow
-      .execute(WORKFLOW_TYPES['fleet-backup'], {
-        taskQueue: stack.taskQueue,
-        workflowId: fleetId,
-        // A scheduled backup's prune too (nothing old to delete in a fresh fleet: one listing).
-        args: [{ workspaceIds: ids, concurrency: s.fleetConcurrency, retention: { keepLast: 7 } }],
-      })
-      .catch((err: { cause?: { details?: unknown[] } }) => {
-        // A fleet with failed workspaces fails with its summary (PartialFailure).
-        if (err.cause?.details?.[0]) return err.cause.details[0];
-        throw err;
-      })) as BackupFleetResult,
+  const { ms: fleetMs, value: result } = await timed(
+    async () =>
+      (await stack.client.workflow
+        .execute(WORKFLOW_TYPES['fleet-backup'], {
+          taskQueue: stack.taskQueue,
+          workflowId: fleetId,
+          // A scheduled backup's prune too (nothing old to delete in a fresh fleet: one listing).
+          args: [{ workspaceIds: ids, concurrency: s.fleetConcurrency, retention: { keepLast: 7 } }],
+        })
+        .catch((err: { cause?: { details?: unknown[] } }) => {
+          // A fleet with failed workspaces fails with its summary (PartialFailure).
+          if (err.cause?.details?.[0]) return err.cause.details[0];
+          throw err;
+        })) as BackupFleetResult,
   );
   const benchCpu = process.cpuUsage(cpu0.bench);
   const cpu = { worker: cpuMs(worker.pid) - cpu0.worker, server: cpuMs(stack.server.pid) - cpu0.server, bench: (benchCpu.user + benchCpu.system) / 1000 };
@@ -314,7 +314,8 @@ async function benchFleet(stack: BenchStack, s: Sizes) {
   // process, which is the emulator and the client) spread over all cores.
   const cores = os.availableParallelism();
   const cpuFloorMs = (cpu.worker + cpu.server + cpu.bench) / cores;
-  const kindOf = (origin: string) => (origin.startsWith(`${fleetId}-`) ? 'scheduled backup (snapshot + prune)' : origin.startsWith('rigsnap-lock-') ? 'workspace lock' : undefined);
+  const kindOf = (origin: string) =>
+    origin.startsWith(`${fleetId}-`) ? 'scheduled backup (snapshot + prune)' : origin.startsWith('rigsnap-lock-') ? 'workspace lock' : undefined;
   return {
     workspaces: ids.length,
     concurrency: s.fleetConcurrency,
@@ -368,18 +369,28 @@ async function benchQuota(stack: BenchStack, s: Sizes) {
     })
     .catch(() => undefined);
   // Time the call arrived at Rigbox, not answered: the quota spaces requests as they are sent.
-  const arrivals = stack.emu.arrivals.filter((a) => a.workspaceId?.startsWith('ws_quota_')).map((a) => a.at).sort((a, b) => a - b);
+  const arrivals = stack.emu.arrivals
+    .filter((a) => a.workspaceId?.startsWith('ws_quota_'))
+    .map((a) => a.at)
+    .sort((a, b) => a - b);
   let maxPerSecond = 0;
   for (let i = 0, j = 0; i < arrivals.length; i++) {
     while (arrivals[j]! < arrivals[i]! - 999) j++;
     maxPerSecond = Math.max(maxPerSecond, i - j + 1);
   }
-  const gaps = arrivals.slice(1).map((a, i) => a - arrivals[i]!).sort((a, b) => a - b);
-  log(`quota gaps: min ${gaps[0]?.toFixed(1)} ms, p1 ${gaps[Math.floor(gaps.length / 100)]?.toFixed(1)} ms, p50 ${gaps[Math.floor(gaps.length / 2)]?.toFixed(1)} ms`);
+  const gaps = arrivals
+    .slice(1)
+    .map((a, i) => a - arrivals[i]!)
+    .sort((a, b) => a - b);
+  log(
+    `quota gaps: min ${gaps[0]?.toFixed(1)} ms, p1 ${gaps[Math.floor(gaps.length / 100)]?.toFixed(1)} ms, p50 ${gaps[Math.floor(gaps.length / 2)]?.toFixed(1)} ms`,
+  );
   const spanS = (arrivals.at(-1)! - arrivals[0]!) / 1000;
   // n calls spaced 1/quota apart span (n - 1)/quota seconds: that is full use.
   const usedShare = (arrivals.length - 1) / (spanS * quota);
-  log(`quota ${quota}/s: ${arrivals.length} calls over ${spanS.toFixed(1)} s, at most ${maxPerSecond} in a second, ${(usedShare * 100).toFixed(0)}% of the quota used`);
+  log(
+    `quota ${quota}/s: ${arrivals.length} calls over ${spanS.toFixed(1)} s, at most ${maxPerSecond} in a second, ${(usedShare * 100).toFixed(0)}% of the quota used`,
+  );
   return { quota, workspaces: ids.length, calls: arrivals.length, spanSeconds: round(spanS, 1), maxPerSecond, usedShare: round(usedShare) };
 }
 
@@ -445,7 +456,12 @@ function snapshotRows(one: SnapshotFigures, stops: StopFigures): Row[] {
     });
   }
   for (const st of stops.filter((x) => x.worker === 'cold')) {
-    rows.push({ figure: `4. history events, snapshot with a ${st.stopMs / 1000} s stop`, measured: String(st.historyEvents), goal: '≤ 40', met: st.historyEvents <= 40 });
+    rows.push({
+      figure: `4. history events, snapshot with a ${st.stopMs / 1000} s stop`,
+      measured: String(st.historyEvents),
+      goal: '≤ 40',
+      met: st.historyEvents <= 40,
+    });
   }
   return rows;
 }
@@ -471,14 +487,24 @@ function fleetRows(fleet: FleetFigures): Row[] {
       goal: '—',
       met: null,
     },
-    { figure: '3. fleet throughput', measured: `${fleet.workflowsPerSecond} workspaces/s, ${fleet.rigboxCallsPerWorkspace} Rigbox calls per workspace`, goal: '—', met: null },
+    {
+      figure: '3. fleet throughput',
+      measured: `${fleet.workflowsPerSecond} workspaces/s, ${fleet.rigboxCallsPerWorkspace} Rigbox calls per workspace`,
+      goal: '—',
+      met: null,
+    },
     {
       figure: '4. largest history in the fleet run (fleet run / child)',
       measured: `${fleet.largestFleetRunEvents} / ${fleet.largestChildEvents} events`,
       goal: '—',
       met: null,
     },
-    { figure: '5. worker peak RSS during the fleet run (default settings)', measured: `${fleet.workerPeakRssMiB} MiB`, goal: '≤ 400 MiB', met: fleet.workerPeakRssMiB <= 400 },
+    {
+      figure: '5. worker peak RSS during the fleet run (default settings)',
+      measured: `${fleet.workerPeakRssMiB} MiB`,
+      goal: '≤ 400 MiB',
+      met: fleet.workerPeakRssMiB <= 400,
+    },
     {
       figure: '5. CPU per fleet workspace: worker (server beside it)',
       measured: `${fleet.workerCpuMsPerWorkspace} ms (Temporal dev server ${fleet.serverCpuMsPerWorkspace} ms, emulator and client ${fleet.benchCpuMsPerWorkspace} ms)`,
@@ -487,7 +513,9 @@ function fleetRows(fleet: FleetFigures): Row[] {
     },
     ...Object.entries(fleet.callsByKind).map(([kind, k]) => ({
       figure: `6. Rigbox calls per ${kind}`,
-      measured: `${k.perOperation} (${k.operations} operations; by route per workspace: ${Object.entries(fleet.callsByRoute).map(([r, n]) => `${r} ${n}`).join(', ')})`,
+      measured: `${k.perOperation} (${k.operations} operations; by route per workspace: ${Object.entries(fleet.callsByRoute)
+        .map(([r, n]) => `${r} ${n}`)
+        .join(', ')})`,
       goal: kind.startsWith('scheduled backup') ? '≤ 9' : kind === 'workspace lock' ? '0' : '—',
       met: kind.startsWith('scheduled backup') ? k.perOperation <= 9 : kind === 'workspace lock' ? k.calls === 0 : null,
     })),
@@ -504,7 +532,7 @@ function quotaAndBundleRows(fleet: FleetFigures, quota: QuotaFigures, bundle: Bu
       met: quota.maxPerSecond <= quota.quota && quota.usedShare >= 0.9,
     },
     {
-      figure: '9. Temporal actions per fleet workspace (the dev server\'s `action` counter: what Temporal Cloud bills)',
+      figure: "9. Temporal actions per fleet workspace (the dev server's `action` counter: what Temporal Cloud bills)",
       measured: fleet.temporalActionsPerWorkspace === null ? 'not available' : String(fleet.temporalActionsPerWorkspace),
       goal: '—',
       met: null,

@@ -76,7 +76,9 @@ export async function startBenchStack(o: BenchStackOptions): Promise<BenchStack>
   const taskQueue = o.taskQueue ?? `bench-${Date.now().toString(36)}`;
   const workerEntry = path.join(projectRoot(), 'dist', 'worker', 'main.js');
   if (!fs.existsSync(workerEntry)) throw new Error(`${workerEntry} is missing: run \`npm run build\` first`);
-  log(`stack: Temporal ${address} (${serverOptions.inMemory ? 'in memory' : `db ${serverOptions.dbFile}`}), Rigbox emulator ${emu.url}, task queue ${taskQueue}`);
+  log(
+    `stack: Temporal ${address} (${serverOptions.inMemory ? 'in memory' : `db ${serverOptions.dbFile}`}), Rigbox emulator ${emu.url}, task queue ${taskQueue}`,
+  );
 
   const stack: BenchStack = {
     dir,

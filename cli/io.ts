@@ -84,6 +84,5 @@ export async function confirm(o: { yes?: boolean }, io: Io, c: Confirmation): Pr
   }
 }
 
-
 /** The Io of a command, from its --json option. */
 export const ioOf = (o: { json?: boolean }): Io => makeIo(Boolean(o.json));

@@ -21,7 +21,11 @@ export interface CommonOptions {
 
 /** Numbers stay numbers; anything else is passed on as text so the schema names the option in its message. */
 export const numberArg = (v: string): number | string => (/^\s*-?\d+(\.\d+)?\s*$/.test(v) ? Number(v) : v);
-export const listArg = (v: string): string[] => v.split(',').map((s) => s.trim()).filter(Boolean);
+export const listArg = (v: string): string[] =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 
 /** Domain field → the option or argument that sets it, for error messages. */
 const FIELD_FLAGS: Record<string, string> = {

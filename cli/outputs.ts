@@ -79,9 +79,17 @@ const FLEET_BACKUPS_LISTED = 50;
 
 export function fleetOutput(io: Io, workspaceIds?: string[]): OperationOutput<BackupFleetResult> {
   return {
-    line: (r) => `fleet backup: ${r.succeeded} of ${r.total} succeeded${r.failedCount ? `, ${r.failedCount} failed` : ''}${r.runs > 1 ? ` (${r.runs} runs)` : ''}`,
+    line: (r) =>
+      `fleet backup: ${r.succeeded} of ${r.total} succeeded${r.failedCount ? `, ${r.failedCount} failed` : ''}${r.runs > 1 ? ` (${r.runs} runs)` : ''}`,
     // With the workspaces known (the run was started here), the backups table below says it all.
-    more: (r) => (workspaceIds || !r.failed.length ? [] : table(['WORKSPACE', 'ERROR', 'MESSAGE'], r.failed.map((f) => [f.workspaceId, f.errorType, f.message]), io.c)),
+    more: (r) =>
+      workspaceIds || !r.failed.length
+        ? []
+        : table(
+            ['WORKSPACE', 'ERROR', 'MESSAGE'],
+            r.failed.map((f) => [f.workspaceId, f.errorType, f.message]),
+            io.c,
+          ),
     exitCode: (r) => (r.failedCount > 0 ? EXIT.failed : EXIT.ok),
     resultOfFailure: (err) => fleetSummaryOf(err),
     ...(workspaceIds
@@ -116,7 +124,6 @@ export function backupOutput(io: Io): OperationOutput<BackupWorkspaceResult> {
     more: (r) => (r.prune ? pruneOutput(io).more!(r.prune) : []),
   };
 }
-
 
 const VERDICT_COLORS = { missing: 'red', stale: 'red', failed: 'yellow', ok: 'green' } as const;
 
@@ -156,7 +163,12 @@ export function auditOutput(io: Io): OperationOutput<AuditBackupsResult> {
         lines.push(
           ...table(
             ['WORKSPACE', 'SNAPSHOTS', 'SIZE', 'NEWEST'],
-            r.unprotected.map((u) => [u.workspaceId, String(u.snapshotCount), fmtBytes(u.snapshotBytes), u.newestSnapshot ? `${u.newestSnapshot.name} ${fmtTime(u.newestSnapshot.created_at)}` : '-']),
+            r.unprotected.map((u) => [
+              u.workspaceId,
+              String(u.snapshotCount),
+              fmtBytes(u.snapshotBytes),
+              u.newestSnapshot ? `${u.newestSnapshot.name} ${fmtTime(u.newestSnapshot.created_at)}` : '-',
+            ]),
             io.c,
           ),
         );
@@ -195,4 +207,12 @@ export function resultLines(io: Io, workflowType: string, result: unknown): stri
 }
 
 /** How a closed run ended, in words. */
-export const ENDED: Record<string, string> = { COMPLETED: 'completed', FAILED: 'failed', CANCELLED: 'cancelled', CANCELED: 'cancelled', TERMINATED: 'terminated', TIMED_OUT: 'timed out', CONTINUED_AS_NEW: 'continued as new' };
+export const ENDED: Record<string, string> = {
+  COMPLETED: 'completed',
+  FAILED: 'failed',
+  CANCELLED: 'cancelled',
+  CANCELED: 'cancelled',
+  TERMINATED: 'terminated',
+  TIMED_OUT: 'timed out',
+  CONTINUED_AS_NEW: 'continued as new',
+};

@@ -161,7 +161,13 @@ class Watch {
       } catch {
         // A missed poll is not worth a message; the result decides.
       }
-      await Promise.race([settled.then(() => undefined, () => undefined), new Promise((r) => setTimeout(r, 500))]);
+      await Promise.race([
+        settled.then(
+          () => undefined,
+          () => undefined,
+        ),
+        new Promise((r) => setTimeout(r, 500)),
+      ]);
     }
   }
 }

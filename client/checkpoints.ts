@@ -73,7 +73,11 @@ export async function releaseCheckpoint(ctx: TemporalContext, checkpointWorkflow
       if (!(err instanceof RigsnapError && err.type === 'Conflict' && /already released/.test(err.message))) throw err;
     }
   } else if (status !== 'COMPLETED') {
-    throw new RigsnapError({ type: 'Rejected', message: `checkpoint ${checkpointWorkflowId} ended ${status.toLowerCase()}, not released; there is nothing to release`, ...where });
+    throw new RigsnapError({
+      type: 'Rejected',
+      message: `checkpoint ${checkpointWorkflowId} ended ${status.toLowerCase()}, not released; there is nothing to release`,
+      ...where,
+    });
   }
   const ended = await ctx.call(where, () => handle.result());
   if (v.deleteSnapshot && !ended.snapshotDeleted) {

@@ -35,17 +35,11 @@ export const DEFAULT_TEMPORAL_ADDRESS = 'localhost:7233';
 export const DEFAULT_UI_URL = 'http://localhost:8233';
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
 
-
 const TASK_QUEUE_PATTERN = /^[A-Za-z0-9._-]{1,200}$/;
 
-export function temporalSettings(
-  env: Record<string, string | undefined> = process.env,
-  overrides: SettingsOverrides = {},
-): TemporalSettings {
+export function temporalSettings(env: Record<string, string | undefined> = process.env, overrides: SettingsOverrides = {}): TemporalSettings {
   // An empty variable means "not set" (compose files pass VAR= through).
-  const overrideEnvVars = Object.fromEntries(
-    Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined && e[1] !== ''),
-  );
+  const overrideEnvVars = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined && e[1] !== ''));
   let loaded: ReturnType<typeof loadClientConnectConfig>;
   try {
     loaded = loadClientConnectConfig({ overrideEnvVars, ...(overrides.profile ? { profile: overrides.profile } : {}) });

@@ -16,14 +16,12 @@ export const CLIENT_ERROR_ADVICE = {
   Terminated: 'the operation was terminated by an operator; check the workspace and start it again if needed',
   WorkflowTimedOut: 'the workflow hit its execution timeout; check that rigsnap workers are running (`npm start` locally)',
   Rejected: 'the workflow refused the request in its current state; see that state with `rigsnap status <workflow-id>`',
-  WorkflowNotFound:
-    'check the workflow id: an operation prints it first (after →); `rigsnap runs [workspace]` lists recent operations with their ids',
+  WorkflowNotFound: 'check the workflow id: an operation prints it first (after →); `rigsnap runs [workspace]` lists recent operations with their ids',
   ScheduleNotFound: 'check the id: `rigsnap schedule list` lists the schedules; `rigsnap schedule create <workspace>` makes one',
   ScheduleExists: 'change the schedule with `rigsnap schedule update <schedule> [options]` (only what you give changes), or delete it first',
   NamespaceNotFound:
     'set TEMPORAL_NAMESPACE (or --namespace) to a namespace that exists (`temporal operator namespace list`), or create it (`temporal operator namespace create --namespace <name>`)',
-  NotConfigured:
-    'the Temporal namespace lacks the RigboxWorkspaceId/RigboxOperation search attributes: start a rigsnap worker once (it registers them)',
+  NotConfigured: 'the Temporal namespace lacks the RigboxWorkspaceId/RigboxOperation search attributes: start a rigsnap worker once (it registers them)',
   Unknown: 'an unexpected error; the message above says what Temporal answered',
 } as const;
 export type ClientErrorType = keyof typeof CLIENT_ERROR_ADVICE;
@@ -122,7 +120,6 @@ export function adviceFor(type: string, ctx: AdviceContext = {}): string {
 export function invalidInput(message: string, fields: string[]): RigsnapError {
   return new RigsnapError({ type: 'InvalidInput', message: `invalid input: ${message}`, fields });
 }
-
 
 /** Parses with a domain schema; a failure is RigsnapError InvalidInput naming every offending field. */
 export function validate<S extends z.ZodType>(schema: S, raw: unknown): z.output<S> {

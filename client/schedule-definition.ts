@@ -26,7 +26,6 @@ export type ParsedWorkspace = z.output<typeof BackupScheduleOptions>;
 export type ParsedFleet = z.output<typeof FleetScheduleOptions>;
 export type ParsedDefinition = ({ kind: 'workspace' } & ParsedWorkspace) | ({ kind: 'fleet' } & ParsedFleet);
 
-
 /** The Temporal schedule for a definition: calendar spec in its timezone, SKIP overlap, catch-up window. */
 export function scheduleOptionsFor(def: ParsedDefinition, taskQueue: string): ScheduleOptions {
   const times = Array.isArray(def.at) ? def.at : [def.at];
@@ -66,9 +65,7 @@ export function scheduleOptionsFor(def: ParsedDefinition, taskQueue: string): Sc
       memo: { [MEMO_KEYS.timezone]: def.timezone },
       typedSearchAttributes: searchAttributes,
       staticSummary:
-        def.kind === 'fleet'
-          ? `scheduled backup of fleet "${def.name}" (${def.workspaceIds.length} workspaces)`
-          : `scheduled backup of ${def.workspaceId}`,
+        def.kind === 'fleet' ? `scheduled backup of fleet "${def.name}" (${def.workspaceIds.length} workspaces)` : `scheduled backup of ${def.workspaceId}`,
     },
     policies: {
       overlap: ScheduleOverlapPolicy.SKIP,

@@ -73,10 +73,12 @@ export class RigsnapSchedules {
     }
     const { kind, ...rest } = merged as ParsedDefinition;
     if (kind === 'workspace' && (changes.workspaceIds !== undefined || changes.concurrency !== undefined)) {
-      throw invalidInput('workspaceIds, concurrency: only fleet schedules have them', ['workspaceIds', 'concurrency'].filter((f) => f in changes));
+      throw invalidInput(
+        'workspaceIds, concurrency: only fleet schedules have them',
+        ['workspaceIds', 'concurrency'].filter((f) => f in changes),
+      );
     }
-    const def: ParsedDefinition =
-      kind === 'fleet' ? { kind, ...validate(FleetScheduleOptions, rest) } : { kind, ...validate(BackupScheduleOptions, rest) };
+    const def: ParsedDefinition = kind === 'fleet' ? { kind, ...validate(FleetScheduleOptions, rest) } : { kind, ...validate(BackupScheduleOptions, rest) };
     const opts = scheduleOptionsFor(def, this.ctx.taskQueue);
     await this.ctx.call({ scheduleId }, () => this.client.schedule.getHandle(scheduleId).update(() => toUpdate(opts)));
     return this.describe(scheduleId);

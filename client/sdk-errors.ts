@@ -7,13 +7,7 @@ import {
   WorkflowUpdateFailedError,
   isGrpcServiceError,
 } from '@temporalio/client';
-import {
-  ApplicationFailure,
-  CancelledFailure,
-  TerminatedFailure,
-  TimeoutFailure,
-  WorkflowExecutionAlreadyStartedError,
-} from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure, TerminatedFailure, TimeoutFailure, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { RigsnapError, TemporalConnectionError } from './errors.js';
 
 /** What the Temporal SDK throws, turned into RigsnapError / TemporalConnectionError. */
@@ -33,9 +27,7 @@ const UNREACHABLE_CODES: readonly number[] = [14 /* UNAVAILABLE */, 4 /* DEADLIN
 
 /** Whether an RPC failed because the server could not be reached (as opposed to refusing the call). */
 export function isUnreachable(err: unknown): boolean {
-  return causes(err).some(
-    (e) => isGrpcServiceError(e) && UNREACHABLE_CODES.includes(Number(e.code)),
-  );
+  return causes(err).some((e) => isGrpcServiceError(e) && UNREACHABLE_CODES.includes(Number(e.code)));
 }
 
 export interface ErrorContext {

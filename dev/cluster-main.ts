@@ -14,7 +14,10 @@ const USAGE = `usage: npm run cluster -- [--workers N] [--no-ui]
 
 function banner(c: Cluster, startedInMs: number): string {
   const rows: Array<[string, string]> = [
-    ['PostgreSQL', `${c.versions.postgres}  127.0.0.1:${c.postgres.port}  user ${c.postgres.user}, databases temporal and temporal_visibility (pid ${c.postgres.pid}, runs as ${c.postgres.runAs}, data in ${c.postgres.dataDir})`],
+    [
+      'PostgreSQL',
+      `${c.versions.postgres}  127.0.0.1:${c.postgres.port}  user ${c.postgres.user}, databases temporal and temporal_visibility (pid ${c.postgres.pid}, runs as ${c.postgres.runAs}, data in ${c.postgres.dataDir})`,
+    ],
     [
       'Temporal Server',
       `${c.versions.server}  ${c.address}  namespace ${c.namespace} (pid ${c.server.pid()}, log ${c.server.logFile}); ` +
@@ -22,10 +25,7 @@ function banner(c: Cluster, startedInMs: number): string {
     ],
     ['Temporal Web UI', c.ui ? `${c.versions.ui}  ${c.ui.url}  (pid ${c.ui.pid})` : `not running: ${c.uiUnavailable ?? 'unknown'}`],
     ['Rigbox', c.emulator ? `${c.emulator.url}  (emulator, demo workspaces ${Object.keys(c.emulator.state.data.workspaces).join(', ')})` : 'none'],
-    [
-      'Workers',
-      `${c.workers.length} processes on task queue ${c.taskQueue}: ` + c.workers.map((w) => `pid ${w.pid} (metrics :${w.metricsPort})`).join(', '),
-    ],
+    ['Workers', `${c.workers.length} processes on task queue ${c.taskQueue}: ` + c.workers.map((w) => `pid ${w.pid} (metrics :${w.metricsPort})`).join(', ')],
     ['Logs', `${c.dir}/*.log`],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));

@@ -35,7 +35,10 @@ function findPostgres(): PostgresPrograms | undefined {
   if (process.env.RIGSNAP_PG_BINDIR) candidates.push(process.env.RIGSNAP_PG_BINDIR);
   const debian = '/usr/lib/postgresql';
   if (fs.existsSync(debian)) {
-    const versions = fs.readdirSync(debian).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a));
+    const versions = fs
+      .readdirSync(debian)
+      .filter((v) => /^\d+$/.test(v))
+      .sort((a, b) => Number(b) - Number(a));
     candidates.push(...versions.map((v) => path.join(debian, v, 'bin')));
   }
   candidates.push(...(process.env.PATH ?? '').split(path.delimiter).filter(Boolean));
@@ -54,7 +57,9 @@ export function ensurePostgres(log: (line: string) => void): PostgresPrograms {
   const isRoot = process.getuid?.() === 0;
   const hasApt = spawnSync('apt-get', ['--version'], { stdio: 'ignore' }).status === 0;
   if (!isRoot || !hasApt) {
-    throw new Error('PostgreSQL is not installed (no initdb found): install it (Debian: `apt-get install postgresql`), or set RIGSNAP_PG_BINDIR to its bin directory');
+    throw new Error(
+      'PostgreSQL is not installed (no initdb found): install it (Debian: `apt-get install postgresql`), or set RIGSNAP_PG_BINDIR to its bin directory',
+    );
   }
   const install = () =>
     spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'postgresql'], {
@@ -80,7 +85,7 @@ export function postgresAccount(): { uid: number; gid: number; name: string } | 
     .split('\n')
     .find((l) => l.startsWith('postgres:'));
   const [, , uid, gid] = line?.split(':') ?? [];
-  if (uid === undefined || gid === undefined) throw new Error('running as root, but there is no `postgres` account to run PostgreSQL as (it refuses to run as root)');
+  if (uid === undefined || gid === undefined)
+    throw new Error('running as root, but there is no `postgres` account to run PostgreSQL as (it refuses to run as root)');
   return { uid: Number(uid), gid: Number(gid), name: 'postgres' };
 }
-

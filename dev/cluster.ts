@@ -190,7 +190,8 @@ class ClusterRun {
         ...asAccount,
       }),
     );
-    const ready = async () => spawnSync(path.join(pg.binDir, 'pg_isready'), ['-h', '127.0.0.1', '-p', String(port), '-d', 'postgres', '-t', '2'], { stdio: 'ignore' }).status === 0;
+    const ready = async () =>
+      spawnSync(path.join(pg.binDir, 'pg_isready'), ['-h', '127.0.0.1', '-p', String(port), '-d', 'postgres', '-t', '2'], { stdio: 'ignore' }).status === 0;
     await waitFor(`PostgreSQL on 127.0.0.1:${port}`, postgres, ready, 60_000, this.o.signal);
     this.log(`PostgreSQL is up on 127.0.0.1:${port} (pid ${postgres.pid})`);
     return { port, process: postgres, dataDir, socketDir, user, password };
@@ -202,7 +203,14 @@ class ClusterRun {
     this.log(`schema: ${topology.schemaScript} with temporal-sql-tool ${temporal.serverVersion}`);
     await runScript(
       path.join(root, topology.schemaScript),
-      { ...this.baseEnv, PATH: `${path.dirname(temporal.sqlTool)}${path.delimiter}${this.baseEnv.PATH}`, POSTGRES_SEEDS: '127.0.0.1', DB_PORT: String(pg.port), POSTGRES_USER: pg.user, SQL_PASSWORD: pg.password },
+      {
+        ...this.baseEnv,
+        PATH: `${path.dirname(temporal.sqlTool)}${path.delimiter}${this.baseEnv.PATH}`,
+        POSTGRES_SEEDS: '127.0.0.1',
+        DB_PORT: String(pg.port),
+        POSTGRES_USER: pg.user,
+        SQL_PASSWORD: pg.password,
+      },
       path.join(this.dir, 'setup-schema.log'),
       this.o.signal,
     );
@@ -295,7 +303,13 @@ class ClusterRun {
   async startEmulator(): Promise<string | undefined> {
     if (this.o.emulator === false) return undefined;
     const token = `cluster-${randomBytes(16).toString('hex')}`;
-    this.emulator = await startEmulator({ token, host: '127.0.0.1', stateFile: path.join(this.dir, 'emulator.json'), recordCalls: false, seedWorkspaces: DEMO_WORKSPACES });
+    this.emulator = await startEmulator({
+      token,
+      host: '127.0.0.1',
+      stateFile: path.join(this.dir, 'emulator.json'),
+      recordCalls: false,
+      seedWorkspaces: DEMO_WORKSPACES,
+    });
     this.log(`Rigbox emulator on ${this.emulator.url}`);
     return token;
   }
@@ -371,7 +385,15 @@ export async function startCluster(o: ClusterOptions = {}): Promise<Cluster> {
       address: server.address,
       topology: programs.topology,
       versions: { server: programs.temporal.serverVersion, ui: programs.temporal.uiVersion, postgres: programs.pg.version },
-      postgres: { port: pg.port, pid: pg.process.pid, dataDir: pg.dataDir, socketDir: pg.socketDir, binDir: programs.pg.binDir, user: pg.user, runAs: programs.account?.name ?? os.userInfo().username },
+      postgres: {
+        port: pg.port,
+        pid: pg.process.pid,
+        dataDir: pg.dataDir,
+        socketDir: pg.socketDir,
+        binDir: programs.pg.binDir,
+        user: pg.user,
+        runAs: programs.account?.name ?? os.userInfo().username,
+      },
       server: { pid: () => serverProcess.pid, logFile: server.logFile, env: server.env, local: server.local },
       ui,
       ...(uiUnavailable ? { uiUnavailable } : {}),
@@ -394,7 +416,10 @@ export async function startCluster(o: ClusterOptions = {}): Promise<Cluster> {
         }
       },
       onUnexpectedExit: (listener) => void run.exitListeners.push(listener),
-      pids: () => [...run.guarded.filter((g) => g.p.running()).map((g) => g.p.pid), ...run.workers.filter((w) => w.child.exitCode === null && w.child.signalCode === null).map((w) => w.pid)],
+      pids: () => [
+        ...run.guarded.filter((g) => g.p.running()).map((g) => g.p.pid),
+        ...run.workers.filter((w) => w.child.exitCode === null && w.child.signalCode === null).map((w) => w.pid),
+      ],
       stop: () => run.stop(),
     };
     const wanted = o.workers ?? 3;

@@ -85,15 +85,18 @@ export function readComposeTopology(text: string): ComposeTopology {
 
 /** Compose's interpolation: `$$`, `${VAR}`, `${VAR:-default}`, `${VAR-default}`, `${VAR:?message}`, `${VAR?message}`. */
 export function interpolate(value: string, vars: Record<string, string | undefined>): string {
-  return value.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?)([-?])([^}]*))?\}/g, (whole, name: string | undefined, colon: string, op: string, arg: string) => {
-    if (whole === '$$') return '$';
-    const v = vars[name!];
-    const unset = v === undefined || (colon === ':' && v === '');
-    if (!op) return v ?? '';
-    if (op === '-') return unset ? arg : v;
-    if (unset) throw new Error(`\${${name}} is required: ${arg}`);
-    return v;
-  });
+  return value.replace(
+    /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?)([-?])([^}]*))?\}/g,
+    (whole, name: string | undefined, colon: string, op: string, arg: string) => {
+      if (whole === '$$') return '$';
+      const v = vars[name!];
+      const unset = v === undefined || (colon === ':' && v === '');
+      if (!op) return v ?? '';
+      if (op === '-') return unset ? arg : v;
+      if (unset) throw new Error(`\${${name}} is required: ${arg}`);
+      return v;
+    },
+  );
 }
 
 /**
@@ -129,4 +132,3 @@ export function temporalServerEnvironment(
   };
   return { env: { ...env, ...local }, local: Object.keys(local) };
 }
-

@@ -38,8 +38,7 @@ export type TemporalPlan =
 export type TemporalConnectionOptions = ReturnType<typeof temporalSettings>['connectionOptions'];
 
 export type RigboxPlan =
-  | { kind: 'emulated'; url: string; port: number; stateFile: string; token: string; ignoredApiUrl: boolean }
-  | { kind: 'real'; url: string };
+  { kind: 'emulated'; url: string; port: number; stateFile: string; token: string; ignoredApiUrl: boolean } | { kind: 'real'; url: string };
 
 export interface StackPlan {
   dir: string;
@@ -127,11 +126,7 @@ export function planStack(env: Record<string, string | undefined>, cwd = process
 export class PortInUseError extends Error {
   override readonly name = 'PortInUseError';
   constructor(readonly busy: PortClaim[]) {
-    super(
-      busy
-        .map((c) => `port ${c.port} (${c.what}) is already in use on ${c.host}: stop what uses it, or set ${c.variable} to a free port`)
-        .join('\n'),
-    );
+    super(busy.map((c) => `port ${c.port} (${c.what}) is already in use on ${c.host}: stop what uses it, or set ${c.variable} to a free port`).join('\n'));
   }
 }
 
@@ -163,4 +158,3 @@ export async function assertPortsFree(claims: PortClaim[]): Promise<void> {
   }
   if (busy.length > 0) throw new PortInUseError(busy);
 }
-

@@ -74,7 +74,9 @@ class DevStack {
     this.abort.abort(new Aborted(reason));
     this.stopping = (async () => {
       if (this.worker && this.worker.getState() === 'RUNNING') {
-        this.say(`${reason}: the worker finishes in-flight activities (up to ${Math.round(this.plan.config.RIGSNAP_SHUTDOWN_GRACE_MS / 1000)}s), then everything stops`);
+        this.say(
+          `${reason}: the worker finishes in-flight activities (up to ${Math.round(this.plan.config.RIGSNAP_SHUTDOWN_GRACE_MS / 1000)}s), then everything stops`,
+        );
         this.worker.shutdown();
       } else {
         this.say(`${reason}: stopping`);
@@ -140,7 +142,11 @@ class DevStack {
   }
 
   /** Temporal: the dev server from the project's CLI (with the emulator starting meanwhile), or the cluster TEMPORAL_ADDRESS names. */
-  private async startTemporal(): Promise<{ native: NativeConnection; connectionOptions: TemporalConnectionOptions; emulatorStart: Promise<Emulator> | undefined }> {
+  private async startTemporal(): Promise<{
+    native: NativeConnection;
+    connectionOptions: TemporalConnectionOptions;
+    emulatorStart: Promise<Emulator> | undefined;
+  }> {
     const t = this.plan.temporal;
     if (t.kind === 'external') {
       const emulatorStart = this.startEmulatorIfNeeded();
@@ -170,7 +176,14 @@ class DevStack {
   private startEmulatorIfNeeded(): Promise<Emulator> | undefined {
     if (this.plan.rigbox.kind !== 'emulated') return undefined;
     const r = this.plan.rigbox;
-    const starting = startEmulator({ port: r.port, host: '127.0.0.1', token: r.token, stateFile: r.stateFile, recordCalls: false, seedWorkspaces: DEMO_WORKSPACES });
+    const starting = startEmulator({
+      port: r.port,
+      host: '127.0.0.1',
+      token: r.token,
+      stateFile: r.stateFile,
+      recordCalls: false,
+      seedWorkspaces: DEMO_WORKSPACES,
+    });
     starting.catch(() => {}); // awaited by run(); a stop during start-up must still close it
     this.closers.push({ name: 'the Rigbox emulator', close: async () => (await starting.catch(() => undefined))?.close() });
     return starting;

@@ -87,11 +87,7 @@ export function startTemporalDevServer(o: {
  * Waits until the server answers for the namespace (the dev server listens a moment before its
  * namespace is ready). Fails early when the server exits, with the end of its log.
  */
-export async function waitForTemporal(
-  server: DevServer,
-  namespace: string,
-  o: { timeoutMs?: number; signal?: AbortSignal } = {},
-): Promise<NativeConnection> {
+export async function waitForTemporal(server: DevServer, namespace: string, o: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<NativeConnection> {
   const deadline = Date.now() + (o.timeoutMs ?? 60_000);
   let exitedWith: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   void server.exited.then((e) => (exitedWith = e));

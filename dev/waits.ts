@@ -25,7 +25,13 @@ export function canConnect(port: number, host = '127.0.0.1'): Promise<boolean> {
 }
 
 /** Waits until `ready()` holds; fails early, with the end of its log, when `p` exits. */
-export async function waitFor(what: string, p: GuardedProcess | undefined, ready: () => Promise<boolean>, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+export async function waitFor(
+  what: string,
+  p: GuardedProcess | undefined,
+  ready: () => Promise<boolean>,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     signal?.throwIfAborted();
@@ -86,4 +92,3 @@ export async function httpOk(url: string): Promise<boolean> {
     return false;
   }
 }
-

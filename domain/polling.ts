@@ -15,12 +15,7 @@ export interface PollSchedule {
 
 export const DEFAULT_POLL_SCHEDULE: PollSchedule = { minDelayMs: 250, maxDelayMs: 15_000, growth: 0.4 };
 
-export function nextPollDelayMs(
-  elapsedMs: number,
-  schedule: PollSchedule = DEFAULT_POLL_SCHEDULE,
-  expectedMs?: number,
-  bracket = true,
-): number {
+export function nextPollDelayMs(elapsedMs: number, schedule: PollSchedule = DEFAULT_POLL_SCHEDULE, expectedMs?: number, bracket = true): number {
   const clamp = (ms: number) => Math.min(schedule.maxDelayMs, Math.max(schedule.minDelayMs, ms));
   if (expectedMs === undefined || expectedMs <= 0) return clamp(elapsedMs * schedule.growth);
   // When the usual length E of this transition is known, skip the reads before it: read just after it,

@@ -52,13 +52,11 @@ export const ListSnapshotsResult = z.object({
 });
 export type ListSnapshotsResult = z.infer<typeof ListSnapshotsResult>;
 
-
 export const KeptSnapshot = z.object({
   snapshot: RigboxSnapshot,
   reasons: z.array(z.string()),
 });
 export type KeptSnapshot = z.infer<typeof KeptSnapshot>;
-
 
 export const PruneSnapshotsResult = z.object({
   workspaceId: z.string(),
@@ -107,7 +105,6 @@ export const BackupFleetResult = z.object({
 });
 export type BackupFleetResult = z.infer<typeof BackupFleetResult>;
 
-
 export const CheckpointWorkspaceResult = z.object({
   workspaceId: z.string(),
   snapshot: RigboxSnapshot,
@@ -133,8 +130,6 @@ export const BackupRun = z.object({
   closedAt: z.string(),
 });
 export type BackupRun = z.infer<typeof BackupRun>;
-
-
 
 const AuditedWorkspace = z.object({
   workspaceId: z.string(),

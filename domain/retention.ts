@@ -34,12 +34,7 @@ export function isRetentionCandidate(s: RigboxSnapshot, workspaceId: string, nam
  * Whatever the policy, the newest candidate is kept: the last good backup is never deleted.
  * Pure and deterministic: the workflow and the CLI's dry run share it.
  */
-export function selectRetention(
-  snapshots: readonly RigboxSnapshot[],
-  workspaceId: string,
-  namePrefix: string,
-  policy: RetentionPolicy,
-): RetentionSelection {
+export function selectRetention(snapshots: readonly RigboxSnapshot[], workspaceId: string, namePrefix: string, policy: RetentionPolicy): RetentionSelection {
   const ofWorkspace = snapshots.filter((s) => s.workspace_id === workspaceId);
   const candidates = ofWorkspace.filter((s) => isRetentionCandidate(s, workspaceId, namePrefix)).sort(newestFirst);
   const ignored = ofWorkspace.length - candidates.length;

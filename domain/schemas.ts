@@ -112,14 +112,9 @@ export const retentionPolicy = once(() =>
     })
     .refine(
       (p) =>
-        p.keepLast !== undefined ||
-        p.keepDaily !== undefined ||
-        p.keepWeekly !== undefined ||
-        p.keepMonthly !== undefined ||
-        p.keepWithinDays !== undefined,
+        p.keepLast !== undefined || p.keepDaily !== undefined || p.keepWeekly !== undefined || p.keepMonthly !== undefined || p.keepWithinDays !== undefined,
       {
-        error:
-          'must set at least one of keepLast, keepDaily, keepWeekly, keepMonthly, keepWithinDays (an empty policy would keep only the newest)',
+        error: 'must set at least one of keepLast, keepDaily, keepWeekly, keepMonthly, keepWithinDays (an empty policy would keep only the newest)',
       },
     ),
 );

@@ -93,7 +93,10 @@ export function isoWeek(d: LocalDate): string {
 
 /** Compact UTC timestamp for names: 20261128T232333Z. */
 export function utcStamp(instant: Date): string {
-  return instant.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
+  return instant
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}Z$/, 'Z');
 }
 
 const DURATION_PATTERN = /^(\d+)(ms|s|m|h|d)$/;

@@ -16,7 +16,6 @@ const rate = (name: string) => (v: string) => {
   return n;
 };
 
-
 const program = new Command()
   .name('rigbox-emulator')
   .description('Local emulator of the Rigbox snapshot API (https://api.rigbox.dev/api), for development and tests.')

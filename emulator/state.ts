@@ -82,7 +82,13 @@ export class EmulatorState {
     return ws ? this.settle(ws) : undefined;
   }
 
-  upsertWorkspace(input: { id: string; name?: string; status?: 'running' | 'stopped'; files?: Record<string, string>; diskSizeBytes?: number }): EmulatedWorkspace {
+  upsertWorkspace(input: {
+    id: string;
+    name?: string;
+    status?: 'running' | 'stopped';
+    files?: Record<string, string>;
+    diskSizeBytes?: number;
+  }): EmulatedWorkspace {
     const ws: EmulatedWorkspace = {
       id: input.id,
       name: input.name ?? input.id,

@@ -49,7 +49,11 @@ export function buildInputs(root = ROOT) {
 export function fingerprint(root = ROOT, files = buildInputs(root)) {
   const hash = createHash('sha256');
   for (const f of files) {
-    hash.update(f).update('\0').update(fs.readFileSync(path.join(root, f))).update('\0');
+    hash
+      .update(f)
+      .update('\0')
+      .update(fs.readFileSync(path.join(root, f)))
+      .update('\0');
   }
   return hash.digest('hex');
 }

@@ -31,7 +31,8 @@ export function composeVersions(composeText) {
   };
   const server = tag('temporalio/server');
   const adminTools = tag('temporalio/admin-tools');
-  if (adminTools !== server) throw new Error(`docker-compose.yml pins temporalio/server:${server} but temporalio/admin-tools:${adminTools}; move them together`);
+  if (adminTools !== server)
+    throw new Error(`docker-compose.yml pins temporalio/server:${server} but temporalio/admin-tools:${adminTools}; move them together`);
   return { server, ui: tag('temporalio/ui') };
 }
 

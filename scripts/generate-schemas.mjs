@@ -62,7 +62,10 @@ export function schemaFiles(domain, contract) {
       [release]: { args: [`${checkpoint}.${release}.input.json`], result: { released: true, snapshotDeleted: 'boolean' } },
     },
   };
-  put('progress.query.result.json', toJson(domain.Progress, 'output', 'progress query result', `What the "${contract.progressQuery.name}" query of every rigsnap workflow returns.`));
+  put(
+    'progress.query.result.json',
+    toJson(domain.Progress, 'output', 'progress query result', `What the "${contract.progressQuery.name}" query of every rigsnap workflow returns.`),
+  );
   put('index.json', index);
   return files;
 }

@@ -32,6 +32,8 @@ export function workflowInterceptorModules(): string[] {
 }
 
 /** The options of bundleWorkflowCode for the workflows at `workflowsPath`. */
-export function bundleOptions(workflowsPath: string): Pick<BundleOptions, 'workflowsPath' | 'workflowInterceptorModules' | 'preloadModules' | 'webpackConfigHook'> {
+export function bundleOptions(
+  workflowsPath: string,
+): Pick<BundleOptions, 'workflowsPath' | 'workflowInterceptorModules' | 'preloadModules' | 'webpackConfigHook'> {
   return { workflowsPath, workflowInterceptorModules: workflowInterceptorModules(), preloadModules: PRELOADED_MODULES, webpackConfigHook };
 }

@@ -20,9 +20,7 @@ const num = (name: string, min: number, max: number) =>
     .max(max, { error: `${name} must be a number from ${min} to ${max}` });
 
 const httpUrl = (name: string) =>
-  z
-    .url({ protocol: /^https?$/, error: `${name} must be an http(s) URL such as https://api.rigbox.dev/api` })
-    .transform((u) => u.replace(/\/+$/, ''));
+  z.url({ protocol: /^https?$/, error: `${name} must be an http(s) URL such as https://api.rigbox.dev/api` }).transform((u) => u.replace(/\/+$/, ''));
 
 export const WorkerEnv = z.object({
   RIGBOX_API_URL: httpUrl('RIGBOX_API_URL').default(DEFAULT_RIGBOX_API_URL),
@@ -131,7 +129,9 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
     );
   }
   if (c.RIGSNAP_POLL_MIN_MS >= c.RIGSNAP_MAX_WAIT_MS) {
-    conflicts.push(`RIGSNAP_POLL_MIN_MS (${c.RIGSNAP_POLL_MIN_MS}) must be below RIGSNAP_MAX_WAIT_MS (${c.RIGSNAP_MAX_WAIT_MS}): no status would be read before the wait gives up`);
+    conflicts.push(
+      `RIGSNAP_POLL_MIN_MS (${c.RIGSNAP_POLL_MIN_MS}) must be below RIGSNAP_MAX_WAIT_MS (${c.RIGSNAP_MAX_WAIT_MS}): no status would be read before the wait gives up`,
+    );
   }
   if (conflicts.length > 0) throw new ConfigError(`invalid configuration:\n${conflicts.map((m) => `  - ${m}`).join('\n')}`);
   return c;

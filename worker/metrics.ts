@@ -75,7 +75,11 @@ export class RigsnapMetrics {
 
   constructor(meter: MetricMeter) {
     const m = RIGSNAP_METRICS;
-    this.operations = meter.createCounter(m.operations, undefined, 'rigsnap operations that ended, by operation, outcome (completed, failed, cancelled) and error type');
+    this.operations = meter.createCounter(
+      m.operations,
+      undefined,
+      'rigsnap operations that ended, by operation, outcome (completed, failed, cancelled) and error type',
+    );
     this.duration = meter.createHistogram(m.duration, 'float', 's', 'Duration of rigsnap operations, from start (queueing included) to end');
     this.downtimeSeconds = meter.createHistogram(
       m.downtime,
@@ -85,17 +89,21 @@ export class RigsnapMetrics {
     );
     this.lockWaitSeconds = meter.createHistogram(m.lockWait, 'float', 's', 'Time operations waited for their workspace lock');
     this.prunedTotal = meter.createCounter(m.pruned, undefined, 'Snapshots deleted by retention policies');
-    this.rigboxRequests = meter.createCounter(m.rigboxRequests, undefined, 'Requests to the Rigbox API by route template and HTTP status (timeout, error: no answer)');
-    this.lastSuccess = meter.createGauge(
-      m.lastSuccess,
-      'float',
-      's',
-      'Creation time of the newest good backup of a protected workspace (0: none found)',
+    this.rigboxRequests = meter.createCounter(
+      m.rigboxRequests,
+      undefined,
+      'Requests to the Rigbox API by route template and HTTP status (timeout, error: no answer)',
     );
+    this.lastSuccess = meter.createGauge(m.lastSuccess, 'float', 's', 'Creation time of the newest good backup of a protected workspace (0: none found)');
     this.lastFailure = meter.createGauge(m.lastFailure, 'float', 's', 'Time the newest failed backup run of a workspace ended');
     this.snapshots = meter.createGauge(m.snapshots, 'int', undefined, 'Snapshots of a workspace in Rigbox, as last seen (worker start-up, audits)');
     this.snapshotBytes = meter.createGauge(m.snapshotBytes, 'int', 'By', 'Total size of a workspace’s snapshots in Rigbox, as last seen');
-    this.schedulePaused = meter.createGauge(m.schedulePaused, 'int', undefined, '1 while a rigsnap schedule is paused; reason "failure" when Temporal paused it after a failed run');
+    this.schedulePaused = meter.createGauge(
+      m.schedulePaused,
+      'int',
+      undefined,
+      '1 while a rigsnap schedule is paused; reason "failure" when Temporal paused it after a failed run',
+    );
   }
 
   operationEnded(e: { operation: string; outcome: string; errorType: string; durationSeconds: number }): void {

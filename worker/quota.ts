@@ -37,7 +37,8 @@ export function shareQuota(limiter: CallLimiter, client: Client, namespace: stri
   const refresh = async () => {
     try {
       const n = await liveWorkerCount(client, namespace, taskQueue);
-      if (n !== workers) log(`Rigbox quota shared by ${n} worker${n === 1 ? '' : 's'}: this one makes at most ${(limiter.ratePerSecond * workers / n).toFixed(1)} calls/s`);
+      if (n !== workers)
+        log(`Rigbox quota shared by ${n} worker${n === 1 ? '' : 's'}: this one makes at most ${((limiter.ratePerSecond * workers) / n).toFixed(1)} calls/s`);
       workers = n;
       limiter.setShare(1 / n);
     } catch {

@@ -59,7 +59,9 @@ export async function ensureSearchAttributes(
   }
 }
 
-export async function connectClient(env: Record<string, string | undefined> = process.env): Promise<{ client: Client; connection: Connection; namespace: string }> {
+export async function connectClient(
+  env: Record<string, string | undefined> = process.env,
+): Promise<{ client: Client; connection: Connection; namespace: string }> {
   const { connectionOptions, namespace } = temporalSettings(env);
   const connection = await Connection.connect(connectionOptions);
   return { client: new Client({ connection, namespace }), connection, namespace };

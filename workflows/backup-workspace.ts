@@ -19,7 +19,7 @@ import { snapshotUnderLock } from './snapshot-workspace.js';
  */
 export function backupNameDate(timezoneFallback: string | undefined): { instant: Date; timeZone: string } {
   const info = workflowInfo();
-  const memo = (info.memo ?? {});
+  const memo = info.memo ?? {};
   const scheduled = info.typedSearchAttributes.get(scheduledStartTimeKey);
   const fromMemo = typeof memo[MEMO_KEYS.backupTime] === 'string' ? new Date(memo[MEMO_KEYS.backupTime] as string) : undefined;
   const instant = scheduled ?? (fromMemo && !Number.isNaN(fromMemo.getTime()) ? fromMemo : info.startTime);
@@ -41,9 +41,7 @@ export function backupNameDate(timezoneFallback: string | undefined): { instant:
 export async function backupWorkspace(rawInput: BackupWorkspaceInput): Promise<BackupWorkspaceResult> {
   const input = validateInput(schemas.backupWorkspaceInput(), rawInput);
   const { instant, timeZone } = backupNameDate(input.retention?.timezone);
-  const name = patched(PATCHES.core2026_11)
-    ? backupName(input.namePrefix, instant, timeZone)
-    : `${input.namePrefix}${isoDate(instant, timeZone)}`;
+  const name = patched(PATCHES.core2026_11) ? backupName(input.namePrefix, instant, timeZone) : `${input.namePrefix}${isoDate(instant, timeZone)}`;
   try {
     return await runOperation('backup', input.workspaceId, (tracker) => {
       tracker.setDetail({ name });
@@ -54,10 +52,7 @@ export async function backupWorkspace(rawInput: BackupWorkspaceInput): Promise<B
       return withWorkspaceLock({ workspaceId: input.workspaceId, operation: 'backup', snapshotName: name }, tracker, async (preflight) => {
         const taken = await snapshotUnderLock({ workspaceId: input.workspaceId, name, restart: 'previous' }, preflight, tracker);
         const prune = input.retention
-          ? await pruneUnderLock(
-              { workspaceId: input.workspaceId, namePrefix: input.namePrefix, retention: input.retention, dryRun: false },
-              tracker,
-            )
+          ? await pruneUnderLock({ workspaceId: input.workspaceId, namePrefix: input.namePrefix, retention: input.retention, dryRun: false }, tracker)
           : null;
         return { ...taken, prune: prune ? { ...prune, steps: [] } : null };
       });

@@ -2,14 +2,7 @@
  * The docs' pre-demo checkpoint and experiment branching as one workflow: snapshot the workspace, then
  * wait for `rollback` (repeatable) or `release` updates, or the TTL.
  */
-import {
-  ApplicationFailure,
-  CancellationScope,
-  allHandlersFinished,
-  condition,
-  isCancellation,
-  setHandler,
-} from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, allHandlersFinished, condition, isCancellation, setHandler } from '@temporalio/workflow';
 import type { z } from 'zod';
 import { releaseUpdate, rollbackUpdate, type CheckpointProgressDetail } from '../contract/index.js';
 import type { CheckpointWorkspaceInput, ReleaseCheckpointInput } from '../domain/inputs.js';
@@ -27,10 +20,7 @@ import { snapshotUnderLock } from './snapshot-workspace.js';
 const rejected = (type: 'Conflict' | 'InvalidInput', message: string) => ApplicationFailure.create({ type, message, nonRetryable: true });
 
 /** How a session ended, for the callers of `release` still waiting for it. */
-type Ending =
-  | { kind: 'released' | 'expired' }
-  | { kind: 'failed'; errorType: string; message: string }
-  | { kind: 'cancelled' };
+type Ending = { kind: 'released' | 'expired' } | { kind: 'failed'; errorType: string; message: string } | { kind: 'cancelled' };
 
 /**
  * The state of one checkpoint session and its transitions. The update handlers and the main flow share
@@ -155,7 +145,12 @@ async function deleteCheckpoint(workspaceId: string, snapshot: RigboxSnapshot, s
 }
 
 /** The session from the snapshot to its end by release or TTL, once every update has its answer. */
-async function runSession(input: ValidCheckpointInput, ttlMs: number, session: CheckpointSession, tracker: ProgressTracker): Promise<CheckpointWorkspaceResult> {
+async function runSession(
+  input: ValidCheckpointInput,
+  ttlMs: number,
+  session: CheckpointSession,
+  tracker: ProgressTracker,
+): Promise<CheckpointWorkspaceResult> {
   const { workspaceId } = input;
   const taken = await withWorkspaceLock({ workspaceId, operation: 'checkpoint', snapshotName: input.name }, tracker, (preflight) =>
     snapshotUnderLock({ workspaceId, name: input.name, restart: 'previous' }, preflight, tracker),

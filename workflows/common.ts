@@ -43,9 +43,7 @@ import { localProfiles, profiles, type LocalProfileName, type ProfileName } from
  * restart. Histories from before this replay with the SDK's default (TRY_CANCEL).
  */
 export function activities(profile: ProfileName, summary?: string) {
-  const cancellationType = patched(PATCHES.core2026_11)
-    ? ActivityCancellationType.WAIT_CANCELLATION_COMPLETED
-    : ActivityCancellationType.TRY_CANCEL;
+  const cancellationType = patched(PATCHES.core2026_11) ? ActivityCancellationType.WAIT_CANCELLATION_COMPLETED : ActivityCancellationType.TRY_CANCEL;
   return proxyActivities<RigsnapActivities>({ ...profiles[profile], cancellationType, ...(summary ? { summary } : {}) });
 }
 
@@ -256,11 +254,7 @@ const RESEND_MAX_MS = 30 * 60_000;
  * the workspace, so what the checks return is current. The lock is released when `body` ends, however
  * it ends (success, failure, cancellation), from a non-cancellable scope, and never on a timer.
  */
-export async function withWorkspaceLock<T>(
-  params: LockedPreflight,
-  tracker: ProgressTracker,
-  body: (preflight: PreflightResult) => Promise<T>,
-): Promise<T> {
+export async function withWorkspaceLock<T>(params: LockedPreflight, tracker: ProgressTracker, body: (preflight: PreflightResult) => Promise<T>): Promise<T> {
   if (!patched(PATCHES.core2026_11)) return withWorkspaceLockLegacy(params, tracker, body);
   const info = workflowInfo();
   const request: LockRequest = {
@@ -338,11 +332,7 @@ async function releaseWorkspaceLock(workspaceId: string, request: LockRequest, t
  * Legacy: operations started before the lock granted by signal checked, waited in the queue and checked
  * again inside one activity (preflightAndLock). Their histories replay here.
  */
-async function withWorkspaceLockLegacy<T>(
-  params: LockedPreflight,
-  tracker: ProgressTracker,
-  body: (preflight: PreflightResult) => Promise<T>,
-): Promise<T> {
+async function withWorkspaceLockLegacy<T>(params: LockedPreflight, tracker: ProgressTracker, body: (preflight: PreflightResult) => Promise<T>): Promise<T> {
   const info = workflowInfo();
   const requestId = nextLockRequestId(tracker);
   let reason = 'failed';

@@ -18,9 +18,7 @@ export async function listSnapshots(rawInput: ListSnapshotsInput = {}): Promise<
   const tracker = new ProgressTracker('list', workspaceId);
   try {
     tracker.begin('list');
-    const snapshots = (
-      await activities('listing', `list snapshots of ${workspaceId ?? 'all workspaces'}`).listSnapshots(input)
-    ).sort(newestFirst);
+    const snapshots = (await activities('listing', `list snapshots of ${workspaceId ?? 'all workspaces'}`).listSnapshots(input)).sort(newestFirst);
     tracker.finish('completed');
     return {
       workspaceId,

@@ -1,12 +1,4 @@
-import {
-  ApplicationFailure,
-  TemporalFailure,
-  TimeoutFailure,
-  isCancellation,
-  proxySinks,
-  workflowInfo,
-  type Sinks,
-} from '@temporalio/workflow';
+import { ApplicationFailure, TemporalFailure, TimeoutFailure, isCancellation, proxySinks, workflowInfo, type Sinks } from '@temporalio/workflow';
 import { WORKFLOW_TYPES } from '../contract/index.js';
 import type { Operation } from '../domain/constants.js';
 import { ERROR_TYPES } from '../domain/errors.js';

@@ -55,12 +55,7 @@ export async function startAgainUntilRunning(workspaceId: string, report: (alert
  * Compensation runs only once nothing of `body` is in flight: its activities wait for their
  * cancellation to complete.
  */
-export async function withRestartGuarantee<T>(
-  workspaceId: string,
-  shouldStart: boolean,
-  tracker: ProgressTracker,
-  body: () => Promise<T>,
-): Promise<T> {
+export async function withRestartGuarantee<T>(workspaceId: string, shouldStart: boolean, tracker: ProgressTracker, body: () => Promise<T>): Promise<T> {
   try {
     return await body();
   } catch (err) {
@@ -91,8 +86,7 @@ async function legacyRestart(workspaceId: string, tracker: ProgressTracker, orig
     }
   });
   if (restartError && original instanceof ApplicationFailure) {
-    const why =
-      restartError instanceof ActivityFailure ? restartError.cause?.message : restartError instanceof Error ? restartError.message : 'unknown error';
+    const why = restartError instanceof ActivityFailure ? restartError.cause?.message : restartError instanceof Error ? restartError.message : 'unknown error';
     throw ApplicationFailure.create({
       type: original.type ?? 'Error',
       message: `${original.message}; and the workspace could NOT be started again: ${why}`,

@@ -2,14 +2,7 @@ import type { PreflightResult } from '../activities/index.js';
 import type { RestartPolicy, SnapshotWorkspaceInput } from '../domain/inputs.js';
 import type { SnapshotWorkspaceResult } from '../domain/results.js';
 import * as schemas from '../domain/schemas.js';
-import {
-  activities,
-  runOperation,
-  shouldEndRunning,
-  validateInput,
-  withWorkspaceLock,
-  type ProgressTracker,
-} from './common.js';
+import { activities, runOperation, shouldEndRunning, validateInput, withWorkspaceLock, type ProgressTracker } from './common.js';
 import { withRestartGuarantee } from './restart.js';
 import { withDowntime } from './metrics.js';
 
@@ -30,26 +23,32 @@ export async function snapshotUnderLock(
 ): Promise<SnapshotCoreResult> {
   const { workspaceId, name } = params;
   const endRunning = shouldEndRunning(params.restart, preflight.workspace.status);
-  return withDowntime(tracker.operation, preflight.workspace.status, (downtime) => withRestartGuarantee(workspaceId, endRunning, tracker, async () => {
-    tracker.begin('stop');
-    downtime.stopping();
-    await activities('awaitTransition', `stop ${workspaceId}`).stopWorkspace({ workspaceId, restartAfter: endRunning, knownStatus: preflight.workspace.status });
-    tracker.begin('snapshot');
-    const created = await activities('longCopy', `snapshot ${workspaceId} as "${name}"`).createSnapshot({
-      workspaceId,
-      name,
-      knownIds: preflight.sameNameSnapshotIds,
-      notBeforeMs: Date.now(),
-    });
-    let workspaceStatus = 'stopped';
-    if (endRunning) {
-      tracker.begin('start');
-      workspaceStatus = (await activities('awaitTransition', `start ${workspaceId}`).startWorkspace({ workspaceId, knownStatus: 'stopped' })).status;
-      downtime.running();
-    }
-    tracker.end();
-    return { snapshot: created.snapshot, workspaceStatus, adopted: created.adopted };
-  }));
+  return withDowntime(tracker.operation, preflight.workspace.status, (downtime) =>
+    withRestartGuarantee(workspaceId, endRunning, tracker, async () => {
+      tracker.begin('stop');
+      downtime.stopping();
+      await activities('awaitTransition', `stop ${workspaceId}`).stopWorkspace({
+        workspaceId,
+        restartAfter: endRunning,
+        knownStatus: preflight.workspace.status,
+      });
+      tracker.begin('snapshot');
+      const created = await activities('longCopy', `snapshot ${workspaceId} as "${name}"`).createSnapshot({
+        workspaceId,
+        name,
+        knownIds: preflight.sameNameSnapshotIds,
+        notBeforeMs: Date.now(),
+      });
+      let workspaceStatus = 'stopped';
+      if (endRunning) {
+        tracker.begin('start');
+        workspaceStatus = (await activities('awaitTransition', `start ${workspaceId}`).startWorkspace({ workspaceId, knownStatus: 'stopped' })).status;
+        downtime.running();
+      }
+      tracker.end();
+      return { snapshot: created.snapshot, workspaceStatus, adopted: created.adopted };
+    }),
+  );
 }
 
 /**

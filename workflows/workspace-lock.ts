@@ -143,7 +143,12 @@ class WorkspaceLock {
           known: [...this.queue.map((r) => r.workflowId), ...(this.holder ? [this.holder.workflowId] : [])],
         });
         this.adopt(found);
-        log.info('lock rebuilt from open operations', { workspaceId, holder: this.holder?.workflowId ?? null, queue: this.queue.length, blockedBy: this.blockedBy.length });
+        log.info('lock rebuilt from open operations', {
+          workspaceId,
+          holder: this.holder?.workflowId ?? null,
+          queue: this.queue.length,
+          blockedBy: this.blockedBy.length,
+        });
         this.render();
         return;
       } catch (err) {
@@ -158,7 +163,8 @@ class WorkspaceLock {
    * start the workspace they left stopped before anyone else is granted it.
    */
   async repairAbandoned(): Promise<void> {
-    for (const a of this.abandoned.splice(0)) await this.repairAfter({ ...a, requestId: `${a.workflowId}/${a.runId}/abandoned`, operation: 'unknown', requestedAt: a.closedAt, grantedAt: a.closedAt });
+    for (const a of this.abandoned.splice(0))
+      await this.repairAfter({ ...a, requestId: `${a.workflowId}/${a.runId}/abandoned`, operation: 'unknown', requestedAt: a.closedAt, grantedAt: a.closedAt });
   }
 
   /** Signals the operation whose turn it is. False if it cannot be reached (it closed meanwhile). */
@@ -217,11 +223,13 @@ class WorkspaceLock {
     for (const p of found.answered) {
       if (p.holding && !this.recentlyReleased.includes(p.holding.requestId)) {
         if (!this.holder) this.holder = { ...p.holding, grantedAt: p.holding.requestedAt };
-        else if (this.holder.requestId !== p.holding.requestId) this.blockedBy.push({ workflowId: p.workflowId, runId: p.runId, why: 'also holds the workspace' });
+        else if (this.holder.requestId !== p.holding.requestId)
+          this.blockedBy.push({ workflowId: p.workflowId, runId: p.runId, why: 'also holds the workspace' });
       }
       if (p.waiting && !this.known(p.waiting.requestId)) this.queue.push(p.waiting);
     }
-    for (const u of found.unknown) this.blockedBy.push({ workflowId: u.workflowId, runId: u.runId, why: `did not say whether it holds the workspace: ${u.why}` });
+    for (const u of found.unknown)
+      this.blockedBy.push({ workflowId: u.workflowId, runId: u.runId, why: `did not say whether it holds the workspace: ${u.why}` });
     this.abandoned.push(...(found.abandoned ?? []));
     this.queue.sort((a, b) => a.requestedAt.localeCompare(b.requestedAt));
   }

@@ -139,7 +139,8 @@ function checkDeletions(ctx: ChaosContext, checks: Checks, cancelledOps: Planned
   // A backup cancelled while it pruned reports nothing; what Rigbox deleted at its request is its doing.
   for (const op of cancelledOps.filter((x) => x.type === 'backup')) {
     for (const c of emu.calls) {
-      if (c.origin === op.workflowId && c.method === 'DELETE' && c.snapshotId && (c.outcome === 'ok' || c.outcome === 'lost')) reportedDeleted.set(c.snapshotId, op.workflowId);
+      if (c.origin === op.workflowId && c.method === 'DELETE' && c.snapshotId && (c.outcome === 'ok' || c.outcome === 'lost'))
+        reportedDeleted.set(c.snapshotId, op.workflowId);
     }
   }
   const gone = createdOnRun(ctx).filter((c) => !emu.state.data.snapshots[c.id]);
@@ -161,7 +162,12 @@ function checkDeletions(ctx: ChaosContext, checks: Checks, cancelledOps: Planned
     const n = emu.state.snapshotsOf(id).filter((s) => s.name.startsWith(BACKUP_PREFIX)).length;
     if (n !== BACKUP_RETENTION.keepLast) overRetention.push(`${id} has ${n} "${BACKUP_PREFIX}" snapshots`);
   }
-  checks.add(`workspaces not left with keepLast ${BACKUP_RETENTION.keepLast} backups after pruning`, String(overRetention.length), overRetention.length === 0, overRetention);
+  checks.add(
+    `workspaces not left with keepLast ${BACKUP_RETENTION.keepLast} backups after pruning`,
+    String(overRetention.length),
+    overRetention.length === 0,
+    overRetention,
+  );
   return reportedDeleted.size;
 }
 
@@ -179,7 +185,8 @@ function checkPhase2Restores(ctx: ChaosContext, checks: Checks): void {
     const now = ctx.stack.emu.state.workspace(op.workspaceId)!.files;
     const before = ctx.preRestoreFiles.get(op.workspaceId);
     if (r.restored.id !== target.id) mismatches.push(`${op.workspaceId}: result says it restored ${r.restored.id}, asked ${target.id}`);
-    if (!sameFiles(now, target.files)) mismatches.push(`${op.workspaceId}: holds ${describeFiles(now)} after restoring "${target.name}" (${describeFiles(target.files)})`);
+    if (!sameFiles(now, target.files))
+      mismatches.push(`${op.workspaceId}: holds ${describeFiles(now)} after restoring "${target.name}" (${describeFiles(target.files)})`);
     if (!r.safetySnapshot) {
       mismatches.push(`${op.workspaceId}: no safety snapshot`);
       continue;
@@ -217,7 +224,8 @@ function checkTimeline(ctx: ChaosContext, checks: Checks, claimedBy: Map<string,
   const ended = (op: PlannedOperation) => ['completed', 'cancelled'].includes(ctx.outcomeOf(op) ?? '');
   const restoredDisk = (op: PlannedOperation) =>
     op.type === 'restore' &&
-    (ctx.outcomeOf(op) === 'completed' || emu.calls.some((c) => c.origin === op.workflowId && c.route.endsWith('/restore') && (c.outcome === 'ok' || c.outcome === 'lost')));
+    (ctx.outcomeOf(op) === 'completed' ||
+      emu.calls.some((c) => c.origin === op.workflowId && c.route.endsWith('/restore') && (c.outcome === 'ok' || c.outcome === 'lost')));
   const mismatches: string[] = [];
   let skipped = 0;
   for (const id of ctx.workspaceIds) {
@@ -237,7 +245,8 @@ function checkTimeline(ctx: ChaosContext, checks: Checks, claimedBy: Map<string,
       }
       for (const c of claimedBy.get(op.workflowId) ?? []) {
         const files = ctx.snapshotFiles(c.snapshotId);
-        if (!sameFiles(files, content)) mismatches.push(`${op.workflowId}: ${c.role} snapshot ${c.snapshotId} holds ${describeFiles(files)}, the workspace held ${describeFiles(content)}`);
+        if (!sameFiles(files, content))
+          mismatches.push(`${op.workflowId}: ${c.role} snapshot ${c.snapshotId} holds ${describeFiles(files)}, the workspace held ${describeFiles(content)}`);
       }
       if (restoredDisk(op)) content = ctx.snapshotFiles(op.targetSnapshotId!) ?? {};
     }
@@ -264,7 +273,12 @@ function checkOverlaps(ctx: ChaosContext, checks: Checks): void {
       spans.set(c.origin!, sp);
     });
     for (const [origin, { first, last }] of spans) {
-      const others = new Set(calls.slice(first, last + 1).filter((c) => c.origin !== origin).map((c) => c.origin));
+      const others = new Set(
+        calls
+          .slice(first, last + 1)
+          .filter((c) => c.origin !== origin)
+          .map((c) => c.origin),
+      );
       for (const other of others) overlaps.push(`${id}: ${other} called Rigbox while ${origin} held the workspace`);
     }
   }
@@ -279,7 +293,8 @@ async function runsToScan(ctx: ChaosContext): Promise<Array<{ workflowId: string
   for (;;) {
     try {
       runs.length = 0;
-      for await (const wf of ctx.stack.client.workflow.list({ query: `TaskQueue = '${ctx.stack.taskQueue}'` })) runs.push({ workflowId: wf.workflowId, runId: wf.runId });
+      for await (const wf of ctx.stack.client.workflow.list({ query: `TaskQueue = '${ctx.stack.taskQueue}'` }))
+        runs.push({ workflowId: wf.workflowId, runId: wf.runId });
       break;
     } catch (err) {
       if (Date.now() > scanDeadline) throw err;
@@ -313,7 +328,8 @@ async function checkTokenLeaks(ctx: ChaosContext, checks: Checks): Promise<Pick<
       unreadable.push(`${r.workflowId}: ${errorText(err)}`);
     }
   }
-  if (!calibrated && ctx.plan.some((op) => op.type === 'backup')) unreadable.push('the history scan could not see a backup input in its payload: the scan is blind');
+  if (!calibrated && ctx.plan.some((op) => op.type === 'backup'))
+    unreadable.push('the history scan could not see a backup input in its payload: the scan is blind');
   for (const w of stack.workers) if (w.output.join('').includes(BENCH_TOKEN)) leaks.push(`output of worker ${w.pid}`);
   for (const f of fs.readdirSync(stack.dir).filter((n) => n.endsWith('.log') || n.includes('.log.'))) {
     if (fs.readFileSync(path.join(stack.dir, f), 'utf8').includes(BENCH_TOKEN)) leaks.push(`Temporal server log ${f}`);

@@ -126,7 +126,11 @@ function checkWorkspaceStates(ctx: ChaosContext, when: string): void {
 /** Operations that did not finish must not touch workspaces afterwards. */
 async function terminateUnfinished(ctx: ChaosContext): Promise<void> {
   for (const out of ctx.outcomes.values()) {
-    if (out.status === 'timed-out') await ctx.stack.client.workflow.getHandle(out.workflowId).terminate('chaos deadline').catch(() => {});
+    if (out.status === 'timed-out')
+      await ctx.stack.client.workflow
+        .getHandle(out.workflowId)
+        .terminate('chaos deadline')
+        .catch(() => {});
   }
 }
 

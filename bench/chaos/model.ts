@@ -1,10 +1,5 @@
 import { WorkflowFailedError } from '@temporalio/client';
-import type {
-  BackupWorkspaceResult,
-  RestoreWorkspaceResult,
-  SnapshotWorkspaceResult,
-  StepRecord,
-} from '../../domain/index.js';
+import type { BackupWorkspaceResult, RestoreWorkspaceResult, SnapshotWorkspaceResult, StepRecord } from '../../domain/index.js';
 import type { EmulatedSnapshot, EmulatorDelays } from '../../emulator/index.js';
 import type { BenchStack, BenchStackOptions } from '../stack.js';
 
@@ -130,7 +125,6 @@ export interface Quantiles {
   p90: number;
   max: number;
 }
-
 
 export function quantiles(values: number[]): Quantiles {
   const v = [...values].sort((a, b) => a - b);

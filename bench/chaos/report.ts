@@ -98,7 +98,13 @@ export function buildReport(ctx: ChaosContext, disruptions: Disruptions, finding
       lost: calls.filter((c) => c.outcome === 'lost').length,
       lostCreates: calls.filter((c) => c.outcome === 'lost' && c.method === 'POST' && c.route === '/api/workspaces/:id/snapshots').length,
     },
-    snapshots: { created: findings.createdCount, handMade: [...ctx.handMade.values()].flat().length, seededBackups: ctx.seededBackups, pruned: findings.prunedCount, adopted },
+    snapshots: {
+      created: findings.createdCount,
+      handMade: [...ctx.handMade.values()].flat().length,
+      seededBackups: ctx.seededBackups,
+      pruned: findings.prunedCount,
+      adopted,
+    },
     workerKills: disruptions.workerKills,
     lockTerminations: disruptions.lockTerminations,
     workersStarted: disruptions.workersStarted,
@@ -128,7 +134,11 @@ export function formatReport(r: ChaosReport): string {
     `  ${s.operations} operations (${s.phase1Operations} concurrent in phase 1, then ${s.phase2Operations} restores in phase 2) on ` +
       `${s.workspaces} workspaces (${s.stoppedWorkspaces} created stopped)`,
   );
-  lines.push(`  completed by type: ${Object.entries(r.operations.byType).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  lines.push(
+    `  completed by type: ${Object.entries(r.operations.byType)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
+  );
   lines.push(
     `  cancelled (as from the UI, 0-4 s after the start): ${r.operations.cancelRequested} requested (${pct(s.cancelRate)} of phase 1), ` +
       `${r.operations.cancelled} ended Cancelled, the rest had finished first`,
@@ -149,9 +159,7 @@ export function formatReport(r: ChaosReport): string {
     `  snapshots made by Rigbox: ${r.snapshots.created} (${r.snapshots.handMade} hand-made and ${r.snapshots.seededBackups} older backups at setup); ` +
       `pruned ${r.snapshots.pruned}; snapshot/backup results that adopted a snapshot a lost answer or killed worker left ${r.snapshots.adopted}`,
   );
-  lines.push(
-    `  wall time: ${(r.wallTimeMs / 1000).toFixed(1)} s (phase 1 ${(r.phase1Ms / 1000).toFixed(1)} s, phase 2 ${(r.phase2Ms / 1000).toFixed(1)} s)`,
-  );
+  lines.push(`  wall time: ${(r.wallTimeMs / 1000).toFixed(1)} s (phase 1 ${(r.phase1Ms / 1000).toFixed(1)} s, phase 2 ${(r.phase2Ms / 1000).toFixed(1)} s)`);
   const q = (x: Quantiles) => `median ${x.median.toFixed(1)} s, p90 ${x.p90.toFixed(1)} s, max ${x.max.toFixed(1)} s (n ${x.n})`;
   lines.push(`  operation time, stop to end: ${q(r.timing.busy)}`);
   lines.push(`  workspace idle between queued operations (phase 1): ${q(r.timing.idleBetween)}`);
@@ -167,4 +175,3 @@ export function formatReport(r: ChaosReport): string {
   lines.push(r.ok ? '  RESULT: PASS' : '  RESULT: FAIL');
   return lines.join('\n');
 }
-

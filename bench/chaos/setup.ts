@@ -90,7 +90,14 @@ export function planPhase1(ctx: ChaosContext): void {
     const type = (['snapshot', 'restore', 'backup'] as const)[Math.floor(random() * 3)]!;
     if (type === 'snapshot') {
       const name = `chaos-${ctx.runTag}-${index}`;
-      ctx.plan.push({ index, phase: 1, type, workspaceId, workflowId: workflowIds.snapshot(workspaceId, name, requestKey(ctx, index)), input: { workspaceId, name } });
+      ctx.plan.push({
+        index,
+        phase: 1,
+        type,
+        workspaceId,
+        workflowId: workflowIds.snapshot(workspaceId, name, requestKey(ctx, index)),
+        input: { workspaceId, name },
+      });
     } else if (type === 'restore') {
       ctx.plan.push(restoreOf(ctx, index, 1, workspaceId, ctx.handMade.get(workspaceId)![Math.floor(random() * HAND_MADE_NAMES.length)]!));
     } else {

@@ -36,4 +36,3 @@ export function registerAudit(program: Command, act: Act): void {
     }),
   );
 }
-

@@ -34,7 +34,10 @@ export function registerCancel(program: Command, act: Act): void {
           return EXIT.ok;
         }
         if (o.wait === false) {
-          printJsonOr(io, { ...c, status: 'CANCEL_REQUESTED' }, () => [`${io.c.green('✓')} cancellation of ${workflowId} requested; follow it with \`rigsnap status ${workflowId}\``, `  ${io.c.dim(c.url)}`]);
+          printJsonOr(io, { ...c, status: 'CANCEL_REQUESTED' }, () => [
+            `${io.c.green('✓')} cancellation of ${workflowId} requested; follow it with \`rigsnap status ${workflowId}\``,
+            `  ${io.c.dim(c.url)}`,
+          ]);
           return EXIT.ok;
         }
         if (!io.json) io.out(`${io.c.cyan('→')} cancelling ${workflowId}\n  ${io.c.dim(c.url)}`);

@@ -23,13 +23,19 @@ function addCheckpoint(program: Command, act: Act): void {
     addCommon(
       program
         .command('checkpoint')
-        .description('Start a checkpoint session: snapshot now, then `rigsnap rollback <id>` as often as needed, and `rigsnap release <id>` (or the TTL) to end it'),
+        .description(
+          'Start a checkpoint session: snapshot now, then `rigsnap rollback <id>` as often as needed, and `rigsnap release <id>` (or the TTL) to end it',
+        ),
       { wait: true, requestKey: true },
     )
       .argument('<workspace>', 'workspace id')
       .requiredOption('--name <name>', 'checkpoint snapshot name, e.g. pre-demo')
       .option('--ttl <duration>', 'end the session (keeping the snapshot) after this long, e.g. 2h (default 24h)'),
-    ['rigsnap checkpoint ws_demo --name pre-demo --ttl 2h', 'rigsnap rollback checkpoint-ws_demo-pre-demo-m1abc2', 'rigsnap release checkpoint-ws_demo-pre-demo-m1abc2'],
+    [
+      'rigsnap checkpoint ws_demo --name pre-demo --ttl 2h',
+      'rigsnap rollback checkpoint-ws_demo-pre-demo-m1abc2',
+      'rigsnap release checkpoint-ws_demo-pre-demo-m1abc2',
+    ],
   ).action(
     act(async (workspaceId: string, o: CommonOptions & { name: string; ttl?: string }) => {
       const io = ioOf(o);
@@ -66,8 +72,9 @@ function addCheckpoint(program: Command, act: Act): void {
 /** `rollback <checkpoint-id>`: returns when the workspace runs again, showing only this rollback's steps. */
 function addRollback(program: Command, act: Act): void {
   examples(
-    addCommon(program.command('rollback').description('Roll a checkpoint back: stop → restore the checkpoint → start; returns when the workspace runs again'))
-      .argument('<checkpoint-id>', 'workflow id printed by `rigsnap checkpoint`'),
+    addCommon(
+      program.command('rollback').description('Roll a checkpoint back: stop → restore the checkpoint → start; returns when the workspace runs again'),
+    ).argument('<checkpoint-id>', 'workflow id printed by `rigsnap checkpoint`'),
     ['rigsnap rollback checkpoint-ws_demo-pre-demo-m1abc2'],
   ).action(
     act(async (workflowId: string, o: CommonOptions) => {
@@ -79,7 +86,10 @@ function addRollback(program: Command, act: Act): void {
         const t0 = Date.now();
         const seen = newSeen();
         const r = await watch(rig, io, workflowId, rig.rollback(workflowId), seen, t0);
-        const after = await rig.progress(workflowId, undefined, 2000).then((p) => stepsSince(p, t0), () => seen.last);
+        const after = await rig.progress(workflowId, undefined, 2000).then(
+          (p) => stepsSince(p, t0),
+          () => seen.last,
+        );
         finalSteps(io, after?.progress?.steps, false, seen);
         printJsonOr(io, { workflowId, url, status: 'completed', result: r }, () => [
           `${io.c.green('✓')} ${r.snapshot.workspace_id} rolled back to ${snap(r.snapshot)} (rollback ${r.rollbacks}); workspace ${r.workspaceStatus} ${io.c.dim(`(${formatDuration(Date.now() - t0)})`)}`,

@@ -4,7 +4,18 @@ import { FleetScheduleOptions, fleetScheduleId } from '../../client/schedule-opt
 import { withClient } from '../connect.js';
 import { EXIT, confirm, ioOf, printJsonOr } from '../io.js';
 import { runOperation } from '../operation.js';
-import { addCommon, addRetentionOptions, examples, keyOf, numberArg, precheck, retentionFrom, type Act, type CommonOptions, type RetentionOptions } from '../options.js';
+import {
+  addCommon,
+  addRetentionOptions,
+  examples,
+  keyOf,
+  numberArg,
+  precheck,
+  retentionFrom,
+  type Act,
+  type CommonOptions,
+  type RetentionOptions,
+} from '../options.js';
 import { fleetOutput } from '../outputs.js';
 import { addScheduleOptions, scheduleChanges, scheduleLines, scheduleSettings, type ScheduleCliOptions } from './schedule-shared.js';
 
@@ -50,7 +61,9 @@ function addBackup(fleet: Command, act: Act): void {
 function addScheduleCreate(fleetSchedule: Command, act: Act): void {
   examples(
     addScheduleOptions(
-      addCommon(fleetSchedule.command('create').description('Create the schedule of a named fleet (an existing one is left as it is: `rigsnap fleet schedule update`)'))
+      addCommon(
+        fleetSchedule.command('create').description('Create the schedule of a named fleet (an existing one is left as it is: `rigsnap fleet schedule update`)'),
+      )
         .argument('<name>', 'fleet name, e.g. nightly (schedule id rigsnap-fleet-<name>)')
         .argument('<workspace...>', 'workspace ids'),
       false,
@@ -101,7 +114,9 @@ function addScheduleUpdate(fleetSchedule: Command, act: Act): void {
 
 /** `fleet schedule describe <name>`. */
 function addScheduleDescribe(fleetSchedule: Command, act: Act): void {
-  examples(addCommon(fleetSchedule.command('describe').description('Show a fleet schedule')).argument('<name>', 'fleet name'), ['rigsnap fleet schedule describe nightly']).action(
+  examples(addCommon(fleetSchedule.command('describe').description('Show a fleet schedule')).argument('<name>', 'fleet name'), [
+    'rigsnap fleet schedule describe nightly',
+  ]).action(
     act(async (name: string, o: CommonOptions) => {
       const io = ioOf(o);
       const id = fleetScheduleId(name);

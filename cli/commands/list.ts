@@ -8,8 +8,10 @@ import { listOutput } from '../outputs.js';
 /** `rigsnap list [workspace]`: the snapshots Rigbox has, read through a worker (the CLI has no Rigbox token). */
 export function registerList(program: Command, act: Act): void {
   examples(
-    addCommon(program.command('list').description('List snapshots of a workspace, or of all workspaces (read through a worker)'), {})
-      .argument('[workspace]', 'workspace id; all workspaces if omitted'),
+    addCommon(program.command('list').description('List snapshots of a workspace, or of all workspaces (read through a worker)'), {}).argument(
+      '[workspace]',
+      'workspace id; all workspaces if omitted',
+    ),
     ['rigsnap list ws_demo', 'rigsnap list --json'],
   ).action(
     act(async (workspaceId: string | undefined, o: CommonOptions) => {

@@ -35,7 +35,12 @@ export function registerAuditSchedule(schedule: Command, act: Act): void {
         const s = await rig.createAuditSchedule(options);
         printJsonOr(io, s, () => [
           `${io.c.green('✓')} ${s.created ? 'created' : 'updated'} ${s.scheduleId}: backup audit every ${s.every}, RPO ${s.rpo}${s.paused ? io.c.yellow(' (paused)') : ''}`,
-          `  next runs   ${s.nextRuns.slice(0, 3).map((t) => fmtTime(t)).join(', ') || '-'}`,
+          `  next runs   ${
+            s.nextRuns
+              .slice(0, 3)
+              .map((t) => fmtTime(t))
+              .join(', ') || '-'
+          }`,
           `  link        ${io.c.dim(s.url)}`,
         ]);
         return EXIT.ok;

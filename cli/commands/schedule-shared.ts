@@ -40,7 +40,11 @@ export function scheduleLines(io: Io, s: ScheduleInfo): string[] {
   if (s.recentRuns.length) {
     lines.push(
       '',
-      ...table([`SCHEDULED (${s.timezone})`, 'STATUS', 'WORKFLOW'], s.recentRuns.map((r) => [inZone(r.scheduledAt), r.status ?? '-', r.workflowId]), io.c),
+      ...table(
+        [`SCHEDULED (${s.timezone})`, 'STATUS', 'WORKFLOW'],
+        s.recentRuns.map((r) => [inZone(r.scheduledAt), r.status ?? '-', r.workflowId]),
+        io.c,
+      ),
     );
   }
   return lines;
@@ -100,4 +104,3 @@ export function scheduleChanges(o: ScheduleCliOptions): ScheduleUpdate {
   if (o.concurrency !== undefined) changes.concurrency = o.concurrency as number;
   return changes;
 }
-

@@ -6,7 +6,15 @@ import { withClient } from '../connect.js';
 import { EXIT, confirm, ioOf, printJsonOr, table } from '../io.js';
 import { addCommon, examples, numberArg, precheck, type Act, type CommonOptions } from '../options.js';
 import { registerAuditSchedule } from './schedule-audit.js';
-import { SCHEDULE_ARG as scheduleArg, SCHEDULE_ARG_HELP as scheduleArgHelp, addScheduleOptions, scheduleChanges, scheduleLines, scheduleSettings, type ScheduleCliOptions } from './schedule-shared.js';
+import {
+  SCHEDULE_ARG as scheduleArg,
+  SCHEDULE_ARG_HELP as scheduleArgHelp,
+  addScheduleOptions,
+  scheduleChanges,
+  scheduleLines,
+  scheduleSettings,
+  type ScheduleCliOptions,
+} from './schedule-shared.js';
 
 /**
  * `rigsnap schedule …`: the daily backup schedule of a workspace (Temporal Schedules): create, list,
@@ -15,7 +23,8 @@ import { SCHEDULE_ARG as scheduleArg, SCHEDULE_ARG_HELP as scheduleArgHelp, addS
 export function registerSchedule(program: Command, act: Act): void {
   const schedule = program.command('schedule').description('Daily backup schedules (Temporal Schedules), one per workspace');
   schedule.exitOverride();
-  for (const add of [addCreate, addList, addDescribe, addPauseUnpause, addTrigger, addBackfill, addUpdate, addDelete, registerAuditSchedule]) add(schedule, act);
+  for (const add of [addCreate, addList, addDescribe, addPauseUnpause, addTrigger, addBackfill, addUpdate, addDelete, registerAuditSchedule])
+    add(schedule, act);
 }
 
 /** `schedule create <workspace>`: refuses an existing schedule (update changes one). */
@@ -81,7 +90,10 @@ function addList(schedule: Command, act: Act): void {
 /** `schedule describe <schedule>`: settings, next runs, recent runs. */
 function addDescribe(schedule: Command, act: Act): void {
   examples(
-    addCommon(schedule.command('describe').description('Show a schedule: settings, next runs, recent runs and their results')).argument(scheduleArg, scheduleArgHelp),
+    addCommon(schedule.command('describe').description('Show a schedule: settings, next runs, recent runs and their results')).argument(
+      scheduleArg,
+      scheduleArgHelp,
+    ),
     ['rigsnap schedule describe ws_demo', 'rigsnap schedule describe rigsnap-fleet-nightly --json'],
   ).action(
     act(async (target: string, o: CommonOptions) => {
@@ -123,7 +135,11 @@ function addTrigger(schedule: Command, act: Act): void {
   examples(
     addCommon(schedule.command('trigger').description("Run a schedule's backup now"))
       .argument(scheduleArg, scheduleArgHelp)
-      .addOption(new Option('--overlap <policy>', 'what to do if a backup of this schedule is still running (default: the schedule policy, SKIP)').choices([...OVERLAP_POLICIES])),
+      .addOption(
+        new Option('--overlap <policy>', 'what to do if a backup of this schedule is still running (default: the schedule policy, SKIP)').choices([
+          ...OVERLAP_POLICIES,
+        ]),
+      ),
     ['rigsnap schedule trigger ws_demo'],
   ).action(
     act(async (target: string, o: CommonOptions & { overlap?: (typeof OVERLAP_POLICIES)[number] }) => {
@@ -157,7 +173,10 @@ function addBackfill(schedule: Command, act: Act): void {
     act(async (target: string, o: CommonOptions & { start: string; end: string; overlap?: (typeof OVERLAP_POLICIES)[number] }) => {
       const io = ioOf(o);
       const scheduleId = resolveScheduleId(target);
-      for (const [field, v] of [['start', o.start], ['end', o.end]] as const) {
+      for (const [field, v] of [
+        ['start', o.start],
+        ['end', o.end],
+      ] as const) {
         if (Number.isNaN(Date.parse(v))) throw invalidInput(`${field}: must be a date and time such as "2026-04-01T00:00:00Z"`, [field]);
       }
       if (Date.parse(o.end) <= Date.parse(o.start)) throw invalidInput('end: must be after start', ['end']);
@@ -176,13 +195,16 @@ function addBackfill(schedule: Command, act: Act): void {
 function addUpdate(schedule: Command, act: Act): void {
   examples(
     addScheduleOptions(
-      addCommon(schedule.command('update').description('Change some settings of a schedule; the others stay. Any --keep-* option replaces the retention policy.')).argument(
-        scheduleArg,
-        scheduleArgHelp,
-      ),
+      addCommon(
+        schedule.command('update').description('Change some settings of a schedule; the others stay. Any --keep-* option replaces the retention policy.'),
+      ).argument(scheduleArg, scheduleArgHelp),
       true,
     ).option('--concurrency <n>', 'fleet schedules: backups at once', numberArg),
-    ['rigsnap schedule update ws_demo --at 02:30', 'rigsnap schedule update ws_demo --keep-last 14 --note "two weeks"', 'rigsnap schedule update ws_demo --no-retention'],
+    [
+      'rigsnap schedule update ws_demo --at 02:30',
+      'rigsnap schedule update ws_demo --keep-last 14 --note "two weeks"',
+      'rigsnap schedule update ws_demo --no-retention',
+    ],
   ).action(
     act(async (target: string, o: ScheduleCliOptions) => {
       const io = ioOf(o);
@@ -199,13 +221,20 @@ function addUpdate(schedule: Command, act: Act): void {
 /** `schedule delete <schedule>`: after asking; the backups it made stay. */
 function addDelete(schedule: Command, act: Act): void {
   examples(
-    addCommon(schedule.command('delete').description('Delete a schedule (asks first). Backups it made stay.'), { yes: true }).argument(scheduleArg, scheduleArgHelp),
+    addCommon(schedule.command('delete').description('Delete a schedule (asks first). Backups it made stay.'), { yes: true }).argument(
+      scheduleArg,
+      scheduleArgHelp,
+    ),
     ['rigsnap schedule delete ws_demo --yes'],
   ).action(
     act(async (target: string, o: CommonOptions) => {
       const io = ioOf(o);
       const scheduleId = resolveScheduleId(target);
-      await confirm(o, io, { action: `delete schedule ${scheduleId}`, warning: 'The backups it made stay', declined: `schedule ${scheduleId} was not deleted` });
+      await confirm(o, io, {
+        action: `delete schedule ${scheduleId}`,
+        warning: 'The backups it made stay',
+        declined: `schedule ${scheduleId} was not deleted`,
+      });
       return withClient(o, async (rig) => {
         await rig.schedules.delete(target);
         printJsonOr(io, { scheduleId, deleted: true }, () => [`${io.c.green('✓')} deleted schedule ${scheduleId}`]);

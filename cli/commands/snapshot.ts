@@ -15,7 +15,11 @@ export function registerSnapshot(program: Command, act: Act): void {
       .argument('<workspace>', 'workspace id, e.g. ws_demo')
       .requiredOption('--name <name>', 'snapshot name, e.g. before-migration')
       .addOption(new Option('--restart <policy>', 'whether the workspace runs afterwards').choices(['previous', 'always', 'never']).default('previous')),
-    ['rigsnap snapshot ws_demo --name before-migration', 'rigsnap snapshot ws_demo --name nightly --restart never --json', 'rigsnap snapshot ws_demo --name pre-deploy --no-wait'],
+    [
+      'rigsnap snapshot ws_demo --name before-migration',
+      'rigsnap snapshot ws_demo --name nightly --restart never --json',
+      'rigsnap snapshot ws_demo --name pre-deploy --no-wait',
+    ],
   ).action(
     act(async (workspaceId: string, o: CommonOptions & { name: string; restart: string }) => {
       const io = ioOf(o);

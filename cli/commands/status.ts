@@ -38,14 +38,23 @@ function statusLines(io: Io, s: StatusReport): string[] {
   if (s.summary) lines.push(row('summary', s.summary));
   lines.push(row('started', fmtTime(s.startedAt)));
   if (s.closedAt) {
-    lines.push(row('ended', `${ENDED[s.status] ?? s.status.toLowerCase()} ${fmtTime(s.closedAt)}, after ${formatDuration(Date.parse(s.closedAt) - Date.parse(s.startedAt))}`));
+    lines.push(
+      row(
+        'ended',
+        `${ENDED[s.status] ?? s.status.toLowerCase()} ${fmtTime(s.closedAt)}, after ${formatDuration(Date.parse(s.closedAt) - Date.parse(s.startedAt))}`,
+      ),
+    );
   }
   lines.push(row('link', io.c.dim(s.url)));
   if (s.progress) {
     const detail = describeDetail(s.progress.detail);
     if (detail) lines.push(row('detail', detail));
     lines.push(row('steps', ''));
-    lines.push(...renderProgress({ progress: s.progress, activity: s.activity, now: Date.now() }, { color: io.tty, detail: false }).slice(1).map((l) => `  ${l}`));
+    lines.push(
+      ...renderProgress({ progress: s.progress, activity: s.activity, now: Date.now() }, { color: io.tty, detail: false })
+        .slice(1)
+        .map((l) => `  ${l}`),
+    );
   } else if (s.activity) {
     lines.push(row('activity', `${s.activity.activityType} (attempt ${s.activity.attempt})`));
   }

@@ -8,16 +8,22 @@ import { examples, type Act } from '../options.js';
 
 /** `rigsnap worker` and `rigsnap dev`: the worker, or the whole local stack, as a child with the terminal. */
 export function registerWorker(program: Command, act: Act): void {
-  examples(program.command('worker').description('Run a rigsnap worker (needs RIGBOX_TOKEN; see the worker settings in the README)').allowUnknownOption().allowExcessArguments(), [
-    'RIGBOX_TOKEN=… rigsnap worker',
-  ]).action(
-    act(async () => runNode('worker/main.js', [])),
-  );
-  examples(program.command('dev').description('The local stack in one command: Temporal dev server with its UI, the Rigbox emulator and a worker').allowUnknownOption().allowExcessArguments(), [
-    'rigsnap dev',
-  ]).action(
-    act(async (_o: unknown, cmd: Command) => runNode('dev/main.js', cmd.args)),
-  );
+  examples(
+    program
+      .command('worker')
+      .description('Run a rigsnap worker (needs RIGBOX_TOKEN; see the worker settings in the README)')
+      .allowUnknownOption()
+      .allowExcessArguments(),
+    ['RIGBOX_TOKEN=… rigsnap worker'],
+  ).action(act(async () => runNode('worker/main.js', [])));
+  examples(
+    program
+      .command('dev')
+      .description('The local stack in one command: Temporal dev server with its UI, the Rigbox emulator and a worker')
+      .allowUnknownOption()
+      .allowExcessArguments(),
+    ['rigsnap dev'],
+  ).action(act(async (_o: unknown, cmd: Command) => runNode('dev/main.js', cmd.args)));
 }
 
 /**
@@ -57,4 +63,3 @@ async function runNode(relative: string, args: string[]): Promise<number> {
     process.off('exit', killOnExit);
   }
 }
-

@@ -78,7 +78,9 @@ async function expectNothingLeft(dir: string, pgids: number[], timeoutMs: number
     () => (groupMembers(pgids).length === 0 && processesMentioning(dir).length === 0 && !fs.existsSync(dir) ? true : undefined),
     timeoutMs,
   ).catch((err: Error) => {
-    throw new Error(`${err.message}: group members ${groupMembers(pgids).join(', ') || 'none'}; ${processesMentioning(dir).join('; ') || 'no watchdog'}; directory ${fs.existsSync(dir) ? 'still there' : 'gone'}`);
+    throw new Error(
+      `${err.message}: group members ${groupMembers(pgids).join(', ') || 'none'}; ${processesMentioning(dir).join('; ') || 'no watchdog'}; directory ${fs.existsSync(dir) ? 'still there' : 'gone'}`,
+    );
   });
 }
 
@@ -111,7 +113,9 @@ function startProgram(args: string[]): Program {
   let err = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   const p = { child, out: () => out, err: () => err, exited };
   programs.push(p);
   return p;
@@ -339,10 +343,14 @@ describe('rigsnap on Temporal Server with PostgreSQL, several workers, a server 
       const expected = all.filter((id) => new RegExp(`-${ws}(-|$)`).test(id));
       expect(expected.length).toBeGreaterThan(2);
       // Visibility is written asynchronously: wait until it has caught up with the workflows' ends.
-      const got = await until(`the ${ws} filter`, async () => {
-        const ids = await list(`RigboxWorkspaceId = "${ws}"`);
-        return ids.join() === expected.join() ? ids : undefined;
-      }, 30_000).catch(async () => list(`RigboxWorkspaceId = "${ws}"`));
+      const got = await until(
+        `the ${ws} filter`,
+        async () => {
+          const ids = await list(`RigboxWorkspaceId = "${ws}"`);
+          return ids.join() === expected.join() ? ids : undefined;
+        },
+        30_000,
+      ).catch(async () => list(`RigboxWorkspaceId = "${ws}"`));
       expect(got, ws).toEqual(expected);
       // Count answers runs, not ids: a lock terminated by the chaos run and started again is two runs.
       let runs = 0;
@@ -369,7 +377,16 @@ describe('rigsnap on Temporal Server with PostgreSQL, several workers, a server 
     const psql = spawnSync(
       path.join(cluster.postgres.binDir, 'psql'),
       [
-        '-h', cluster.postgres.socketDir, '-p', String(cluster.postgres.port), '-U', cluster.postgres.user, '-d', 'temporal_visibility', '-At', '-c',
+        '-h',
+        cluster.postgres.socketDir,
+        '-p',
+        String(cluster.postgres.port),
+        '-U',
+        cluster.postgres.user,
+        '-d',
+        'temporal_visibility',
+        '-At',
+        '-c',
         `SELECT key, count(*) FROM executions_visibility, jsonb_each_text(search_attributes) WHERE task_queue = '${taskQueue}' AND value = 'ws_chaos00' GROUP BY key`,
       ],
       { encoding: 'utf8' },

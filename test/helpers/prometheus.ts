@@ -101,11 +101,7 @@ export interface PrometheusServer {
 }
 
 /** A real Prometheus server with a temporary config: scrapes `targets` as job rigsnap-worker, loads the shipped rules. */
-export async function startPrometheus(
-  binary: string,
-  targets: string[],
-  intervals: { scrape: string; evaluation: string },
-): Promise<PrometheusServer> {
+export async function startPrometheus(binary: string, targets: string[], intervals: { scrape: string; evaluation: string }): Promise<PrometheusServer> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rigsnap-prometheus-'));
   const port = await freePort();
   const config = [
@@ -136,7 +132,13 @@ export async function startPrometheus(
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`prometheus exited (${child.exitCode}):\n${output.join('')}`);
-    if (await fetch(`${url}/-/ready`).then((r) => r.ok, () => false)) break;
+    if (
+      await fetch(`${url}/-/ready`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      break;
     if (Date.now() > deadline) throw new Error(`prometheus did not become ready:\n${output.join('')}`);
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -108,7 +108,10 @@ export async function startWorkerProcess(env: Record<string, string>): Promise<W
   await eventually(
     async () => {
       if (child.exitCode !== null) throw new Error(`the worker exited (${child.exitCode}):\n${output.join('')}`);
-      return fetch(url).then((r) => r.ok, () => false);
+      return fetch(url).then(
+        (r) => r.ok,
+        () => false,
+      );
     },
     30_000,
     'the worker’s metrics endpoint',

@@ -170,7 +170,13 @@ describe('rigsnap audit', () => {
     });
     // Worst first; among the ok ones, the oldest backup first.
     expect(audit.workspaces.map((w) => w.workspaceId)).toEqual([WS.missing, WS.stale, WS.failed, WS.extra, WS.fleet, WS.fresh]);
-    expect(audit).toMatchObject({ ok: false, rpo: '26h', rpoSeconds: 93_600, counts: { ok: 3, failed: 1, stale: 1, missing: 1, unprotected: 1 }, notified: false });
+    expect(audit).toMatchObject({
+      ok: false,
+      rpo: '26h',
+      rpoSeconds: 93_600,
+      counts: { ok: 3, failed: 1, stale: 1, missing: 1, unprotected: 1 },
+      notified: false,
+    });
     const row = (id: string) => audit.workspaces.find((w) => w.workspaceId === id)!;
     expect(row(WS.stale).ageSeconds).toBeGreaterThanOrEqual(30 * 3600);
     expect(row(WS.stale).ageSeconds).toBeLessThan(30 * 3600 + 120);

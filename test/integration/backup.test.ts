@@ -154,7 +154,9 @@ describe('backupWorkspace', () => {
 
   it('a failed backup prunes nothing and posts a notification with a link to the workflow', async () => {
     emu.state.upsertWorkspace({ id: 'ws_fail', status: 'running' });
-    const before = seedHistory('ws_fail', 5).map((s) => s.id).sort();
+    const before = seedHistory('ws_fail', 5)
+      .map((s) => s.id)
+      .sort();
     emu.forbidden.add('ws_fail'); // every call for it now answers 403
     const id = testWorkflowId('backup');
     try {
@@ -167,7 +169,12 @@ describe('backupWorkspace', () => {
     } finally {
       emu.forbidden.delete('ws_fail');
     }
-    expect(emu.state.snapshotsOf('ws_fail').map((s) => s.id).sort()).toEqual(before);
+    expect(
+      emu.state
+        .snapshotsOf('ws_fail')
+        .map((s) => s.id)
+        .sort(),
+    ).toEqual(before);
     await eventually(() => received.some((m) => m.workflowId === id), 10_000, 'the notification');
     const message = received.find((m) => m.workflowId === id)!;
     expect(message).toMatchObject({ workspaceId: 'ws_fail', errorType: 'Unauthorized', workflowType: WORKFLOW_TYPES.backup });
@@ -279,11 +286,7 @@ describe('checkpointWorkspace', () => {
       workflowId: testWorkflowId('checkpoint'),
       args: [{ workspaceId: 'ws_demo_cp', name: 'pre-demo', ttl: '1h' }],
     });
-    await eventually(
-      async () => ((await h.query(progressQuery)).detail?.state ?? '') === 'active',
-      30_000,
-      'the checkpoint to be active',
-    );
+    await eventually(async () => ((await h.query(progressQuery)).detail?.state ?? '') === 'active', 30_000, 'the checkpoint to be active');
     expect(emu.state.workspace('ws_demo_cp')!.status).toBe('running');
 
     // The demo breaks the workspace…
@@ -298,7 +301,7 @@ describe('checkpointWorkspace', () => {
       args: [{ deleteSnapshot: true }],
     });
     expect(released).toEqual({ released: true, snapshotDeleted: true });
-    const result = await h.result() as Promise<CheckpointWorkspaceResult>;
+    const result = (await h.result()) as Promise<CheckpointWorkspaceResult>;
     expect(result).toMatchObject({ endedBy: 'release', rollbacks: 1, snapshotDeleted: true });
     expect(emu.state.snapshotsOf('ws_demo_cp')).toHaveLength(0);
   });
@@ -310,11 +313,7 @@ describe('checkpointWorkspace', () => {
       workflowId: testWorkflowId('checkpoint'),
       args: [{ workspaceId: 'ws_ttl', name: 'experiment', ttl: '4s' }],
     });
-    await eventually(
-      async () => ((await h.query(progressQuery)).detail?.state ?? '') === 'active',
-      30_000,
-      'the checkpoint to be active',
-    );
+    await eventually(async () => ((await h.query(progressQuery)).detail?.state ?? '') === 'active', 30_000, 'the checkpoint to be active');
     emu.delays.restoreMs = 1000;
     try {
       const first = h.executeUpdate(rollbackUpdate);
@@ -329,7 +328,7 @@ describe('checkpointWorkspace', () => {
     } finally {
       emu.delays.restoreMs = 50;
     }
-    const result = await h.result() as Promise<CheckpointWorkspaceResult>;
+    const result = (await h.result()) as Promise<CheckpointWorkspaceResult>;
     expect(result).toMatchObject({ endedBy: 'ttl', rollbacks: 1, snapshotDeleted: false });
     expect(emu.state.snapshotsOf('ws_ttl').map((s) => s.name)).toEqual(['experiment']);
     expect(emu.state.workspace('ws_ttl')!.status).toBe('running');

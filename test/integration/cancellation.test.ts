@@ -23,7 +23,8 @@ afterAll(async () => {
 });
 
 type Op = 'snapshot' | 'restore' | 'backup' | 'checkpoint';
-type Boundary = 'waiting for the lock' | 'stop request in flight' | 'waiting for stopped' | 'create in flight' | 'restore in flight' | 'start request in flight';
+type Boundary =
+  'waiting for the lock' | 'stop request in flight' | 'waiting for stopped' | 'create in flight' | 'restore in flight' | 'start request in flight';
 
 const BASE: EmulatorDelays = { stopMs: 300, startMs: 300, snapshotMs: 100, restoreMs: 100, latencyMs: 0 };
 
@@ -84,8 +85,7 @@ describe.concurrent('cancelling at every step boundary', () => {
             : op === 'checkpoint'
               ? { workspaceId, name, ttl: '1h' }
               : { workspaceId, name };
-      const start = (type: string, args: unknown) =>
-        temporal.client.workflow.start(type, { taskQueue, workflowId: testWorkflowId(type), args: [args] });
+      const start = (type: string, args: unknown) => temporal.client.workflow.start(type, { taskQueue, workflowId: testWorkflowId(type), args: [args] });
 
       // Waiting for the lock: another operation holds the workspace through a slow copy.
       const holder = boundary === 'waiting for the lock' ? await start(WORKFLOW_TYPES.snapshot, { workspaceId, name: 'holder' }) : null;
@@ -138,10 +138,14 @@ describe.concurrent('cancelling at every step boundary', () => {
       const copied = ['create in flight', 'restore in flight', 'start request in flight'].includes(boundary);
       expect(made.map((s) => s.name)).toHaveLength(copied ? 1 : 0);
 
-      await eventually(async () => {
-        const lock = await lockStateOf(temporal.client, workspaceId);
-        return lock === null || (lock.holder === null && lock.queue.length === 0);
-      }, 10_000, 'the lock to be free');
+      await eventually(
+        async () => {
+          const lock = await lockStateOf(temporal.client, workspaceId);
+          return lock === null || (lock.holder === null && lock.queue.length === 0);
+        },
+        10_000,
+        'the lock to be free',
+      );
       expect(emu.state.workspace(workspaceId)!.status).toBe('running');
     });
   });

@@ -254,7 +254,11 @@ describe('bad usage', () => {
     ['a malformed snapshot name', ['snapshot', 'ws_cli', '--name', '../etc'], /name \(--name\): must be 1-128 characters/],
     ['an unknown restart policy', ['snapshot', 'ws_cli', '--name', 'x', '--restart', 'sometimes'], /--restart <policy>' argument 'sometimes' is invalid/],
     ['a prune without a policy', ['prune', 'ws_cli', '--prefix', 'daily-', '--dry-run'], /retention \(--keep-last.*\): must set at least one of/],
-    ['a non-numeric --keep-last', ['prune', 'ws_cli', '--prefix', 'daily-', '--keep-last', 'seven', '--dry-run'], /retention\.keepLast \(--keep-last\): must be a whole number/],
+    [
+      'a non-numeric --keep-last',
+      ['prune', 'ws_cli', '--prefix', 'daily-', '--keep-last', 'seven', '--dry-run'],
+      /retention\.keepLast \(--keep-last\): must be a whole number/,
+    ],
     ['an unknown timezone', ['schedule', 'create', 'ws_cli', '--timezone', 'Mars/Base'], /timezone \(--timezone\): must be an IANA timezone/],
     ['a bad --at', ['schedule', 'create', 'ws_cli', '--at', '3pm'], /at \(--at\): must be a time of day/],
     ['an unknown command', ['snapshots', 'ws_cli'], /unknown command 'snapshots'/],
@@ -281,7 +285,9 @@ describe('bad usage', () => {
     const r = await rigsnap(['snapshot', 'ws_nowhere', '--name', 'x']);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('NotFound: workspace ws_nowhere');
-    expect(r.stderr).toContain('what to do: check the workspace id ws_nowhere as Rigbox shows it (e.g. ws_demo); `rigsnap list` shows the workspaces that have snapshots');
+    expect(r.stderr).toContain(
+      'what to do: check the workspace id ws_nowhere as Rigbox shows it (e.g. ws_demo); `rigsnap list` shows the workspaces that have snapshots',
+    );
   });
 
   it('cannot reach Temporal: exits 3 naming the address it tried and how to start the local stack', async () => {
@@ -361,7 +367,11 @@ describe('rigsnap fleet backup', () => {
     const json = await rigsnap(['fleet', 'backup', 'ws_fleet_a', '--prefix', 'fleet-', '--json']);
     expect(json.code).toBe(0);
     expect(parse(json).backups).toEqual([
-      expect.objectContaining({ workspaceId: 'ws_fleet_a', status: 'COMPLETED', snapshot: { id: expect.stringMatching(/^snap_/), name: expect.stringMatching(/^fleet-\d{4}-\d\d-\d\d-\d{4}/) } }),
+      expect.objectContaining({
+        workspaceId: 'ws_fleet_a',
+        status: 'COMPLETED',
+        snapshot: { id: expect.stringMatching(/^snap_/), name: expect.stringMatching(/^fleet-\d{4}-\d\d-\d\d-\d{4}/) },
+      }),
     ]);
   });
 });
@@ -372,7 +382,10 @@ describe('rigsnap prune --dry-run', () => {
     const days = ['2026-03-30', '2026-03-31', '2026-04-01', '2026-04-02'];
     for (const day of days) emu.state.addSnapshot(ws, `daily-backup-${day}`).created_at = `${day}T03:00:00.000Z`;
     emu.state.addSnapshot(ws, 'before-migration');
-    const before = emu.state.snapshotsOf('ws_prune').map((s) => s.id).sort();
+    const before = emu.state
+      .snapshotsOf('ws_prune')
+      .map((s) => s.id)
+      .sort();
 
     const r = await rigsnap(['prune', 'ws_prune', '--prefix', 'daily-backup-', '--keep-last', '2', '--dry-run', '--json']);
     expect(r.code).toBe(0);
@@ -384,13 +397,23 @@ describe('rigsnap prune --dry-run', () => {
     ]);
     expect(out.deleted.map((s: { name: string }) => s.name)).toEqual(['daily-backup-2026-03-31', 'daily-backup-2026-03-30']);
     expect(out.ignored).toBe(1);
-    expect(emu.state.snapshotsOf('ws_prune').map((s) => s.id).sort()).toEqual(before);
+    expect(
+      emu.state
+        .snapshotsOf('ws_prune')
+        .map((s) => s.id)
+        .sort(),
+    ).toEqual(before);
 
     const plain = await rigsnap(['prune', 'ws_prune', '--prefix', 'daily-backup-', '--keep-last', '2', '--dry-run']);
     expect(plain.code).toBe(0);
     expect(plain.stdout).toMatch(/keep +snap_\w+ +daily-backup-2026-04-02 .*newest, last/);
     expect(plain.stdout).toMatch(/would delete +snap_\w+ +daily-backup-2026-03-30/);
-    expect(emu.state.snapshotsOf('ws_prune').map((s) => s.id).sort()).toEqual(before);
+    expect(
+      emu.state
+        .snapshotsOf('ws_prune')
+        .map((s) => s.id)
+        .sort(),
+    ).toEqual(before);
   });
 });
 
@@ -398,8 +421,21 @@ describe('rigsnap schedule', () => {
   it('create refuses an existing schedule and changes nothing; update changes only what it is given', async () => {
     const scheduleId = scheduleIds.backup('ws_cli_sched');
     const first = await rigsnap([
-      'schedule', 'create', 'ws_cli_sched', '--at', '03:00', '--timezone', 'Europe/Berlin', '--keep-last', '7',
-      '--jitter', '5m', '--pause-on-failure', '--note', 'owner: data team', '--json',
+      'schedule',
+      'create',
+      'ws_cli_sched',
+      '--at',
+      '03:00',
+      '--timezone',
+      'Europe/Berlin',
+      '--keep-last',
+      '7',
+      '--jitter',
+      '5m',
+      '--pause-on-failure',
+      '--note',
+      'owner: data team',
+      '--json',
     ]);
     expect(first.code).toBe(0);
     expect(parse(first)).toMatchObject({ created: true, scheduleId, at: ['03:00'], timezone: 'Europe/Berlin', retention: { keepLast: 7 } });
@@ -528,7 +564,10 @@ describe('rigsnap cancel and status', () => {
     expect(status.stdout).not.toMatch(/[{}]/);
     for (const line of status.stdout.trimEnd().split('\n')) expect(line.length, line).toBeLessThanOrEqual(160);
     // Every labelled row starts its value in the same column.
-    const columns = status.stdout.split('\n').filter((l) => /^ {2}[a-z][a-z ]*\S +\S/.test(l) && !/^ {2}(keep|would)/.test(l)).map((l) => /^ {2}[a-z ]+?\s{2,}|^ {2}[a-z ]{11} /.exec(l)![0].length);
+    const columns = status.stdout
+      .split('\n')
+      .filter((l) => /^ {2}[a-z][a-z ]*\S +\S/.test(l) && !/^ {2}(keep|would)/.test(l))
+      .map((l) => /^ {2}[a-z ]+?\s{2,}|^ {2}[a-z ]{11} /.exec(l)![0].length);
     expect(new Set(columns).size).toBe(1);
   });
 });
@@ -542,11 +581,7 @@ describe('waiting', () => {
       await eventually(() => emu.state.workspace('ws_lock')!.status === 'stopping', 30_000, 'the first to hold the lock');
       const second = (await rigsnap(['snapshot', 'ws_lock', '--name', 'second', '--no-wait'])).stdout.split('\n')[0]!;
       const lock = temporal.client.workflow.getHandle('rigsnap-lock-ws_lock');
-      await eventually(
-        async () => (await lock.query(lockStateQuery)).queue.some((r) => r.workflowId === second),
-        30_000,
-        'the second to queue',
-      );
+      await eventually(async () => (await lock.query(lockStateQuery)).queue.some((r) => r.workflowId === second), 30_000, 'the second to queue');
 
       const third = startRigsnap(['snapshot', 'ws_lock', '--name', 'third']);
       await third.waitFor(new RegExp(`waiting for other operations on this workspace: waiting for ${first} \\(snapshot\\); 2 ahead of you`));
@@ -639,7 +674,10 @@ describe('help', () => {
       else walk(sub, [...path, sub.name()]);
     }
   };
-  walk(buildProgram(() => {}), []);
+  walk(
+    buildProgram(() => {}),
+    [],
+  );
 
   it('every command has --help with examples, and exits 0', async () => {
     expect(commands.length).toBeGreaterThan(20);

@@ -53,9 +53,7 @@ describe('typed errors', () => {
     expect(err).toMatchObject({ type: 'InvalidInput', fields: ['workspaceId'] });
     expect((err as Error).message).toMatch(/workspaceId: must be "ws_"/);
 
-    const prune = await offline
-      .startPrune({ workspaceId: 'ws_client', namePrefix: 'daily-', retention: { keepLast: 0 } })
-      .catch((e: unknown) => e);
+    const prune = await offline.startPrune({ workspaceId: 'ws_client', namePrefix: 'daily-', retention: { keepLast: 0 } }).catch((e: unknown) => e);
     expect(prune).toMatchObject({ type: 'InvalidInput', fields: ['retention.keepLast'] });
     const key = await offline.startSnapshot({ workspaceId: 'ws_client', name: 'x' }, { requestKey: 'has space' }).catch((e: unknown) => e);
     expect(key).toMatchObject({ type: 'InvalidInput', fields: ['requestKey'] });

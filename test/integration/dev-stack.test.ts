@@ -170,112 +170,127 @@ describe('npm start: the whole stack on an embedded default', () => {
     if (workdir) fs.rmSync(workdir, { recursive: true, force: true });
   });
 
-  it('comes up, runs a snapshot against the emulated Rigbox, and SIGTERM leaves no process behind', async () => {
-    // The working directory is a fresh one: the state goes to its .rigsnap/, the default place.
-    const stack = startStack({ cwd: workdir, env });
-    await stack.waitForOutput(/rigsnap dev stack is up/);
-    const out = stack.stdout();
-    const serverPid = Number(out.match(/dev server pid (\d+)/)?.[1]);
-    expect(serverPid).toBeGreaterThan(0);
-    expect(isRunning(serverPid)).toBe(true);
+  it(
+    'comes up, runs a snapshot against the emulated Rigbox, and SIGTERM leaves no process behind',
+    async () => {
+      // The working directory is a fresh one: the state goes to its .rigsnap/, the default place.
+      const stack = startStack({ cwd: workdir, env });
+      await stack.waitForOutput(/rigsnap dev stack is up/);
+      const out = stack.stdout();
+      const serverPid = Number(out.match(/dev server pid (\d+)/)?.[1]);
+      expect(serverPid).toBeGreaterThan(0);
+      expect(isRunning(serverPid)).toBe(true);
 
-    // What runs where, said once.
-    expect(out).toContain(`127.0.0.1:${ports.temporal}`);
-    expect(out).toMatch(new RegExp(`Temporal UI\\s+http://localhost:${ports.ui}`));
-    expect(out).toMatch(new RegExp(`Rigbox\\s+http://127\\.0\\.0\\.1:${ports.emulator}/api\\s+\\(emulated\\)`));
-    expect(out).toMatch(new RegExp(`Metrics\\s+http://localhost:${ports.metrics}/metrics`));
-    expect(out).toContain(`TEMPORAL_ADDRESS=127.0.0.1:${ports.temporal} RIGSNAP_UI_URL=http://localhost:${ports.ui} ${FIRST_COMMAND}`);
-    expect(out.match(/Rigbox is emulated/g)).toHaveLength(1);
-    expect(out).toContain('set RIGBOX_TOKEN');
-    expect(out).toContain(path.join(workdir, '.rigsnap', 'temporal.db'));
-    expect(fs.existsSync(path.join(workdir, '.rigsnap', 'temporal.db'))).toBe(true);
+      // What runs where, said once.
+      expect(out).toContain(`127.0.0.1:${ports.temporal}`);
+      expect(out).toMatch(new RegExp(`Temporal UI\\s+http://localhost:${ports.ui}`));
+      expect(out).toMatch(new RegExp(`Rigbox\\s+http://127\\.0\\.0\\.1:${ports.emulator}/api\\s+\\(emulated\\)`));
+      expect(out).toMatch(new RegExp(`Metrics\\s+http://localhost:${ports.metrics}/metrics`));
+      expect(out).toContain(`TEMPORAL_ADDRESS=127.0.0.1:${ports.temporal} RIGSNAP_UI_URL=http://localhost:${ports.ui} ${FIRST_COMMAND}`);
+      expect(out.match(/Rigbox is emulated/g)).toHaveLength(1);
+      expect(out).toContain('set RIGBOX_TOKEN');
+      expect(out).toContain(path.join(workdir, '.rigsnap', 'temporal.db'));
+      expect(fs.existsSync(path.join(workdir, '.rigsnap', 'temporal.db'))).toBe(true);
 
-    // The Web UI of the dev server answers.
-    const ui = await fetch(`http://127.0.0.1:${ports.ui}/`);
-    expect(ui.status).toBe(200);
+      // The Web UI of the dev server answers.
+      const ui = await fetch(`http://127.0.0.1:${ports.ui}/`);
+      expect(ui.status).toBe(200);
 
-    const connection = await Connection.connect({ address: `127.0.0.1:${ports.temporal}` });
-    try {
-      const client = new Client({ connection, namespace: 'default' });
-      const result = await client.workflow.execute(WORKFLOW_TYPES.snapshot, {
-        taskQueue: 'rigbox-snapshots',
-        args: [{ workspaceId: 'ws_demo', name: 'before-migration' }],
-        workflowId,
-      });
-      expect(result).toMatchObject({ snapshot: { workspace_id: 'ws_demo', name: 'before-migration' }, workspaceStatus: 'running' });
+      const connection = await Connection.connect({ address: `127.0.0.1:${ports.temporal}` });
+      try {
+        const client = new Client({ connection, namespace: 'default' });
+        const result = await client.workflow.execute(WORKFLOW_TYPES.snapshot, {
+          taskQueue: 'rigbox-snapshots',
+          args: [{ workspaceId: 'ws_demo', name: 'before-migration' }],
+          workflowId,
+        });
+        expect(result).toMatchObject({ snapshot: { workspace_id: 'ws_demo', name: 'before-migration' }, workspaceStatus: 'running' });
 
-      // The emulated Rigbox has it, and the workspace runs again.
-      const emulator = `http://127.0.0.1:${ports.emulator}/_emulator`;
-      const snapshots = (await (await fetch(`${emulator}/snapshots`)).json()) as Array<{ id: string; workspace_id: string; name: string }>;
-      expect(snapshots).toContainEqual(expect.objectContaining({ id: result.snapshot.id, workspace_id: 'ws_demo', name: 'before-migration' }));
-      const ws = (await (await fetch(`${emulator}/workspaces/ws_demo`)).json()) as { status: string };
-      expect(ws.status).toBe('running');
+        // The emulated Rigbox has it, and the workspace runs again.
+        const emulator = `http://127.0.0.1:${ports.emulator}/_emulator`;
+        const snapshots = (await (await fetch(`${emulator}/snapshots`)).json()) as Array<{ id: string; workspace_id: string; name: string }>;
+        expect(snapshots).toContainEqual(expect.objectContaining({ id: result.snapshot.id, workspace_id: 'ws_demo', name: 'before-migration' }));
+        const ws = (await (await fetch(`${emulator}/workspaces/ws_demo`)).json()) as { status: string };
+        expect(ws.status).toBe('running');
 
-      // An ordinary user error (a snapshot that does not exist) is one log line per failure, no stack.
-      const failed = await client.workflow
-        .execute(WORKFLOW_TYPES.restore, { taskQueue: 'rigbox-snapshots', args: [{ workspaceId: 'ws_demo', snapshotId: 'snap_nope' }], workflowId: `${workflowId}-nope` })
-        .then(() => 'completed', (e: unknown) => e);
-      expect(failed).toBeInstanceOf(Error);
-      const log = await eventually(() => /Workflow failed: /.test(stack.stderr()), 10_000).then(() => stack.stderr());
-      expect(log).toMatch(/^\S+ WARN +Activity failed: NotFound: snapshot snap_nope does not exist in workspace ws_demo .*workflowType=restoreWorkspace/m);
-      expect(log).toMatch(/^\S+ WARN +Workflow failed: ApplicationFailure: snapshot snap_nope does not exist/m);
-      expect(log).not.toMatch(/^\s+at /m);
+        // An ordinary user error (a snapshot that does not exist) is one log line per failure, no stack.
+        const failed = await client.workflow
+          .execute(WORKFLOW_TYPES.restore, {
+            taskQueue: 'rigbox-snapshots',
+            args: [{ workspaceId: 'ws_demo', snapshotId: 'snap_nope' }],
+            workflowId: `${workflowId}-nope`,
+          })
+          .then(
+            () => 'completed',
+            (e: unknown) => e,
+          );
+        expect(failed).toBeInstanceOf(Error);
+        const log = await eventually(() => /Workflow failed: /.test(stack.stderr()), 10_000).then(() => stack.stderr());
+        expect(log).toMatch(/^\S+ WARN +Activity failed: NotFound: snapshot snap_nope does not exist in workspace ws_demo .*workflowType=restoreWorkspace/m);
+        expect(log).toMatch(/^\S+ WARN +Workflow failed: ApplicationFailure: snapshot snap_nope does not exist/m);
+        expect(log).not.toMatch(/^\s+at /m);
 
-      // A schedule, for the second start to find.
-      await client.schedule.create({
-        scheduleId,
-        spec: { calendars: [{ hour: 3, minute: 0 }] },
-        action: { type: 'startWorkflow', workflowType: WORKFLOW_TYPES.backup, taskQueue: 'rigbox-snapshots', args: [{ workspaceId: 'ws_demo' }] },
-        state: { paused: true, note: 'dev-stack test' },
-      });
+        // A schedule, for the second start to find.
+        await client.schedule.create({
+          scheduleId,
+          spec: { calendars: [{ hour: 3, minute: 0 }] },
+          action: { type: 'startWorkflow', workflowType: WORKFLOW_TYPES.backup, taskQueue: 'rigbox-snapshots', args: [{ workspaceId: 'ws_demo' }] },
+          state: { paused: true, note: 'dev-stack test' },
+        });
 
-      // The worker's Prometheus endpoint counts the completion.
-      const metrics = await (await fetch(`http://127.0.0.1:${ports.metrics}/metrics`)).text();
-      expect(metrics).toMatch(/temporal_workflow_completed\{[^}]*workflow_type="snapshotWorkspace"[^}]*\} [1-9]/);
-    } finally {
-      await connection.close();
-    }
+        // The worker's Prometheus endpoint counts the completion.
+        const metrics = await (await fetch(`http://127.0.0.1:${ports.metrics}/metrics`)).text();
+        expect(metrics).toMatch(/temporal_workflow_completed\{[^}]*workflow_type="snapshotWorkspace"[^}]*\} [1-9]/);
+      } finally {
+        await connection.close();
+      }
 
-    stack.child.kill('SIGTERM');
-    const exit = await stack.exited;
-    expect(exit).toEqual({ code: 0, signal: null });
-    expect(stack.stdout()).toContain('[rigsnap] stopped');
-    expect(isRunning(serverPid)).toBe(false);
-    expect(await eventually(() => processesMentioning(workdir).length === 0, 5_000)).toBe(true);
-    // The emulator saved its state on the way down.
-    const saved = JSON.parse(fs.readFileSync(path.join(workdir, '.rigsnap', 'emulator.json'), 'utf8')) as { snapshots: Record<string, { name: string }> };
-    expect(Object.values(saved.snapshots).map((s) => s.name)).toContain('before-migration');
-  }, STACK_TEST_TIMEOUT_MS);
+      stack.child.kill('SIGTERM');
+      const exit = await stack.exited;
+      expect(exit).toEqual({ code: 0, signal: null });
+      expect(stack.stdout()).toContain('[rigsnap] stopped');
+      expect(isRunning(serverPid)).toBe(false);
+      expect(await eventually(() => processesMentioning(workdir).length === 0, 5_000)).toBe(true);
+      // The emulator saved its state on the way down.
+      const saved = JSON.parse(fs.readFileSync(path.join(workdir, '.rigsnap', 'emulator.json'), 'utf8')) as { snapshots: Record<string, { name: string }> };
+      expect(Object.values(saved.snapshots).map((s) => s.name)).toContain('before-migration');
+    },
+    STACK_TEST_TIMEOUT_MS,
+  );
 
-  it('a second start on the same directory finds the first one’s workflow, schedule and snapshot; a SIGKILL still takes the dev server down', async () => {
-    const stack = startStack({ cwd: workdir, env });
-    await stack.waitForOutput(/rigsnap dev stack is up/);
-    const serverPid = Number(stack.stdout().match(/dev server pid (\d+)/)?.[1]);
+  it(
+    'a second start on the same directory finds the first one’s workflow, schedule and snapshot; a SIGKILL still takes the dev server down',
+    async () => {
+      const stack = startStack({ cwd: workdir, env });
+      await stack.waitForOutput(/rigsnap dev stack is up/);
+      const serverPid = Number(stack.stdout().match(/dev server pid (\d+)/)?.[1]);
 
-    const connection = await Connection.connect({ address: `127.0.0.1:${ports.temporal}` });
-    try {
-      const client = new Client({ connection, namespace: 'default' });
-      const described = await client.workflow.getHandle(workflowId).describe();
-      expect(described.type).toBe(WORKFLOW_TYPES.snapshot);
-      expect(described.status.name).toBe('COMPLETED');
-      const result = (await client.workflow.getHandle(workflowId).result()) as { snapshot: { id: string } };
+      const connection = await Connection.connect({ address: `127.0.0.1:${ports.temporal}` });
+      try {
+        const client = new Client({ connection, namespace: 'default' });
+        const described = await client.workflow.getHandle(workflowId).describe();
+        expect(described.type).toBe(WORKFLOW_TYPES.snapshot);
+        expect(described.status.name).toBe('COMPLETED');
+        const result = (await client.workflow.getHandle(workflowId).result()) as { snapshot: { id: string } };
 
-      const schedule = await client.schedule.getHandle(scheduleId).describe();
-      expect(schedule.state.paused).toBe(true);
-      expect(schedule.action).toMatchObject({ type: 'startWorkflow', workflowType: WORKFLOW_TYPES.backup });
+        const schedule = await client.schedule.getHandle(scheduleId).describe();
+        expect(schedule.state.paused).toBe(true);
+        expect(schedule.action).toMatchObject({ type: 'startWorkflow', workflowType: WORKFLOW_TYPES.backup });
 
-      const snapshots = (await (await fetch(`http://127.0.0.1:${ports.emulator}/_emulator/snapshots`)).json()) as Array<{ id: string }>;
-      expect(snapshots.map((s) => s.id)).toContain(result.snapshot.id);
-    } finally {
-      await connection.close();
-    }
+        const snapshots = (await (await fetch(`http://127.0.0.1:${ports.emulator}/_emulator/snapshots`)).json()) as Array<{ id: string }>;
+        expect(snapshots.map((s) => s.id)).toContain(result.snapshot.id);
+      } finally {
+        await connection.close();
+      }
 
-    // No chance to clean up: the watchdog must stop the dev server.
-    stack.child.kill('SIGKILL');
-    await stack.exited;
-    expect(await eventually(() => !isRunning(serverPid), 20_000)).toBe(true);
-    expect(await eventually(() => processesMentioning(workdir).length === 0, 20_000)).toBe(true);
-  }, STACK_TEST_TIMEOUT_MS);
+      // No chance to clean up: the watchdog must stop the dev server.
+      stack.child.kill('SIGKILL');
+      await stack.exited;
+      expect(await eventually(() => !isRunning(serverPid), 20_000)).toBe(true);
+      expect(await eventually(() => processesMentioning(workdir).length === 0, 20_000)).toBe(true);
+    },
+    STACK_TEST_TIMEOUT_MS,
+  );
 });
 
 /** Whether anything accepts connections on 127.0.0.1:port. */
@@ -320,43 +335,47 @@ describe('npm start stops with the process that started it', () => {
     ],
   ];
 
-  it.each(ways)('%s: the stack shuts down, no process or port of it remains', async (_how, kill) => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rigsnap-npm-start-'));
-    const ports = { temporal: await freePort(), ui: await freePort(), emulator: await freePort(), metrics: await freePort() };
-    try {
-      const stack = startStack({
-        cwd: root,
-        npm: true,
-        env: {
-          ...cleanEnv(),
-          RIGSNAP_DEV_DIR: dir,
-          RIGSNAP_DEV_TEMPORAL_PORT: String(ports.temporal),
-          RIGSNAP_DEV_UI_PORT: String(ports.ui),
-          RIGSNAP_DEV_EMULATOR_PORT: String(ports.emulator),
-          RIGSNAP_METRICS_PORT: String(ports.metrics),
-        },
-      });
-      await stack.waitForOutput(/rigsnap dev stack is up/);
-      const npmPid = stack.child.pid!;
-      // `exec` in the script: the stack is npm's own child, not a shell's.
-      const stackPids = childrenOf(npmPid);
-      expect(stackPids).toHaveLength(1);
-      expect(execFileSync('ps', ['-o', 'args=', '-p', String(stackPids[0])], { encoding: 'utf8' })).toContain('dist/dev/main.js');
-      for (const port of Object.values(ports)) expect(await listening(port)).toBe(true);
+  it.each(ways)(
+    '%s: the stack shuts down, no process or port of it remains',
+    async (_how, kill) => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rigsnap-npm-start-'));
+      const ports = { temporal: await freePort(), ui: await freePort(), emulator: await freePort(), metrics: await freePort() };
+      try {
+        const stack = startStack({
+          cwd: root,
+          npm: true,
+          env: {
+            ...cleanEnv(),
+            RIGSNAP_DEV_DIR: dir,
+            RIGSNAP_DEV_TEMPORAL_PORT: String(ports.temporal),
+            RIGSNAP_DEV_UI_PORT: String(ports.ui),
+            RIGSNAP_DEV_EMULATOR_PORT: String(ports.emulator),
+            RIGSNAP_METRICS_PORT: String(ports.metrics),
+          },
+        });
+        await stack.waitForOutput(/rigsnap dev stack is up/);
+        const npmPid = stack.child.pid!;
+        // `exec` in the script: the stack is npm's own child, not a shell's.
+        const stackPids = childrenOf(npmPid);
+        expect(stackPids).toHaveLength(1);
+        expect(execFileSync('ps', ['-o', 'args=', '-p', String(stackPids[0])], { encoding: 'utf8' })).toContain('dist/dev/main.js');
+        for (const port of Object.values(ports)) expect(await listening(port)).toBe(true);
 
-      await kill(npmPid, stack);
-      // Up to the worker's shutdown grace (30 s, the production default) plus the rest of the way down.
-      expect(await eventually(() => !isRunning(stackPids[0]!), 60_000)).toBe(true);
-      expect(await eventually(() => processesMentioning(dir).length === 0, 20_000)).toBe(true);
-      for (const port of Object.values(ports)) expect(await listening(port), `port ${port}`).toBe(false);
-      // It went down the orderly way: the emulator saved its state, nothing was cut short.
-      expect(fs.existsSync(path.join(dir, 'emulator.json'))).toBe(true);
-      expect(stack.stderr()).not.toContain('stopping at once');
-      expect(stack.stdout()).toContain('[rigsnap] stopped');
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
-  }, STACK_TEST_TIMEOUT_MS);
+        await kill(npmPid, stack);
+        // Up to the worker's shutdown grace (30 s, the production default) plus the rest of the way down.
+        expect(await eventually(() => !isRunning(stackPids[0]!), 60_000)).toBe(true);
+        expect(await eventually(() => processesMentioning(dir).length === 0, 20_000)).toBe(true);
+        for (const port of Object.values(ports)) expect(await listening(port), `port ${port}`).toBe(false);
+        // It went down the orderly way: the emulator saved its state, nothing was cut short.
+        expect(fs.existsSync(path.join(dir, 'emulator.json'))).toBe(true);
+        expect(stack.stderr()).not.toContain('stopping at once');
+        expect(stack.stdout()).toContain('[rigsnap] stopped');
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    },
+    STACK_TEST_TIMEOUT_MS,
+  );
 });
 
 describe('npm start refuses to start on bad ground, before starting anything', () => {

@@ -234,7 +234,9 @@ describe('waiting costs nothing (issue 10.5)', () => {
         }
         const results = await Promise.all(handles.map((h) => h.result()));
         expect(results.every((r) => r.workspaceStatus === 'running')).toBe(true);
-        const stops = changesFor(emu, workspaceId).filter((c) => c.outcome === 'ok' && c.call === 'POST /stop').map((c) => c.origin);
+        const stops = changesFor(emu, workspaceId)
+          .filter((c) => c.outcome === 'ok' && c.call === 'POST /stop')
+          .map((c) => c.origin);
         expect(stops).toEqual(handles.map((h) => h.workflowId));
         expectNoOverlap(emu, workspaceId);
       });

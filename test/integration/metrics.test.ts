@@ -1,11 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WORKFLOW_TYPES } from '../../contract/index.js';
-import {
-  isoDate,
-  type BackupWorkspaceResult,
-  type RestoreWorkspaceResult,
-  type SnapshotWorkspaceResult,
-} from '../../domain/index.js';
+import { isoDate, type BackupWorkspaceResult, type RestoreWorkspaceResult, type SnapshotWorkspaceResult } from '../../domain/index.js';
 import { RigsnapClient } from '../../client/index.js';
 import { startEmulator, type Emulator } from '../../emulator/index.js';
 import { RIGSNAP_METRICS } from '../../worker/metrics.js';
@@ -134,7 +129,8 @@ describe('metrics of a worker', () => {
     expect(s.sum(M.rigboxRequests, { endpoint: 'GET /workspaces/:id', status: '200' })).toBeGreaterThan(0);
     expect(s.sum(M.rigboxRequests, { endpoint: 'POST /workspaces/:id/snapshots', status: '201' })).toBe(2);
     expect(s.sum(M.rigboxRequests, { status: '403' })).toBeGreaterThan(0);
-    for (const r of s.find(M.rigboxRequests)) expect(r.labels.endpoint).toMatch(/^(GET|POST|DELETE) (\/(workspaces|snapshots|:id|:snapshot_id|stop|start|restore))+$/);
+    for (const r of s.find(M.rigboxRequests))
+      expect(r.labels.endpoint).toMatch(/^(GET|POST|DELETE) (\/(workspaces|snapshots|:id|:snapshot_id|stop|start|restore))+$/);
   });
 
   it('a workflow resumed by another worker after a crash reports its end once, and what it did before the crash never', async () => {
@@ -202,7 +198,10 @@ describe('metrics of a worker', () => {
     // Recording rules (rigsnap:…) are Prometheus's; `up` is the scrape's.
     const fromWorker = [...used].filter((n) => !n.includes(':') && n !== 'up').sort();
     expect(fromWorker.length).toBeGreaterThanOrEqual(10);
-    expect(fromWorker.filter((n) => !exported.has(n)), 'used but not exported').toEqual([]);
+    expect(
+      fromWorker.filter((n) => !exported.has(n)),
+      'used but not exported',
+    ).toEqual([]);
   });
 
   (prometheusBinary ? it : it.skip)(

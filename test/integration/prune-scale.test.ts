@@ -49,7 +49,9 @@ describe('prune at scale', () => {
     expect(r.keptCount).toBe(5);
     expect(r.deleted.length).toBe(MAX_LISTED_SNAPSHOTS);
     const left = emu.state.snapshotsOf(workspaceId).map((s) => s.name);
-    expect(left.sort()).toEqual(['before-migration', 'daily-backup-9995', 'daily-backup-9996', 'daily-backup-9997', 'daily-backup-9998', 'daily-backup-9999'].sort());
+    expect(left.sort()).toEqual(
+      ['before-migration', 'daily-backup-9995', 'daily-backup-9996', 'daily-backup-9997', 'daily-backup-9998', 'daily-backup-9999'].sort(),
+    );
     expect(emu.state.data.snapshots[handMade.id]).toBeDefined();
     process.stdout.write(`[prune-scale] 10,000 snapshots → 5 kept in ${events} history events\n`);
   }, 300_000);

@@ -141,8 +141,7 @@ describe('serialized per workspace', () => {
       );
     try {
       await withWorker(taskQueue, async () => {
-        const start = (type: string, input: unknown) =>
-          temporal.client.workflow.start(type, { taskQueue, workflowId: testWorkflowId(type), args: [input] });
+        const start = (type: string, input: unknown) => temporal.client.workflow.start(type, { taskQueue, workflowId: testWorkflowId(type), args: [input] });
         const first = await start(WORKFLOW_TYPES.snapshot, { workspaceId: 'ws_busy', name: 'first' });
         await awaitStep(temporal.client, first.workflowId, 'snapshot');
         const second = await start(WORKFLOW_TYPES.restore, { workspaceId: 'ws_busy', snapshotId: restorable.id });
@@ -177,7 +176,12 @@ describe('serialized per workspace', () => {
       'DELETE /snapshots/:sid',
     ]);
     expect(emu.state.workspace('ws_busy')!.status).toBe('running');
-    expect(emu.state.snapshotsOf('ws_busy').map((s) => s.name).sort()).toEqual(['first', 'known-good', 'third']);
+    expect(
+      emu.state
+        .snapshotsOf('ws_busy')
+        .map((s) => s.name)
+        .sort(),
+    ).toEqual(['first', 'known-good', 'third']);
   });
 });
 

@@ -134,9 +134,7 @@ describe('restoreWorkspace', () => {
     emu.state.upsertWorkspace({ id: 'ws_keep', status: 'running', files: { f: 'old' } });
     const snap = emu.state.addSnapshot(emu.state.workspace('ws_keep')!, 'good');
     emu.state.data.workspaces.ws_keep!.files = { f: 'new-work' };
-    const r = await (
-      await start<RestoreWorkspaceResult>(WORKFLOW_TYPES.restore, { workspaceId: 'ws_keep', snapshotId: snap.id, keepCurrent: true })
-    ).result();
+    const r = await (await start<RestoreWorkspaceResult>(WORKFLOW_TYPES.restore, { workspaceId: 'ws_keep', snapshotId: snap.id, keepCurrent: true })).result();
     expect(r.safetySnapshot?.name).toMatch(/^pre-restore-\d{8}T\d{6}Z$/);
     expect(emu.state.data.snapshots[r.safetySnapshot!.id]!.files).toEqual({ f: 'new-work' });
     expect(emu.state.workspace('ws_keep')!.files).toEqual({ f: 'old' });
@@ -160,9 +158,7 @@ describe('restoreWorkspace', () => {
   it('a missing snapshot fails fast with NotFound, zero stops', async () => {
     emu.state.upsertWorkspace({ id: 'ws_nosnap', status: 'running' });
     const since = emu.calls.length;
-    const failure = await workflowFailure(
-      start(WORKFLOW_TYPES.restore, { workspaceId: 'ws_nosnap', snapshotId: 'snap_doesnotexist' }).then((h) => h.result()),
-    );
+    const failure = await workflowFailure(start(WORKFLOW_TYPES.restore, { workspaceId: 'ws_nosnap', snapshotId: 'snap_doesnotexist' }).then((h) => h.result()));
     expect(failure.type).toBe('NotFound');
     expect(callsFor(emu, 'ws_nosnap', since).filter((c) => c.startsWith('POST'))).toEqual([]);
   });

@@ -67,7 +67,9 @@ describe('an operation in the Temporal UI', () => {
       const page = await (await fetch(`${ui()}/render?content=${encodeURIComponent(metadata.currentDetails ?? '')}&theme=light`)).text();
       const main = /<main>([\s\S]*)<\/main>/.exec(page)?.[1] ?? page;
       expect(main).toMatch(/<p><strong>snapshot<\/strong> of <code>ws_ui<\/code>: running<\/p>/);
-      expect(main).toMatch(/<ul>\s*<li>✓ waiting for other operations on this workspace<\/li>\s*<li>✓ checking workspace<\/li>\s*<li>… stopping workspace and waiting for it to stop<\/li>\s*<\/ul>/);
+      expect(main).toMatch(
+        /<ul>\s*<li>✓ waiting for other operations on this workspace<\/li>\s*<li>✓ checking workspace<\/li>\s*<li>… stopping workspace and waiting for it to stop<\/li>\s*<\/ul>/,
+      );
       await handle.cancel();
       await handle.result().catch(() => undefined);
     } finally {

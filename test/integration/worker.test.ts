@@ -28,10 +28,18 @@ it('registers the search attributes on a namespace that lacks them, idempotently
     namespace,
     workflowExecutionRetentionPeriod: msToTs('1 day'),
   });
-  const list = async () =>
-    Object.keys((await temporal.nativeConnection.operatorService.listSearchAttributes({ namespace })).customAttributes ?? {});
+  const list = async () => Object.keys((await temporal.nativeConnection.operatorService.listSearchAttributes({ namespace })).customAttributes ?? {});
   // The namespace can take a moment to be visible to the operator API.
-  for (let i = 0; i < 50 && !(await list().then(() => true, () => false)); i++) await new Promise((r) => setTimeout(r, 100));
+  for (
+    let i = 0;
+    i < 50 &&
+    !(await list().then(
+      () => true,
+      () => false,
+    ));
+    i++
+  )
+    await new Promise((r) => setTimeout(r, 100));
   expect(await list()).not.toContain(SEARCH_ATTRIBUTES.workspaceId);
 
   const added = await ensureSearchAttributes(temporal.nativeConnection, namespace);

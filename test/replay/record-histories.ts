@@ -48,11 +48,9 @@ const index: Record<string, string> = {};
 /** The history in proto3 JSON, as the temporal CLI writes it (the format historyFromJSON reads). */
 function save(name: string, workflowId: string) {
   index[`${name}.json`] = workflowId;
-  const json = execFileSync(
-    inject('temporalCliPath'),
-    ['workflow', 'show', '--workflow-id', workflowId, '--address', temporal.address, '--output', 'json'],
-    { encoding: 'utf8' },
-  );
+  const json = execFileSync(inject('temporalCliPath'), ['workflow', 'show', '--workflow-id', workflowId, '--address', temporal.address, '--output', 'json'], {
+    encoding: 'utf8',
+  });
   fs.writeFileSync(path.join(OUT, `${name}.json`), json);
 }
 

@@ -12,7 +12,13 @@ import { TEST_TOKEN } from '../helpers/temporal.js';
  */
 
 const DIR = path.resolve('test/replay/histories');
-const sets = [DIR, ...fs.readdirSync(DIR, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => path.join(DIR, d.name))];
+const sets = [
+  DIR,
+  ...fs
+    .readdirSync(DIR, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => path.join(DIR, d.name)),
+];
 const workflowIdOf: Record<string, string> = {};
 for (const dir of sets) {
   const ids = JSON.parse(fs.readFileSync(path.join(dir, 'workflow-ids.json'), 'utf8')) as Record<string, string>;
@@ -24,12 +30,14 @@ describe('replay of recorded histories', () => {
   it('the current code has histories for every public workflow type and the lock, and the older code kept its own', () => {
     expect(sets.length).toBeGreaterThan(1);
     const types = new Set(
-      files.filter((f) => !f.includes('/')).map((f) => {
-        const history = JSON.parse(fs.readFileSync(path.join(DIR, f), 'utf8')) as {
-          events: Array<{ workflowExecutionStartedEventAttributes?: { workflowType: { name: string } } }>;
-        };
-        return history.events[0]!.workflowExecutionStartedEventAttributes!.workflowType.name;
-      }),
+      files
+        .filter((f) => !f.includes('/'))
+        .map((f) => {
+          const history = JSON.parse(fs.readFileSync(path.join(DIR, f), 'utf8')) as {
+            events: Array<{ workflowExecutionStartedEventAttributes?: { workflowType: { name: string } } }>;
+          };
+          return history.events[0]!.workflowExecutionStartedEventAttributes!.workflowType.name;
+        }),
     );
     expect([...types].sort()).toEqual(
       [
@@ -54,10 +62,6 @@ describe('replay of recorded histories', () => {
   it.each(files)('%s replays without nondeterminism', async (file) => {
     // Proto3 JSON as the temporal CLI writes it; the SDK converts it itself.
     const history: unknown = JSON.parse(fs.readFileSync(path.join(DIR, file), 'utf8'));
-    await Worker.runReplayHistory(
-      { workflowBundle: { codePath: inject('workflowBundlePath') }, replayName: file },
-      history,
-      workflowIdOf[file],
-    );
+    await Worker.runReplayHistory({ workflowBundle: { codePath: inject('workflowBundlePath') }, replayName: file }, history, workflowIdOf[file]);
   });
 });

@@ -81,7 +81,10 @@ describe('waiting for a transition', () => {
   it('resumes its wait clock and poll count from the last heartbeat of a failed attempt', async () => {
     const rigbox = scripted([{ id: 'ws_a', status: 'stopped' }]);
     const waitStartedAt = Date.now() - 30_000;
-    const env = new MockActivityEnvironment({ attempt: 2, heartbeatDetails: { phase: 'waiting for stopped', polls: 7, waitStartedAt, actionRequested: true, previousStatus: 'running' } });
+    const env = new MockActivityEnvironment({
+      attempt: 2,
+      heartbeatDetails: { phase: 'waiting for stopped', polls: 7, waitStartedAt, actionRequested: true, previousStatus: 'running' },
+    });
     const r = await env.run(transitions({ rigbox }).stop, { workspaceId: 'ws_a' });
     expect(r).toMatchObject({ previousStatus: 'running', status: 'stopped', actionRequested: true, polls: 8 });
   });
@@ -132,7 +135,8 @@ describe('createSnapshot: exactly one snapshot however often a create is retried
     return (input: Parameters<typeof a.createSnapshot>[0]) => a.createSnapshot(input);
   };
   type Created = Awaited<ReturnType<ReturnType<typeof createOn>>>;
-  const creates = (e: Emulator, workspaceId: string) => e.calls.filter((c) => c.method === 'POST' && c.route.endsWith('/snapshots') && c.workspaceId === workspaceId);
+  const creates = (e: Emulator, workspaceId: string) =>
+    e.calls.filter((c) => c.method === 'POST' && c.route.endsWith('/snapshots') && c.workspaceId === workspaceId);
 
   it('attempt 2 adopts the snapshot whose answer attempt 1 lost, and Rigbox makes no second one', async () => {
     const ws = emu.state.upsertWorkspace({ id: 'ws_adopt', status: 'stopped', files: { 'a.txt': 'v1' } });

@@ -67,7 +67,18 @@ describe('dependencies (dependency-cruiser, the rules in .dependency-cruiser.cjs
 
 /** The names on the wire, as running histories, schedules and other services know them: never renamed. */
 const WIRE = {
-  workflowTypes: ['snapshotWorkspace', 'restoreWorkspace', 'deleteSnapshot', 'listSnapshots', 'pruneSnapshots', 'backupWorkspace', 'backupFleet', 'checkpointWorkspace', 'workspaceLock', 'auditBackups'],
+  workflowTypes: [
+    'snapshotWorkspace',
+    'restoreWorkspace',
+    'deleteSnapshot',
+    'listSnapshots',
+    'pruneSnapshots',
+    'backupWorkspace',
+    'backupFleet',
+    'checkpointWorkspace',
+    'workspaceLock',
+    'auditBackups',
+  ],
   queries: ['progress', 'lockState', 'lockParticipation'],
   signals: ['acquire', 'release', 'lockGranted'],
   updates: ['rollback', 'release'],
@@ -114,7 +125,17 @@ function sources(): string[] {
   return out;
 }
 
-const MESSAGE_CALLS = new Set(['query', 'signal', 'executeUpdate', 'startUpdate', 'executeWithStart', 'setHandler', 'defineQuery', 'defineSignal', 'defineUpdate']);
+const MESSAGE_CALLS = new Set([
+  'query',
+  'signal',
+  'executeUpdate',
+  'startUpdate',
+  'executeWithStart',
+  'setHandler',
+  'defineQuery',
+  'defineSignal',
+  'defineUpdate',
+]);
 
 /**
  * String literals that name a workflow type (anywhere but a test's title), or a query, signal or update
@@ -195,7 +216,10 @@ export function functionSizes(file: string, text: string): Array<{ name: string;
     let name: string | undefined;
     if ((ts.isFunctionDeclaration(node) || ts.isMethodDeclaration(node) || ts.isGetAccessor(node)) && node.name) name = node.name.getText(sf);
     else if (ts.isConstructorDeclaration(node)) name = 'constructor';
-    else if ((ts.isArrowFunction(node) || ts.isFunctionExpression(node)) && (ts.isVariableDeclaration(node.parent) || ts.isPropertyAssignment(node.parent) || ts.isPropertyDeclaration(node.parent))) {
+    else if (
+      (ts.isArrowFunction(node) || ts.isFunctionExpression(node)) &&
+      (ts.isVariableDeclaration(node.parent) || ts.isPropertyAssignment(node.parent) || ts.isPropertyDeclaration(node.parent))
+    ) {
       name = node.parent.name.getText(sf);
     }
     if (name) {
@@ -216,7 +240,9 @@ describe(`functions of at most ${MAX_FUNCTION_LINES} lines outside tests`, () =>
 
   it('none is longer, but for the known ones, which do not grow', () => {
     const over = sizes.filter((s) => s.lines > MAX_FUNCTION_LINES && !(s.key in KNOWN_LONG)).map((s) => `${s.key}: ${s.lines} lines`);
-    const grew = sizes.filter((s) => s.key in KNOWN_LONG && s.lines > KNOWN_LONG[s.key]!.lines).map((s) => `${s.key}: ${s.lines} lines (was ${KNOWN_LONG[s.key]!.lines})`);
+    const grew = sizes
+      .filter((s) => s.key in KNOWN_LONG && s.lines > KNOWN_LONG[s.key]!.lines)
+      .map((s) => `${s.key}: ${s.lines} lines (was ${KNOWN_LONG[s.key]!.lines})`);
     expect([...over, ...grew]).toEqual([]);
   });
 
@@ -239,7 +265,8 @@ describe(`functions of at most ${MAX_FUNCTION_LINES} lines outside tests`, () =>
 it('npm run deps cruises every source folder', () => {
   const scripts = (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
   expect(scripts.lint).toContain('npm run --silent deps');
-  for (const d of ['domain', 'contract', 'activities', 'workflows', 'worker', 'client', 'cli', 'emulator', 'dev', 'bench', 'test']) expect(scripts.deps).toContain(` ${d}`);
+  for (const d of ['domain', 'contract', 'activities', 'workflows', 'worker', 'client', 'cli', 'emulator', 'dev', 'bench', 'test'])
+    expect(scripts.deps).toContain(` ${d}`);
 });
 
 describe('the README layout table', () => {
@@ -254,11 +281,15 @@ describe('the README layout table', () => {
   });
 
   it('says what each folder may import as the dependency rules do', () => {
-    const rules = (createRequire(import.meta.url)(CONFIG) as { forbidden: Array<{ name: string; from: { path?: string }; to: { pathNot?: string[] } }> }).forbidden;
+    const rules = (createRequire(import.meta.url)(CONFIG) as { forbidden: Array<{ name: string; from: { path?: string }; to: { pathNot?: string[] } }> })
+      .forbidden;
     for (const r of rows.filter((x) => !['deploy', 'docs', 'schemas', 'scripts', 'test'].includes(x.folder))) {
       const rule = rules.find((x) => x.name === `${r.folder}-imports`);
       expect(rule, r.folder).toBeDefined();
-      const allowed = /^\^\(([^)]*)\)\/$/.exec(rule!.to.pathNot![0]!)![1]!.split('|').filter((f) => f !== r.folder);
+      const allowed = /^\^\(([^)]*)\)\/$/
+        .exec(rule!.to.pathNot![0]!)![1]!
+        .split('|')
+        .filter((f) => f !== r.folder);
       const said = [...r.mayImport.matchAll(/`([a-z]+)\/`/g)].map((m) => m[1]!);
       expect(said.sort(), r.folder).toEqual(allowed.sort());
     }

@@ -44,7 +44,10 @@ describe('verdictOf', () => {
 describe('evaluateAudit', () => {
   const inventory: AuditInventory = {
     protected: [ws('ws_ok', 2 * H), ws('ws_old', 30 * H), ws('ws_none', null), ws('ws_fail', 3 * H, run('failed')), ws('ws_ok2', 5 * H)],
-    unprotected: [{ workspaceId: 'ws_z', snapshotCount: 1, snapshotBytes: 5, newestSnapshot: null }, { workspaceId: 'ws_y', snapshotCount: 2, snapshotBytes: 6, newestSnapshot: null }],
+    unprotected: [
+      { workspaceId: 'ws_z', snapshotCount: 1, snapshotBytes: 5, newestSnapshot: null },
+      { workspaceId: 'ws_y', snapshotCount: 2, snapshotBytes: 6, newestSnapshot: null },
+    ],
     runsSince: new Date(NOW - 52 * H).toISOString(),
   };
 

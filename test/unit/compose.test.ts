@@ -196,7 +196,10 @@ describe('docker-compose.yml and `npm run cluster` share one definition of the T
     // The server reads the file where compose mounts it.
     const mount = services.temporal!.configs!.find((c) => c.source === 'temporal-dynamic-config')!;
     expect((services.temporal!.environment as Record<string, string>).DYNAMIC_CONFIG_FILE_PATH).toBe(mount.target);
-    for (const [job, script] of [['temporal-schema', topology.schemaScript], ['temporal-namespace', topology.namespaceScript]] as const) {
+    for (const [job, script] of [
+      ['temporal-schema', topology.schemaScript],
+      ['temporal-namespace', topology.namespaceScript],
+    ] as const) {
       expect(services[job]!.entrypoint).toEqual(['/bin/sh', services[job]!.configs![0]!.target]);
       expect(fs.existsSync(path.join(root, script)), script).toBe(true);
     }
@@ -219,9 +222,21 @@ describe('docker-compose.yml and `npm run cluster` share one definition of the T
       if (local.includes(k)) continue;
       expect(env[k], k).toBe(interpolate(v, { POSTGRES_USER: 'temporal', POSTGRES_PASSWORD: 'pw' }));
     }
-    expect(env).toMatchObject({ DB: 'postgres12', POSTGRES_USER: 'temporal', POSTGRES_PWD: 'pw', POSTGRES_SEEDS: '127.0.0.1', DB_PORT: '5433', BIND_ON_IP: '127.0.0.1' });
+    expect(env).toMatchObject({
+      DB: 'postgres12',
+      POSTGRES_USER: 'temporal',
+      POSTGRES_PWD: 'pw',
+      POSTGRES_SEEDS: '127.0.0.1',
+      DB_PORT: '5433',
+      BIND_ON_IP: '127.0.0.1',
+    });
     expect(env.DYNAMIC_CONFIG_FILE_PATH).toBe(path.join('/checkout', 'deploy/temporal/dynamicconfig/rigsnap.yaml'));
-    expect(local.filter((k) => !(SERVER_PORT_VARIABLES as readonly string[]).includes(k)).sort()).toEqual(['BIND_ON_IP', 'DB_PORT', 'DYNAMIC_CONFIG_FILE_PATH', 'POSTGRES_SEEDS']);
+    expect(local.filter((k) => !(SERVER_PORT_VARIABLES as readonly string[]).includes(k)).sort()).toEqual([
+      'BIND_ON_IP',
+      'DB_PORT',
+      'DYNAMIC_CONFIG_FILE_PATH',
+      'POSTGRES_SEEDS',
+    ]);
   });
 
   it('interpolates like compose', () => {
@@ -289,7 +304,9 @@ describe('Dockerfile', () => {
   });
 
   it('keeps secrets and host builds out of the build context', () => {
-    const ignore = read('.dockerignore').split('\n').map((l) => l.trim());
+    const ignore = read('.dockerignore')
+      .split('\n')
+      .map((l) => l.trim());
     for (const entry of ['node_modules', 'dist', '.env', '.git', '.rigsnap']) expect(ignore).toContain(entry);
     expect(ignore).toContain('!.env.example');
   });

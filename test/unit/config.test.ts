@@ -83,7 +83,9 @@ describe('loadWorkerConfig', () => {
 
   it('reads the old name of the quota, RIGSNAP_ACTIVITIES_PER_SECOND, as the new one when only it is set', () => {
     expect(loadWorkerConfig({ RIGBOX_TOKEN: TOKEN, RIGSNAP_ACTIVITIES_PER_SECOND: '7' }).RIGSNAP_RIGBOX_CALLS_PER_SECOND).toBe(7);
-    expect(loadWorkerConfig({ RIGBOX_TOKEN: TOKEN, RIGSNAP_ACTIVITIES_PER_SECOND: '7', RIGSNAP_RIGBOX_CALLS_PER_SECOND: '9' }).RIGSNAP_RIGBOX_CALLS_PER_SECOND).toBe(9);
+    expect(
+      loadWorkerConfig({ RIGBOX_TOKEN: TOKEN, RIGSNAP_ACTIVITIES_PER_SECOND: '7', RIGSNAP_RIGBOX_CALLS_PER_SECOND: '9' }).RIGSNAP_RIGBOX_CALLS_PER_SECOND,
+    ).toBe(9);
   });
 
   it('names every bad variable at once', () => {
@@ -105,7 +107,9 @@ describe('loadWorkerConfig', () => {
   });
 
   it('knows every schema variable and the Temporal connection variables', () => {
-    expect(KNOWN_ENV_VARS).toEqual(expect.arrayContaining(['RIGBOX_TOKEN', 'RIGBOX_API_URL', 'RIGSNAP_RIGBOX_CALLS_PER_SECOND', 'TEMPORAL_ADDRESS', 'TEMPORAL_API_KEY']));
+    expect(KNOWN_ENV_VARS).toEqual(
+      expect.arrayContaining(['RIGBOX_TOKEN', 'RIGBOX_API_URL', 'RIGSNAP_RIGBOX_CALLS_PER_SECOND', 'TEMPORAL_ADDRESS', 'TEMPORAL_API_KEY']),
+    );
     expect(new Set(KNOWN_ENV_VARS).size).toBe(KNOWN_ENV_VARS.length);
   });
 });

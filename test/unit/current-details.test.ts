@@ -32,11 +32,20 @@ describe('formatCurrentDetails', () => {
   it('marks where a failed run stopped, and says why a step runs (a restart after a failure)', () => {
     const failed: Progress = { ...running, state: 'failed', detail: undefined };
     expect(formatCurrentDetails(failed)).toContain('- ✗ stopping workspace');
-    expect(formatCurrentDetails(running, 'restarting after a failure')).toContain('- … stopping workspace and waiting for it to stop (restarting after a failure)');
+    expect(formatCurrentDetails(running, 'restarting after a failure')).toContain(
+      '- … stopping workspace and waiting for it to stop (restarting after a failure)',
+    );
   });
 
   it('lists a fleet run’s tallies as items, not a JSON block', () => {
-    const fleet: Progress = { operation: 'fleet-backup', workspaceId: null, state: 'running', currentStep: null, steps: [], detail: { total: 3, done: 1, running: 2 } };
+    const fleet: Progress = {
+      operation: 'fleet-backup',
+      workspaceId: null,
+      state: 'running',
+      currentStep: null,
+      steps: [],
+      detail: { total: 3, done: 1, running: 2 },
+    };
     const md = formatCurrentDetails(fleet);
     expect(md).not.toContain('```');
     expect(md).toContain('- total: 3\n- done: 1\n- running: 2');
@@ -45,8 +54,20 @@ describe('formatCurrentDetails', () => {
 
 describe('stored wait heartbeats', () => {
   it('carry times as ISO text, and resume from either form', () => {
-    const stored = toStoredHeartbeat({ phase: 'waiting for stopped', status: 'stopping', polls: 3, waitStartedAt: 1_795_000_000_000, firstLookAt: 1_795_000_000_500 });
-    expect(stored).toEqual({ phase: 'waiting for stopped', status: 'stopping', polls: 3, waitStartedAt: '2026-11-18T11:06:40.000Z', firstLookAt: '2026-11-18T11:06:40.500Z' });
+    const stored = toStoredHeartbeat({
+      phase: 'waiting for stopped',
+      status: 'stopping',
+      polls: 3,
+      waitStartedAt: 1_795_000_000_000,
+      firstLookAt: 1_795_000_000_500,
+    });
+    expect(stored).toEqual({
+      phase: 'waiting for stopped',
+      status: 'stopping',
+      polls: 3,
+      waitStartedAt: '2026-11-18T11:06:40.000Z',
+      firstLookAt: '2026-11-18T11:06:40.500Z',
+    });
     expect(JSON.stringify(stored)).not.toMatch(/\d{13}/);
     expect(fromStoredHeartbeat(stored)).toMatchObject({ waitStartedAt: 1_795_000_000_000, firstLookAt: 1_795_000_000_500, polls: 3 });
     // What a worker of the previous version left: epoch numbers.

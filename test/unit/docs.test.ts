@@ -149,7 +149,10 @@ describe('docs/cli.md documents the whole program', () => {
     const rows = section.split('\n').filter((l) => l.startsWith('| `'));
     const documented = new Map<string, Set<string>>();
     for (const row of rows) {
-      const [options, commands] = row.split('|').slice(1, 3).map((c) => c.trim()) as [string, string];
+      const [options, commands] = row
+        .split('|')
+        .slice(1, 3)
+        .map((c) => c.trim()) as [string, string];
       const paths = new Set(commands.split(',').map((c) => c.trim()));
       for (const m of options.matchAll(/--[a-z][a-z-]*/g)) documented.set(m[0], paths);
     }
@@ -168,7 +171,10 @@ describe('what the README and docs/cli.md say of the program', () => {
     const listed = /the commands that start an operation \(([^)]*)\) also have `--no-wait`/.exec(readme)?.[1];
     expect(listed, 'the README sentence about --no-wait').toBeDefined();
     const named = [...listed!.matchAll(/`([^`]+)`/g)].map((m) => m[1]!).sort();
-    const actual = [...leaves].filter(([, c]) => c.options.some((o) => o.long === '--no-wait')).map(([p]) => p).sort();
+    const actual = [...leaves]
+      .filter(([, c]) => c.options.some((o) => o.long === '--no-wait'))
+      .map(([p]) => p)
+      .sort();
     expect(named).toEqual(actual);
   });
 

@@ -92,9 +92,12 @@ describe('parseInput: valid minimal inputs get their defaults', () => {
   });
 
   it('pruneSnapshots: dryRun false', () => {
-    expect(
-      accepted(parseInput(PruneSnapshotsInput, { workspaceId: 'ws_demo', namePrefix: 'daily-backup-', retention: { keepLast: 7 } })),
-    ).toEqual({ workspaceId: 'ws_demo', namePrefix: 'daily-backup-', retention: { keepLast: 7 }, dryRun: false });
+    expect(accepted(parseInput(PruneSnapshotsInput, { workspaceId: 'ws_demo', namePrefix: 'daily-backup-', retention: { keepLast: 7 } }))).toEqual({
+      workspaceId: 'ws_demo',
+      namePrefix: 'daily-backup-',
+      retention: { keepLast: 7 },
+      dryRun: false,
+    });
   });
 
   it('backupWorkspace: namePrefix "daily-backup-", no retention', () => {
@@ -126,9 +129,7 @@ describe('parseInput: valid minimal inputs get their defaults', () => {
   });
 
   it('parsed output is canonical JSON (what goes into history)', () => {
-    const v = accepted(
-      parseInput(BackupFleetInput, { workspaceIds: ['ws_a'], retention: { keepDaily: 7, keepWithinDays: 1.5, timezone: 'Europe/Berlin' } }),
-    );
+    const v = accepted(parseInput(BackupFleetInput, { workspaceIds: ['ws_a'], retention: { keepDaily: 7, keepWithinDays: 1.5, timezone: 'Europe/Berlin' } }));
     expect(JSON.parse(JSON.stringify(v))).toEqual(v);
   });
 
@@ -154,9 +155,21 @@ describe('parseInput: bad inputs are refused with a message naming the field', (
     ['workspace id of the wrong type', WORKFLOW_TYPES.backup, { workspaceId: 42 }, 'workspaceId', /must be a string like "ws_demo"/],
     ['snapshot id without snap_', WORKFLOW_TYPES.restore, { ...restoreOk, snapshotId: 'abc123' }, 'snapshotId', /must be "snap_" followed by/],
     ['snapshot id with a path', WORKFLOW_TYPES.delete, { ...restoreOk, snapshotId: 'snap_1/../../x' }, 'snapshotId', /must be "snap_"/],
-    ['unknown field keepcurrent', WORKFLOW_TYPES.restore, { ...restoreOk, keepcurrent: true }, 'keepcurrent', /keepcurrent: unknown field \(check the spelling\)/],
+    [
+      'unknown field keepcurrent',
+      WORKFLOW_TYPES.restore,
+      { ...restoreOk, keepcurrent: true },
+      'keepcurrent',
+      /keepcurrent: unknown field \(check the spelling\)/,
+    ],
     ['unknown field Restart', WORKFLOW_TYPES.snapshot, { ...snapshotOk, Restart: 'always' }, 'Restart', /Restart: unknown field/],
-    ['a misspelt rule inside retention', WORKFLOW_TYPES.prune, { ...pruneOk, retention: { keepLast: 3, keepdaily: 7 } }, 'retention.keepdaily', /retention\.keepdaily: unknown field/],
+    [
+      'a misspelt rule inside retention',
+      WORKFLOW_TYPES.prune,
+      { ...pruneOk, retention: { keepLast: 3, keepdaily: 7 } },
+      'retention.keepdaily',
+      /retention\.keepdaily: unknown field/,
+    ],
     ['missing workspaceId', WORKFLOW_TYPES.snapshot, { name: 'x' }, 'workspaceId', /^workspaceId: is required$/],
     ['missing name', WORKFLOW_TYPES.snapshot, { workspaceId: 'ws_demo' }, 'name', /^name: is required$/],
     ['missing snapshotId', WORKFLOW_TYPES.delete, { workspaceId: 'ws_demo' }, 'snapshotId', /^snapshotId: is required$/],
@@ -170,11 +183,29 @@ describe('parseInput: bad inputs are refused with a message naming the field', (
     ['duplicate workspaceIds', WORKFLOW_TYPES['fleet-backup'], { workspaceIds: ['ws_a', 'ws_b', 'ws_a'] }, 'workspaceIds', /must not list a workspace twice/],
     ['an empty fleet', WORKFLOW_TYPES['fleet-backup'], { workspaceIds: [] }, 'workspaceIds', /must list at least one workspace/],
     ['a bad id inside the fleet', WORKFLOW_TYPES['fleet-backup'], { workspaceIds: ['ws_a', 'b'] }, 'workspaceIds.1', /^workspaceIds\.1: must be "ws_"/],
-    ['concurrency 0', WORKFLOW_TYPES['fleet-backup'], { workspaceIds: ['ws_a'], concurrency: 0 }, 'concurrency', /^concurrency: must be a whole number from 1 to 200$/],
+    [
+      'concurrency 0',
+      WORKFLOW_TYPES['fleet-backup'],
+      { workspaceIds: ['ws_a'], concurrency: 0 },
+      'concurrency',
+      /^concurrency: must be a whole number from 1 to 200$/,
+    ],
     ['concurrency 201', WORKFLOW_TYPES['fleet-backup'], { workspaceIds: ['ws_a'], concurrency: 201 }, 'concurrency', /from 1 to 200/],
     ['concurrency 2.5', WORKFLOW_TYPES['fleet-backup'], { workspaceIds: ['ws_a'], concurrency: 2.5 }, 'concurrency', /from 1 to 200/],
-    ['bad timezone', WORKFLOW_TYPES.backup, { workspaceId: 'ws_demo', retention: { keepDaily: 7, timezone: 'Berlin' } }, 'retention.timezone', /^retention\.timezone: must be an IANA timezone/],
-    ['ttl "5 minutes"', WORKFLOW_TYPES.checkpoint, { workspaceId: 'ws_demo', name: 'demo', ttl: '5 minutes' }, 'ttl', /^ttl: must be a duration from "1s" to "30d"/],
+    [
+      'bad timezone',
+      WORKFLOW_TYPES.backup,
+      { workspaceId: 'ws_demo', retention: { keepDaily: 7, timezone: 'Berlin' } },
+      'retention.timezone',
+      /^retention\.timezone: must be an IANA timezone/,
+    ],
+    [
+      'ttl "5 minutes"',
+      WORKFLOW_TYPES.checkpoint,
+      { workspaceId: 'ws_demo', name: 'demo', ttl: '5 minutes' },
+      'ttl',
+      /^ttl: must be a duration from "1s" to "30d"/,
+    ],
     ['ttl "0s"', WORKFLOW_TYPES.checkpoint, { workspaceId: 'ws_demo', name: 'demo', ttl: '0s' }, 'ttl', /^ttl: must be a duration/],
     ['ttl "31d"', WORKFLOW_TYPES.checkpoint, { workspaceId: 'ws_demo', name: 'demo', ttl: '31d' }, 'ttl', /^ttl: must be a duration/],
     ['ttl as a number', WORKFLOW_TYPES.checkpoint, { workspaceId: 'ws_demo', name: 'demo', ttl: 3600 }, 'ttl', /^ttl: must be a duration such as/],
@@ -510,7 +541,15 @@ describe('errors', () => {
   });
 
   it('NON_RETRYABLE_ERROR_TYPES matches the table', () => {
-    expect([...NON_RETRYABLE_ERROR_TYPES].sort()).toEqual(['BadResponse', 'InvalidInput', 'InvalidRequest', 'NotFound', 'PartialFailure', 'Timeout', 'Unauthorized']);
+    expect([...NON_RETRYABLE_ERROR_TYPES].sort()).toEqual([
+      'BadResponse',
+      'InvalidInput',
+      'InvalidRequest',
+      'NotFound',
+      'PartialFailure',
+      'Timeout',
+      'Unauthorized',
+    ]);
     expect(NON_RETRYABLE_ERROR_TYPES).toEqual(ERROR_TYPES.filter((t) => !ERROR_TABLE[t].retryable));
     for (const t of ERROR_TYPES) expect(NON_RETRYABLE_ERROR_TYPES.includes(t)).toBe(!isRetryable(t));
   });

@@ -43,8 +43,7 @@ async function call(url: string, method: string, body?: unknown, token: string |
 /** A Rigbox API call (under /api, with the token). */
 const api = (e: Emulator, method: string, route: string, body?: unknown) => call(`${e.url}${route}`, method, body);
 /** A control call (under /_emulator, no token). */
-const admin = (e: Emulator, method: string, route: string, body?: unknown) =>
-  call(`${e.url.replace(/\/api$/, '')}/_emulator${route}`, method, body, null);
+const admin = (e: Emulator, method: string, route: string, body?: unknown) => call(`${e.url.replace(/\/api$/, '')}/_emulator${route}`, method, body, null);
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 

@@ -48,7 +48,12 @@ describe('worker log, text', () => {
   });
 
   it('a state change is one line, not a multi-line object', () => {
-    const text = formatText({ level: 'INFO', message: 'Worker state changed', timestampNanos: at, meta: { sdkComponent: 'worker', taskQueue: 'rigbox-snapshots', state: 'RUNNING' } });
+    const text = formatText({
+      level: 'INFO',
+      message: 'Worker state changed',
+      timestampNanos: at,
+      meta: { sdkComponent: 'worker', taskQueue: 'rigbox-snapshots', state: 'RUNNING' },
+    });
     expect(text).toBe('2026-11-18T11:06:40.000Z INFO  Worker state changed taskQueue=rigbox-snapshots state=RUNNING');
   });
 
@@ -92,7 +97,9 @@ describe('failures logged from the workflow thread', () => {
       stack: 'ApplicationFailure: snapshot snap_nope does not exist in workspace ws_demo\n    at Function.create (failure.ts:228:11)',
     });
     const text = formatText({ level: 'WARN', message: 'Workflow failed', timestampNanos: at, meta: { workflowType: WORKFLOW_TYPES.restore, error: copy } });
-    expect(text).toBe('2026-11-18T11:06:40.000Z WARN  Workflow failed: ApplicationFailure: snapshot snap_nope does not exist in workspace ws_demo workflowType=restoreWorkspace');
+    expect(text).toBe(
+      '2026-11-18T11:06:40.000Z WARN  Workflow failed: ApplicationFailure: snapshot snap_nope does not exist in workspace ws_demo workflowType=restoreWorkspace',
+    );
   });
 
   it('an ApplicationFailure of a type nobody planned (a bug surfacing as a failure) keeps its stack', () => {

@@ -15,12 +15,15 @@ describe('polling with an expected duration', () => {
     [1_000, 3, 125],
     [10_000, 3, 125],
     [30_000, 4, 150],
-  ])('a %i ms transition that takes as long as usual: %i reads, seen %i ms late (half a step, a step being 1/50 of it within 250–300 ms)', (ms, reads, late) => {
-    const { gets, delayMs } = detect(ms, ms);
-    // pollTimes counts the read at 0; two more bracket the end, after jumps of at most the 15 s cap.
-    expect(gets).toBe(reads);
-    expect(delayMs).toBe(late);
-  });
+  ])(
+    'a %i ms transition that takes as long as usual: %i reads, seen %i ms late (half a step, a step being 1/50 of it within 250–300 ms)',
+    (ms, reads, late) => {
+      const { gets, delayMs } = detect(ms, ms);
+      // pollTimes counts the read at 0; two more bracket the end, after jumps of at most the 15 s cap.
+      expect(gets).toBe(reads);
+      expect(delayMs).toBe(late);
+    },
+  );
 
   it('a 60 s transition that takes as long as usual: reads spaced by the 15 s cap, then the bracket, seen 150 ms late', () => {
     const { gets, delayMs } = detect(60_000, 60_000);

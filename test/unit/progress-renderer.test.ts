@@ -1,12 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Progress } from '../../domain/index.js';
-import {
-  SPINNER_FRAMES,
-  describeActivity,
-  describeDetail,
-  finishedStepLines,
-  renderProgress,
-} from '../../client/progress-renderer.js';
+import { SPINNER_FRAMES, describeActivity, describeDetail, finishedStepLines, renderProgress } from '../../client/progress-renderer.js';
 import { fmtTime } from '../../client/format.js';
 import type { PendingActivityView } from '../../client/rigsnap-client.js';
 
@@ -110,19 +104,14 @@ describe('renderProgress', () => {
       steps: [],
       detail: { total: 200, done: 120, running: 10, succeeded: 110, failed: 10, run: 2 },
     };
-    expect(renderProgress({ progress: fleet, now: T0 })).toEqual([
-      'fleet-backup running',
-      '  120/200 done · 10 running · 110 succeeded · 10 failed · run 2',
-    ]);
+    expect(renderProgress({ progress: fleet, now: T0 })).toEqual(['fleet-backup running', '  120/200 done · 10 running · 110 succeeded · 10 failed · run 2']);
     const checkpoint: Progress = {
       ...completed,
       operation: 'checkpoint',
       state: 'running',
       detail: { state: 'active', snapshotId: 'snap_1', snapshotName: 'pre-demo', rollbacks: 1, expiresAt: '2026-04-07T05:00:00.000Z' },
     };
-    expect(renderProgress({ progress: checkpoint, now: T0 }).at(-1)).toBe(
-      '  checkpoint active · snapshot snap_1 · 1 rollback · expires 2026-04-07 05:00 UTC',
-    );
+    expect(renderProgress({ progress: checkpoint, now: T0 }).at(-1)).toBe('  checkpoint active · snapshot snap_1 · 1 rollback · expires 2026-04-07 05:00 UTC');
   });
 });
 
@@ -182,7 +171,14 @@ describe('waiting for the workspace lock', () => {
 
 describe('fleet runs', () => {
   it('name the workspaces being backed up right now', () => {
-    const fleet: Progress = { operation: 'fleet-backup', workspaceId: null, state: 'running', currentStep: null, steps: [], detail: { total: 3, done: 1, running: 2 } };
+    const fleet: Progress = {
+      operation: 'fleet-backup',
+      workspaceId: null,
+      state: 'running',
+      currentStep: null,
+      steps: [],
+      detail: { total: 3, done: 1, running: 2 },
+    };
     expect(renderProgress({ progress: fleet, now: T0, running: ['ws_a', 'ws_b'] }).slice(1)).toEqual(['  1/3 done · 2 running', '  backing up ws_a, ws_b']);
   });
 });

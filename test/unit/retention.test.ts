@@ -196,11 +196,7 @@ describe('ISO weeks across a year boundary', () => {
 
 describe('timezone bucketing', () => {
   // 23:30 UTC on 2026-03-10 is 00:30 on 2026-03-11 in Berlin (UTC+1 in March before DST).
-  const DAYS = [
-    snap('snap_ta', '2026-03-10T10:00:00Z'),
-    snap('snap_tb', '2026-03-10T23:30:00Z'),
-    snap('snap_tc', '2026-03-11T12:00:00Z'),
-  ];
+  const DAYS = [snap('snap_ta', '2026-03-10T10:00:00Z'), snap('snap_tb', '2026-03-10T23:30:00Z'), snap('snap_tc', '2026-03-11T12:00:00Z')];
 
   it.each<[string, string[], string[]]>([
     ['UTC', ['snap_tc', 'snap_tb'], ['snap_ta']],
@@ -220,11 +216,7 @@ describe('timezone bucketing', () => {
   });
 
   it('keepMonthly: 23:30 UTC on 31 January is already February in Berlin', () => {
-    const months = [
-      snap('snap_mx', '2026-01-31T12:00:00Z'),
-      snap('snap_my', '2026-01-31T23:30:00Z'),
-      snap('snap_mz', '2026-02-15T12:00:00Z'),
-    ];
+    const months = [snap('snap_mx', '2026-01-31T12:00:00Z'), snap('snap_my', '2026-01-31T23:30:00Z'), snap('snap_mz', '2026-02-15T12:00:00Z')];
     const utc = selectRetention(months, 'ws_demo', 'daily-backup-', policy({ keepMonthly: 2 }));
     expect(keptIds(utc)).toEqual(['snap_mz', 'snap_my']);
     const berlin = selectRetention(months, 'ws_demo', 'daily-backup-', policy({ keepMonthly: 2, timezone: 'Europe/Berlin' }));
@@ -422,16 +414,7 @@ describe('input schema refusals', () => {
 
 const WORKSPACES = ['ws_alpha', 'ws_beta', 'ws_c-1'] as const;
 const PREFIXES = ['daily-backup-', 'weekly-', 'pre-', 'pre-restore-', 'daily-'] as const;
-const NAME_STEMS = [
-  'daily-backup-',
-  'daily-backup-',
-  'weekly-',
-  'pre-demo-',
-  'pre-restore-',
-  'Daily-backup-',
-  'before-migration',
-  'stable-model-v2',
-] as const;
+const NAME_STEMS = ['daily-backup-', 'daily-backup-', 'weekly-', 'pre-demo-', 'pre-restore-', 'Daily-backup-', 'before-migration', 'stable-model-v2'] as const;
 const TIMEZONES = ['UTC', 'Europe/Berlin', 'America/Los_Angeles', 'Asia/Kolkata', 'Pacific/Auckland'] as const;
 const SAFETY = 'pre-restore-';
 
@@ -500,10 +483,7 @@ const caseArb = fc.record({
 /** The candidate rule, written out independently of isRetentionCandidate. */
 function candidatesOf(snapshots: readonly Snap[], workspaceId: string, namePrefix: string): Snap[] {
   return snapshots.filter(
-    (s) =>
-      s.workspace_id === workspaceId &&
-      s.name.startsWith(namePrefix) &&
-      (!s.name.startsWith(SAFETY) || namePrefix.startsWith(SAFETY)),
+    (s) => s.workspace_id === workspaceId && s.name.startsWith(namePrefix) && (!s.name.startsWith(SAFETY) || namePrefix.startsWith(SAFETY)),
   );
 }
 
@@ -525,9 +505,7 @@ function newestOf(snapshots: readonly Snap[]): Snap | undefined {
  * implementation does) and take the newest of the n most recent buckets.
  */
 function modelReasons(snapshots: readonly Snap[], workspaceId: string, namePrefix: string, p: Policy): Map<string, string[]> {
-  const sorted = candidatesOf(snapshots, workspaceId, namePrefix).sort(
-    (a, b) => Date.parse(b.created_at) - Date.parse(a.created_at) || (a.id < b.id ? 1 : -1),
-  );
+  const sorted = candidatesOf(snapshots, workspaceId, namePrefix).sort((a, b) => Date.parse(b.created_at) - Date.parse(a.created_at) || (a.id < b.id ? 1 : -1));
   const out = new Map<string, string[]>();
   const add = (s: Snap, reason: string) => out.set(s.id, [...(out.get(s.id) ?? []), reason]);
   const tz = p.timezone ?? 'UTC';
@@ -686,7 +664,8 @@ describe('retention properties (fast-check)', () => {
           keepDaily: grow(small.keepDaily, g.daily),
           keepWeekly: grow(small.keepWeekly, g.weekly),
           keepMonthly: grow(small.keepMonthly, g.monthly),
-          keepWithinDays: small.keepWithinDays !== undefined ? small.keepWithinDays + (g.within ?? 0) : g.within === null || g.within === 0 ? undefined : g.within,
+          keepWithinDays:
+            small.keepWithinDays !== undefined ? small.keepWithinDays + (g.within ?? 0) : g.within === null || g.within === 0 ? undefined : g.within,
           timezone: small.timezone,
         });
         const a = selectRetention(snapshots, workspaceId, namePrefix, small);

@@ -176,11 +176,7 @@ describe('status codes map to the error table', () => {
   });
 
   it('extra fields are tolerated and dropped', async () => {
-    const fake: typeof fetch = async () =>
-      new Response(
-        JSON.stringify({ id: 'ws_a', status: 'running', region: 'eu', owner: { id: 1 } }),
-        { status: 200 },
-      );
+    const fake: typeof fetch = async () => new Response(JSON.stringify({ id: 'ws_a', status: 'running', region: 'eu', owner: { id: 1 } }), { status: 200 });
     const ws = await createRigboxClient({ baseUrl: emu.url, token: TOKEN, fetch: fake }).getWorkspace('ws_a');
     expect(ws).toEqual({ id: 'ws_a', status: 'running' });
   });
@@ -216,7 +212,13 @@ describe('injected faults', () => {
       const e = await startEmulator({ token: TOKEN, faults: { unavailableRate: 0.5, seed }, delays: { latencyMs: 0 }, seedWorkspaces: [{ id: 'ws_s' }] });
       const c = createRigboxClient({ baseUrl: e.url, token: TOKEN });
       const out: string[] = [];
-      for (let i = 0; i < 20; i++) out.push(await c.getWorkspace('ws_s').then(() => 'ok', (x: RigboxApiError) => x.type));
+      for (let i = 0; i < 20; i++)
+        out.push(
+          await c.getWorkspace('ws_s').then(
+            () => 'ok',
+            (x: RigboxApiError) => x.type,
+          ),
+        );
       await e.close();
       return out.join(',');
     };
