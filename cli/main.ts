@@ -129,6 +129,11 @@ export async function main(argv: string[] = process.argv): Promise<number> {
 
 /** Runs the CLI as a program: sets the exit code, and never lets a slow handle hang the shell. */
 export function run(argv: string[] = process.argv): void {
+  // Whoever reads the output may stop early (`rigsnap list ws_demo | head`): end quietly, not with a stack.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    process.exit(typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok);
+  });
   main(argv).then(
     (code) => {
       process.exitCode = code;

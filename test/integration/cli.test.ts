@@ -245,6 +245,19 @@ describe('rigsnap snapshot / list / restore', () => {
   });
 });
 
+describe('output read only in part', () => {
+  it('a reader that closes the pipe early (`| head`) ends the CLI quietly, with no stack trace', async () => {
+    const child = spawn(process.execPath, [CLI, 'fleet', 'backup', '--help'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Closed before the CLI has started: its first write meets a pipe nobody reads.
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+  });
+});
+
 describe('bad usage', () => {
   const cases: Array<[string, string[], RegExp]> = [
     ['a missing --name', ['snapshot', 'ws_cli'], /required option '--name <name>' not specified/],
