@@ -33,8 +33,8 @@ function banner(c: Cluster, startedInMs: number): string {
     `${pc.bold(pc.green('rigsnap cluster is up'))} (in ${(startedInMs / 1000).toFixed(1)}s): the docker-compose.yml topology, without Docker`,
     ...rows.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`),
     'Try:',
-    `  ${pc.cyan(`TEMPORAL_ADDRESS=${c.address} npx rigsnap snapshot ws_demo --name before-migration`)}`,
-    `  ${pc.cyan(`TEMPORAL_ADDRESS=${c.address} npx rigsnap list ws_demo`)}`,
+    `  ${pc.cyan(`TEMPORAL_ADDRESS=${c.address} ./rigsnap snapshot ws_demo --name before-migration`)}`,
+    `  ${pc.cyan(`TEMPORAL_ADDRESS=${c.address} ./rigsnap list ws_demo`)}`,
     'Stop everything with Ctrl-C.',
   ].join('\n');
 }
