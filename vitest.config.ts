@@ -1,3 +1,4 @@
+/** Vitest for `npm test`: unit, integration, replay and chaos tests against one real Temporal dev server. */
 import { configDefaults, defineConfig } from 'vitest/config';
 
 export default defineConfig({

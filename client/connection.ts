@@ -1,3 +1,4 @@
+/** The Temporal connection of the client library: where to connect (envconfig) and connecting, with errors that say what to fix. */
 import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { DEFAULT_TASK_QUEUE } from '../domain/index.js';

@@ -1,3 +1,4 @@
+/** RigsnapClient: the library other services use to start, watch, cancel and query rigsnap's workflows by their contract types. */
 import type { Client } from '@temporalio/client';
 import type {
   AuditBackupsInput,

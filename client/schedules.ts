@@ -1,3 +1,4 @@
+/** RigsnapSchedules: create, update, list, trigger, backfill and delete the backup, fleet and audit schedules. */
 import { ScheduleAlreadyRunning, type ScheduleDescription } from '@temporalio/client';
 import { z } from 'zod';
 import type { TemporalContext } from './context.js';

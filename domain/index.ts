@@ -1,3 +1,4 @@
+/** The domain barrel for the client, the CLI and activities (never for workflows: it builds every zod schema, see domain/schemas.ts). */
 export * from './constants.js';
 export * from './errors.js';
 export * from './ids.js';

@@ -1,3 +1,4 @@
+/** Restic-style retention: which of a workspace's backups are kept (and why) and which are deleted; pure, so the prune workflow runs it in its sandbox. */
 import { SAFETY_SNAPSHOT_PREFIX } from './constants.js';
 import type { RetentionPolicy } from './inputs.js';
 import { newestFirst } from './order.js';

@@ -1,3 +1,4 @@
+/** The snapshotWorkspace workflow, and the snapshot step under the lock that backups and checkpoints share. */
 import type { PreflightResult } from '../activities/index.js';
 import type { RestartPolicy, SnapshotWorkspaceInput } from '../domain/inputs.js';
 import type { SnapshotWorkspaceResult } from '../domain/results.js';

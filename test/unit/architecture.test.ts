@@ -261,6 +261,35 @@ describe(`functions of at most ${MAX_FUNCTION_LINES} lines outside tests`, () =>
   });
 });
 
+// ---- a file says what it is for -------------------------------------------------------------------
+
+/**
+ * Whether a file's first comment comes before anything it declares or re-exports: at its top, or
+ * before its first statement that is not an import (a shebang and the imports may come first).
+ */
+export function opensWithComment(file: string, text: string): boolean {
+  const sf = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true);
+  const first = sf.statements.find((st) => !ts.isImportDeclaration(st));
+  const at = (pos: number) => (ts.getLeadingCommentRanges(text, pos) ?? []).length > 0;
+  return at(ts.getShebang(text)?.length ?? 0) || (first !== undefined && at(first.getFullStart()));
+}
+
+describe("a file's first comment says what it is for", () => {
+  it('every source file outside tests opens with one', () => {
+    const bare = sources()
+      .filter((f) => !f.startsWith('test/'))
+      .filter((f) => !opensWithComment(f, fs.readFileSync(path.join(ROOT, f), 'utf8')));
+    expect(bare).toEqual([]);
+  });
+
+  it('finds a file without one, a barrel of re-exports too, and accepts one after a shebang and the imports', () => {
+    expect(opensWithComment('a.ts', "import x from 'x';\nexport const y = x;\n")).toBe(false);
+    expect(opensWithComment('b.ts', "export * from './a.js';\n")).toBe(false);
+    expect(opensWithComment('c.ts', "// c: what it is for\nexport * from './a.js';\n")).toBe(true);
+    expect(opensWithComment('d.ts', "#!/usr/bin/env node\nimport x from 'x';\n\n/** d: what it is for */\nexport const y = x;\n")).toBe(true);
+  });
+});
+
 // `npm run deps` is what lint runs; make sure the script exists and names the same folders.
 it('npm run deps cruises every source folder', () => {
   const scripts = (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
