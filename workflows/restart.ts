@@ -6,8 +6,11 @@
  * workspace lock starts the workspace before the next operation (workflows/workspace-lock.ts).
  */
 import { ActivityFailure, ApplicationFailure, CancellationScope, log, patched, sleep } from '@temporalio/workflow';
+import type { RestartPolicy } from '../domain/inputs.js';
 import { formatDuration } from '../domain/time.js';
-import { activities, asWorkflowFailure, type ProgressTracker } from './common.js';
+import type { PreflightResult } from '../activities/index.js';
+import { activities, asWorkflowFailure, shouldEndRunning, type ProgressTracker } from './common.js';
+import { withDowntime } from './metrics.js';
 import { describeFailure, notifyFailure } from './notify.js';
 import { PATCHES } from './patches.js';
 
@@ -95,4 +98,40 @@ async function legacyRestart(workspaceId: string, tracker: ProgressTracker, orig
     });
   }
   throw original;
+}
+
+/**
+ * The docs' stop → `change` → start, for a caller that holds the lock: stops the workspace, runs
+ * `change` while it is stopped, and starts it again when it should end running (`restart`). Whatever
+ * happens after the stop, the workspace is started again before this returns or throws, and the
+ * downtime is measured. Shared by the snapshot and the restore.
+ */
+export async function whileStopped<T>(
+  workspaceId: string,
+  preflight: PreflightResult,
+  restart: RestartPolicy,
+  tracker: ProgressTracker,
+  change: () => Promise<T>,
+): Promise<{ changed: T; workspaceStatus: string }> {
+  const endRunning = shouldEndRunning(restart, preflight.workspace.status);
+  return withDowntime(tracker.operation, preflight.workspace.status, (downtime) =>
+    withRestartGuarantee(workspaceId, endRunning, tracker, async () => {
+      tracker.begin('stop');
+      downtime.stopping();
+      await activities('awaitTransition', `stop ${workspaceId}`).stopWorkspace({
+        workspaceId,
+        restartAfter: endRunning,
+        knownStatus: preflight.workspace.status,
+      });
+      const changed = await change();
+      let workspaceStatus = 'stopped';
+      if (endRunning) {
+        tracker.begin('start');
+        workspaceStatus = (await activities('awaitTransition', `start ${workspaceId}`).startWorkspace({ workspaceId, knownStatus: 'stopped' })).status;
+        downtime.running();
+      }
+      tracker.end();
+      return { changed, workspaceStatus };
+    }),
+  );
 }

@@ -5,9 +5,8 @@ import type { RigboxSnapshot } from '../domain/rigbox.js';
 import { utcStamp } from '../domain/time.js';
 import * as schemas from '../domain/schemas.js';
 import type { PreflightResult } from '../activities/index.js';
-import { activities, runOperation, shouldEndRunning, validateInput, withWorkspaceLock, type ProgressTracker } from './common.js';
-import { withRestartGuarantee } from './restart.js';
-import { withDowntime } from './metrics.js';
+import { activities, runOperation, validateInput, withWorkspaceLock, type ProgressTracker } from './common.js';
+import { whileStopped } from './restart.js';
 
 /**
  * stop → await stopped → (safety snapshot) → restore → start → await running, for a caller that
@@ -20,42 +19,26 @@ export async function restoreUnderLock(
 ): Promise<Omit<RestoreWorkspaceResult, 'steps'>> {
   const { workspaceId, snapshotId } = params;
   const restored = preflight.snapshot as RigboxSnapshot;
-  const endRunning = shouldEndRunning(params.restart, preflight.workspace.status);
-  return withDowntime(tracker.operation, preflight.workspace.status, (downtime) =>
-    withRestartGuarantee(workspaceId, endRunning, tracker, async () => {
-      tracker.begin('stop');
-      downtime.stopping();
-      await activities('awaitTransition', `stop ${workspaceId}`).stopWorkspace({
-        workspaceId,
-        restartAfter: endRunning,
-        knownStatus: preflight.workspace.status,
-      });
-      let safetySnapshot: RigboxSnapshot | null = null;
-      if (params.keepCurrent) {
-        tracker.begin('safety-snapshot');
-        const name = `${SAFETY_SNAPSHOT_PREFIX}${utcStamp(new Date())}`;
-        safetySnapshot = (
-          await activities('longCopy', `safety snapshot of ${workspaceId} as "${name}"`).createSnapshot({
-            workspaceId,
-            name,
-            // Under the lock, every safety snapshot the preflight saw was made before this step: never ours to adopt.
-            knownIds: preflight.existingSafetySnapshotIds ?? [],
-            notBeforeMs: Date.now(),
-          })
-        ).snapshot;
-      }
-      tracker.begin('restore');
-      await activities('longCopy', `restore ${snapshotId} into ${workspaceId}`).restoreSnapshot({ workspaceId, snapshotId });
-      let workspaceStatus = 'stopped';
-      if (endRunning) {
-        tracker.begin('start');
-        workspaceStatus = (await activities('awaitTransition', `start ${workspaceId}`).startWorkspace({ workspaceId, knownStatus: 'stopped' })).status;
-        downtime.running();
-      }
-      tracker.end();
-      return { restored, safetySnapshot, workspaceStatus };
-    }),
-  );
+  const { changed: safetySnapshot, workspaceStatus } = await whileStopped(workspaceId, preflight, params.restart, tracker, async () => {
+    let safety: RigboxSnapshot | null = null;
+    if (params.keepCurrent) {
+      tracker.begin('safety-snapshot');
+      const name = `${SAFETY_SNAPSHOT_PREFIX}${utcStamp(new Date())}`;
+      safety = (
+        await activities('longCopy', `safety snapshot of ${workspaceId} as "${name}"`).createSnapshot({
+          workspaceId,
+          name,
+          // Under the lock, every safety snapshot the preflight saw was made before this step: never ours to adopt.
+          knownIds: preflight.existingSafetySnapshotIds ?? [],
+          notBeforeMs: Date.now(),
+        })
+      ).snapshot;
+    }
+    tracker.begin('restore');
+    await activities('longCopy', `restore ${snapshotId} into ${workspaceId}`).restoreSnapshot({ workspaceId, snapshotId });
+    return safety;
+  });
+  return { restored, safetySnapshot, workspaceStatus };
 }
 
 /**

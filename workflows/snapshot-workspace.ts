@@ -3,9 +3,8 @@ import type { PreflightResult } from '../activities/index.js';
 import type { RestartPolicy, SnapshotWorkspaceInput } from '../domain/inputs.js';
 import type { SnapshotWorkspaceResult } from '../domain/results.js';
 import * as schemas from '../domain/schemas.js';
-import { activities, runOperation, shouldEndRunning, validateInput, withWorkspaceLock, type ProgressTracker } from './common.js';
-import { withRestartGuarantee } from './restart.js';
-import { withDowntime } from './metrics.js';
+import { activities, runOperation, validateInput, withWorkspaceLock, type ProgressTracker } from './common.js';
+import { whileStopped } from './restart.js';
 
 export interface SnapshotCoreResult {
   snapshot: SnapshotWorkspaceResult['snapshot'];
@@ -23,33 +22,16 @@ export async function snapshotUnderLock(
   tracker: ProgressTracker,
 ): Promise<SnapshotCoreResult> {
   const { workspaceId, name } = params;
-  const endRunning = shouldEndRunning(params.restart, preflight.workspace.status);
-  return withDowntime(tracker.operation, preflight.workspace.status, (downtime) =>
-    withRestartGuarantee(workspaceId, endRunning, tracker, async () => {
-      tracker.begin('stop');
-      downtime.stopping();
-      await activities('awaitTransition', `stop ${workspaceId}`).stopWorkspace({
-        workspaceId,
-        restartAfter: endRunning,
-        knownStatus: preflight.workspace.status,
-      });
-      tracker.begin('snapshot');
-      const created = await activities('longCopy', `snapshot ${workspaceId} as "${name}"`).createSnapshot({
-        workspaceId,
-        name,
-        knownIds: preflight.sameNameSnapshotIds,
-        notBeforeMs: Date.now(),
-      });
-      let workspaceStatus = 'stopped';
-      if (endRunning) {
-        tracker.begin('start');
-        workspaceStatus = (await activities('awaitTransition', `start ${workspaceId}`).startWorkspace({ workspaceId, knownStatus: 'stopped' })).status;
-        downtime.running();
-      }
-      tracker.end();
-      return { snapshot: created.snapshot, workspaceStatus, adopted: created.adopted };
-    }),
-  );
+  const { changed: created, workspaceStatus } = await whileStopped(workspaceId, preflight, params.restart, tracker, () => {
+    tracker.begin('snapshot');
+    return activities('longCopy', `snapshot ${workspaceId} as "${name}"`).createSnapshot({
+      workspaceId,
+      name,
+      knownIds: preflight.sameNameSnapshotIds,
+      notBeforeMs: Date.now(),
+    });
+  });
+  return { snapshot: created.snapshot, workspaceStatus, adopted: created.adopted };
 }
 
 /**
