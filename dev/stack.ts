@@ -4,11 +4,10 @@ import { NativeConnection, Runtime, makeTelemetryFilterString, type Worker } fro
 import pc from 'picocolors';
 import { DEMO_WORKSPACES } from '../emulator/demo.js';
 import { startEmulator, type Emulator } from '../emulator/server.js';
-import { startBackupMetrics } from '../worker/backup-metrics.js';
 import { createWorkerLogger } from '../worker/logger.js';
 import { RigsnapMetrics, prometheusTelemetry } from '../worker/metrics.js';
 import { ensureSearchAttributes } from '../worker/temporal.js';
-import { createRigsnapWorker, rigboxClientFromConfig } from '../worker/worker.js';
+import { createRigsnapWorker, startBackupMetricsFor } from '../worker/worker.js';
 import { banner, emulationNotice } from './banner.js';
 import { watchParent } from './parent-watch.js';
 import { assertPortsFree, planStack, type StackPlan, type TemporalConnectionOptions } from './plan.js';
@@ -206,14 +205,7 @@ class DevStack {
     this.worker = w;
     const running = w.run();
     if (this.plan.metricsUrl) {
-      const refresher = startBackupMetrics({
-        client,
-        taskQueue: config.RIGSNAP_TASK_QUEUE,
-        rigbox: rigboxClientFromConfig(config, metrics),
-        metrics,
-        refreshMs: config.RIGSNAP_METRICS_REFRESH_MS,
-        log,
-      });
+      const refresher = startBackupMetricsFor(config, client, metrics, log);
       this.closers.push({ name: 'the backup metrics', close: async () => refresher.stop() });
     }
     // Closers run in reverse: the worker drains first, before its connection, the emulator and the server.

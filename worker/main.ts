@@ -4,9 +4,8 @@ import { NativeConnection, Runtime, makeTelemetryFilterString } from '@temporali
 import { ConfigError, loadWorkerConfig } from './config.js';
 import { createWorkerLogger } from './logger.js';
 import { ensureSearchAttributes, temporalSettings } from './temporal.js';
-import { startBackupMetrics } from './backup-metrics.js';
 import { RigsnapMetrics, prometheusTelemetry } from './metrics.js';
-import { createRigsnapWorker, rigboxClientFromConfig } from './worker.js';
+import { createRigsnapWorker, startBackupMetricsFor } from './worker.js';
 
 /**
  * `rigsnap worker` / `node dist/worker/main.js`: runs one worker. Stops gracefully on SIGINT/SIGTERM
@@ -37,17 +36,7 @@ async function main(): Promise<void> {
 
   const metrics = new RigsnapMetrics(Runtime.instance().metricMeter);
   const worker = await createRigsnapWorker({ connection, namespace, config, client, metrics });
-  const backupMetrics =
-    config.RIGSNAP_METRICS_PORT > 0
-      ? startBackupMetrics({
-          client,
-          taskQueue: config.RIGSNAP_TASK_QUEUE,
-          rigbox: rigboxClientFromConfig(config, metrics),
-          metrics,
-          refreshMs: config.RIGSNAP_METRICS_REFRESH_MS,
-          log,
-        })
-      : undefined;
+  const backupMetrics = config.RIGSNAP_METRICS_PORT > 0 ? startBackupMetricsFor(config, client, metrics, log) : undefined;
   log.info('rigsnap worker started', {
     temporal: connectionOptions.address,
     namespace,

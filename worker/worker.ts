@@ -4,6 +4,7 @@ import type { Client } from '@temporalio/client';
 import { type NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { CallLimiter } from '../activities/call-limiter.js';
 import { createActivities, createRigboxClient, type ActivityDeps } from '../activities/index.js';
+import { startBackupMetrics, type BackupMetricsOptions, type BackupMetricsRefresher } from './backup-metrics.js';
 import { PRELOADED_MODULES, webpackConfigHook, workflowInterceptorModules } from './bundle.js';
 import type { WorkerConfig } from './config.js';
 import { shareQuota } from './quota.js';
@@ -19,6 +20,18 @@ export function workflowSource(): Pick<WorkerOptions, 'workflowBundle' | 'workfl
   const here = fileURLToPath(import.meta.url);
   const ext = here.endsWith('.ts') ? 'ts' : 'js';
   return { workflowsPath: fileURLToPath(new URL(`../workflows/index.${ext}`, import.meta.url)) };
+}
+
+/** Keeps the backup gauges true across restarts (worker/backup-metrics.ts), for a worker of this configuration. */
+export function startBackupMetricsFor(config: WorkerConfig, client: Client, metrics: RigsnapMetrics, log: BackupMetricsOptions['log']): BackupMetricsRefresher {
+  return startBackupMetrics({
+    client,
+    taskQueue: config.RIGSNAP_TASK_QUEUE,
+    rigbox: rigboxClientFromConfig(config, metrics),
+    metrics,
+    refreshMs: config.RIGSNAP_METRICS_REFRESH_MS,
+    log,
+  });
 }
 
 /** The Rigbox client from the configuration: the only place the token goes. Its requests are counted in `metrics`. */
