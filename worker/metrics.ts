@@ -56,6 +56,33 @@ export function prometheusTelemetry(config: Pick<WorkerConfig, 'RIGSNAP_METRICS_
 /** Temporal's note on a schedule it paused after a failed (or timed-out) run. */
 const PAUSED_BY_FAILURE = /^paused(,| due to) workflow/i;
 
+/** How many reports the sink remembers to drop a repeat of: a workflow task is run again within minutes. */
+const REMEMBERED_REPORTS = 50_000;
+
+/**
+ * The reports a worker has taken in, so each is counted once. `callDuringReplay: false` keeps a replay
+ * from reporting again, but a workflow task can also run live twice: when its first run never reaches
+ * the history (the worker evicts the workflow from a full cache while the task waits on a local
+ * activity, or the task times out), it runs again, later, and reports again with other figures (a
+ * small-cache test counted one restore's lock wait twice, 0.5 s and 10.5 s). So a report names which
+ * one it is (the run, and the lock request or deletion round it is about), and a repeat is dropped.
+ */
+export class ReportsSeen {
+  private readonly seen = new Set<string>();
+
+  constructor(private readonly capacity = REMEMBERED_REPORTS) {}
+
+  /** True the first time the run reports this `kind` for this `key`; false for a repeat. */
+  first(runId: string, kind: string, key = ''): boolean {
+    const id = `${runId}/${kind}/${key}`;
+    if (this.seen.has(id)) return false;
+    this.seen.add(id);
+    // A Set iterates in insertion order: forget the oldest.
+    if (this.seen.size > this.capacity) this.seen.delete(this.seen.values().next().value!);
+    return true;
+  }
+}
+
 export class RigsnapMetrics {
   private readonly operations: MetricCounter;
   private readonly duration: MetricHistogram;
@@ -188,16 +215,38 @@ export class RigsnapMetrics {
     });
   }
 
-  /** The sink workflows report through. Never called on replay (so nothing counts twice). */
+  /** The sink workflows report through: never called on replay, and a report a re-run workflow task repeats is dropped. */
   sinks(): InjectedSinks<RigsnapMetricsSinks> {
+    const seen = new ReportsSeen();
     return {
       rigsnapMetrics: {
-        operationEnded: { fn: (_info, e) => this.operationEnded(e), callDuringReplay: false },
-        downtime: { fn: (_info, operation, seconds) => this.downtime(operation, seconds), callDuringReplay: false },
-        lockWait: { fn: (_info, seconds) => this.lockWait(seconds), callDuringReplay: false },
-        pruned: { fn: (_info, count) => this.pruned(count), callDuringReplay: false },
+        operationEnded: {
+          fn: (info, e) => {
+            if (seen.first(info.runId, 'operationEnded')) this.operationEnded(e);
+          },
+          callDuringReplay: false,
+        },
+        downtime: {
+          fn: (info, operation, seconds, key) => {
+            if (seen.first(info.runId, 'downtime', key)) this.downtime(operation, seconds);
+          },
+          callDuringReplay: false,
+        },
+        lockWait: {
+          fn: (info, seconds, requestId) => {
+            if (seen.first(info.runId, 'lockWait', requestId)) this.lockWait(seconds);
+          },
+          callDuringReplay: false,
+        },
+        pruned: {
+          fn: (info, count, key) => {
+            if (seen.first(info.runId, 'pruned', key)) this.pruned(count);
+          },
+          callDuringReplay: false,
+        },
         backupOutcome: {
           fn: (_info, o) => {
+            // Gauges: setting one twice to the same value is harmless.
             if (o.succeededAt !== undefined) this.backupSucceeded(o.workspaceId, o.succeededAt);
             if (o.failedAt !== undefined) this.backupFailed(o.workspaceId, o.failedAt);
           },

@@ -267,7 +267,7 @@ export async function withWorkspaceLock<T>(params: LockedPreflight, tracker: Pro
   let reason = 'failed';
   try {
     const lockWaitMs = await acquireWorkspaceLock(params.workspaceId, request, tracker);
-    recordLockWait(lockWaitMs);
+    recordLockWait(lockWaitMs, request.requestId);
     tracker.begin('preflight');
     const checked = await localActivities('preflight', `check ${params.workspaceId}`).preflight({
       workspaceId: params.workspaceId,
@@ -345,7 +345,7 @@ async function withWorkspaceLockLegacy<T>(params: LockedPreflight, tracker: Prog
       lock: { requestId, workflowId: info.workflowId, runId: info.runId, operation: params.operation },
     });
     tracker.end();
-    recordLockWait(preflight.lockWaitMs);
+    recordLockWait(preflight.lockWaitMs, requestId);
     const result = await body(preflight);
     reason = 'done';
     return result;

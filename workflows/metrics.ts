@@ -10,7 +10,9 @@ import type { AuditBackupsResult } from '../domain/results.js';
  * ended, a workspace was down so long, a lock was waited for) through a sink; the worker turns the
  * reports into Prometheus series (worker/metrics.ts). Nothing is reported while a workflow replays its
  * history, so a workflow evicted from the cache and replayed (or resumed on another worker) never
- * counts twice. All instants are workflow time (deterministic).
+ * counts twice; each report names which one it is (the run's lock request, the prune round), so the
+ * worker also drops a report a workflow task repeats when it runs live a second time. All instants are
+ * workflow time (deterministic).
  */
 
 /** The `operation` label of rigsnap_operations_total and the histograms: bounded, one per kind of operation. */
@@ -39,9 +41,12 @@ export interface BackupOutcome {
 export interface RigsnapMetricsSinks extends Sinks {
   rigsnapMetrics: {
     operationEnded(event: OperationEnded): void;
-    downtime(operation: MetricOperation, seconds: number): void;
-    lockWait(seconds: number): void;
-    pruned(count: number): void;
+    /** `key`: which downtime of the run (the lock request it happened under). */
+    downtime(operation: MetricOperation, seconds: number, key: string): void;
+    /** `requestId`: the lock request waited for. */
+    lockWait(seconds: number, requestId: string): void;
+    /** `key`: which deletion of the run (its round). */
+    pruned(count: number, key: string): void;
     backupOutcome(outcome: BackupOutcome): void;
     audited(report: Pick<AuditBackupsResult, 'workspaces' | 'unprotected'>): void;
   };
@@ -137,13 +142,13 @@ export function reportWorkflowEnd(workflowType: string, input: unknown, ending: 
  * How long the operation waited for the workspace lock. The lock design measures the wait in workflow
  * code or in the preflight activity: either way, call this once per acquisition.
  */
-export function recordLockWait(ms: number): void {
-  if (live()) sink.lockWait(toSeconds(ms));
+export function recordLockWait(ms: number, requestId: string): void {
+  if (live()) sink.lockWait(toSeconds(ms), requestId);
 }
 
 /** Snapshots deleted by a retention policy (pruneSnapshots and the backups' prune step). */
-export function recordPruned(count: number): void {
-  if (count > 0 && live()) sink.pruned(count);
+export function recordPruned(count: number, key: string): void {
+  if (count > 0 && live()) sink.pruned(count, key);
 }
 
 /** The audit's per-workspace findings, so the worker's backup gauges follow Rigbox (see worker/metrics.ts). */
@@ -165,6 +170,7 @@ export class Downtime {
   constructor(
     private readonly operation: MetricOperation | undefined,
     private readonly initialStatus: string,
+    private readonly key: string,
   ) {}
 
   /** Call right before the stop: the downtime starts here. */
@@ -185,7 +191,7 @@ export class Downtime {
   private record(): void {
     if (this.stopRequestedAt === undefined || this.recorded || !this.operation) return;
     this.recorded = true;
-    if (live()) sink.downtime(this.operation, toSeconds(Date.now() - this.stopRequestedAt));
+    if (live()) sink.downtime(this.operation, toSeconds(Date.now() - this.stopRequestedAt), this.key);
   }
 }
 
@@ -193,8 +199,8 @@ export class Downtime {
  * Runs the part of an operation that may stop the workspace, measuring its downtime. `body` wraps the
  * restart guarantee, so when it ends the workspace has been started again if it is going to be.
  */
-export async function withDowntime<T>(operation: Operation, initialStatus: string, body: (downtime: Downtime) => Promise<T>): Promise<T> {
-  const downtime = new Downtime(metricOperation(operation), initialStatus);
+export async function withDowntime<T>(operation: Operation, initialStatus: string, key: string, body: (downtime: Downtime) => Promise<T>): Promise<T> {
+  const downtime = new Downtime(metricOperation(operation), initialStatus, key);
   try {
     return await body(downtime);
   } finally {

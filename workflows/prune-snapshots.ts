@@ -60,7 +60,7 @@ export async function pruneUnderLock(params: PruneParams, tracker: ProgressTrack
       workspaceId,
       snapshotIds: sel.batch.map((s) => s.id),
     });
-    recordPruned(r.deletedIds.length);
+    recordPruned(r.deletedIds.length, `round ${round}`);
     const failed = new Map(r.failures.map((f) => [f.snapshotId, f]));
     for (const s of sel.batch) {
       const f = failed.get(s.id);
@@ -124,7 +124,7 @@ async function pruneUnderLockLegacy(params: PruneParams, tracker: ProgressTracke
     }
   }
   tracker.end();
-  recordPruned(selection.deleted.length - failures.length);
+  recordPruned(selection.deleted.length - failures.length, 'all');
   if (failures.length > 0) {
     const first = failures[0]!;
     throw ApplicationFailure.create({

@@ -114,7 +114,7 @@ export async function whileStopped<T>(
   change: () => Promise<T>,
 ): Promise<{ changed: T; workspaceStatus: string }> {
   const endRunning = shouldEndRunning(restart, preflight.workspace.status);
-  return withDowntime(tracker.operation, preflight.workspace.status, (downtime) =>
+  return withDowntime(tracker.operation, preflight.workspace.status, tracker.lock.holding?.requestId ?? '', (downtime) =>
     withRestartGuarantee(workspaceId, endRunning, tracker, async () => {
       tracker.begin('stop');
       downtime.stopping();

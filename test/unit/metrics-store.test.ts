@@ -1,7 +1,7 @@
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { routeTemplate } from '../../activities/rigbox-routes.js';
-import { HISTOGRAM_BUCKETS, RIGSNAP_METRICS as M, RigsnapMetrics, prometheusTelemetry } from '../../worker/metrics.js';
+import { HISTOGRAM_BUCKETS, RIGSNAP_METRICS as M, ReportsSeen, RigsnapMetrics, prometheusTelemetry } from '../../worker/metrics.js';
 import { Scrape, freePort, parsePrometheusText } from '../helpers/worker-process.js';
 
 /**
@@ -117,6 +117,31 @@ describe('RigsnapMetrics on the runtime’s Prometheus endpoint', () => {
     expect(s.find(M.lastSuccess, { workspace: 'ws_u' })).toEqual([]);
     expect(s.value(M.snapshots, { workspace: 'ws_u' })).toBe(2);
     expect(s.value(M.snapshotBytes, { workspace: 'ws_x' })).toBe(20);
+  });
+});
+
+describe('the sink counts each report of a run once', () => {
+  type LockWaitSink = (info: { runId: string }, seconds: number, requestId: string) => void;
+  const lockWaitSink = (m: RigsnapMetrics) => m.sinks().rigsnapMetrics.lockWait.fn as unknown as LockWaitSink;
+
+  it('a workflow task run again reports the same lock wait with other figures: counted once; another request or run counts', async () => {
+    const before = (await scrape()).value(`${M.lockWait}_count`) ?? 0;
+    const sink = lockWaitSink(metrics);
+    sink({ runId: 'run-a' }, 0.5, 'wf/run-a/1');
+    sink({ runId: 'run-a' }, 10.5, 'wf/run-a/1'); // the task's second run, later
+    sink({ runId: 'run-a' }, 0.2, 'wf/run-a/2'); // a second acquisition of the same run (a checkpoint's rollback)
+    sink({ runId: 'run-b' }, 0.3, 'wf/run-a/1'); // another run
+    expect((await scrape()).value(`${M.lockWait}_count`)).toBe(before + 3);
+  });
+
+  it('remembers a bounded number of reports, forgetting the oldest', () => {
+    const seen = new ReportsSeen(2);
+    expect(seen.first('r', 'lockWait', '1')).toBe(true);
+    expect(seen.first('r', 'lockWait', '1')).toBe(false);
+    expect(seen.first('r', 'operationEnded')).toBe(true);
+    expect(seen.first('r', 'pruned', 'round 1')).toBe(true); // the third: the first is forgotten
+    expect(seen.first('r', 'lockWait', '1')).toBe(true);
+    expect(seen.first('r', 'pruned', 'round 1')).toBe(false);
   });
 });
 
