@@ -121,16 +121,21 @@ describe('RigsnapMetrics on the runtime’s Prometheus endpoint', () => {
 });
 
 describe('the sink counts each report of a run once', () => {
-  type LockWaitSink = (info: { runId: string }, seconds: number, requestId: string) => void;
-  const lockWaitSink = (m: RigsnapMetrics) => m.sinks().rigsnapMetrics.lockWait.fn as unknown as LockWaitSink;
+  /** The worker's lockWait sink, as the SDK calls it (only the run id of the workflow info matters). */
+  const lockWaitSink = (m: RigsnapMetrics) => {
+    const entry = m.sinks().rigsnapMetrics.lockWait;
+    return async (info: { runId: string }, seconds: number, requestId: string) => {
+      await entry.fn(info as Parameters<typeof entry.fn>[0], seconds, requestId);
+    };
+  };
 
   it('a workflow task run again reports the same lock wait with other figures: counted once; another request or run counts', async () => {
     const before = (await scrape()).value(`${M.lockWait}_count`) ?? 0;
     const sink = lockWaitSink(metrics);
-    sink({ runId: 'run-a' }, 0.5, 'wf/run-a/1');
-    sink({ runId: 'run-a' }, 10.5, 'wf/run-a/1'); // the task's second run, later
-    sink({ runId: 'run-a' }, 0.2, 'wf/run-a/2'); // a second acquisition of the same run (a checkpoint's rollback)
-    sink({ runId: 'run-b' }, 0.3, 'wf/run-a/1'); // another run
+    await sink({ runId: 'run-a' }, 0.5, 'wf/run-a/1');
+    await sink({ runId: 'run-a' }, 10.5, 'wf/run-a/1'); // the task's second run, later
+    await sink({ runId: 'run-a' }, 0.2, 'wf/run-a/2'); // a second acquisition of the same run (a checkpoint's rollback)
+    await sink({ runId: 'run-b' }, 0.3, 'wf/run-a/1'); // another run
     expect((await scrape()).value(`${M.lockWait}_count`)).toBe(before + 3);
   });
 
