@@ -1,6 +1,4 @@
 import { spawn } from 'node:child_process';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -8,6 +6,7 @@ import { RigsnapClient } from '../../client/index.js';
 import { WORKFLOW_TYPES } from '../../contract/index.js';
 import { isoDate, scheduleIds, type AuditBackupsResult, type BackupWorkspaceResult } from '../../domain/index.js';
 import { startEmulator, type Emulator } from '../../emulator/index.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook.js';
 import { TEST_TOKEN, connectTestTemporal, createTestWorker, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.js';
 import { eventually, testWorkflowId, workflowFailure } from '../helpers/workflows.js';
 
@@ -25,8 +24,7 @@ let emu: Emulator;
 let worker: Worker;
 let running: Promise<void>;
 let rig: RigsnapClient;
-let receiver: http.Server;
-const received: Array<Record<string, unknown>> = [];
+let receiver: WebhookReceiver | undefined;
 const taskQueue = uniqueTaskQueue('audit');
 const FLEET = 'audit-test';
 
@@ -118,16 +116,9 @@ beforeAll(async () => {
   snapshotAgo(WS.loose, 'scratch', 10 * HOUR);
   snapshotAgo(WS.loose, 'scratch-2', 9 * HOUR);
 
-  receiver = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString()));
-    req.on('end', () => {
-      received.push(JSON.parse(body) as Record<string, unknown>);
-      res.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
-  const notifyUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+  // A local webhook receiver for failure notifications.
+  receiver = await startWebhookReceiver();
+  const notifyUrl = receiver.url;
   worker = await createTestWorker({ temporal, taskQueue, rigboxUrl: emu.url, env: { RIGSNAP_NOTIFY_URL: notifyUrl }, deps: { notifyUrl } });
   running = worker.run();
 
@@ -152,7 +143,7 @@ afterAll(async () => {
   await running;
   await emu?.close();
   await temporal?.close();
-  await new Promise((r) => receiver?.close(r));
+  await receiver?.close();
 });
 
 describe('rigsnap audit', () => {
@@ -214,11 +205,11 @@ describe('rigsnap audit', () => {
     expect(info).toMatchObject({ scheduleId: 'rigsnap-audit', created: true, every: '6h', rpo: '26h', paused: false });
     expect(info.nextRuns.length).toBeGreaterThan(0);
 
-    const before = received.length;
+    const before = receiver!.received.length;
     const first = await runScheduledAudit();
     expect(first.notified).toBe(true);
-    await eventually(() => received.length > before, 10_000, 'the audit notification');
-    const sent = received.slice(before);
+    await eventually(() => receiver!.received.length > before, 10_000, 'the audit notification');
+    const sent = receiver!.received.slice(before);
     expect(sent).toHaveLength(1);
     expect(sent[0]).toMatchObject({ workflowType: WORKFLOW_TYPES.audit, workspaceId: null });
     expect(String(sent[0]!.text)).toContain('3 of 5 protected workspaces need attention (2 miss the 26h RPO)');
@@ -231,12 +222,12 @@ describe('rigsnap audit', () => {
 
     // Fix everything: a good backup of the missing, stale and failed workspaces.
     for (const id of [WS.missing, WS.stale, WS.failed]) await backup(id);
-    const count = received.length;
+    const count = receiver!.received.length;
     const second = await runScheduledAudit();
     expect(second).toMatchObject({ ok: true, notified: false, counts: { ok: 5, failed: 0, stale: 0, missing: 0 } });
     // Give a stray notification the time the first one took to arrive; none may come.
     await new Promise((r) => setTimeout(r, 1000));
-    expect(received.length).toBe(count);
+    expect(receiver!.received.length).toBe(count);
   });
 
   it('exits 0 once every protected workspace is within the RPO', async () => {

@@ -1,5 +1,3 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +11,7 @@ import {
   type PruneSnapshotsResult,
 } from '../../domain/index.js';
 import { startEmulator, type Emulator, type EmulatedSnapshot } from '../../emulator/index.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook.js';
 import { TEST_TOKEN, connectTestTemporal, createTestWorker, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.js';
 import { awaitStep, eventually, testWorkflowId, workflowFailure } from '../helpers/workflows.js';
 
@@ -22,8 +21,7 @@ let temporal: TestTemporal;
 let emu: Emulator;
 let worker: Worker;
 let running: Promise<void>;
-let receiver: http.Server;
-const received: Array<Record<string, unknown>> = [];
+let receiver: WebhookReceiver | undefined;
 const taskQueue = uniqueTaskQueue('backup');
 
 beforeAll(async () => {
@@ -33,16 +31,8 @@ beforeAll(async () => {
     delays: { stopMs: 100, startMs: 100, snapshotMs: 50, restoreMs: 50, latencyMs: 0 },
   });
   // A local webhook receiver for failure notifications.
-  receiver = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString()));
-    req.on('end', () => {
-      received.push(JSON.parse(body) as Record<string, unknown>);
-      res.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
-  const notifyUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+  receiver = await startWebhookReceiver();
+  const notifyUrl = receiver.url;
   worker = await createTestWorker({
     temporal,
     taskQueue,
@@ -57,7 +47,7 @@ afterAll(async () => {
   await running;
   await emu?.close();
   await temporal?.close();
-  await new Promise((r) => receiver?.close(r));
+  await receiver?.close();
 });
 
 function execute<T>(type: string, input: unknown, opts: { memo?: Record<string, unknown>; id?: string } = {}): Promise<T> {
@@ -175,8 +165,8 @@ describe('backupWorkspace', () => {
         .map((s) => s.id)
         .sort(),
     ).toEqual(before);
-    await eventually(() => received.some((m) => m.workflowId === id), 10_000, 'the notification');
-    const message = received.find((m) => m.workflowId === id)!;
+    await eventually(() => receiver!.received.some((m) => m.workflowId === id), 10_000, 'the notification');
+    const message = receiver!.received.find((m) => m.workflowId === id)!;
     expect(message).toMatchObject({ workspaceId: 'ws_fail', errorType: 'Unauthorized', workflowType: WORKFLOW_TYPES.backup });
     expect(String(message.text)).toContain('backup of ws_fail failed');
     expect(String(message.uiUrl)).toContain(`http://ui.example:8233/namespaces/default/workflows/${id}/`);
@@ -250,8 +240,8 @@ describe('backupFleet', () => {
       expect(snaps[0]!.files).toEqual({ id: wsId });
       expect(emu.state.workspace(wsId)!.status).toBe(i % 4 === 0 ? 'stopped' : 'running');
     }
-    await eventually(() => received.some((m) => m.workflowId === id), 10_000, 'the fleet notification');
-    const note = received.find((m) => m.workflowId === id)!;
+    await eventually(() => receiver!.received.some((m) => m.workflowId === id), 10_000, 'the fleet notification');
+    const note = receiver!.received.find((m) => m.workflowId === id)!;
     expect(String(note.text)).toContain('3 of 200 workspaces failed');
   }, 300_000);
 });

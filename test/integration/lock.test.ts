@@ -67,6 +67,15 @@ async function acquiresFrom(workspaceId: string, workflowId: string): Promise<nu
 const start = (taskQueue: string, type: string, input: unknown, workflowId = testWorkflowId(type)) =>
   temporal.client.workflow.start<(i: unknown) => Promise<SnapshotWorkspaceResult>>(type, { taskQueue, workflowId, args: [input] });
 
+/** Two snapshots of one workspace: `first` holds its lock (copying the disk), `second` is queued behind it. */
+async function holderAndWaiter(taskQueue: string, workspaceId: string) {
+  const first = await start(taskQueue, WORKFLOW_TYPES.snapshot, { workspaceId, name: 'first' });
+  await awaitStep(temporal.client, first.workflowId, 'snapshot');
+  const second = await start(taskQueue, WORKFLOW_TYPES.snapshot, { workspaceId, name: 'second' });
+  await eventually(async () => (await lockStateOf(temporal.client, workspaceId))?.queue.length === 1, 30_000, 'second queued');
+  return { first, second };
+}
+
 describe('a lock that cannot be fooled (issue 10.4)', () => {
   it('terminated while an operation holds the workspace: a new lock rebuilds from the open operations and the next one waits', async () => {
     await withEmulator({ snapshotMs: 4000 }, async (emu) => {
@@ -104,10 +113,7 @@ describe('a lock that cannot be fooled (issue 10.4)', () => {
       emu.state.upsertWorkspace({ id: workspaceId, status: 'running' });
       const worker: Worker = await createTestWorker({ temporal, taskQueue, rigboxUrl: emu.url });
       await worker.runUntil(async () => {
-        const first = await start(taskQueue, WORKFLOW_TYPES.snapshot, { workspaceId, name: 'first' });
-        await awaitStep(temporal.client, first.workflowId, 'snapshot');
-        const second = await start(taskQueue, WORKFLOW_TYPES.snapshot, { workspaceId, name: 'second' });
-        await eventually(async () => (await lockStateOf(temporal.client, workspaceId))?.queue.length === 1, 30_000, 'second queued');
+        const { first, second } = await holderAndWaiter(taskQueue, workspaceId);
         // The lock dies with `second` in its queue; `first` then finds no lock to release.
         await temporal.client.workflow.getHandle(workflowIds.lock(workspaceId)).terminate('operator test');
         await first.result();
@@ -127,10 +133,7 @@ describe('a lock that cannot be fooled (issue 10.4)', () => {
       emu.state.upsertWorkspace({ id: workspaceId, status: 'running' });
       const worker: Worker = await createTestWorker({ temporal, taskQueue, rigboxUrl: emu.url });
       await worker.runUntil(async () => {
-        const first = await start(taskQueue, WORKFLOW_TYPES.snapshot, { workspaceId, name: 'first' });
-        await awaitStep(temporal.client, first.workflowId, 'snapshot');
-        const second = await start(taskQueue, WORKFLOW_TYPES.snapshot, { workspaceId, name: 'second' });
-        await eventually(async () => (await lockStateOf(temporal.client, workspaceId))?.queue.length === 1, 30_000, 'second queued');
+        const { first, second } = await holderAndWaiter(taskQueue, workspaceId);
         await temporal.client.workflow.getHandle(workflowIds.lock(workspaceId)).terminate('operator test');
         await first.terminate('operator test');
         await eventually(() => emu.state.workspace(workspaceId)!.busyUntil === null, 30_000, 'the copy to end');
