@@ -8,6 +8,7 @@ import { activityEnv, type ActivityDeps } from './env.js';
 import { guarded } from './failures.js';
 import { heartbeating } from './heartbeat.js';
 import { createLockActivities, queueOnLockLegacy } from './lock.js';
+import { createWorkspaceEntityActivities } from './workspace-entity.js';
 import { createNotifyActivities } from './notify.js';
 import { createPruneActivities } from './prune.js';
 import { createSnapshotActivities, type PreflightInput, type PreflightResult } from './snapshots.js';
@@ -31,6 +32,7 @@ export function createActivities(deps: ActivityDeps) {
     ...snapshots,
     ...createPruneActivities(env),
     ...createLockActivities(env),
+    ...createWorkspaceEntityActivities(env),
     ...createNotifyActivities(env),
     ...createAuditActivities(deps),
 

@@ -1,4 +1,5 @@
 /** The Temporal connection of the client library: where to connect (envconfig) and connecting, with errors that say what to fix. */
+import os from 'node:os';
 import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { DEFAULT_TASK_QUEUE } from '../domain/index.js';
@@ -18,6 +19,19 @@ export interface TemporalSettings {
   connectionOptions: ConnectionOptions;
   taskQueue: string;
   uiUrl: string;
+  /** Who asks: the client's identity, shown by the workspace entity and the operation (RIGSNAP_IDENTITY, else user@host). */
+  identity?: string;
+}
+
+/** The default identity of a person's client: user@host (the SDK's own default is pid@host). */
+export function defaultIdentity(): string {
+  let user = 'unknown';
+  try {
+    user = os.userInfo().username;
+  } catch {
+    // No passwd entry (some containers): the host still says where it came from.
+  }
+  return `${user}@${os.hostname()}`;
 }
 
 export interface SettingsOverrides {
@@ -62,7 +76,8 @@ export function temporalSettings(env: Record<string, string | undefined> = proce
     ...(c.apiKey !== undefined ? { apiKey: c.apiKey } : {}),
     ...(c.metadata !== undefined ? { metadata: c.metadata } : {}),
   };
-  return { address, namespace, connectionOptions, taskQueue, uiUrl };
+  const identity = overrideEnvVars.RIGSNAP_IDENTITY ?? defaultIdentity();
+  return { address, namespace, connectionOptions, taskQueue, uiUrl, identity };
 }
 
 export async function connectTemporal(settings: TemporalSettings): Promise<{ client: Client; connection: Connection }> {
@@ -72,7 +87,7 @@ export async function connectTemporal(settings: TemporalSettings): Promise<{ cli
   } catch (err) {
     throw new TemporalConnectionError(settings.address, (err as Error).message || String(err));
   }
-  return { connection, client: new Client({ connection, namespace: settings.namespace }) };
+  return { connection, client: new Client({ connection, namespace: settings.namespace, ...(settings.identity ? { identity: settings.identity } : {}) }) };
 }
 
 export { scheduleUrl, workflowUrl } from '../domain/links.js';

@@ -7,6 +7,7 @@ import {
   BackupFleetInput,
   BackupFleetResult,
   BackupWorkspaceInput,
+  MEMO_KEYS,
   CheckpointWorkspaceInput,
   DeleteSnapshotInput,
   ListSnapshotsInput,
@@ -178,6 +179,8 @@ export async function startOperation<Op extends PublicOperation>(
       workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
       typedSearchAttributes,
       staticSummary: planned.summary,
+      // Who asked, for the workspace entity's state and current details (the client's identity).
+      memo: { [MEMO_KEYS.requestedBy]: ctx.client.options.identity },
     });
     runId = started.firstExecutionRunId;
     // The same run chain as `started`, typed with the operation's workflow: its result() is typed.

@@ -15,6 +15,7 @@ import type {
   ReleaseCheckpointInput,
   RollbackResult,
 } from '../domain/index.js';
+import type { AcquireAnswer, EntityRequest, EntityState } from '../domain/workspace-entity.js';
 
 /** Answered by every rigsnap operation: its steps with their times, its state and detail. */
 export const progressQuery = defineQuery<Progress>('progress');
@@ -35,6 +36,20 @@ export const lockStateQuery = defineQuery<LockState>('lockState');
  * workspace, so that it never grants while someone still holds the workspace.
  */
 export const lockParticipationQuery = defineQuery<LockParticipation>('lockParticipation');
+
+// The workspace entity (workflows/workspace-entity.ts): the lock and the state of one workspace.
+// It takes the lock's `release` signal and answers `lockState` too; it grants with `lockGranted`.
+
+/**
+ * To the entity: queue this request (Update-with-Start keyed by the request id, so a retry keeps its
+ * one place). Answered at once with where the request stands; never waits for the grant. A validator
+ * refuses bad requests and retries of requests already answered.
+ */
+export const workspaceAcquireUpdate = defineUpdate<AcquireAnswer, [EntityRequest]>('acquireWorkspace');
+/** Answered by the entity: its whole versioned state (the lock today; holds, baseline, labels next). */
+export const workspaceStateQuery = defineQuery<EntityState>('workspaceState');
+/** To the entity: an operator abandoned this operation on purpose, so no repair is owed for it. */
+export const operationAbandonedSignal = defineSignal<[{ workflowId: string }]>('operationAbandoned');
 
 // The checkpoint session (workflows/checkpoint-workspace.ts).
 

@@ -15,6 +15,7 @@ export const WORKFLOW_TYPES = {
   'fleet-backup': 'backupFleet',
   checkpoint: 'checkpointWorkspace',
   lock: 'workspaceLock',
+  workspace: 'workspaceEntity',
   audit: 'auditBackups',
 } as const satisfies Record<Operation, string>;
 

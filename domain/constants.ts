@@ -4,8 +4,12 @@ export const DEFAULT_TASK_QUEUE = 'rigbox-snapshots';
 /** Default Rigbox API base URL (the worker's RIGBOX_API_URL overrides it). */
 export const DEFAULT_RIGBOX_API_URL = 'https://api.rigbox.dev/api';
 
-/** The values of the RigboxOperation search attribute: one per public workflow type plus the lock. */
-export const OPERATIONS = ['snapshot', 'restore', 'delete', 'list', 'prune', 'backup', 'fleet-backup', 'checkpoint', 'lock', 'audit'] as const;
+/**
+ * The values of the RigboxOperation search attribute: one per public workflow type plus the internal
+ * ones, the old lock and the workspace entity (INTERNAL_OPERATIONS: what the UI's saved view hides).
+ */
+export const OPERATIONS = ['snapshot', 'restore', 'delete', 'list', 'prune', 'backup', 'fleet-backup', 'checkpoint', 'lock', 'audit', 'workspace'] as const;
+export const INTERNAL_OPERATIONS = ['lock', 'workspace'] as const;
 export type Operation = (typeof OPERATIONS)[number];
 
 /** Default name prefix of scheduled backups: the docs' cron script names them daily-backup-YYYY-MM-DD. */
@@ -18,7 +22,7 @@ export const SAFETY_SNAPSHOT_PREFIX = 'pre-restore-';
  * Memo keys a backup reads when set: the schedule's timezone (for the date in the name) and, for
  * children of a fleet run, the instant whose date names the backup.
  */
-export const MEMO_KEYS = { timezone: 'rigsnapTimezone', backupTime: 'rigsnapBackupTime' } as const;
+export const MEMO_KEYS = { timezone: 'rigsnapTimezone', backupTime: 'rigsnapBackupTime', requestedBy: 'rigsnapRequestedBy' } as const;
 
 /**
  * The recovery point objective the backup audit checks by default: a daily backup plus two hours of

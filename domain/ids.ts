@@ -51,6 +51,8 @@ export const workflowIds = {
   audit: (key: string) => `audit-backups-${key}`,
   /** One lock per workspace, long-lived (it continues as new), found by this id. */
   lock: (workspaceId: string) => `rigsnap-lock-${workspaceId}`,
+  /** The workspace entity (workflows/workspace-entity.ts): one per workspace, never idle-exits. */
+  workspace: (workspaceId: string) => `rigsnap-workspace-${workspaceId}`,
 };
 
 /** Schedule ids: one per workspace, one per named fleet. */

@@ -18,6 +18,17 @@ export const WORKSPACE_GONE = 'WorkspaceGone';
 
 export const ENTITY_STATE_VERSION = 1;
 
+/** The entity's input: its workspace, and the state a successor (continue-as-new, recovery) starts from. */
+export interface WorkspaceEntityInput {
+  workspaceId: string;
+  /** Any earlier shape of the state (domain/workspace-entity.ts migrateEntityState). */
+  state?: unknown;
+  /** The closed run a recovery read `state` from. */
+  recoveredFrom?: string;
+  timing?: { holderCheckMs?: number; legacyCheckMs?: number };
+}
+
+
 /** A request to hold the workspace; `requestedBy` is the client identity that started the operation. */
 export interface EntityRequest extends LockRequest {
   requestedBy?: string;
@@ -149,7 +160,9 @@ export type EntityEvent =
   | { type: 'repair-settled'; requestId: string; outcome: 'restarted' | 'not-owed' | 'workspace-gone'; at: string }
   /** An operator abandoned the operation on purpose: no repair is owed for it. */
   | { type: 'abandon-honoured'; workflowId: string; at: string }
-  | { type: 'legacy-lock'; open: boolean; at: string };
+  | { type: 'legacy-lock'; open: boolean; at: string }
+  /** A run starts from carried or recovered state: repairs cut short start over, the first in line may be granted. */
+  | { type: 'resumed'; at: string };
 
 export type EntityEffect =
   | { type: 'grant'; request: EntityRequest }
@@ -284,10 +297,16 @@ export function step(previous: EntityState, event: EntityEvent): StepResult {
       break;
     case 'abandon-honoured':
       if (l.holder?.workflowId === event.workflowId) release(state, l.holder.requestId);
-      l.repairs = l.repairs.filter((r) => r.workflowId !== event.workflowId);
+      // A repair already started runs to its end: the shell cannot take back a start in flight.
+      l.repairs = l.repairs.filter((r) => !(r.workflowId === event.workflowId && r.phase === 'owed'));
       break;
     case 'legacy-lock':
       l.legacyLock = event.open ? 'open' : 'closed';
+      break;
+    case 'resumed':
+      // A repair that was running when its run ended (terminated) may not have finished: do it again.
+      l.repairs = l.repairs.map((r) => ({ ...r, phase: 'owed' }));
+      for (const repair of l.repairs) effects.push({ type: 'restart', repair });
       break;
   }
   grantNext(state, event.at, effects);

@@ -11,6 +11,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { z } from 'zod';
+import { operationKey, workspaceIdKey } from '../contract/search-attributes.js';
 import { MEMO_KEYS } from '../domain/constants.js';
 import { workflowIds } from '../domain/ids.js';
 import type { BackupFleetInput } from '../domain/inputs.js';
@@ -162,11 +163,26 @@ class FleetRun {
   /** Runs one workspace's backup as a child, counting how it ended. */
   private backUp(workspaceId: string): Promise<void> {
     const { s, input, info } = this;
+    // Children carry their workspace from their start (not only from their first workflow task), and who asked.
+    const tagged = patched(PATCHES.entity2026_12);
+    const requestedBy = workflowInfo().memo?.[MEMO_KEYS.requestedBy];
     const p = executeChild(backupWorkspace, {
       workflowId: workflowIds.fleetChild(info.workflowId, workspaceId),
       args: [{ workspaceId, namePrefix: input.namePrefix, retention: input.retention }],
       parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
-      memo: { [MEMO_KEYS.backupTime]: s.backupTime, [MEMO_KEYS.timezone]: s.timeZone },
+      memo: {
+        [MEMO_KEYS.backupTime]: s.backupTime,
+        [MEMO_KEYS.timezone]: s.timeZone,
+        ...(tagged && typeof requestedBy === 'string' ? { [MEMO_KEYS.requestedBy]: requestedBy } : {}),
+      },
+      ...(tagged
+        ? {
+            typedSearchAttributes: [
+              { key: workspaceIdKey, value: workspaceId },
+              { key: operationKey, value: 'backup' },
+            ],
+          }
+        : {}),
       staticSummary: `backup of ${workspaceId} for fleet run ${info.workflowId}`,
     }).then(
       () => {

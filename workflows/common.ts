@@ -21,7 +21,7 @@ import {
 import type { z } from 'zod';
 import type { RigsnapActivities } from '../activities/index.js';
 import { lockGrantedSignal, lockParticipationQuery, lockReleaseSignal, operationKey, progressQuery, workspaceIdKey } from '../contract/index.js';
-import type { Operation } from '../domain/constants.js';
+import { MEMO_KEYS, type Operation } from '../domain/constants.js';
 import { isErrorType } from '../domain/errors.js';
 import { workflowIds } from '../domain/ids.js';
 import { STEP_LABELS, type Step } from '../domain/labels.js';
@@ -256,17 +256,21 @@ const RESEND_MAX_MS = 30 * 60_000;
  */
 export async function withWorkspaceLock<T>(params: LockedPreflight, tracker: ProgressTracker, body: (preflight: PreflightResult) => Promise<T>): Promise<T> {
   if (!patched(PATCHES.core2026_11)) return withWorkspaceLockLegacy(params, tracker, body);
+  // Operations that queued on the old lock before the entity existed finish on it (their histories replay).
+  const viaEntity = patched(PATCHES.entity2026_12);
   const info = workflowInfo();
-  const request: LockRequest = {
+  const requestedBy = info.memo?.[MEMO_KEYS.requestedBy];
+  const request: LockRequest & { requestedBy?: string } = {
     requestId: nextLockRequestId(tracker),
     workflowId: info.workflowId,
     runId: info.runId,
     operation: params.operation,
     requestedAt: nowIso(),
+    ...(viaEntity && typeof requestedBy === 'string' ? { requestedBy } : {}),
   };
   let reason = 'failed';
   try {
-    const lockWaitMs = await acquireWorkspaceLock(params.workspaceId, request, tracker);
+    const lockWaitMs = viaEntity ? await acquireFromEntity(params.workspaceId, request, tracker) : await acquireWorkspaceLock(params.workspaceId, request, tracker);
     recordLockWait(lockWaitMs, request.requestId);
     tracker.begin('preflight');
     const checked = await localActivities('preflight', `check ${params.workspaceId}`).preflight({
@@ -282,8 +286,59 @@ export async function withWorkspaceLock<T>(params: LockedPreflight, tracker: Pro
     if (isCancellation(err)) reason = 'cancelled';
     throw err;
   } finally {
-    await releaseWorkspaceLock(params.workspaceId, request, tracker, reason);
+    if (viaEntity) await releaseToEntity(params.workspaceId, request, tracker, reason);
+    else await releaseWorkspaceLock(params.workspaceId, request, tracker, reason);
   }
+}
+
+/**
+ * Queues on the workspace entity (Update-with-Start, answered at once with where the request stands) and
+ * waits for the grant signal in workflow code. A waiter asks again now and then with the same request
+ * id: harmless to a live entity (one place per request), and it recovers an entity an operator
+ * terminated. An answer of `holding` is a grant (the signal may have gone to a run that was terminated).
+ */
+async function acquireFromEntity(workspaceId: string, request: LockRequest, tracker: ProgressTracker): Promise<number> {
+  const started = Date.now();
+  tracker.begin('wait-for-lock');
+  tracker.lock.waiting = request;
+  let asked = 0;
+  const ask = async () => {
+    asked++;
+    const answer = await localActivities('lockSignal', `queue on ${workflowIds.workspace(workspaceId)}`).acquireWorkspace({ workspaceId, request, ask: asked });
+    if (answer.status === 'holding') tracker.lock.granted.add(request.requestId);
+    if (answer.status === 'denied')
+      throw ApplicationFailure.create({ type: 'Conflict', message: `the workspace entity of ${workspaceId} refused the request: ${answer.reason}`, nonRetryable: true });
+  };
+  await ask();
+  let resendMs = RESEND_FIRST_MS;
+  while (!(await condition(() => tracker.lock.granted.has(request.requestId), resendMs))) {
+    await ask();
+    resendMs = Math.min(resendMs * 2, RESEND_MAX_MS);
+  }
+  tracker.lock.waiting = null;
+  tracker.lock.holding = request;
+  tracker.end();
+  return Date.now() - started;
+}
+
+/** The release, from a non-cancellable scope: by signal, or (the entity was terminated) by recovering it first. */
+async function releaseToEntity(workspaceId: string, request: LockRequest, tracker: ProgressTracker, reason: string): Promise<void> {
+  await CancellationScope.nonCancellable(async () => {
+    tracker.lock.holding = null;
+    tracker.lock.waiting = null;
+    const release = { requestId: request.requestId, reason };
+    try {
+      await getExternalWorkflowHandle(workflowIds.workspace(workspaceId)).signal(lockReleaseSignal, release);
+    } catch (err) {
+      log.info('the workspace entity is closed; recovering it to release', { workspaceId, error: String(err) });
+      try {
+        await localActivities('lockSignal', `release ${workflowIds.workspace(workspaceId)}`).releaseWorkspace({ workspaceId, release });
+      } catch (recoverErr) {
+        // The recovered run still counts this run as its holder: it frees it once it sees this run closed.
+        log.warn('could not release to the workspace entity; it frees this run once it sees it closed', { workspaceId, error: String(recoverErr) });
+      }
+    }
+  });
 }
 
 /** Queues on the lock and waits for the grant. Resolves with how long that took. */

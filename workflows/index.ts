@@ -8,4 +8,5 @@ export { backupWorkspace } from './backup-workspace.js';
 export { backupFleet, type FleetState } from './backup-fleet.js';
 export { checkpointWorkspace } from './checkpoint-workspace.js';
 export { workspaceLock } from './workspace-lock.js';
+export { workspaceEntity } from './workspace-entity.js';
 export { auditBackups } from './audit-backups.js';

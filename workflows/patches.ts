@@ -17,4 +17,9 @@ export const PATCHES = {
    * reads (listSnapshots) leave the workspace's search attribute unset.
    */
   core2026_11: 'core-2026-11',
+  /**
+   * The workspace entity (issue 19): operations queue on `rigsnap-workspace-<id>` by Update-with-Start
+   * and release to it; operations that took the old lock before this finish on it.
+   */
+  entity2026_12: 'entity-2026-12',
 } as const;

@@ -45,6 +45,7 @@ const arbStep: fc.Arbitrary<Step> = fc.oneof(
   { weight: 1, arbitrary: run.map((r) => ({ type: 'abandon-honoured' as const, workflowId: RUNS[r]!.workflowId, at: AT })) },
   { weight: 1, arbitrary: fc.boolean().map((open) => ({ type: 'legacy-lock' as const, open, at: AT })) },
   { weight: 2, arbitrary: fc.constant({ type: 'continue-as-new' as const }) },
+  { weight: 1, arbitrary: fc.constant({ type: 'resumed' as const, at: AT }) },
 );
 
 /** What the shell would see: answers per request, and the grants and repairs in flight. */
@@ -105,7 +106,8 @@ describe('workspace entity rules (fast-check)', () => {
       fc.property(fc.array(arbStep, { maxLength: 60 }), (steps) => {
         const obs = new Observer();
         let s = emptyEntityState(WS);
-        for (const e of steps) s = e.type === 'continue-as-new' ? continueAsNew(s) : obs.apply(s, e);
+        // A new run (continue-as-new, or a recovery after a termination) starts with `resumed`.
+        for (const e of steps) s = e.type === 'continue-as-new' ? obs.apply(continueAsNew(s), { type: 'resumed', at: AT }) : obs.apply(s, e);
         s = drain(obs, s);
         expect(s.lock.holder).toBeNull();
         expect(s.lock.queue).toEqual([]);
