@@ -15,8 +15,8 @@ export const WORKFLOW_TYPES = {
   'fleet-backup': 'backupFleet',
   checkpoint: 'checkpointWorkspace',
   lock: 'workspaceLock',
-  workspace: 'workspaceEntity',
   audit: 'auditBackups',
+  workspace: 'workspaceEntity',
 } as const satisfies Record<Operation, string>;
 
 export type WorkflowTypeName = (typeof WORKFLOW_TYPES)[Operation];

@@ -14,6 +14,7 @@
  */
 import {
   ApplicationFailure,
+  CancellationScope,
   allHandlersFinished,
   condition,
   continueAsNew,
@@ -126,17 +127,44 @@ class WorkspaceEntity {
     for (let e = this.pending.shift(); e; e = this.pending.shift()) await this.perform(e);
   }
 
-  /** Waits for a change or `checkMs`; then describes the holder, the blockers, the old lock. */
-  async watch(checkMs: number, legacyCheckMs: number): Promise<void> {
+  /**
+   * Waits for a change or `checkMs` (not at all when `now`: a recovered run checks the holder it was
+   * handed at once); then describes the holder, the blockers, the old lock.
+   */
+  async watch(checkMs: number, legacyCheckMs: number, now = false): Promise<void> {
     const before = this.version;
     const l = this.state.lock;
     const wait = l.holder || l.blockers.length ? checkMs : legacyCheckMs;
-    if (await condition(() => this.version !== before || this.hasWork(), wait)) return;
+    if (!now && (await condition(() => this.version !== before || this.hasWork(), wait))) return;
     for (const run of [...(l.holder ? [l.holder] : []), ...l.blockers]) {
-      const open = await this.runOpen(run.workflowId, run.runId);
+      const open = await this.unlessChanged(() => this.runOpen(run.workflowId, run.runId));
       if (open === false) this.apply({ type: 'holder-closed', workflowId: run.workflowId, runId: run.runId, at: nowIso() });
     }
     if (this.state.lock.legacyLock === 'open') await this.checkLegacyLock();
+  }
+
+  /**
+   * A check that gives way to any change (a release arrives): a slow or failing describe must not hold
+   * up the next grant. Undefined when it gave way.
+   */
+  private async unlessChanged<T>(check: () => Promise<T>): Promise<T | undefined> {
+    const before = this.version;
+    const scope = new CancellationScope();
+    try {
+      return await scope.run(() => {
+        const checked = check();
+        const changed = condition(() => this.version !== before).then(() => undefined);
+        // The loser is cancelled with the scope below; its rejection is expected.
+        checked.catch(() => undefined);
+        changed.catch(() => undefined);
+        return Promise.race([checked, changed]);
+      });
+    } catch (err) {
+      log.warn('could not check a run; trying again at the next check', { workspaceId: this.workspaceId, error: String(err) });
+      return undefined;
+    } finally {
+      scope.cancel();
+    }
   }
 
   render(): void {
@@ -232,6 +260,7 @@ export async function workspaceEntity(input: WorkspaceEntityInput): Promise<void
   setHandler(lockStateQuery, () => asLockState(entity.state));
 
   // Ends only by continue-as-new (or an operator's terminate, which the next caller recovers from).
+  let checkNow = !!input.recoveredFrom;
   for (;;) {
     await entity.performEffects();
     const info = workflowInfo();
@@ -240,7 +269,8 @@ export async function workspaceEntity(input: WorkspaceEntityInput): Promise<void
       await condition(allHandlersFinished);
       if (!entity.hasWork()) await continueAsNew<typeof workspaceEntity>({ workspaceId: input.workspaceId, state: entity.state, ...(input.timing ? { timing: input.timing } : {}) });
     }
-    if (entity.busy()) await entity.watch(holderCheckMs, legacyCheckMs);
+    if (entity.busy()) await entity.watch(holderCheckMs, legacyCheckMs, checkNow);
     else await condition(() => entity.hasWork() || entity.busy()); // idle: no timer, no events
+    checkNow = false;
   }
 }

@@ -80,7 +80,8 @@ export async function expectCancelled(p: Promise<unknown>): Promise<void> {
 
 /** The lock's state, or null when no lock runs for the workspace (it idled out or was never started). */
 export async function lockStateOf(client: Client, workspaceId: string): Promise<LockState | null> {
-  const handle = client.workflow.getHandle(workflowIds.lock(workspaceId));
+  // The workspace entity holds the lock since entity-2026-12 (it answers the old lock's query too).
+  const handle = client.workflow.getHandle(workflowIds.workspace(workspaceId));
   try {
     const d = await handle.describe();
     if (d.status.name !== 'RUNNING') return null;

@@ -1,6 +1,6 @@
 import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WORKFLOW_TYPES, lockAcquireSignal } from '../../contract/index.js';
+import { WORKFLOW_TYPES, workspaceAcquireUpdate } from '../../contract/index.js';
 import { workflowIds, type SnapshotWorkspaceResult } from '../../domain/index.js';
 import { createActivities } from '../../activities/index.js';
 import { startEmulator, type Emulator, type EmulatorDelays } from '../../emulator/index.js';
@@ -53,13 +53,13 @@ function expectNoOverlap(emu: Emulator, workspaceId: string): void {
   }
 }
 
-/** How many `acquire` signals the workspace's current lock run got from a workflow (asking again shows here). */
+/** How many acquire updates the workspace's current entity run got from a workflow (asking again shows here). */
 async function acquiresFrom(workspaceId: string, workflowId: string): Promise<number> {
-  const events = (await temporal.client.workflow.getHandle(workflowIds.lock(workspaceId)).fetchHistory()).events ?? [];
+  const events = (await temporal.client.workflow.getHandle(workflowIds.workspace(workspaceId)).fetchHistory()).events ?? [];
   return events.filter((e) => {
-    const sig = e.workflowExecutionSignaledEventAttributes;
-    if (sig?.signalName !== lockAcquireSignal.name) return false;
-    const data = sig.input?.payloads?.[0]?.data;
+    const accepted = e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input;
+    if (accepted?.name !== workspaceAcquireUpdate.name) return false;
+    const data = accepted.args?.payloads?.[0]?.data;
     return data ? (JSON.parse(Buffer.from(data).toString('utf8')) as { workflowId?: string }).workflowId === workflowId : false;
   }).length;
 }
@@ -87,7 +87,7 @@ describe('a lock that cannot be fooled (issue 10.4)', () => {
         const first = await start(taskQueue, WORKFLOW_TYPES.snapshot, { workspaceId, name: 'first' });
         await awaitStep(temporal.client, first.workflowId, 'snapshot');
         // An operator terminates the lock while `first` copies the disk.
-        await temporal.client.workflow.getHandle(workflowIds.lock(workspaceId)).terminate('operator test');
+        await temporal.client.workflow.getHandle(workflowIds.workspace(workspaceId)).terminate('operator test');
         emu.delays.snapshotMs = 100;
         const second = await start(taskQueue, WORKFLOW_TYPES.snapshot, { workspaceId, name: 'second' });
         // The new lock run found `first` holding the workspace and queued `second` behind it.
@@ -115,7 +115,7 @@ describe('a lock that cannot be fooled (issue 10.4)', () => {
       await worker.runUntil(async () => {
         const { first, second } = await holderAndWaiter(taskQueue, workspaceId);
         // The lock dies with `second` in its queue; `first` then finds no lock to release.
-        await temporal.client.workflow.getHandle(workflowIds.lock(workspaceId)).terminate('operator test');
+        await temporal.client.workflow.getHandle(workflowIds.workspace(workspaceId)).terminate('operator test');
         await first.result();
         const r = await second.result();
         expect(r.workspaceStatus).toBe('running');
@@ -134,7 +134,7 @@ describe('a lock that cannot be fooled (issue 10.4)', () => {
       const worker: Worker = await createTestWorker({ temporal, taskQueue, rigboxUrl: emu.url });
       await worker.runUntil(async () => {
         const { first, second } = await holderAndWaiter(taskQueue, workspaceId);
-        await temporal.client.workflow.getHandle(workflowIds.lock(workspaceId)).terminate('operator test');
+        await temporal.client.workflow.getHandle(workflowIds.workspace(workspaceId)).terminate('operator test');
         await first.terminate('operator test');
         await eventually(() => emu.state.workspace(workspaceId)!.busyUntil === null, 30_000, 'the copy to end');
         expect(emu.state.workspace(workspaceId)!.status).toBe('stopped');
@@ -144,7 +144,7 @@ describe('a lock that cannot be fooled (issue 10.4)', () => {
         expect(await acquiresFrom(workspaceId, second.workflowId)).toBe(1); // it asked again
         // The new lock started the workspace before `second` stopped it: `second` began on a running workspace.
         const changes = changesFor(emu, workspaceId).filter((c) => c.outcome === 'ok');
-        const repair = changes.findIndex((c) => c.origin === workflowIds.lock(workspaceId) && c.call === 'POST /start');
+        const repair = changes.findIndex((c) => c.origin === workflowIds.workspace(workspaceId) && c.call === 'POST /start');
         const secondStop = changes.findIndex((c) => c.origin === second.workflowId && c.call === 'POST /stop');
         expect(repair).toBeGreaterThan(0);
         expect(secondStop).toBeGreaterThan(repair);
@@ -175,7 +175,7 @@ describe('a lock that cannot be fooled (issue 10.4)', () => {
         await awaitStep(temporal.client, first.workflowId, 'snapshot');
         const second = await start(taskQueue, WORKFLOW_TYPES.snapshot, { workspaceId, name: 'second' });
         await eventually(() => checks >= 2, 60_000, 'two failed holder checks');
-        const lock = await temporal.client.workflow.getHandle(workflowIds.lock(workspaceId)).describe();
+        const lock = await temporal.client.workflow.getHandle(workflowIds.workspace(workspaceId)).describe();
         expect(lock.status.name).toBe('RUNNING');
         expect((await lockStateOf(temporal.client, workspaceId))?.holder?.workflowId).toBe(first.workflowId);
         await Promise.all([first.result(), second.result()]);
@@ -208,7 +208,7 @@ describe('a holder terminated mid-operation (issue 10.10: a re-run repairs what 
         expect(emu.state.workspace(workspaceId)!.status).toBe('running');
         // The workspace was started by the lock's repair before the re-run took it.
         const changes = changesFor(emu, workspaceId).filter((c) => c.outcome === 'ok');
-        const repair = changes.findIndex((c) => c.origin === workflowIds.lock(workspaceId) && c.call === 'POST /start');
+        const repair = changes.findIndex((c) => c.origin === workflowIds.workspace(workspaceId) && c.call === 'POST /start');
         expect(repair).toBeGreaterThan(0);
         expect(changes.slice(repair + 1).some((c) => c.origin === workflowId && c.call === 'POST /stop')).toBe(true);
       });

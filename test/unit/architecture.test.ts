@@ -78,18 +78,19 @@ const WIRE = {
     'checkpointWorkspace',
     'workspaceLock',
     'auditBackups',
+    'workspaceEntity',
   ],
-  queries: ['progress', 'lockState', 'lockParticipation'],
-  signals: ['acquire', 'release', 'lockGranted'],
-  updates: ['rollback', 'release'],
+  queries: ['progress', 'lockState', 'lockParticipation', 'workspaceState'],
+  signals: ['acquire', 'release', 'lockGranted', 'operationAbandoned'],
+  updates: ['rollback', 'release', 'acquireWorkspace'],
   searchAttributes: ['RigboxWorkspaceId', 'RigboxOperation', 'TemporalScheduledStartTime'],
 };
 
 const contractNames: Record<keyof typeof WIRE, string[]> = {
   workflowTypes: Object.values(contract.WORKFLOW_TYPES),
-  queries: [contract.progressQuery, contract.lockStateQuery, contract.lockParticipationQuery].map((d) => d.name),
-  signals: [contract.lockAcquireSignal, contract.lockReleaseSignal, contract.lockGrantedSignal].map((d) => d.name),
-  updates: [contract.rollbackUpdate, contract.releaseUpdate].map((d) => d.name),
+  queries: [contract.progressQuery, contract.lockStateQuery, contract.lockParticipationQuery, contract.workspaceStateQuery].map((d) => d.name),
+  signals: [contract.lockAcquireSignal, contract.lockReleaseSignal, contract.lockGrantedSignal, contract.operationAbandonedSignal].map((d) => d.name),
+  updates: [contract.rollbackUpdate, contract.releaseUpdate, contract.workspaceAcquireUpdate].map((d) => d.name),
   searchAttributes: [contract.workspaceIdKey, contract.operationKey, contract.scheduledStartTimeKey].map((k) => k.name),
 };
 
