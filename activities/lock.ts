@@ -193,14 +193,11 @@ async function askLockParticipant(
   }
 }
 
-/**
- * For the lock's and the entity's liveness checks: has the holder's run closed (completed, failed,
- * terminated…)? Without a run id, the latest run of the id (the entity's check of the old lock).
- */
-async function describeWorkflowRun(env: ActivityEnv, input: { workflowId: string; runId?: string }): Promise<{ running: boolean; status: string }> {
+/** For the lock's liveness check: has the holder's run closed (completed, failed, terminated…)? */
+async function describeWorkflowRun(env: ActivityEnv, input: { workflowId: string; runId: string }): Promise<{ running: boolean; status: string }> {
   const { client } = temporalOf(env);
   try {
-    const d = await client.workflow.getHandle(input.workflowId, input.runId || undefined).describe();
+    const d = await client.workflow.getHandle(input.workflowId, input.runId).describe();
     return { running: d.status.name === 'RUNNING', status: d.status.name };
   } catch (err) {
     if ((err as Error).name === 'WorkflowNotFoundError') return { running: false, status: 'NOT_FOUND' };
@@ -225,7 +222,7 @@ export function createLockActivities(env: ActivityEnv) {
     releaseLock: (input: { workspaceId: string; release: LockReleaseRequest }) => releaseLock(env, input),
     findLockParticipants: (input: { workspaceId: string; known?: string[] }) => findLockParticipants(env, input),
     askLockParticipant: (input: { workflowId: string; runId: string }) => askLockParticipant(env, input),
-    describeWorkflowRun: (input: { workflowId: string; runId?: string }) => describeWorkflowRun(env, input),
+    describeWorkflowRun: (input: { workflowId: string; runId: string }) => describeWorkflowRun(env, input),
     inspectClosedHolder: (input: { workflowId: string; runId: string; workspaceId: string }) => inspectClosedHolder(env, input),
   };
 }

@@ -9,6 +9,7 @@ import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowIdConflictPolicy,
   WorkflowIdReusePolicy,
+  WorkflowNotFoundError,
   WorkflowUpdateFailedError,
   type Client,
 } from '@temporalio/client';
@@ -106,8 +107,23 @@ async function releaseWorkspace(env: ActivityEnv, input: { workspaceId: string; 
   await client.workflow.getHandle(workflowIds.workspace(input.workspaceId)).signal(lockReleaseSignal, input.release);
 }
 
+/**
+ * Whether the old lock workflow (`rigsnap-lock-<id>`) has an open run: operations from before the entity
+ * may still hold the workspace through it. By describe of its latest run, never a list.
+ */
+async function legacyLockOpen(env: ActivityEnv, input: { workspaceId: string }): Promise<boolean> {
+  const { client } = temporalOf(env);
+  try {
+    return (await client.workflow.getHandle(workflowIds.lock(input.workspaceId)).describe()).status.name === 'RUNNING';
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return false;
+    throw err;
+  }
+}
+
 export function createWorkspaceEntityActivities(env: ActivityEnv) {
   return {
+    legacyLockOpen: (input: { workspaceId: string }) => legacyLockOpen(env, input),
     acquireWorkspace: (input: { workspaceId: string; request: EntityRequest; ask?: number }) => acquireWorkspace(env, input),
     releaseWorkspace: (input: { workspaceId: string; release: LockReleaseRequest }) => releaseWorkspace(env, input),
   };

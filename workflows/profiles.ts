@@ -133,16 +133,6 @@ export const localProfiles = {
     localRetryThreshold: '10s',
     retry: transientRetry,
   },
-  /**
-   * The workspace entity's describe of its holder's run (or of the old lock workflow): one call to
-   * Temporal, recorded as one marker. A failure is tried again at the next check.
-   */
-  entityCheck: {
-    startToCloseTimeout: '30s',
-    scheduleToCloseTimeout: '5m',
-    localRetryThreshold: '10s',
-    retry: transientRetry,
-  },
   /** A prune's selection: one listing of the workspace's snapshots and the retention policy applied to it. */
   pruneSelect: {
     startToCloseTimeout: '10m',

@@ -8,7 +8,8 @@
  *   actions, until the next message. It never exits by itself; it continues as new when idle and
  *   suggested or after MAX_OPERATIONS_PER_RUN acquisitions, carrying its small versioned state.
  * - While someone holds the workspace it describes the holder's run every `holderCheckMs` (strongly
- *   consistent): a holder found closed without releasing is freed, and the workspace it left stopped is
+ *   consistent; an activity, not a local one: a local activity that keeps failing would hold back the
+ *   workflow task, and with it every acquire and query, until it gives up): a holder found closed without releasing is freed, and the workspace it left stopped is
  *   started again before the next grant. Never a list, never a timeout on the holder.
  * - Terminated, it is recovered by the next caller from its closed run's state (activities/workspace-entity.ts).
  */
@@ -50,7 +51,7 @@ import {
   type RepairOwed,
   type WorkspaceEntityInput,
 } from '../domain/workspace-entity.js';
-import { activities, localActivities, nowIso, tagWorkflow } from './common.js';
+import { activities, nowIso, tagWorkflow } from './common.js';
 import { notifyFailure } from './notify.js';
 import { startAgainUntilRunning } from './restart.js';
 
@@ -132,10 +133,11 @@ class WorkspaceEntity {
    * handed at once); then describes the holder, the blockers, the old lock.
    */
   async watch(checkMs: number, legacyCheckMs: number, now = false): Promise<void> {
-    const before = this.version;
+    const before = this.watched();
     const l = this.state.lock;
     const wait = l.holder || l.blockers.length ? checkMs : legacyCheckMs;
-    if (!now && (await condition(() => this.version !== before || this.hasWork(), wait))) return;
+    // Newcomers joining the queue do not restart the timer: only what is watched changing does.
+    if (!now && (await condition(() => this.watched() !== before || this.hasWork(), wait))) return;
     for (const run of [...(l.holder ? [l.holder] : []), ...l.blockers]) {
       const open = await this.unlessChanged(() => this.runOpen(run.workflowId, run.runId));
       if (open === false) this.apply({ type: 'holder-closed', workflowId: run.workflowId, runId: run.runId, at: nowIso() });
@@ -143,17 +145,23 @@ class WorkspaceEntity {
     if (this.state.lock.legacyLock === 'open') await this.checkLegacyLock();
   }
 
+  /** What the watch is about: the holder, the blockers, the old lock. */
+  private watched(): string {
+    const l = this.state.lock;
+    return `${l.holder?.requestId ?? ''}|${l.blockers.map((b) => b.runId).join(',')}|${l.legacyLock}`;
+  }
+
   /**
    * A check that gives way to any change (a release arrives): a slow or failing describe must not hold
    * up the next grant. Undefined when it gave way.
    */
   private async unlessChanged<T>(check: () => Promise<T>): Promise<T | undefined> {
-    const before = this.version;
+    const before = this.watched();
     const scope = new CancellationScope();
     try {
       return await scope.run(() => {
         const checked = check();
-        const changed = condition(() => this.version !== before).then(() => undefined);
+        const changed = condition(() => this.watched() !== before).then(() => undefined);
         // The loser is cancelled with the scope below; its rejection is expected.
         checked.catch(() => undefined);
         changed.catch(() => undefined);
@@ -195,9 +203,9 @@ class WorkspaceEntity {
   }
 
   /** Whether a run is open; undefined when that cannot be told now (tried again at the next check). */
-  private async runOpen(workflowId: string, runId?: string): Promise<boolean | undefined> {
+  private async runOpen(workflowId: string, runId: string): Promise<boolean | undefined> {
     try {
-      return (await localActivities('entityCheck', `is ${workflowId} still running?`).describeWorkflowRun({ workflowId, ...(runId ? { runId } : {}) })).running;
+      return (await activities('lockCheck', `is ${workflowId} still running?`).describeWorkflowRun({ workflowId, runId })).running;
     } catch (err) {
       log.warn('could not describe a run; trying again at the next check', { workspaceId: this.workspaceId, workflowId, error: String(err) });
       return undefined;
@@ -205,9 +213,16 @@ class WorkspaceEntity {
   }
 
   private async checkLegacyLock(): Promise<void> {
+    const { workspaceId } = this;
     if (this.state.lock.legacyLock === 'closed') return;
-    const open = await this.runOpen(workflowIds.lock(this.workspaceId));
-    if (open !== undefined) this.apply({ type: 'legacy-lock', open, at: nowIso() });
+    try {
+      const open = await activities('lockCheck', `is ${workflowIds.lock(workspaceId)} still running?`).legacyLockOpen({ workspaceId });
+      this.apply({ type: 'legacy-lock', open, at: nowIso() });
+    } catch (err) {
+      // Still unknown: nothing is granted; the next check (a timer while someone waits) asks again.
+      log.warn('could not describe the old lock workflow; trying again', { workspaceId, error: String(err) });
+      this.apply({ type: 'legacy-lock', open: true, at: nowIso() });
+    }
   }
 
   /** A closed holder's repair: start the workspace again if it left it stopped meaning not to; then settle. */
