@@ -183,10 +183,10 @@ export async function liveWorkersOf(ctx: TemporalContext, recentMs = 90_000): Pr
 export async function cancelRun(ctx: TemporalContext, workflowId: string): Promise<CancelOutcome> {
   const desc = await ctx.call({ workflowId }, () => ctx.client.workflow.getHandle(workflowId).describe());
   const ref = { workflowId, runId: desc.runId, url: ctx.workflowUrl(workflowId, desc.runId) };
-  if (desc.type === WORKFLOW_TYPES.lock) {
+  if (desc.type === WORKFLOW_TYPES.lock || desc.type === WORKFLOW_TYPES.workspace) {
     throw new RigsnapError({
       type: 'Rejected',
-      message: `${workflowId} is the workspace lock, which rigsnap runs by itself; cancel the operation that holds or waits for it instead`,
+      message: `${workflowId} is a workspace's lock, which rigsnap runs by itself; cancel the operation that holds or waits for it instead`,
       workflowId,
       advice: `see who holds it and who waits: \`temporal workflow query --name ${lockStateQuery.name} --workflow-id ${workflowId}\`, or \`rigsnap runs <workspace>\``,
     });

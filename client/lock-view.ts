@@ -11,8 +11,12 @@ import type { LockWait } from './views.js';
  * worker answers within `timeoutMs`.
  */
 export async function lockStateOf(ctx: TemporalContext, workspaceId: string, timeoutMs = 2000): Promise<LockState | null> {
-  const handle = ctx.client.workflow.getHandle(workflowIds.lock(validateField('workspaceId', WorkspaceId, workspaceId)));
-  return ctx.client.withDeadline(Date.now() + timeoutMs, () => handle.query(lockStateQuery)).catch(() => null);
+  const id = validateField('workspaceId', WorkspaceId, workspaceId);
+  const ask = (workflowId: string) => ctx.client.withDeadline(Date.now() + timeoutMs, () => ctx.client.workflow.getHandle(workflowId).query(lockStateQuery));
+  // The workspace entity holds the lock; operations from before it still finish on the old lock workflow.
+  const [entity, legacy] = await Promise.all([ask(workflowIds.workspace(id)).catch(() => null), ask(workflowIds.lock(id)).catch(() => null)]);
+  if (legacy && (legacy.holder || legacy.queue.length)) return legacy;
+  return entity ?? legacy;
 }
 
 /**

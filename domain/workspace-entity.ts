@@ -181,11 +181,17 @@ export interface StepResult {
   answer?: AcquireAnswer;
 }
 
+/** Temporal run ids: UUIDs. */
+export const RUN_ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /** Why an acquire is refused before it changes anything (the update's validator), or null. */
 export function refuseAcquire(state: EntityState, request: EntityRequest): string | null {
   if (!request || typeof request.requestId !== 'string' || !request.requestId) return 'the request has no request id';
   if (typeof request.workflowId !== 'string' || typeof request.runId !== 'string' || !request.workflowId || !request.runId)
     return 'the request names no workflow run';
+  // A run id that is not one would make the grant signal's command invalid, failing the entity's workflow task.
+  if (!RUN_ID_PATTERN.test(request.runId)) return 'the run id is not a Temporal run id';
+  if (request.workflowId.length > 1000) return 'the workflow id is too long';
   if (!request.requestId.startsWith(`${request.workflowId}/${request.runId}/`)) return 'the request id is not of the requesting run';
   if (state.lock.settled.includes(request.requestId)) return 'this request was already answered (released, denied or its run closed)';
   if (state.lock.repairs.some((r) => r.requestId === request.requestId)) return 'this request held the workspace and its run closed';

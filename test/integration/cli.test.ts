@@ -593,7 +593,7 @@ describe('waiting', () => {
       const first = (await rigsnap(['snapshot', 'ws_lock', '--name', 'first', '--no-wait'])).stdout.split('\n')[0]!;
       await eventually(() => emu.state.workspace('ws_lock')!.status === 'stopping', 30_000, 'the first to hold the lock');
       const second = (await rigsnap(['snapshot', 'ws_lock', '--name', 'second', '--no-wait'])).stdout.split('\n')[0]!;
-      const lock = temporal.client.workflow.getHandle('rigsnap-lock-ws_lock');
+      const lock = temporal.client.workflow.getHandle('rigsnap-workspace-ws_lock');
       await eventually(async () => (await lock.query(lockStateQuery)).queue.some((r) => r.workflowId === second), 30_000, 'the second to queue');
 
       const third = startRigsnap(['snapshot', 'ws_lock', '--name', 'third']);

@@ -132,7 +132,7 @@ describe('serialized per workspace', () => {
     // The first operation's copy outlasts the time the others take to queue, even on a loaded machine.
     emu.delays.snapshotMs = 8000;
     const since = emu.calls.length;
-    const lock = temporal.client.workflow.getHandle(workflowIds.lock('ws_busy'));
+    const lock = temporal.client.workflow.getHandle(workflowIds.workspace('ws_busy'));
     const queued = async (n: number) =>
       eventually(
         async () => (await lock.query(lockStateQuery).catch(() => ({ queue: [] }) as unknown as LockState)).queue.length === n,
@@ -222,7 +222,7 @@ describe('a worker killed mid-workflow', () => {
       expect(emu.state.workspace('ws_crash')!.status).toBe('running');
       expect(emu.state.data.snapshots[r.snapshot.id]!.files).toEqual({ a: 'precious' });
       // The replayed run released the lock it took before the crash: the next operation need not wait.
-      const lock = temporal.client.workflow.getHandle(workflowIds.lock('ws_crash'));
+      const lock = temporal.client.workflow.getHandle(workflowIds.workspace('ws_crash'));
       await eventually(async () => (await lock.query(lockStateQuery)).holder === null, 10_000, 'the lock to be free');
     } finally {
       emu.delays.snapshotMs = 100;

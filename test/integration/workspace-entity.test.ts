@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
@@ -135,10 +136,10 @@ describe('the workspace entity without visibility (issue 19)', () => {
         ).rejects.toBeInstanceOf(WorkflowExecutionAlreadyStartedError);
 
         // Two callers find it closed at once (requesters that have no run: granted later, they are skipped).
-        const req = (n: string): EntityRequest => ({
-          requestId: `ghost-${n}/run-${n}/1`,
+        const req = (n: string, runId = randomUUID()): EntityRequest => ({
+          requestId: `ghost-${n}/${runId}/1`,
           workflowId: `ghost-${n}`,
-          runId: `run-${n}`,
+          runId,
           operation: 'snapshot',
           requestedAt: new Date().toISOString(),
           requestedBy: 'test@host',

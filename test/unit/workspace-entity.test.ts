@@ -17,7 +17,7 @@ import {
 
 const WS = 'ws_prop';
 const AT = '2026-12-01T00:00:00.000Z';
-const RUNS = ['a', 'b', 'c', 'd'].map((w) => ({ workflowId: `op-${w}`, runId: `run-${w}` }));
+const RUNS = ['a', 'b', 'c', 'd'].map((w, i) => ({ workflowId: `op-${w}`, runId: `01a24ba9-0000-7000-8000-00000000000${i}` }));
 
 function request(run: number, n: number, requestedBy = 'ann@host'): EntityRequest {
   const { workflowId, runId } = RUNS[run]!;
@@ -160,7 +160,9 @@ describe('workspace entity rules (fast-check)', () => {
   it('the validator refuses bad and stale requests', () => {
     const s = emptyEntityState(WS);
     expect(refuseAcquire(s, { ...request(0, 1), requestId: '' })).toMatch(/no request id/);
-    expect(refuseAcquire(s, { ...request(0, 1), requestId: 'op-b/run-b/1' })).toMatch(/not of the requesting run/);
+    expect(refuseAcquire(s, { ...request(0, 1), requestId: request(1, 1).requestId })).toMatch(/not of the requesting run/);
+    // A run id that is not one would fail the entity's grant command (and with it its workflow task).
+    expect(refuseAcquire(s, { ...request(0, 1), runId: 'run-a', requestId: 'op-a/run-a/1' })).toMatch(/not a Temporal run id/);
     const released = step(s, { type: 'release', requestId: request(0, 1).requestId, at: AT }).state;
     expect(refuseAcquire(released, request(0, 1))).toMatch(/already answered/);
     expect(refuseAcquire(s, request(0, 1))).toBeNull();
@@ -173,22 +175,22 @@ describe('workspace entity state migration', () => {
     const s = migrateEntityState(WS, {
       holder,
       queue: [request(1, 1)],
-      recentlyReleased: ['op-c/run-c/1'],
-      blockedBy: [{ workflowId: 'op-d', runId: 'run-d', why: 'also holds the workspace' }],
+      recentlyReleased: [request(2, 1).requestId],
+      blockedBy: [{ workflowId: 'op-d', runId: RUNS[3]!.runId, why: 'also holds the workspace' }],
     });
     expect(s.v).toBe(1);
     expect(s.lock).toEqual({
       holder,
       queue: [request(1, 1)],
       repairs: [],
-      blockers: [{ workflowId: 'op-d', runId: 'run-d', why: 'also holds the workspace' }],
-      settled: ['op-c/run-c/1'],
+      blockers: [{ workflowId: 'op-d', runId: RUNS[3]!.runId, why: 'also holds the workspace' }],
+      settled: [request(2, 1).requestId],
       legacyLock: 'closed',
     });
     // The blocker must release or close before anything is granted.
     const released = step(s, { type: 'release', requestId: holder.requestId, at: AT });
     expect(released.effects).toEqual([]);
-    expect(step(released.state, { type: 'holder-closed', workflowId: 'op-d', runId: 'run-d', at: AT }).effects.map((e) => e.type)).toEqual(['grant']);
+    expect(step(released.state, { type: 'holder-closed', ...RUNS[3]!, at: AT }).effects.map((e) => e.type)).toEqual(['grant']);
   });
 
   it('from nothing, from itself (identity), and a version 1 state without the later sections; refuses a newer version', () => {
