@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { RigboxSnapshot, RigboxWorkspace, SNAPSHOT_ID_PATTERN, WORKSPACE_ID_PATTERN, errorTypeForStatus, type ErrorType } from '../domain/index.js';
-import type { CallLimiter } from './call-limiter.js';
+import type { CallClass, CallLimiter } from './call-limiter.js';
 import { routeTemplate } from './rigbox-routes.js';
 
 /**
@@ -54,6 +54,8 @@ export interface CallOptions {
   timeoutMs?: number;
   /** The workflow the call is made for, sent as X-Rigsnap-Workflow-Id so Rigbox-side logs can tell who asked. */
   origin?: string;
+  /** The Temporal priority and fairness of the activity making the call: its place in the quota's queue. */
+  priority?: Omit<CallClass, 'kind'>;
 }
 
 export interface ListOptions extends CallOptions {
@@ -172,8 +174,8 @@ class RigboxTransport {
     const url = new URL(path, this.base);
     for (const [k, v] of Object.entries(opts.query ?? {})) url.searchParams.set(k, v);
     const what = `${method} ${url.pathname}`;
-    // The quota first: the request's own timeout starts once it may go.
-    await this.options.limiter?.acquire(opts.signal);
+    // The quota first: the request's own timeout starts once it may go. Changes go ahead of reads.
+    await this.options.limiter?.acquire({ ...opts.priority, kind: method === 'GET' ? 'read' : 'change', signal: opts.signal });
     const res = await this.send(method, path, url, what, opts);
     const text = await readBody(res, what, opts.signal);
     if (!res.ok) throw this.refusal(res, text, what);

@@ -41,7 +41,7 @@ describe('CallLimiter', () => {
     const limiter = new CallLimiter(1);
     await limiter.acquire(); // takes the first slot
     const abort = new AbortController();
-    const waiting = limiter.acquire(abort.signal);
+    const waiting = limiter.acquire({ signal: abort.signal });
     abort.abort(new Error('cancelled'));
     await expect(waiting).rejects.toThrow('cancelled');
   });
@@ -51,12 +51,45 @@ describe('CallLimiter', () => {
     const t0 = performance.now();
     await limiter.acquire();
     const abort = new AbortController();
-    const cancelled = limiter.acquire(abort.signal).catch(() => 'cancelled');
+    const cancelled = limiter.acquire({ signal: abort.signal }).catch(() => 'cancelled');
     const next = limiter.acquire().then(() => performance.now() - t0);
     abort.abort(new Error('cancelled'));
     await vi.runAllTimersAsync();
     expect(await cancelled).toBe('cancelled');
     expect(await next).toBe(Math.ceil(1000 / 0.95));
+  });
+});
+
+describe('CallLimiter: who goes next', () => {
+  it('a priority-1 change that comes last goes before the priority-4 reads waiting ahead of it', async () => {
+    const limiter = new CallLimiter(10);
+    await limiter.acquire(); // takes the first slot: the rest wait
+    const order: string[] = [];
+    const reads = Array.from({ length: 5 }, (_, i) => limiter.acquire({ kind: 'read', priorityKey: 4 }).then(() => order.push(`read${i}`)));
+    const change = limiter.acquire({ kind: 'change', priorityKey: 1 }).then(() => order.push('change'));
+    await vi.runAllTimersAsync();
+    await Promise.all([...reads, change]);
+    expect(order[0]).toBe('change');
+    expect(order.slice(1)).toEqual(['read0', 'read1', 'read2', 'read3', 'read4']);
+  });
+
+  it('a share of 0 holds every call until a share is given; the smallest share of several workers holds', async () => {
+    const limiter = new CallLimiter(10);
+    limiter.setShare(0, 'joining');
+    let went = false;
+    const call = limiter.acquire({ kind: 'change' }).then(() => (went = true));
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(went).toBe(false);
+    limiter.setShare(0.25, 'joining');
+    limiter.setShare(0.5, 'other');
+    expect(limiter.ratePerSecond).toBeCloseTo(2.375);
+    await vi.runAllTimersAsync();
+    await call;
+    expect(went).toBe(true);
+    limiter.clearShare('joining');
+    expect(limiter.ratePerSecond).toBeCloseTo(4.75);
+    limiter.clearShare('other');
+    expect(limiter.ratePerSecond).toBeCloseTo(9.5);
   });
 });
 
