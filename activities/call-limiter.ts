@@ -9,9 +9,12 @@
  * Who goes next is activities/call-queue.ts's rule: Temporal priority first (1 before 5), changes before
  * reads, aging so that nothing waits forever, and fairness keys sharing by weight.
  *
- * The spacing keeps 5 % headroom (1/(0.95 × rate) seconds): a request's way from the limiter to Rigbox
- * varies by a few tens of milliseconds on a busy worker (measured up to 25 ms in the bench), which
- * would otherwise put a (rate + 1)th request into some second as Rigbox counts them.
+ * The spacing leaves room for jitter: a request's way from the limiter to Rigbox varies by tens of
+ * milliseconds on a busy worker (25 ms in the bench; over 50 ms with two saturated workers on a loaded
+ * machine), which would otherwise put one request too many into some second as Rigbox counts them. So a
+ * worker allowed b calls per second (its share of the quota, whole calls) spaces them (1 s + 100 ms) / b
+ * apart: b + 1 of them cannot fit in one second unless one is delayed 100 ms more than its neighbours. It
+ * uses about 91 % of its share (`QUOTA_HEADROOM` at a whole number of calls).
  *
  * Several workers share one quota: each takes its share, `setShare` (worker/quota.ts counts the workers).
  * A share of 0 holds every call until a share is given (a joining worker the others do not count yet).
@@ -32,8 +35,17 @@ export interface AcquireOptions extends Partial<CallClass> {
   signal?: AbortSignal;
 }
 
-/** The share of the quota used at most, leaving room for the requests' jitter on their way. */
-export const QUOTA_HEADROOM = 0.95;
+/** How much later than its neighbours a request may reach Rigbox without breaking the quota. */
+export const JITTER_ALLOWANCE_MS = 100;
+/** The share of the quota used (at a whole number of calls per second), leaving room for the jitter. */
+export const QUOTA_HEADROOM = 1000 / (1000 + JITTER_ALLOWANCE_MS);
+
+/** The spacing of calls for `callsPerSecond`: whole calls per second when at least one, spread over 1 s + the allowance. */
+function spacingMs(callsPerSecond: number): number {
+  if (callsPerSecond <= 0) return Infinity;
+  const perSecond = callsPerSecond >= 1 ? Math.floor(callsPerSecond + 1e-9) : callsPerSecond;
+  return (1000 + JITTER_ALLOWANCE_MS) / perSecond;
+}
 
 export class CallLimiter {
   private readonly queue = new CallQueue<Waiter>();
@@ -47,7 +59,7 @@ export class CallLimiter {
     private readonly callsPerSecond: number,
     share = 1,
   ) {
-    this.intervalMs = 1000 / (callsPerSecond * share * QUOTA_HEADROOM);
+    this.intervalMs = spacingMs(callsPerSecond * share);
   }
 
   /**
@@ -68,7 +80,7 @@ export class CallLimiter {
 
   private applyShares(): void {
     const share = this.shares.size === 0 ? 1 : Math.min(...this.shares.values());
-    this.intervalMs = share <= 0 ? Infinity : 1000 / (this.callsPerSecond * Math.max(share, 1e-3) * QUOTA_HEADROOM);
+    this.intervalMs = share <= 0 ? Infinity : spacingMs(this.callsPerSecond * Math.max(share, 1e-3));
     // A new share changes when the next turn comes: the timer is set again.
     if (this.timer !== undefined) {
       clearTimeout(this.timer);
@@ -77,7 +89,7 @@ export class CallLimiter {
     this.schedule();
   }
 
-  /** The calls per second this worker makes at most (its share, less the headroom). */
+  /** The calls per second this worker makes at most (its share, less the jitter allowance). */
   get ratePerSecond(): number {
     return 1000 / this.intervalMs;
   }

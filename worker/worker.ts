@@ -88,13 +88,9 @@ export interface RigsnapWorkerOptions {
 
 export async function createRigsnapWorker(o: RigsnapWorkerOptions): Promise<Worker> {
   const { config } = o;
-  // The Rigbox quota is shared with the other workers polling this task queue.
-  shareQuota(rigboxCallLimiter(config), o.client, o.namespace, config.RIGSNAP_TASK_QUEUE, (m) => {
-    Runtime.instance().logger.info(m);
-  });
   const metrics = o.metrics ?? new RigsnapMetrics(Runtime.instance().metricMeter);
   const source = o.workflowBundle ? { workflowBundle: o.workflowBundle } : workflowSource();
-  return Worker.create({
+  const worker = await Worker.create({
     connection: o.connection,
     namespace: o.namespace,
     taskQueue: config.RIGSNAP_TASK_QUEUE,
@@ -118,4 +114,17 @@ export async function createRigsnapWorker(o: RigsnapWorkerOptions): Promise<Work
     maxHeartbeatThrottleInterval: HEARTBEAT_THROTTLE,
     ...(o.identity ? { identity: o.identity } : {}),
   });
+  // The Rigbox quota is shared with the other workers of this task queue, this one counted from the start.
+  shareQuota(rigboxCallLimiter(config), {
+    client: o.client,
+    namespace: o.namespace,
+    taskQueue: config.RIGSNAP_TASK_QUEUE,
+    identity: worker.options.identity,
+    state: () => {
+      const s = worker.getState();
+      return s === 'INITIALIZED' ? 'starting' : s === 'STOPPED' || s === 'FAILED' ? 'stopped' : 'running';
+    },
+    log: (level, message) => Runtime.instance().logger[level](message),
+  });
+  return worker;
 }
