@@ -66,6 +66,8 @@ export interface ShareQuotaOptions {
   state?: () => 'starting' | 'running' | 'stopped';
   log?: (level: 'info' | 'warn', message: string) => void;
   refreshMs?: number;
+  /** Told the count at every read (a metric). */
+  onCount?: (workers: number) => void;
 }
 
 let sources = 0;
@@ -102,6 +104,7 @@ export function shareQuota(limiter: CallLimiter, o: ShareQuotaOptions): QuotaSha
       return;
     }
     const n = new Set([...pollers, o.identity]).size;
+    o.onCount?.(n);
     if (joined) return take(n, '');
     if (joinAt === undefined && pollers.has(o.identity)) joinAt = n === 1 ? Date.now() : Date.now() + refreshMs + JOIN_SLACK_MS;
     if (joinAt === undefined && Date.now() - startedAt > JOIN_GIVE_UP_MS) {
