@@ -259,7 +259,11 @@ class RigboxTransport {
       const items = Array.isArray(body) ? body : (body.data ?? body.items ?? body.snapshots ?? []);
       const parsed = z.array(item).safeParse(items);
       if (!parsed.success) {
-        throw this.recognise(unlikeRigbox(`GET ${path}: Rigbox's answer does not match the documented shape (${describeZodError(parsed.error)}; maintenance or a proxy in the way?)`));
+        throw this.recognise(
+          unlikeRigbox(
+            `GET ${path}: Rigbox's answer does not match the documented shape (${describeZodError(parsed.error)}; maintenance or a proxy in the way?)`,
+          ),
+        );
       }
       this.recognise(undefined);
       out.push(...parsed.data);
@@ -376,7 +380,10 @@ function parseBody<T>(res: Response, text: string, what: string, schema: z.ZodTy
   }
   const parsed = schema.safeParse(json);
   if (!parsed.success) {
-    throw unlikeRigbox(`${what}: Rigbox's answer does not match the documented shape (${describeZodError(parsed.error)}; maintenance or a proxy in the way?)`, res.status);
+    throw unlikeRigbox(
+      `${what}: Rigbox's answer does not match the documented shape (${describeZodError(parsed.error)}; maintenance or a proxy in the way?)`,
+      res.status,
+    );
   }
   return parsed.data;
 }

@@ -139,7 +139,7 @@ export class RigsnapMetrics {
       m.rigboxApi,
       'int',
       undefined,
-      'Whether RIGBOX_API_URL answers like Rigbox: 1 for the current state (rigbox; unknown: no telling answer yet; not_rigbox: only answers unlike Rigbox\'s, check RIGBOX_API_URL)',
+      "Whether RIGBOX_API_URL answers like Rigbox: 1 for the current state (rigbox; unknown: no telling answer yet; not_rigbox: only answers unlike Rigbox's, check RIGBOX_API_URL)",
     );
     this.quotaWorkers = meter.createGauge(m.quotaWorkers, 'int', undefined, 'Workers sharing the Rigbox quota, as this worker counts them (itself included)');
   }

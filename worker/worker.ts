@@ -129,7 +129,9 @@ export async function createRigsnapWorker(o: RigsnapWorkerOptions): Promise<Work
     const s = worker.getState();
     return s === 'INITIALIZED' ? 'starting' : s === 'STOPPED' || s === 'FAILED' ? 'stopped' : 'running';
   };
-  const log = (level: 'info' | 'warn' | 'error', message: string) => Runtime.instance().logger[level](message);
+  const log = (level: 'info' | 'warn' | 'error', message: string): void => {
+    Runtime.instance().logger[level](message);
+  };
   // The Rigbox quota is shared with the other workers of this task queue, this one counted from the start.
   shareQuota(rigboxCallLimiter(config), {
     client: o.client,

@@ -33,7 +33,14 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all(ids.map((id) => temporal.client.workflow.getHandle(id).terminate('quota test over').catch(() => undefined)));
+  await Promise.all(
+    ids.map((id) =>
+      temporal.client.workflow
+        .getHandle(id)
+        .terminate('quota test over')
+        .catch(() => undefined),
+    ),
+  );
   await Promise.all(workers.map((w) => w.stop('SIGKILL')));
   await emu?.close();
   await temporal?.close();
@@ -92,7 +99,9 @@ describe('the Rigbox quota shared by saturated workers', () => {
       const arrivals = emu.arrivals.filter((a) => a.workspaceId?.startsWith('ws_quota_')).map((a) => a.at);
       const max = maxInClockSecond(arrivals);
       const spanS = (Math.max(...arrivals) - Math.min(...arrivals)) / 1000;
-      console.log(`quota ${QUOTA}/s: ${arrivals.length} calls over ${spanS.toFixed(1)} s, at most ${max} in a second (${maxPerSecond(arrivals)} in a sliding one)`);
+      console.log(
+        `quota ${QUOTA}/s: ${arrivals.length} calls over ${spanS.toFixed(1)} s, at most ${max} in a second (${maxPerSecond(arrivals)} in a sliding one)`,
+      );
       expect(max).toBeLessThanOrEqual(QUOTA);
       // Saturated: the workers made calls all along (well over half the quota over the run).
       expect(arrivals.length).toBeGreaterThan(0.5 * QUOTA * spanS);

@@ -41,11 +41,7 @@ afterAll(async () => {
 
 describe('a RIGBOX_API_URL that is not Rigbox', () => {
   it('the worker says so at start-up, in its log and its health gauge', async () => {
-    await eventually(
-      async () => (await worker.scrape()).sum(RIGSNAP_METRICS.rigboxApi, { state: 'not_rigbox' }) === 1,
-      30_000,
-      'the gauge to say not_rigbox',
-    );
+    await eventually(async () => (await worker.scrape()).sum(RIGSNAP_METRICS.rigboxApi, { state: 'not_rigbox' }) === 1, 30_000, 'the gauge to say not_rigbox');
     const scrape = await worker.scrape();
     expect(scrape.sum(RIGSNAP_METRICS.rigboxApi, { state: 'rigbox' })).toBe(0);
     await eventually(() => worker.output.join('').includes(`RIGBOX_API_URL (${siteUrl}) has never answered like the Rigbox API`), 10_000, 'the log line');

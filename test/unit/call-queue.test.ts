@@ -91,18 +91,23 @@ describe('CallQueue', () => {
 
   it('fairness keys in one class share turns by weight: 1 and 3 → 25 % and 75 % (±5 points) while both wait', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 5 }), fc.constantFrom<'change' | 'read'>('change', 'read'), fc.integer({ min: 0, max: 40 }), (priorityKey, kind, headStart) => {
-        const q = new CallQueue<string>();
-        // Team A had calls waiting before team B came: no banked turns either way.
-        for (let i = 0; i < headStart; i++) q.push('a', { kind, priorityKey, fairnessKey: 'team-a', fairnessWeight: 1 }, 0);
-        for (let i = 0; i < 1000; i++) {
-          q.push('a', { kind, priorityKey, fairnessKey: 'team-a', fairnessWeight: 1 }, 0);
-          q.push('b', { kind, priorityKey, fairnessKey: 'team-b', fairnessWeight: 3 }, 0);
-        }
-        const served = Array.from({ length: 400 }, () => q.pop()!.item).slice(headStart);
-        const shareB = served.filter((x) => x === 'b').length / served.length;
-        expect(Math.abs(shareB - 0.75)).toBeLessThanOrEqual(0.05);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 5 }),
+        fc.constantFrom<'change' | 'read'>('change', 'read'),
+        fc.integer({ min: 0, max: 40 }),
+        (priorityKey, kind, headStart) => {
+          const q = new CallQueue<string>();
+          // Team A had calls waiting before team B came: no banked turns either way.
+          for (let i = 0; i < headStart; i++) q.push('a', { kind, priorityKey, fairnessKey: 'team-a', fairnessWeight: 1 }, 0);
+          for (let i = 0; i < 1000; i++) {
+            q.push('a', { kind, priorityKey, fairnessKey: 'team-a', fairnessWeight: 1 }, 0);
+            q.push('b', { kind, priorityKey, fairnessKey: 'team-b', fairnessWeight: 3 }, 0);
+          }
+          const served = Array.from({ length: 400 }, () => q.pop()!.item).slice(headStart);
+          const shareB = served.filter((x) => x === 'b').length / served.length;
+          expect(Math.abs(shareB - 0.75)).toBeLessThanOrEqual(0.05);
+        },
+      ),
     );
   });
 
