@@ -6,13 +6,23 @@
  * call Rigbox (the workspace lock, notifications) never wait here. A read cancelled while waiting
  * leaves the queue without using a turn.
  *
- * The spacing keeps 5 % headroom (1/(0.95 × rate) seconds): a request's way from the limiter to Rigbox
- * varies by a few tens of milliseconds on a busy worker (measured up to 25 ms in the bench), which
- * would otherwise put a (rate + 1)th request into some second as Rigbox counts them.
+ * Who goes next is activities/call-queue.ts's rule: Temporal priority first (1 before 5), changes before
+ * reads, aging so that nothing waits forever, and fairness keys sharing by weight.
  *
- * Several workers share one quota: each takes an equal share, `setShare` (worker/quota.ts follows how
- * many workers poll the task queue).
+ * The spacing leaves room for jitter: a request's way from the limiter to Rigbox varies by tens of
+ * milliseconds on a busy worker (25 ms in the bench; over 50 ms with two saturated workers on a loaded
+ * machine), which would otherwise put one request too many into some second as Rigbox counts them. So a
+ * worker allowed b calls per second (its share of the quota, whole calls) spaces them (1 s + 100 ms) / b
+ * apart: b + 1 of them cannot fit in one second unless one is delayed 100 ms more than its neighbours. It
+ * uses about 91 % of its share (`QUOTA_HEADROOM` at a whole number of calls).
+ *
+ * Several workers share one quota: each takes its share, `setShare` (worker/quota.ts counts the workers).
+ * A share of 0 holds every call until a share is given (a joining worker the others do not count yet).
  */
+import { CallQueue, type CallClass, type QueuedCall } from './call-queue.js';
+
+export type { CallClass } from './call-queue.js';
+
 interface Waiter {
   resolve(): void;
   reject(reason: unknown): void;
@@ -20,62 +30,104 @@ interface Waiter {
   onAbort?: () => void;
 }
 
-/** The share of the quota used at most, leaving room for the requests' jitter on their way. */
-export const QUOTA_HEADROOM = 0.95;
+export interface AcquireOptions extends Partial<CallClass> {
+  /** A cancelled read leaves the queue (changes pass none: see rigbox-client's CallOptions). */
+  signal?: AbortSignal;
+}
+
+/** How much later than its neighbours a request may reach Rigbox without breaking the quota. */
+export const JITTER_ALLOWANCE_MS = 100;
+/** The share of the quota used (at a whole number of calls per second), leaving room for the jitter. */
+export const QUOTA_HEADROOM = 1000 / (1000 + JITTER_ALLOWANCE_MS);
+
+/** The spacing of calls for `callsPerSecond`: whole calls per second when at least one, spread over 1 s + the allowance. */
+function spacingMs(callsPerSecond: number): number {
+  if (callsPerSecond <= 0) return Infinity;
+  const perSecond = callsPerSecond >= 1 ? Math.floor(callsPerSecond + 1e-9) : callsPerSecond;
+  return (1000 + JITTER_ALLOWANCE_MS) / perSecond;
+}
 
 export class CallLimiter {
-  private readonly queue: Waiter[] = [];
+  private readonly queue = new CallQueue<Waiter>();
   private lastAt = -Infinity;
   private timer: NodeJS.Timeout | undefined;
+  /** Shares by who set them (one per worker of this process); the smallest one holds. */
+  private readonly shares = new Map<string, number>();
   private intervalMs: number;
 
   constructor(
     private readonly callsPerSecond: number,
     share = 1,
   ) {
-    this.intervalMs = 1000 / (callsPerSecond * share * QUOTA_HEADROOM);
+    this.intervalMs = spacingMs(callsPerSecond * share);
   }
 
-  /** This worker's share of the quota, between 0 and 1 (1 / the number of workers). */
-  setShare(share: number): void {
-    this.intervalMs = 1000 / (this.callsPerSecond * Math.min(1, Math.max(share, 1e-3)) * QUOTA_HEADROOM);
+  /**
+   * This worker's share of the quota, from 0 (hold every call) to 1 (1 / the number of workers). `source`
+   * names who sets it: several workers in one process (tests, `npm start`) each set theirs and the
+   * smallest holds.
+   */
+  setShare(share: number, source = 'default'): void {
+    this.shares.set(source, Math.min(1, Math.max(share, 0)));
+    this.applyShares();
   }
 
-  /** The calls per second this worker makes at most (its share, less the headroom). */
+  /** Forgets `source`'s share (its worker has stopped). */
+  clearShare(source: string): void {
+    this.shares.delete(source);
+    this.applyShares();
+  }
+
+  private applyShares(): void {
+    const share = this.shares.size === 0 ? 1 : Math.min(...this.shares.values());
+    this.intervalMs = share <= 0 ? Infinity : spacingMs(this.callsPerSecond * Math.max(share, 1e-3));
+    // A new share changes when the next turn comes: the timer is set again.
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    this.schedule();
+  }
+
+  /** The calls per second this worker makes at most (its share, less the jitter allowance). */
   get ratePerSecond(): number {
     return 1000 / this.intervalMs;
   }
 
+  /** Calls waiting for their turn. */
+  get waiting(): number {
+    return this.queue.size;
+  }
+
   /** Resolves when this call may go; rejects if `signal` aborts first (a cancelled read). */
-  acquire(signal?: AbortSignal): Promise<void> {
+  acquire(opts: AcquireOptions = {}): Promise<void> {
+    const { signal } = opts;
     if (signal?.aborted) return Promise.reject(signal.reason as Error);
-    if (this.queue.length === 0 && this.timer === undefined && performance.now() - this.lastAt >= this.intervalMs) {
+    if (this.queue.size === 0 && this.timer === undefined && this.intervalMs !== Infinity && performance.now() - this.lastAt >= this.intervalMs) {
       this.lastAt = performance.now();
       return Promise.resolve();
     }
     return new Promise<void>((resolve, reject) => {
       const waiter: Waiter = { resolve, reject, signal };
+      const queued: QueuedCall<Waiter> = this.queue.push(waiter, { ...opts, kind: opts.kind ?? 'read' }, performance.now());
       if (signal) {
         waiter.onAbort = () => {
-          const i = this.queue.indexOf(waiter);
-          if (i >= 0) this.queue.splice(i, 1);
-          reject(signal.reason as Error);
+          if (this.queue.remove(queued)) reject(signal.reason as Error);
         };
         signal.addEventListener('abort', waiter.onAbort, { once: true });
       }
-      this.queue.push(waiter);
       this.schedule();
     });
   }
 
-  /** One timer releases the queue's head when its turn comes, then waits for the next turn. */
+  /** One timer releases the next call when its turn comes, then waits for the following turn. */
   private schedule(): void {
-    if (this.timer !== undefined || this.queue.length === 0) return;
+    if (this.timer !== undefined || this.queue.size === 0 || this.intervalMs === Infinity) return;
     // Timers count whole milliseconds: rounded up, never early.
     const wait = Math.max(0, Math.ceil(this.lastAt + this.intervalMs - performance.now()));
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      const next = this.queue.shift();
+      const next = this.queue.pop()?.item;
       if (next) {
         this.lastAt = performance.now();
         if (next.onAbort) next.signal?.removeEventListener('abort', next.onAbort);

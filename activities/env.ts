@@ -6,7 +6,7 @@
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { DEFAULT_MAX_WAIT_MS, DEFAULT_POLL_SCHEDULE, type LockTiming, type PollSchedule } from '../domain/index.js';
-import type { ListOptions, RigboxClient } from './rigbox-client.js';
+import type { CallOptions, ListOptions, RigboxClient } from './rigbox-client.js';
 import { TransitionDurations } from './transition-durations.js';
 
 export interface ActivityDeps {
@@ -60,10 +60,25 @@ export function activityEnv(deps: ActivityDeps): ActivityEnv {
   };
 }
 
+/**
+ * The activity's Temporal priority and fairness (set by the workflow that scheduled it), for its calls'
+ * place in the quota's queue (activities/call-queue.ts). Absent on servers without priorities, and on
+ * local activities: they then queue at Temporal's default priority, 3.
+ */
+function callPriority(ctx: Context): CallOptions['priority'] {
+  const p = ctx.info.priority;
+  if (!p) return undefined;
+  return {
+    ...(p.priorityKey !== undefined ? { priorityKey: p.priorityKey } : {}),
+    ...(p.fairnessKey !== undefined ? { fairnessKey: p.fairnessKey } : {}),
+    ...(p.fairnessWeight !== undefined ? { fairnessWeight: p.fairnessWeight } : {}),
+  };
+}
+
 /** Options of a read: cancelled with the activity. */
 export function readOptions(extra: ListOptions = {}): ListOptions {
   const ctx = Context.current();
-  return { signal: ctx.cancellationSignal, origin: ctx.info.workflowExecution?.workflowId, ...extra };
+  return { signal: ctx.cancellationSignal, origin: ctx.info.workflowExecution?.workflowId, priority: callPriority(ctx), ...extra };
 }
 
 /**
@@ -73,5 +88,6 @@ export function readOptions(extra: ListOptions = {}): ListOptions {
  * bounds it, and the activity reports the cancellation once it has settled.
  */
 export function changeOptions(extra: ListOptions = {}): ListOptions {
-  return { origin: Context.current().info.workflowExecution?.workflowId, ...extra };
+  const ctx = Context.current();
+  return { origin: ctx.info.workflowExecution?.workflowId, priority: callPriority(ctx), ...extra };
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { RigboxSnapshot, RigboxWorkspace, SNAPSHOT_ID_PATTERN, WORKSPACE_ID_PATTERN, errorTypeForStatus, type ErrorType } from '../domain/index.js';
-import type { CallLimiter } from './call-limiter.js';
+import type { CallClass, CallLimiter } from './call-limiter.js';
 import { routeTemplate } from './rigbox-routes.js';
 
 /**
@@ -16,8 +16,54 @@ export class RigboxApiError extends Error {
     readonly status?: number,
     /** From Retry-After on a 429. */
     readonly retryAfterMs?: number,
+    /**
+     * The answer came, but not from the Rigbox API as documented (an HTML page, a body that is not JSON,
+     * JSON of the wrong shape): a maintenance, a proxy, or RIGBOX_API_URL pointing elsewhere.
+     */
+    readonly notRigbox = false,
   ) {
     super(message);
+  }
+}
+
+/**
+ * Whether RIGBOX_API_URL has answered like the Rigbox API since this process started: `rigbox` once any
+ * answer did (a documented body, or a JSON error), `not-rigbox` after several answers that did not (HTML,
+ * not JSON, the wrong shape; 502/503/504 and unreachable hosts prove nothing either way), `unknown` before.
+ */
+export type ApiRecognition = { state: 'unknown' | 'rigbox' | 'not-rigbox'; lastAnswer?: string };
+
+/** Answers unlike Rigbox's, with none like it, that make the URL "not Rigbox": a single garbled answer does not. */
+const NOT_RIGBOX_AFTER = 3;
+
+/** Keeps an ApiRecognition from the answers of every request to one URL. */
+export class UrlRecognition {
+  private state: ApiRecognition = { state: 'unknown' };
+  private unlikeAnswers = 0;
+  private readonly listeners: Array<(r: ApiRecognition) => void> = [];
+
+  get current(): ApiRecognition {
+    return { ...this.state };
+  }
+
+  /** Told whenever the state changes. */
+  onChange(listener: (r: ApiRecognition) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /**
+   * An answer: none (`err` undefined) or a JSON error body with a 4xx is Rigbox's; one `notRigbox` counts
+   * against the URL until Rigbox has answered once.
+   */
+  note(err: RigboxApiError | undefined, errorBody?: string): void {
+    const before = this.state.state;
+    if (err === undefined || (err.status !== undefined && err.status >= 400 && err.status < 500 && looksLikeJson(errorBody))) {
+      this.state = { state: 'rigbox' };
+    } else if (err.notRigbox && before !== 'rigbox') {
+      this.unlikeAnswers++;
+      this.state = { state: this.unlikeAnswers >= NOT_RIGBOX_AFTER ? 'not-rigbox' : 'unknown', lastAnswer: err.message };
+    }
+    if (this.state.state !== before) for (const l of this.listeners) l(this.current);
   }
 }
 
@@ -35,6 +81,8 @@ export interface RigboxClientOptions {
    */
   transientRetries?: number;
   retryBaseDelayMs?: number;
+  /** What the URL's answers have shown, shared by every client of one worker process (worker/worker.ts). */
+  recognition?: UrlRecognition;
   /**
    * Told of every request once it has an answer (`status`: the HTTP status) or none (`timeout`,
    * `error`); not of requests the caller aborted. `endpoint` is the route template. For metrics.
@@ -54,6 +102,8 @@ export interface CallOptions {
   timeoutMs?: number;
   /** The workflow the call is made for, sent as X-Rigsnap-Workflow-Id so Rigbox-side logs can tell who asked. */
   origin?: string;
+  /** The Temporal priority and fairness of the activity making the call: its place in the quota's queue. */
+  priority?: Omit<CallClass, 'kind'>;
 }
 
 export interface ListOptions extends CallOptions {
@@ -141,8 +191,10 @@ class RigboxTransport {
   private readonly token: string;
   private readonly transientRetries: number;
   private readonly retryBaseDelayMs: number;
+  private readonly recognised: UrlRecognition;
 
   constructor(private readonly options: RigboxClientOptions) {
+    this.recognised = options.recognition ?? new UrlRecognition();
     this.base = new URL(options.baseUrl.endsWith('/') ? options.baseUrl : `${options.baseUrl}/`);
     const doFetch = options.fetch ?? fetch;
     // Called unbound, as the global fetch expects (never as a method of this object).
@@ -172,12 +224,29 @@ class RigboxTransport {
     const url = new URL(path, this.base);
     for (const [k, v] of Object.entries(opts.query ?? {})) url.searchParams.set(k, v);
     const what = `${method} ${url.pathname}`;
-    // The quota first: the request's own timeout starts once it may go.
-    await this.options.limiter?.acquire(opts.signal);
+    // The quota first: the request's own timeout starts once it may go. Changes go ahead of reads.
+    await this.options.limiter?.acquire({ ...opts.priority, kind: method === 'GET' ? 'read' : 'change', signal: opts.signal });
     const res = await this.send(method, path, url, what, opts);
     const text = await readBody(res, what, opts.signal);
-    if (!res.ok) throw this.refusal(res, text, what);
-    return parseBody(res, text, what, schema);
+    if (!res.ok) throw this.recognise(this.refusal(res, text, what), text);
+    try {
+      const body = parseBody(res, text, what, schema);
+      // A list page is checked item by item later (listAll); an ignored body proves nothing either way.
+      if (schema !== IGNORED_BODY && (schema as unknown) !== Page) this.recognise(undefined);
+      return body;
+    } catch (err) {
+      throw err instanceof RigboxApiError ? this.recognise(err) : err;
+    }
+  }
+
+  get recognition(): ApiRecognition {
+    return this.recognised.current;
+  }
+
+  /** Takes note of an answer (see UrlRecognition.note); returns `err`, to throw it. */
+  recognise<E extends RigboxApiError | undefined>(err: E, errorBody?: string): E {
+    this.recognised.note(err, errorBody);
+    return err;
   }
 
   /** Collects every page of a list endpoint; see `Page` for the one pagination assumption. */
@@ -190,8 +259,13 @@ class RigboxTransport {
       const items = Array.isArray(body) ? body : (body.data ?? body.items ?? body.snapshots ?? []);
       const parsed = z.array(item).safeParse(items);
       if (!parsed.success) {
-        throw new RigboxApiError('BadResponse', `GET ${path}: Rigbox's answer does not match the documented shape (${describeZodError(parsed.error)})`);
+        throw this.recognise(
+          unlikeRigbox(
+            `GET ${path}: Rigbox's answer does not match the documented shape (${describeZodError(parsed.error)}; maintenance or a proxy in the way?)`,
+          ),
+        );
       }
+      this.recognise(undefined);
       out.push(...parsed.data);
       opts.onPage?.(out.length);
       const next = Array.isArray(body) ? null : (body.next_cursor ?? body.next ?? null);
@@ -250,8 +324,23 @@ class RigboxTransport {
         res.status,
       );
     }
+    // An HTML page for a 4xx (a web site's "not found") is not Rigbox refusing: transient, and evidence
+    // against the URL. For a 5xx it proves nothing (a gateway's page during a maintenance).
+    if (res.status < 500 && isHtmlPage(res.headers.get('content-type'), text)) {
+      return unlikeRigbox(`${what}: HTTP ${res.status} with an HTML page instead of the API (maintenance or a proxy in the way?)`, res.status);
+    }
     const retryAfterMs = res.status === 429 ? parseRetryAfter(res.headers.get('retry-after'), Date.now()) : undefined;
     return new RigboxApiError(type, `${what}: HTTP ${res.status}${detail ? ` (${detail})` : ''}`, res.status, retryAfterMs);
+  }
+}
+
+function looksLikeJson(text: string | undefined): boolean {
+  if (!text) return false;
+  try {
+    const body: unknown = JSON.parse(text);
+    return typeof body === 'object' && body !== null;
+  } catch {
+    return false;
   }
 }
 
@@ -265,14 +354,19 @@ async function readBody(res: Response, what: string, signal: AbortSignal | undef
   }
 }
 
+/**
+ * An answer that is not Rigbox's: transient (`Unavailable`), because a maintenance or a proxy answers so
+ * for minutes and reads and adoptable changes are safe to repeat. A URL that never answers otherwise is
+ * told apart by the recognition (the preflight fails it as BadResponse naming RIGBOX_API_URL).
+ */
+function unlikeRigbox(message: string, status?: number): RigboxApiError {
+  return new RigboxApiError('Unavailable', message, status, undefined, true);
+}
+
 /** A 2xx answer's body, checked against `schema` (or ignored); an HTML page is never taken for success. */
 function parseBody<T>(res: Response, text: string, what: string, schema: z.ZodType<T> | IgnoredBody): T | undefined {
   if (isHtmlPage(res.headers.get('content-type'), text)) {
-    throw new RigboxApiError(
-      'Unavailable',
-      `${what}: Rigbox answered HTTP ${res.status} with an HTML page instead of the API (maintenance or a proxy in the way?)`,
-      res.status,
-    );
+    throw unlikeRigbox(`${what}: Rigbox answered HTTP ${res.status} with an HTML page instead of the API (maintenance or a proxy in the way?)`, res.status);
   }
   if (schema === IGNORED_BODY) return undefined;
 
@@ -281,12 +375,15 @@ function parseBody<T>(res: Response, text: string, what: string, schema: z.ZodTy
     try {
       json = JSON.parse(text);
     } catch {
-      throw new RigboxApiError('BadResponse', `${what}: Rigbox answered HTTP ${res.status} with a body that is not JSON`, res.status);
+      throw unlikeRigbox(`${what}: Rigbox answered HTTP ${res.status} with a body that is not JSON (maintenance or a proxy in the way?)`, res.status);
     }
   }
   const parsed = schema.safeParse(json);
   if (!parsed.success) {
-    throw new RigboxApiError('BadResponse', `${what}: Rigbox's answer does not match the documented shape (${describeZodError(parsed.error)})`, res.status);
+    throw unlikeRigbox(
+      `${what}: Rigbox's answer does not match the documented shape (${describeZodError(parsed.error)}; maintenance or a proxy in the way?)`,
+      res.status,
+    );
   }
   return parsed.data;
 }
@@ -298,6 +395,22 @@ export function createRigboxClient(options: RigboxClientOptions) {
 
   return {
     baseUrl: t.base.toString(),
+
+    /** What this URL's answers have shown since the process started (ApiRecognition). */
+    recognition(): ApiRecognition {
+      return t.recognition;
+    },
+
+    /** One read to learn whether RIGBOX_API_URL answers like Rigbox: the first page of GET /snapshots. */
+    async probe(): Promise<ApiRecognition> {
+      try {
+        await t.request('GET', 'snapshots', Page);
+        t.recognise(undefined);
+      } catch {
+        // Noted by the recognition (or proving nothing: unreachable, a 5xx).
+      }
+      return t.recognition;
+    },
 
     async getWorkspace(workspaceId: string, opts: CallOptions = {}): Promise<RigboxWorkspace> {
       const path = `workspaces/${checkId('workspace', workspaceId)}`;

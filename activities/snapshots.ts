@@ -69,7 +69,29 @@ async function findSnapshot(env: ActivityEnv, workspaceId: string, snapshotId: s
   throw failure('NotFound', `snapshot ${snapshotId} does not exist in workspace ${workspaceId}`);
 }
 
+/**
+ * The checks before an operation changes anything. A RIGBOX_API_URL that has never answered like Rigbox
+ * (web pages, not JSON, the wrong shape, and no answer of Rigbox's since the worker started) fails here at
+ * once, typed BadResponse and final: retrying cannot fix a wrong URL, and nothing has been stopped yet. Once
+ * Rigbox has answered, the same answers are a maintenance, retried.
+ */
 async function checkWorkspace(env: ActivityEnv, input: PreflightInput): Promise<Omit<PreflightResult, 'lockWaitMs'>> {
+  try {
+    return await readWorkspaceChecks(env, input);
+  } catch (err) {
+    if (err instanceof RigboxApiError && err.notRigbox && env.rigbox.recognition().state === 'not-rigbox') {
+      throw failure(
+        'BadResponse',
+        `RIGBOX_API_URL (${env.rigbox.baseUrl}) has never answered like the Rigbox API since this worker started; last: ${err.message}. ` +
+          'Set RIGBOX_API_URL on the worker to the Rigbox API (such as https://api.rigbox.dev/api) and restart it; nothing was changed',
+        true,
+      );
+    }
+    throw err;
+  }
+}
+
+async function readWorkspaceChecks(env: ActivityEnv, input: PreflightInput): Promise<Omit<PreflightResult, 'lockWaitMs'>> {
   const workspace = await env.rigbox.getWorkspace(input.workspaceId, readOptions()).catch((err: unknown) => {
     if (err instanceof RigboxApiError && err.type === 'NotFound') {
       throw failure('NotFound', `workspace ${input.workspaceId} does not exist (or this token cannot see it)`);

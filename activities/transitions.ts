@@ -183,7 +183,11 @@ class WorkspaceTransition {
     const { durations, schedule, maxWaitMs } = this.env;
     const elapsed = Date.now() - this.waitStartedAt;
     if (this.actionRequested && this.status !== undefined) this.lastNotDoneMs = elapsed;
-    if (elapsed >= maxWaitMs) {
+    // Only a status read says the workspace is stuck: past the maximum wait with none (a maintenance of
+    // Rigbox), it keeps reading until one comes; the consecutive-error bound and the activity's retry
+    // policy (schedule-to-close) bound that.
+    const statusUnknown = this.status === undefined;
+    if (elapsed >= maxWaitMs && !statusUnknown) {
       throw failure(
         'Timeout',
         `workspace ${this.workspaceId} is still "${this.status ?? 'unknown'}" after ${formatDuration(elapsed)} waiting to ${this.verb} ` +
@@ -193,7 +197,8 @@ class WorkspaceTransition {
     this.hb.update(this.details(this.actionRequested ? `waiting for ${this.target}` : `requesting ${this.verb}`));
     const expected = this.actionRequested ? durations.expected(this.target, this.workspaceId) : undefined;
     this.probe ??= expected !== undefined ? durations.probe(this.target) : undefined;
-    const delay = Math.min(Math.max(nextPollDelayMs(elapsed, schedule, expected, this.probe ?? true), retryAfterMs ?? 0), maxWaitMs - elapsed);
+    const untilMaxWait = statusUnknown ? Infinity : maxWaitMs - elapsed;
+    const delay = Math.min(Math.max(nextPollDelayMs(elapsed, schedule, expected, this.probe ?? true), retryAfterMs ?? 0), untilMaxWait);
     await this.ctx.sleep(Math.max(1, delay));
   }
 }

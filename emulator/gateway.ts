@@ -7,7 +7,7 @@ import { prng, type Arrival, type CallRecord, type Emulator } from './types.js';
  * or a lost answer after the change is committed) and the call log.
  */
 
-type Fault = 'none' | 'unavailable' | 'rate-limited' | 'lost';
+type Fault = 'none' | 'unavailable' | 'rate-limited' | 'lost' | 'garbled';
 
 /** An API error with Rigbox's shape, thrown by handlers. */
 export class HttpError extends Error {
@@ -55,6 +55,7 @@ export class Gateway {
     if (r < faults.unavailableRate) return 'unavailable';
     if (r < faults.unavailableRate + faults.rateLimitRate) return 'rate-limited';
     if (r < faults.unavailableRate + faults.rateLimitRate + faults.lostResponseRate) return 'lost';
+    if (r < faults.unavailableRate + faults.rateLimitRate + faults.lostResponseRate + (faults.garbledRate ?? 0)) return 'garbled';
     return 'none';
   }
 
@@ -97,13 +98,28 @@ export class Gateway {
     this.emulator.hooks.onArrival?.(arrival);
   }
 
-  /** A maintenance page, a bad token or a forbidden workspace: the answer, or null to go on. */
-  private refusal(req: FastifyRequest, reply: FastifyReply): FastifyReply | null {
-    const { faults, forbidden } = this.emulator;
-    if (faults.maintenance) {
+  private maintenanceAnswers = 0;
+
+  /** One answer of a maintenance: the page, or (mixed) the next of the page, 503, wrong-shaped JSON, 502, 504. */
+  private maintenanceAnswer(req: FastifyRequest, reply: FastifyReply, kind: 'html' | 'mixed'): FastifyReply {
+    const n = kind === 'html' ? 0 : this.maintenanceAnswers++ % 5;
+    if (n === 0) {
       this.record(req, 'unavailable', 200);
       return reply.code(200).type('text/html; charset=utf-8').send(MAINTENANCE_PAGE);
     }
+    if (n === 2) {
+      this.record(req, 'unavailable', 200);
+      return reply.code(200).send({ status: 'maintenance', retry: true });
+    }
+    const status = n === 1 ? 503 : n === 3 ? 502 : 504;
+    this.record(req, 'unavailable', status);
+    return reply.code(status).type('text/plain').send(`HTTP ${status}: upstream unavailable (maintenance)`);
+  }
+
+  /** A maintenance page, a bad token or a forbidden workspace: the answer, or null to go on. */
+  private refusal(req: FastifyRequest, reply: FastifyReply): FastifyReply | null {
+    const { faults, forbidden } = this.emulator;
+    if (faults.maintenance) return this.maintenanceAnswer(req, reply, faults.maintenanceAnswers ?? 'html');
     if (req.headers.authorization !== `Bearer ${this.emulator.token}`) {
       this.record(req, 'error', 401);
       return sendError(reply, 401, 'unauthorized', 'missing or invalid bearer token');
@@ -141,6 +157,10 @@ export class Gateway {
           this.record(req, 'rate-limited', 429);
           reply.header('retry-after', String(faults.retryAfterSeconds));
           return sendError(reply, 429, 'rate_limited', 'too many requests');
+        }
+        if (fault === 'garbled') {
+          this.record(req, 'unavailable', 200);
+          return reply.code(200).send({ ok: true, data: 'maintenance' });
         }
         return this.answer(req, reply, handler, fault === 'lost');
       },

@@ -36,6 +36,14 @@ export interface EmulatorFaults {
    * is done, as a load balancer in front of a down API would.
    */
   maintenance?: boolean;
+  /**
+   * What a maintenance answers: `html` (default) a maintenance page with 200; `mixed` cycles through what
+   * a real one shows from behind a load balancer: that page, 503, a 200 whose JSON has the wrong shape,
+   * 502 and 504. Nothing is done either way.
+   */
+  maintenanceAnswers?: 'html' | 'mixed';
+  /** Share of API requests answered 200 with JSON of the wrong shape (nothing done), like a confused proxy. */
+  garbledRate?: number;
 }
 
 export interface EmulatorOptions {

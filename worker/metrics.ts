@@ -28,6 +28,8 @@ export const RIGSNAP_METRICS = {
   snapshots: 'rigsnap_snapshots',
   snapshotBytes: 'rigsnap_snapshot_size_bytes',
   schedulePaused: 'rigsnap_schedule_paused',
+  rigboxApi: 'rigsnap_rigbox_api_state',
+  quotaWorkers: 'rigsnap_quota_workers',
 } as const;
 
 /**
@@ -95,6 +97,8 @@ export class RigsnapMetrics {
   private readonly snapshots: MetricGauge;
   private readonly snapshotBytes: MetricGauge;
   private readonly schedulePaused: MetricGauge;
+  private readonly rigboxApi: MetricGauge;
+  private readonly quotaWorkers: MetricGauge;
   /** The timestamps set so far: they only move forward, whoever reports them and in whatever order. */
   private readonly successAt = new Map<string, number>();
   private readonly failureAt = new Map<string, number>();
@@ -131,6 +135,22 @@ export class RigsnapMetrics {
       undefined,
       '1 while a rigsnap schedule is paused; reason "failure" when Temporal paused it after a failed run',
     );
+    this.rigboxApi = meter.createGauge(
+      m.rigboxApi,
+      'int',
+      undefined,
+      "Whether RIGBOX_API_URL answers like Rigbox: 1 for the current state (rigbox; unknown: no telling answer yet; not_rigbox: only answers unlike Rigbox's, check RIGBOX_API_URL)",
+    );
+    this.quotaWorkers = meter.createGauge(m.quotaWorkers, 'int', undefined, 'Workers sharing the Rigbox quota, as this worker counts them (itself included)');
+  }
+
+  /** The state of RIGBOX_API_URL (activities/rigbox-client.ts ApiRecognition): 1 for it, 0 for the others. */
+  rigboxApiState(state: 'unknown' | 'rigbox' | 'not-rigbox'): void {
+    for (const s of ['unknown', 'rigbox', 'not-rigbox'] as const) this.rigboxApi.set(s === state ? 1 : 0, { state: s.replace('-', '_') });
+  }
+
+  quotaShare(workers: number): void {
+    this.quotaWorkers.set(workers);
   }
 
   operationEnded(e: { operation: string; outcome: string; errorType: string; durationSeconds: number }): void {

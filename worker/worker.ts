@@ -4,11 +4,13 @@ import type { Client } from '@temporalio/client';
 import { type NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { CallLimiter } from '../activities/call-limiter.js';
 import { createActivities, createRigboxClient, type ActivityDeps } from '../activities/index.js';
+import { UrlRecognition } from '../activities/rigbox-client.js';
 import { startBackupMetrics, type BackupMetricsOptions, type BackupMetricsRefresher } from './backup-metrics.js';
 import { PRELOADED_MODULES, webpackConfigHook, workflowInterceptorModules } from './bundle.js';
 import type { WorkerConfig } from './config.js';
 import { shareQuota } from './quota.js';
 import { RigsnapMetrics } from './metrics.js';
+import { watchRigboxUrl } from './rigbox-url.js';
 
 /**
  * Where the workflow code comes from. A prebuilt bundle (`npm run build` writes it) starts a worker in
@@ -41,6 +43,7 @@ export function rigboxClientFromConfig(config: WorkerConfig, metrics?: RigsnapMe
     token: config.RIGBOX_TOKEN,
     requestTimeoutMs: config.RIGSNAP_REQUEST_TIMEOUT_MS,
     limiter: rigboxCallLimiter(config),
+    recognition: rigboxUrlRecognition(config),
     ...(metrics ? { onRequest: (endpoint: string, status: string) => metrics.rigboxRequest(endpoint, status) } : {}),
   });
 }
@@ -52,6 +55,14 @@ export function rigboxCallLimiter(config: WorkerConfig): CallLimiter {
   let limiter = limiters.get(rate);
   if (!limiter) limiters.set(rate, (limiter = new CallLimiter(rate)));
   return limiter;
+}
+
+/** One per process and URL: whether RIGBOX_API_URL has answered like Rigbox, from every client's answers. */
+const recognitions = new Map<string, UrlRecognition>();
+export function rigboxUrlRecognition(config: Pick<WorkerConfig, 'RIGBOX_API_URL'>): UrlRecognition {
+  let r = recognitions.get(config.RIGBOX_API_URL);
+  if (!r) recognitions.set(config.RIGBOX_API_URL, (r = new UrlRecognition()));
+  return r;
 }
 
 /** Activity dependencies from the configuration. */
@@ -88,13 +99,9 @@ export interface RigsnapWorkerOptions {
 
 export async function createRigsnapWorker(o: RigsnapWorkerOptions): Promise<Worker> {
   const { config } = o;
-  // The Rigbox quota is shared with the other workers polling this task queue.
-  shareQuota(rigboxCallLimiter(config), o.client, o.namespace, config.RIGSNAP_TASK_QUEUE, (m) => {
-    Runtime.instance().logger.info(m);
-  });
   const metrics = o.metrics ?? new RigsnapMetrics(Runtime.instance().metricMeter);
   const source = o.workflowBundle ? { workflowBundle: o.workflowBundle } : workflowSource();
-  return Worker.create({
+  const worker = await Worker.create({
     connection: o.connection,
     namespace: o.namespace,
     taskQueue: config.RIGSNAP_TASK_QUEUE,
@@ -118,4 +125,31 @@ export async function createRigsnapWorker(o: RigsnapWorkerOptions): Promise<Work
     maxHeartbeatThrottleInterval: HEARTBEAT_THROTTLE,
     ...(o.identity ? { identity: o.identity } : {}),
   });
+  const state = () => {
+    const s = worker.getState();
+    return s === 'INITIALIZED' ? 'starting' : s === 'STOPPED' || s === 'FAILED' ? 'stopped' : 'running';
+  };
+  const log = (level: 'info' | 'warn' | 'error', message: string): void => {
+    Runtime.instance().logger[level](message);
+  };
+  // The Rigbox quota is shared with the other workers of this task queue, this one counted from the start.
+  shareQuota(rigboxCallLimiter(config), {
+    client: o.client,
+    namespace: o.namespace,
+    taskQueue: config.RIGSNAP_TASK_QUEUE,
+    identity: worker.options.identity,
+    state,
+    log,
+    onCount: (n) => metrics.quotaShare(n),
+  });
+  // Whether RIGBOX_API_URL is Rigbox's, said at start-up and kept in the health gauge.
+  watchRigboxUrl({
+    rigbox: rigboxClientFromConfig(config, metrics),
+    recognition: rigboxUrlRecognition(config),
+    url: config.RIGBOX_API_URL,
+    log,
+    onState: (s) => metrics.rigboxApiState(s),
+    running: () => state() !== 'stopped',
+  });
+  return worker;
 }

@@ -20,28 +20,30 @@ async function goTimes(limiter: CallLimiter, n: number): Promise<number[]> {
 }
 
 describe('CallLimiter', () => {
-  it('spaces calls 1/(0.95 × rate) apart: 20 calls at 10/s go over 2 s, never more than 10 in a second', async () => {
-    expect(QUOTA_HEADROOM).toBe(0.95);
+  it('spaces calls (1 s + 100 ms)/rate apart: 20 calls at 10/s go over 2.1 s, never more than 10 in a second, even 99 ms late', async () => {
+    expect(QUOTA_HEADROOM).toBeCloseTo(0.909);
     const times = await goTimes(new CallLimiter(10), 20);
     expect(times[0]).toBe(0);
-    // Each gap is 1000/9.5 ms rounded up to the timer's whole milliseconds.
-    expect(times.at(-1)).toBe(19 * Math.ceil(1000 / 9.5));
+    expect(times.at(-1)).toBe(19 * 110);
+    // One call 99 ms later than its turn still leaves at most 10 in any second.
+    const late = times.map((t, i) => (i === 10 ? t + 99 : t));
+    for (const t of late) expect(late.filter((u) => u >= t && u < t + 1000).length).toBeLessThanOrEqual(10);
     for (const t of times) expect(times.filter((u) => u >= t && u < t + 1000).length).toBeLessThanOrEqual(10);
   });
 
   it('a share of the quota slows this worker to its part (two workers: half each)', async () => {
     const limiter = new CallLimiter(10);
     limiter.setShare(0.5);
-    expect(limiter.ratePerSecond).toBeCloseTo(4.75);
+    expect(limiter.ratePerSecond).toBeCloseTo(5 / 1.1);
     const times = await goTimes(limiter, 6);
-    expect(times.at(-1)).toBe(5 * Math.ceil(1000 / 4.75));
+    expect(times.at(-1)).toBe(5 * 220);
   });
 
   it('a cancelled read stops waiting for its turn', async () => {
     const limiter = new CallLimiter(1);
     await limiter.acquire(); // takes the first slot
     const abort = new AbortController();
-    const waiting = limiter.acquire(abort.signal);
+    const waiting = limiter.acquire({ signal: abort.signal });
     abort.abort(new Error('cancelled'));
     await expect(waiting).rejects.toThrow('cancelled');
   });
@@ -51,12 +53,45 @@ describe('CallLimiter', () => {
     const t0 = performance.now();
     await limiter.acquire();
     const abort = new AbortController();
-    const cancelled = limiter.acquire(abort.signal).catch(() => 'cancelled');
+    const cancelled = limiter.acquire({ signal: abort.signal }).catch(() => 'cancelled');
     const next = limiter.acquire().then(() => performance.now() - t0);
     abort.abort(new Error('cancelled'));
     await vi.runAllTimersAsync();
     expect(await cancelled).toBe('cancelled');
-    expect(await next).toBe(Math.ceil(1000 / 0.95));
+    expect(await next).toBe(1100);
+  });
+});
+
+describe('CallLimiter: who goes next', () => {
+  it('a priority-1 change that comes last goes before the priority-4 reads waiting ahead of it', async () => {
+    const limiter = new CallLimiter(10);
+    await limiter.acquire(); // takes the first slot: the rest wait
+    const order: string[] = [];
+    const reads = Array.from({ length: 5 }, (_, i) => limiter.acquire({ kind: 'read', priorityKey: 4 }).then(() => order.push(`read${i}`)));
+    const change = limiter.acquire({ kind: 'change', priorityKey: 1 }).then(() => order.push('change'));
+    await vi.runAllTimersAsync();
+    await Promise.all([...reads, change]);
+    expect(order[0]).toBe('change');
+    expect(order.slice(1)).toEqual(['read0', 'read1', 'read2', 'read3', 'read4']);
+  });
+
+  it('a share of 0 holds every call until a share is given; the smallest share of several workers holds', async () => {
+    const limiter = new CallLimiter(10);
+    limiter.setShare(0, 'joining');
+    let went = false;
+    const call = limiter.acquire({ kind: 'change' }).then(() => (went = true));
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(went).toBe(false);
+    limiter.setShare(0.25, 'joining');
+    limiter.setShare(0.5, 'other');
+    expect(limiter.ratePerSecond).toBeCloseTo(2 / 1.1); // 2.5 calls/s: whole calls
+    await vi.runAllTimersAsync();
+    await call;
+    expect(went).toBe(true);
+    limiter.clearShare('joining');
+    expect(limiter.ratePerSecond).toBeCloseTo(5 / 1.1);
+    limiter.clearShare('other');
+    expect(limiter.ratePerSecond).toBeCloseTo(10 / 1.1);
   });
 });
 

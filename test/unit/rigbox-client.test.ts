@@ -134,14 +134,52 @@ describe('status codes map to the error table', () => {
     }
   });
 
-  it('a body that breaks the documented shape → BadResponse naming the field', async () => {
+  it('a body that breaks the documented shape → Unavailable (retryable: a maintenance or a proxy), naming the field', async () => {
     const fake: typeof fetch = async () =>
       new Response(JSON.stringify({ id: 'snap_x', workspace_id: 'ws_a', name: 'n', size_bytes: 'big', created_at: 'now' }), {
         status: 201,
       });
     const err = await rejection(createRigboxClient({ baseUrl: emu.url, token: TOKEN, fetch: fake }).createSnapshot('ws_a', 'n'));
-    expect(err.type).toBe('BadResponse');
+    expect(err.type).toBe('Unavailable');
+    expect(err.notRigbox).toBe(true);
+    expect(isRetryable(err.type)).toBe(true);
     expect(err.message).toMatch(/size_bytes|created_at/);
+  });
+
+  it('a body that is not JSON, and a garbled listing → Unavailable, retryable', async () => {
+    const notJson: typeof fetch = async () => new Response('{"id": "snap_', { status: 200, headers: { 'content-type': 'application/json' } });
+    const err = await rejection(createRigboxClient({ baseUrl: emu.url, token: TOKEN, fetch: notJson, transientRetries: 0 }).getWorkspace('ws_a'));
+    expect(err.type).toBe('Unavailable');
+    expect(err.message).toMatch(/not JSON/);
+    const garbled: typeof fetch = async () => new Response(JSON.stringify([{ id: 1 }]), { status: 200 });
+    const list = await rejection(createRigboxClient({ baseUrl: emu.url, token: TOKEN, fetch: garbled, transientRetries: 0 }).listSnapshots('ws_a'));
+    expect(list.type).toBe('Unavailable');
+  });
+
+  it('the URL’s recognition: unknown, then rigbox once Rigbox answers (for good); three answers unlike Rigbox’s with none like it → not-rigbox', async () => {
+    const html: typeof fetch = async () => new Response('<!doctype html><p>shop</p>', { status: 200, headers: { 'content-type': 'text/html' } });
+    const site = createRigboxClient({ baseUrl: 'http://shop.example/api', token: TOKEN, fetch: html, transientRetries: 0 });
+    expect(site.recognition().state).toBe('unknown');
+    await rejection(site.getWorkspace('ws_a'));
+    await rejection(site.getWorkspace('ws_a'));
+    expect(site.recognition().state).toBe('unknown'); // one or two odd answers prove nothing
+    expect((await site.probe()).state).toBe('not-rigbox');
+    expect(site.recognition().lastAnswer).toMatch(/HTML page/);
+
+    const rigbox = client();
+    expect((await rigbox.probe()).state).toBe('rigbox');
+    // A 404 with Rigbox's JSON error body is Rigbox answering, too.
+    const fresh = createRigboxClient({ baseUrl: emu.url, token: TOKEN });
+    await rejection(fresh.getWorkspace('ws_nope'));
+    expect(fresh.recognition().state).toBe('rigbox');
+    // After Rigbox has answered, a maintenance does not make it "not Rigbox".
+    emu.faults.maintenance = true;
+    try {
+      for (let i = 0; i < 5; i++) await rejection(fresh.getWorkspace('ws_a', {}));
+      expect(fresh.recognition().state).toBe('rigbox');
+    } finally {
+      emu.faults.maintenance = false;
+    }
   });
 
   it('an HTML maintenance page with HTTP 200 → Unavailable (retryable), never taken for an answer', async () => {
