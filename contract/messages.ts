@@ -6,6 +6,8 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type {
+  AbandonRequest,
+  AbandonResult,
   LockGrant,
   LockParticipation,
   LockReleaseRequest,
@@ -35,6 +37,13 @@ export const lockStateQuery = defineQuery<LockState>('lockState');
  * workspace, so that it never grants while someone still holds the workspace.
  */
 export const lockParticipationQuery = defineQuery<LockParticipation>('lockParticipation');
+
+/**
+ * To any operation: stop trying to start the workspace again, leave it as it is, and end with an
+ * `Abandoned` failure (workflows/abandon.ts). Refused unless the run is in that loop and has failed a
+ * round; answered once the run has stopped trying.
+ */
+export const abandonUpdate = defineUpdate<AbandonResult, [AbandonRequest]>('abandon');
 
 // The checkpoint session (workflows/checkpoint-workspace.ts).
 

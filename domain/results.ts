@@ -188,6 +188,8 @@ export const Progress = z.object({
   detail: z.record(z.string(), z.unknown()).optional(),
   /** What the user must know while it lasts, e.g. why starting the workspace again keeps failing. */
   alert: z.string().optional(),
+  /** Set once an operator abandoned the run (`rigsnap abandon`): who, when, why. */
+  abandoned: z.object({ by: z.string(), at: z.string(), reason: z.string() }).optional(),
 });
 export type Progress = z.infer<typeof Progress>;
 

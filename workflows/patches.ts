@@ -17,4 +17,11 @@ export const PATCHES = {
    * reads (listSnapshots) leave the workspace's search attribute unset.
    */
   core2026_11: 'core-2026-11',
+  /**
+   * December 2026, terminal conditions (issue 18): a workspace Rigbox says is gone ends the restart
+   * loop (and the stop's compensation) with WorkspaceGone instead of retrying forever, and the lock's
+   * repair treats it as settled; a fleet hands its running children over to its next run instead of
+   * draining to zero, and carries bounded state.
+   */
+  terminal2026_12: 'terminal-2026-12',
 } as const;
