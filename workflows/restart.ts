@@ -38,9 +38,13 @@ export function isWorkspaceGone(err: unknown): boolean {
 export async function startAgainUntilRunning(
   workspaceId: string,
   report: (alert: string | undefined) => void,
-  abandonment?: Abandonment,
+  abandonable?: Abandonment,
   original?: unknown,
 ): Promise<number> {
+  // Histories from before `abandon` replay without its attempt scope: a cancellable scope inside the
+  // non-cancellable one would, in a run cancelled before this SDK flag was recorded, inherit the
+  // cancellation and skip the start.
+  const abandonment = abandonable && patched(PATCHES.terminal2026_12) ? abandonable : undefined;
   let notified = false;
   let lastError = 'no attempt has failed';
   const abandoned = () => {
