@@ -82,6 +82,8 @@ class FleetRun {
   private startedThisRun = 0;
   private checkTimer: Promise<void> | undefined;
   private checkDue = false;
+  /** Handed-over children often end soon after the hand-over: checked after 2 s, then less often, up to FLEET_CHECK_MS. */
+  private handedCheckMs = 2000;
   private slow: SlowChild[] = [];
 
   constructor(
@@ -229,7 +231,8 @@ class FleetRun {
   /** A timer for the next check: soon while handed-over children run, else when the oldest child turns slow. */
   private armCheck(): Promise<void> {
     if (this.checkTimer) return this.checkTimer;
-    let delay = FLEET_CHECK_MS;
+    let delay = this.handedCheckMs;
+    this.handedCheckMs = Math.min(this.handedCheckMs * 2, FLEET_CHECK_MS);
     if (this.handedOver.size === 0) {
       const oldest = Math.min(...[...this.own.values()].map((c) => c.startedAt));
       delay = Math.max(FLEET_CHECK_MS, oldest + FLEET_CHILD_SLOW_MS - Date.now());
