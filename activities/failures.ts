@@ -39,15 +39,19 @@ export function failure(type: ErrorType, message: string, nonRetryable = !isRetr
   return ApplicationFailure.create({ type, message, nonRetryable });
 }
 
+/** Conditions no retry can change: they end even compensation (see README, "What makes them safe"). */
+const TERMINAL_TYPES: ReadonlySet<string> = new Set<ErrorType>(['WorkspaceGone']);
+
 /**
  * For compensation: the same failure, but retryable whatever its type. Starting a workspace that
  * rigsnap stopped is never given up (a revoked token gets fixed, a maintenance page ends); the retry
- * policy's backoff paces it and the workflow shows why it keeps trying.
+ * policy's backoff paces it and the workflow shows why it keeps trying. The exception is a terminal
+ * condition (a workspace Rigbox says is gone, twice): retrying it would hold the lock forever.
  */
 export function retryable(err: unknown): unknown {
   const f = toFailure(err);
   if (f instanceof CancelledFailure) return f;
-  if (f instanceof ApplicationFailure && f.nonRetryable) {
+  if (f instanceof ApplicationFailure && f.nonRetryable && !TERMINAL_TYPES.has(f.type ?? '')) {
     return ApplicationFailure.create({
       type: f.type ?? 'Error',
       message: f.message,

@@ -6,6 +6,7 @@
 import { createAuditActivities } from './audit.js';
 import { activityEnv, type ActivityDeps } from './env.js';
 import { guarded } from './failures.js';
+import { createFleetActivities } from './fleet.js';
 import { heartbeating } from './heartbeat.js';
 import { createLockActivities, queueOnLockLegacy } from './lock.js';
 import { createWorkspaceEntityActivities } from './workspace-entity.js';
@@ -23,6 +24,7 @@ export type { PreflightInput, PreflightResult, CreateSnapshotInput } from './sna
 export type { SelectPruneInput, PruneSelection, PruneFailure } from './prune.js';
 export type { LockParticipants } from './lock.js';
 export type { NotifyInput } from './notify.js';
+export type { FleetChildStatus } from './fleet.js';
 
 export function createActivities(deps: ActivityDeps) {
   const env = activityEnv(deps);
@@ -35,6 +37,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createWorkspaceEntityActivities(env),
     ...createNotifyActivities(env),
     ...createAuditActivities(deps),
+    ...createFleetActivities(env),
 
     /**
      * Legacy, for operations started before the lock granted by signal (replayed histories and runs in

@@ -47,6 +47,11 @@ export interface StartWorkspaceInput {
 
 /** Consecutive failed polls tolerated before an attempt fails (a maintenance page, a flaky proxy). */
 const MAX_CONSECUTIVE_POLL_ERRORS = 10;
+/**
+ * Pause before reading a workspace again that Rigbox has just called missing: long enough for a stale
+ * replica or a proxy's hiccup to pass, short enough that a deleted workspace ends the operation at once.
+ */
+const GONE_CONFIRM_DELAY_MS = 1000;
 
 /**
  * One attempt at driving a workspace to `target` and waiting until Rigbox reports it: one loop that
@@ -125,6 +130,31 @@ class WorkspaceTransition {
     });
   }
 
+  /**
+   * A failed call: a 404 on the workspace is read once more and, if Rigbox says it again, ends the wait
+   * with WorkspaceGone (terminal: nothing can start a deleted workspace); an answer the second time makes
+   * the first a missed poll. Other errors go to `tolerate`.
+   */
+  private async onCallError(err: unknown): Promise<number | undefined> {
+    if (!(err instanceof RigboxApiError && err.type === 'NotFound')) return this.tolerate(err);
+    await this.ctx.sleep(GONE_CONFIRM_DELAY_MS);
+    try {
+      this.status = (await this.env.rigbox.getWorkspace(this.workspaceId, readOptions())).status;
+      this.polls++;
+      return undefined;
+    } catch (again) {
+      if (this.ctx.cancellationSignal.aborted) throw again;
+      if (again instanceof RigboxApiError && again.type === 'NotFound') {
+        throw failure(
+          'WorkspaceGone',
+          `workspace ${this.workspaceId} no longer exists in Rigbox (HTTP 404 twice, ${GONE_CONFIRM_DELAY_MS} ms apart, ` +
+            `while waiting to ${this.verb} it): ${err.message}`,
+        );
+      }
+      return this.tolerate(again);
+    }
+  }
+
   /** A transient error (or a maintenance page) on a call is a missed poll, not a failed wait; persistent ones fail the attempt. */
   private tolerate(err: unknown): number | undefined {
     if (!(err instanceof RigboxApiError) || !isRetryable(err.type) || ++this.consecutiveErrors >= MAX_CONSECUTIVE_POLL_ERRORS) {
@@ -149,7 +179,7 @@ class WorkspaceTransition {
       this.lastError = undefined;
     } catch (err) {
       if (this.ctx.cancellationSignal.aborted) throw err;
-      retryAfterMs = this.tolerate(err);
+      retryAfterMs = await this.onCallError(err);
     }
     this.polls++;
     return retryAfterMs;
@@ -173,7 +203,7 @@ class WorkspaceTransition {
       this.actionRequested = true;
     } catch (err) {
       // 409: the workspace moved under us (or a snapshot is being taken): read it again.
-      if (!(err instanceof RigboxApiError && err.type === 'Conflict')) return this.tolerate(err);
+      if (!(err instanceof RigboxApiError && err.type === 'Conflict')) return this.onCallError(err);
     }
     return undefined;
   }

@@ -1,5 +1,6 @@
 import { prng } from '../emulator/index.js';
 import { runChecks } from './chaos/checks.js';
+import { WorkspaceDeletions } from './chaos/deletions.js';
 import { Disruptions } from './chaos/disruptions.js';
 import { runPhases } from './chaos/drive.js';
 import { ChaosContext, DEFAULTS, delaysOf, errorText, faultsOf, type ChaosOptions, type ChaosReport, type ChaosStack } from './chaos/model.js';
@@ -18,7 +19,8 @@ import { startBenchStack } from './stack.js';
  * ground truth of what Rigbox did) against what the operations reported.
  *
  * The parts, sharing one ChaosContext: chaos/setup.ts (workspaces and plan), chaos/drive.ts (the
- * phases) with chaos/disruptions.ts (kills, restart, lock termination), chaos/checks.ts, chaos/report.ts.
+ * phases) with chaos/disruptions.ts (kills, restart, lock termination) and chaos/deletions.ts (workspaces
+ * deleted mid-run: WorkspaceGone, no stuck run), chaos/checks.ts, chaos/report.ts.
  */
 
 export type { ChaosCheck, ChaosOptions, ChaosReport, ChaosStack, OperationOutcome, Quantiles } from './chaos/model.js';
@@ -51,8 +53,10 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
   });
   const ctx = new ChaosContext(o, stack, log, random, runTag, wallStart);
   const disruptions = new Disruptions(ctx);
+  const deletions = new WorkspaceDeletions(ctx);
   try {
     seedWorkspaces(ctx);
+    deletions.setUp();
     planPhase1(ctx);
     log(
       `chaos: seed ${o.seed}; ${o.operations} operations (${ctx.phase1Count} in phase 1, ${o.workspaces} in phase 2) on ${o.workspaces} workspaces ` +
@@ -60,10 +64,12 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosReport>
         `${ctx.faults.lostResponseRate * 100}% lost answers`,
     );
     await disruptions.start();
-    await runPhases(ctx, disruptions);
+    await Promise.all([runPhases(ctx, disruptions), deletions.drive()]);
     await disruptions.stop();
     Object.assign(stack.emu.faults, { unavailableRate: 0, rateLimitRate: 0, lostResponseRate: 0 });
-    return buildReport(ctx, disruptions, await runChecks(ctx, disruptions));
+    const findings = await runChecks(ctx, disruptions);
+    findings.checks.push(...(await deletions.checks()));
+    return buildReport(ctx, disruptions, findings, deletions);
   } finally {
     await disruptions.stop();
     await stack.close().catch((err: unknown) => log(`chaos: closing the stack failed: ${errorText(err)}`));

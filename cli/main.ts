@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { ClientConfigError, RigsnapError, TemporalConnectionError } from '../client/errors.js';
+import { registerAbandon } from './commands/abandon.js';
 import { registerAudit } from './commands/audit.js';
 import { registerCancel } from './commands/cancel.js';
 import { registerCheckpoint } from './commands/checkpoint.js';
@@ -41,6 +42,7 @@ const COMMANDS = [
   registerAudit,
   registerStatus,
   registerCancel,
+  registerAbandon,
   registerRuns,
   registerWorker,
 ];

@@ -1,6 +1,7 @@
 /** RigsnapClient: the library other services use to start, watch, cancel and query rigsnap's workflows by their contract types. */
 import type { Client } from '@temporalio/client';
 import type {
+  AbandonRequest,
   AuditBackupsInput,
   BackupFleetInput,
   BackupWorkspaceInput,
@@ -15,6 +16,7 @@ import type {
   SnapshotWorkspaceInput,
 } from '../domain/index.js';
 import { WorkspaceId } from '../domain/index.js';
+import { abandonRun, type AbandonOutcome } from './abandon.js';
 import { createAuditSchedule, deleteAuditSchedule } from './audit-schedule-api.js';
 import type { AuditScheduleInfo, AuditScheduleOptions } from './audit-schedule.js';
 import { awaitCheckpointActive, releaseCheckpoint, rollbackCheckpoint } from './checkpoints.js';
@@ -189,6 +191,14 @@ export class RigsnapClient {
   liveWorkers(recentMs?: number): Promise<Array<{ identity: string; lastAccessTime: string }>> {
     return liveWorkersOf(this.context, recentMs);
   }
+  /**
+   * Ends an operation that keeps trying to start its workspace again, leaving the workspace as it is
+   * (stopped); answered once the run has stopped trying. Refused (Conflict) unless the run is in that loop.
+   */
+  abandon(workflowId: string, request: AbandonRequest): Promise<AbandonOutcome> {
+    return abandonRun(this.context, workflowId, request);
+  }
+
   /** Asks a running operation to cancel; a workspace it stopped is started again before it ends. */
   cancel(workflowId: string): Promise<CancelOutcome> {
     return cancelRun(this.context, workflowId);

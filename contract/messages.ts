@@ -6,6 +6,8 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type {
+  AbandonRequest,
+  AbandonResult,
   LockGrant,
   LockParticipation,
   LockReleaseRequest,
@@ -50,6 +52,13 @@ export const workspaceAcquireUpdate = defineUpdate<AcquireAnswer, [EntityRequest
 export const workspaceStateQuery = defineQuery<EntityState>('workspaceState');
 /** To the entity: an operator abandoned this operation on purpose, so no repair is owed for it. */
 export const operationAbandonedSignal = defineSignal<[{ workflowId: string }]>('operationAbandoned');
+
+/**
+ * To any operation: stop trying to start the workspace again, leave it as it is, and end with an
+ * `Abandoned` failure (workflows/abandon.ts). Refused unless the run is in that loop and has failed a
+ * round; answered once the run has stopped trying.
+ */
+export const abandonUpdate = defineUpdate<AbandonResult, [AbandonRequest]>('abandon');
 
 // The checkpoint session (workflows/checkpoint-workspace.ts).
 

@@ -26,6 +26,17 @@ export const ERROR_TABLE = {
    * (the same shape as the result), so alerts on failed workflows fire and nothing is hidden.
    */
   PartialFailure: { retryable: false, summary: 'some workspaces of the fleet could not be backed up' },
+  /**
+   * Rigbox says the workspace no longer exists (a 404 on the workspace itself, confirmed by a second
+   * read), while rigsnap was waiting for its stop or start or starting it again. Terminal: no retry
+   * can bring it back, so the operation ends and frees the workspace's lock.
+   */
+  WorkspaceGone: { retryable: false, summary: 'the workspace was deleted in Rigbox while rigsnap was working on it' },
+  /**
+   * An operator ended an operation that kept trying to start its workspace again (`rigsnap abandon`):
+   * the workspace was left as it was (stopped). The failure's details[0] records who, when and why.
+   */
+  Abandoned: { retryable: false, summary: 'an operator abandoned the operation; the workspace was left as it was' },
 } as const satisfies Record<string, { retryable: boolean; summary: string }>;
 
 export type ErrorType = keyof typeof ERROR_TABLE;
@@ -66,4 +77,6 @@ export const ERROR_ADVICE: Record<ErrorType, string> = {
   BadResponse: 'Rigbox answered in an unexpected shape; check RIGBOX_API_URL points at the Rigbox API',
   Timeout: 'the workspace is stuck in a transition; check it in Rigbox, or raise RIGSNAP_MAX_WAIT_MS',
   PartialFailure: 'see the failed workspaces and their error types in the summary; re-run the fleet backup for them',
+  WorkspaceGone: 'the workspace no longer exists in Rigbox; remove it from its schedules and fleets (its snapshots, if any, stay listed)',
+  Abandoned: 'the workspace was left stopped on purpose; start it in Rigbox once the cause (token, maintenance) is fixed',
 };

@@ -12,3 +12,5 @@ export * from './lock.js';
 export * from './links.js';
 export * from './audit.js';
 export * from './backup-names.js';
+export * from './abandon.js';
+export * from './fleet.js';

@@ -95,9 +95,11 @@ export type FleetFailure = z.infer<typeof FleetFailure>;
 export const BackupFleetResult = z.object({
   total: z.number().int(),
   succeeded: z.number().int(),
-  /** The failures, up to the first 1000 (failedCount has them all). */
+  /** The first failures, up to 50 (up to 1000 from runs before terminal-2026-12); failedCount and failedByType count them all. */
   failed: z.array(FleetFailure),
   failedCount: z.number().int(),
+  /** Failed workspaces by error type (WorkspaceGone, Timeout…); absent when none failed, and from older runs. */
+  failedByType: z.record(z.string(), z.number().int()).optional(),
   /** Workspaces whose backup was cancelled with the fleet (absent when none was). */
   cancelledCount: z.number().int().optional(),
   /** How many runs (continue-as-new) the fleet took. */
@@ -188,6 +190,8 @@ export const Progress = z.object({
   detail: z.record(z.string(), z.unknown()).optional(),
   /** What the user must know while it lasts, e.g. why starting the workspace again keeps failing. */
   alert: z.string().optional(),
+  /** Set once an operator abandoned the run (`rigsnap abandon`): who, when, why. */
+  abandoned: z.object({ by: z.string(), at: z.string(), reason: z.string() }).optional(),
 });
 export type Progress = z.infer<typeof Progress>;
 

@@ -104,6 +104,17 @@ export class EmulatorState {
     return ws;
   }
 
+  /**
+   * Deletes a workspace as a Rigbox user would: every call about it answers 404 from now on. Its
+   * snapshots stay (Rigbox's docs say nothing of them; rigsnap must not depend on either).
+   */
+  deleteWorkspace(id: string): boolean {
+    if (!this.data.workspaces[id]) return false;
+    delete this.data.workspaces[id];
+    this.changed();
+    return true;
+  }
+
   beginTransition(ws: EmulatedWorkspace, to: 'stopped' | 'running', durationMs: number): void {
     ws.status = to === 'stopped' ? 'stopping' : 'starting';
     ws.transition = { to, endsAt: this.now() + durationMs };

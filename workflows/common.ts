@@ -29,6 +29,7 @@ import type { LockGrant, LockRequest } from '../domain/lock.js';
 import type { Progress, StepRecord } from '../domain/results.js';
 import { parseInput } from '../domain/schemas.js';
 import type { PreflightResult } from '../activities/index.js';
+import { Abandonment } from './abandon.js';
 import { formatCurrentDetails } from './current-details.js';
 import { recordLockWait } from './metrics.js';
 import { PATCHES } from './patches.js';
@@ -104,6 +105,8 @@ export class ProgressTracker {
     granted: new Set(),
   };
   private lockSequence = 0;
+  /** The `abandon` update: the way out of an endless restart (workflows/abandon.ts, restart.ts). */
+  readonly abandonment = new Abandonment(() => this.render());
 
   constructor(
     readonly operation: Operation,
@@ -167,6 +170,7 @@ export class ProgressTracker {
       steps: this.steps.map((s) => ({ ...s })),
       ...(this.detail ? { detail: this.detail } : {}),
       ...(this.alert ? { alert: this.alert } : {}),
+      ...(this.abandonment.record ? { abandoned: { ...this.abandonment.record } } : {}),
     };
   }
 

@@ -9,6 +9,7 @@ import type { Progress } from '../domain/results.js';
  */
 export function formatCurrentDetails(p: Progress, note?: string): string {
   const lines = [`**${p.operation}**${p.workspaceId ? ` of \`${p.workspaceId}\`` : ''}: ${p.state}`, ''];
+  if (p.abandoned) lines.push(`⛔ abandoned by ${p.abandoned.by} at ${p.abandoned.at}: ${p.abandoned.reason}`, '');
   if (p.alert) lines.push(`⚠ ${p.alert}`, '');
   for (const s of p.steps) {
     const mark = s.finishedAt ? '✓' : p.state === 'failed' || p.state === 'cancelled' ? '✗' : '…';

@@ -22,4 +22,11 @@ export const PATCHES = {
    * and release to it; operations that took the old lock before this finish on it.
    */
   entity2026_12: 'entity-2026-12',
+  /**
+   * December 2026, terminal conditions (issue 18): a workspace Rigbox says is gone ends the restart
+   * loop (and the stop's compensation) with WorkspaceGone instead of retrying forever, and the lock's
+   * repair treats it as settled; a fleet hands its running children over to its next run instead of
+   * draining to zero, and carries bounded state.
+   */
+  terminal2026_12: 'terminal-2026-12',
 } as const;

@@ -92,6 +92,12 @@ export const profiles = {
     scheduleToCloseTimeout: '10m',
     retry: transientRetry,
   },
+  /** A fleet asking its handed-over and slow children how they are: a describe and a query per child. */
+  fleetCheck: {
+    startToCloseTimeout: '5m',
+    scheduleToCloseTimeout: '10m',
+    retry: transientRetry,
+  },
 } as const satisfies Record<string, ActivityOptions>;
 
 export type ProfileName = keyof typeof profiles;

@@ -1,14 +1,18 @@
 /**
  * The saga around downtime: a workspace that rigsnap stopped is running again when the operation ends,
- * whether it succeeded, failed or was cancelled. Starting it again is never given up: every error type
- * is retried, in rounds with a capped pause between them, while the workflow shows why in its current
- * details and sends one failure notification. Only an operator (terminate) ends it, and then the
- * workspace lock starts the workspace before the next operation (workflows/workspace-lock.ts).
+ * whether it succeeded, failed or was cancelled. Starting it again is not given up on a transient or
+ * fixable error (a revoked token, a maintenance page, an outage): it is retried in rounds with a capped
+ * pause between them, while the workflow shows why in its current details and sends one failure
+ * notification. Two things end the loop: Rigbox saying the workspace is gone (WorkspaceGone, terminal:
+ * nothing can start it), and an operator's `abandon` (workflows/abandon.ts). An operator who terminates
+ * the run instead leaves the workspace lock to start the workspace before the next operation
+ * (workflows/workspace-lock.ts).
  */
-import { ActivityFailure, ApplicationFailure, CancellationScope, log, patched, sleep } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, CancellationScope, isCancellation, log, patched, sleep, workflowInfo } from '@temporalio/workflow';
 import type { RestartPolicy } from '../domain/inputs.js';
 import { formatDuration } from '../domain/time.js';
 import type { PreflightResult } from '../activities/index.js';
+import type { Abandonment } from './abandon.js';
 import { activities, asWorkflowFailure, shouldEndRunning, type ProgressTracker } from './common.js';
 import { withDowntime } from './metrics.js';
 import { describeFailure, notifyFailure } from './notify.js';
@@ -18,26 +22,60 @@ import { PATCHES } from './patches.js';
 const FIRST_PAUSE_MS = 30_000;
 const MAX_PAUSE_MS = 15 * 60_000;
 
+/** Whether a failure (or the failure an activity or child reported) is the terminal WorkspaceGone. */
+export function isWorkspaceGone(err: unknown): boolean {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  return cause instanceof ApplicationFailure && cause.type === 'WorkspaceGone';
+}
+
 /**
- * Starts the workspace and waits until it runs, retrying every error until it does. `report` shows why
- * it keeps failing (undefined once it runs). Resolves with the number of rounds it took.
+ * Starts the workspace and waits until it runs, retrying every error until it does, except the two that
+ * end it: WorkspaceGone (thrown, typed, so the run ends and frees its lock) and, when `abandonment` is
+ * given, an operator's abandon (the `Abandoned` failure is thrown). `report` shows why it keeps failing
+ * (undefined once it runs). Resolves with the number of rounds it took. `original` is the failure that
+ * made the restart necessary (recorded in an abandon).
  */
-export async function startAgainUntilRunning(workspaceId: string, report: (alert: string | undefined) => void): Promise<number> {
+export async function startAgainUntilRunning(
+  workspaceId: string,
+  report: (alert: string | undefined) => void,
+  abandonable?: Abandonment,
+  original?: unknown,
+): Promise<number> {
+  // Histories from before `abandon` replay without its attempt scope: a cancellable scope inside the
+  // non-cancellable one would, in a run cancelled before this SDK flag was recorded, inherit the
+  // cancellation and skip the start.
+  const abandonment = abandonable && patched(PATCHES.terminal2026_12) ? abandonable : undefined;
   let notified = false;
+  let lastError = 'no attempt has failed';
+  const abandoned = () => {
+    const failure = abandonment!.stopped(workspaceId, lastError, original);
+    report(failure.message);
+    return failure;
+  };
+  abandonment?.trying(workspaceId, 0);
   for (let round = 1; ; round++) {
     try {
-      await activities('compensation', `start ${workspaceId} again`).startWorkspace({ workspaceId, compensating: true });
+      const start = () => activities('compensation', `start ${workspaceId} again`).startWorkspace({ workspaceId, compensating: true });
+      await (abandonment ? abandonment.attemptRound(start) : start());
+      abandonment?.restarted();
       report(undefined);
       return round;
     } catch (err) {
       const cause = err instanceof ActivityFailure ? err.cause : err;
+      if (isWorkspaceGone(err) && patched(PATCHES.terminal2026_12)) throw goneFailure(workspaceId, cause);
+      // The abandon cancelled this attempt: the reason to record is the last real failure.
+      if (abandonment?.requested && isCancellation(err)) throw abandoned();
       const { errorType, message } = describeFailure(cause);
+      lastError = `${errorType}: ${message}`;
+      if (abandonment?.requested) throw abandoned();
       const pause = Math.min(FIRST_PAUSE_MS * 2 ** (round - 1), MAX_PAUSE_MS);
       report(
         `${workspaceId} is stopped and could not be started again (${errorType}: ${message}). ` +
-          `rigsnap keeps trying: round ${round} failed, next in ${formatDuration(pause)}.`,
+          `rigsnap keeps trying: round ${round} failed, next in ${formatDuration(pause)}` +
+          (abandonment ? ` (to stop trying and leave it stopped: rigsnap abandon ${workflowInfo().workflowId} --reason <text>).` : '.'),
       );
       log.warn('could not start the workspace again; retrying', { workspaceId, round, errorType, message });
+      abandonment?.trying(workspaceId, round);
       if (!notified) {
         notified = true;
         await notifyFailure({
@@ -47,9 +85,22 @@ export async function startAgainUntilRunning(workspaceId: string, report: (alert
           message,
         });
       }
-      await sleep(pause);
+      if (abandonment) await abandonment.pause(pause);
+      else await sleep(pause);
+      if (abandonment?.requested) throw abandoned();
     }
   }
+}
+
+/** The run's end when Rigbox says the workspace is gone: typed, non-retryable, naming the workspace. */
+function goneFailure(workspaceId: string, cause: unknown): ApplicationFailure {
+  log.warn('the workspace no longer exists in Rigbox; not starting it again', { workspaceId });
+  return ApplicationFailure.create({
+    type: 'WorkspaceGone',
+    message: cause instanceof Error ? cause.message : `workspace ${workspaceId} no longer exists in Rigbox`,
+    nonRetryable: true,
+    details: [{ workspaceId }],
+  });
 }
 
 /**
@@ -66,9 +117,11 @@ export async function withRestartGuarantee<T>(workspaceId: string, shouldStart: 
     const original = asWorkflowFailure(err, failedStep);
     if (!shouldStart) throw original;
     if (!patched(PATCHES.core2026_11)) return legacyRestart(workspaceId, tracker, original);
+    // The stop or start found the workspace gone (twice): there is nothing to start again.
+    if (isWorkspaceGone(err) && patched(PATCHES.terminal2026_12)) throw original;
     await CancellationScope.nonCancellable(async () => {
       tracker.begin('start', 'starting it again after a failure');
-      await startAgainUntilRunning(workspaceId, (alert) => tracker.setAlert(alert));
+      await startAgainUntilRunning(workspaceId, (alert) => tracker.setAlert(alert), tracker.abandonment, original);
       tracker.end();
     });
     throw original;

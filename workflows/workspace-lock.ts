@@ -34,7 +34,7 @@ import type { LockParticipants } from '../activities/index.js';
 import type { LockHolder, LockReleaseRequest, LockRequest, LockState, WorkspaceLockInput } from '../domain/lock.js';
 import { activities, localActivities, nowIso, tagWorkflow } from './common.js';
 import { PATCHES } from './patches.js';
-import { startAgainUntilRunning } from './restart.js';
+import { isWorkspaceGone, startAgainUntilRunning } from './restart.js';
 
 /**
  * With no holder and nobody waiting for this long, the lock ends; the next request starts it again (and
@@ -252,10 +252,17 @@ class WorkspaceLock {
           if (left.restartOwed) {
             blocker.why = 'closed without finishing; starting the workspace it stopped';
             this.render();
-            await startAgainUntilRunning(workspaceId, (a) => {
-              this.alert = a;
-              this.render();
-            });
+            try {
+              await startAgainUntilRunning(workspaceId, (a) => {
+                this.alert = a;
+                this.render();
+              });
+            } catch (err) {
+              // Settled: a workspace Rigbox says is gone has nothing to start; the lock frees it.
+              if (!isWorkspaceGone(err)) throw err;
+              log.warn('the workspace a closed holder left stopped no longer exists; nothing to repair', { workspaceId, holder: closed.workflowId });
+              this.alert = undefined;
+            }
           }
           return;
         } catch (err) {

@@ -33,6 +33,8 @@ export interface ChaosOptions {
   cancelRate?: number;
   /** Times the lock of a busy workspace is terminated (as by an operator) during phase 1. */
   lockTerminations?: number;
+  /** Extra workspaces deleted in Rigbox while their snapshot waits for the stop (bench/chaos/deletions.ts). */
+  workspaceDeletions?: number;
   faults?: { unavailableRate?: number; rateLimitRate?: number; lostResponseRate?: number; retryAfterSeconds?: number };
   delays?: Partial<EmulatorDelays>;
   /** Extra environment for every worker (on top of a poll schedule suited to the delays). */
@@ -100,6 +102,8 @@ export interface ChaosReport {
   snapshots: { created: number; handMade: number; seededBackups: number; pruned: number; adopted: number };
   workerKills: number;
   lockTerminations: number;
+  /** The terminal conditions: workspaces deleted mid-run, how many of their operations ended WorkspaceGone, and the figures that must be 0. */
+  terminal: { workspacesDeleted: number; endedWorkspaceGone: number; leftDown: number; duplicates: number; stuckRuns: number };
   workersStarted: number;
   unexpectedWorkerExits: number;
   serverRestarts: number;
@@ -143,6 +147,7 @@ export const DEFAULTS = {
   serverDownMs: 2000,
   cancelRate: 0.1,
   lockTerminations: 1,
+  workspaceDeletions: 1,
   workers: 1,
   topology: 'Temporal dev server (SQLite file)',
 };

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { WORKFLOW_TYPES } from '../../contract/index.js';
 import type { CheckFindings } from './checks.js';
+import type { WorkspaceDeletions } from './deletions.js';
 import type { Disruptions } from './disruptions.js';
 import { quantiles, stopStepAt, type ChaosContext, type ChaosReport, type Quantiles } from './model.js';
 import { stoppedAtStart } from './setup.js';
@@ -58,7 +59,19 @@ function writeEvidence(ctx: ChaosContext, findings: CheckFindings, ok: boolean):
 }
 
 /** The report of a finished run (writing the evidence if it is due). */
-export function buildReport(ctx: ChaosContext, disruptions: Disruptions, findings: CheckFindings): ChaosReport {
+/** The figures of the terminal conditions, read from the checks that measure them. */
+function terminalFigures(findings: CheckFindings, deletions: WorkspaceDeletions): ChaosReport['terminal'] {
+  const figure = (name: string) => Number.parseInt(findings.checks.find((c) => c.name.startsWith(name))?.value ?? 'NaN', 10);
+  return {
+    workspacesDeleted: deletions.deleted,
+    endedWorkspaceGone: deletions.outcomes.filter((o) => o.ended === 'WorkspaceGone').length,
+    leftDown: figure('workspaces not in their expected state'),
+    duplicates: figure('duplicate snapshots'),
+    stuckRuns: figure('runs still open at the end'),
+  };
+}
+
+export function buildReport(ctx: ChaosContext, disruptions: Disruptions, findings: CheckFindings, deletions: WorkspaceDeletions): ChaosReport {
   const { o, faults, delays } = ctx;
   const ok = findings.checks.every((c) => c.ok);
   const allOps = ctx.allOps;
@@ -107,6 +120,7 @@ export function buildReport(ctx: ChaosContext, disruptions: Disruptions, finding
     },
     workerKills: disruptions.workerKills,
     lockTerminations: disruptions.lockTerminations,
+    terminal: terminalFigures(findings, deletions),
     workersStarted: disruptions.workersStarted,
     unexpectedWorkerExits: disruptions.unexpectedWorkerExits,
     serverRestarts: disruptions.serverRestarts,
@@ -155,6 +169,11 @@ export function formatReport(r: ChaosReport): string {
   lines.push(`  topology: ${s.topology}; ${s.workers} worker process${s.workers === 1 ? '' : 'es'} at once`);
   lines.push(`  server restarts: ${r.serverRestarts} (Temporal down ${(r.serverDownMs / 1000).toFixed(1)} s, on the same state)`);
   lines.push(`  workspace locks terminated while held: ${r.lockTerminations}`);
+  const t = r.terminal;
+  lines.push(
+    `  workspaces deleted mid-run: ${t.workspacesDeleted}, their operations ended WorkspaceGone: ${t.endedWorkspaceGone}; ` +
+      `left down ${t.leftDown}, duplicates ${t.duplicates}, stuck runs ${t.stuckRuns}`,
+  );
   lines.push(
     `  snapshots made by Rigbox: ${r.snapshots.created} (${r.snapshots.handMade} hand-made and ${r.snapshots.seededBackups} older backups at setup); ` +
       `pruned ${r.snapshots.pruned}; snapshot/backup results that adopted a snapshot a lost answer or killed worker left ${r.snapshots.adopted}`,

@@ -4,7 +4,8 @@ import { formatReport, historyText, runChaos } from '../../bench/chaos.js';
 /**
  * The short form of `npm run chaos`: 20 operations on 4 workspaces while Rigbox injects 503s, 429s
  * and lost answers, about 10 % of the operations are cancelled at random moments, the lock of a busy
- * workspace is terminated, one worker is SIGKILLed mid-run and the Temporal dev server restarts once. Runs
+ * workspace is terminated, a workspace is deleted in Rigbox while its snapshot waits for the stop, one
+ * worker is SIGKILLed mid-run and the Temporal dev server restarts once. Runs
  * on its own dev server (the global one cannot be restarted) and the built worker (`npm run build`,
  * which `npm test`'s pretest runs).
  */
@@ -39,6 +40,8 @@ describe('chaos (short form)', () => {
     expect(report.operations.cancelRequested).toBeGreaterThan(0);
     expect(report.faults.unavailable + report.faults.rateLimited + report.faults.lost).toBeGreaterThan(10);
     expect(report.snapshots.pruned).toBeGreaterThan(0);
+    // A workspace deleted mid-run ends its operation (WorkspaceGone); nothing is left down, duplicated or stuck.
+    expect(report.terminal).toEqual({ workspacesDeleted: 1, endedWorkspaceGone: 1, leftDown: 0, duplicates: 0, stuckRuns: 0 });
 
     // And nothing broke: every check, by name, so a failure says which.
     const failed = report.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.value}\n  ${c.details.join('\n  ')}`);

@@ -49,7 +49,6 @@ describe('startWorkspace when compensating', () => {
   for (const [type, status] of [
     ['Unauthorized', 401],
     ['BadResponse', 200],
-    ['NotFound', 404],
     ['InvalidRequest', 400],
   ] as const) {
     it(`a ${type} is reported retryable, so the restart is tried again (an ordinary start gives up)`, async () => {
@@ -62,6 +61,34 @@ describe('startWorkspace when compensating', () => {
       expect(ordinary.nonRetryable).toBe(true);
     });
   }
+
+  it('a 404 on the workspace, read again and still 404, is WorkspaceGone: non-retryable even when compensating', async () => {
+    const gone = new RigboxApiError('NotFound', 'GET /workspaces/ws_a: HTTP 404 (workspace ws_a not found)', 404);
+    for (const compensating of [true, false]) {
+      const f = await failureOf(
+        new MockActivityEnvironment().run(transitions({ rigbox: scripted([gone, gone]) }).start, { workspaceId: 'ws_a', compensating }),
+      );
+      expect(f.type).toBe('WorkspaceGone');
+      expect(f.nonRetryable).toBe(true);
+      expect(f.message).toContain('no longer exists');
+    }
+    const stop = await failureOf(new MockActivityEnvironment().run(transitions({ rigbox: scripted([gone, gone]) }).stop, { workspaceId: 'ws_a' }));
+    expect(stop.type).toBe('WorkspaceGone');
+  });
+
+  it('a single 404 that the second read contradicts is a missed poll: the start goes on and ends running', async () => {
+    const gone = new RigboxApiError('NotFound', 'injected 404', 404);
+    const rigbox = scripted([gone, { id: 'ws_a', status: 'stopped' }, { id: 'ws_a', status: 'running' }]);
+    const r: TransitionResult = await new MockActivityEnvironment().run(
+      transitions({ rigbox, pollSchedule: { minDelayMs: 10, maxDelayMs: 10, growth: 0.1 } }).start,
+      {
+        workspaceId: 'ws_a',
+        compensating: true,
+      },
+    );
+    expect(r.status).toBe('running');
+    expect(r.actionRequested).toBe(true);
+  });
 
   it('a Timeout (stuck in a transition past the maximum wait) is retried too', async () => {
     const rigbox = scripted([{ id: 'ws_a', status: 'starting' }]);

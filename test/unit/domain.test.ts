@@ -543,6 +543,7 @@ describe('errors', () => {
 
   it('NON_RETRYABLE_ERROR_TYPES matches the table', () => {
     expect([...NON_RETRYABLE_ERROR_TYPES].sort()).toEqual([
+      'Abandoned',
       'BadResponse',
       'InvalidInput',
       'InvalidRequest',
@@ -550,6 +551,7 @@ describe('errors', () => {
       'PartialFailure',
       'Timeout',
       'Unauthorized',
+      'WorkspaceGone',
     ]);
     expect(NON_RETRYABLE_ERROR_TYPES).toEqual(ERROR_TYPES.filter((t) => !ERROR_TABLE[t].retryable));
     for (const t of ERROR_TYPES) expect(NON_RETRYABLE_ERROR_TYPES.includes(t)).toBe(!isRetryable(t));

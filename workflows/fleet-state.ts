@@ -1,0 +1,37 @@
+/** The shapes a fleet backup carries across continue-as-new, shared by its current and its legacy runs. */
+import type { z } from 'zod';
+import type { HandedOverChild } from '../domain/fleet.js';
+import type { BackupFleetResult, FleetFailure } from '../domain/results.js';
+import type * as schemas from '../domain/schemas.js';
+
+/** Carried across continue-as-new. Fields after `childrenPerRun` are absent in state of runs from before terminal-2026-12. */
+export interface FleetState {
+  /** Index (in the whole fleet) of the next workspace to start. */
+  offset: number;
+  succeeded: number;
+  /** A sample of the failures (domain/fleet.ts MAX_FAILURE_SAMPLE); failedCount and failedByType count them all. */
+  failed: FleetFailure[];
+  failedCount: number;
+  failedByType?: Record<string, number>;
+  cancelledCount?: number;
+  runs: number;
+  /** The instant whose date names every backup of this fleet run, fixed at the first run. */
+  backupTime: string;
+  timeZone: string;
+  /** Children per run before continuing as new (default 1000): bounds every run's history and chunk. */
+  childrenPerRun?: number;
+  /** Index of this run's `workspaceIds[0]` in the whole fleet (absent: the input lists the whole fleet). */
+  chunkStart?: number;
+  /** Workspaces in the whole fleet (absent: the input lists them all). */
+  total?: number;
+  /** The run whose input lists every workspace (the first): where a run reads its successor's chunk. */
+  source?: { workflowId: string; runId: string };
+  /** Children the previous run started that were still running: waited for by id. */
+  handedOver?: HandedOverChild[];
+}
+
+/** The input once validated (defaults applied). */
+export type ValidFleetInput = z.output<ReturnType<typeof schemas.backupFleetInput>>;
+
+/** backupFleet's signature, for continueAsNew. */
+export type BackupFleetWorkflow = (input: ValidFleetInput, state?: FleetState) => Promise<BackupFleetResult>;
