@@ -4,9 +4,11 @@
  * type (a type-only import), so no activity code reaches the workflow bundle.
  */
 import { createAuditActivities } from './audit.js';
+import { createEarlierRunActivities } from './earlier-runs.js';
 import { activityEnv, type ActivityDeps } from './env.js';
 import { guarded } from './failures.js';
 import { heartbeating } from './heartbeat.js';
+import { createInputActivities } from './inputs.js';
 import { createLockActivities, queueOnLockLegacy } from './lock.js';
 import { createNotifyActivities } from './notify.js';
 import { createPruneActivities } from './prune.js';
@@ -22,6 +24,8 @@ export type { PreflightInput, PreflightResult, CreateSnapshotInput } from './sna
 export type { SelectPruneInput, PruneSelection, PruneFailure } from './prune.js';
 export type { LockParticipants } from './lock.js';
 export type { NotifyInput } from './notify.js';
+export type { EarlierRunInput } from './earlier-runs.js';
+export type { CheckInputInput, CheckedInput, InputWorkflowType } from './inputs.js';
 
 export function createActivities(deps: ActivityDeps) {
   const env = activityEnv(deps);
@@ -33,6 +37,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createLockActivities(env),
     ...createNotifyActivities(env),
     ...createAuditActivities(deps),
+    ...createEarlierRunActivities(env),
+    ...createInputActivities(),
 
     /**
      * Legacy, for operations started before the lock granted by signal (replayed histories and runs in

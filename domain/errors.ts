@@ -26,6 +26,12 @@ export const ERROR_TABLE = {
    * (the same shape as the result), so alerts on failed workflows fire and nothing is hidden.
    */
   PartialFailure: { retryable: false, summary: 'some workspaces of the fleet could not be backed up' },
+  /**
+   * The operation was cancelled, but a change it had sent to Rigbox landed first (a snapshot made, a disk
+   * restored, a safety snapshot, deletions): details[0] says what (domain/landed.ts). Plain Cancelled
+   * means nothing changed.
+   */
+  CancelledAfterChange: { retryable: false, summary: 'the operation was cancelled after its change landed in Rigbox' },
 } as const satisfies Record<string, { retryable: boolean; summary: string }>;
 
 export type ErrorType = keyof typeof ERROR_TABLE;
@@ -66,4 +72,7 @@ export const ERROR_ADVICE: Record<ErrorType, string> = {
   BadResponse: 'Rigbox answered in an unexpected shape; check RIGBOX_API_URL points at the Rigbox API',
   Timeout: 'the workspace is stuck in a transition; check it in Rigbox, or raise RIGSNAP_MAX_WAIT_MS',
   PartialFailure: 'see the failed workspaces and their error types in the summary; re-run the fleet backup for them',
+  CancelledAfterChange:
+    'the message says which snapshot now exists, what was restored (and which safety snapshot holds the disk from before) and what was deleted; ' +
+    'a restore is undone by restoring its safety snapshot',
 };

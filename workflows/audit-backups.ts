@@ -4,7 +4,7 @@ import { VERDICT_LABELS } from '../domain/labels.js';
 import type { AuditBackupsResult } from '../domain/results.js';
 import { formatDuration, parseDuration } from '../domain/time.js';
 import * as schemas from '../domain/schemas.js';
-import { ProgressTracker, activities, asWorkflowFailure, tagWorkflow, validateInput } from './common.js';
+import { ProgressTracker, activities, asWorkflowFailure, tagWorkflow, checkedInput } from './common.js';
 import { reportAudit } from './metrics.js';
 import { notifyFailure } from './notify.js';
 
@@ -19,7 +19,7 @@ const MAX_NOTIFIED = 50;
  * offenders, and nothing when all is well. Read-only: it takes no lock.
  */
 export async function auditBackups(rawInput: AuditBackupsInput = {}): Promise<AuditBackupsResult> {
-  const input = validateInput(schemas.auditBackupsInput(), rawInput);
+  const input = await checkedInput('auditBackups', schemas.auditBackupsInput, rawInput);
   tagWorkflow(null, 'audit');
   const tracker = new ProgressTracker('audit', null);
   const rpoMs = parseDuration(input.rpo)!;

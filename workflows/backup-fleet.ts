@@ -17,7 +17,8 @@ import type { BackupFleetInput } from '../domain/inputs.js';
 import type { BackupFleetResult, FleetFailure } from '../domain/results.js';
 import * as schemas from '../domain/schemas.js';
 import { backupNameDate, backupWorkspace } from './backup-workspace.js';
-import { ProgressTracker, tagWorkflow, validateInput } from './common.js';
+import { ProgressTracker, tagWorkflow, checkedInput } from './common.js';
+import { isCancelledAfterChange } from './landed.js';
 import { describeFailure, notifyFailure } from './notify.js';
 import { PATCHES } from './patches.js';
 
@@ -184,7 +185,7 @@ class FleetRun {
 
   private countFailure(workspaceId: string, err: unknown): void {
     const { s } = this;
-    if (isCancellation(err) || isCancellation((err as { cause?: unknown }).cause)) {
+    if (isCancellation(err) || isCancellation((err as { cause?: unknown }).cause) || isCancelledAfterChange(err)) {
       s.cancelledCount = (s.cancelledCount ?? 0) + 1;
       return;
     }
@@ -207,7 +208,7 @@ class FleetRun {
  * continue as new, and ends Cancelled with the summary in its current details.
  */
 export async function backupFleet(rawInput: BackupFleetInput, state?: FleetState): Promise<BackupFleetResult> {
-  const input = validateInput(schemas.backupFleetInput(), rawInput);
+  const input = await checkedInput('backupFleet', schemas.backupFleetInput, rawInput);
   tagWorkflow(null, 'fleet-backup');
   const tracker = new ProgressTracker('fleet-backup', null);
   const run = new FleetRun(input, state ?? firstRunState(input), tracker);

@@ -11,7 +11,8 @@ import type { CheckpointWorkspaceResult } from '../domain/results.js';
 import type { RigboxSnapshot } from '../domain/rigbox.js';
 import { parseDuration } from '../domain/time.js';
 import * as schemas from '../domain/schemas.js';
-import { ProgressTracker, activities, asWorkflowFailure, tagWorkflow, validateInput, withWorkspaceLock } from './common.js';
+import { ProgressTracker, activities, asWorkflowFailure, tagWorkflow, checkedInput, withWorkspaceLock } from './common.js';
+import { truthfulCancellation } from './landed.js';
 import { describeFailure } from './notify.js';
 import { restoreUnderLock } from './restore-workspace.js';
 import { snapshotUnderLock } from './snapshot-workspace.js';
@@ -105,7 +106,7 @@ async function rollBack(workspaceId: string, session: CheckpointSession, tracker
     succeeded = true;
     return { snapshot: restored.restored, workspaceStatus: restored.workspaceStatus, rollbacks: session.rollbacks + 1 };
   } catch (err) {
-    throw asWorkflowFailure(err, undefined);
+    throw truthfulCancellation(asWorkflowFailure(err, undefined), tracker.landed);
   } finally {
     session.endRollback(succeeded);
   }
@@ -172,7 +173,8 @@ async function runSession(
 /** Ends a session that failed or was cancelled; returns the failure to end the workflow with. */
 async function endFailedSession(err: unknown, session: CheckpointSession, tracker: ProgressTracker): Promise<unknown> {
   const cancelled = isCancellation(err);
-  const failure = asWorkflowFailure(err, undefined);
+  // Cancelled after the checkpoint's snapshot (or a rollback's restore) landed: say so, with what landed.
+  const failure = truthfulCancellation(asWorkflowFailure(err, undefined), tracker.landed);
   session.end(cancelled ? { kind: 'cancelled' } : { kind: 'failed', ...describeFailure(failure) });
   tracker.finish(cancelled ? 'cancelled' : 'failed');
   // Nothing closes under a handler still at work (a rollback restarting the workspace), and every
@@ -189,7 +191,7 @@ async function endFailedSession(err: unknown, session: CheckpointSession, tracke
  * failure, a cancellation), a rollback in flight finishes first and every accepted update is answered.
  */
 export async function checkpointWorkspace(rawInput: CheckpointWorkspaceInput): Promise<CheckpointWorkspaceResult> {
-  const input = validateInput(schemas.checkpointWorkspaceInput(), rawInput);
+  const input = await checkedInput('checkpointWorkspace', schemas.checkpointWorkspaceInput, rawInput);
   const { workspaceId } = input;
   tagWorkflow(workspaceId, 'checkpoint');
   const tracker = new ProgressTracker('checkpoint', workspaceId);

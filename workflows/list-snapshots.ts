@@ -3,7 +3,7 @@ import type { ListSnapshotsInput } from '../domain/inputs.js';
 import { newestFirst } from '../domain/order.js';
 import type { ListSnapshotsResult } from '../domain/results.js';
 import * as schemas from '../domain/schemas.js';
-import { ProgressTracker, activities, asWorkflowFailure, tagWorkflow, validateInput } from './common.js';
+import { ProgressTracker, activities, asWorkflowFailure, tagWorkflow, checkedInput } from './common.js';
 import { PATCHES } from './patches.js';
 
 /**
@@ -12,7 +12,7 @@ import { PATCHES } from './patches.js';
  * `RigboxOperation="list"`).
  */
 export async function listSnapshots(rawInput: ListSnapshotsInput = {}): Promise<ListSnapshotsResult> {
-  const input = validateInput(schemas.listSnapshotsInput(), rawInput);
+  const input = await checkedInput('listSnapshots', schemas.listSnapshotsInput, rawInput);
   const workspaceId = input.workspaceId ?? null;
   tagWorkflow(patched(PATCHES.core2026_11) ? null : workspaceId, 'list');
   const tracker = new ProgressTracker('list', workspaceId);
