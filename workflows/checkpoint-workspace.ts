@@ -173,14 +173,15 @@ async function runSession(
 /** Ends a session that failed or was cancelled; returns the failure to end the workflow with. */
 async function endFailedSession(err: unknown, session: CheckpointSession, tracker: ProgressTracker): Promise<unknown> {
   const cancelled = isCancellation(err);
-  // Cancelled after the checkpoint's snapshot (or a rollback's restore) landed: say so, with what landed.
-  const failure = truthfulCancellation(asWorkflowFailure(err, undefined), tracker.landed);
+  const failure = asWorkflowFailure(err, undefined);
   session.end(cancelled ? { kind: 'cancelled' } : { kind: 'failed', ...describeFailure(failure) });
   tracker.finish(cancelled ? 'cancelled' : 'failed');
   // Nothing closes under a handler still at work (a rollback restarting the workspace), and every
   // accepted update gets its answer first.
   await CancellationScope.nonCancellable(() => condition(allHandlersFinished));
-  return failure;
+  // Cancelled after the checkpoint's snapshot or a rollback's restore landed (a rollback in flight has
+  // settled by now): say so, with what landed.
+  return truthfulCancellation(failure, tracker.landed);
 }
 
 /**

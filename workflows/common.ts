@@ -20,7 +20,7 @@ import {
 } from '@temporalio/workflow';
 import type { z } from 'zod';
 import type { RigsnapActivities } from '../activities/index.js';
-import { lockGrantedSignal, lockParticipationQuery, lockReleaseSignal, operationKey, progressQuery, workspaceIdKey } from '../contract/index.js';
+import { WORKFLOW_TYPES, lockGrantedSignal, lockParticipationQuery, lockReleaseSignal, operationKey, progressQuery, workspaceIdKey } from '../contract/index.js';
 import type { Operation } from '../domain/constants.js';
 import { isErrorType } from '../domain/errors.js';
 import { workflowIds } from '../domain/ids.js';
@@ -87,6 +87,9 @@ export function validateInput<S extends z.ZodType>(schema: S, raw: unknown): z.o
  */
 export async function checkedInput<S extends z.ZodType>(workflowType: InputWorkflowType, schema: () => S, raw: unknown): Promise<z.output<S>> {
   if (!patched(PATCHES.truth2026_12)) return validateInput(schema(), raw);
+  // Callers ask for progress from the start: answer it while the check runs (the tracker takes over).
+  const operation = (Object.keys(WORKFLOW_TYPES) as Operation[]).find((op) => WORKFLOW_TYPES[op] === workflowType);
+  if (operation) setHandler(progressQuery, (): Progress => ({ operation, workspaceId: null, state: 'running', currentStep: null, steps: [] }));
   let checked: CheckedInput;
   try {
     checked = await localActivities('checkInput', 'check the input').checkInput({ workflowType, input: raw });
