@@ -74,8 +74,7 @@ export class RigsnapError extends Error {
   /** What the user should do about it. */
   get advice(): string {
     return (
-      this.explicitAdvice ??
-      adviceFor(this.type, { message: this.message, workflowId: this.workflowId, scheduleId: this.scheduleId, details: this.details })
+      this.explicitAdvice ?? adviceFor(this.type, { message: this.message, workflowId: this.workflowId, scheduleId: this.scheduleId, details: this.details })
     );
   }
 

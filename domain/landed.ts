@@ -68,12 +68,16 @@ export function cancelledAfterChangeMessage(record: ChangesLanded): string {
   const parts: string[] = [];
   if (record.snapshot) parts.push(`snapshot ${named(record.snapshot)} was made and is kept`);
   if (record.restored) {
-    parts.push(`the disk of ${record.workspaceId} was overwritten with snapshot ${record.restored.snapshotId}${record.restored.name ? ` "${record.restored.name}"` : ''}`);
+    parts.push(
+      `the disk of ${record.workspaceId} was overwritten with snapshot ${record.restored.snapshotId}${record.restored.name ? ` "${record.restored.name}"` : ''}`,
+    );
   }
   if (record.safetySnapshot) parts.push(`safety snapshot ${named(record.safetySnapshot)} holds its disk from before the restore`);
   if (record.deleted?.count) {
     const more = record.deleted.count - record.deleted.snapshotIds.length;
-    parts.push(`${record.deleted.count} snapshot${record.deleted.count === 1 ? ' was' : 's were'} deleted (${record.deleted.snapshotIds.join(', ')}${more > 0 ? ` and ${more} more` : ''})`);
+    parts.push(
+      `${record.deleted.count} snapshot${record.deleted.count === 1 ? ' was' : 's were'} deleted (${record.deleted.snapshotIds.join(', ')}${more > 0 ? ` and ${more} more` : ''})`,
+    );
   }
   return `cancelled after its change landed in Rigbox: ${parts.join('; ')}`;
 }

@@ -1,3 +1,4 @@
+import { WORKFLOW_TYPES } from '../contract/index.js';
 import { auditOffenders, evaluateAudit } from '../domain/audit.js';
 import type { AuditBackupsInput } from '../domain/inputs.js';
 import { VERDICT_LABELS } from '../domain/labels.js';
@@ -19,7 +20,7 @@ const MAX_NOTIFIED = 50;
  * offenders, and nothing when all is well. Read-only: it takes no lock.
  */
 export async function auditBackups(rawInput: AuditBackupsInput = {}): Promise<AuditBackupsResult> {
-  const input = await checkedInput('auditBackups', schemas.auditBackupsInput, rawInput);
+  const input = await checkedInput(WORKFLOW_TYPES.audit, schemas.auditBackupsInput, rawInput);
   tagWorkflow(null, 'audit');
   const tracker = new ProgressTracker('audit', null);
   const rpoMs = parseDuration(input.rpo)!;

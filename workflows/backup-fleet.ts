@@ -11,6 +11,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { z } from 'zod';
+import { WORKFLOW_TYPES } from '../contract/index.js';
 import { MEMO_KEYS } from '../domain/constants.js';
 import { workflowIds } from '../domain/ids.js';
 import type { BackupFleetInput } from '../domain/inputs.js';
@@ -208,7 +209,7 @@ class FleetRun {
  * continue as new, and ends Cancelled with the summary in its current details.
  */
 export async function backupFleet(rawInput: BackupFleetInput, state?: FleetState): Promise<BackupFleetResult> {
-  const input = await checkedInput('backupFleet', schemas.backupFleetInput, rawInput);
+  const input = await checkedInput(WORKFLOW_TYPES['fleet-backup'], schemas.backupFleetInput, rawInput);
   tagWorkflow(null, 'fleet-backup');
   const tracker = new ProgressTracker('fleet-backup', null);
   const run = new FleetRun(input, state ?? firstRunState(input), tracker);

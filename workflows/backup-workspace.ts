@@ -1,5 +1,5 @@
 import { isCancellation, log, patched, workflowInfo } from '@temporalio/workflow';
-import { scheduledStartTimeKey } from '../contract/index.js';
+import { WORKFLOW_TYPES, scheduledStartTimeKey } from '../contract/index.js';
 import { backupName } from '../domain/backup-names.js';
 import { MEMO_KEYS } from '../domain/constants.js';
 import type { BackupWorkspaceInput } from '../domain/inputs.js';
@@ -40,7 +40,7 @@ export function backupNameDate(timezoneFallback: string | undefined): { instant:
  * (RIGSNAP_NOTIFY_URL) unless a fleet run will report it.
  */
 export async function backupWorkspace(rawInput: BackupWorkspaceInput): Promise<BackupWorkspaceResult> {
-  const input = await checkedInput('backupWorkspace', schemas.backupWorkspaceInput, rawInput);
+  const input = await checkedInput(WORKFLOW_TYPES.backup, schemas.backupWorkspaceInput, rawInput);
   const { instant, timeZone } = backupNameDate(input.retention?.timezone);
   const name = patched(PATCHES.core2026_11) ? backupName(input.namePrefix, instant, timeZone) : `${input.namePrefix}${isoDate(instant, timeZone)}`;
   try {

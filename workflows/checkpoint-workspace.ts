@@ -4,7 +4,7 @@
  */
 import { ApplicationFailure, CancellationScope, allHandlersFinished, condition, isCancellation, setHandler } from '@temporalio/workflow';
 import type { z } from 'zod';
-import { releaseUpdate, rollbackUpdate, type CheckpointProgressDetail } from '../contract/index.js';
+import { WORKFLOW_TYPES, releaseUpdate, rollbackUpdate, type CheckpointProgressDetail } from '../contract/index.js';
 import type { CheckpointWorkspaceInput, ReleaseCheckpointInput } from '../domain/inputs.js';
 import type { CheckpointStateName } from '../domain/labels.js';
 import type { CheckpointWorkspaceResult } from '../domain/results.js';
@@ -192,7 +192,7 @@ async function endFailedSession(err: unknown, session: CheckpointSession, tracke
  * failure, a cancellation), a rollback in flight finishes first and every accepted update is answered.
  */
 export async function checkpointWorkspace(rawInput: CheckpointWorkspaceInput): Promise<CheckpointWorkspaceResult> {
-  const input = await checkedInput('checkpointWorkspace', schemas.checkpointWorkspaceInput, rawInput);
+  const input = await checkedInput(WORKFLOW_TYPES.checkpoint, schemas.checkpointWorkspaceInput, rawInput);
   const { workspaceId } = input;
   tagWorkflow(workspaceId, 'checkpoint');
   const tracker = new ProgressTracker('checkpoint', workspaceId);

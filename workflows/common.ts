@@ -20,7 +20,15 @@ import {
 } from '@temporalio/workflow';
 import type { z } from 'zod';
 import type { RigsnapActivities } from '../activities/index.js';
-import { WORKFLOW_TYPES, lockGrantedSignal, lockParticipationQuery, lockReleaseSignal, operationKey, progressQuery, workspaceIdKey } from '../contract/index.js';
+import {
+  WORKFLOW_TYPES,
+  lockGrantedSignal,
+  lockParticipationQuery,
+  lockReleaseSignal,
+  operationKey,
+  progressQuery,
+  workspaceIdKey,
+} from '../contract/index.js';
 import type { Operation } from '../domain/constants.js';
 import { isErrorType } from '../domain/errors.js';
 import { workflowIds } from '../domain/ids.js';

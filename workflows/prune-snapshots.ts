@@ -3,6 +3,7 @@
  * deletion in bounded rounds.
  */
 import { ActivityFailure, ApplicationFailure, isCancellation, patched } from '@temporalio/workflow';
+import { WORKFLOW_TYPES } from '../contract/index.js';
 import type { PruneSnapshotsInput, RetentionPolicy } from '../domain/inputs.js';
 import { MAX_LISTED_SNAPSHOTS } from '../domain/labels.js';
 import { newestFirst } from '../domain/order.js';
@@ -146,7 +147,7 @@ async function pruneUnderLockLegacy(params: PruneParams, tracker: ProgressTracke
 
 /** Applies a retention policy to one workspace's snapshots whose names start with `namePrefix`. */
 export async function pruneSnapshots(rawInput: PruneSnapshotsInput): Promise<PruneSnapshotsResult> {
-  const input = await checkedInput('pruneSnapshots', schemas.pruneSnapshotsInput, rawInput);
+  const input = await checkedInput(WORKFLOW_TYPES.prune, schemas.pruneSnapshotsInput, rawInput);
   return runOperation('prune', input.workspaceId, (tracker) =>
     // A dry run changes nothing, so it does not queue behind other operations.
     input.dryRun

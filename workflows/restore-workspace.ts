@@ -1,3 +1,4 @@
+import { WORKFLOW_TYPES } from '../contract/index.js';
 import { SAFETY_SNAPSHOT_PREFIX } from '../domain/constants.js';
 import type { RestartPolicy, RestoreWorkspaceInput } from '../domain/inputs.js';
 import type { RestoreWorkspaceResult } from '../domain/results.js';
@@ -62,7 +63,7 @@ export async function restoreUnderLock(
  * is this workspace's; with `keepCurrent` it first takes a safety snapshot `pre-restore-<UTC time>`.
  */
 export async function restoreWorkspace(rawInput: RestoreWorkspaceInput): Promise<RestoreWorkspaceResult> {
-  const input = await checkedInput('restoreWorkspace', schemas.restoreWorkspaceInput, rawInput);
+  const input = await checkedInput(WORKFLOW_TYPES.restore, schemas.restoreWorkspaceInput, rawInput);
   return runOperation('restore', input.workspaceId, (tracker) =>
     withWorkspaceLock({ workspaceId: input.workspaceId, operation: 'restore', snapshotId: input.snapshotId }, tracker, (preflight) =>
       restoreUnderLock(input, preflight, tracker),

@@ -1,5 +1,6 @@
 /** The snapshotWorkspace workflow, and the snapshot step under the lock that backups and checkpoints share. */
 import { patched, workflowInfo } from '@temporalio/workflow';
+import { WORKFLOW_TYPES } from '../contract/index.js';
 import type { PreflightResult } from '../activities/index.js';
 import type { RestartPolicy, SnapshotWorkspaceInput } from '../domain/inputs.js';
 import type { SnapshotWorkspaceResult } from '../domain/results.js';
@@ -76,7 +77,7 @@ export async function snapshotUnderLock(
  * starts it again before the workflow fails.
  */
 export async function snapshotWorkspace(rawInput: SnapshotWorkspaceInput): Promise<SnapshotWorkspaceResult> {
-  const input = await checkedInput('snapshotWorkspace', schemas.snapshotWorkspaceInput, rawInput);
+  const input = await checkedInput(WORKFLOW_TYPES.snapshot, schemas.snapshotWorkspaceInput, rawInput);
   return runOperation('snapshot', input.workspaceId, (tracker) =>
     withWorkspaceLock({ workspaceId: input.workspaceId, operation: 'snapshot', snapshotName: input.name }, tracker, (preflight) =>
       snapshotUnderLock(input, preflight, tracker),

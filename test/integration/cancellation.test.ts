@@ -5,15 +5,7 @@ import { WORKFLOW_TYPES, progressQuery, releaseUpdate, rollbackUpdate } from '..
 import { isoDate, workflowIds, type CheckpointWorkspaceResult } from '../../domain/index.js';
 import { startEmulator, type Emulator, type EmulatorDelays } from '../../emulator/index.js';
 import { TEST_TOKEN, connectTestTemporal, createTestWorker, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.js';
-import {
-  awaitStep,
-  changesFor,
-  eventually,
-  expectCancelled,
-  expectCancelledAfterChange,
-  lockStateOf,
-  testWorkflowId,
-} from '../helpers/workflows.js';
+import { awaitStep, changesFor, eventually, expectCancelled, expectCancelledAfterChange, lockStateOf, testWorkflowId } from '../helpers/workflows.js';
 
 /**
  * Cancellation at every step boundary, as a person cancelling from the Temporal UI or the CLI would hit

@@ -543,6 +543,7 @@ describe('errors', () => {
   it('NON_RETRYABLE_ERROR_TYPES matches the table', () => {
     expect([...NON_RETRYABLE_ERROR_TYPES].sort()).toEqual([
       'BadResponse',
+      'CancelledAfterChange',
       'InvalidInput',
       'InvalidRequest',
       'NotFound',
