@@ -68,7 +68,8 @@ const active = (h: { query: (q: typeof progressQuery) => Promise<{ detail?: Reco
     'the checkpoint to be active',
   );
 
-const createArrived = (workflowId: string, route: string) => () => emu.arrivals.some((a) => a.origin === workflowId && a.method === 'POST' && a.route === route);
+const createArrived = (workflowId: string, route: string) => () =>
+  emu.arrivals.some((a) => a.origin === workflowId && a.method === 'POST' && a.route === route);
 
 it('records histories that span the upgrade, and the new paths', async () => {
   fs.mkdirSync(OUT, { recursive: true });
@@ -122,7 +123,11 @@ it('records histories that span the upgrade, and the new paths', async () => {
     emu.delays.snapshotMs = 2500;
     emu.delays.restoreMs = 2500;
     const input = { workspaceId: 'ws_xr_cx', name: 'before-migration' };
-    const cx = await temporal.client.workflow.start(WORKFLOW_TYPES.snapshot, { taskQueue, workflowId: 'record-snapshot-cancelled-after-change', args: [input] });
+    const cx = await temporal.client.workflow.start(WORKFLOW_TYPES.snapshot, {
+      taskQueue,
+      workflowId: 'record-snapshot-cancelled-after-change',
+      args: [input],
+    });
     await eventually(createArrived(cx.workflowId, '/workspaces/:id/snapshots'), 30_000, 'the create request');
     await cx.cancel();
     await cx.result().catch(() => undefined);
