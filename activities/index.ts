@@ -4,10 +4,12 @@
  * type (a type-only import), so no activity code reaches the workflow bundle.
  */
 import { createAuditActivities } from './audit.js';
+import { createEarlierRunActivities } from './earlier-runs.js';
 import { activityEnv, type ActivityDeps } from './env.js';
 import { guarded } from './failures.js';
 import { createFleetActivities } from './fleet.js';
 import { heartbeating } from './heartbeat.js';
+import { createInputActivities } from './inputs.js';
 import { createLockActivities, queueOnLockLegacy } from './lock.js';
 import { createWorkspaceEntityActivities } from './workspace-entity.js';
 import { createNotifyActivities } from './notify.js';
@@ -25,6 +27,8 @@ export type { SelectPruneInput, PruneSelection, PruneFailure } from './prune.js'
 export type { LockParticipants } from './lock.js';
 export type { NotifyInput } from './notify.js';
 export type { FleetChildStatus } from './fleet.js';
+export type { EarlierRunInput } from './earlier-runs.js';
+export type { CheckInputInput, CheckedInput, InputWorkflowType } from './inputs.js';
 
 export function createActivities(deps: ActivityDeps) {
   const env = activityEnv(deps);
@@ -38,6 +42,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createNotifyActivities(env),
     ...createAuditActivities(deps),
     ...createFleetActivities(env),
+    ...createEarlierRunActivities(env),
+    ...createInputActivities(),
 
     /**
      * Legacy, for operations started before the lock granted by signal (replayed histories and runs in

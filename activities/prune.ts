@@ -110,7 +110,7 @@ export function createPruneActivities(env: ActivityEnv) {
             // Deletions in flight are never abandoned: a cancellation stops new ones and waits for these.
             await Promise.all(Array.from({ length: Math.min(env.pruneConcurrency, input.snapshotIds.length) }, worker));
             if (stop !== undefined) throw stop;
-            throwIfCancelled();
+            throwIfCancelled(deletedIds.length ? { message: `cancelled; ${deletedIds.length} deletions finished first`, details: { deletedIds } } : undefined);
             return { deletedIds, failures };
           },
         ),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ERROR_ADVICE, isErrorType, parseInput, type ErrorType } from '../domain/index.js';
+import { ERROR_ADVICE, cancelledAfterChangeAdvice, hasLanded, isErrorType, parseInput, type ChangesLanded, type ErrorType } from '../domain/index.js';
 
 /*
  * Errors as data, with no Temporal SDK import: the CLI loads this (and validates input) without paying
@@ -12,7 +12,9 @@ import { ERROR_ADVICE, isErrorType, parseInput, type ErrorType } from '../domain
  * that works; `adviceFor` makes it precise with what is known (the workflow id, the message).
  */
 export const CLIENT_ERROR_ADVICE = {
-  Cancelled: 'the operation was cancelled (its workspace was left as it began); start it again if it is still needed',
+  Cancelled:
+    'the operation was cancelled before any change of it landed in Rigbox (one that had landed ends CancelledAfterChange instead), ' +
+    'and its workspace was left as it began; start it again if it is still needed',
   Terminated: 'the operation was terminated by an operator; check the workspace and start it again if needed',
   WorkflowTimedOut: 'the workflow hit its execution timeout; check that rigsnap workers are running (`npm start` locally)',
   Rejected: 'the workflow refused the request in its current state; see that state with `rigsnap status <workflow-id>`',
@@ -71,7 +73,14 @@ export class RigsnapError extends Error {
 
   /** What the user should do about it. */
   get advice(): string {
-    return this.explicitAdvice ?? adviceFor(this.type, { message: this.message, workflowId: this.workflowId, scheduleId: this.scheduleId });
+    return (
+      this.explicitAdvice ?? adviceFor(this.type, { message: this.message, workflowId: this.workflowId, scheduleId: this.scheduleId, details: this.details })
+    );
+  }
+
+  /** For CancelledAfterChange: what landed in Rigbox before the cancel (the snapshot made, the safety snapshot…). */
+  get landed(): ChangesLanded | null {
+    return this.type === 'CancelledAfterChange' ? landedOf(this.details) : null;
   }
 
   toJSON() {
@@ -83,8 +92,18 @@ export class RigsnapError extends Error {
       ...(this.runId ? { runId: this.runId } : {}),
       ...(this.scheduleId ? { scheduleId: this.scheduleId } : {}),
       ...(this.fields.length ? { fields: this.fields } : {}),
+      ...(this.landed ? { landed: this.landed } : {}),
     };
   }
+}
+
+/** A CancelledAfterChange failure's record (details[0]), checked for the fields the advice uses; else null. */
+export function landedOf(details: unknown[] | undefined): ChangesLanded | null {
+  const d = details?.[0] as Partial<ChangesLanded> | undefined;
+  if (!d || typeof d !== 'object' || typeof d.workspaceId !== 'string') return null;
+  const idOk = (s: unknown) => s === undefined || (typeof s === 'object' && s !== null && typeof (s as { id?: unknown }).id === 'string');
+  if (!idOk(d.snapshot) || !idOk(d.safetySnapshot)) return null;
+  return hasLanded(d as ChangesLanded) ? (d as ChangesLanded) : null;
 }
 
 /** What is known about a failure, to make its advice precise. */
@@ -92,6 +111,8 @@ export interface AdviceContext {
   message?: string;
   workflowId?: string | undefined;
   scheduleId?: string | undefined;
+  /** The failure's details (CancelledAfterChange: what landed). */
+  details?: unknown[] | undefined;
 }
 
 export function adviceFor(type: string, ctx: AdviceContext = {}): string {
@@ -106,6 +127,10 @@ export function adviceFor(type: string, ctx: AdviceContext = {}): string {
     if (workspace) {
       return `check the workspace id ${workspace[1]} as Rigbox shows it (e.g. ws_demo); \`rigsnap list\` shows the workspaces that have snapshots`;
     }
+  }
+  if (type === 'CancelledAfterChange') {
+    const landed = landedOf(ctx.details);
+    if (landed) return cancelledAfterChangeAdvice(landed);
   }
   if (type === 'Rejected' && ctx.workflowId) return `see the workflow's state with \`rigsnap status ${ctx.workflowId}\``;
   if (type === 'ScheduleExists' && ctx.scheduleId) {

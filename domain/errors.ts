@@ -37,6 +37,12 @@ export const ERROR_TABLE = {
    * the workspace was left as it was (stopped). The failure's details[0] records who, when and why.
    */
   Abandoned: { retryable: false, summary: 'an operator abandoned the operation; the workspace was left as it was' },
+  /**
+   * The operation was cancelled, but a change it had sent to Rigbox landed first (a snapshot made, a disk
+   * restored, a safety snapshot, deletions): details[0] says what (domain/landed.ts). Plain Cancelled
+   * means nothing changed.
+   */
+  CancelledAfterChange: { retryable: false, summary: 'the operation was cancelled after its change landed in Rigbox' },
 } as const satisfies Record<string, { retryable: boolean; summary: string }>;
 
 export type ErrorType = keyof typeof ERROR_TABLE;
@@ -79,4 +85,7 @@ export const ERROR_ADVICE: Record<ErrorType, string> = {
   PartialFailure: 'see the failed workspaces and their error types in the summary; re-run the fleet backup for them',
   WorkspaceGone: 'the workspace no longer exists in Rigbox; remove it from its schedules and fleets (its snapshots, if any, stay listed)',
   Abandoned: 'the workspace was left stopped on purpose; start it in Rigbox once the cause (token, maintenance) is fixed',
+  CancelledAfterChange:
+    'the message says which snapshot now exists, what was restored (and which safety snapshot holds the disk from before) and what was deleted; ' +
+    'a restore is undone by restoring its safety snapshot',
 };

@@ -14,3 +14,4 @@ export * from './audit.js';
 export * from './backup-names.js';
 export * from './abandon.js';
 export * from './fleet.js';
+export * from './landed.js';

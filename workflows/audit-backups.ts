@@ -1,10 +1,11 @@
+import { WORKFLOW_TYPES } from '../contract/index.js';
 import { auditOffenders, evaluateAudit } from '../domain/audit.js';
 import type { AuditBackupsInput } from '../domain/inputs.js';
 import { VERDICT_LABELS } from '../domain/labels.js';
 import type { AuditBackupsResult } from '../domain/results.js';
 import { formatDuration, parseDuration } from '../domain/time.js';
 import * as schemas from '../domain/schemas.js';
-import { ProgressTracker, activities, asWorkflowFailure, tagWorkflow, validateInput } from './common.js';
+import { ProgressTracker, activities, asWorkflowFailure, tagWorkflow, checkedInput } from './common.js';
 import { reportAudit } from './metrics.js';
 import { notifyFailure } from './notify.js';
 
@@ -19,7 +20,7 @@ const MAX_NOTIFIED = 50;
  * offenders, and nothing when all is well. Read-only: it takes no lock.
  */
 export async function auditBackups(rawInput: AuditBackupsInput = {}): Promise<AuditBackupsResult> {
-  const input = validateInput(schemas.auditBackupsInput(), rawInput);
+  const input = await checkedInput(WORKFLOW_TYPES.audit, schemas.auditBackupsInput, rawInput);
   tagWorkflow(null, 'audit');
   const tracker = new ProgressTracker('audit', null);
   const rpoMs = parseDuration(input.rpo)!;

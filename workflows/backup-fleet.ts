@@ -22,6 +22,7 @@ import {
   startChild,
   workflowInfo,
 } from '@temporalio/workflow';
+import { WORKFLOW_TYPES } from '../contract/index.js';
 import { operationKey, workspaceIdKey } from '../contract/search-attributes.js';
 import type { FleetChildStatus } from '../activities/index.js';
 import { MEMO_KEYS } from '../domain/constants.js';
@@ -43,8 +44,9 @@ import * as schemas from '../domain/schemas.js';
 import { formatDuration } from '../domain/time.js';
 import { legacyBackupFleet } from './backup-fleet-legacy.js';
 import { backupNameDate, backupWorkspace } from './backup-workspace.js';
-import { ProgressTracker, activities, tagWorkflow, validateInput } from './common.js';
+import { ProgressTracker, activities, checkedInput, tagWorkflow } from './common.js';
 import type { BackupFleetWorkflow, FleetState, ValidFleetInput } from './fleet-state.js';
+import { isCancelledAfterChange } from './landed.js';
 import { describeFailure, notifyFailure } from './notify.js';
 import { PATCHES } from './patches.js';
 
@@ -345,7 +347,7 @@ class FleetRun {
   }
 
   private countFailure(workspaceId: string, err: unknown): void {
-    if (isCancellation(err) || isCancellation((err as { cause?: unknown }).cause)) {
+    if (isCancellation(err) || isCancellation((err as { cause?: unknown }).cause) || isCancelledAfterChange(err)) {
       this.s.cancelledCount = (this.s.cancelledCount ?? 0) + 1;
       return;
     }
@@ -364,7 +366,7 @@ class FleetRun {
 export type { FleetState } from './fleet-state.js';
 
 export async function backupFleet(rawInput: BackupFleetInput, state?: FleetState): Promise<BackupFleetResult> {
-  const input = validateInput(schemas.backupFleetInput(), rawInput);
+  const input = await checkedInput(WORKFLOW_TYPES['fleet-backup'], schemas.backupFleetInput, rawInput);
   tagWorkflow(null, 'fleet-backup');
   const tracker = new ProgressTracker('fleet-backup', null);
   if (!patched(PATCHES.terminal2026_12)) return legacyBackupFleet(input, state ?? firstRunState(input), tracker);

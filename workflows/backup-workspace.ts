@@ -1,12 +1,13 @@
 import { isCancellation, log, patched, workflowInfo } from '@temporalio/workflow';
-import { scheduledStartTimeKey } from '../contract/index.js';
+import { WORKFLOW_TYPES, scheduledStartTimeKey } from '../contract/index.js';
 import { backupName } from '../domain/backup-names.js';
 import { MEMO_KEYS } from '../domain/constants.js';
 import type { BackupWorkspaceInput } from '../domain/inputs.js';
 import type { BackupWorkspaceResult } from '../domain/results.js';
 import { isValidTimeZone, isoDate } from '../domain/time.js';
 import * as schemas from '../domain/schemas.js';
-import { runOperation, validateInput, withWorkspaceLock } from './common.js';
+import { runOperation, checkedInput, withWorkspaceLock } from './common.js';
+import { isCancelledAfterChange } from './landed.js';
 import { PATCHES } from './patches.js';
 import { describeFailure, notifyFailure } from './notify.js';
 import { pruneUnderLock } from './prune-snapshots.js';
@@ -39,7 +40,7 @@ export function backupNameDate(timezoneFallback: string | undefined): { instant:
  * (RIGSNAP_NOTIFY_URL) unless a fleet run will report it.
  */
 export async function backupWorkspace(rawInput: BackupWorkspaceInput): Promise<BackupWorkspaceResult> {
-  const input = validateInput(schemas.backupWorkspaceInput(), rawInput);
+  const input = await checkedInput(WORKFLOW_TYPES.backup, schemas.backupWorkspaceInput, rawInput);
   const { instant, timeZone } = backupNameDate(input.retention?.timezone);
   const name = patched(PATCHES.core2026_11) ? backupName(input.namePrefix, instant, timeZone) : `${input.namePrefix}${isoDate(instant, timeZone)}`;
   try {
@@ -58,7 +59,8 @@ export async function backupWorkspace(rawInput: BackupWorkspaceInput): Promise<B
       });
     });
   } catch (failure) {
-    if (!workflowInfo().parent && !isCancellation(failure)) {
+    // A cancellation is the operator's own doing, also when the backup had landed (CancelledAfterChange).
+    if (!workflowInfo().parent && !isCancellation(failure) && !isCancelledAfterChange(failure)) {
       const { errorType, message } = describeFailure(failure);
       await notifyFailure({
         text: `rigsnap: backup of ${input.workspaceId} failed (${errorType}): ${message}`,

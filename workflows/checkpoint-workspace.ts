@@ -4,14 +4,15 @@
  */
 import { ApplicationFailure, CancellationScope, allHandlersFinished, condition, isCancellation, setHandler } from '@temporalio/workflow';
 import type { z } from 'zod';
-import { releaseUpdate, rollbackUpdate, type CheckpointProgressDetail } from '../contract/index.js';
+import { WORKFLOW_TYPES, releaseUpdate, rollbackUpdate, type CheckpointProgressDetail } from '../contract/index.js';
 import type { CheckpointWorkspaceInput, ReleaseCheckpointInput } from '../domain/inputs.js';
 import type { CheckpointStateName } from '../domain/labels.js';
 import type { CheckpointWorkspaceResult } from '../domain/results.js';
 import type { RigboxSnapshot } from '../domain/rigbox.js';
 import { parseDuration } from '../domain/time.js';
 import * as schemas from '../domain/schemas.js';
-import { ProgressTracker, activities, asWorkflowFailure, tagWorkflow, validateInput, withWorkspaceLock } from './common.js';
+import { ProgressTracker, activities, asWorkflowFailure, tagWorkflow, checkedInput, withWorkspaceLock } from './common.js';
+import { truthfulCancellation } from './landed.js';
 import { describeFailure } from './notify.js';
 import { restoreUnderLock } from './restore-workspace.js';
 import { snapshotUnderLock } from './snapshot-workspace.js';
@@ -105,7 +106,7 @@ async function rollBack(workspaceId: string, session: CheckpointSession, tracker
     succeeded = true;
     return { snapshot: restored.restored, workspaceStatus: restored.workspaceStatus, rollbacks: session.rollbacks + 1 };
   } catch (err) {
-    throw asWorkflowFailure(err, undefined);
+    throw truthfulCancellation(asWorkflowFailure(err, undefined), tracker.landed);
   } finally {
     session.endRollback(succeeded);
   }
@@ -178,7 +179,9 @@ async function endFailedSession(err: unknown, session: CheckpointSession, tracke
   // Nothing closes under a handler still at work (a rollback restarting the workspace), and every
   // accepted update gets its answer first.
   await CancellationScope.nonCancellable(() => condition(allHandlersFinished));
-  return failure;
+  // Cancelled after the checkpoint's snapshot or a rollback's restore landed (a rollback in flight has
+  // settled by now): say so, with what landed.
+  return truthfulCancellation(failure, tracker.landed);
 }
 
 /**
@@ -189,7 +192,7 @@ async function endFailedSession(err: unknown, session: CheckpointSession, tracke
  * failure, a cancellation), a rollback in flight finishes first and every accepted update is answered.
  */
 export async function checkpointWorkspace(rawInput: CheckpointWorkspaceInput): Promise<CheckpointWorkspaceResult> {
-  const input = validateInput(schemas.checkpointWorkspaceInput(), rawInput);
+  const input = await checkedInput(WORKFLOW_TYPES.checkpoint, schemas.checkpointWorkspaceInput, rawInput);
   const { workspaceId } = input;
   tagWorkflow(workspaceId, 'checkpoint');
   const tracker = new ProgressTracker('checkpoint', workspaceId);

@@ -20,17 +20,27 @@ import {
 } from '@temporalio/workflow';
 import type { z } from 'zod';
 import type { RigsnapActivities } from '../activities/index.js';
-import { lockGrantedSignal, lockParticipationQuery, lockReleaseSignal, operationKey, progressQuery, workspaceIdKey } from '../contract/index.js';
+import {
+  WORKFLOW_TYPES,
+  lockGrantedSignal,
+  lockParticipationQuery,
+  lockReleaseSignal,
+  operationKey,
+  progressQuery,
+  workspaceIdKey,
+} from '../contract/index.js';
 import { MEMO_KEYS, type Operation } from '../domain/constants.js';
 import { isErrorType } from '../domain/errors.js';
 import { workflowIds } from '../domain/ids.js';
 import { STEP_LABELS, type Step } from '../domain/labels.js';
+import { recordLanded, type ChangesLanded, type LandedChange } from '../domain/landed.js';
 import type { LockGrant, LockRequest } from '../domain/lock.js';
 import type { Progress, StepRecord } from '../domain/results.js';
 import { parseInput } from '../domain/schemas.js';
-import type { PreflightResult } from '../activities/index.js';
+import type { CheckedInput, InputWorkflowType, PreflightResult } from '../activities/index.js';
 import { Abandonment } from './abandon.js';
 import { formatCurrentDetails } from './current-details.js';
+import { truthfulCancellation } from './landed.js';
 import { recordLockWait } from './metrics.js';
 import { PATCHES } from './patches.js';
 import { localProfiles, profiles, type LocalProfileName, type ProfileName } from './profiles.js';
@@ -78,6 +88,28 @@ export function validateInput<S extends z.ZodType>(schema: S, raw: unknown): z.o
 }
 
 /**
+ * The workflow's input, validated at its edge once: on a first run a local activity parses it with
+ * today's schema (fast, non-retryable InvalidInput naming the fields; nothing reaches Rigbox) and history
+ * keeps the parsed value, defaults applied; a replay reads that value back and never runs a schema. So a
+ * schema tightened or a default changed later cannot change the commands of a running workflow.
+ * Histories from before it validate in workflow code, as they did (`schema` is built only for them).
+ */
+export async function checkedInput<S extends z.ZodType>(workflowType: InputWorkflowType, schema: () => S, raw: unknown): Promise<z.output<S>> {
+  if (!patched(PATCHES.truth2026_12)) return validateInput(schema(), raw);
+  // Callers ask for progress from the start: answer it while the check runs (the tracker takes over).
+  const operation = (Object.keys(WORKFLOW_TYPES) as Operation[]).find((op) => WORKFLOW_TYPES[op] === workflowType);
+  if (operation) setHandler(progressQuery, (): Progress => ({ operation, workspaceId: null, state: 'running', currentStep: null, steps: [] }));
+  let checked: CheckedInput;
+  try {
+    checked = await localActivities('checkInput', 'check the input').checkInput({ workflowType, input: raw });
+  } catch (err) {
+    throw asWorkflowFailure(err, undefined);
+  }
+  const given = (raw ?? {}) as Record<string, unknown>;
+  return { ...checked.value, ...Object.fromEntries(checked.asGiven.map((k) => [k, given[k]])) } as z.output<S>;
+}
+
+/**
  * Sets RigboxWorkspaceId and RigboxOperation unless the starter already did, so that workflows
  * started by any SDK or the temporal CLI are found by `RigboxWorkspaceId="ws_demo"` too.
  */
@@ -107,6 +139,8 @@ export class ProgressTracker {
   private lockSequence = 0;
   /** The `abandon` update: the way out of an endless restart (workflows/abandon.ts, restart.ts). */
   readonly abandonment = new Abandonment(() => this.render());
+  /** What this run changed in Rigbox so far: a cancellation then says so (workflows/landed.ts). */
+  landed: ChangesLanded | null = null;
 
   constructor(
     readonly operation: Operation,
@@ -122,6 +156,11 @@ export class ProgressTracker {
   /** Numbers this run's lock acquisitions: 1, 2, … in the order the workflow makes them. */
   nextLockSequence(): number {
     return ++this.lockSequence;
+  }
+
+  /** Records a change that landed in Rigbox (a snapshot made, a disk restored, deletions). */
+  noteLanded(change: LandedChange): void {
+    this.landed = recordLanded(this.landed, this.workspaceId ?? '', change);
   }
 
   get current(): StepRecord | undefined {
@@ -196,7 +235,7 @@ export async function runOperation<T extends object>(
     return { ...result, steps: tracker.steps };
   } catch (err) {
     tracker.finish(isCancellation(err) ? 'cancelled' : 'failed');
-    throw asWorkflowFailure(err, undefined);
+    throw truthfulCancellation(asWorkflowFailure(err, undefined), tracker.landed);
   }
 }
 

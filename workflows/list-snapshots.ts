@@ -1,9 +1,10 @@
 import { patched } from '@temporalio/workflow';
+import { WORKFLOW_TYPES } from '../contract/index.js';
 import type { ListSnapshotsInput } from '../domain/inputs.js';
 import { newestFirst } from '../domain/order.js';
 import type { ListSnapshotsResult } from '../domain/results.js';
 import * as schemas from '../domain/schemas.js';
-import { ProgressTracker, activities, asWorkflowFailure, tagWorkflow, validateInput } from './common.js';
+import { ProgressTracker, activities, asWorkflowFailure, tagWorkflow, checkedInput } from './common.js';
 import { PATCHES } from './patches.js';
 
 /**
@@ -12,7 +13,7 @@ import { PATCHES } from './patches.js';
  * `RigboxOperation="list"`).
  */
 export async function listSnapshots(rawInput: ListSnapshotsInput = {}): Promise<ListSnapshotsResult> {
-  const input = validateInput(schemas.listSnapshotsInput(), rawInput);
+  const input = await checkedInput(WORKFLOW_TYPES.list, schemas.listSnapshotsInput, rawInput);
   const workspaceId = input.workspaceId ?? null;
   tagWorkflow(patched(PATCHES.core2026_11) ? null : workspaceId, 'list');
   const tracker = new ProgressTracker('list', workspaceId);

@@ -2,6 +2,7 @@ import { ApplicationFailure, TemporalFailure, TimeoutFailure, isCancellation, pr
 import { WORKFLOW_TYPES } from '../contract/index.js';
 import type { Operation } from '../domain/constants.js';
 import { ERROR_TYPES } from '../domain/errors.js';
+import { isCancelledAfterChange } from './landed.js';
 import { WORKSPACE_ID_PATTERN } from '../domain/ids.js';
 import type { AuditBackupsResult } from '../domain/results.js';
 
@@ -115,7 +116,8 @@ export function reportWorkflowEnd(workflowType: string, input: unknown, ending: 
   let errorType = 'none';
   if ('error' in ending) {
     if (!(ending.error instanceof TemporalFailure)) return;
-    outcome = isCancellation(ending.error) ? 'cancelled' : 'failed';
+    // Cancelled after its change landed is still the operator's cancellation, not a failure to alert on.
+    outcome = isCancellation(ending.error) || isCancelledAfterChange(ending.error) ? 'cancelled' : 'failed';
     if (outcome === 'failed') errorType = errorTypeOf(ending.error);
   } else {
     // A fleet with failed workspaces is a failed fleet run, whether it returns its summary or fails with it.

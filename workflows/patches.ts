@@ -29,4 +29,11 @@ export const PATCHES = {
    * draining to zero, and carries bounded state.
    */
   terminal2026_12: 'terminal-2026-12',
+  /**
+   * December 2026 (issue 18, items 2 and 5): a run cancelled after its change landed in Rigbox ends with
+   * CancelledAfterChange (what landed in its details) instead of Cancelled; a snapshot whose earlier run
+   * of the same workflow id was cancelled after its copy adopts that run's snapshot; the validated input
+   * is recorded once (a local activity's result) so that replay does not depend on today's schemas.
+   */
+  truth2026_12: 'truth-2026-12',
 } as const;

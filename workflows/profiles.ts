@@ -139,6 +139,21 @@ export const localProfiles = {
     localRetryThreshold: '10s',
     retry: transientRetry,
   },
+  /**
+   * A snapshot whose name exists already asks whether an earlier run of its workflow id was cancelled after
+   * its copy (one visibility query, then the closed runs' results). Temporal, not Rigbox.
+   */
+  earlierRun: {
+    startToCloseTimeout: '1m',
+    scheduleToCloseTimeout: '5m',
+    localRetryThreshold: '10s',
+    retry: transientRetry,
+  },
+  /** Validating a workflow's input once, so that history holds the validated value (no I/O: it cannot fail transiently). */
+  checkInput: {
+    startToCloseTimeout: '10s',
+    retry: { maximumAttempts: 1 },
+  },
   /** A prune's selection: one listing of the workspace's snapshots and the retention policy applied to it. */
   pruneSelect: {
     startToCloseTimeout: '10m',

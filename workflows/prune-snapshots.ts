@@ -3,6 +3,7 @@
  * deletion in bounded rounds.
  */
 import { ActivityFailure, ApplicationFailure, isCancellation, patched } from '@temporalio/workflow';
+import { WORKFLOW_TYPES } from '../contract/index.js';
 import type { PruneSnapshotsInput, RetentionPolicy } from '../domain/inputs.js';
 import { MAX_LISTED_SNAPSHOTS } from '../domain/labels.js';
 import { newestFirst } from '../domain/order.js';
@@ -11,7 +12,8 @@ import { selectRetention } from '../domain/retention.js';
 import type { RigboxSnapshot } from '../domain/rigbox.js';
 import * as schemas from '../domain/schemas.js';
 import type { PruneFailure } from '../activities/index.js';
-import { activities, localActivities, runOperation, validateInput, withWorkspaceLock, type ProgressTracker } from './common.js';
+import { activities, localActivities, runOperation, checkedInput, withWorkspaceLock, type ProgressTracker } from './common.js';
+import { finishedWhileCancelled } from './landed.js';
 import { recordPruned } from './metrics.js';
 import { PATCHES } from './patches.js';
 
@@ -56,10 +58,15 @@ export async function pruneUnderLock(params: PruneParams, tracker: ProgressTrack
       return result(sel.deletable, sel.deletableCount);
     }
     if (sel.batch.length === 0) return finish(result(deleted, deletedCount), failures, 0, tracker);
-    const r = await activities('pruneDelete', `delete ${sel.batch.length} snapshots of ${workspaceId} (round ${round})`).deleteSnapshots({
-      workspaceId,
-      snapshotIds: sel.batch.map((s) => s.id),
-    });
+    const r = await activities('pruneDelete', `delete ${sel.batch.length} snapshots of ${workspaceId} (round ${round})`)
+      .deleteSnapshots({ workspaceId, snapshotIds: sel.batch.map((s) => s.id) })
+      .catch((err: unknown) => {
+        // Cancelled mid-round: the deletions in flight finished, and the activity names them.
+        const gone = finishedWhileCancelled(err)?.deletedIds;
+        if (Array.isArray(gone)) tracker.noteLanded({ kind: 'deleted', snapshotIds: gone as string[] });
+        throw err;
+      });
+    tracker.noteLanded({ kind: 'deleted', snapshotIds: r.deletedIds });
     recordPruned(r.deletedIds.length, `round ${round}`);
     const failed = new Map(r.failures.map((f) => [f.snapshotId, f]));
     for (const s of sel.batch) {
@@ -140,7 +147,7 @@ async function pruneUnderLockLegacy(params: PruneParams, tracker: ProgressTracke
 
 /** Applies a retention policy to one workspace's snapshots whose names start with `namePrefix`. */
 export async function pruneSnapshots(rawInput: PruneSnapshotsInput): Promise<PruneSnapshotsResult> {
-  const input = validateInput(schemas.pruneSnapshotsInput(), rawInput);
+  const input = await checkedInput(WORKFLOW_TYPES.prune, schemas.pruneSnapshotsInput, rawInput);
   return runOperation('prune', input.workspaceId, (tracker) =>
     // A dry run changes nothing, so it does not queue behind other operations.
     input.dryRun

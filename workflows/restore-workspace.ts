@@ -1,3 +1,4 @@
+import { WORKFLOW_TYPES } from '../contract/index.js';
 import { SAFETY_SNAPSHOT_PREFIX } from '../domain/constants.js';
 import type { RestartPolicy, RestoreWorkspaceInput } from '../domain/inputs.js';
 import type { RestoreWorkspaceResult } from '../domain/results.js';
@@ -5,7 +6,8 @@ import type { RigboxSnapshot } from '../domain/rigbox.js';
 import { utcStamp } from '../domain/time.js';
 import * as schemas from '../domain/schemas.js';
 import type { PreflightResult } from '../activities/index.js';
-import { activities, runOperation, validateInput, withWorkspaceLock, type ProgressTracker } from './common.js';
+import { activities, runOperation, checkedInput, withWorkspaceLock, type ProgressTracker } from './common.js';
+import { finishedWhileCancelled, snapshotOfCancelledCopy } from './landed.js';
 import { whileStopped } from './restart.js';
 
 /**
@@ -24,18 +26,33 @@ export async function restoreUnderLock(
     if (params.keepCurrent) {
       tracker.begin('safety-snapshot');
       const name = `${SAFETY_SNAPSHOT_PREFIX}${utcStamp(new Date())}`;
-      safety = (
-        await activities('longCopy', `safety snapshot of ${workspaceId} as "${name}"`).createSnapshot({
-          workspaceId,
-          name,
-          // Under the lock, every safety snapshot the preflight saw was made before this step: never ours to adopt.
-          knownIds: preflight.existingSafetySnapshotIds ?? [],
-          notBeforeMs: Date.now(),
-        })
-      ).snapshot;
+      try {
+        safety = (
+          await activities('longCopy', `safety snapshot of ${workspaceId} as "${name}"`).createSnapshot({
+            workspaceId,
+            name,
+            // Under the lock, every safety snapshot the preflight saw was made before this step: never ours to adopt.
+            knownIds: preflight.existingSafetySnapshotIds ?? [],
+            notBeforeMs: Date.now(),
+          })
+        ).snapshot;
+      } catch (err) {
+        const made = snapshotOfCancelledCopy(err);
+        if (made) tracker.noteLanded({ kind: 'safety-snapshot', snapshot: made });
+        throw err;
+      }
+      tracker.noteLanded({ kind: 'safety-snapshot', snapshot: safety });
     }
     tracker.begin('restore');
-    await activities('longCopy', `restore ${snapshotId} into ${workspaceId}`).restoreSnapshot({ workspaceId, snapshotId });
+    const landed = { kind: 'restored' as const, snapshotId, name: restored.name };
+    try {
+      await activities('longCopy', `restore ${snapshotId} into ${workspaceId}`).restoreSnapshot({ workspaceId, snapshotId });
+    } catch (err) {
+      // Cancelled while Rigbox restored: the disk is overwritten all the same.
+      if (finishedWhileCancelled(err)?.restored === snapshotId) tracker.noteLanded(landed);
+      throw err;
+    }
+    tracker.noteLanded(landed);
     return safety;
   });
   return { restored, safetySnapshot, workspaceStatus };
@@ -46,7 +63,7 @@ export async function restoreUnderLock(
  * is this workspace's; with `keepCurrent` it first takes a safety snapshot `pre-restore-<UTC time>`.
  */
 export async function restoreWorkspace(rawInput: RestoreWorkspaceInput): Promise<RestoreWorkspaceResult> {
-  const input = validateInput(schemas.restoreWorkspaceInput(), rawInput);
+  const input = await checkedInput(WORKFLOW_TYPES.restore, schemas.restoreWorkspaceInput, rawInput);
   return runOperation('restore', input.workspaceId, (tracker) =>
     withWorkspaceLock({ workspaceId: input.workspaceId, operation: 'restore', snapshotId: input.snapshotId }, tracker, (preflight) =>
       restoreUnderLock(input, preflight, tracker),

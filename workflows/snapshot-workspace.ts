@@ -1,15 +1,37 @@
 /** The snapshotWorkspace workflow, and the snapshot step under the lock that backups and checkpoints share. */
+import { patched, workflowInfo } from '@temporalio/workflow';
+import { WORKFLOW_TYPES } from '../contract/index.js';
 import type { PreflightResult } from '../activities/index.js';
 import type { RestartPolicy, SnapshotWorkspaceInput } from '../domain/inputs.js';
 import type { SnapshotWorkspaceResult } from '../domain/results.js';
+import type { RigboxSnapshot } from '../domain/rigbox.js';
 import * as schemas from '../domain/schemas.js';
-import { activities, runOperation, validateInput, withWorkspaceLock, type ProgressTracker } from './common.js';
+import { activities, checkedInput, localActivities, runOperation, withWorkspaceLock, type ProgressTracker } from './common.js';
+import { snapshotOfCancelledCopy } from './landed.js';
+import { PATCHES } from './patches.js';
 import { whileStopped } from './restart.js';
 
 export interface SnapshotCoreResult {
   snapshot: SnapshotWorkspaceResult['snapshot'];
   workspaceStatus: string;
   adopted: boolean;
+}
+
+/**
+ * The snapshot an earlier run of this same request (this workflow id) made before it was cancelled, if
+ * it is still in Rigbox: a re-run adopts it instead of making a second one (activities/earlier-runs.ts).
+ * Asked only when a snapshot of this name exists, so a first run pays nothing.
+ */
+async function snapshotOfEarlierRun(workspaceId: string, name: string, preflight: PreflightResult): Promise<RigboxSnapshot | null> {
+  if (preflight.sameNameSnapshotIds.length === 0 || !patched(PATCHES.truth2026_12)) return null;
+  const { workflowId, runId } = workflowInfo();
+  return localActivities('earlierRun', `look for the snapshot an earlier run of ${workflowId} made`).findEarlierRunSnapshot({
+    workflowId,
+    runId,
+    workspaceId,
+    name,
+    existingIds: preflight.sameNameSnapshotIds,
+  });
 }
 
 /**
@@ -22,14 +44,29 @@ export async function snapshotUnderLock(
   tracker: ProgressTracker,
 ): Promise<SnapshotCoreResult> {
   const { workspaceId, name } = params;
-  const { changed: created, workspaceStatus } = await whileStopped(workspaceId, preflight, params.restart, tracker, () => {
+  const earlier = await snapshotOfEarlierRun(workspaceId, name, preflight);
+  if (earlier) {
+    // The earlier run made it and started the workspace again as its policy said: no downtime now.
+    tracker.noteLanded({ kind: 'snapshot', snapshot: earlier });
+    return { snapshot: earlier, workspaceStatus: preflight.workspace.status, adopted: true };
+  }
+  const { changed: created, workspaceStatus } = await whileStopped(workspaceId, preflight, params.restart, tracker, async () => {
     tracker.begin('snapshot');
-    return activities('longCopy', `snapshot ${workspaceId} as "${name}"`).createSnapshot({
-      workspaceId,
-      name,
-      knownIds: preflight.sameNameSnapshotIds,
-      notBeforeMs: Date.now(),
-    });
+    try {
+      const made = await activities('longCopy', `snapshot ${workspaceId} as "${name}"`).createSnapshot({
+        workspaceId,
+        name,
+        knownIds: preflight.sameNameSnapshotIds,
+        notBeforeMs: Date.now(),
+      });
+      tracker.noteLanded({ kind: 'snapshot', snapshot: made.snapshot });
+      return made;
+    } catch (err) {
+      // Cancelled during the copy: a copy cannot be stopped, and the activity says which snapshot it became.
+      const made = snapshotOfCancelledCopy(err);
+      if (made) tracker.noteLanded({ kind: 'snapshot', snapshot: made });
+      throw err;
+    }
   });
   return { snapshot: created.snapshot, workspaceStatus, adopted: created.adopted };
 }
@@ -40,7 +77,7 @@ export async function snapshotUnderLock(
  * starts it again before the workflow fails.
  */
 export async function snapshotWorkspace(rawInput: SnapshotWorkspaceInput): Promise<SnapshotWorkspaceResult> {
-  const input = validateInput(schemas.snapshotWorkspaceInput(), rawInput);
+  const input = await checkedInput(WORKFLOW_TYPES.snapshot, schemas.snapshotWorkspaceInput, rawInput);
   return runOperation('snapshot', input.workspaceId, (tracker) =>
     withWorkspaceLock({ workspaceId: input.workspaceId, operation: 'snapshot', snapshotName: input.name }, tracker, (preflight) =>
       snapshotUnderLock(input, preflight, tracker),

@@ -1,4 +1,4 @@
-import { CancelledFailure, WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure, CancelledFailure, WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { WorkflowOf } from '../../client/operations.js';
 import { WORKFLOW_TYPES } from '../../contract/index.js';
@@ -95,7 +95,11 @@ async function awaitEnd(ctx: ChaosContext, op: PlannedOperation, outcome: Operat
       ctx.completed.push(done);
       return;
     } catch (err) {
-      if (err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure && op.cancelAfterMs !== undefined) {
+      // Cancelled as asked: plain Cancelled, or CancelledAfterChange when its change had landed first.
+      const cancelled =
+        err instanceof WorkflowFailedError &&
+        (err.cause instanceof CancelledFailure || (err.cause instanceof ApplicationFailure && err.cause.type === 'CancelledAfterChange'));
+      if (cancelled && op.cancelAfterMs !== undefined) {
         outcome.status = 'cancelled';
         return;
       }

@@ -2,7 +2,7 @@ import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporal
 import { ApplicationFailure } from '@temporalio/common';
 import { expect } from 'vitest';
 import { lockStateQuery, progressQuery } from '../../contract/index.js';
-import { workflowIds, type LockState } from '../../domain/index.js';
+import { workflowIds, type ChangesLanded, type LockState } from '../../domain/index.js';
 import type { Emulator } from '../../emulator/index.js';
 
 let idCounter = 0;
@@ -64,6 +64,17 @@ export async function awaitStep(client: Client, workflowId: string, step: string
     timeoutMs,
     `step ${step} of ${workflowId}`,
   );
+}
+
+/**
+ * Expects the workflow to end with CancelledAfterChange (cancelled after a change of it landed in Rigbox):
+ * typed, non-retryable; returns what landed (details[0]).
+ */
+export async function expectCancelledAfterChange(p: Promise<unknown>): Promise<ChangesLanded> {
+  const failure = await workflowFailure(p);
+  expect(failure.type).toBe('CancelledAfterChange');
+  expect(failure.nonRetryable).toBe(true);
+  return failure.details?.[0] as ChangesLanded;
 }
 
 /** Expects the workflow to end Cancelled (what a cancel from the UI or the CLI leads to). */

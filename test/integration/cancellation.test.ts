@@ -5,7 +5,7 @@ import { WORKFLOW_TYPES, progressQuery, releaseUpdate, rollbackUpdate } from '..
 import { isoDate, workflowIds, type CheckpointWorkspaceResult } from '../../domain/index.js';
 import { startEmulator, type Emulator, type EmulatorDelays } from '../../emulator/index.js';
 import { TEST_TOKEN, connectTestTemporal, createTestWorker, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.js';
-import { awaitStep, changesFor, eventually, expectCancelled, lockStateOf, testWorkflowId } from '../helpers/workflows.js';
+import { awaitStep, changesFor, eventually, expectCancelled, expectCancelledAfterChange, lockStateOf, testWorkflowId } from '../helpers/workflows.js';
 
 /**
  * Cancellation at every step boundary, as a person cancelling from the Temporal UI or the CLI would hit
@@ -115,7 +115,10 @@ describe.concurrent('cancelling at every step boundary', () => {
           break;
       }
       await h.cancel();
-      await expectCancelled(h.result());
+      // Cancelled once a copy had landed (a snapshot or a safety snapshot made, a disk restored): the run says
+      // what landed (issue 18.2). Cancelled before: plain Cancelled, nothing changed.
+      const copied = ['create in flight', 'restore in flight', 'start request in flight'].includes(boundary);
+      const landed = copied ? await expectCancelledAfterChange(h.result()) : (await expectCancelled(h.result()), null);
       if (holder) await holder.result();
 
       // Nothing of the cancelled operation is still in flight once it has ended: every request it sent was answered.
@@ -135,8 +138,19 @@ describe.concurrent('cancelling at every step boundary', () => {
       }
       // No snapshot twice: exactly the one whose copy was under way or done when the cancellation came.
       const made = emu.state.snapshotsOf(workspaceId).filter((s) => s.name !== 'known-good' && s.name !== 'holder');
-      const copied = ['create in flight', 'restore in flight', 'start request in flight'].includes(boundary);
       expect(made.map((s) => s.name)).toHaveLength(copied ? 1 : 0);
+      if (landed) {
+        expect(landed.workspaceId).toBe(workspaceId);
+        if (op === 'restore') {
+          // The safety snapshot (the only way back) is named; the disk counts as restored once the restore ran.
+          expect(landed.safetySnapshot?.id).toBe(made[0]!.id);
+          expect(landed.snapshot).toBeUndefined();
+          expect(landed.restored?.snapshotId).toBe(boundary === 'create in flight' ? undefined : good.id);
+        } else {
+          expect(landed.snapshot?.id).toBe(made[0]!.id);
+          expect(landed.restored).toBeUndefined();
+        }
+      }
 
       await eventually(
         async () => {
@@ -152,7 +166,7 @@ describe.concurrent('cancelling at every step boundary', () => {
 });
 
 describe('cancelling a checkpoint during a rollback (issue 10.2)', () => {
-  it('waits for the rollback to restart the workspace, answers the update, then ends Cancelled with the lock free', async () => {
+  it('waits for the rollback to restart the workspace, answers the update, then ends CancelledAfterChange (the restore landed) with the lock free', async () => {
     await withStack({ restoreMs: 2500 }, async (emu, taskQueue) => {
       const workspaceId = 'ws_cx_rollback';
       emu.state.upsertWorkspace({ id: workspaceId, status: 'running', files: { v: 'good' } });
@@ -172,14 +186,17 @@ describe('cancelling a checkpoint during a rollback (issue 10.2)', () => {
         (e: unknown) => e as Error,
       );
       expect(updateError).not.toBeNull();
-      await expectCancelled(h.result());
+      // The restore landed before the cancel took effect: the run says the disk was overwritten, and with what.
+      const landed = await expectCancelledAfterChange(h.result());
+      expect(landed.restored?.snapshotId).toBe(landed.snapshot?.id);
+      expect(emu.state.workspace(workspaceId)!.files).toEqual({ v: 'good' });
       expect(emu.state.workspace(workspaceId)!.status).toBe('running');
       expect(emu.arrivals.filter((a) => a.workspaceId === workspaceId).length).toBe(emu.calls.filter((c) => c.workspaceId === workspaceId).length);
       // The workflow closed only after the handler's restart: the start is in its history before the close.
       const events = (await h.fetchHistory()).events ?? [];
       const types = events.map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? String(e.eventType));
       expect(types.lastIndexOf('startWorkspace')).toBeGreaterThan(-1);
-      expect(events[events.length - 1]!.workflowExecutionCanceledEventAttributes).toBeTruthy();
+      expect(events[events.length - 1]!.workflowExecutionFailedEventAttributes?.failure?.applicationFailureInfo?.type).toBe('CancelledAfterChange');
       const lock = await lockStateOf(temporal.client, workspaceId);
       expect(lock === null || (lock.holder === null && lock.queue.length === 0)).toBe(true);
     });
@@ -231,7 +248,9 @@ describe('cancelling a checkpoint during a rollback (issue 10.2)', () => {
       });
       await h.cancel();
       expect(await release.result()).toEqual({ released: true, snapshotDeleted: false });
-      await expectCancelled(h.result());
+      // The copy in flight finished as the checkpoint's snapshot: kept, and named in the failure.
+      const landed = await expectCancelledAfterChange(h.result());
+      expect(emu.state.snapshotsOf(workspaceId).map((s) => s.id)).toEqual([landed.snapshot?.id]);
       expect(emu.state.workspace(workspaceId)!.status).toBe('running');
     });
   });
@@ -277,8 +296,11 @@ describe('cancelling a fleet backup (issue 10.3)', () => {
       const started = ids.filter((id) => emu.arrivals.some((a) => a.workspaceId === id));
       expect(started).toHaveLength(2);
       for (const id of started) {
-        const child = await temporal.client.workflow.getHandle(workflowIds.fleetChild(fleetId, id)).describe();
-        expect(child.status.name).toBe('CANCELLED');
+        // Each child's copy was in flight: it landed, and the child says so (CancelledAfterChange); the fleet
+        // still counts it as cancelled, not failed.
+        const child = temporal.client.workflow.getHandle(workflowIds.fleetChild(fleetId, id));
+        const landed = await expectCancelledAfterChange(child.result());
+        expect(emu.state.snapshotsOf(id).map((s) => s.id)).toEqual([landed.snapshot?.id]);
         expect(emu.state.workspace(id)!.status).toBe('running');
       }
       for (const id of ids.filter((x) => !started.includes(x))) expect(emu.state.workspace(id)!.status).toBe('running');

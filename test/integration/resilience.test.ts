@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { CancelledFailure, WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WORKFLOW_TYPES, lockStateQuery, progressQuery } from '../../contract/index.js';
@@ -110,7 +110,11 @@ describe('cancellation', () => {
           (e: unknown) => e,
         );
         expect(err).toBeInstanceOf(WorkflowFailedError);
-        expect((err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+        // Cancelled during the copy: the copy landed, and the failure says which snapshot it made (issue 18.2).
+        const cause = (err as WorkflowFailedError).cause as ApplicationFailure;
+        expect(cause).toBeInstanceOf(ApplicationFailure);
+        expect(cause.type).toBe('CancelledAfterChange');
+        expect((cause.details?.[0] as { snapshot?: { id: string } }).snapshot?.id).toBe(emu.state.snapshotsOf('ws_cancel')[0]!.id);
         // The workflow ended only after starting the workspace again.
         expect(emu.state.workspace('ws_cancel')!.status).toBe('running');
         const progress = await h.query(progressQuery);

@@ -545,6 +545,7 @@ describe('errors', () => {
     expect([...NON_RETRYABLE_ERROR_TYPES].sort()).toEqual([
       'Abandoned',
       'BadResponse',
+      'CancelledAfterChange',
       'InvalidInput',
       'InvalidRequest',
       'NotFound',
