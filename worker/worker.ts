@@ -9,6 +9,7 @@ import { PRELOADED_MODULES, webpackConfigHook, workflowInterceptorModules } from
 import type { WorkerConfig } from './config.js';
 import { shareQuota } from './quota.js';
 import { RigsnapMetrics } from './metrics.js';
+import { adoptAsCurrentIfNone, declaredVersion, deploymentOptions, describeVersioning } from './versioning.js';
 
 /**
  * Where the workflow code comes from. A prebuilt bundle (`npm run build` writes it) starts a worker in
@@ -94,7 +95,9 @@ export async function createRigsnapWorker(o: RigsnapWorkerOptions): Promise<Work
   });
   const metrics = o.metrics ?? new RigsnapMetrics(Runtime.instance().metricMeter);
   const source = o.workflowBundle ? { workflowBundle: o.workflowBundle } : workflowSource();
-  return Worker.create({
+  const version = declaredVersion(config);
+  const workerDeploymentOptions = deploymentOptions(version);
+  const worker = await Worker.create({
     connection: o.connection,
     namespace: o.namespace,
     taskQueue: config.RIGSNAP_TASK_QUEUE,
@@ -117,5 +120,21 @@ export async function createRigsnapWorker(o: RigsnapWorkerOptions): Promise<Work
     // seconds. The cost is one heartbeat RPC per running long activity per interval.
     maxHeartbeatThrottleInterval: HEARTBEAT_THROTTLE,
     ...(o.identity ? { identity: o.identity } : {}),
+    ...(workerDeploymentOptions ? { workerDeploymentOptions } : {}),
   });
+  const logger = Runtime.instance().logger;
+  logger.info(describeVersioning(config, version));
+  if (version && config.RIGSNAP_WORKER_VERSIONING === 'auto') {
+    // Its pollers register the version once the worker runs; a first install then has a current version.
+    void adoptAsCurrentIfNone({
+      client: o.client,
+      namespace: o.namespace,
+      version,
+      log: (level, message) => {
+        logger[level](message);
+      },
+      stopped: () => ['STOPPING', 'DRAINING', 'DRAINED', 'STOPPED', 'FAILED'].includes(worker.getState()),
+    });
+  }
+  return worker;
 }
