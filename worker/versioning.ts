@@ -52,7 +52,9 @@ function packageVersion(): string {
 }
 
 /** The version this worker declares, or undefined when versioning is off. */
-export function declaredVersion(config: Pick<WorkerConfig, 'RIGSNAP_WORKER_VERSIONING' | 'RIGSNAP_DEPLOYMENT_NAME' | 'RIGSNAP_BUILD_ID'>): DeclaredVersion | undefined {
+export function declaredVersion(
+  config: Pick<WorkerConfig, 'RIGSNAP_WORKER_VERSIONING' | 'RIGSNAP_DEPLOYMENT_NAME' | 'RIGSNAP_BUILD_ID'>,
+): DeclaredVersion | undefined {
   if (config.RIGSNAP_WORKER_VERSIONING === 'off') return undefined;
   return { deploymentName: config.RIGSNAP_DEPLOYMENT_NAME, buildId: resolveBuildId(config) };
 }

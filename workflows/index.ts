@@ -32,8 +32,21 @@ const registered = {
 // the task's deployment version says which this worker is.
 for (const [type, fn] of Object.entries(registered)) {
   const versioningBehavior = VERSIONING_BEHAVIOR[type as keyof typeof VERSIONING_BEHAVIOR];
-  setWorkflowOptions(() => (workflowInfo().currentDeploymentVersion?.deploymentName ? { versioningBehavior } : {}), fn as (...args: never[]) => Promise<unknown>);
+  setWorkflowOptions(
+    () => (workflowInfo().currentDeploymentVersion?.deploymentName ? { versioningBehavior } : {}),
+    fn as (...args: never[]) => Promise<unknown>,
+  );
 }
 
-export { snapshotWorkspace, restoreWorkspace, deleteSnapshot, listSnapshots, pruneSnapshots, backupWorkspace, checkpointWorkspace, workspaceLock, auditBackups };
+export {
+  snapshotWorkspace,
+  restoreWorkspace,
+  deleteSnapshot,
+  listSnapshots,
+  pruneSnapshots,
+  backupWorkspace,
+  checkpointWorkspace,
+  workspaceLock,
+  auditBackups,
+};
 export { backupFleet, type FleetState } from './backup-fleet.js';
