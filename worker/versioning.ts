@@ -75,13 +75,17 @@ export function describeVersioning(config: Pick<WorkerConfig, 'RIGSNAP_WORKER_VE
 }
 
 const UNVERSIONED = '__unversioned__';
-/** How long an `auto` worker waits for its own version to appear in the deployment (its pollers register it). */
-const ADOPT_ATTEMPTS = 60;
-const ADOPT_INTERVAL_MS = 1000;
+/** How often, and for how long after start-up, an `auto` worker looks at the deployment's routing. */
+const ADOPT_INTERVAL_MS = 5000;
+const ADOPT_ATTEMPTS = 120; // 10 minutes
+/** A poller not seen for this long has gone (a live worker polls again within about a minute). */
+const POLLER_GONE_MS = 90_000;
+const TASK_QUEUE_TYPE_WORKFLOW = 1; // temporal.api.enums.v1.TaskQueueType
 
 export interface AdoptOptions {
   client: Client;
   namespace: string;
+  taskQueue: string;
   version: DeclaredVersion;
   log: (level: 'info' | 'warn', message: string) => void;
   /** Stops trying (the worker stopped). */
@@ -90,49 +94,90 @@ export interface AdoptOptions {
   intervalMs?: number;
 }
 
+export type AdoptOutcome = 'adopted' | 'already-current' | 'other-current' | 'gave-up' | 'stopped';
+
 /**
  * `auto` mode: once this worker's version is registered (its pollers reached the server), make it the
- * deployment's current version if there is none. Ends after `attempts` tries, when it is current, when
- * another version is current (said in the log, with the command to switch), or when the worker stops.
- * Resolves with what it found, for tests and the start-up log.
+ * deployment's current version when there is none (a first install) or when the current build has no
+ * live worker on this task queue (a stack replaced by a newer build: `docker compose up` of a new image,
+ * `npm start` after a change). While a worker of the current build still polls, it leaves routing to the
+ * operator and says once how to switch. Ends when this build is current, when the worker stops, or after
+ * `attempts` looks (10 minutes): by then an operator's rollout owns the routing.
  */
-export async function adoptAsCurrentIfNone(o: AdoptOptions): Promise<'adopted' | 'already-current' | 'other-current' | 'gave-up' | 'stopped'> {
-  const { client, namespace, version, log } = o;
-  const svc = client.workflowService;
-  for (let attempt = 1; attempt <= (o.attempts ?? ADOPT_ATTEMPTS); attempt++) {
+export async function adoptAsCurrentIfNone(o: AdoptOptions): Promise<AdoptOutcome> {
+  const attempts = o.attempts ?? ADOPT_ATTEMPTS;
+  let told = false;
+  let outcome: AdoptOutcome = 'gave-up';
+  for (let attempt = 1; attempt <= attempts; attempt++) {
     if (o.stopped()) return 'stopped';
     try {
-      const d = await svc.describeWorkerDeployment({ namespace, deploymentName: version.deploymentName });
-      const info = d.workerDeploymentInfo;
-      const current = info?.routingConfig?.currentDeploymentVersion?.buildId ?? null;
-      const currentLabel = info?.routingConfig?.currentVersion ?? UNVERSIONED;
-      if (current === version.buildId) return 'already-current';
-      if (current || (currentLabel && currentLabel !== UNVERSIONED)) {
-        log(
-          'warn',
-          `build ${version.buildId} is not the current version of deployment ${version.deploymentName} (current: ${current ?? currentLabel}); ` +
-            'it runs only workflows pinned to it until an operator makes it current: ' +
-            `temporal worker deployment set-current-version --deployment-name ${version.deploymentName} --build-id ${version.buildId}`,
-        );
-        return 'other-current';
-      }
-      const registered = (info?.versionSummaries ?? []).some((s) => s.deploymentVersion?.buildId === version.buildId);
-      if (registered) {
-        await svc.setWorkerDeploymentCurrentVersion({
-          namespace,
-          deploymentName: version.deploymentName,
-          buildId: version.buildId,
-          conflictToken: d.conflictToken,
-          identity: `rigsnap worker ${version.buildId}`,
-        });
-        log('info', `deployment ${version.deploymentName} had no current version: build ${version.buildId} is now current`);
-        return 'adopted';
+      const found = await lookAtRouting(o);
+      if (found === 'adopted' || found === 'already-current') return found;
+      if (found === 'other-current') {
+        outcome = 'other-current';
+        if (!told) o.log('warn', otherCurrentMessage(o, await currentBuild(o)));
+        told = true;
       }
     } catch (err) {
       // NotFound until the first poller registers the deployment; a lost race on the conflict token: look again.
-      if (attempt === (o.attempts ?? ADOPT_ATTEMPTS)) log('warn', `could not make build ${version.buildId} current: ${(err as Error).message}`);
+      if (attempt === attempts) o.log('warn', `could not make build ${o.version.buildId} current: ${(err as Error).message}`);
     }
-    await new Promise((resolve) => setTimeout(resolve, o.intervalMs ?? ADOPT_INTERVAL_MS).unref());
+    if (attempt < attempts) await new Promise((resolve) => setTimeout(resolve, o.intervalMs ?? ADOPT_INTERVAL_MS).unref());
   }
-  return 'gave-up';
+  return outcome;
+}
+
+async function currentBuild(o: AdoptOptions): Promise<string | null> {
+  const d = await o.client.workflowService.describeWorkerDeployment({ namespace: o.namespace, deploymentName: o.version.deploymentName });
+  return d.workerDeploymentInfo?.routingConfig?.currentDeploymentVersion?.buildId ?? null;
+}
+
+function otherCurrentMessage(o: AdoptOptions, current: string | null): string {
+  const { deploymentName, buildId } = o.version;
+  return (
+    `build ${buildId} is not the current version of deployment ${deploymentName} (current: ${current ?? 'unknown'}, whose workers still poll); ` +
+    'it runs only workflows pinned to it until an operator makes it current: ' +
+    `temporal worker deployment set-current-version --deployment-name ${deploymentName} --build-id ${buildId}`
+  );
+}
+
+/** One look: adopt when allowed, else say what stands in the way. */
+async function lookAtRouting(o: AdoptOptions): Promise<'adopted' | 'already-current' | 'other-current' | 'not-registered'> {
+  const { client, namespace, version, log } = o;
+  const svc = client.workflowService;
+  const d = await svc.describeWorkerDeployment({ namespace, deploymentName: version.deploymentName });
+  const info = d.workerDeploymentInfo;
+  const current = info?.routingConfig?.currentDeploymentVersion?.buildId ?? null;
+  const hasCurrent = !!current || (info?.routingConfig?.currentVersion ?? UNVERSIONED) !== UNVERSIONED;
+  if (current === version.buildId) return 'already-current';
+  if (!(info?.versionSummaries ?? []).some((s) => s.deploymentVersion?.buildId === version.buildId)) return 'not-registered';
+  if (hasCurrent && current && (await buildPolls(o, current))) return 'other-current';
+  await svc.setWorkerDeploymentCurrentVersion({
+    namespace,
+    deploymentName: version.deploymentName,
+    buildId: version.buildId,
+    conflictToken: d.conflictToken,
+    identity: `rigsnap worker ${version.buildId}`,
+  });
+  log(
+    'info',
+    hasCurrent
+      ? `build ${current} of deployment ${version.deploymentName} has no live worker on ${o.taskQueue}: build ${version.buildId} is now current (runs pinned to ${current} wait for a worker of it)`
+      : `deployment ${version.deploymentName} had no current version: build ${version.buildId} is now current`,
+  );
+  return 'adopted';
+}
+
+/** Whether a worker of `buildId` polled this task queue for workflow tasks lately. */
+async function buildPolls(o: AdoptOptions, buildId: string): Promise<boolean> {
+  const res = await o.client.workflowService.describeTaskQueue({
+    namespace: o.namespace,
+    taskQueue: { name: o.taskQueue },
+    taskQueueType: TASK_QUEUE_TYPE_WORKFLOW,
+  });
+  const now = Date.now();
+  return (res.pollers ?? []).some((p) => {
+    const at = p.lastAccessTime ? Number(p.lastAccessTime.seconds ?? 0) * 1000 : 0;
+    return p.deploymentOptions?.buildId === buildId && now - at <= POLLER_GONE_MS;
+  });
 }

@@ -129,6 +129,7 @@ export async function createRigsnapWorker(o: RigsnapWorkerOptions): Promise<Work
     void adoptAsCurrentIfNone({
       client: o.client,
       namespace: o.namespace,
+      taskQueue: config.RIGSNAP_TASK_QUEUE,
       version,
       log: (level, message) => {
         logger[level](message);

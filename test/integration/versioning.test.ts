@@ -69,7 +69,7 @@ describe('worker versioning', () => {
     expect(d.workerDeploymentInfo?.routingConfig?.currentDeploymentVersion?.buildId).toBe('b1');
   });
 
-  it('an auto worker never takes the current version from another build', async () => {
+  it('an auto worker never takes the current version from another build whose workers still poll', async () => {
     const deployment = `rigsnap-vt2-${Date.now().toString(36)}`;
     const taskQueue = uniqueTaskQueue('versioning2');
     const first = await createTestWorker({
@@ -96,6 +96,7 @@ describe('worker versioning', () => {
         const outcome = await adoptAsCurrentIfNone({
           client: temporal.client,
           namespace: 'default',
+          taskQueue,
           version: { deploymentName: deployment, buildId: 'new' },
           log: (_level, message) => messages.push(message),
           stopped: () => false,
@@ -107,6 +108,40 @@ describe('worker versioning', () => {
         expect(await current()).toBe('old');
       }),
     );
+  });
+
+  it('an auto worker takes over when the current build has no live worker left (a stack replaced by a newer build)', { timeout: 240_000 }, async () => {
+    const deployment = `rigsnap-vt3-${Date.now().toString(36)}`;
+    const taskQueue = uniqueTaskQueue('versioning3');
+    const env = (buildId: string) => ({ RIGSNAP_DEPLOYMENT_NAME: deployment, RIGSNAP_BUILD_ID: buildId, RIGSNAP_WORKER_VERSIONING: 'auto' });
+    const svc = temporal.client.workflowService;
+    const current = async () =>
+      (await svc.describeWorkerDeployment({ namespace: 'default', deploymentName: deployment }).catch(() => undefined))?.workerDeploymentInfo?.routingConfig
+        ?.currentDeploymentVersion?.buildId;
+    const old = await createTestWorker({ temporal, taskQueue, rigboxUrl: emu.url, env: env('old') });
+    await old.runUntil(async () => {
+      for (let i = 0; i < 100 && (await current()) !== 'old'; i++) await new Promise((r) => setTimeout(r, 200));
+    });
+    expect(await current()).toBe('old');
+    // The old stack is gone; the new one starts. At the production poller window (90 s) it takes over.
+    const replacement = await createTestWorker({ temporal, taskQueue, rigboxUrl: emu.url, env: { ...env('new'), RIGSNAP_WORKER_VERSIONING: 'manual' } });
+    await replacement.runUntil(async () => {
+      const outcome = await adoptAsCurrentIfNone({
+        client: temporal.client,
+        namespace: 'default',
+        taskQueue,
+        version: { deploymentName: deployment, buildId: 'new' },
+        log: () => {},
+        stopped: () => false,
+        attempts: 60,
+        intervalMs: 3000,
+      });
+      expect(outcome).toBe('adopted');
+      expect(await current()).toBe('new');
+      const workflowId = `list-ws_ver-after-${Date.now()}`;
+      await temporal.client.workflow.execute(WORKFLOW_TYPES.list, { taskQueue, workflowId, args: [{ workspaceId: 'ws_ver' }] });
+      expect(await versioningOf(workflowId)).toEqual({ behavior: VERSIONING_BEHAVIOR_PINNED, buildId: 'new', deployment });
+    });
   });
 
   it('with RIGSNAP_WORKER_VERSIONING=off the worker runs unversioned', async () => {
