@@ -20,3 +20,25 @@ export const WORKFLOW_TYPES = {
 } as const satisfies Record<Operation, string>;
 
 export type WorkflowTypeName = (typeof WORKFLOW_TYPES)[Operation];
+
+/**
+ * How each workflow type meets a new deployment version under Worker Versioning (README, "Upgrades"):
+ * - PINNED: a run stays on the build that started it, so its code never changes under it and needs no
+ *   patched(); short operations, which drain within minutes of a deploy (a fleet's children included).
+ * - AUTO_UPGRADE: a run moves to the current build at its next workflow task, so changes to it still go
+ *   behind patched(); the types that wait for hours or days (a checkpoint session, a fleet, the lock) or
+ *   never end (the workspace entity), which would otherwise keep an old build's workers running as long.
+ */
+export const VERSIONING_BEHAVIOR = {
+  snapshotWorkspace: 'PINNED',
+  restoreWorkspace: 'PINNED',
+  deleteSnapshot: 'PINNED',
+  listSnapshots: 'PINNED',
+  pruneSnapshots: 'PINNED',
+  backupWorkspace: 'PINNED',
+  auditBackups: 'PINNED',
+  backupFleet: 'AUTO_UPGRADE',
+  checkpointWorkspace: 'AUTO_UPGRADE',
+  workspaceLock: 'AUTO_UPGRADE',
+  workspaceEntity: 'AUTO_UPGRADE',
+} as const satisfies Record<WorkflowTypeName, 'PINNED' | 'AUTO_UPGRADE'>;

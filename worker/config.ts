@@ -65,6 +65,22 @@ export const WorkerEnv = z.object({
     .enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'], { error: 'RIGSNAP_LOG_LEVEL must be TRACE, DEBUG, INFO, WARN or ERROR' })
     .default('INFO'),
   /** `text`: one line per entry for people; `json`: one JSON object per line for log pipelines (compose sets it). */
+  /**
+   * Worker Versioning (Temporal Worker Deployments; server 1.29.1 or later). `auto`: versioned, and the
+   * worker makes its version current when the deployment has none (a first install); `manual`:
+   * versioned, routing left to the operator; `off`: unversioned, for servers without Worker Deployments.
+   */
+  RIGSNAP_WORKER_VERSIONING: z.enum(['auto', 'manual', 'off'], { error: 'RIGSNAP_WORKER_VERSIONING must be auto, manual or off' }).default('auto'),
+  /** The Worker Deployment this worker belongs to. */
+  RIGSNAP_DEPLOYMENT_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,100}$/, { error: 'RIGSNAP_DEPLOYMENT_NAME must be 1-100 letters, digits, "_" or "-"' })
+    .default('rigsnap'),
+  /** The build id; default: the package version plus the git commit, recorded by `npm run build`. */
+  RIGSNAP_BUILD_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9_+-][A-Za-z0-9._+-]{0,99}$/, { error: 'RIGSNAP_BUILD_ID must be 1-100 letters, digits, ".", "_", "+" or "-", not starting with "."' })
+    .optional(),
   RIGSNAP_LOG_FORMAT: z.enum(['text', 'json'], { error: 'RIGSNAP_LOG_FORMAT must be text or json' }).default('text'),
 });
 export type WorkerConfig = z.output<typeof WorkerEnv>;

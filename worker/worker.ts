@@ -11,6 +11,7 @@ import type { WorkerConfig } from './config.js';
 import { shareQuota } from './quota.js';
 import { RigsnapMetrics } from './metrics.js';
 import { watchRigboxUrl } from './rigbox-url.js';
+import { adoptAsCurrentIfNone, declaredVersion, deploymentOptions, describeVersioning } from './versioning.js';
 
 /**
  * Where the workflow code comes from. A prebuilt bundle (`npm run build` writes it) starts a worker in
@@ -101,6 +102,8 @@ export async function createRigsnapWorker(o: RigsnapWorkerOptions): Promise<Work
   const { config } = o;
   const metrics = o.metrics ?? new RigsnapMetrics(Runtime.instance().metricMeter);
   const source = o.workflowBundle ? { workflowBundle: o.workflowBundle } : workflowSource();
+  const version = declaredVersion(config);
+  const workerDeploymentOptions = deploymentOptions(version);
   const worker = await Worker.create({
     connection: o.connection,
     namespace: o.namespace,
@@ -124,6 +127,7 @@ export async function createRigsnapWorker(o: RigsnapWorkerOptions): Promise<Work
     // seconds. The cost is one heartbeat RPC per running long activity per interval.
     maxHeartbeatThrottleInterval: HEARTBEAT_THROTTLE,
     ...(o.identity ? { identity: o.identity } : {}),
+    ...(workerDeploymentOptions ? { workerDeploymentOptions } : {}),
   });
   const state = () => {
     const s = worker.getState();
@@ -151,5 +155,20 @@ export async function createRigsnapWorker(o: RigsnapWorkerOptions): Promise<Work
     onState: (s) => metrics.rigboxApiState(s),
     running: () => state() !== 'stopped',
   });
+  const logger = Runtime.instance().logger;
+  logger.info(describeVersioning(config, version));
+  if (version && config.RIGSNAP_WORKER_VERSIONING === 'auto') {
+    // Its pollers register the version once the worker runs; a first install then has a current version.
+    void adoptAsCurrentIfNone({
+      client: o.client,
+      namespace: o.namespace,
+      taskQueue: config.RIGSNAP_TASK_QUEUE,
+      version,
+      log: (level, message) => {
+        logger[level](message);
+      },
+      stopped: () => ['STOPPING', 'DRAINING', 'DRAINED', 'STOPPED', 'FAILED'].includes(worker.getState()),
+    });
+  }
   return worker;
 }
