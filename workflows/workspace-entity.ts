@@ -242,7 +242,11 @@ class WorkspaceEntity {
     const { workspaceId } = this;
     for (;;) {
       try {
-        const left = await activities('lockCheck', `what did ${r.workflowId} leave?`).inspectClosedHolder({ workflowId: r.workflowId, runId: r.runId, workspaceId });
+        const left = await activities('lockCheck', `what did ${r.workflowId} leave?`).inspectClosedHolder({
+          workflowId: r.workflowId,
+          runId: r.runId,
+          workspaceId,
+        });
         log.warn('workspace holder closed without releasing', { workspaceId, holder: r.workflowId, restartOwed: left.restartOwed, why: left.why });
         if (!left.restartOwed) return 'not-owed';
         await startAgainUntilRunning(workspaceId, (alert) => {
@@ -267,7 +271,7 @@ export async function workspaceEntity(input: WorkspaceEntityInput): Promise<void
   if (input.recoveredFrom) log.warn('workspace entity recovered from a closed run', { workspaceId: input.workspaceId, recoveredFrom: input.recoveredFrom });
 
   setHandler(workspaceAcquireUpdate, (request) => entity.apply({ type: 'acquire', request, at: nowIso() })!, {
-    validator: (request) => entity.validate(request),
+    validator: (request: EntityRequest) => entity.validate(request),
   });
   setHandler(lockReleaseSignal, ({ requestId, reason }) => void entity.apply({ type: 'release', requestId, ...(reason ? { reason } : {}), at: nowIso() }));
   setHandler(operationAbandonedSignal, ({ workflowId }) => void entity.apply({ type: 'abandon-honoured', workflowId, at: nowIso() }));
@@ -282,7 +286,8 @@ export async function workspaceEntity(input: WorkspaceEntityInput): Promise<void
     const due = (entity.idle() && (info.continueAsNewSuggested || entity.operations >= MAX_OPERATIONS_PER_RUN)) || info.historyLength > MAX_HISTORY_EVENTS;
     if (due && !entity.hasWork()) {
       await condition(allHandlersFinished);
-      if (!entity.hasWork()) await continueAsNew<typeof workspaceEntity>({ workspaceId: input.workspaceId, state: entity.state, ...(input.timing ? { timing: input.timing } : {}) });
+      if (!entity.hasWork())
+        await continueAsNew<typeof workspaceEntity>({ workspaceId: input.workspaceId, state: entity.state, ...(input.timing ? { timing: input.timing } : {}) });
     }
     if (entity.busy()) await entity.watch(holderCheckMs, legacyCheckMs, checkNow);
     else await condition(() => entity.hasWork() || entity.busy()); // idle: no timer, no events

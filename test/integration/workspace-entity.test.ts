@@ -153,7 +153,12 @@ describe('the workspace entity without visibility (issue 19)', () => {
         // Same holder and queue as before the termination, then both racers, in one run.
         expect(after.lock.holder).toEqual(before.lock.holder);
         expect(after.lock.queue.slice(0, 1)).toEqual(before.lock.queue);
-        expect(after.lock.queue.map((r) => r.workflowId).slice(1).sort()).toEqual(['ghost-x', 'ghost-y']);
+        expect(
+          after.lock.queue
+            .map((r) => r.workflowId)
+            .slice(1)
+            .sort(),
+        ).toEqual(['ghost-x', 'ghost-y']);
         const recovered = await t.entity().describe();
         expect(recovered.status.name).toBe('RUNNING');
         const startedWith = (await t.entity().fetchHistory()).events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0]?.data;
@@ -161,10 +166,14 @@ describe('the workspace entity without visibility (issue 19)', () => {
 
         await Promise.all([a.result(), b.result()]);
         // The ghosts are granted in turn, found gone, and skipped: the entity ends free.
-        await eventually(async () => {
-          const s = await t.entity().query(workspaceStateQuery);
-          return s.lock.holder === null && s.lock.queue.length === 0;
-        }, 30_000, 'the entity to be free');
+        await eventually(
+          async () => {
+            const s = await t.entity().query(workspaceStateQuery);
+            return s.lock.holder === null && s.lock.queue.length === 0;
+          },
+          30_000,
+          'the entity to be free',
+        );
         expect(spanOf(t.emu, t.workspaceId, b.workflowId).first).toBeGreaterThan(spanOf(t.emu, t.workspaceId, a.workflowId).last);
         expect(t.visibilityCalls()).toBe(0);
       });
