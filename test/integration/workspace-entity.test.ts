@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@temporalio/client';
-import type { Worker } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createActivities } from '../../activities/index.js';
 import { WORKFLOW_TYPES, workspaceStateQuery } from '../../contract/index.js';
 import { workflowIds, type SnapshotWorkspaceResult } from '../../domain/index.js';
@@ -176,6 +176,17 @@ describe('the workspace entity without visibility (issue 19)', () => {
         );
         expect(spanOf(t.emu, t.workspaceId, b.workflowId).first).toBeGreaterThan(spanOf(t.emu, t.workspaceId, a.workflowId).last);
         expect(t.visibilityCalls()).toBe(0);
+        // The new protocol's histories replay: both entity runs (terminated, recovered) and an operation's.
+        const replay = async (workflowId: string, runId?: string) =>
+          Worker.runReplayHistory(
+            { workflowBundle: { codePath: inject('workflowBundlePath') }, replayName: workflowId },
+            await temporal.client.workflow.getHandle(workflowId, runId).fetchHistory(),
+            workflowId, // request ids name their workflow: replay it under its own id
+          );
+        await replay(workflowIds.workspace(t.workspaceId), terminatedRun);
+        await replay(workflowIds.workspace(t.workspaceId));
+        await replay(a.workflowId);
+        await replay(b.workflowId);
       });
     } finally {
       await t.emu.close();
