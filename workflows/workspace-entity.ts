@@ -61,8 +61,13 @@ const HOLDER_CHECK_MS = 60_000;
 const LEGACY_CHECK_MS = 30_000;
 /** Pause before reading a closed holder's history again after a failure. */
 const RETRY_MS = 30_000;
-/** Continue as new (when idle) after this many acquisitions, so a busy workspace's history stays short. */
-const MAX_OPERATIONS_PER_RUN = 200;
+/**
+ * Continue as new (when idle) after this many acquisitions or this many events: an idle entity is evicted
+ * from the worker's cache and replayed on its next message, so its history is kept short (a daily backup
+ * adds about 30 events: under 1,000 means a replay of at most a month of backups).
+ */
+const MAX_OPERATIONS_PER_RUN = 50;
+const IDLE_HISTORY_EVENTS = 1000;
 /** Continue as new even while busy past this: the whole state is carried, so nothing waits for idle. */
 const MAX_HISTORY_EVENTS = 10_000;
 
@@ -283,7 +288,9 @@ export async function workspaceEntity(input: WorkspaceEntityInput): Promise<void
   for (;;) {
     await entity.performEffects();
     const info = workflowInfo();
-    const due = (entity.idle() && (info.continueAsNewSuggested || entity.operations >= MAX_OPERATIONS_PER_RUN)) || info.historyLength > MAX_HISTORY_EVENTS;
+    const due =
+      (entity.idle() && (info.continueAsNewSuggested || entity.operations >= MAX_OPERATIONS_PER_RUN || info.historyLength > IDLE_HISTORY_EVENTS)) ||
+      info.historyLength > MAX_HISTORY_EVENTS;
     if (due && !entity.hasWork()) {
       await condition(allHandlersFinished);
       if (!entity.hasWork())
