@@ -25,7 +25,7 @@ export interface WorkspaceEntityInput {
   state?: unknown;
   /** The closed run a recovery read `state` from. */
   recoveredFrom?: string;
-  timing?: { holderCheckMs?: number; legacyCheckMs?: number };
+  timing?: { holderCheckMs?: number; legacyCheckMs?: number; maxOperationsPerRun?: number };
 }
 
 /** A request to hold the workspace; `requestedBy` is the client identity that started the operation. */

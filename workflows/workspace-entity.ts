@@ -272,6 +272,7 @@ export async function workspaceEntity(input: WorkspaceEntityInput): Promise<void
   const entity = new WorkspaceEntity(input);
   const holderCheckMs = input.timing?.holderCheckMs ?? HOLDER_CHECK_MS;
   const legacyCheckMs = input.timing?.legacyCheckMs ?? LEGACY_CHECK_MS;
+  const maxOperations = input.timing?.maxOperationsPerRun ?? MAX_OPERATIONS_PER_RUN;
   tagWorkflow(input.workspaceId, 'workspace');
   if (input.recoveredFrom) log.warn('workspace entity recovered from a closed run', { workspaceId: input.workspaceId, recoveredFrom: input.recoveredFrom });
 
@@ -289,7 +290,7 @@ export async function workspaceEntity(input: WorkspaceEntityInput): Promise<void
     await entity.performEffects();
     const info = workflowInfo();
     const due =
-      (entity.idle() && (info.continueAsNewSuggested || entity.operations >= MAX_OPERATIONS_PER_RUN || info.historyLength > IDLE_HISTORY_EVENTS)) ||
+      (entity.idle() && (info.continueAsNewSuggested || entity.operations >= maxOperations || info.historyLength > IDLE_HISTORY_EVENTS)) ||
       info.historyLength > MAX_HISTORY_EVENTS;
     if (due && !entity.hasWork()) {
       await condition(allHandlersFinished);

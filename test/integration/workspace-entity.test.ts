@@ -50,14 +50,14 @@ function withoutVisibility(client: Client): { client: Client; visibilityCalls: (
   return { client: proxied, visibilityCalls: () => calls };
 }
 
-async function setUp(name: string, snapshotMs: number) {
+async function setUp(name: string, snapshotMs: number, lockTiming?: { maxOperationsPerRun: number }) {
   const emu: Emulator = await startEmulator({ token: TEST_TOKEN, delays: { stopMs: 200, startMs: 200, snapshotMs, restoreMs: 100, latencyMs: 0 } });
   const taskQueue = uniqueTaskQueue(name);
   const workspaceId = `ws_${name}_${process.pid}`;
   emu.state.upsertWorkspace({ id: workspaceId, status: 'running', files: { v: '1' } });
   const config = testConfig({ RIGBOX_API_URL: emu.url, RIGSNAP_TASK_QUEUE: taskQueue });
   const blind = withoutVisibility(temporal.client);
-  const activities = createActivities(activityDepsFromConfig(config, blind.client));
+  const activities = createActivities({ ...activityDepsFromConfig(config, blind.client), ...(lockTiming ? { lockTiming } : {}) });
   const worker: Worker = await createTestWorker({ temporal, taskQueue, rigboxUrl: emu.url, activities });
   const start = (name: string) =>
     temporal.client.workflow.start<(i: unknown) => Promise<SnapshotWorkspaceResult>>(WORKFLOW_TYPES.snapshot, {
@@ -187,6 +187,35 @@ describe('the workspace entity without visibility (issue 19)', () => {
         await replay(workflowIds.workspace(t.workspaceId));
         await replay(a.workflowId);
         await replay(b.workflowId);
+      });
+    } finally {
+      await t.emu.close();
+    }
+  }, 120_000);
+
+  it('continues as new when idle after its bound of operations, carrying its state: the next operation is served by the next run', async () => {
+    const t = await setUp('entcan', 100, { maxOperationsPerRun: 2 });
+    try {
+      await t.worker.runUntil(async () => {
+        const first = await t.start('one');
+        await first.result();
+        const firstRun = (await t.entity().describe()).runId;
+        const second = await t.start('two');
+        await second.result();
+        // After its second operation, idle: the run continued as new.
+        await eventually(async () => (await t.entity().describe()).runId !== firstRun, 30_000, 'continue-as-new');
+        const next = await t.entity().describe();
+        expect(next.status.name).toBe('RUNNING');
+        const carried = await t.entity().query(workspaceStateQuery);
+        expect(carried.v).toBe(1);
+        expect(carried.lock.legacyLock).toBe('closed'); // carried: the old lock is not described again
+        expect(carried.lock.settled.filter((id) => id.startsWith(first.workflowId) || id.startsWith(second.workflowId))).toHaveLength(2);
+        const third = await t.start('three');
+        expect((await third.result()).workspaceStatus).toBe('running');
+        expect(t.emu.state.snapshotsOf(t.workspaceId)).toHaveLength(3);
+        const old = await temporal.client.workflow.getHandle(workflowIds.workspace(t.workspaceId), firstRun).describe();
+        expect(old.status.name).toBe('CONTINUED_AS_NEW');
+        expect(t.visibilityCalls()).toBe(0);
       });
     } finally {
       await t.emu.close();
