@@ -128,4 +128,3 @@ export function createWorkspaceEntityActivities(env: ActivityEnv) {
     releaseWorkspace: (input: { workspaceId: string; release: LockReleaseRequest }) => releaseWorkspace(env, input),
   };
 }
-

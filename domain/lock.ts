@@ -53,6 +53,8 @@ export interface LockTiming {
   holderCheckMs?: number;
   /** Idle time after which the run ends (ms). */
   idleExitMs?: number;
+  /** The workspace entity: continue as new (when idle) after this many operations (tests lower it). */
+  maxOperationsPerRun?: number;
 }
 
 /** The lock workflow's input; `state` carries the queue across continue-as-new. */

@@ -25,9 +25,8 @@ export interface WorkspaceEntityInput {
   state?: unknown;
   /** The closed run a recovery read `state` from. */
   recoveredFrom?: string;
-  timing?: { holderCheckMs?: number; legacyCheckMs?: number };
+  timing?: { holderCheckMs?: number; legacyCheckMs?: number; maxOperationsPerRun?: number };
 }
-
 
 /** A request to hold the workspace; `requestedBy` is the client identity that started the operation. */
 export interface EntityRequest extends LockRequest {
@@ -145,7 +144,7 @@ export function migrateEntityState(workspaceId: string, raw: unknown): EntitySta
     // Sections added later to version 1 default to empty rather than forcing a new version.
     return { ...base, ...(r as EntityState), lock: { ...base.lock, ...r.lock } };
   }
-  throw new Error(`workspace entity state version ${String(r.v)} is newer than this worker understands (${ENTITY_STATE_VERSION})`);
+  throw new Error(`workspace entity state version ${String(r.v)} is newer than this worker understands (${String(ENTITY_STATE_VERSION)})`);
 }
 
 export type EntityEvent =
@@ -206,7 +205,16 @@ export function standing(state: EntityState, requestId: string): AcquireAnswer |
 }
 
 function clone(state: EntityState): EntityState {
-  return { ...state, lock: { ...state.lock, queue: [...state.lock.queue], repairs: [...state.lock.repairs], blockers: [...state.lock.blockers], settled: [...state.lock.settled] } };
+  return {
+    ...state,
+    lock: {
+      ...state.lock,
+      queue: [...state.lock.queue],
+      repairs: [...state.lock.repairs],
+      blockers: [...state.lock.blockers],
+      settled: [...state.lock.settled],
+    },
+  };
 }
 
 function settle(lock: LockSection, requestId: string): void {
@@ -299,7 +307,8 @@ export function step(previous: EntityState, event: EntityEvent): StepResult {
       break;
     case 'repair-settled':
       l.repairs = l.repairs.filter((r) => r.requestId !== event.requestId);
-      if (event.outcome === 'workspace-gone') effects.push({ type: 'notify', text: `${state.workspaceId} is gone: the repair after ${event.requestId} is settled without a restart` });
+      if (event.outcome === 'workspace-gone')
+        effects.push({ type: 'notify', text: `${state.workspaceId} is gone: the repair after ${event.requestId} is settled without a restart` });
       break;
     case 'abandon-honoured':
       if (l.holder?.workflowId === event.workflowId) release(state, l.holder.requestId);

@@ -313,7 +313,9 @@ export async function withWorkspaceLock<T>(params: LockedPreflight, tracker: Pro
   };
   let reason = 'failed';
   try {
-    const lockWaitMs = viaEntity ? await acquireFromEntity(params.workspaceId, request, tracker) : await acquireWorkspaceLock(params.workspaceId, request, tracker);
+    const lockWaitMs = viaEntity
+      ? await acquireFromEntity(params.workspaceId, request, tracker)
+      : await acquireWorkspaceLock(params.workspaceId, request, tracker);
     recordLockWait(lockWaitMs, request.requestId);
     tracker.begin('preflight');
     const checked = await localActivities('preflight', `check ${params.workspaceId}`).preflight({
@@ -350,7 +352,11 @@ async function acquireFromEntity(workspaceId: string, request: LockRequest, trac
     const answer = await localActivities('lockSignal', `queue on ${workflowIds.workspace(workspaceId)}`).acquireWorkspace({ workspaceId, request, ask: asked });
     if (answer.status === 'holding') tracker.lock.granted.add(request.requestId);
     if (answer.status === 'denied')
-      throw ApplicationFailure.create({ type: 'Conflict', message: `the workspace entity of ${workspaceId} refused the request: ${answer.reason}`, nonRetryable: true });
+      throw ApplicationFailure.create({
+        type: 'Conflict',
+        message: `the workspace entity of ${workspaceId} refused the request: ${answer.reason}`,
+        nonRetryable: true,
+      });
   };
   await ask();
   let resendMs = RESEND_FIRST_MS;

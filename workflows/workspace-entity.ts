@@ -61,8 +61,13 @@ const HOLDER_CHECK_MS = 60_000;
 const LEGACY_CHECK_MS = 30_000;
 /** Pause before reading a closed holder's history again after a failure. */
 const RETRY_MS = 30_000;
-/** Continue as new (when idle) after this many acquisitions, so a busy workspace's history stays short. */
-const MAX_OPERATIONS_PER_RUN = 200;
+/**
+ * Continue as new (when idle) after this many acquisitions or this many events: an idle entity is evicted
+ * from the worker's cache and replayed on its next message, so its history is kept short (a daily backup
+ * adds about 30 events: under 1,000 means a replay of at most a month of backups).
+ */
+const MAX_OPERATIONS_PER_RUN = 50;
+const IDLE_HISTORY_EVENTS = 1000;
 /** Continue as new even while busy past this: the whole state is carried, so nothing waits for idle. */
 const MAX_HISTORY_EVENTS = 10_000;
 
@@ -242,7 +247,11 @@ class WorkspaceEntity {
     const { workspaceId } = this;
     for (;;) {
       try {
-        const left = await activities('lockCheck', `what did ${r.workflowId} leave?`).inspectClosedHolder({ workflowId: r.workflowId, runId: r.runId, workspaceId });
+        const left = await activities('lockCheck', `what did ${r.workflowId} leave?`).inspectClosedHolder({
+          workflowId: r.workflowId,
+          runId: r.runId,
+          workspaceId,
+        });
         log.warn('workspace holder closed without releasing', { workspaceId, holder: r.workflowId, restartOwed: left.restartOwed, why: left.why });
         if (!left.restartOwed) return 'not-owed';
         await startAgainUntilRunning(workspaceId, (alert) => {
@@ -263,11 +272,12 @@ export async function workspaceEntity(input: WorkspaceEntityInput): Promise<void
   const entity = new WorkspaceEntity(input);
   const holderCheckMs = input.timing?.holderCheckMs ?? HOLDER_CHECK_MS;
   const legacyCheckMs = input.timing?.legacyCheckMs ?? LEGACY_CHECK_MS;
+  const maxOperations = input.timing?.maxOperationsPerRun ?? MAX_OPERATIONS_PER_RUN;
   tagWorkflow(input.workspaceId, 'workspace');
   if (input.recoveredFrom) log.warn('workspace entity recovered from a closed run', { workspaceId: input.workspaceId, recoveredFrom: input.recoveredFrom });
 
   setHandler(workspaceAcquireUpdate, (request) => entity.apply({ type: 'acquire', request, at: nowIso() })!, {
-    validator: (request) => entity.validate(request),
+    validator: (request: EntityRequest) => entity.validate(request),
   });
   setHandler(lockReleaseSignal, ({ requestId, reason }) => void entity.apply({ type: 'release', requestId, ...(reason ? { reason } : {}), at: nowIso() }));
   setHandler(operationAbandonedSignal, ({ workflowId }) => void entity.apply({ type: 'abandon-honoured', workflowId, at: nowIso() }));
@@ -279,10 +289,13 @@ export async function workspaceEntity(input: WorkspaceEntityInput): Promise<void
   for (;;) {
     await entity.performEffects();
     const info = workflowInfo();
-    const due = (entity.idle() && (info.continueAsNewSuggested || entity.operations >= MAX_OPERATIONS_PER_RUN)) || info.historyLength > MAX_HISTORY_EVENTS;
+    const due =
+      (entity.idle() && (info.continueAsNewSuggested || entity.operations >= maxOperations || info.historyLength > IDLE_HISTORY_EVENTS)) ||
+      info.historyLength > MAX_HISTORY_EVENTS;
     if (due && !entity.hasWork()) {
       await condition(allHandlersFinished);
-      if (!entity.hasWork()) await continueAsNew<typeof workspaceEntity>({ workspaceId: input.workspaceId, state: entity.state, ...(input.timing ? { timing: input.timing } : {}) });
+      if (!entity.hasWork())
+        await continueAsNew<typeof workspaceEntity>({ workspaceId: input.workspaceId, state: entity.state, ...(input.timing ? { timing: input.timing } : {}) });
     }
     if (entity.busy()) await entity.watch(holderCheckMs, legacyCheckMs, checkNow);
     else await condition(() => entity.hasWork() || entity.busy()); // idle: no timer, no events

@@ -588,7 +588,10 @@ describe('rigsnap cancel and status', () => {
 describe('waiting', () => {
   it('for the workspace lock: says that it waits, for which operation, and its place, not "checking workspace"', async () => {
     const stopMs = emu.delays.stopMs;
-    emu.delays.stopMs = 4000; // each operation holds ws_lock for a few seconds
+    // Each operation holds ws_lock for several seconds: long enough for the third's CLI to start and see
+    // the first still holding (queueing by Update-with-Start waits for the entity's answer, a little
+    // longer than the old signal-with-start did).
+    emu.delays.stopMs = 8000;
     try {
       const first = (await rigsnap(['snapshot', 'ws_lock', '--name', 'first', '--no-wait'])).stdout.split('\n')[0]!;
       await eventually(() => emu.state.workspace('ws_lock')!.status === 'stopping', 30_000, 'the first to hold the lock');
@@ -606,7 +609,7 @@ describe('waiting', () => {
     } finally {
       emu.delays.stopMs = stopMs;
     }
-  });
+  }, 120_000);
 
   it('with no worker on the task queue: says so after a few seconds, with the queue and how to start one, and goes on when one comes', async () => {
     const emptyQueue = uniqueTaskQueue('cli-no-worker');

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@temporalio/client';
-import type { Worker } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createActivities } from '../../activities/index.js';
 import { WORKFLOW_TYPES, workspaceStateQuery } from '../../contract/index.js';
 import { workflowIds, type SnapshotWorkspaceResult } from '../../domain/index.js';
@@ -50,14 +50,14 @@ function withoutVisibility(client: Client): { client: Client; visibilityCalls: (
   return { client: proxied, visibilityCalls: () => calls };
 }
 
-async function setUp(name: string, snapshotMs: number) {
+async function setUp(name: string, snapshotMs: number, lockTiming?: { maxOperationsPerRun: number }) {
   const emu: Emulator = await startEmulator({ token: TEST_TOKEN, delays: { stopMs: 200, startMs: 200, snapshotMs, restoreMs: 100, latencyMs: 0 } });
   const taskQueue = uniqueTaskQueue(name);
   const workspaceId = `ws_${name}_${process.pid}`;
   emu.state.upsertWorkspace({ id: workspaceId, status: 'running', files: { v: '1' } });
   const config = testConfig({ RIGBOX_API_URL: emu.url, RIGSNAP_TASK_QUEUE: taskQueue });
   const blind = withoutVisibility(temporal.client);
-  const activities = createActivities(activityDepsFromConfig(config, blind.client));
+  const activities = createActivities({ ...activityDepsFromConfig(config, blind.client), ...(lockTiming ? { lockTiming } : {}) });
   const worker: Worker = await createTestWorker({ temporal, taskQueue, rigboxUrl: emu.url, activities });
   const start = (name: string) =>
     temporal.client.workflow.start<(i: unknown) => Promise<SnapshotWorkspaceResult>>(WORKFLOW_TYPES.snapshot, {
@@ -153,7 +153,12 @@ describe('the workspace entity without visibility (issue 19)', () => {
         // Same holder and queue as before the termination, then both racers, in one run.
         expect(after.lock.holder).toEqual(before.lock.holder);
         expect(after.lock.queue.slice(0, 1)).toEqual(before.lock.queue);
-        expect(after.lock.queue.map((r) => r.workflowId).slice(1).sort()).toEqual(['ghost-x', 'ghost-y']);
+        expect(
+          after.lock.queue
+            .map((r) => r.workflowId)
+            .slice(1)
+            .sort(),
+        ).toEqual(['ghost-x', 'ghost-y']);
         const recovered = await t.entity().describe();
         expect(recovered.status.name).toBe('RUNNING');
         const startedWith = (await t.entity().fetchHistory()).events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0]?.data;
@@ -161,11 +166,55 @@ describe('the workspace entity without visibility (issue 19)', () => {
 
         await Promise.all([a.result(), b.result()]);
         // The ghosts are granted in turn, found gone, and skipped: the entity ends free.
-        await eventually(async () => {
-          const s = await t.entity().query(workspaceStateQuery);
-          return s.lock.holder === null && s.lock.queue.length === 0;
-        }, 30_000, 'the entity to be free');
+        await eventually(
+          async () => {
+            const s = await t.entity().query(workspaceStateQuery);
+            return s.lock.holder === null && s.lock.queue.length === 0;
+          },
+          30_000,
+          'the entity to be free',
+        );
         expect(spanOf(t.emu, t.workspaceId, b.workflowId).first).toBeGreaterThan(spanOf(t.emu, t.workspaceId, a.workflowId).last);
+        expect(t.visibilityCalls()).toBe(0);
+        // The new protocol's histories replay: both entity runs (terminated, recovered) and an operation's.
+        const replay = async (workflowId: string, runId?: string) =>
+          Worker.runReplayHistory(
+            { workflowBundle: { codePath: inject('workflowBundlePath') }, replayName: workflowId },
+            await temporal.client.workflow.getHandle(workflowId, runId).fetchHistory(),
+            workflowId, // request ids name their workflow: replay it under its own id
+          );
+        await replay(workflowIds.workspace(t.workspaceId), terminatedRun);
+        await replay(workflowIds.workspace(t.workspaceId));
+        await replay(a.workflowId);
+        await replay(b.workflowId);
+      });
+    } finally {
+      await t.emu.close();
+    }
+  }, 120_000);
+
+  it('continues as new when idle after its bound of operations, carrying its state: the next operation is served by the next run', async () => {
+    const t = await setUp('entcan', 100, { maxOperationsPerRun: 2 });
+    try {
+      await t.worker.runUntil(async () => {
+        const first = await t.start('one');
+        await first.result();
+        const firstRun = (await t.entity().describe()).runId;
+        const second = await t.start('two');
+        await second.result();
+        // After its second operation, idle: the run continued as new.
+        await eventually(async () => (await t.entity().describe()).runId !== firstRun, 30_000, 'continue-as-new');
+        const next = await t.entity().describe();
+        expect(next.status.name).toBe('RUNNING');
+        const carried = await t.entity().query(workspaceStateQuery);
+        expect(carried.v).toBe(1);
+        expect(carried.lock.legacyLock).toBe('closed'); // carried: the old lock is not described again
+        expect(carried.lock.settled.filter((id) => id.startsWith(first.workflowId) || id.startsWith(second.workflowId))).toHaveLength(2);
+        const third = await t.start('three');
+        expect((await third.result()).workspaceStatus).toBe('running');
+        expect(t.emu.state.snapshotsOf(t.workspaceId)).toHaveLength(3);
+        const old = await temporal.client.workflow.getHandle(workflowIds.workspace(t.workspaceId), firstRun).describe();
+        expect(old.status.name).toBe('CONTINUED_AS_NEW');
         expect(t.visibilityCalls()).toBe(0);
       });
     } finally {

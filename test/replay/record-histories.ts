@@ -136,7 +136,7 @@ it('records histories of every workflow', async () => {
     save('fleet-cancelled', 'record-fleet-cancelled');
     emu.delays.snapshotMs = 100;
 
-    // The lock terminated while an operation holds the workspace: the next lock run rebuilds.
+    // The workspace entity terminated while an operation holds the workspace: the next operation recovers it.
     emu.delays.snapshotMs = 1500;
     const held = await temporal.client.workflow.start(WORKFLOW_TYPES.snapshot, {
       taskQueue,
@@ -144,11 +144,11 @@ it('records histories of every workflow', async () => {
       args: [{ workspaceId: 'ws_rec_lock', name: 'held' }],
     });
     await eventually(async () => (await held.query(progressQuery)).currentStep === 'snapshot');
-    await temporal.client.workflow.getHandle(workflowIds.lock('ws_rec_lock')).terminate('record: operator');
+    await temporal.client.workflow.getHandle(workflowIds.workspace('ws_rec_lock')).terminate('record: operator');
     emu.delays.snapshotMs = 100;
     await run('snapshot-after-lock-terminated', WORKFLOW_TYPES.snapshot, { workspaceId: 'ws_rec_lock', name: 'next' });
     await held.result();
-    save('workspace-lock-rebuilt', workflowIds.lock('ws_rec_lock'));
+    save('workspace-entity-recovered', workflowIds.workspace('ws_rec_lock'));
 
     // A restart that keeps failing (the token refused for a while): rounds, an alert, then success.
     emu.hooks.onCall = (call) => {
@@ -165,8 +165,8 @@ it('records histories of every workflow', async () => {
     await rv.result().catch(() => undefined);
     save('snapshot-restart-retried', 'record-snapshot-restart-retried');
   });
-  // The lock of the busiest workspace, after its runs (still open: fetch what it has).
-  save('workspace-lock', workflowIds.lock('ws_rec'));
+  // The entity of the busiest workspace, after its runs (still open: fetch what it has).
+  save('workspace-entity', workflowIds.workspace('ws_rec'));
   // Which workflow id each history belongs to: replay needs it where the code derives ids from it.
   fs.writeFileSync(path.join(OUT, 'workflow-ids.json'), `${JSON.stringify(index, null, 2)}\n`);
 }, 600_000);
