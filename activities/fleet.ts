@@ -99,7 +99,7 @@ async function fleetWorkspaceIds(env: ActivityEnv, input: { workflowId: string; 
     throw failure('NotFound', `the first run of fleet ${input.workflowId} (its list of workspaces) cannot be read: ${(err as Error).message}`);
   }
   const payload = res.history?.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
-  const first = payload ? (defaultPayloadConverter.fromPayload(payload) as { workspaceIds?: unknown }) : undefined;
+  const first = payload ? defaultPayloadConverter.fromPayload<{ workspaceIds?: unknown }>(payload) : undefined;
   if (!first || !Array.isArray(first.workspaceIds)) throw failure('NotFound', `the first run of fleet ${input.workflowId} has no list of workspaces`);
   return (first.workspaceIds as string[]).slice(input.offset, input.offset + input.limit);
 }

@@ -26,8 +26,9 @@ export interface AbandonResult extends AbandonRecord {
    * `abandoned`: the run stopped trying and ends Abandoned, the workspace left as it was (stopped).
    * `restarted`: the attempt in flight started the workspace before it could be stopped; the run ends
    * with its original failure and nothing was left down.
+   * `gone`: Rigbox said the workspace no longer exists before the run could stop: it ends WorkspaceGone.
    */
-  outcome: 'abandoned' | 'restarted';
+  outcome: 'abandoned' | 'restarted' | 'gone';
 }
 
 export const MAX_ABANDON_REASON = 500;

@@ -82,6 +82,12 @@ export class Abandonment {
     if (this.record) this.outcome = 'restarted';
   }
 
+  /** The loop ended otherwise (the workspace is gone): an accepted abandon is answered, never left waiting. */
+  loopEnded(): void {
+    this.loop = null;
+    if (this.record && this.outcome === null) this.outcome = 'gone';
+  }
+
   private async accept(request: AbandonRequest): Promise<AbandonResult> {
     const { reason, by } = (parseAbandonRequest(request) as { ok: true; value: { reason: string; by: string } }).value;
     const workspaceId = this.loop!.workspaceId;

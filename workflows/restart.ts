@@ -62,7 +62,10 @@ export async function startAgainUntilRunning(
       return round;
     } catch (err) {
       const cause = err instanceof ActivityFailure ? err.cause : err;
-      if (isWorkspaceGone(err) && patched(PATCHES.terminal2026_12)) throw goneFailure(workspaceId, cause);
+      if (isWorkspaceGone(err) && patched(PATCHES.terminal2026_12)) {
+        abandonment?.loopEnded();
+        throw goneFailure(workspaceId, cause);
+      }
       // The abandon cancelled this attempt: the reason to record is the last real failure.
       if (abandonment?.requested && isCancellation(err)) throw abandoned();
       const { errorType, message } = describeFailure(cause);

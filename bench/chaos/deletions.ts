@@ -82,7 +82,8 @@ export class WorkspaceDeletions {
         .getHandle(workflowIds.lock(id))
         .query(lockStateQuery)
         .catch(() => null);
-      if (state?.holder || (state?.queue.length ?? 0) > 0) wrong.push(`the lock of ${id} is still held or waited for (${state?.holder?.workflowId ?? 'queue'})`);
+      if (state?.holder || (state?.queue.length ?? 0) > 0)
+        wrong.push(`the lock of ${id} is still held or waited for (${state?.holder?.workflowId ?? 'queue'})`);
     }
     return [
       {

@@ -46,7 +46,9 @@ export function registerAbandon(program: Command, act: Act): void {
         printJsonOr(io, r, () => [
           r.outcome === 'abandoned'
             ? `${io.c.green('✓')} ${workflowId} abandoned by ${r.by}: it stopped trying; ${r.workspaceId} is left stopped (start it in Rigbox once the cause is fixed)`
-            : `${io.c.yellow('!')} ${workflowId}: the attempt in flight started ${r.workspaceId} before it could stop; nothing is left down, the run ends with its own failure`,
+            : r.outcome === 'gone'
+              ? `${io.c.yellow('!')} ${workflowId}: ${r.workspaceId} no longer exists in Rigbox; the run ends WorkspaceGone`
+              : `${io.c.yellow('!')} ${workflowId}: the attempt in flight started ${r.workspaceId} before it could stop; nothing is left down, the run ends with its own failure`,
           `  ${io.c.dim(r.url)}`,
         ]);
         return EXIT.ok;

@@ -4,7 +4,7 @@ import net from 'node:net';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { WORKFLOW_TYPES, lockStateQuery } from '../../contract/index.js';
+import { WORKFLOW_TYPES, lockStateQuery, progressQuery } from '../../contract/index.js';
 import { buildProgram } from '../../cli/main.js';
 import type { Worker } from '@temporalio/worker';
 import { scheduleIds } from '../../domain/index.js';
@@ -137,6 +137,7 @@ beforeAll(async () => {
       { id: 'ws_list', status: 'running' },
       { id: 'ws_cli_sched', status: 'running' },
       { id: 'ws_cli_cancel', status: 'running' },
+      { id: 'ws_cli_abandon', status: 'running' },
       { id: 'ws_lock', status: 'running' },
       { id: 'ws_fleet_a', status: 'running' },
       { id: 'ws_fleet_b', status: 'stopped' },
@@ -567,6 +568,39 @@ describe('rigsnap cancel and status', () => {
       emu.delays.stopMs = stopMs;
     }
   });
+
+  it('abandon: needs --reason and a confirmation; ends a run stuck restarting its workspace, recorded; status shows Abandoned', async () => {
+    emu.hooks.onCall = (c) => {
+      if (c.workspaceId === 'ws_cli_abandon' && c.method === 'POST' && c.route.endsWith('/stop') && c.outcome === 'ok') emu.forbidden.add('ws_cli_abandon');
+    };
+    try {
+      const id = (await rigsnap(['snapshot', 'ws_cli_abandon', '--name', 'stuck', '--no-wait'])).stdout.split('\n')[0]!;
+      const noReason = await rigsnap(['abandon', id, '--yes']);
+      expect(noReason.code).toBe(2);
+      expect(noReason.stderr).toContain('--reason');
+      const unconfirmed = await rigsnap(['abandon', id, '--reason', 'revoked']);
+      expect(unconfirmed.code).toBe(2);
+      expect(unconfirmed.stderr).toContain(`refusing to abandon ${id} without confirmation`);
+      const alertOf = () =>
+        temporal.client.workflow
+          .getHandle(id)
+          .query(progressQuery)
+          .then((p) => p.alert ?? '')
+          .catch(() => '');
+      await eventually(async () => /keeps trying/.test(await alertOf()), 90_000, 'the restart loop');
+
+      const r = await rigsnap(['abandon', id, '--reason', 'access revoked on purpose', '--by', 'cli-test', '--yes', '--json']);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(parse(r)).toMatchObject({ outcome: 'abandoned', by: 'cli-test', reason: 'access revoked on purpose', workspaceId: 'ws_cli_abandon' });
+      const status = parse(await rigsnap(['status', id, '--json']));
+      expect(status).toMatchObject({ status: 'FAILED', error: { type: 'Abandoned' } });
+      expect(emu.state.workspace('ws_cli_abandon')!.status).toBe('stopped');
+    } finally {
+      emu.hooks.onCall = undefined;
+      emu.forbidden.delete('ws_cli_abandon');
+    }
+  }, 120_000);
 
   it('status reads as lines, not raw JSON: the result as the command printed it, the detail in its own row', async () => {
     const backup = await rigsnap(['prune', 'ws_status', '--prefix', 'findable', '--keep-last', '1', '--dry-run', '--json']);

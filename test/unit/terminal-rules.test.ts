@@ -62,7 +62,11 @@ describe('abandon requests', () => {
 });
 
 describe('the fleet carries bounded state', () => {
-  const failure = fc.record({ workspaceId: fc.stringMatching(/^ws_[a-z0-9]{1,64}$/), errorType: fc.constantFrom('WorkspaceGone', 'Timeout', 'Unauthorized', 'Abandoned'), message: fc.string({ maxLength: 2000 }) });
+  const failure = fc.record({
+    workspaceId: fc.stringMatching(/^ws_[a-z0-9]{1,64}$/),
+    errorType: fc.constantFrom('WorkspaceGone', 'Timeout', 'Unauthorized', 'Abandoned'),
+    message: fc.string({ maxLength: 2000 }),
+  });
 
   it('every failure is counted, by type; at most MAX_FAILURE_SAMPLE are listed, each message capped', () => {
     fc.assert(
