@@ -100,6 +100,18 @@ describe('waiting for a transition', () => {
     expect(r.polls).toBe(4);
   });
 
+  it('past its maximum wait with no status read (a maintenance), it keeps reading instead of failing with Timeout', async () => {
+    const page = new RigboxApiError('Unavailable', 'GET /api/workspaces/ws_a: Rigbox answered HTTP 503', 503, undefined, true);
+    // The stop is asked for, then every read fails for longer than the maximum wait (8 × 20 ms > 50 ms).
+    const rigbox = scripted([{ id: 'ws_a', status: 'running' }, ...Array<RigboxApiError>(8).fill(page), { id: 'ws_a', status: 'stopped' }]);
+    const r: TransitionResult = await new MockActivityEnvironment().run(
+      transitions({ rigbox, maxWaitMs: 50, pollSchedule: { minDelayMs: 20, maxDelayMs: 20, growth: 0.1 } }).stop,
+      { workspaceId: 'ws_a' },
+    );
+    expect(r.status).toBe('stopped');
+    expect(r.polls).toBe(10);
+  });
+
   it('heartbeats while it sleeps between polls, however long the poll interval (no heartbeat timeout at the production poll cap)', async () => {
     let reads = 0;
     const rigbox = {
