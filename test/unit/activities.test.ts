@@ -192,3 +192,19 @@ describe('createSnapshot: exactly one snapshot however often a create is retried
     expect(emu.calls.filter((c) => c.workspaceId === 'ws_first').map((c) => `${c.method} ${c.route}`)).toEqual(['POST /api/workspaces/:id/snapshots']);
   });
 });
+
+describe('the quota queue learns each call’s priority from the activity', () => {
+  it('a Rigbox call carries the activity’s Temporal priority and fairness (Info.priority) to the limiter', async () => {
+    const seen: unknown[] = [];
+    const rigbox = {
+      deleteSnapshot: (_w: string, _s: string, opts: { priority?: unknown }) => {
+        seen.push(opts.priority);
+        return Promise.resolve();
+      },
+    } as unknown as RigboxClient;
+    const env = new MockActivityEnvironment({ priority: { priorityKey: 1, fairnessKey: 'team-a', fairnessWeight: 3 } });
+    const a = createActivities({ rigbox });
+    await env.run((i: { workspaceId: string; snapshotId: string }) => a.deleteSnapshot(i), { workspaceId: 'ws_a', snapshotId: 'snap_a' });
+    expect(seen).toEqual([{ priorityKey: 1, fairnessKey: 'team-a', fairnessWeight: 3 }]);
+  });
+});
