@@ -10,11 +10,12 @@
  * reads, aging so that nothing waits forever, and fairness keys sharing by weight.
  *
  * The spacing leaves room for jitter: a request's way from the limiter to Rigbox varies by tens of
- * milliseconds on a busy worker (25 ms in the bench; over 50 ms with two saturated workers on a loaded
- * machine), which would otherwise put one request too many into some second as Rigbox counts them. So a
- * worker allowed b calls per second (its share of the quota, whole calls) spaces them (1 s + 100 ms) / b
- * apart: b + 1 of them cannot fit in one second unless one is delayed 100 ms more than its neighbours. It
- * uses about 91 % of its share (`QUOTA_HEADROOM` at a whole number of calls).
+ * milliseconds on a busy worker (25 ms in the bench), which would otherwise put one request too many into
+ * some second as Rigbox counts them. So a worker allowed b calls per second (its share of the quota, whole
+ * calls) spaces them (1 s + allowance) / b apart: b + 1 of them cannot fit in one second unless one is
+ * delayed by more than the allowance relative to its neighbours. Alone, the allowance is 50 ms (about
+ * 95 % of the quota used); sharing the quota, 100 ms (about 91 %): each worker's late requests then add
+ * to the others' in the same second (two saturated workers on a loaded machine were seen 50+ ms late).
  *
  * Several workers share one quota: each takes its share, `setShare` (worker/quota.ts counts the workers).
  * A share of 0 holds every call until a share is given (a joining worker the others do not count yet).
@@ -35,16 +36,16 @@ export interface AcquireOptions extends Partial<CallClass> {
   signal?: AbortSignal;
 }
 
-/** How much later than its neighbours a request may reach Rigbox without breaking the quota. */
-export const JITTER_ALLOWANCE_MS = 100;
-/** The share of the quota used (at a whole number of calls per second), leaving room for the jitter. */
-export const QUOTA_HEADROOM = 1000 / (1000 + JITTER_ALLOWANCE_MS);
+/** How much later than its neighbours a request may reach Rigbox without breaking the quota: alone, and sharing it. */
+export const JITTER_ALLOWANCE_MS = { alone: 50, shared: 100 } as const;
+/** The share of the quota a lone worker uses (at a whole number of calls per second), leaving room for the jitter. */
+export const QUOTA_HEADROOM = 1000 / (1000 + JITTER_ALLOWANCE_MS.alone);
 
 /** The spacing of calls for `callsPerSecond`: whole calls per second when at least one, spread over 1 s + the allowance. */
-function spacingMs(callsPerSecond: number): number {
+function spacingMs(callsPerSecond: number, shared: boolean): number {
   if (callsPerSecond <= 0) return Infinity;
   const perSecond = callsPerSecond >= 1 ? Math.floor(callsPerSecond + 1e-9) : callsPerSecond;
-  return (1000 + JITTER_ALLOWANCE_MS) / perSecond;
+  return (1000 + JITTER_ALLOWANCE_MS[shared ? 'shared' : 'alone']) / perSecond;
 }
 
 export class CallLimiter {
@@ -59,7 +60,7 @@ export class CallLimiter {
     private readonly callsPerSecond: number,
     share = 1,
   ) {
-    this.intervalMs = spacingMs(callsPerSecond * share);
+    this.intervalMs = spacingMs(callsPerSecond * share, share < 1);
   }
 
   /**
@@ -80,7 +81,7 @@ export class CallLimiter {
 
   private applyShares(): void {
     const share = this.shares.size === 0 ? 1 : Math.min(...this.shares.values());
-    this.intervalMs = share <= 0 ? Infinity : spacingMs(this.callsPerSecond * Math.max(share, 1e-3));
+    this.intervalMs = share <= 0 ? Infinity : spacingMs(this.callsPerSecond * Math.max(share, 1e-3), share < 1);
     // A new share changes when the next turn comes: the timer is set again.
     if (this.timer !== undefined) {
       clearTimeout(this.timer);

@@ -98,8 +98,8 @@ export function shareQuota(limiter: CallLimiter, o: ShareQuotaOptions): QuotaSha
     } catch (err) {
       // Temporal unreachable for a moment: keep the last share (or, joining for too long, take one alone).
       if (!joined && Date.now() - startedAt > JOIN_GIVE_UP_MS) {
-        log('warn', `cannot read the pollers of ${o.taskQueue} (${(err as Error).message}): taking the whole Rigbox quota`);
-        take(1, ' (uncounted)');
+        log('warn', `cannot read the pollers of ${o.taskQueue} (${(err as Error).message}): taking the share of the workers last counted`);
+        take(workers, ' (as last counted)');
       }
       return;
     }
@@ -114,6 +114,8 @@ export function shareQuota(limiter: CallLimiter, o: ShareQuotaOptions): QuotaSha
     workers = n;
     if (joinAt !== undefined && Date.now() >= joinAt) take(n, '');
   };
+  // Runs for as long as the worker: ends when it has stopped (or on stop()). What it does shows in the
+  // log and in rigsnap_quota_workers; it holds nothing but this worker's share meanwhile.
   const loop = async () => {
     timer = undefined;
     if (stopped) return;

@@ -127,6 +127,18 @@ describe('waiting for a transition', () => {
     expect(r.polls).toBe(4);
   });
 
+  it('past its maximum wait with no status read (a maintenance), it keeps reading instead of failing with Timeout', async () => {
+    const page = new RigboxApiError('Unavailable', 'GET /api/workspaces/ws_a: Rigbox answered HTTP 503', 503, undefined, true);
+    // The stop is asked for, then every read fails for longer than the maximum wait (8 × 20 ms > 50 ms).
+    const rigbox = scripted([{ id: 'ws_a', status: 'running' }, ...Array<RigboxApiError>(8).fill(page), { id: 'ws_a', status: 'stopped' }]);
+    const r: TransitionResult = await new MockActivityEnvironment().run(
+      transitions({ rigbox, maxWaitMs: 50, pollSchedule: { minDelayMs: 20, maxDelayMs: 20, growth: 0.1 } }).stop,
+      { workspaceId: 'ws_a' },
+    );
+    expect(r.status).toBe('stopped');
+    expect(r.polls).toBe(10);
+  });
+
   it('heartbeats while it sleeps between polls, however long the poll interval (no heartbeat timeout at the production poll cap)', async () => {
     let reads = 0;
     const rigbox = {
@@ -205,5 +217,21 @@ describe('createSnapshot: exactly one snapshot however often a create is retried
     });
     expect(r.adopted).toBe(false);
     expect(emu.calls.filter((c) => c.workspaceId === 'ws_first').map((c) => `${c.method} ${c.route}`)).toEqual(['POST /api/workspaces/:id/snapshots']);
+  });
+});
+
+describe('the quota queue learns each call’s priority from the activity', () => {
+  it('a Rigbox call carries the activity’s Temporal priority and fairness (Info.priority) to the limiter', async () => {
+    const seen: unknown[] = [];
+    const rigbox = {
+      deleteSnapshot: (_w: string, _s: string, opts: { priority?: unknown }) => {
+        seen.push(opts.priority);
+        return Promise.resolve();
+      },
+    } as unknown as RigboxClient;
+    const env = new MockActivityEnvironment({ priority: { priorityKey: 1, fairnessKey: 'team-a', fairnessWeight: 3 } });
+    const a = createActivities({ rigbox });
+    await env.run((i: { workspaceId: string; snapshotId: string }) => a.deleteSnapshot(i), { workspaceId: 'ws_a', snapshotId: 'snap_a' });
+    expect(seen).toEqual([{ priorityKey: 1, fairnessKey: 'team-a', fairnessWeight: 3 }]);
   });
 });

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { AcquireOptions, CallLimiter } from '../../activities/call-limiter.js';
 import { createRigboxClient, RigboxApiError } from '../../activities/rigbox-client.js';
 import { ERROR_TABLE, isRetryable } from '../../domain/index.js';
 import { startEmulator, type Emulator } from '../../emulator/index.js';
@@ -264,6 +265,21 @@ describe('injected faults', () => {
     expect(await run(42)).toBe(a);
     expect(a).toContain('Unavailable');
     expect(a).toContain('ok');
+  });
+});
+
+describe('the quota queue', () => {
+  it('each request takes its turn as a change (POST, DELETE) or a read (GET), with the caller’s priority', async () => {
+    const turns: AcquireOptions[] = [];
+    const limiter = { acquire: (o: AcquireOptions) => (turns.push(o), Promise.resolve()) } as unknown as CallLimiter;
+    const c = createRigboxClient({ baseUrl: emu.url, token: TOKEN, limiter });
+    const priority = { priorityKey: 4, fairnessKey: 'fleet-a', fairnessWeight: 2 };
+    await c.getWorkspace('ws_a', { priority });
+    await c.stopWorkspace('ws_a', { priority });
+    expect(turns.map(({ kind, priorityKey, fairnessKey, fairnessWeight }) => ({ kind, priorityKey, fairnessKey, fairnessWeight }))).toEqual([
+      { kind: 'read', ...priority },
+      { kind: 'change', ...priority },
+    ]);
   });
 });
 
