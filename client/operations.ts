@@ -11,11 +11,14 @@ import {
   DeleteSnapshotInput,
   ListSnapshotsInput,
   PruneSnapshotsInput,
+  PriorityOverrides,
   RequestKey,
   RestoreWorkspaceInput,
   SnapshotWorkspaceInput,
+  priorityFor,
   requestKey as defaultRequestKey,
   workflowIds,
+  type PrioritySettings,
 } from '../domain/index.js';
 import type * as workflows from '../workflows/index.js';
 import type { TemporalContext } from './context.js';
@@ -145,6 +148,15 @@ export function fleetSummaryOf(err: unknown): BackupFleetResult | null {
   return parsed.success ? parsed.data : null;
 }
 
+/**
+ * The task-queue priority of a start: a fleet (a batch) at the fleet level with its workflow id as its
+ * fairness key unless a team is named; everything else on demand, ahead of scheduled work.
+ */
+export function startPriority(operation: PublicOperation, workflowId: string, opts: StartOptions): PrioritySettings {
+  const overrides = validate(PriorityOverrides, { priority: opts.priority, team: opts.team, weight: opts.weight });
+  return operation === 'fleet-backup' ? priorityFor('fleet', overrides, workflowId) : priorityFor('on-demand', overrides);
+}
+
 function requestKeyOf(opts: StartOptions): string {
   if (opts.requestKey === undefined) return defaultRequestKey(Date.now());
   return validateField('requestKey', RequestKey, opts.requestKey);
@@ -163,6 +175,7 @@ export async function startOperation<Op extends PublicOperation>(
 ): Promise<StartedOperation<OperationResult<Op>>> {
   const planned = plan(OPERATIONS[operation], input, requestKeyOf(opts));
   const { workflowId, workspaceId } = planned;
+  const priority = startPriority(operation, workflowId, opts);
   const workflowType = WORKFLOW_TYPES[operation];
   const typedSearchAttributes: SearchAttributePair[] = [{ key: operationKey, value: operation }];
   if (workspaceId) typedSearchAttributes.push({ key: workspaceIdKey, value: workspaceId });
@@ -178,6 +191,7 @@ export async function startOperation<Op extends PublicOperation>(
       workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
       typedSearchAttributes,
       staticSummary: planned.summary,
+      priority,
     });
     runId = started.firstExecutionRunId;
     // The same run chain as `started`, typed with the operation's workflow: its result() is typed.

@@ -84,6 +84,8 @@ export interface RigsnapWorkerOptions {
   identity?: string;
   /** Where rigsnap's metrics go; default: the SDK runtime's meter (a no-op when the runtime exports no metrics). */
   metrics?: RigsnapMetrics;
+  /** Tests of Temporal's dispatch: a worker that runs workflows and local activities only. */
+  enableNonLocalActivities?: boolean;
 }
 
 export async function createRigsnapWorker(o: RigsnapWorkerOptions): Promise<Worker> {
@@ -117,5 +119,6 @@ export async function createRigsnapWorker(o: RigsnapWorkerOptions): Promise<Work
     // seconds. The cost is one heartbeat RPC per running long activity per interval.
     maxHeartbeatThrottleInterval: HEARTBEAT_THROTTLE,
     ...(o.identity ? { identity: o.identity } : {}),
+    ...(o.enableNonLocalActivities === false ? { enableNonLocalActivities: false } : {}),
   });
 }

@@ -12,6 +12,7 @@ import {
 } from '@temporalio/workflow';
 import type { z } from 'zod';
 import { MEMO_KEYS } from '../domain/constants.js';
+import { fleetChildPriority } from '../domain/priority.js';
 import { workflowIds } from '../domain/ids.js';
 import type { BackupFleetInput } from '../domain/inputs.js';
 import type { BackupFleetResult, FleetFailure } from '../domain/results.js';
@@ -168,6 +169,8 @@ class FleetRun {
       parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
       memo: { [MEMO_KEYS.backupTime]: s.backupTime, [MEMO_KEYS.timezone]: s.timeZone },
       staticSummary: `backup of ${workspaceId} for fleet run ${info.workflowId}`,
+      // Behind on-demand operations and single scheduled backups, and fair between fleets (domain/priority.ts).
+      ...(patched(PATCHES.priority2026_12) ? { priority: fleetChildPriority(info.priority) } : {}),
     }).then(
       () => {
         s.succeeded++;

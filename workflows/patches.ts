@@ -17,4 +17,9 @@ export const PATCHES = {
    * reads (listSnapshots) leave the workspace's search attribute unset.
    */
   core2026_11: 'core-2026-11',
+  /**
+   * December 2026 (issue 24): a fleet starts its children with an explicit task-queue priority (the
+   * fleet's level, 4 unless the fleet was started with another, and the fleet's fairness key and weight).
+   */
+  priority2026_12: 'priority-2026-12',
 } as const;
