@@ -5,7 +5,6 @@ import { WORKFLOW_TYPES, operationKey, workspaceIdKey } from '../contract/index.
 import {
   AuditBackupsInput,
   BackupFleetInput,
-  BackupFleetResult,
   BackupWorkspaceInput,
   CheckpointWorkspaceInput,
   DeleteSnapshotInput,
@@ -138,15 +137,7 @@ const OPERATIONS: { [Op in PublicOperation]: OperationSpec<(typeof INPUTS)[Op]> 
   },
 };
 
-/**
- * A fleet with failed workspaces fails (so alerts see it) with type PartialFailure and its summary as
- * details[0]: that summary, or null when the failure is another one.
- */
-export function fleetSummaryOf(err: unknown): BackupFleetResult | null {
-  if (!(err instanceof RigsnapError) || err.type !== 'PartialFailure') return null;
-  const parsed = BackupFleetResult.safeParse(err.details[0]);
-  return parsed.success ? parsed.data : null;
-}
+export { fleetSummaryOf } from './errors.js';
 
 /**
  * The task-queue priority of a start: a fleet (a batch) at the fleet level with its workflow id as its

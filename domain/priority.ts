@@ -79,6 +79,16 @@ export function priorityFor(kind: PriorityKind, o: PriorityOptions = {}, default
 }
 
 /**
+ * Whether someone is waiting for an operation at this priority (on demand: 1 or 2). Its long activities
+ * heartbeat every few seconds so a cancel lands at once; the rest (a schedule's or a fleet's, and runs
+ * started without a priority, which Temporal runs at 3) heartbeat at the minute's scale, since every
+ * heartbeat is a billed action (workflows/profiles.ts).
+ */
+export function isInteractive(priorityKey: number | undefined): boolean {
+  return (priorityKey || PRIORITY.scheduledBackup) < PRIORITY.scheduledBackup;
+}
+
+/**
  * A fleet child's priority, from its fleet's (workflowInfo().priority). Temporal would let the child
  * inherit every field it leaves unset; rigsnap sets them so that a fleet started without a priority (by
  * `temporal workflow start`, or by a release before this one) still runs its children at the fleet level,

@@ -137,6 +137,7 @@ beforeAll(async () => {
       { id: 'ws_list', status: 'running' },
       { id: 'ws_cli_sched', status: 'running' },
       { id: 'ws_cli_cancel', status: 'running' },
+      { id: 'ws_cli_detach', status: 'running' },
       { id: 'ws_lock', status: 'running' },
       { id: 'ws_fleet_a', status: 'running' },
       { id: 'ws_fleet_b', status: 'stopped' },
@@ -563,6 +564,29 @@ describe('rigsnap cancel and status', () => {
       const again = await rigsnap(['cancel', id, '--yes']);
       expect(again.code).toBe(0);
       expect(again.stdout).toContain(`${id} had already ended (cancelled); nothing to cancel`);
+    } finally {
+      emu.delays.stopMs = stopMs;
+    }
+  });
+
+  it('Ctrl-C while an operation runs detaches (exit 130), says how to follow it and how to cancel it; it goes on in Temporal', async () => {
+    const stopMs = emu.delays.stopMs;
+    emu.delays.stopMs = 20_000; // a stop long enough to press Ctrl-C during it
+    try {
+      const run = startRigsnap(['snapshot', 'ws_cli_detach', '--name', 'detached']);
+      await eventually(() => emu.state.workspace('ws_cli_detach')!.status === 'stopping', 30_000, 'the stop to begin');
+      await run.waitFor(/snapshot-ws_cli_detach-detached-\S+/);
+      const id = /(snapshot-ws_cli_detach-detached-[A-Za-z0-9_-]+)/.exec(run.stdout() + run.stderr())![1]!;
+      run.child.kill('SIGINT');
+      expect(await run.exited).toBe(130);
+      expect(run.stderr()).toContain(`rigsnap status ${id}`);
+      expect(run.stderr()).toContain(`rigsnap cancel ${id}`);
+      // What it says works: the operation still runs, and `cancel` (the command it names) ends it.
+      const status = await rigsnap(['status', id, '--json']);
+      expect(parse(status)).toMatchObject({ status: 'RUNNING' });
+      emu.delays.stopMs = stopMs;
+      expect((await rigsnap(['cancel', id, '--yes'])).code).toBe(0);
+      await eventually(() => emu.state.workspace('ws_cli_detach')!.status === 'running', 30_000, 'ws_cli_detach to run again');
     } finally {
       emu.delays.stopMs = stopMs;
     }
