@@ -10,6 +10,7 @@ import type { CallRecord } from '../emulator/index.js';
 import { projectRoot } from '../dev/temporal-server.js';
 import { actionsPerBackup } from './actions.js';
 import { benchCliStartup } from './cli-startup.js';
+import { benchFairness, benchInteractive } from './contention.js';
 import { BENCH_TOKEN, percentile, startBenchStack, type BenchStack, type WorkerProcess } from './stack.js';
 
 /**
@@ -476,6 +477,29 @@ function actionRows(a: ActionFigures): Row[] {
   return rows;
 }
 
+type InteractiveFigures = Awaited<ReturnType<typeof benchInteractive>>;
+type FairnessFigures = Awaited<ReturnType<typeof benchFairness>>;
+
+/** 12 and 13: an on-demand snapshot under a fleet's load, and two teams' shares of the quota. */
+function contentionRows(i: InteractiveFigures | null, f: FairnessFigures | null): Row[] {
+  const rows: Row[] = [];
+  if (i)
+    rows.push({
+      figure: `12. on-demand snapshot started 10 s into a fleet of ${i.fleetSize} at ${i.quota} calls/s ÷ the same snapshot alone`,
+      measured: `${i.ratio}× (${(i.loadedMs / 1000).toFixed(1)} s loaded, ${(i.soloMs / 1000).toFixed(1)} s solo)`,
+      goal: '≤ 1.2×',
+      met: i.ratio <= 1.2,
+    });
+  if (f)
+    rows.push({
+      figure: `13. two fleets (weights 1 and 3, ${f.fleetSize} workspaces each) at ${f.quota} calls/s: shares of the Rigbox calls over ${f.windowSeconds} s while both run`,
+      measured: `${f.sharePercentA} % / ${f.sharePercentB} % (${f.callsA} / ${f.callsB} calls)`,
+      goal: '25 % / 75 % ± 5',
+      met: Math.abs(f.sharePercentA - 25) <= 5,
+    });
+  return rows;
+}
+
 type CliFigures = Awaited<ReturnType<typeof benchCliStartup>>;
 
 /** 11. The CLI's start-up when it needs no server, against a bare `node -e ''`. */
@@ -656,7 +680,13 @@ async function main() {
   try {
     const classic = bundle ? await classicPart(stack, s, bundle) : null;
     const actions = wants('actions') ? await benchActions(stack, s) : null;
-    const rows = [...(classic?.rows ?? []), ...(actions ? actionRows(actions) : []), ...(cli ? cliRows(cli) : [])];
+    // Minutes of a loaded fleet each: the full run only (or --only interactive,fairness).
+    const heavy = (part: string) => (only ? only.has(part) : !opts.quick);
+    const interactive = heavy('interactive') ? await benchInteractive(stack, { fleetSize: 1000, quota: 40, startAfterMs: 10_000 }) : null;
+    if (interactive) log(`interactive: ${JSON.stringify(interactive)}`);
+    const fairness = heavy('fairness') ? await benchFairness(stack, { fleetSize: 200, quota: 40, windowMs: 60_000 }) : null;
+    if (fairness) log(`fairness: ${JSON.stringify(fairness)}`);
+    const rows = [...(classic?.rows ?? []), ...(actions ? actionRows(actions) : []), ...contentionRows(interactive, fairness), ...(cli ? cliRows(cli) : [])];
     const results = {
       mode: opts.quick ? 'quick' : 'full',
       ...(only ? { only: [...only] } : {}),
@@ -665,6 +695,8 @@ async function main() {
       settings: { sizes: s, emulatorLatencyMs: LATENCY_MS, docsPollMs: DOCS_POLL_MS, rigboxCallsPerSecond: FAN_OUT_QUOTA, tightQuota: s.tightQuota },
       ...(classic?.figures ?? {}),
       ...(actions ? { actions } : {}),
+      ...(interactive ? { interactive } : {}),
+      ...(fairness ? { fairness } : {}),
       ...(cli ? { cli } : {}),
       table: rows,
       wallSeconds: Math.round((Date.now() - started) / 1000),
