@@ -46,7 +46,11 @@ async function quotaWorker(stack: BenchStack, suffix: string, quota: number) {
 }
 
 /** 12. An on-demand snapshot 10 s into a fleet of `fleetSize` at `quota` calls/s, against the same snapshot alone. */
-export async function benchInteractive(stack: BenchStack, o: { fleetSize: number; quota: number; startAfterMs: number }) {
+export async function benchInteractive(
+  stack: BenchStack,
+  o: { fleetSize: number; quota: number; startAfterMs: number; delays: { stopMs: number; snapshotMs: number; startMs: number } },
+) {
+  Object.assign(stack.emu.delays, { ...o.delays, restoreMs: o.delays.snapshotMs });
   const { taskQueue, worker } = await quotaWorker(stack, 'interactive', o.quota);
   stack.emu.state.upsertWorkspace({ id: 'ws_bench_urgent', status: 'running', files: { a: 'x' } });
   try {
@@ -68,7 +72,11 @@ export async function benchInteractive(stack: BenchStack, o: { fleetSize: number
 }
 
 /** 13. Two teams' fleets at weights 1 and 3 under one quota: each one's share of the Rigbox calls over `windowMs` while both run. */
-export async function benchFairness(stack: BenchStack, o: { fleetSize: number; quota: number; windowMs: number }) {
+export async function benchFairness(
+  stack: BenchStack,
+  o: { fleetSize: number; quota: number; windowMs: number; delays: { stopMs: number; snapshotMs: number; startMs: number } },
+) {
+  Object.assign(stack.emu.delays, { ...o.delays, restoreMs: o.delays.snapshotMs });
   const { taskQueue, worker } = await quotaWorker(stack, 'fairness', o.quota);
   try {
     const light = await startFleet(stack, taskQueue, addWorkspaces(stack, 'ws_team_a_', o.fleetSize), 'team-a', 1);

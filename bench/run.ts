@@ -682,9 +682,11 @@ async function main() {
     const actions = wants('actions') ? await benchActions(stack, s) : null;
     // Minutes of a loaded fleet each: the full run only (or --only interactive,fairness).
     const heavy = (part: string) => (only ? only.has(part) : !opts.quick);
-    const interactive = heavy('interactive') ? await benchInteractive(stack, { fleetSize: 1000, quota: 40, startAfterMs: 10_000 }) : null;
+    const interactive = heavy('interactive')
+      ? await benchInteractive(stack, { fleetSize: 1000, quota: 40, startAfterMs: 10_000, delays: FULL.snapshotDelays })
+      : null;
     if (interactive) log(`interactive: ${JSON.stringify(interactive)}`);
-    const fairness = heavy('fairness') ? await benchFairness(stack, { fleetSize: 200, quota: 40, windowMs: 60_000 }) : null;
+    const fairness = heavy('fairness') ? await benchFairness(stack, { fleetSize: 200, quota: 40, windowMs: 60_000, delays: FULL.fleetDelays }) : null;
     if (fairness) log(`fairness: ${JSON.stringify(fairness)}`);
     const rows = [...(classic?.rows ?? []), ...(actions ? actionRows(actions) : []), ...contentionRows(interactive, fairness), ...(cli ? cliRows(cli) : [])];
     const results = {
