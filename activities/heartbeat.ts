@@ -3,6 +3,14 @@
  * `everyMs` for as long as the activity runs, whether it sleeps between polls, waits for a long copy or
  * pages through a large listing. A dead worker is then noticed within the heartbeat timeout, and a
  * cancellation (delivered in a heartbeat's answer) arrives promptly.
+ *
+ * Two cadences, chosen by the heartbeat timeout the workflow gave (workflows/profiles.ts): an operation
+ * someone waits for (a short timeout) beats every few seconds from its start, so a cancel lands within
+ * seconds; a scheduled or fleet backup (a timeout of a minute: BATCH_HEARTBEAT_TIMEOUT) beats only every
+ * half timeout, the first one half a timeout in, and a change of details waits for the next beat. Every
+ * heartbeat that reaches the server is a billed action on Temporal Cloud: a 30 s stop, a 60 s copy and a
+ * 30 s start cost 47 of them at the fast cadence and about 3 at the slow one, and a dead worker is still
+ * noticed within the minute.
  */
 import { Context } from '@temporalio/activity';
 import type { WaitHeartbeatDetails } from '../contract/index.js';
@@ -13,19 +21,29 @@ export interface Heartbeat<D> {
   stop(): void;
 }
 
+/** A heartbeat timeout at least this long asks for the slow cadence (see above). */
+export const SLOW_CADENCE_FROM_MS = 30_000;
+
+/** How often, and whether at once, an activity with this heartbeat timeout beats (pure: unit-tested). */
+export function heartbeatCadence(heartbeatTimeoutMs: number | undefined, everyMs: number): { everyMs: number; eager: boolean } {
+  if (heartbeatTimeoutMs === undefined || heartbeatTimeoutMs < SLOW_CADENCE_FROM_MS) return { everyMs, eager: true };
+  return { everyMs: Math.max(everyMs, Math.floor(heartbeatTimeoutMs / 2)), eager: false };
+}
+
 export function startHeartbeat<D>(details: D, everyMs: number): Heartbeat<D> {
   const ctx = Context.current();
   // Local activities have no heartbeat (the SDK keeps their workflow task alive instead).
   if (ctx.info.isLocal) return { update() {}, stop() {} };
+  const cadence = heartbeatCadence(ctx.info.heartbeatTimeoutMs, everyMs);
   let current = details;
-  ctx.heartbeat(current);
+  if (cadence.eager) ctx.heartbeat(current);
   // The SDK throttles what reaches the server; ticking often only keeps the latest details ready.
-  const timer = setInterval(() => ctx.heartbeat(current), everyMs);
+  const timer = setInterval(() => ctx.heartbeat(current), cadence.everyMs);
   timer.unref();
   return {
     update(next: D) {
       current = next;
-      ctx.heartbeat(current);
+      if (cadence.eager) ctx.heartbeat(current);
     },
     stop() {
       clearInterval(timer);

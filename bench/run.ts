@@ -8,6 +8,9 @@ import { WORKFLOW_TYPES } from '../contract/index.js';
 import { workflowIds, type BackupFleetResult, type SnapshotWorkspaceResult } from '../domain/index.js';
 import type { CallRecord } from '../emulator/index.js';
 import { projectRoot } from '../dev/temporal-server.js';
+import { actionsPerBackup } from './actions.js';
+import { benchCliStartup } from './cli-startup.js';
+import { benchFairness, benchInteractive } from './contention.js';
 import { BENCH_TOKEN, percentile, startBenchStack, type BenchStack, type WorkerProcess } from './stack.js';
 
 /**
@@ -30,6 +33,8 @@ interface Sizes {
   tightQuota: number;
   /** Workflows created to measure what one costs. */
   instantiations: number;
+  /** Also measure a backup's actions at realistic Rigbox timings (a 30 s stop, a 60 s copy, a 30 s start: 2 min). */
+  realisticActions: boolean;
 }
 
 const FULL: Sizes = {
@@ -43,6 +48,7 @@ const FULL: Sizes = {
   quotaFleetSize: 100,
   tightQuota: 40,
   instantiations: 300,
+  realisticActions: true,
 };
 
 const QUICK: Sizes = {
@@ -56,6 +62,7 @@ const QUICK: Sizes = {
   quotaFleetSize: 20,
   tightQuota: 10,
   instantiations: 50,
+  realisticActions: false,
 };
 
 /** The Rigbox quota while the fan-out is measured: high enough not to be what limits it. */
@@ -446,6 +453,90 @@ async function benchBundle(s: Sizes) {
   return { sizeKiB, instantiationCpuMs: created.cpuMs, backupReplayCpuMs: backup.cpuMs };
 }
 
+/** Realistic Rigbox timings: a 30 s stop, a 60 s copy, a 30 s start. */
+const REALISTIC = { stopMs: 30_000, snapshotMs: 60_000, startMs: 30_000 };
+
+/** 10. Temporal actions of one scheduled backup (snapshot + prune), at short and (full run) realistic timings. */
+async function benchActions(stack: BenchStack, s: Sizes) {
+  await Promise.all(stack.workers.map((w) => w.stop('SIGTERM')));
+  const taskQueue = `${stack.taskQueue}-actions`;
+  const worker = await stack.startWorker({ RIGSNAP_TASK_QUEUE: taskQueue });
+  const onQueue = { ...stack, taskQueue };
+  try {
+    const short = await actionsPerBackup(onQueue, s.fleetDelays, 'ws_bench_actions_short');
+    log(`actions per backup, short timings: ${short.actions} (${short.heartbeats} heartbeats) ${JSON.stringify(short.byType)}`);
+    const realistic = s.realisticActions ? await actionsPerBackup(onQueue, REALISTIC, 'ws_bench_actions_real') : null;
+    if (realistic) log(`actions per backup, realistic timings: ${realistic.actions} (${realistic.heartbeats} heartbeats) ${JSON.stringify(realistic.byType)}`);
+    return { short, realistic };
+  } finally {
+    await worker.stop('SIGTERM');
+  }
+}
+
+type ActionFigures = Awaited<ReturnType<typeof benchActions>>;
+
+function actionRows(a: ActionFigures): Row[] {
+  const t = (x: { stopMs: number; snapshotMs: number; startMs: number }) =>
+    `${x.stopMs / 1000} s stop, ${x.snapshotMs / 1000} s copy, ${x.startMs / 1000} s start`;
+  const rows: Row[] = [
+    {
+      figure: `10. Temporal actions per scheduled backup (snapshot + prune; the server's \`action\` counter), ${t(a.short.timings)}`,
+      measured: `${a.short.actions} (${a.short.heartbeats} heartbeats)`,
+      goal: '—',
+      met: null,
+    },
+  ];
+  rows.push(
+    a.realistic
+      ? {
+          figure: `10. Temporal actions per scheduled backup, realistic timings (${t(a.realistic.timings)})`,
+          measured: `${a.realistic.actions} (${a.realistic.heartbeats} heartbeats)`,
+          goal: '≤ 12',
+          met: a.realistic.actions <= 12,
+        }
+      : { figure: '10. Temporal actions per scheduled backup, realistic timings', measured: 'full run only (2 min)', goal: '≤ 12', met: null },
+  );
+  return rows;
+}
+
+type InteractiveFigures = Awaited<ReturnType<typeof benchInteractive>>;
+type FairnessFigures = Awaited<ReturnType<typeof benchFairness>>;
+
+/** 12 and 13: an on-demand snapshot under a fleet's load, and two teams' shares of the quota. */
+function contentionRows(i: InteractiveFigures | null, f: FairnessFigures | null): Row[] {
+  const rows: Row[] = [];
+  if (i)
+    rows.push({
+      figure: `12. on-demand snapshot started 10 s into a fleet of ${i.fleetSize} at ${i.quota} calls/s ÷ the same snapshot alone`,
+      measured: `${i.ratio}× (${(i.loadedMs / 1000).toFixed(1)} s loaded, ${(i.soloMs / 1000).toFixed(1)} s solo)`,
+      goal: '≤ 1.2×',
+      met: i.ratio <= 1.2,
+    });
+  if (f)
+    rows.push({
+      figure: `13. two fleets (weights 1 and 3, ${f.fleetSize} workspaces each) at ${f.quota} calls/s: shares of the Rigbox calls over ${f.windowSeconds} s while both run`,
+      measured: `${f.sharePercentA} % / ${f.sharePercentB} % (${f.callsA} / ${f.callsB} calls)`,
+      goal: '25 % / 75 % ± 5',
+      met: Math.abs(f.sharePercentA - 25) <= 5,
+    });
+  return rows;
+}
+
+type CliFigures = Awaited<ReturnType<typeof benchCliStartup>>;
+
+/** 11. The CLI's start-up when it needs no server, against a bare `node -e ''`. */
+function cliRows(c: CliFigures): Row[] {
+  const ratio = (ms: number) => Math.round((ms / c.bareNodeMs) * 10) / 10;
+  return [
+    {
+      figure: `11. \`./rigsnap --help\` / a usage error ÷ a bare \`node -e ''\` (${c.bareNodeMs} ms; medians of ${c.runs})`,
+      measured: `${ratio(c.helpMs)}× / ${ratio(c.usageErrorMs)}× (${c.helpMs} ms / ${c.usageErrorMs} ms)`,
+      goal: '≤ 3×',
+      met: ratio(c.helpMs) <= 3 && ratio(c.usageErrorMs) <= 3,
+    },
+  ];
+}
+
 function markdown(rows: Row[]): string {
   const lines = ['| figure | measured | goal | met |', '|---|---|---|---|'];
   for (const r of rows) lines.push(`| ${r.figure} | ${r.measured} | ${r.goal} | ${r.met === null ? '—' : r.met ? 'yes' : '**no**'} |`);
@@ -582,17 +673,33 @@ function parseOptions() {
     .name('bench')
     .description('Benchmarks rigsnap on the local stack and writes bench/results.json')
     .option('--quick', 'a small version that runs in under two minutes')
+    .option('--only <parts>', 'only these parts, comma-separated: actions, interactive, fairness, cli')
     .option('--out <file>', 'where to write the results', path.join(projectRoot(), 'bench', 'results.json'))
     .parse();
-  return program.opts<{ quick?: boolean; out: string }>();
+  return program.opts<{ quick?: boolean; out: string; only?: string }>();
+}
+
+/** The classic rows (1 to 9): snapshot, waits, fleet, quota, bundle. */
+async function classicPart(stack: BenchStack, s: Sizes, bundle: BundleFigures) {
+  await stack.startWorker();
+  const one = await benchSnapshot(stack, s);
+  const stops = await benchAwaitStopped(stack, s);
+  const fleet = await benchFleet(stack, s);
+  const quota = await benchQuota(stack, s);
+  const sharedQuota = await benchQuota(stack, s, 2);
+  const rows = [...snapshotRows(one, stops), ...fleetRows(fleet), ...quotaAndBundleRows(fleet, quota, sharedQuota, bundle)];
+  return { rows, figures: { snapshot: one, awaitStopped: stops, fleet, quota, sharedQuota, bundle } };
 }
 
 async function main() {
   const opts = parseOptions();
   const s = opts.quick ? QUICK : FULL;
+  const only = opts.only ? new Set(opts.only.split(',').map((p) => p.trim())) : null;
+  const wants = (part: string) => !only || only.has(part);
   const started = Date.now();
-  // Measured first, alone: what a workflow costs to create, and the bundle.
-  const bundle = await benchBundle(s);
+  // Measured first, alone: what a workflow costs to create, the bundle, and the CLI's start-up.
+  const bundle = only ? null : await benchBundle(s);
+  const cli = wants('cli') ? await benchCliStartup() : null;
   const stack = await startBenchStack({
     emulator: { delays: { latencyMs: LATENCY_MS }, recordCalls: true },
     // Every worker runs with the default settings, the Rigbox quota raised so that it does not cap what
@@ -602,31 +709,36 @@ async function main() {
     log,
   });
   try {
-    await stack.startWorker();
-    const one = await benchSnapshot(stack, s);
-    const stops = await benchAwaitStopped(stack, s);
-    const fleet = await benchFleet(stack, s);
-    const quota = await benchQuota(stack, s);
-    const sharedQuota = await benchQuota(stack, s, 2);
-    const rows = [...snapshotRows(one, stops), ...fleetRows(fleet), ...quotaAndBundleRows(fleet, quota, sharedQuota, bundle)];
-
+    const classic = bundle ? await classicPart(stack, s, bundle) : null;
+    const actions = wants('actions') ? await benchActions(stack, s) : null;
+    // Minutes of a loaded fleet each: the full run only (or --only interactive,fairness).
+    const heavy = (part: string) => (only ? only.has(part) : !opts.quick);
+    const interactive = heavy('interactive')
+      ? await benchInteractive(stack, { fleetSize: 1000, quota: 40, startAfterMs: 10_000, delays: FULL.snapshotDelays })
+      : null;
+    if (interactive) log(`interactive: ${JSON.stringify(interactive)}`);
+    const fairness = heavy('fairness') ? await benchFairness(stack, { fleetSize: 200, quota: 40, windowMs: 60_000, delays: FULL.fleetDelays }) : null;
+    if (fairness) log(`fairness: ${JSON.stringify(fairness)}`);
+    const rows = [...(classic?.rows ?? []), ...(actions ? actionRows(actions) : []), ...contentionRows(interactive, fairness), ...(cli ? cliRows(cli) : [])];
     const results = {
       mode: opts.quick ? 'quick' : 'full',
+      ...(only ? { only: [...only] } : {}),
       date: new Date().toISOString(),
       machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
       settings: { sizes: s, emulatorLatencyMs: LATENCY_MS, docsPollMs: DOCS_POLL_MS, rigboxCallsPerSecond: FAN_OUT_QUOTA, tightQuota: s.tightQuota },
-      snapshot: one,
-      awaitStopped: stops,
-      fleet,
-      quota,
-      sharedQuota,
-      bundle,
+      ...(classic?.figures ?? {}),
+      ...(actions ? { actions } : {}),
+      ...(interactive ? { interactive } : {}),
+      ...(fairness ? { fairness } : {}),
+      ...(cli ? { cli } : {}),
       table: rows,
       wallSeconds: Math.round((Date.now() - started) / 1000),
     };
-    fs.mkdirSync(path.dirname(opts.out), { recursive: true });
-    fs.writeFileSync(opts.out, `${JSON.stringify(results, null, 2)}\n`);
-    process.stdout.write(`\n${markdown(rows)}\n\n(${results.mode} run, ${results.wallSeconds} s; results in ${path.relative(process.cwd(), opts.out)})\n`);
+    // A partial run (--only) does not replace the full results.
+    const out = only ? opts.out.replace(/\.json$/, '.partial.json') : opts.out;
+    fs.mkdirSync(path.dirname(out), { recursive: true });
+    fs.writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
+    process.stdout.write(`\n${markdown(rows)}\n\n(${results.mode} run, ${results.wallSeconds} s; results in ${path.relative(process.cwd(), out)})\n`);
   } finally {
     await stack.close();
   }

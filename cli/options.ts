@@ -21,6 +21,36 @@ export interface CommonOptions {
 
 /** Numbers stay numbers; anything else is passed on as text so the schema names the option in its message. */
 export const numberArg = (v: string): number | string => (/^\s*-?\d+(\.\d+)?\s*$/.test(v) ? Number(v) : v);
+/**
+ * `--priority`, `--team` and `--weight` (domain/priority.ts): for fleets and schedules, which run behind
+ * on-demand operations and share dispatch with other teams by weight.
+ */
+export function addPriorityOptions(cmd: Command, defaultLevel: string): Command {
+  return cmd
+    .option(
+      '--priority <1-5>',
+      `Temporal task-queue priority of its runs, 1 first … 5 last (default ${defaultLevel}; on-demand operations run at 1)`,
+      numberArg,
+    )
+    .option('--team <key>', "fairness key: teams at the same priority share workers by weight (default: the schedule's or fleet's id)")
+    .option('--weight <w>', "this key's share of dispatch against other keys (default 1; e.g. 3 gets three times a 1's share)", numberArg);
+}
+
+export interface PriorityCliOptions {
+  priority?: number | string;
+  team?: string;
+  weight?: number | string;
+}
+
+/** The priority options given, as the client takes them (checked there). */
+export function priorityFrom(o: PriorityCliOptions): { priority?: number; team?: string; weight?: number } {
+  return {
+    ...(o.priority !== undefined ? { priority: o.priority as number } : {}),
+    ...(o.team !== undefined ? { team: o.team } : {}),
+    ...(o.weight !== undefined ? { weight: o.weight as number } : {}),
+  };
+}
+
 export const listArg = (v: string): string[] =>
   v
     .split(',')

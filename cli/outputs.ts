@@ -1,5 +1,6 @@
 import type { z } from 'zod';
-import { WORKFLOW_TYPES } from '../contract/index.js';
+// The type names only: contract/index.js also defines messages with @temporalio/workflow, which --help must not load.
+import { WORKFLOW_TYPES } from '../contract/workflow-types.js';
 import {
   RESULT_SCHEMAS,
   formatDuration,
@@ -15,7 +16,7 @@ import {
   type SnapshotWorkspaceResult,
 } from '../domain/index.js';
 import { fmtBytes, fmtTime } from '../client/format.js';
-import { fleetSummaryOf } from '../client/operations.js';
+import { fleetSummaryOf } from '../client/errors.js';
 import type { RigsnapClient } from '../client/rigsnap-client.js';
 import { EXIT, table, type Io } from './io.js';
 import type { OperationOutput } from './operation.js';

@@ -177,6 +177,11 @@ class Watch {
  * activity's heartbeat) redrawn in place; in a log, each step once when it finishes; with --json nothing.
  * Ctrl-C stops watching (exit 130); the operation goes on.
  */
+/** What Ctrl-C during an operation says: it was only the watching that stopped, and how to follow or cancel it. */
+export function detachedLines(workflowId: string): string[] {
+  return ['stopped watching; the operation goes on in Temporal.', `  follow it:  rigsnap status ${workflowId}`, `  cancel it:  rigsnap cancel ${workflowId}`];
+}
+
 export async function watch<T>(
   rig: RigsnapClient,
   io: Io,
@@ -194,7 +199,7 @@ export async function watch<T>(
   const onSigint = () => {
     w.block.clear();
     if (io.tty) process.stdout.write(SHOW_CURSOR);
-    io.err(`\nstopped watching; the operation goes on in Temporal. Follow it with: rigsnap status ${workflowId}`);
+    io.err(`\n${detachedLines(workflowId).join('\n')}`);
     process.exit(130);
   };
   process.once('SIGINT', onSigint);

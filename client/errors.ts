@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ERROR_ADVICE, cancelledAfterChangeAdvice, hasLanded, isErrorType, parseInput, type ChangesLanded, type ErrorType } from '../domain/index.js';
+import { BackupFleetResult, ERROR_ADVICE, cancelledAfterChangeAdvice, hasLanded, isErrorType, parseInput, type ChangesLanded, type ErrorType } from '../domain/index.js';
 
 /*
  * Errors as data, with no Temporal SDK import: the CLI loads this (and validates input) without paying
@@ -177,4 +177,15 @@ export class TemporalConnectionError extends Error {
 /** A configuration the client cannot use (a malformed temporal.toml, a bad task queue name). */
 export class ClientConfigError extends Error {
   override readonly name = 'ClientConfigError';
+}
+
+/**
+ * A fleet with failed workspaces fails (so alerts see it) with type PartialFailure and its summary as
+ * details[0]: that summary, or null when the failure is another one. Here, beside RigsnapError, not in
+ * operations.ts: the CLI reads a fleet's failure without loading the Temporal client.
+ */
+export function fleetSummaryOf(err: unknown): BackupFleetResult | null {
+  if (!(err instanceof RigsnapError) || err.type !== 'PartialFailure') return null;
+  const parsed = BackupFleetResult.safeParse(err.details[0]);
+  return parsed.success ? parsed.data : null;
 }

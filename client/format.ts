@@ -28,3 +28,12 @@ export function fmtBytes(n: number): string {
   }
   return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
 }
+
+/**
+ * Runs newest first by their start time (ties: the workflow id, so the order is stable). Temporal's
+ * SQL visibility lists open runs first and then by close time, and has no ORDER BY: a long backup that
+ * started yesterday and closed a minute ago would otherwise head `rigsnap runs`.
+ */
+export function newestFirst<T extends { startedAt: string; workflowId: string }>(runs: T[]): T[] {
+  return [...runs].sort((a, b) => b.startedAt.localeCompare(a.startedAt) || a.workflowId.localeCompare(b.workflowId));
+}

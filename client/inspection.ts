@@ -4,6 +4,7 @@ import { SEARCH_ATTRIBUTES, WORKFLOW_TYPES, asHeartbeatDetails, lockStateQuery, 
 import { WorkspaceId, workflowIds } from '../domain/index.js';
 import type { TemporalContext } from './context.js';
 import { RigsnapError, TemporalConnectionError, validateField } from './errors.js';
+import { newestFirst } from './format.js';
 import type { WorkflowOf } from './operations.js';
 import type { CancelOutcome, FleetBackupView, PendingActivityView, ProgressReport, RecentRun, StatusReport } from './views.js';
 
@@ -155,7 +156,7 @@ export async function recentRuns(ctx: TemporalContext, opts: { workspaceId?: str
       if (runs.length >= limit) break;
     }
   });
-  return runs;
+  return newestFirst(runs);
 }
 
 /**

@@ -5,18 +5,20 @@ import { WORKFLOW_TYPES, operationKey, workspaceIdKey } from '../contract/index.
 import {
   AuditBackupsInput,
   BackupFleetInput,
-  BackupFleetResult,
   BackupWorkspaceInput,
   MEMO_KEYS,
   CheckpointWorkspaceInput,
   DeleteSnapshotInput,
   ListSnapshotsInput,
   PruneSnapshotsInput,
+  PriorityOverrides,
   RequestKey,
   RestoreWorkspaceInput,
   SnapshotWorkspaceInput,
+  priorityFor,
   requestKey as defaultRequestKey,
   workflowIds,
+  type PrioritySettings,
 } from '../domain/index.js';
 import type * as workflows from '../workflows/index.js';
 import type { TemporalContext } from './context.js';
@@ -136,14 +138,15 @@ const OPERATIONS: { [Op in PublicOperation]: OperationSpec<(typeof INPUTS)[Op]> 
   },
 };
 
+export { fleetSummaryOf } from './errors.js';
+
 /**
- * A fleet with failed workspaces fails (so alerts see it) with type PartialFailure and its summary as
- * details[0]: that summary, or null when the failure is another one.
+ * The task-queue priority of a start: a fleet (a batch) at the fleet level with its workflow id as its
+ * fairness key unless a team is named; everything else on demand, ahead of scheduled work.
  */
-export function fleetSummaryOf(err: unknown): BackupFleetResult | null {
-  if (!(err instanceof RigsnapError) || err.type !== 'PartialFailure') return null;
-  const parsed = BackupFleetResult.safeParse(err.details[0]);
-  return parsed.success ? parsed.data : null;
+export function startPriority(operation: PublicOperation, workflowId: string, opts: StartOptions): PrioritySettings {
+  const overrides = validate(PriorityOverrides, { priority: opts.priority, team: opts.team, weight: opts.weight });
+  return operation === 'fleet-backup' ? priorityFor('fleet', overrides, workflowId) : priorityFor('on-demand', overrides);
 }
 
 function requestKeyOf(opts: StartOptions): string {
@@ -164,6 +167,7 @@ export async function startOperation<Op extends PublicOperation>(
 ): Promise<StartedOperation<OperationResult<Op>>> {
   const planned = plan(OPERATIONS[operation], input, requestKeyOf(opts));
   const { workflowId, workspaceId } = planned;
+  const priority = startPriority(operation, workflowId, opts);
   const workflowType = WORKFLOW_TYPES[operation];
   const typedSearchAttributes: SearchAttributePair[] = [{ key: operationKey, value: operation }];
   if (workspaceId) typedSearchAttributes.push({ key: workspaceIdKey, value: workspaceId });
@@ -181,6 +185,7 @@ export async function startOperation<Op extends PublicOperation>(
       staticSummary: planned.summary,
       // Who asked, for the workspace entity's state and current details (the client's identity).
       memo: { [MEMO_KEYS.requestedBy]: ctx.client.options.identity },
+      priority,
     });
     runId = started.firstExecutionRunId;
     // The same run chain as `started`, typed with the operation's workflow: its result() is typed.

@@ -9,6 +9,7 @@ import {
   DEFAULT_BACKUP_PREFIX,
   MEMO_KEYS,
   parseDuration,
+  priorityFor,
   scheduleIds,
   slug,
   type Operation,
@@ -26,7 +27,11 @@ export type ParsedWorkspace = z.output<typeof BackupScheduleOptions>;
 export type ParsedFleet = z.output<typeof FleetScheduleOptions>;
 export type ParsedDefinition = ({ kind: 'workspace' } & ParsedWorkspace) | ({ kind: 'fleet' } & ParsedFleet);
 
-/** The Temporal schedule for a definition: calendar spec in its timezone, SKIP overlap, catch-up window. */
+/**
+ * The Temporal schedule for a definition: calendar spec in its timezone, SKIP overlap, catch-up window.
+ * The action's `priority`: @temporalio/client 1.24 encodes it on create and update and decodes it on
+ * describe, but its ScheduleOptions type leaves it out, hence the cast (checked by the schedule tests).
+ */
 export function scheduleOptionsFor(def: ParsedDefinition, taskQueue: string): ScheduleOptions {
   const times = Array.isArray(def.at) ? def.at : [def.at];
   // The retention buckets follow the schedule's timezone unless the policy names its own.
@@ -66,7 +71,9 @@ export function scheduleOptionsFor(def: ParsedDefinition, taskQueue: string): Sc
       typedSearchAttributes: searchAttributes,
       staticSummary:
         def.kind === 'fleet' ? `scheduled backup of fleet "${def.name}" (${def.workspaceIds.length} workspaces)` : `scheduled backup of ${def.workspaceId}`,
-    },
+      // Behind on-demand operations; a fleet's children take the fleet's (workflows/backup-fleet.ts).
+      priority: priorityFor(def.kind === 'fleet' ? 'fleet' : 'scheduled-backup', def, scheduleId),
+    } as ScheduleOptions['action'],
     policies: {
       overlap: ScheduleOverlapPolicy.SKIP,
       catchupWindow: parseDuration(def.catchupWindow)!,
@@ -75,6 +82,13 @@ export function scheduleOptionsFor(def: ParsedDefinition, taskQueue: string): Sc
     typedSearchAttributes: searchAttributes,
     state: { paused: def.paused, note: composeNote(describeDefinition(def), def.note ?? null) },
   };
+}
+
+/** The priority a definition's runs get, as ScheduleInfo shows it. */
+export function priorityView(def: ParsedDefinition): { priorityKey: number; fairnessKey: string | null; fairnessWeight: number } {
+  const scheduleId = def.kind === 'fleet' ? scheduleIds.fleet(def.name) : scheduleIds.backup(def.workspaceId);
+  const p = priorityFor(def.kind === 'fleet' ? 'fleet' : 'scheduled-backup', def, scheduleId);
+  return { priorityKey: p.priorityKey, fairnessKey: p.fairnessKey ?? null, fairnessWeight: p.fairnessWeight ?? 1 };
 }
 
 /** One sentence about what a schedule does: the first line of its note, so the Temporal UI shows it. */
@@ -121,6 +135,21 @@ export function toUpdate(opts: ScheduleOptions): ScheduleUpdateOptions {
   };
 }
 
+/**
+ * The priority overrides a schedule was made with, read from its action: a level other than its kind's
+ * default, a fairness key other than the schedule id, a weight. Schedules made before priorities have none.
+ */
+function overridesOf(desc: ScheduleDescription): { priority?: number; team?: string; weight?: number } {
+  const p = desc.action.priority;
+  const fleet = desc.action.workflowType === WORKFLOW_TYPES['fleet-backup'];
+  const defaults = priorityFor(fleet ? 'fleet' : 'scheduled-backup', {}, desc.scheduleId);
+  return {
+    ...(p?.priorityKey && p.priorityKey !== defaults.priorityKey ? { priority: p.priorityKey } : {}),
+    ...(p?.fairnessKey && p.fairnessKey !== defaults.fairnessKey ? { team: p.fairnessKey } : {}),
+    ...(p?.fairnessWeight ? { weight: p.fairnessWeight } : {}),
+  };
+}
+
 /** Reads a schedule back into the options that make it, so an update can change a few and keep the rest. */
 export function definitionOf(desc: ScheduleDescription): ParsedDefinition {
   const action = desc.action;
@@ -136,6 +165,7 @@ export function definitionOf(desc: ScheduleDescription): ParsedDefinition {
     pauseOnFailure: desc.policies.pauseOnFailure,
     note: splitNote(desc.state.note).note ?? undefined,
     paused: desc.state.paused,
+    ...overridesOf(desc),
   };
   // A retention timezone equal to the schedule's is the one build() filled in: it follows the schedule,
   // so that `update --timezone` moves the retention buckets too. One that differs was chosen: it stays.

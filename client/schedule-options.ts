@@ -3,6 +3,7 @@ import {
   BackupFleetInput,
   DEFAULT_BACKUP_PREFIX,
   NamePrefix,
+  PriorityOverrides,
   RetentionPolicy,
   WorkspaceId,
   isValidTimeZone,
@@ -56,6 +57,11 @@ const commonShape = {
   pauseOnFailure: z.boolean({ error: 'must be true or false' }).default(false),
   note: Note.optional(),
   paused: z.boolean({ error: 'must be true or false' }).default(false),
+  /**
+   * Temporal task-queue priority (domain/priority.ts): the level (default 3 for a workspace's backup, 4
+   * for a fleet), the fairness key (`team`, default the schedule id) and its weight (default 1).
+   */
+  ...PriorityOverrides.shape,
 };
 
 export const BackupScheduleOptions = z.strictObject({ workspaceId: WorkspaceId, ...commonShape });
@@ -84,6 +90,10 @@ export interface ScheduleUpdate {
   pauseOnFailure?: boolean;
   note?: string | null;
   paused?: boolean;
+  /** Task-queue priority, fairness key and weight; `null` returns to the default. */
+  priority?: number | null;
+  team?: string | null;
+  weight?: number | null;
   /** Fleet schedules only. */
   workspaceIds?: string[];
   concurrency?: number;

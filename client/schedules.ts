@@ -3,7 +3,16 @@ import { ScheduleAlreadyRunning, type ScheduleDescription } from '@temporalio/cl
 import { z } from 'zod';
 import type { TemporalContext } from './context.js';
 import { RigsnapError, invalidInput, validate, validateField } from './errors.js';
-import { composeNote, definitionOf, describeDefinition, scheduleOptionsFor, splitNote, toUpdate, type ParsedDefinition } from './schedule-definition.js';
+import {
+  composeNote,
+  definitionOf,
+  describeDefinition,
+  priorityView,
+  scheduleOptionsFor,
+  splitNote,
+  toUpdate,
+  type ParsedDefinition,
+} from './schedule-definition.js';
 import {
   BACKUP_PREFIX,
   BackupScheduleOptions,
@@ -126,6 +135,7 @@ export class RigsnapSchedules {
       namePrefix: def.namePrefix,
       // As the backups apply it: a policy without its own timezone uses the schedule's.
       retention: def.retention ? { ...def.retention, timezone: def.retention.timezone ?? def.timezone } : null,
+      priority: priorityView(def),
       paused: desc.state.paused,
       description: describeDefinition(def),
       note,

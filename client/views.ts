@@ -17,6 +17,14 @@ export interface StartOptions {
    * within the same millisecond, such as a double click, is the same request).
    */
   requestKey?: string;
+  /**
+   * Temporal task-queue priority (domain/priority.ts). Defaults: every operation at 1 (on demand, ahead of
+   * scheduled work), a fleet at 4 with its workflow id as its fairness key. `priority` overrides the level;
+   * `team` is the fairness key and `weight` its share of dispatch against other keys at the same level.
+   */
+  priority?: number;
+  team?: string;
+  weight?: number;
 }
 
 /** A started (or found) operation. */
@@ -159,6 +167,8 @@ export interface ScheduleInfo {
   overlap: string;
   namePrefix: string;
   retention: RetentionPolicy | null;
+  /** Task-queue priority of each run (1 first … 5 last), its fairness key and weight (domain/priority.ts). */
+  priority: { priorityKey: number; fairnessKey: string | null; fairnessWeight: number };
   paused: boolean;
   /** What the schedule does, in one sentence (also the first line of the schedule's note in the Temporal UI). */
   description: string;

@@ -39,6 +39,28 @@ export interface DevServer {
   logTail(lines?: number): string;
 }
 
+/**
+ * Task-queue priority and fairness (rigsnap's priority keys, domain/priority.ts): Temporal Server 1.29
+ * (the dev server of CLI 1.5.1) dispatches by priority only with the new matcher, and by fairness key
+ * only with fairness on; both are off by default there. Every dev server the project starts (npm start,
+ * the bench and chaos stacks, the tests' global setup) turns them on, as deploy/temporal/dynamicconfig
+ * does for the compose topology.
+ */
+export const PRIORITY_DYNAMIC_CONFIG = [
+  'matching.useNewMatcher=true',
+  'matching.enableFairness=true',
+  // Priority and fairness hold within a task-queue partition, and a poll reaches one partition of four
+  // at random: a priority-1 task on one waits while a poll takes a priority-4 task from another. One
+  // partition serves a dev server's load and makes the order exact (docs/operations.md#priority-and-fairness).
+  'matching.numTaskqueueReadPartitions=1',
+  'matching.numTaskqueueWritePartitions=1',
+] as const;
+
+/** `temporal server start-dev` arguments that set PRIORITY_DYNAMIC_CONFIG. */
+export function priorityDevServerArgs(): string[] {
+  return PRIORITY_DYNAMIC_CONFIG.flatMap((kv) => ['--dynamic-config-value', kv]);
+}
+
 /** Starts `temporal server start-dev` with its state in dbFile; returns at once (see waitForTemporal). */
 export function startTemporalDevServer(o: {
   cliPath: string;
@@ -69,6 +91,7 @@ export function startTemporalDevServer(o: {
     'warn',
     ...(o.metricsPort ? ['--metrics-port', String(o.metricsPort)] : []),
     ...(o.namespace !== 'default' ? ['--namespace', o.namespace] : []),
+    ...priorityDevServerArgs(),
   ];
   // The state directory in the label names, in `ps`, the stack the watchdog guards.
   const p = spawnGuarded({ command: o.cliPath, args, logFile: o.logFile, label: `the Temporal dev server (${path.dirname(o.dbFile)})` });

@@ -15,3 +15,4 @@ export * from './backup-names.js';
 export * from './abandon.js';
 export * from './fleet.js';
 export * from './landed.js';
+export * from './priority.js';

@@ -34,6 +34,8 @@ export const Rpo = s.rpo();
 export const AuditBackupsInput = s.auditBackupsInput();
 /** Optional caller-chosen key that makes a start idempotent across retries of the caller. */
 export const RequestKey = s.requestKey();
+/** `--priority`, `--team`, `--weight` of schedules and fleets (domain/priority.ts). */
+export const PriorityOverrides = s.priorityOverrides();
 
 export const INPUT_SCHEMAS = {
   snapshotWorkspace: SnapshotWorkspaceInput,

@@ -12,6 +12,7 @@ import { z } from 'zod';
 import { DEFAULT_BACKUP_PREFIX, DEFAULT_RPO } from './constants.js';
 import { REQUEST_KEY_PATTERN, SNAPSHOT_ID_PATTERN, SNAPSHOT_NAME_PATTERN, WORKSPACE_ID_PATTERN } from './ids.js';
 import { isValidTimeZone, parseDuration } from './time.js';
+import { MAX_FAIRNESS_KEY_BYTES, MAX_FAIRNESS_WEIGHT, MAX_PRIORITY_KEY, MIN_FAIRNESS_WEIGHT, MIN_PRIORITY_KEY } from './priority.js';
 
 /** A factory that builds its value on first call and returns the same one after. */
 function once<T>(make: () => T): () => T {
@@ -220,6 +221,28 @@ export const auditBackupsInput = once(() =>
 );
 
 /** Optional caller-chosen key that makes a start idempotent across retries of the caller. */
+/** A caller's priority overrides (domain/priority.ts): a priority key, a fairness key (`team`) and its weight. */
+export const priorityOverrides = once(() =>
+  z.strictObject({
+    priority: z
+      .number({ error: `must be a whole number from ${MIN_PRIORITY_KEY} (first) to ${MAX_PRIORITY_KEY} (last)` })
+      .int({ error: `must be a whole number from ${MIN_PRIORITY_KEY} (first) to ${MAX_PRIORITY_KEY} (last)` })
+      .min(MIN_PRIORITY_KEY, { error: `must be a whole number from ${MIN_PRIORITY_KEY} (first) to ${MAX_PRIORITY_KEY} (last)` })
+      .max(MAX_PRIORITY_KEY, { error: `must be a whole number from ${MIN_PRIORITY_KEY} (first) to ${MAX_PRIORITY_KEY} (last)` })
+      .optional(),
+    team: z
+      .string({ error: 'must be a fairness key such as "team-data"' })
+      .min(1, { error: 'must be a fairness key such as "team-data"' })
+      .refine((t) => new TextEncoder().encode(t).length <= MAX_FAIRNESS_KEY_BYTES, { error: `must be at most ${MAX_FAIRNESS_KEY_BYTES} bytes` })
+      .optional(),
+    weight: z
+      .number({ error: `must be a number from ${MIN_FAIRNESS_WEIGHT} to ${MAX_FAIRNESS_WEIGHT}` })
+      .min(MIN_FAIRNESS_WEIGHT, { error: `must be a number from ${MIN_FAIRNESS_WEIGHT} to ${MAX_FAIRNESS_WEIGHT}` })
+      .max(MAX_FAIRNESS_WEIGHT, { error: `must be a number from ${MIN_FAIRNESS_WEIGHT} to ${MAX_FAIRNESS_WEIGHT}` })
+      .optional(),
+  }),
+);
+
 export const requestKey = once(() => z.string().regex(REQUEST_KEY_PATTERN, { error: 'must be 1-40 letters, digits, "_" or "-"' }));
 
 // ---- parsing ------------------------------------------------------------------------------------

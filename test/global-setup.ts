@@ -8,6 +8,7 @@ import type { TestProject } from 'vitest/node';
 // @ts-expect-error: plain JavaScript module without types
 import { ensureTemporalCli } from '../scripts/ensure-temporal-cli.mjs';
 import { bundleOptions } from '../worker/bundle.js';
+import { priorityDevServerArgs } from '../dev/temporal-server.js';
 import { ensureSearchAttributes } from '../worker/temporal.js';
 
 declare module 'vitest' {
@@ -45,6 +46,8 @@ export default async function setup(project: TestProject) {
       ui: true,
       uiPort,
       log: { format: 'pretty', level: 'error' },
+      // Priority and fairness dispatch, as every dev server of the project runs (dev/temporal-server.ts).
+      extraArgs: priorityDevServerArgs(),
     },
   });
   // What every rigsnap worker does at start-up; the worker test checks it on a fresh namespace.

@@ -96,6 +96,8 @@ export interface RigsnapWorkerOptions {
   identity?: string;
   /** Where rigsnap's metrics go; default: the SDK runtime's meter (a no-op when the runtime exports no metrics). */
   metrics?: RigsnapMetrics;
+  /** Tests of Temporal's dispatch: a worker that runs workflows and local activities only. */
+  enableNonLocalActivities?: boolean;
 }
 
 export async function createRigsnapWorker(o: RigsnapWorkerOptions): Promise<Worker> {
@@ -128,6 +130,7 @@ export async function createRigsnapWorker(o: RigsnapWorkerOptions): Promise<Work
     maxHeartbeatThrottleInterval: HEARTBEAT_THROTTLE,
     ...(o.identity ? { identity: o.identity } : {}),
     ...(workerDeploymentOptions ? { workerDeploymentOptions } : {}),
+    ...(o.enableNonLocalActivities === false ? { enableNonLocalActivities: false } : {}),
   });
   const state = () => {
     const s = worker.getState();

@@ -37,6 +37,7 @@ import {
   type HandedOverChild,
   type SlowChild,
 } from '../domain/fleet.js';
+import { fleetChildPriority } from '../domain/priority.js';
 import { workflowIds } from '../domain/ids.js';
 import type { BackupFleetInput } from '../domain/inputs.js';
 import type { BackupFleetResult } from '../domain/results.js';
@@ -329,6 +330,8 @@ class FleetRun {
         { key: operationKey, value: 'backup' },
       ],
       staticSummary: `backup of ${workspaceId} for fleet run ${info.workflowId}`,
+      // Behind on-demand operations and single scheduled backups, and fair between fleets (domain/priority.ts).
+      priority: fleetChildPriority(info.priority),
     });
     const settled: Promise<void> = started
       .then((child) => child.result())

@@ -31,6 +31,7 @@ import {
 } from '../contract/index.js';
 import { MEMO_KEYS, type Operation } from '../domain/constants.js';
 import { isErrorType } from '../domain/errors.js';
+import { isInteractive } from '../domain/priority.js';
 import { workflowIds } from '../domain/ids.js';
 import { STEP_LABELS, type Step } from '../domain/labels.js';
 import { recordLanded, type ChangesLanded, type LandedChange } from '../domain/landed.js';
@@ -43,7 +44,7 @@ import { formatCurrentDetails } from './current-details.js';
 import { truthfulCancellation } from './landed.js';
 import { recordLockWait } from './metrics.js';
 import { PATCHES } from './patches.js';
-import { localProfiles, profiles, type LocalProfileName, type ProfileName } from './profiles.js';
+import { localProfiles, profileFor, type LocalProfileName, type ProfileName } from './profiles.js';
 
 /**
  * Activities with a profile and a one-line summary for the UI's event history ("stop ws_demo").
@@ -55,7 +56,8 @@ import { localProfiles, profiles, type LocalProfileName, type ProfileName } from
  */
 export function activities(profile: ProfileName, summary?: string) {
   const cancellationType = patched(PATCHES.core2026_11) ? ActivityCancellationType.WAIT_CANCELLATION_COMPLETED : ActivityCancellationType.TRY_CANCEL;
-  return proxyActivities<RigsnapActivities>({ ...profiles[profile], cancellationType, ...(summary ? { summary } : {}) });
+  const options = profileFor(profile, isInteractive(workflowInfo().priority?.priorityKey));
+  return proxyActivities<RigsnapActivities>({ ...options, cancellationType, ...(summary ? { summary } : {}) });
 }
 
 /** Local activities (workflows/profiles.ts localProfiles): waited for when cancelled, like the others. */

@@ -103,6 +103,22 @@ export const profiles = {
 export type ProfileName = keyof typeof profiles;
 
 /**
+ * The heartbeat timeout of a long activity that nobody waits for at a screen (a scheduled or fleet
+ * backup; domain/priority.ts isInteractive): a dead worker is noticed within this, and the activity beats
+ * every half of it (activities/heartbeat.ts), so a 30 s stop, a 60 s copy and a 30 s start cost about 3
+ * heartbeats (billed actions) instead of 47. The profiles' 10 s stays for operations someone waits for, so
+ * a cancel reaches their activity within seconds. Only the timeout differs: replay does not compare it.
+ */
+export const BATCH_HEARTBEAT_TIMEOUT = '60s';
+
+/** A profile as a run at this priority uses it: a batch run's heartbeats at the minute's scale. */
+export function profileFor(profile: ProfileName, interactive: boolean): ActivityOptions {
+  const p: ActivityOptions = profiles[profile];
+  if (interactive || p.heartbeatTimeout === undefined || profile === 'lockWait') return p;
+  return { ...p, heartbeatTimeout: BATCH_HEARTBEAT_TIMEOUT };
+}
+
+/**
  * Local activities: short calls made inside the workflow task, recorded as one marker event each instead
  * of an activity's three plus a workflow task. For the steps every locked operation takes, where history
  * size and latency add up across a fleet.

@@ -1,19 +1,22 @@
 import type { Command } from 'commander';
-import { BackupFleetInput } from '../../domain/index.js';
+import { BackupFleetInput, PriorityOverrides } from '../../domain/index.js';
 import { FleetScheduleOptions, fleetScheduleId } from '../../client/schedule-options.js';
 import { withClient } from '../connect.js';
 import { EXIT, confirm, ioOf, printJsonOr } from '../io.js';
 import { runOperation } from '../operation.js';
 import {
   addCommon,
+  addPriorityOptions,
   addRetentionOptions,
   examples,
   keyOf,
   numberArg,
   precheck,
+  priorityFrom,
   retentionFrom,
   type Act,
   type CommonOptions,
+  type PriorityCliOptions,
   type RetentionOptions,
 } from '../options.js';
 import { fleetOutput } from '../outputs.js';
@@ -33,18 +36,21 @@ export function registerFleet(program: Command, act: Act): void {
 function addBackup(fleet: Command, act: Act): void {
   examples(
     addRetentionOptions(
-      addCommon(fleet.command('backup').description('Back up many workspaces now (a child backupWorkspace each, bounded concurrency)'), {
-        wait: true,
-        requestKey: true,
-      })
-        .argument('<workspace...>', 'workspace ids')
-        .option('--concurrency <n>', 'backups at once (default 10)', numberArg)
-        .option('--prefix <prefix>', 'name prefix of the backups (default daily-backup-)'),
+      addPriorityOptions(
+        addCommon(fleet.command('backup').description('Back up many workspaces now (a child backupWorkspace each, bounded concurrency)'), {
+          wait: true,
+          requestKey: true,
+        })
+          .argument('<workspace...>', 'workspace ids')
+          .option('--concurrency <n>', 'backups at once (default 10)', numberArg)
+          .option('--prefix <prefix>', 'name prefix of the backups (default daily-backup-)'),
+        '4',
+      ),
       'timezone of the date and time in the names and of the retention buckets (default UTC)',
     ),
-    ['rigsnap fleet backup ws_a ws_b ws_c --concurrency 2 --keep-last 7'],
+    ['rigsnap fleet backup ws_a ws_b ws_c --concurrency 2 --keep-last 7', 'rigsnap fleet backup ws_a ws_b --team data --weight 3'],
   ).action(
-    act(async (workspaceIds: string[], o: CommonOptions & RetentionOptions & { concurrency?: number | string; prefix?: string }) => {
+    act(async (workspaceIds: string[], o: CommonOptions & RetentionOptions & PriorityCliOptions & { concurrency?: number | string; prefix?: string }) => {
       const io = ioOf(o);
       const input = precheck(BackupFleetInput, {
         workspaceIds,
@@ -52,7 +58,8 @@ function addBackup(fleet: Command, act: Act): void {
         ...(o.prefix !== undefined ? { namePrefix: o.prefix } : {}),
         ...(retentionFrom(o, true) ? { retention: retentionFrom(o, true) } : {}),
       });
-      return runOperation(io, o, (rig) => rig.startFleetBackup(input, keyOf(o)), fleetOutput(io, input.workspaceIds));
+      const priority = precheck(PriorityOverrides, priorityFrom(o));
+      return runOperation(io, o, (rig) => rig.startFleetBackup(input, { ...keyOf(o), ...priority }), fleetOutput(io, input.workspaceIds));
     }),
   );
 }

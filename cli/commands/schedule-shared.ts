@@ -4,7 +4,16 @@ import { fmtTime } from '../../client/format.js';
 import type { ScheduleUpdate } from '../../client/schedule-options.js';
 import type { ScheduleInfo } from '../../client/views.js';
 import { table, type Io } from '../io.js';
-import { addRetentionOptions, listArg, retentionFrom, type CommonOptions, type RetentionOptions } from '../options.js';
+import {
+  addPriorityOptions,
+  addRetentionOptions,
+  listArg,
+  priorityFrom,
+  retentionFrom,
+  type CommonOptions,
+  type PriorityCliOptions,
+  type RetentionOptions,
+} from '../options.js';
 
 /** What the workspace and fleet schedule commands share: their options, and how a schedule reads. */
 
@@ -32,6 +41,7 @@ export function scheduleLines(io: Io, s: ScheduleInfo): string[] {
     `  names       ${s.namePrefix}${BACKUP_NAME_SUFFIX} (the scheduled time in ${s.timezone})`,
     `  retention   ${describeRetention(s.retention)}`,
     `  policies    overlap ${s.overlap}, catch-up window ${s.catchupWindow}${s.pauseOnFailure ? ', pause on failure' : ''}`,
+    `  priority    ${s.priority.priorityKey} (1 first … 5 last), fairness key ${s.priority.fairnessKey ?? '-'} weight ${s.priority.fairnessWeight}`,
   ];
   if (s.note) lines.push(`  note        ${s.note}`);
   lines.push(`  next runs   ${s.nextRuns.length ? `${s.nextRuns.slice(0, 3).map(inZone).join(', ')} (${s.timezone})` : '-'}`);
@@ -50,7 +60,7 @@ export function scheduleLines(io: Io, s: ScheduleInfo): string[] {
   return lines;
 }
 
-export interface ScheduleCliOptions extends CommonOptions, RetentionOptions {
+export interface ScheduleCliOptions extends CommonOptions, RetentionOptions, PriorityCliOptions {
   at?: string[];
   prefix?: string;
   jitter?: string;
@@ -72,6 +82,7 @@ export function addScheduleOptions(cmd: Command, forUpdate: boolean): Command {
     .option('--jitter <duration>', 'random delay up to this long (e.g. 5m), so many schedules do not fire at once')
     .option('--catchup-window <duration>', `a run missed while Temporal was down still happens if at most this late${forUpdate ? '' : ' (default 1h)'}`)
     .option('--note <text>', 'a note shown with the schedule');
+  addPriorityOptions(cmd, forUpdate ? 'unchanged' : '3 for a workspace, 4 for a fleet');
   if (forUpdate) {
     cmd
       .option('--pause-on-failure', 'pause the schedule when a backup fails')
@@ -95,6 +106,7 @@ export function scheduleSettings(o: ScheduleCliOptions): Record<string, unknown>
   if (o.pauseOnFailure !== undefined) s.pauseOnFailure = o.pauseOnFailure;
   if (o.note !== undefined) s.note = o.note;
   if (o.paused !== undefined) s.paused = o.paused;
+  Object.assign(s, priorityFrom(o));
   return s;
 }
 

@@ -73,6 +73,8 @@ export interface TestWorkerOptions {
    * instead of the quick test settings: only the Rigbox URL, token and task queue are set.
    */
   productionDefaults?: boolean;
+  /** False: the worker runs workflows and local activities only (tests that build an activity backlog). */
+  enableNonLocalActivities?: boolean;
 }
 
 /** A real worker on the test server, with the bundle built once per run. */
@@ -92,5 +94,6 @@ export async function createTestWorker(o: TestWorkerOptions): Promise<Worker> {
     client: o.temporal.client,
     workflowBundle: { codePath: inject('workflowBundlePath') },
     activities,
+    ...(o.enableNonLocalActivities === false ? { enableNonLocalActivities: false } : {}),
   });
 }

@@ -2,7 +2,7 @@ import { WorkflowUpdateStage } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WORKFLOW_TYPES, progressQuery, releaseUpdate, rollbackUpdate } from '../../contract/index.js';
-import { isoDate, workflowIds, type CheckpointWorkspaceResult } from '../../domain/index.js';
+import { PRIORITY, isoDate, workflowIds, type CheckpointWorkspaceResult } from '../../domain/index.js';
 import { startEmulator, type Emulator, type EmulatorDelays } from '../../emulator/index.js';
 import { TEST_TOKEN, connectTestTemporal, createTestWorker, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.js';
 import { awaitStep, changesFor, eventually, expectCancelled, expectCancelledAfterChange, lockStateOf, testWorkflowId } from '../helpers/workflows.js';
@@ -85,7 +85,11 @@ describe.concurrent('cancelling at every step boundary', () => {
             : op === 'checkpoint'
               ? { workspaceId, name, ttl: '1h' }
               : { workspaceId, name };
-      const start = (type: string, args: unknown) => temporal.client.workflow.start(type, { taskQueue, workflowId: testWorkflowId(type), args: [args] });
+      // At priority 1, as rigsnap's client starts what a person runs: their long activities heartbeat every
+      // few seconds, so a cancel reaches one in flight. (A scheduled or fleet run's heartbeats, and so its
+      // cancels, come every 30 s: a cancel during its last step can arrive after the step, workflows/profiles.ts.)
+      const start = (type: string, args: unknown) =>
+        temporal.client.workflow.start(type, { taskQueue, workflowId: testWorkflowId(type), args: [args], priority: { priorityKey: PRIORITY.onDemand } });
 
       // Waiting for the lock: another operation holds the workspace through a slow copy.
       const holder = boundary === 'waiting for the lock' ? await start(WORKFLOW_TYPES.snapshot, { workspaceId, name: 'holder' }) : null;

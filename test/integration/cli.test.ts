@@ -138,6 +138,7 @@ beforeAll(async () => {
       { id: 'ws_cli_sched', status: 'running' },
       { id: 'ws_cli_cancel', status: 'running' },
       { id: 'ws_cli_abandon', status: 'running' },
+      { id: 'ws_cli_detach', status: 'running' },
       { id: 'ws_lock', status: 'running' },
       { id: 'ws_fleet_a', status: 'running' },
       { id: 'ws_fleet_b', status: 'stopped' },
@@ -601,6 +602,28 @@ describe('rigsnap cancel and status', () => {
       emu.forbidden.delete('ws_cli_abandon');
     }
   }, 120_000);
+  it('Ctrl-C while an operation runs detaches (exit 130), says how to follow it and how to cancel it; it goes on in Temporal', async () => {
+    const stopMs = emu.delays.stopMs;
+    emu.delays.stopMs = 20_000; // a stop long enough to press Ctrl-C during it
+    try {
+      const run = startRigsnap(['snapshot', 'ws_cli_detach', '--name', 'detached']);
+      await eventually(() => emu.state.workspace('ws_cli_detach')!.status === 'stopping', 30_000, 'the stop to begin');
+      await run.waitFor(/snapshot-ws_cli_detach-detached-\S+/);
+      const id = /(snapshot-ws_cli_detach-detached-[A-Za-z0-9_-]+)/.exec(run.stdout() + run.stderr())![1]!;
+      run.child.kill('SIGINT');
+      expect(await run.exited).toBe(130);
+      expect(run.stderr()).toContain(`rigsnap status ${id}`);
+      expect(run.stderr()).toContain(`rigsnap cancel ${id}`);
+      // What it says works: the operation still runs, and `cancel` (the command it names) ends it.
+      const status = await rigsnap(['status', id, '--json']);
+      expect(parse(status)).toMatchObject({ status: 'RUNNING' });
+      emu.delays.stopMs = stopMs;
+      expect((await rigsnap(['cancel', id, '--yes'])).code).toBe(0);
+      await eventually(() => emu.state.workspace('ws_cli_detach')!.status === 'running', 30_000, 'ws_cli_detach to run again');
+    } finally {
+      emu.delays.stopMs = stopMs;
+    }
+  });
 
   it('status reads as lines, not raw JSON: the result as the command printed it, the detail in its own row', async () => {
     const backup = await rigsnap(['prune', 'ws_status', '--prefix', 'findable', '--keep-last', '1', '--dry-run', '--json']);

@@ -1,0 +1,67 @@
+/**
+ * What one scheduled backup costs in Temporal actions (what Temporal Cloud bills), read from the dev
+ * server's own `action` counter (Prometheus text on --metrics-port), by action type.
+ */
+import { WORKFLOW_TYPES } from '../contract/index.js';
+import { PRIORITY, workflowIds } from '../domain/index.js';
+import type { BenchStack } from './stack.js';
+
+/** The server's `action` counter by its action_type label (grpc_RecordActivityTaskHeartbeat, command_ScheduleActivityTask…). */
+export async function actionsByType(metricsUrl: string): Promise<Record<string, number>> {
+  const text = await (await fetch(metricsUrl)).text();
+  const out: Record<string, number> = {};
+  for (const line of text.split('\n')) {
+    const m = /^action(?:\{([^}]*)\})? ([0-9.e+]+)$/.exec(line);
+    if (!m) continue;
+    const type = /action_type="([^"]*)"/.exec(m[1] ?? '')?.[1] ?? 'unknown';
+    out[type] = (out[type] ?? 0) + Number(m[2]);
+  }
+  return out;
+}
+
+/**
+ * Every action the counter counts, as the issue measured them. Markers (local activities) count twice on
+ * this server, once each (command_RecordMarker) and once per workflow task (command_BatchMarkers); the
+ * server notes that a pricing model counts one or the other, so the breakdown shows both.
+ */
+export function totalActions(byType: Record<string, number>): number {
+  return Object.values(byType).reduce((n, v) => n + v, 0);
+}
+
+function diff(after: Record<string, number>, before: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(after)) {
+    const d = v - (before[k] ?? 0);
+    if (d > 0) out[k] = d;
+  }
+  return out;
+}
+
+export interface BackupTimings {
+  stopMs: number;
+  snapshotMs: number;
+  startMs: number;
+}
+
+/**
+ * One backupWorkspace (snapshot + prune with keep-last 7), started as its schedule starts it (priority
+ * 3), on an otherwise idle stack: the actions from its start until the lock has settled after it.
+ */
+export async function actionsPerBackup(stack: BenchStack, timings: BackupTimings, workspaceId: string) {
+  Object.assign(stack.emu.delays, { ...timings, restoreMs: timings.snapshotMs });
+  stack.emu.state.upsertWorkspace({ id: workspaceId, status: 'running', files: { a: 'x' } });
+  const before = await actionsByType(stack.serverMetricsUrl);
+  const t0 = performance.now();
+  await stack.client.workflow.execute(WORKFLOW_TYPES.backup, {
+    taskQueue: stack.taskQueue,
+    workflowId: workflowIds.fleetChild(`bench-actions-${Date.now().toString(36)}`, workspaceId),
+    args: [{ workspaceId, retention: { keepLast: 7 } }],
+    priority: { priorityKey: PRIORITY.scheduledBackup },
+  });
+  const wallMs = performance.now() - t0;
+  // The lock handles the release after the backup closed; the server's counter is read after that settles.
+  await new Promise((r) => setTimeout(r, 3000));
+  const byType = diff(await actionsByType(stack.serverMetricsUrl), before);
+  const heartbeats = byType.grpc_RecordActivityTaskHeartbeat ?? 0;
+  return { timings, wallMs: Math.round(wallMs), actions: totalActions(byType), heartbeats, byType };
+}
