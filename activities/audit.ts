@@ -3,6 +3,7 @@ import type { Client, ScheduleDescription } from '@temporalio/client';
 import { WORKFLOW_TYPES, workspaceIdKey } from '../contract/index.js';
 import {
   DEFAULT_BACKUP_PREFIX,
+  RetentionPolicy,
   newestFirst,
   scheduleIds,
   type AuditInventory,
@@ -58,7 +59,7 @@ export async function listRigsnapSchedules(client: Client): Promise<ScheduleStat
   return out;
 }
 
-async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const out: R[] = new Array<R>(items.length);
   let next = 0;
   const worker = async () => {
@@ -71,7 +72,13 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promis
   return out;
 }
 
-const RUN_STATUS: Record<string, BackupRun['status'] | undefined> = {
+interface ScheduleExtras {
+  retention: RetentionPolicy | null;
+  createdAt?: string;
+}
+const NO_EXTRAS: ScheduleExtras = { retention: null };
+
+export const RUN_STATUS: Record<string, BackupRun['status'] | undefined> = {
   COMPLETED: 'completed',
   FAILED: 'failed',
   TIMED_OUT: 'timed-out',
@@ -81,14 +88,18 @@ const RUN_STATUS: Record<string, BackupRun['status'] | undefined> = {
 };
 
 /** What the schedules say of one workspace. */
-interface Protection {
+export interface Protection {
   schedules: string[];
   pausedAll: boolean;
   prefixes: Set<string>;
+  /** The retention of its first schedule that has one (the usage forecast reads it). */
+  retention: RetentionPolicy | null;
+  /** When its earliest schedule was created (an audit reads a schedule younger than the RPO as pending). */
+  firstScheduledAt: string | null;
 }
 
 /** Who is protected: the workspaces of this task queue's backup and fleet schedules, and those asked for. */
-async function protectedWorkspaces(deps: InventoryDeps, req: InventoryRequest, progress: (what: string) => void): Promise<Map<string, Protection>> {
+export async function protectedWorkspaces(deps: InventoryDeps, req: Pick<InventoryRequest, 'workspaceIds' | 'namePrefix'>, progress: (what: string) => void): Promise<Map<string, Protection>> {
   const { client, taskQueue } = deps.temporal;
   const schedules = await listRigsnapSchedules(client);
   progress(`${schedules.length} schedules`);
@@ -102,8 +113,10 @@ async function protectedWorkspaces(deps: InventoryDeps, req: InventoryRequest, p
     }
   });
   const byWorkspace = new Map<string, Protection>();
-  const protect = (workspaceId: string, scheduleId: string | null, paused: boolean, prefix: string) => {
-    const entry = byWorkspace.get(workspaceId) ?? { schedules: [], pausedAll: true, prefixes: new Set<string>() };
+  const protect = (workspaceId: string, scheduleId: string | null, paused: boolean, prefix: string, extra: ScheduleExtras = NO_EXTRAS) => {
+    const entry = byWorkspace.get(workspaceId) ?? { schedules: [], pausedAll: true, prefixes: new Set<string>(), retention: null, firstScheduledAt: null };
+    entry.retention ??= extra.retention;
+    if (extra.createdAt && (!entry.firstScheduledAt || extra.createdAt < entry.firstScheduledAt)) entry.firstScheduledAt = extra.createdAt;
     if (scheduleId) {
       entry.schedules.push(scheduleId);
       entry.pausedAll &&= paused;
@@ -115,11 +128,13 @@ async function protectedWorkspaces(deps: InventoryDeps, req: InventoryRequest, p
   };
   for (const d of described) {
     if (!d || d.action.type !== 'startWorkflow' || d.action.taskQueue !== taskQueue) continue;
-    const args = (d.action.args?.[0] ?? {}) as { workspaceId?: unknown; workspaceIds?: unknown; namePrefix?: unknown };
+    const args = (d.action.args?.[0] ?? {}) as { workspaceId?: unknown; workspaceIds?: unknown; namePrefix?: unknown; retention?: unknown };
     const prefix = typeof args.namePrefix === 'string' ? args.namePrefix : DEFAULT_BACKUP_PREFIX;
     const ids = d.action.workflowType === WORKFLOW_TYPES['fleet-backup'] ? args.workspaceIds : [args.workspaceId];
     if (!Array.isArray(ids)) continue;
-    for (const id of ids) if (typeof id === 'string') protect(id, d.scheduleId, d.state.paused, prefix);
+    const parsed = RetentionPolicy.safeParse(args.retention);
+    const extra: ScheduleExtras = { retention: parsed.success ? parsed.data : null, createdAt: d.info.createdAt.toISOString() };
+    for (const id of ids) if (typeof id === 'string') protect(id, d.scheduleId, d.state.paused, prefix, extra);
   }
   for (const id of req.workspaceIds ?? []) protect(id, null, false, DEFAULT_BACKUP_PREFIX);
   return byWorkspace;

@@ -4,6 +4,7 @@
  * type (a type-only import), so no activity code reaches the workflow bundle.
  */
 import { createAuditActivities } from './audit.js';
+import { createInventoryActivities } from './inventory.js';
 import { activityEnv, type ActivityDeps } from './env.js';
 import { guarded } from './failures.js';
 import { heartbeating } from './heartbeat.js';
@@ -33,6 +34,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createLockActivities(env),
     ...createNotifyActivities(env),
     ...createAuditActivities(deps),
+    ...createInventoryActivities(deps),
 
     /**
      * Legacy, for operations started before the lock granted by signal (replayed histories and runs in

@@ -9,7 +9,9 @@ import {
   BackupWorkspaceInput,
   CheckpointWorkspaceInput,
   DeleteSnapshotInput,
+  InventoryWorkspacesInput,
   ListSnapshotsInput,
+  PruneOrphansInput,
   PruneSnapshotsInput,
   RequestKey,
   RestoreWorkspaceInput,
@@ -39,6 +41,8 @@ const INPUTS = {
   'fleet-backup': BackupFleetInput,
   checkpoint: CheckpointWorkspaceInput,
   audit: AuditBackupsInput,
+  inventory: InventoryWorkspacesInput,
+  'prune-orphans': PruneOrphansInput,
 } as const;
 
 /** The operations callers start (the lock is rigsnap's own). */
@@ -132,6 +136,18 @@ const OPERATIONS: { [Op in PublicOperation]: OperationSpec<(typeof INPUTS)[Op]> 
     workflowId: (_v, key) => workflowIds.audit(key),
     workspaceId: () => null,
     summary: (v) => `backup audit (RPO ${v.rpo})`,
+  },
+  inventory: {
+    schema: INPUTS.inventory,
+    workflowId: (_v, key) => workflowIds.inventory(key),
+    workspaceId: () => null,
+    summary: (v) => `inventory of every workspace${v.checkExistence ? ' (existence checked)' : ''}, runs of the last ${v.since}`,
+  },
+  'prune-orphans': {
+    schema: INPUTS['prune-orphans'],
+    workflowId: (_v, key) => workflowIds.pruneOrphans(key),
+    workspaceId: () => null,
+    summary: (v) => `${v.dryRun ? 'dry run of ' : ''}prune orphan snapshots older than ${v.olderThan}${v.snapshotIds ? ` (${v.snapshotIds.length} listed)` : ''}`,
   },
 };
 

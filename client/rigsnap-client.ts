@@ -6,7 +6,9 @@ import type {
   BackupWorkspaceInput,
   CheckpointWorkspaceInput,
   DeleteSnapshotInput,
+  InventoryWorkspacesInput,
   ListSnapshotsInput,
+  PruneOrphansInput,
   LockState,
   PruneSnapshotsInput,
   ReleaseCheckpointInput,
@@ -129,6 +131,15 @@ export class RigsnapClient {
    */
   startAudit = (input: AuditBackupsInput = {}, opts?: StartOptions) => this.start('audit', input, opts);
   audit = (input: AuditBackupsInput = {}, opts?: StartOptions) => this.execute('audit', input, opts);
+  /**
+   * Every workspace rigsnap can know of (Rigbox reveals workspaces only through their snapshots): per
+   * workspace its snapshots by kind, existence, protection, runs and 30-day forecast; and the orphans.
+   */
+  startInventory = (input: InventoryWorkspacesInput = {}, opts?: StartOptions) => this.start('inventory', input, opts);
+  inventory = (input: InventoryWorkspacesInput = {}, opts?: StartOptions) => this.execute('inventory', input, opts);
+  /** Deletes the snapshots of workspaces that no longer exist (`dryRun` first: it lists them). */
+  startPruneOrphans = (input: PruneOrphansInput = {}, opts?: StartOptions) => this.start('prune-orphans', input, opts);
+  pruneOrphans = (input: PruneOrphansInput = {}, opts?: StartOptions) => this.execute('prune-orphans', input, opts);
 
   /**
    * A fleet with failed workspaces fails (so alerts see it) with its summary as details: callers get the

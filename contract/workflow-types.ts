@@ -16,6 +16,8 @@ export const WORKFLOW_TYPES = {
   checkpoint: 'checkpointWorkspace',
   lock: 'workspaceLock',
   audit: 'auditBackups',
+  inventory: 'inventoryWorkspaces',
+  'prune-orphans': 'pruneOrphans',
 } as const satisfies Record<Operation, string>;
 
 export type WorkflowTypeName = (typeof WORKFLOW_TYPES)[Operation];

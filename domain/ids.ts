@@ -49,6 +49,8 @@ export const workflowIds = {
   fleetBackup: (key: string) => `fleet-backup-${key}`,
   checkpoint: (workspaceId: string, name: string, key: string) => `checkpoint-${workspaceId}-${slug(name)}-${key}`,
   audit: (key: string) => `audit-backups-${key}`,
+  inventory: (key: string) => `inventory-${key}`,
+  pruneOrphans: (key: string) => `prune-orphans-${key}`,
   /** One lock per workspace, long-lived (it continues as new), found by this id. */
   lock: (workspaceId: string) => `rigsnap-lock-${workspaceId}`,
 };

@@ -32,6 +32,8 @@ export const CheckpointWorkspaceInput = s.checkpointWorkspaceInput();
 export const ReleaseCheckpointInput = s.releaseCheckpointInput();
 export const Rpo = s.rpo();
 export const AuditBackupsInput = s.auditBackupsInput();
+export const InventoryWorkspacesInput = s.inventoryWorkspacesInput();
+export const PruneOrphansInput = s.pruneOrphansInput();
 /** Optional caller-chosen key that makes a start idempotent across retries of the caller. */
 export const RequestKey = s.requestKey();
 
@@ -45,6 +47,8 @@ export const INPUT_SCHEMAS = {
   backupFleet: BackupFleetInput,
   checkpointWorkspace: CheckpointWorkspaceInput,
   auditBackups: AuditBackupsInput,
+  inventoryWorkspaces: InventoryWorkspacesInput,
+  pruneOrphans: PruneOrphansInput,
 } as const;
 
 export type SnapshotWorkspaceInput = z.input<typeof SnapshotWorkspaceInput>;
@@ -57,3 +61,5 @@ export type BackupFleetInput = z.input<typeof BackupFleetInput>;
 export type CheckpointWorkspaceInput = z.input<typeof CheckpointWorkspaceInput>;
 export type ReleaseCheckpointInput = z.input<typeof ReleaseCheckpointInput>;
 export type AuditBackupsInput = z.input<typeof AuditBackupsInput>;
+export type InventoryWorkspacesInput = z.input<typeof InventoryWorkspacesInput>;
+export type PruneOrphansInput = z.input<typeof PruneOrphansInput>;

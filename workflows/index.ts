@@ -9,3 +9,5 @@ export { backupFleet, type FleetState } from './backup-fleet.js';
 export { checkpointWorkspace } from './checkpoint-workspace.js';
 export { workspaceLock } from './workspace-lock.js';
 export { auditBackups } from './audit-backups.js';
+export { inventoryWorkspaces } from './inventory-workspaces.js';
+export { pruneOrphans } from './prune-orphans.js';
