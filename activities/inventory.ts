@@ -14,6 +14,7 @@ import {
   NO_HOLDS,
   SNAPSHOT_KINDS,
   backupPrefixOf,
+  classifySnapshot,
   emptyUsage,
   forecastStorage,
   newestFirst,
@@ -126,7 +127,7 @@ function rowOf(
   const classify: ClassifyContext = { backupPrefixes: namePrefixes.length ? namePrefixes : [backupPrefixOf([])], checkpointIds: ctx.checkpoints, heldIds: new Set() };
   const byKind = usageByKind(own, classify);
   const sorted = [...own].sort(newestFirst);
-  const backups = sorted.filter((s) => classify.backupPrefixes.some((pre) => s.name.startsWith(pre)) && !ctx.checkpoints.has(s.id) && !s.name.startsWith('pre-restore-'));
+  const backups = sorted.filter((s) => classifySnapshot(s, classify) === 'backup');
   const backupBytes = totalBytesOf(backups);
   const forecast = forecastStorage({
     backups,

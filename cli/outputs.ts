@@ -25,6 +25,9 @@ import type { OperationOutput } from './operation.js';
  * and `status` prints for a finished run of that type.
  */
 
+/** GiB with three decimals, as `usage` shows them. */
+export const fmtGib = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(3)} GiB`;
+
 export const snap = (s: RigboxSnapshot) => `${s.id} "${s.name}"`;
 
 export function snapshotOutput(): OperationOutput<SnapshotWorkspaceResult> {
@@ -62,7 +65,8 @@ export function listOutput(io: Io): OperationOutput<ListSnapshotsResult> {
 export function pruneOutput(io: Io): OperationOutput<PruneSnapshotsResult> {
   return {
     line: (r) =>
-      `${r.dryRun ? 'dry run: would keep' : 'kept'} ${r.kept.length}, ${r.dryRun ? 'would delete' : 'deleted'} ${r.deleted.length} of the "${r.namePrefix}*" snapshots of ${r.workspaceId}` +
+      `${r.dryRun ? 'dry run: would keep' : 'kept'} ${r.keptCount ?? r.kept.length}, ${r.dryRun ? 'would delete' : 'deleted'} ${r.deletedCount ?? r.deleted.length} of the "${r.namePrefix}*" snapshots of ${r.workspaceId}` +
+      (r.deletedBytes !== undefined ? `, ${r.dryRun ? 'freeing' : 'freed'} ${fmtGib(r.deletedBytes)}` : '') +
       (r.ignored ? ` (${r.ignored} other snapshot${r.ignored === 1 ? '' : 's'} not touched)` : ''),
     more: (r) => {
       const rows = [

@@ -145,7 +145,7 @@ const OPERATIONS: { [Op in PublicOperation]: OperationSpec<(typeof INPUTS)[Op]> 
   },
   'prune-orphans': {
     schema: INPUTS['prune-orphans'],
-    workflowId: (_v, key) => workflowIds.pruneOrphans(key),
+    workflowId: (v, key) => workflowIds.pruneOrphans(key, v.dryRun),
     workspaceId: () => null,
     summary: (v) => `${v.dryRun ? 'dry run of ' : ''}prune orphan snapshots older than ${v.olderThan}${v.snapshotIds ? ` (${v.snapshotIds.length} listed)` : ''}`,
   },

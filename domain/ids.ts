@@ -50,7 +50,8 @@ export const workflowIds = {
   checkpoint: (workspaceId: string, name: string, key: string) => `checkpoint-${workspaceId}-${slug(name)}-${key}`,
   audit: (key: string) => `audit-backups-${key}`,
   inventory: (key: string) => `inventory-${key}`,
-  pruneOrphans: (key: string) => `prune-orphans-${key}`,
+  /** A dry run and the deletion it previews share the request key, not the id. */
+  pruneOrphans: (key: string, dryRun: boolean) => `prune-orphans-${dryRun ? 'dry-run-' : ''}${key}`,
   /** One lock per workspace, long-lived (it continues as new), found by this id. */
   lock: (workspaceId: string) => `rigsnap-lock-${workspaceId}`,
 };

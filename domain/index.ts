@@ -13,3 +13,4 @@ export * from './links.js';
 export * from './audit.js';
 export * from './backup-names.js';
 export * from './inventory.js';
+export * from './inventory-views.js';

@@ -71,6 +71,8 @@ export const PruneSnapshotsResult = z.object({
   /** How many are kept and deleted in all; absent in results from before the lists were capped. */
   keptCount: z.number().int().optional(),
   deletedCount: z.number().int().optional(),
+  /** The size_bytes of everything deleted (in a dry run: that would be), all of it, not only the listed; absent in older results. */
+  deletedBytes: z.number().int().optional(),
   steps: z.array(StepRecord),
 });
 export type PruneSnapshotsResult = z.infer<typeof PruneSnapshotsResult>;

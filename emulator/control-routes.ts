@@ -19,6 +19,11 @@ export function registerControlRoutes(app: FastifyInstance, emulator: Emulator, 
     return ws;
   });
 
+  app.delete('/_emulator/workspaces/:id', async (req, reply) => {
+    if (!state.deleteWorkspace((req.params as IdParams).id)) return sendError(reply, 404, 'workspace_not_found', 'no such workspace');
+    return reply.code(204).send();
+  });
+
   app.put('/_emulator/workspaces/:id/files', async (req, reply) => {
     const ws = state.workspace((req.params as IdParams).id);
     if (!ws) return sendError(reply, 404, 'workspace_not_found', 'no such workspace');

@@ -104,6 +104,17 @@ export class EmulatorState {
     return ws;
   }
 
+  /**
+   * Deletes a workspace and keeps its snapshots, as Rigbox does: they can no longer be restored (only
+   * into their own workspace) but still cost storage until deleted. Returns whether it existed.
+   */
+  deleteWorkspace(id: string): boolean {
+    if (!this.data.workspaces[id]) return false;
+    delete this.data.workspaces[id];
+    this.changed();
+    return true;
+  }
+
   beginTransition(ws: EmulatedWorkspace, to: 'stopped' | 'running', durationMs: number): void {
     ws.status = to === 'stopped' ? 'stopping' : 'starting';
     ws.transition = { to, endsAt: this.now() + durationMs };
