@@ -77,7 +77,7 @@ export function usageView(inv: InventoryWorkspacesResult, pricePerGibMonth: numb
 
 // ---- the compliance report --------------------------------------------------------------------------
 
-/** A protected workspace's standing: as the audit's verdicts, plus `pending` (its schedule is younger than one RPO) and `unprotected`. */
+/** A workspace's standing: the audit's verdicts, plus `pending` (no backup yet, its schedule younger than one RPO) and `unprotected`. */
 export const REPORT_STATUSES = ['missing', 'stale', 'failed', 'pending', 'ok', 'unprotected'] as const;
 export type ReportStatus = (typeof REPORT_STATUSES)[number];
 
@@ -112,13 +112,17 @@ export interface BackupReport {
 
 const FAILED_LAST: ReadonlySet<string> = new Set(['failed', 'timed-out']);
 
-/** One workspace's standing at `nowMs`: missing/stale/failed/ok as the audit says, pending while its schedule is younger than the RPO. */
+/**
+ * One workspace's standing at `nowMs`: missing/stale/failed/ok as the audit says, but `pending` instead
+ * of `missing` while its first schedule is younger than one RPO (its first run may not have come yet).
+ * A stale backup stays stale: a new schedule does not excuse an old backup.
+ */
 export function reportStatusOf(w: InventoriedWorkspace, rpoMs: number, nowMs: number): ReportStatus {
   if (w.schedules.length === 0) return 'unprotected';
   const newest = w.newestBackup ? Date.parse(w.newestBackup.created_at) : null;
   if (newest !== null && nowMs - newest <= rpoMs) return w.lastRun && FAILED_LAST.has(w.lastRun.status) ? 'failed' : 'ok';
-  if (w.firstScheduledAt && nowMs - Date.parse(w.firstScheduledAt) < rpoMs) return 'pending';
-  return newest === null ? 'missing' : 'stale';
+  if (newest !== null) return 'stale';
+  return w.firstScheduledAt && nowMs - Date.parse(w.firstScheduledAt) < rpoMs ? 'pending' : 'missing';
 }
 
 function reportRow(w: InventoriedWorkspace, rpoMs: number, nowMs: number): ReportRow {

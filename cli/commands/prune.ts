@@ -7,8 +7,6 @@ import { runOperation } from '../operation.js';
 import { addCommon, addRetentionOptions, examples, keyOf, precheck, retentionFrom, type Act, type CommonOptions, type RetentionOptions } from '../options.js';
 import { pruneOutput } from '../outputs.js';
 
-type PruneOptions = CommonOptions & RetentionOptions & { prefix?: string; dryRun?: boolean; orphans?: boolean; olderThan?: string };
-
 /** `rigsnap prune <workspace> --prefix … --keep-…`: a retention policy applied once (asks first unless --dry-run); `--orphans`: the snapshots of deleted workspaces. */
 export function registerPrune(program: Command, act: Act): void {
   examples(
@@ -62,6 +60,8 @@ export function registerPrune(program: Command, act: Act): void {
     }),
   );
 }
+
+type PruneOptions = CommonOptions & RetentionOptions & { prefix?: string; dryRun?: boolean; orphans?: boolean; olderThan?: string };
 
 function orphanLines(r: PruneOrphansResult, io: Io): string[] {
   const verb = r.dryRun ? 'would delete' : 'deleted';

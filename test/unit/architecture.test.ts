@@ -78,6 +78,8 @@ const WIRE = {
     'checkpointWorkspace',
     'workspaceLock',
     'auditBackups',
+    'inventoryWorkspaces',
+    'pruneOrphans',
   ],
   queries: ['progress', 'lockState', 'lockParticipation'],
   signals: ['acquire', 'release', 'lockGranted'],

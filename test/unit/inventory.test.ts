@@ -180,6 +180,7 @@ describe('the report', () => {
     ['a stale backup', scheduled('ws_a', { newestBackup: backupAt(30 * H) }), 'stale'],
     ['no backup, schedule created a minute ago', scheduled('ws_a', { firstScheduledAt: new Date(NOW - 60_000).toISOString() }), 'pending'],
     ['no backup, schedule exactly one RPO old', scheduled('ws_a', { firstScheduledAt: new Date(NOW - RPO).toISOString() }), 'missing'],
+    ['a stale backup, schedule created a minute ago: still stale', scheduled('ws_a', { newestBackup: backupAt(30 * H), firstScheduledAt: new Date(NOW - 60_000).toISOString() }), 'stale'],
   ])('%s: %s', (_l, w, status) => {
     expect(reportStatusOf(w, RPO, NOW)).toBe(status);
   });
