@@ -12,6 +12,7 @@ import {
   InventoryWorkspacesInput,
   ListSnapshotsInput,
   PruneOrphansInput,
+  ReportBackupsInput,
   PruneSnapshotsInput,
   RequestKey,
   RestoreWorkspaceInput,
@@ -43,6 +44,7 @@ const INPUTS = {
   audit: AuditBackupsInput,
   inventory: InventoryWorkspacesInput,
   'prune-orphans': PruneOrphansInput,
+  report: ReportBackupsInput,
 } as const;
 
 /** The operations callers start (the lock is rigsnap's own). */
@@ -148,6 +150,12 @@ const OPERATIONS: { [Op in PublicOperation]: OperationSpec<(typeof INPUTS)[Op]> 
     workflowId: (v, key) => workflowIds.pruneOrphans(key, v.dryRun),
     workspaceId: () => null,
     summary: (v) => `${v.dryRun ? 'dry run of ' : ''}prune orphan snapshots older than ${v.olderThan}${v.snapshotIds ? ` (${v.snapshotIds.length} listed)` : ''}`,
+  },
+  report: {
+    schema: INPUTS.report,
+    workflowId: (_v, key) => workflowIds.report(key),
+    workspaceId: () => null,
+    summary: (v) => `backup report of the last ${v.since} (RPO ${v.rpo})${v.notify ? ', posted to the webhook' : ''}`,
   },
 };
 

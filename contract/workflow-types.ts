@@ -18,6 +18,7 @@ export const WORKFLOW_TYPES = {
   audit: 'auditBackups',
   inventory: 'inventoryWorkspaces',
   'prune-orphans': 'pruneOrphans',
+  report: 'reportBackups',
 } as const satisfies Record<Operation, string>;
 
 export type WorkflowTypeName = (typeof WORKFLOW_TYPES)[Operation];

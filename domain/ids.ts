@@ -52,6 +52,7 @@ export const workflowIds = {
   inventory: (key: string) => `inventory-${key}`,
   /** A dry run and the deletion it previews share the request key, not the id. */
   pruneOrphans: (key: string, dryRun: boolean) => `prune-orphans-${dryRun ? 'dry-run-' : ''}${key}`,
+  report: (key: string) => `report-backups-${key}`,
   /** One lock per workspace, long-lived (it continues as new), found by this id. */
   lock: (workspaceId: string) => `rigsnap-lock-${workspaceId}`,
 };
@@ -62,4 +63,6 @@ export const scheduleIds = {
   fleet: (name: string) => `rigsnap-fleet-${slug(name)}`,
   /** The backup audit's schedule: one per namespace. */
   audit: () => 'rigsnap-audit',
+  /** The compliance report's schedule: one per namespace. */
+  report: () => 'rigsnap-report',
 };

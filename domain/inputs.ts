@@ -34,6 +34,7 @@ export const Rpo = s.rpo();
 export const AuditBackupsInput = s.auditBackupsInput();
 export const InventoryWorkspacesInput = s.inventoryWorkspacesInput();
 export const PruneOrphansInput = s.pruneOrphansInput();
+export const ReportBackupsInput = s.reportBackupsInput();
 /** Optional caller-chosen key that makes a start idempotent across retries of the caller. */
 export const RequestKey = s.requestKey();
 
@@ -49,6 +50,7 @@ export const INPUT_SCHEMAS = {
   auditBackups: AuditBackupsInput,
   inventoryWorkspaces: InventoryWorkspacesInput,
   pruneOrphans: PruneOrphansInput,
+  reportBackups: ReportBackupsInput,
 } as const;
 
 export type SnapshotWorkspaceInput = z.input<typeof SnapshotWorkspaceInput>;
@@ -63,3 +65,4 @@ export type ReleaseCheckpointInput = z.input<typeof ReleaseCheckpointInput>;
 export type AuditBackupsInput = z.input<typeof AuditBackupsInput>;
 export type InventoryWorkspacesInput = z.input<typeof InventoryWorkspacesInput>;
 export type PruneOrphansInput = z.input<typeof PruneOrphansInput>;
+export type ReportBackupsInput = z.input<typeof ReportBackupsInput>;

@@ -252,6 +252,46 @@ export const PruneOrphansResult = z.object({
 });
 export type PruneOrphansResult = z.infer<typeof PruneOrphansResult>;
 
+const ReportRow = z.object({
+  workspaceId: z.string(),
+  protected: z.boolean(),
+  status: z.enum(['missing', 'stale', 'failed', 'pending', 'ok', 'unprotected']),
+  schedules: z.array(z.string()),
+  lastBackupAt: z.string().nullable(),
+  lastBackupName: z.string().nullable(),
+  ageSeconds: z.number().nullable(),
+  withinRpo: z.boolean(),
+  succeeded: z.number().int(),
+  failed: z.number().int(),
+  skipped: z.number().int(),
+  holds: z.number().int(),
+});
+
+/** The compliance report (domain/inventory-views.ts backupReport builds it). */
+export const ReportBackupsResult = z.object({
+  generatedAt: z.string(),
+  since: z.string(),
+  rpo: z.string(),
+  rpoSeconds: z.number(),
+  ok: z.boolean(),
+  workspaces: z.array(ReportRow),
+  totals: z.object({
+    workspaces: z.number().int(),
+    protected: z.number().int(),
+    unprotected: z.number().int(),
+    withinRpo: z.number().int(),
+    missesRpo: z.number().int(),
+    pending: z.number().int(),
+    succeeded: z.number().int(),
+    failed: z.number().int(),
+    skipped: z.number().int(),
+    holds: z.number().int(),
+  }),
+  /** Whether the report was posted to RIGSNAP_NOTIFY_URL. */
+  notified: z.boolean(),
+});
+export type ReportBackupsResult = z.infer<typeof ReportBackupsResult>;
+
 /** What the `progress` query returns, for every operation. */
 export const Progress = z.object({
   operation: z.string(),
@@ -278,4 +318,5 @@ export const RESULT_SCHEMAS = {
   auditBackups: AuditBackupsResult,
   inventoryWorkspaces: InventoryWorkspacesResult,
   pruneOrphans: PruneOrphansResult,
+  reportBackups: ReportBackupsResult,
 } as const;

@@ -248,6 +248,16 @@ export const inventoryWorkspacesInput = once(() =>
   }),
 );
 
+export const reportBackupsInput = once(() =>
+  z.strictObject({
+    /** The period whose backup runs are counted. */
+    since: age().default('24h'),
+    rpo: rpo().default(DEFAULT_RPO),
+    /** Post the report to RIGSNAP_NOTIFY_URL (what the report's schedule does). */
+    notify: z.boolean({ error: 'must be true or false' }).default(false),
+  }),
+);
+
 export const pruneOrphansInput = once(() =>
   z.strictObject({
     /** Only orphans at least this old are deleted. */

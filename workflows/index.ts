@@ -11,3 +11,4 @@ export { workspaceLock } from './workspace-lock.js';
 export { auditBackups } from './audit-backups.js';
 export { inventoryWorkspaces } from './inventory-workspaces.js';
 export { pruneOrphans } from './prune-orphans.js';
+export { reportBackups } from './report-backups.js';

@@ -4,11 +4,9 @@ import type { RigsnapClient } from '../../client/rigsnap-client.js';
 import {
   DEFAULT_RPO,
   InventoryWorkspacesInput,
-  Rpo,
-  backupReport,
+  ReportBackupsInput,
   discoverWorkspaces,
   formatDuration,
-  parseDuration,
   reportCsv,
   usageView,
   type BackupReport,
@@ -174,10 +172,9 @@ function registerReport(program: Command, act: Act): void {
       const format = o.json ? 'json' : (o.format ?? 'table');
       if (!(FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format: must be table, json or csv (got "${format}")`);
       const io = ioOf({ json: format !== 'table' });
-      const rpo = precheck(Rpo, o.rpo ?? DEFAULT_RPO);
+      const input = precheck(ReportBackupsInput, { ...(o.since !== undefined ? { since: o.since } : {}), ...(o.rpo !== undefined ? { rpo: o.rpo } : {}) });
       return withClient(o, async (rig) => {
-        const { inv } = await takeInventory(rig, o, { checkExistence: true, ...(o.since ? { since: o.since } : {}) });
-        const report = backupReport(inv, { rpo, rpoMs: parseDuration(rpo)!, nowMs: Date.parse(inv.takenAt) });
+        const report = await (await rig.startReport(input, keyOf(o))).result();
         if (format === 'csv') process.stdout.write(reportCsv(report));
         else if (format === 'json') io.out(JSON.stringify(report));
         else for (const l of reportLines(report, io)) io.out(l);

@@ -6,6 +6,7 @@ import { withClient } from '../connect.js';
 import { EXIT, confirm, ioOf, printJsonOr, table } from '../io.js';
 import { addCommon, examples, numberArg, precheck, type Act, type CommonOptions } from '../options.js';
 import { registerAuditSchedule } from './schedule-audit.js';
+import { registerReportSchedule } from './schedule-report.js';
 import {
   SCHEDULE_ARG as scheduleArg,
   SCHEDULE_ARG_HELP as scheduleArgHelp,
@@ -23,7 +24,7 @@ import {
 export function registerSchedule(program: Command, act: Act): void {
   const schedule = program.command('schedule').description('Daily backup schedules (Temporal Schedules), one per workspace');
   schedule.exitOverride();
-  for (const add of [addCreate, addList, addDescribe, addPauseUnpause, addTrigger, addBackfill, addUpdate, addDelete, registerAuditSchedule])
+  for (const add of [addCreate, addList, addDescribe, addPauseUnpause, addTrigger, addBackfill, addUpdate, addDelete, registerAuditSchedule, registerReportSchedule])
     add(schedule, act);
 }
 

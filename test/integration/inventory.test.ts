@@ -4,10 +4,12 @@ import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { RigsnapClient } from '../../client/index.js';
 import { WORKFLOW_TYPES } from '../../contract/index.js';
+import { scheduleIds, type ReportBackupsResult } from '../../domain/index.js';
 import { REPORT_CSV_COLUMNS, type BackupReport, type InventoryWorkspacesResult, type PruneOrphansResult, type UsageView } from '../../domain/index.js';
 import { startEmulator, type Emulator } from '../../emulator/index.js';
 import { TEST_TOKEN, connectTestTemporal, createTestWorker, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.js';
-import { testWorkflowId, workflowFailure } from '../helpers/workflows.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook.js';
+import { eventually, testWorkflowId, workflowFailure } from '../helpers/workflows.js';
 
 /**
  * Knowing every workspace, on emulated workspaces through the real CLI (dist/cli/main.js) and a worker
@@ -26,6 +28,7 @@ let emu: Emulator;
 let worker: Worker;
 let running: Promise<void>;
 let rig: RigsnapClient;
+let receiver: WebhookReceiver | undefined;
 const taskQueue = uniqueTaskQueue('inventory');
 
 const WS = {
@@ -92,7 +95,9 @@ beforeAll(async () => {
   snapshotAgo(WS.gone, 'daily-backup-older', 45 * DAY, 23 * MIB);
   snapshotAgo(WS.gone, 'daily-backup-young', 2 * DAY, 29 * MIB);
 
-  worker = await createTestWorker({ temporal, taskQueue, rigboxUrl: emu.url });
+  receiver = await startWebhookReceiver();
+  const notifyUrl = receiver.url;
+  worker = await createTestWorker({ temporal, taskQueue, rigboxUrl: emu.url, env: { RIGSNAP_NOTIFY_URL: notifyUrl }, deps: { notifyUrl } });
   running = worker.run();
   rig = await RigsnapClient.connect({ client: temporal.client, taskQueue });
   await rig.schedules.create({ workspaceId: WS.prot, paused: true, retention: { keepLast: 3 } });
@@ -101,6 +106,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const workspaceId of [WS.prot, WS.fresh]) await rig?.schedules.delete(workspaceId).catch(() => undefined);
+  await rig?.deleteReportSchedule().catch(() => undefined);
+  await receiver?.close();
   worker?.shutdown();
   await running;
   await emu?.close();
@@ -187,6 +194,37 @@ describe('report', () => {
     // ws_inv_fresh: pending while its schedule is younger than 1 min, missing after (the test may run either side of that).
     expect(['pending', 'missing']).toContain(status[WS.fresh]);
     expect(report.totals).toMatchObject({ workspaces: 3, protected: 2 });
+  });
+
+  it('schedule create-report: each run posts the report to the webhook and keeps it as its result', async () => {
+    const created = await rigsnap(['schedule', 'create-report', '--every', '24h', '--json']);
+    expect(created.code, created.stderr).toBe(0);
+    expect(json<{ scheduleId: string; every: string; since: string }>(created)).toMatchObject({ scheduleId: 'rigsnap-report', every: '24h', since: '24h' });
+    const handle = temporal.client.schedule.getHandle(scheduleIds.report());
+    const desc = await handle.describe();
+    expect(desc.action).toMatchObject({ workflowType: WORKFLOW_TYPES.report, args: [{ since: '24h', rpo: '26h', notify: true }] });
+
+    const before = receiver!.received.length;
+    await handle.trigger();
+    let workflowId = '';
+    await eventually(
+      async () => {
+        const d = await handle.describe();
+        workflowId = d.info.recentActions.at(-1)?.action.workflow.workflowId ?? '';
+        return workflowId !== '';
+      },
+      20_000,
+      'the scheduled report to start',
+    );
+    const result = (await temporal.client.workflow.getHandle(workflowId).result()) as ReportBackupsResult;
+    expect(result.notified).toBe(true);
+    expect(Object.fromEntries(result.workspaces.map((w) => [w.workspaceId, w.status]))).toMatchObject({ [WS.prot]: 'ok', [WS.fresh]: 'pending', [WS.loose]: 'unprotected' });
+    await eventually(() => receiver!.received.length > before, 10_000, 'the report on the webhook');
+    const sent = receiver!.received.slice(before);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).toMatchObject({ workflowType: WORKFLOW_TYPES.report, errorType: null });
+    expect(sent[0]!.report).toEqual(Object.fromEntries(Object.entries(result).filter(([k]) => k !== 'notified')));
+    expect(String(sent[0]!.text)).toContain('2 of 3 workspaces protected');
   });
 
   it('counts a failed backup run of the period', async () => {

@@ -80,6 +80,7 @@ const WIRE = {
     'auditBackups',
     'inventoryWorkspaces',
     'pruneOrphans',
+    'reportBackups',
   ],
   queries: ['progress', 'lockState', 'lockParticipation'],
   signals: ['acquire', 'release', 'lockGranted'],
