@@ -13,6 +13,7 @@ import {
 } from '../domain/index.js';
 import { toFailure } from './failures.js';
 import type { RigboxClient } from './rigbox-client.js';
+import { goneWorkspaces, mapLimit } from './workspace-existence.js';
 
 /**
  * What the backup audit and the worker's metric restoration know about protection: the rigsnap
@@ -41,6 +42,8 @@ export interface InventoryRequest {
   signal?: AbortSignal;
   /** Called as work progresses (an activity heartbeats). */
   progress?: (what: string) => void;
+  /** Ask Rigbox whether each workspace with snapshots still exists (one call each), to report orphans. */
+  checkExistence?: boolean;
 }
 
 export interface ScheduleState {
@@ -56,19 +59,6 @@ export async function listRigsnapSchedules(client: Client): Promise<ScheduleStat
     if (!s.scheduleId.startsWith(BACKUP_SCHEDULE_PREFIX) && !s.scheduleId.startsWith(FLEET_SCHEDULE_PREFIX)) continue;
     out.push({ scheduleId: s.scheduleId, paused: s.state.paused, note: s.state.note || null });
   }
-  return out;
-}
-
-export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return out;
 }
 
@@ -193,6 +183,7 @@ function protectedRows(
         snapshotCount: own.length,
         snapshotBytes: totalBytes(own),
         lastRun: lastRuns.get(workspaceId) ?? null,
+        firstScheduledAt: e.firstScheduledAt,
       };
     });
 }
@@ -217,13 +208,18 @@ export async function collectInventory(deps: InventoryDeps, req: InventoryReques
   const snapshotsOf = await snapshotsByWorkspace(deps, req, progress);
   const since = req.runsSince.toISOString();
   const lastRuns = await lastBackupRuns(deps, since, progress);
-  return { protected: protectedRows(byWorkspace, snapshotsOf, lastRuns), unprotected: unprotectedRows(byWorkspace, snapshotsOf), runsSince: since };
+  const inventory: AuditInventory = { protected: protectedRows(byWorkspace, snapshotsOf, lastRuns), unprotected: unprotectedRows(byWorkspace, snapshotsOf), runsSince: since };
+  if (!req.checkExistence) return inventory;
+  const gone = await goneWorkspaces(deps.rigbox, [...snapshotsOf.keys()].sort(), req.signal, progress);
+  const orphaned = [...gone].sort();
+  const orphans = orphaned.flatMap((id) => snapshotsOf.get(id) ?? []);
+  return { ...inventory, orphans: { workspaceIds: orphaned, count: orphans.length, bytes: totalBytes(orphans) } };
 }
 
 /** The audit's activity: the inventory, heartbeating while it reads. */
 export function createAuditActivities(deps: { rigbox: RigboxClient; temporal?: { client: Client; taskQueue: string } }) {
   return {
-    async auditInventory(input: { workspaceIds: string[]; namePrefix?: string; runsSinceMs: number }): Promise<AuditInventory> {
+    async auditInventory(input: { workspaceIds: string[]; namePrefix?: string; runsSinceMs: number; checkExistence?: boolean }): Promise<AuditInventory> {
       if (!deps.temporal) throw new Error('auditInventory needs a Temporal client (ActivityDeps.temporal)');
       const ctx = Context.current();
       return collectInventory(
@@ -232,6 +228,7 @@ export function createAuditActivities(deps: { rigbox: RigboxClient; temporal?: {
           workspaceIds: input.workspaceIds,
           ...(input.namePrefix ? { namePrefix: input.namePrefix } : {}),
           runsSince: new Date(input.runsSinceMs),
+          checkExistence: Boolean(input.checkExistence),
           signal: ctx.cancellationSignal,
           progress: (what) => ctx.heartbeat({ phase: 'reading the inventory', status: what }),
         },

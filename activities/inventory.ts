@@ -29,9 +29,10 @@ import {
   type RigboxSnapshot,
   type UsageByKind,
 } from '../domain/index.js';
-import { RUN_STATUS, mapLimit, protectedWorkspaces, type InventoryDeps, type Protection } from './audit.js';
+import { RUN_STATUS, protectedWorkspaces, type InventoryDeps, type Protection } from './audit.js';
 import { toFailure } from './failures.js';
 import { RigboxApiError, type RigboxClient } from './rigbox-client.js';
+import { goneWorkspaces, mapLimit } from './workspace-existence.js';
 
 /** Calls in flight at once for per-workspace probes and per-checkpoint reads. */
 const CONCURRENCY = 8;
@@ -39,22 +40,6 @@ const CONCURRENCY = 8;
 const MAX_CHECKPOINT_RUNS = 500;
 
 type Progress = (what: string) => void;
-
-/** Which workspaces Rigbox answers 404 for (the others exist, or were not asked about). */
-export async function goneWorkspaces(rigbox: RigboxClient, ids: readonly string[], signal: AbortSignal | undefined, progress: Progress): Promise<Set<string>> {
-  const gone = new Set<string>();
-  let done = 0;
-  await mapLimit([...ids], CONCURRENCY, async (id) => {
-    try {
-      await rigbox.getWorkspace(id, { signal });
-    } catch (err) {
-      if (err instanceof RigboxApiError && err.status === 404) gone.add(id);
-      else throw err;
-    }
-    progress(`checked ${++done} of ${ids.length} workspaces`);
-  });
-  return gone;
-}
 
 /** The snapshot ids that checkpoint sessions took and did not delete (open sessions: their query; closed: their result). */
 async function checkpointSnapshotIds(temporal: InventoryDeps['temporal'], progress: Progress): Promise<Set<string>> {

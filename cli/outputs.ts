@@ -129,7 +129,7 @@ export function backupOutput(io: Io): OperationOutput<BackupWorkspaceResult> {
   };
 }
 
-const VERDICT_COLORS = { missing: 'red', stale: 'red', failed: 'yellow', ok: 'green' } as const;
+const VERDICT_COLORS = { missing: 'red', stale: 'red', failed: 'yellow', pending: 'cyan', ok: 'green' } as const;
 
 export function auditOutput(io: Io): OperationOutput<AuditBackupsResult> {
   const age = (s: number | null) => (s === null ? '-' : formatDuration(s * 1000));
@@ -140,7 +140,9 @@ export function auditOutput(io: Io): OperationOutput<AuditBackupsResult> {
       return (
         `audit (RPO ${r.rpo}): ${misses === 0 ? `all ${total} protected workspaces have a backup within the RPO` : `${misses} of ${total} protected workspaces miss the RPO`}` +
         (r.counts.failed ? `, ${r.counts.failed} with a failed last run` : '') +
+        (r.counts.pending ? `, ${r.counts.pending} pending (new schedule, no backup yet)` : '') +
         (r.counts.unprotected ? `; ${r.counts.unprotected} unprotected` : '') +
+        (r.orphans?.count ? `; ${r.orphans.count} orphan snapshot${r.orphans.count === 1 ? '' : 's'} of deleted workspaces` : '') +
         (r.notified ? '; notification sent' : '')
       );
     },
@@ -175,6 +177,14 @@ export function auditOutput(io: Io): OperationOutput<AuditBackupsResult> {
             ]),
             io.c,
           ),
+        );
+      }
+      if (r.orphans?.count) {
+        lines.push(
+          '',
+          io.c.bold('orphans: snapshots of workspaces that no longer exist (never restorable)'),
+          `${r.orphans.count} snapshot${r.orphans.count === 1 ? '' : 's'}, ${fmtBytes(r.orphans.bytes)}, of ${r.orphans.workspaceIds.join(', ')}: ` +
+            '`rigsnap prune --orphans --older-than 30d` deletes them',
         );
       }
       return lines;

@@ -161,6 +161,8 @@ export const AuditBackupsResult = z.object({
     failed: z.number().int(),
     stale: z.number().int(),
     missing: z.number().int(),
+    /** Absent in results from before the pending verdict. */
+    pending: z.number().int().optional(),
     unprotected: z.number().int(),
   }),
   /** Protected workspaces, worst first. */
@@ -174,6 +176,8 @@ export const AuditBackupsResult = z.object({
       newestSnapshot: RigboxSnapshot.nullable(),
     }),
   ),
+  /** Snapshots of workspaces that no longer exist (Rigbox answers 404): never restorable. Absent when not checked. */
+  orphans: z.object({ workspaceIds: z.array(z.string()), count: z.number().int(), bytes: z.number().int() }).optional(),
   /** Whether a notification listing the offenders was sent. */
   notified: z.boolean(),
 });

@@ -17,4 +17,9 @@ export const PATCHES = {
    * reads (listSnapshots) leave the workspace's search attribute unset.
    */
   core2026_11: 'core-2026-11',
+  /**
+   * December 2026, knowing every workspace (issue 22): the audit asks Rigbox whether each workspace with
+   * snapshots still exists, to list the orphans (its inventory activity gets `checkExistence`).
+   */
+  inventory2026_12: 'inventory-2026-12',
 } as const;

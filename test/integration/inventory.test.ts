@@ -155,6 +155,10 @@ describe('usage', () => {
     expect(v.orphans).toMatchObject({ workspaceIds: [WS.gone], count: 3, gib: gib(19 + 23 + 29) });
     expect(v.workspaces.find((w) => w.workspaceId === WS.gone)).toMatchObject({ exists: false });
 
+    // The audit lists them too.
+    const audit = await rigsnap(['audit', '--json']);
+    expect(json<{ result: { orphans: unknown } }>(audit).result.orphans).toEqual({ workspaceIds: [WS.gone], count: 3, bytes: (19 + 23 + 29) * MIB });
+
     const plain = await rigsnap(['usage']);
     expect(plain.code, plain.stderr).toBe(0);
     expect(plain.stdout).toContain('3 orphan snapshots');
