@@ -89,7 +89,11 @@ export interface Protection {
 }
 
 /** Who is protected: the workspaces of this task queue's backup and fleet schedules, and those asked for. */
-export async function protectedWorkspaces(deps: InventoryDeps, req: Pick<InventoryRequest, 'workspaceIds' | 'namePrefix'>, progress: (what: string) => void): Promise<Map<string, Protection>> {
+export async function protectedWorkspaces(
+  deps: InventoryDeps,
+  req: Pick<InventoryRequest, 'workspaceIds' | 'namePrefix'>,
+  progress: (what: string) => void,
+): Promise<Map<string, Protection>> {
   const { client, taskQueue } = deps.temporal;
   const schedules = await listRigsnapSchedules(client);
   progress(`${schedules.length} schedules`);
@@ -208,7 +212,11 @@ export async function collectInventory(deps: InventoryDeps, req: InventoryReques
   const snapshotsOf = await snapshotsByWorkspace(deps, req, progress);
   const since = req.runsSince.toISOString();
   const lastRuns = await lastBackupRuns(deps, since, progress);
-  const inventory: AuditInventory = { protected: protectedRows(byWorkspace, snapshotsOf, lastRuns), unprotected: unprotectedRows(byWorkspace, snapshotsOf), runsSince: since };
+  const inventory: AuditInventory = {
+    protected: protectedRows(byWorkspace, snapshotsOf, lastRuns),
+    unprotected: unprotectedRows(byWorkspace, snapshotsOf),
+    runsSince: since,
+  };
   if (!req.checkExistence) return inventory;
   const gone = await goneWorkspaces(deps.rigbox, [...snapshotsOf.keys()].sort(), req.signal, progress);
   const orphaned = [...gone].sort();

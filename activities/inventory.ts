@@ -47,7 +47,8 @@ async function checkpointSnapshotIds(temporal: InventoryDeps['temporal'], progre
   const runs: Array<{ workflowId: string; runId: string; running: boolean }> = [];
   const query = `WorkflowType = '${WORKFLOW_TYPES.checkpoint}' AND TaskQueue = '${taskQueue}'`;
   for await (const w of client.workflow.list({ query })) {
-    if (w.status.name === 'RUNNING' || w.status.name === 'COMPLETED') runs.push({ workflowId: w.workflowId, runId: w.runId, running: w.status.name === 'RUNNING' });
+    if (w.status.name === 'RUNNING' || w.status.name === 'COMPLETED')
+      runs.push({ workflowId: w.workflowId, runId: w.runId, running: w.status.name === 'RUNNING' });
     if (runs.length >= MAX_CHECKPOINT_RUNS) break;
   }
   const ids = new Set<string>();
@@ -109,7 +110,11 @@ function rowOf(
   ctx: { gone: Set<string> | null; checkpoints: Set<string>; runs: RunTally | undefined; nowMs: number },
 ): InventoriedWorkspace {
   const namePrefixes = p ? [...p.prefixes].sort() : [];
-  const classify: ClassifyContext = { backupPrefixes: namePrefixes.length ? namePrefixes : [backupPrefixOf([])], checkpointIds: ctx.checkpoints, heldIds: new Set() };
+  const classify: ClassifyContext = {
+    backupPrefixes: namePrefixes.length ? namePrefixes : [backupPrefixOf([])],
+    checkpointIds: ctx.checkpoints,
+    heldIds: new Set(),
+  };
   const byKind = usageByKind(own, classify);
   const sorted = [...own].sort(newestFirst);
   const backups = sorted.filter((s) => classifySnapshot(s, classify) === 'backup');
@@ -201,7 +206,12 @@ export async function pruneOrphanSnapshots(rigbox: RigboxClient, req: PruneOrpha
   const all = await rigbox.listAllSnapshots({ signal: req.signal, onPage: (listed) => progress(`listed ${listed} snapshots`) });
   const ids = [...new Set(all.map((s) => s.workspace_id))].sort();
   const gone = await goneWorkspaces(rigbox, ids, req.signal, progress);
-  const pick = selectOrphans(all, gone, { olderThanMs: req.olderThanMs, nowMs: req.nowMs, held: NO_HOLDS, ...(req.snapshotIds ? { onlyIds: req.snapshotIds } : {}) });
+  const pick = selectOrphans(all, gone, {
+    olderThanMs: req.olderThanMs,
+    nowMs: req.nowMs,
+    held: NO_HOLDS,
+    ...(req.snapshotIds ? { onlyIds: req.snapshotIds } : {}),
+  });
   const failed: PruneOrphansResult['failed'] = [];
   let deleted = 0;
   if (!req.dryRun) {
@@ -210,7 +220,8 @@ export async function pruneOrphanSnapshots(rigbox: RigboxClient, req: PruneOrpha
         await rigbox.deleteSnapshot(s.workspace_id, s.id);
         deleted++;
       } catch (err) {
-        if (err instanceof RigboxApiError && err.status === 404) deleted++; // gone already: what was asked for
+        if (err instanceof RigboxApiError && err.status === 404)
+          deleted++; // gone already: what was asked for
         else failed.push({ snapshotId: s.id, message: err instanceof Error ? err.message : String(err) });
       }
       progress(`deleted ${deleted} of ${pick.selected.length}`);
@@ -238,7 +249,10 @@ export function createInventoryActivities(deps: { rigbox: RigboxClient; temporal
   return {
     async workspaceInventory(input: { checkExistence: boolean; sinceMs: number; workspaceIds: string[] }): Promise<InventoryWorkspacesResult> {
       if (!deps.temporal) throw new Error('workspaceInventory needs a Temporal client (ActivityDeps.temporal)');
-      return collectWorkspaceInventory({ rigbox: deps.rigbox, temporal: deps.temporal }, { ...input, nowMs: Date.now(), ...beat('reading the inventory') }).catch((err: unknown) => {
+      return collectWorkspaceInventory(
+        { rigbox: deps.rigbox, temporal: deps.temporal },
+        { ...input, nowMs: Date.now(), ...beat('reading the inventory') },
+      ).catch((err: unknown) => {
         throw toFailure(err);
       });
     },

@@ -22,7 +22,12 @@ export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) =>
 }
 
 /** Which workspaces Rigbox answers 404 for (the others exist, or were not asked about). */
-export async function goneWorkspaces(rigbox: RigboxClient, ids: readonly string[], signal: AbortSignal | undefined, progress: (what: string) => void): Promise<Set<string>> {
+export async function goneWorkspaces(
+  rigbox: RigboxClient,
+  ids: readonly string[],
+  signal: AbortSignal | undefined,
+  progress: (what: string) => void,
+): Promise<Set<string>> {
   const gone = new Set<string>();
   let done = 0;
   await mapLimit([...ids], CONCURRENCY, async (id) => {

@@ -149,7 +149,8 @@ const OPERATIONS: { [Op in PublicOperation]: OperationSpec<(typeof INPUTS)[Op]> 
     schema: INPUTS['prune-orphans'],
     workflowId: (v, key) => workflowIds.pruneOrphans(key, v.dryRun),
     workspaceId: () => null,
-    summary: (v) => `${v.dryRun ? 'dry run of ' : ''}prune orphan snapshots older than ${v.olderThan}${v.snapshotIds ? ` (${v.snapshotIds.length} listed)` : ''}`,
+    summary: (v) =>
+      `${v.dryRun ? 'dry run of ' : ''}prune orphan snapshots older than ${v.olderThan}${v.snapshotIds ? ` (${v.snapshotIds.length} listed)` : ''}`,
   },
   report: {
     schema: INPUTS.report,

@@ -5,7 +5,21 @@ export const DEFAULT_TASK_QUEUE = 'rigbox-snapshots';
 export const DEFAULT_RIGBOX_API_URL = 'https://api.rigbox.dev/api';
 
 /** The values of the RigboxOperation search attribute: one per public workflow type plus the lock. */
-export const OPERATIONS = ['snapshot', 'restore', 'delete', 'list', 'prune', 'backup', 'fleet-backup', 'checkpoint', 'lock', 'audit', 'inventory', 'prune-orphans', 'report'] as const;
+export const OPERATIONS = [
+  'snapshot',
+  'restore',
+  'delete',
+  'list',
+  'prune',
+  'backup',
+  'fleet-backup',
+  'checkpoint',
+  'lock',
+  'audit',
+  'inventory',
+  'prune-orphans',
+  'report',
+] as const;
 export type Operation = (typeof OPERATIONS)[number];
 
 /** Default name prefix of scheduled backups: the docs' cron script names them daily-backup-YYYY-MM-DD. */

@@ -45,18 +45,16 @@ const costOf = (bytes: number, price: number | null) => (price === null ? null :
 export function usageView(inv: InventoryWorkspacesResult, pricePerGibMonth: number | null): UsageView {
   const rows = inv.workspaces
     .filter((w) => w.snapshotCount > 0 || w.schedules.length > 0)
-    .map(
-      (w): UsageRow => ({
-        workspaceId: w.workspaceId,
-        exists: w.exists,
-        protected: w.schedules.length > 0,
-        snapshotCount: w.snapshotCount,
-        gib: gibByKind(w.byKind, w.snapshotBytes),
-        forecastGib: round(bytesToGib(w.forecast.bytesAtHorizon)),
-        monthlyCost: costOf(w.snapshotBytes, pricePerGibMonth),
-        forecastMonthlyCost: costOf(w.forecast.bytesAtHorizon, pricePerGibMonth),
-      }),
-    )
+    .map((w): UsageRow => ({
+      workspaceId: w.workspaceId,
+      exists: w.exists,
+      protected: w.schedules.length > 0,
+      snapshotCount: w.snapshotCount,
+      gib: gibByKind(w.byKind, w.snapshotBytes),
+      forecastGib: round(bytesToGib(w.forecast.bytesAtHorizon)),
+      monthlyCost: costOf(w.snapshotBytes, pricePerGibMonth),
+      forecastMonthlyCost: costOf(w.forecast.bytesAtHorizon, pricePerGibMonth),
+    }))
     .sort((a, b) => b.gib.total - a.gib.total || a.workspaceId.localeCompare(b.workspaceId));
   const t = inv.totals;
   return {
@@ -107,7 +105,18 @@ export interface BackupReport {
   /** False when a protected workspace misses the RPO (missing or stale): exit 1, like the audit. */
   ok: boolean;
   workspaces: ReportRow[];
-  totals: { workspaces: number; protected: number; unprotected: number; withinRpo: number; missesRpo: number; pending: number; succeeded: number; failed: number; skipped: number; holds: number };
+  totals: {
+    workspaces: number;
+    protected: number;
+    unprotected: number;
+    withinRpo: number;
+    missesRpo: number;
+    pending: number;
+    succeeded: number;
+    failed: number;
+    skipped: number;
+    holds: number;
+  };
 }
 
 const FAILED_LAST: ReadonlySet<string> = new Set(['failed', 'timed-out']);

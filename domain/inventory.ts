@@ -41,7 +41,13 @@ export function classifySnapshot(s: Pick<RigboxSnapshot, 'id' | 'name'>, ctx: Cl
 }
 
 export function emptyUsage(): UsageByKind {
-  return { backup: { count: 0, bytes: 0 }, checkpoint: { count: 0, bytes: 0 }, held: { count: 0, bytes: 0 }, safety: { count: 0, bytes: 0 }, manual: { count: 0, bytes: 0 } };
+  return {
+    backup: { count: 0, bytes: 0 },
+    checkpoint: { count: 0, bytes: 0 },
+    held: { count: 0, bytes: 0 },
+    safety: { count: 0, bytes: 0 },
+    manual: { count: 0, bytes: 0 },
+  };
 }
 
 /** Counts and bytes by kind. */
@@ -145,7 +151,13 @@ export function forecastStorage(input: ForecastInput): Forecast {
     const base = last ? last.bytes : 0;
     for (let t = from + cadence, i = 0; t <= horizon; t += cadence, i++) {
       const bytes = Math.max(0, Math.round(base + slope * (t - from)));
-      future.push({ id: `snap_forecast_${i}`, workspace_id: workspaceId, name: `${input.namePrefix}forecast-${i}`, size_bytes: bytes, created_at: new Date(t).toISOString() });
+      future.push({
+        id: `snap_forecast_${i}`,
+        workspace_id: workspaceId,
+        name: `${input.namePrefix}forecast-${i}`,
+        size_bytes: bytes,
+        created_at: new Date(t).toISOString(),
+      });
     }
   }
   const all = [...input.backups.map((s) => ({ ...s, workspace_id: workspaceId })), ...future];
@@ -177,7 +189,9 @@ export function discoverWorkspaces<W extends { workspaceId: string; schedules: r
   workspaces: readonly W[],
   enrolled: EnrolledTest = protectedBySchedule,
 ): W[] {
-  return workspaces.filter((w) => w.exists !== false && !enrolled(w)).sort((a, b) => b.snapshotBytes - a.snapshotBytes || a.workspaceId.localeCompare(b.workspaceId));
+  return workspaces
+    .filter((w) => w.exists !== false && !enrolled(w))
+    .sort((a, b) => b.snapshotBytes - a.snapshotBytes || a.workspaceId.localeCompare(b.workspaceId));
 }
 
 /** Hook for holds (issue 19): whether a snapshot is held and must not be deleted. Nothing is held today. */

@@ -17,7 +17,10 @@ export async function pruneOrphans(rawInput: PruneOrphansInput = {}): Promise<Pr
   const tracker = new ProgressTracker('prune-orphans', null);
   try {
     tracker.begin(input.dryRun ? 'list' : 'delete');
-    const result = await activities(input.dryRun ? 'inventory' : 'pruneDelete', `${input.dryRun ? 'find' : 'delete'} orphan snapshots older than ${input.olderThan}`).pruneOrphanSnapshots({
+    const result = await activities(
+      input.dryRun ? 'inventory' : 'pruneDelete',
+      `${input.dryRun ? 'find' : 'delete'} orphan snapshots older than ${input.olderThan}`,
+    ).pruneOrphanSnapshots({
       olderThanMs: parseDuration(input.olderThan)!,
       olderThan: input.olderThan,
       dryRun: input.dryRun,

@@ -41,7 +41,10 @@ export async function reportBackups(rawInput: ReportBackupsInput = {}): Promise<
     const lines = report.workspaces
       .filter((w) => w.status !== 'ok' && w.status !== 'unprotected')
       .slice(0, MAX_LINES)
-      .map((w) => `${w.workspaceId}: ${w.status}${w.ageSeconds !== null ? `, last backup ${formatDuration(w.ageSeconds * 1000)} old` : ''}${w.failed ? `, ${w.failed} failed runs` : ''}`);
+      .map(
+        (w) =>
+          `${w.workspaceId}: ${w.status}${w.ageSeconds !== null ? `, last backup ${formatDuration(w.ageSeconds * 1000)} old` : ''}${w.failed ? `, ${w.failed} failed runs` : ''}`,
+      );
     await notifyFailure({
       text:
         `rigsnap report since ${report.since} (RPO ${report.rpo}): ${t.protected} of ${t.workspaces} workspaces protected, ${t.withinRpo} within the RPO, ` +

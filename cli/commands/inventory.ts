@@ -50,14 +50,24 @@ function registerDiscover(program: Command, act: Act): void {
       return withClient(o, async (rig) => {
         const { inv, url } = await takeInventory(rig, o, { checkExistence: true });
         const found = discoverWorkspaces(inv.workspaces);
-        const rows = found.map((w) => ({ workspaceId: w.workspaceId, snapshotCount: w.snapshotCount, snapshotBytes: w.snapshotBytes, newestSnapshot: w.newestSnapshot }));
+        const rows = found.map((w) => ({
+          workspaceId: w.workspaceId,
+          snapshotCount: w.snapshotCount,
+          snapshotBytes: w.snapshotBytes,
+          newestSnapshot: w.newestSnapshot,
+        }));
         if (io.json) {
           io.out(JSON.stringify({ takenAt: inv.takenAt, workspaces: rows }));
           return EXIT.ok;
         }
         io.out(`${found.length} workspace${found.length === 1 ? '' : 's'} with snapshots but no rigsnap schedule (of ${inv.workspaces.length} known)`);
         if (rows.length) {
-          const cells = rows.map((w) => [w.workspaceId, String(w.snapshotCount), fmtBytes(w.snapshotBytes), w.newestSnapshot ? `${w.newestSnapshot.name} ${fmtTime(w.newestSnapshot.created_at)}` : '-']);
+          const cells = rows.map((w) => [
+            w.workspaceId,
+            String(w.snapshotCount),
+            fmtBytes(w.snapshotBytes),
+            w.newestSnapshot ? `${w.newestSnapshot.name} ${fmtTime(w.newestSnapshot.created_at)}` : '-',
+          ]);
           for (const l of table(['WORKSPACE', 'SNAPSHOTS', 'SIZE', 'NEWEST'], cells, io.c)) io.out(l);
           io.out(io.c.dim(`protect one: rigsnap schedule create <workspace> --keep-last 7`));
         }
@@ -70,8 +80,24 @@ function registerDiscover(program: Command, act: Act): void {
 
 function usageLines(v: UsageView, io: Io): string[] {
   const priced = v.pricePerGibMonth !== null;
-  const head = ['WORKSPACE', 'EXISTS', 'SNAPSHOTS', 'BACKUPS', 'CHECKPOINTS', 'HELD', 'SAFETY', 'HAND-MADE', 'TOTAL GiB', 'IN 30 DAYS', ...(priced ? ['COST/MONTH', 'IN 30 DAYS'] : [])];
-  const cells = (name: string, exists: string, r: Pick<UsageView['totals'], 'snapshotCount' | 'gib' | 'forecastGib' | 'monthlyCost' | 'forecastMonthlyCost'>) => [
+  const head = [
+    'WORKSPACE',
+    'EXISTS',
+    'SNAPSHOTS',
+    'BACKUPS',
+    'CHECKPOINTS',
+    'HELD',
+    'SAFETY',
+    'HAND-MADE',
+    'TOTAL GiB',
+    'IN 30 DAYS',
+    ...(priced ? ['COST/MONTH', 'IN 30 DAYS'] : []),
+  ];
+  const cells = (
+    name: string,
+    exists: string,
+    r: Pick<UsageView['totals'], 'snapshotCount' | 'gib' | 'forecastGib' | 'monthlyCost' | 'forecastMonthlyCost'>,
+  ) => [
     name,
     exists,
     String(r.snapshotCount),
@@ -116,7 +142,8 @@ function registerUsage(program: Command, act: Act): void {
     act(async (o: CommonOptions & { pricePerGibMonth?: number | string }) => {
       const io = ioOf(o);
       const price = o.pricePerGibMonth;
-      if (price !== undefined && (typeof price !== 'number' || !(price >= 0))) throw new UsageError(`--price-per-gib-month: must be a number of 0 or more (got "${price}")`);
+      if (price !== undefined && (typeof price !== 'number' || !(price >= 0)))
+        throw new UsageError(`--price-per-gib-month: must be a number of 0 or more (got "${price}")`);
       return withClient(o, async (rig) => {
         const { inv, url } = await takeInventory(rig, o, { checkExistence: true });
         const view = usageView(inv, price ?? null);
@@ -143,7 +170,17 @@ function reportLines(r: BackupReport, io: Io): string[] {
     String(w.holds),
   ]);
   const t = r.totals;
-  rows.push([io.c.bold('TOTAL'), `${t.protected}/${t.workspaces}`, r.ok ? 'ok' : `${t.missesRpo} miss`, '', `${t.withinRpo} within`, String(t.succeeded), String(t.failed), String(t.skipped), String(t.holds)]);
+  rows.push([
+    io.c.bold('TOTAL'),
+    `${t.protected}/${t.workspaces}`,
+    r.ok ? 'ok' : `${t.missesRpo} miss`,
+    '',
+    `${t.withinRpo} within`,
+    String(t.succeeded),
+    String(t.failed),
+    String(t.skipped),
+    String(t.holds),
+  ]);
   return [
     `backup report since ${fmtTime(r.since)} (RPO ${r.rpo}): ${r.ok ? 'every protected workspace has a backup within the RPO' : `${t.missesRpo} protected workspace${t.missesRpo === 1 ? '' : 's'} miss the RPO`}`,
     ...table(['WORKSPACE', 'PROTECTED', 'STATUS', 'LAST BACKUP', 'AGE', 'OK RUNS', 'FAILED', 'SKIPPED', 'HOLDS'], rows, io.c),

@@ -72,7 +72,13 @@ function orphanLines(r: PruneOrphansResult, io: Io): string[] {
       (r.held ? `; ${r.held} held, left` : ''),
   ];
   if (r.selected.length) {
-    lines.push(...table(['ID', 'NAME', 'WORKSPACE (GONE)', 'SIZE', 'CREATED'], r.selected.map((s) => [s.id, s.name, s.workspace_id, fmtBytes(s.size_bytes), fmtTime(s.created_at)]), io.c));
+    lines.push(
+      ...table(
+        ['ID', 'NAME', 'WORKSPACE (GONE)', 'SIZE', 'CREATED'],
+        r.selected.map((s) => [s.id, s.name, s.workspace_id, fmtBytes(s.size_bytes), fmtTime(s.created_at)]),
+        io.c,
+      ),
+    );
   }
   if (r.selectedCount > r.selected.length) lines.push(`… and ${r.selectedCount - r.selected.length} more`);
   for (const f of r.failed) lines.push(io.c.red(`not deleted: ${f.snapshotId}: ${f.message}`));

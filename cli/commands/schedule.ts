@@ -24,7 +24,18 @@ import {
 export function registerSchedule(program: Command, act: Act): void {
   const schedule = program.command('schedule').description('Daily backup schedules (Temporal Schedules), one per workspace');
   schedule.exitOverride();
-  for (const add of [addCreate, addList, addDescribe, addPauseUnpause, addTrigger, addBackfill, addUpdate, addDelete, registerAuditSchedule, registerReportSchedule])
+  for (const add of [
+    addCreate,
+    addList,
+    addDescribe,
+    addPauseUnpause,
+    addTrigger,
+    addBackfill,
+    addUpdate,
+    addDelete,
+    registerAuditSchedule,
+    registerReportSchedule,
+  ])
     add(schedule, act);
 }
 

@@ -186,7 +186,9 @@ describe('rigsnap audit', () => {
     const r = await rigsnap(['audit', '--rpo', '26h']);
     expect(r.code, r.stderr).toBe(1);
     // Without ws_aud_extra on the command line, it is one of the unprotected.
-    expect(r.stdout).toContain('audit (RPO 26h): 1 of 5 protected workspaces miss the RPO, 1 with a failed last run, 1 pending (new schedule, no backup yet); 2 unprotected');
+    expect(r.stdout).toContain(
+      'audit (RPO 26h): 1 of 5 protected workspaces miss the RPO, 1 with a failed last run, 1 pending (new schedule, no backup yet); 2 unprotected',
+    );
     expect(r.stdout).toMatch(new RegExp(`${WS.stale}\\s+stale\\s+daily-backup-`));
     expect(r.stdout).toMatch(new RegExp(`${WS.missing}\\s+pending\\s+-`));
     expect(r.stdout).toContain('unprotected: snapshots in Rigbox, but no schedule');

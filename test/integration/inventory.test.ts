@@ -222,7 +222,11 @@ describe('report', () => {
     );
     const result = (await temporal.client.workflow.getHandle(workflowId).result()) as ReportBackupsResult;
     expect(result.notified).toBe(true);
-    expect(Object.fromEntries(result.workspaces.map((w) => [w.workspaceId, w.status]))).toMatchObject({ [WS.prot]: 'ok', [WS.fresh]: 'pending', [WS.loose]: 'unprotected' });
+    expect(Object.fromEntries(result.workspaces.map((w) => [w.workspaceId, w.status]))).toMatchObject({
+      [WS.prot]: 'ok',
+      [WS.fresh]: 'pending',
+      [WS.loose]: 'unprotected',
+    });
     await eventually(() => receiver!.received.length > before, 10_000, 'the report on the webhook');
     const sent = receiver!.received.slice(before);
     expect(sent).toHaveLength(1);
@@ -234,7 +238,9 @@ describe('report', () => {
   it('counts a failed backup run of the period', async () => {
     emu.forbidden.add(WS.prot);
     try {
-      const f = await workflowFailure(temporal.client.workflow.execute(WORKFLOW_TYPES.backup, { taskQueue, workflowId: testWorkflowId('backup'), args: [{ workspaceId: WS.prot }] }));
+      const f = await workflowFailure(
+        temporal.client.workflow.execute(WORKFLOW_TYPES.backup, { taskQueue, workflowId: testWorkflowId('backup'), args: [{ workspaceId: WS.prot }] }),
+      );
       expect(f.type).toBe('Unauthorized');
     } finally {
       emu.forbidden.delete(WS.prot);
@@ -266,12 +272,20 @@ describe('orphans', () => {
   });
 
   it('with --yes deletes exactly the old orphans; the young one and every live workspace’s snapshots stay', async () => {
-    const before = emu.state.snapshotsOf().filter((s) => s.workspace_id !== WS.gone).map((s) => s.id);
+    const before = emu.state
+      .snapshotsOf()
+      .filter((s) => s.workspace_id !== WS.gone)
+      .map((s) => s.id);
     const r = await rigsnap(['prune', '--orphans', '--older-than', '30d', '--yes']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('deleted 2 orphan snapshots older than 30d');
     expect(emu.state.snapshotsOf(WS.gone).map((s) => s.name)).toEqual(['daily-backup-young']);
-    expect(emu.state.snapshotsOf().filter((s) => s.workspace_id !== WS.gone).map((s) => s.id)).toEqual(before);
+    expect(
+      emu.state
+        .snapshotsOf()
+        .filter((s) => s.workspace_id !== WS.gone)
+        .map((s) => s.id),
+    ).toEqual(before);
     const inv: InventoryWorkspacesResult = await rig.inventory();
     expect(inv.orphans).toMatchObject({ count: 1, bytes: 29 * MIB });
   });

@@ -40,7 +40,12 @@ const snap = (workspaceId: string, name: string, ageMs: number, bytes: number): 
   size_bytes: bytes,
   created_at: new Date(NOW - ageMs).toISOString(),
 });
-const ctx = (over: Partial<ClassifyContext> = {}): ClassifyContext => ({ backupPrefixes: ['daily-backup-'], checkpointIds: new Set(), heldIds: new Set(), ...over });
+const ctx = (over: Partial<ClassifyContext> = {}): ClassifyContext => ({
+  backupPrefixes: ['daily-backup-'],
+  checkpointIds: new Set(),
+  heldIds: new Set(),
+  ...over,
+});
 
 describe('classifySnapshot', () => {
   const backup = snap('ws_a', 'daily-backup-2026-04-07-0300', H, 1);
@@ -61,13 +66,16 @@ describe('classifySnapshot', () => {
 
   it('every snapshot is counted in exactly one kind: the kinds sum to the list', () => {
     fc.assert(
-      fc.property(fc.array(fc.record({ name: fc.constantFrom('daily-backup-1', 'pre-restore-x', 'scratch', 'cp'), bytes: fc.nat(10_000) }), { maxLength: 40 }), (specs) => {
-        const list = specs.map((s) => snap('ws_a', s.name, H, s.bytes));
-        const u = usageByKind(list, ctx({ checkpointIds: new Set(list.filter((s) => s.name === 'cp').map((s) => s.id)) }));
-        const kinds = Object.values(u);
-        expect(kinds.reduce((a, k) => a + k.count, 0)).toBe(list.length);
-        expect(kinds.reduce((a, k) => a + k.bytes, 0)).toBe(list.reduce((a, s) => a + s.size_bytes, 0));
-      }),
+      fc.property(
+        fc.array(fc.record({ name: fc.constantFrom('daily-backup-1', 'pre-restore-x', 'scratch', 'cp'), bytes: fc.nat(10_000) }), { maxLength: 40 }),
+        (specs) => {
+          const list = specs.map((s) => snap('ws_a', s.name, H, s.bytes));
+          const u = usageByKind(list, ctx({ checkpointIds: new Set(list.filter((s) => s.name === 'cp').map((s) => s.id)) }));
+          const kinds = Object.values(u);
+          expect(kinds.reduce((a, k) => a + k.count, 0)).toBe(list.length);
+          expect(kinds.reduce((a, k) => a + k.bytes, 0)).toBe(list.reduce((a, s) => a + s.size_bytes, 0));
+        },
+      ),
     );
   });
 });
@@ -162,7 +170,12 @@ const scheduled = (id: string, over: Partial<InventoriedWorkspace> = {}) =>
 
 describe('discoverWorkspaces', () => {
   it('the unprotected workspaces that exist, biggest first; the enrollment hook decides who is known', () => {
-    const rows = [row('ws_small', { snapshotBytes: 1 }), row('ws_big', { snapshotBytes: 9 }), scheduled('ws_prot'), row('ws_gone', { exists: false, snapshotBytes: 50 })];
+    const rows = [
+      row('ws_small', { snapshotBytes: 1 }),
+      row('ws_big', { snapshotBytes: 9 }),
+      scheduled('ws_prot'),
+      row('ws_gone', { exists: false, snapshotBytes: 50 }),
+    ];
     expect(discoverWorkspaces(rows).map((w) => w.workspaceId)).toEqual(['ws_big', 'ws_small']);
     expect(discoverWorkspaces(rows, (w) => w.workspaceId === 'ws_big').map((w) => w.workspaceId)).toEqual(['ws_small', 'ws_prot']);
   });
@@ -175,12 +188,20 @@ describe('the report', () => {
   it.each([
     ['no schedule', row('ws_a'), 'unprotected'],
     ['a backup within the RPO', scheduled('ws_a', { newestBackup: backupAt(H) }), 'ok'],
-    ['a backup within the RPO, last run failed', scheduled('ws_a', { newestBackup: backupAt(H), lastRun: { workflowId: 'w', status: 'failed', closedAt: '' } }), 'failed'],
+    [
+      'a backup within the RPO, last run failed',
+      scheduled('ws_a', { newestBackup: backupAt(H), lastRun: { workflowId: 'w', status: 'failed', closedAt: '' } }),
+      'failed',
+    ],
     ['no backup, schedule 10 days old', scheduled('ws_a'), 'missing'],
     ['a stale backup', scheduled('ws_a', { newestBackup: backupAt(30 * H) }), 'stale'],
     ['no backup, schedule created a minute ago', scheduled('ws_a', { firstScheduledAt: new Date(NOW - 60_000).toISOString() }), 'pending'],
     ['no backup, schedule exactly one RPO old', scheduled('ws_a', { firstScheduledAt: new Date(NOW - RPO).toISOString() }), 'missing'],
-    ['a stale backup, schedule created a minute ago: still stale', scheduled('ws_a', { newestBackup: backupAt(30 * H), firstScheduledAt: new Date(NOW - 60_000).toISOString() }), 'stale'],
+    [
+      'a stale backup, schedule created a minute ago: still stale',
+      scheduled('ws_a', { newestBackup: backupAt(30 * H), firstScheduledAt: new Date(NOW - 60_000).toISOString() }),
+      'stale',
+    ],
   ])('%s: %s', (_l, w, status) => {
     expect(reportStatusOf(w, RPO, NOW)).toBe(status);
   });
@@ -195,11 +216,14 @@ describe('the report', () => {
   });
 
   it('ok only when no protected workspace misses the RPO; pending and unprotected do not count as misses', () => {
-    const good = backupReport(inv([scheduled('ws_a', { newestBackup: backupAt(H) }), scheduled('ws_p', { firstScheduledAt: new Date(NOW - 60_000).toISOString() }), row('ws_u')]), {
-      rpo: '26h',
-      rpoMs: RPO,
-      nowMs: NOW,
-    });
+    const good = backupReport(
+      inv([scheduled('ws_a', { newestBackup: backupAt(H) }), scheduled('ws_p', { firstScheduledAt: new Date(NOW - 60_000).toISOString() }), row('ws_u')]),
+      {
+        rpo: '26h',
+        rpoMs: RPO,
+        nowMs: NOW,
+      },
+    );
     expect(good.ok).toBe(true);
     expect(good.totals).toMatchObject({ workspaces: 3, protected: 2, unprotected: 1, pending: 1, missesRpo: 0, withinRpo: 1 });
     const bad = backupReport(inv([scheduled('ws_m'), row('ws_gone', { exists: false })]), { rpo: '26h', rpoMs: RPO, nowMs: NOW });
@@ -230,7 +254,12 @@ describe('usageView', () => {
     const byKind = emptyUsage();
     byKind.backup = { count: 2, bytes: 2 * GIB };
     byKind.safety = { count: 1, bytes: GIB };
-    const w = scheduled('ws_a', { snapshotCount: 3, snapshotBytes: 3 * GIB, byKind, forecast: { bytesNow: 3 * GIB, bytesAtHorizon: 4 * GIB, backupSlots: 3, trendBytesPerDay: 0, cadenceHours: 24 } });
+    const w = scheduled('ws_a', {
+      snapshotCount: 3,
+      snapshotBytes: 3 * GIB,
+      byKind,
+      forecast: { bytesNow: 3 * GIB, bytesAtHorizon: 4 * GIB, backupSlots: 3, trendBytesPerDay: 0, cadenceHours: 24 },
+    });
     const v = usageView(
       {
         takenAt: new Date(NOW).toISOString(),
