@@ -17,11 +17,13 @@ import {
   classifySnapshot,
   emptyUsage,
   forecastStorage,
+  nearestIds,
   newestFirst,
   selectOrphans,
   totalBytesOf,
   usageByKind,
   type BackupRun,
+  type CheckWorkspacesResult,
   type ClassifyContext,
   type InventoriedWorkspace,
   type InventoryWorkspacesResult,
@@ -240,6 +242,31 @@ export async function pruneOrphanSnapshots(rigbox: RigboxClient, req: PruneOrpha
   };
 }
 
+/**
+ * Whether each named workspace exists (asked now), and for those that do not, the nearest ids rigsnap
+ * knows: those Rigbox reveals through its snapshots and those its schedules name.
+ */
+export async function checkWorkspaceIds(
+  deps: InventoryDeps,
+  ids: readonly string[],
+  signal: AbortSignal | undefined,
+  progress: Progress,
+): Promise<CheckWorkspacesResult> {
+  const gone = await goneWorkspaces(deps.rigbox, [...new Set(ids)], signal, progress);
+  if (gone.size === 0) return { workspaces: ids.map((workspaceId) => ({ workspaceId, exists: true, suggestions: [] })), knownCount: 0 };
+  const all = await deps.rigbox.listAllSnapshots({ signal, onPage: (listed) => progress(`listed ${listed} snapshots`) });
+  const scheduled = await protectedWorkspaces(deps, { workspaceIds: [] }, progress);
+  const known = new Set([...all.map((s) => s.workspace_id), ...scheduled.keys()].filter((id) => !gone.has(id)));
+  const nearest = new Map([...gone].map((id) => [id, nearestIds(id, known, 5)]));
+  // A suggestion must exist itself: the snapshots of a deleted workspace still name it.
+  const goneToo = await goneWorkspaces(deps.rigbox, [...new Set([...nearest.values()].flat())], signal, progress);
+  const suggestionsOf = (id: string) => (nearest.get(id) ?? []).filter((s) => !goneToo.has(s)).slice(0, 3);
+  return {
+    workspaces: ids.map((workspaceId) => ({ workspaceId, exists: !gone.has(workspaceId), suggestions: suggestionsOf(workspaceId) })),
+    knownCount: known.size,
+  };
+}
+
 /** The activities: each heartbeats while it reads or deletes. */
 export function createInventoryActivities(deps: { rigbox: RigboxClient; temporal?: { client: Client; taskQueue: string } }) {
   const beat = (phase: string) => {
@@ -253,6 +280,13 @@ export function createInventoryActivities(deps: { rigbox: RigboxClient; temporal
         { rigbox: deps.rigbox, temporal: deps.temporal },
         { ...input, nowMs: Date.now(), ...beat('reading the inventory') },
       ).catch((err: unknown) => {
+        throw toFailure(err);
+      });
+    },
+    async checkWorkspaceIds(input: { workspaceIds: string[] }): Promise<CheckWorkspacesResult> {
+      if (!deps.temporal) throw new Error('checkWorkspaceIds needs a Temporal client (ActivityDeps.temporal)');
+      const { signal, progress } = beat('checking workspaces');
+      return checkWorkspaceIds({ rigbox: deps.rigbox, temporal: deps.temporal }, input.workspaceIds, signal, progress).catch((err: unknown) => {
         throw toFailure(err);
       });
     },

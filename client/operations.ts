@@ -13,6 +13,7 @@ import {
   ListSnapshotsInput,
   PruneOrphansInput,
   ReportBackupsInput,
+  CheckWorkspacesInput,
   PruneSnapshotsInput,
   RequestKey,
   RestoreWorkspaceInput,
@@ -45,6 +46,7 @@ const INPUTS = {
   inventory: InventoryWorkspacesInput,
   'prune-orphans': PruneOrphansInput,
   report: ReportBackupsInput,
+  check: CheckWorkspacesInput,
 } as const;
 
 /** The operations callers start (the lock is rigsnap's own). */
@@ -157,6 +159,12 @@ const OPERATIONS: { [Op in PublicOperation]: OperationSpec<(typeof INPUTS)[Op]> 
     workflowId: (_v, key) => workflowIds.report(key),
     workspaceId: () => null,
     summary: (v) => `backup report of the last ${v.since} (RPO ${v.rpo})${v.notify ? ', posted to the webhook' : ''}`,
+  },
+  check: {
+    schema: INPUTS.check,
+    workflowId: (_v, key) => workflowIds.check(key),
+    workspaceId: () => null,
+    summary: (v) => `check that ${v.workspaceIds.length === 1 ? v.workspaceIds[0] : `${v.workspaceIds.length} workspaces`} exist`,
   },
 };
 

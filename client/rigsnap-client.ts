@@ -10,6 +10,7 @@ import type {
   ListSnapshotsInput,
   PruneOrphansInput,
   ReportBackupsInput,
+  CheckWorkspacesInput,
   LockState,
   PruneSnapshotsInput,
   ReleaseCheckpointInput,
@@ -146,6 +147,8 @@ export class RigsnapClient {
   /** The compliance report (`ok: false` when a protected workspace misses the RPO); `notify` also posts it to the webhook. */
   startReport = (input: ReportBackupsInput = {}, opts?: StartOptions) => this.start('report', input, opts);
   report = (input: ReportBackupsInput = {}, opts?: StartOptions) => this.execute('report', input, opts);
+  /** Whether workspaces exist in Rigbox, with the nearest known ids for those that do not (a typo's fix). */
+  checkWorkspaces = (input: CheckWorkspacesInput, opts?: StartOptions) => this.execute('check', input, opts);
 
   /**
    * A fleet with failed workspaces fails (so alerts see it) with its summary as details: callers get the

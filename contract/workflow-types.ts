@@ -19,6 +19,7 @@ export const WORKFLOW_TYPES = {
   inventory: 'inventoryWorkspaces',
   'prune-orphans': 'pruneOrphans',
   report: 'reportBackups',
+  check: 'checkWorkspaces',
 } as const satisfies Record<Operation, string>;
 
 export type WorkflowTypeName = (typeof WORKFLOW_TYPES)[Operation];

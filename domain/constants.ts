@@ -19,6 +19,7 @@ export const OPERATIONS = [
   'inventory',
   'prune-orphans',
   'report',
+  'check',
 ] as const;
 export type Operation = (typeof OPERATIONS)[number];
 

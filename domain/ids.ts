@@ -53,6 +53,7 @@ export const workflowIds = {
   /** A dry run and the deletion it previews share the request key, not the id. */
   pruneOrphans: (key: string, dryRun: boolean) => `prune-orphans-${dryRun ? 'dry-run-' : ''}${key}`,
   report: (key: string) => `report-backups-${key}`,
+  check: (key: string) => `check-workspaces-${key}`,
   /** One lock per workspace, long-lived (it continues as new), found by this id. */
   lock: (workspaceId: string) => `rigsnap-lock-${workspaceId}`,
 };

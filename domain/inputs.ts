@@ -35,6 +35,7 @@ export const AuditBackupsInput = s.auditBackupsInput();
 export const InventoryWorkspacesInput = s.inventoryWorkspacesInput();
 export const PruneOrphansInput = s.pruneOrphansInput();
 export const ReportBackupsInput = s.reportBackupsInput();
+export const CheckWorkspacesInput = s.checkWorkspacesInput();
 /** Optional caller-chosen key that makes a start idempotent across retries of the caller. */
 export const RequestKey = s.requestKey();
 
@@ -51,6 +52,7 @@ export const INPUT_SCHEMAS = {
   inventoryWorkspaces: InventoryWorkspacesInput,
   pruneOrphans: PruneOrphansInput,
   reportBackups: ReportBackupsInput,
+  checkWorkspaces: CheckWorkspacesInput,
 } as const;
 
 export type SnapshotWorkspaceInput = z.input<typeof SnapshotWorkspaceInput>;
@@ -66,3 +68,4 @@ export type AuditBackupsInput = z.input<typeof AuditBackupsInput>;
 export type InventoryWorkspacesInput = z.input<typeof InventoryWorkspacesInput>;
 export type PruneOrphansInput = z.input<typeof PruneOrphansInput>;
 export type ReportBackupsInput = z.input<typeof ReportBackupsInput>;
+export type CheckWorkspacesInput = z.input<typeof CheckWorkspacesInput>;

@@ -222,3 +222,31 @@ export function selectOrphans(
 export function backupPrefixOf(prefixes: readonly string[]): string {
   return prefixes[0] ?? DEFAULT_BACKUP_PREFIX;
 }
+
+// ---- typos --------------------------------------------------------------------------------------
+
+/** Levenshtein distance (insertions, deletions, substitutions), in O(a·b) time and O(b) space. */
+export function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+/**
+ * The known ids nearest to `id`, closest first (ties by id), at most `max`, and only those close enough
+ * to be a typo of it: within a third of its length (at least 2 edits, since `ws_dmeo` is 2 from `ws_demo`).
+ */
+export function nearestIds(id: string, known: Iterable<string>, max = 3): string[] {
+  const limit = Math.max(2, Math.floor(id.length / 3));
+  return [...new Set(known)]
+    .filter((k) => k !== id)
+    .map((k) => ({ k, d: editDistance(id, k) }))
+    .filter((x) => x.d <= limit)
+    .sort((x, y) => x.d - y.d || x.k.localeCompare(y.k))
+    .slice(0, max)
+    .map((x) => x.k);
+}

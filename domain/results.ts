@@ -296,6 +296,14 @@ export const ReportBackupsResult = z.object({
 });
 export type ReportBackupsResult = z.infer<typeof ReportBackupsResult>;
 
+/** Whether workspaces exist, and for those that do not the nearest ids rigsnap knows (a typo's fix). */
+export const CheckWorkspacesResult = z.object({
+  workspaces: z.array(z.object({ workspaceId: z.string(), exists: z.boolean(), suggestions: z.array(z.string()) })),
+  /** How many workspace ids the suggestions were drawn from (Rigbox's snapshots and rigsnap's schedules). */
+  knownCount: z.number().int(),
+});
+export type CheckWorkspacesResult = z.infer<typeof CheckWorkspacesResult>;
+
 /** What the `progress` query returns, for every operation. */
 export const Progress = z.object({
   operation: z.string(),
@@ -323,4 +331,5 @@ export const RESULT_SCHEMAS = {
   inventoryWorkspaces: InventoryWorkspacesResult,
   pruneOrphans: PruneOrphansResult,
   reportBackups: ReportBackupsResult,
+  checkWorkspaces: CheckWorkspacesResult,
 } as const;

@@ -258,6 +258,15 @@ export const reportBackupsInput = once(() =>
   }),
 );
 
+export const checkWorkspacesInput = once(() =>
+  z.strictObject({
+    workspaceIds: z
+      .array(workspaceId(), { error: 'must be an array of workspace ids' })
+      .min(1, { error: 'must list at least one workspace' })
+      .max(MAX_FLEET_SIZE, { error: `must list at most ${MAX_FLEET_SIZE} workspaces` }),
+  }),
+);
+
 export const pruneOrphansInput = once(() =>
   z.strictObject({
     /** Only orphans at least this old are deleted. */

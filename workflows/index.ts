@@ -12,3 +12,4 @@ export { auditBackups } from './audit-backups.js';
 export { inventoryWorkspaces } from './inventory-workspaces.js';
 export { pruneOrphans } from './prune-orphans.js';
 export { reportBackups } from './report-backups.js';
+export { checkWorkspaces } from './check-workspaces.js';

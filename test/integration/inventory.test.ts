@@ -254,6 +254,29 @@ describe('report', () => {
   });
 });
 
+describe('a typo in schedule create and fleet', () => {
+  it('is refused (exit 2, nothing created) with the nearest known ids; --allow-missing creates it anyway', async () => {
+    const typo = await rigsnap(['schedule', 'create', 'ws_inv_prto', '--keep-last', '7']);
+    expect(typo.code, typo.stderr).toBe(2);
+    expect(typo.stderr).toContain('ws_inv_prto does not exist in Rigbox (did you mean ws_inv_prot?)');
+    expect(typo.stderr).toContain('--allow-missing');
+    await expect(temporal.client.schedule.getHandle('rigsnap-backup-ws_inv_prto').describe()).rejects.toThrow();
+
+    const fleet = await rigsnap(['fleet', 'backup', WS.loose, 'ws_inv_lose']);
+    expect(fleet.code, fleet.stderr).toBe(2);
+    expect(fleet.stderr).toContain('ws_inv_lose does not exist in Rigbox (did you mean ws_inv_loose?)');
+    expect(fleet.stderr).toContain('Nothing was started');
+
+    const forced = await rigsnap(['schedule', 'create', 'ws_inv_prto', '--keep-last', '7', '--paused', '--allow-missing', '--json']);
+    expect(forced.code, forced.stderr).toBe(0);
+    await rig.schedules.delete('ws_inv_prto');
+
+    const real = await rigsnap(['fleet', 'schedule', 'create', 'inv-check', WS.loose, '--paused', '--json']);
+    expect(real.code, real.stderr).toBe(0);
+    await rig.schedules.delete('rigsnap-fleet-inv-check');
+  });
+});
+
 describe('orphans', () => {
   it('prune --orphans --dry-run lists the orphans older than 30d and deletes nothing', async () => {
     const r = await rigsnap(['prune', '--orphans', '--older-than', '30d', '--dry-run', '--json']);

@@ -81,6 +81,7 @@ const WIRE = {
     'inventoryWorkspaces',
     'pruneOrphans',
     'reportBackups',
+    'checkWorkspaces',
   ],
   queries: ['progress', 'lockState', 'lockParticipation'],
   signals: ['acquire', 'release', 'lockGranted'],

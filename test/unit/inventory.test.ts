@@ -8,6 +8,8 @@ import {
   backupReport,
   classifySnapshot,
   discoverWorkspaces,
+  editDistance,
+  nearestIds,
   emptyUsage,
   forecastStorage,
   parseInput,
@@ -286,5 +288,24 @@ describe('inputs', () => {
     const b = parseInput(PruneOrphansInput, { olderThan: '30 days', snapshotIds: ['x'] });
     expect(!b.ok && b.fields.sort()).toEqual(['olderThan', 'snapshotIds.0']);
     expect(parseInput(PruneOrphansInput, {})).toEqual({ ok: true, value: { olderThan: '30d', dryRun: false } });
+  });
+});
+
+describe('nearestIds', () => {
+  it('suggests the known ids a typo is close to, closest first', () => {
+    expect(nearestIds('ws_dmeo', ['ws_demo', 'ws_ml', 'ws_production', 'ws_dem'])).toEqual(['ws_dem', 'ws_demo']);
+    expect(editDistance('ws_dmeo', 'ws_demo')).toBe(2);
+    expect(nearestIds('ws_totally_else', ['ws_demo', 'ws_ml'])).toEqual([]);
+    expect(nearestIds('ws_demo', ['ws_demo'])).toEqual([]);
+  });
+
+  it('editDistance is a metric on strings (symmetric, zero only for equals, triangle inequality)', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 12 }), fc.string({ maxLength: 12 }), fc.string({ maxLength: 12 }), (a, b, c) => {
+        expect(editDistance(a, b)).toBe(editDistance(b, a));
+        expect(editDistance(a, b) === 0).toBe(a === b);
+        expect(editDistance(a, c)).toBeLessThanOrEqual(editDistance(a, b) + editDistance(b, c));
+      }),
+    );
   });
 });
