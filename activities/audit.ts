@@ -3,6 +3,7 @@ import type { Client, ScheduleDescription } from '@temporalio/client';
 import { WORKFLOW_TYPES, workspaceIdKey } from '../contract/index.js';
 import {
   DEFAULT_BACKUP_PREFIX,
+  RetentionPolicy,
   newestFirst,
   scheduleIds,
   type AuditInventory,
@@ -12,6 +13,7 @@ import {
 } from '../domain/index.js';
 import { toFailure } from './failures.js';
 import type { RigboxClient } from './rigbox-client.js';
+import { goneWorkspaces, mapLimit } from './workspace-existence.js';
 
 /**
  * What the backup audit and the worker's metric restoration know about protection: the rigsnap
@@ -40,6 +42,8 @@ export interface InventoryRequest {
   signal?: AbortSignal;
   /** Called as work progresses (an activity heartbeats). */
   progress?: (what: string) => void;
+  /** Ask Rigbox whether each workspace with snapshots still exists (one call each), to report orphans. */
+  checkExistence?: boolean;
 }
 
 export interface ScheduleState {
@@ -58,20 +62,13 @@ export async function listRigsnapSchedules(client: Client): Promise<ScheduleStat
   return out;
 }
 
-async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
+interface ScheduleExtras {
+  retention: RetentionPolicy | null;
+  createdAt?: string;
 }
+const NO_EXTRAS: ScheduleExtras = { retention: null };
 
-const RUN_STATUS: Record<string, BackupRun['status'] | undefined> = {
+export const RUN_STATUS: Record<string, BackupRun['status'] | undefined> = {
   COMPLETED: 'completed',
   FAILED: 'failed',
   TIMED_OUT: 'timed-out',
@@ -81,14 +78,22 @@ const RUN_STATUS: Record<string, BackupRun['status'] | undefined> = {
 };
 
 /** What the schedules say of one workspace. */
-interface Protection {
+export interface Protection {
   schedules: string[];
   pausedAll: boolean;
   prefixes: Set<string>;
+  /** The retention of its first schedule that has one (the usage forecast reads it). */
+  retention: RetentionPolicy | null;
+  /** When its earliest schedule was created (an audit reads a schedule younger than the RPO as pending). */
+  firstScheduledAt: string | null;
 }
 
 /** Who is protected: the workspaces of this task queue's backup and fleet schedules, and those asked for. */
-async function protectedWorkspaces(deps: InventoryDeps, req: InventoryRequest, progress: (what: string) => void): Promise<Map<string, Protection>> {
+export async function protectedWorkspaces(
+  deps: InventoryDeps,
+  req: Pick<InventoryRequest, 'workspaceIds' | 'namePrefix'>,
+  progress: (what: string) => void,
+): Promise<Map<string, Protection>> {
   const { client, taskQueue } = deps.temporal;
   const schedules = await listRigsnapSchedules(client);
   progress(`${schedules.length} schedules`);
@@ -102,8 +107,10 @@ async function protectedWorkspaces(deps: InventoryDeps, req: InventoryRequest, p
     }
   });
   const byWorkspace = new Map<string, Protection>();
-  const protect = (workspaceId: string, scheduleId: string | null, paused: boolean, prefix: string) => {
-    const entry = byWorkspace.get(workspaceId) ?? { schedules: [], pausedAll: true, prefixes: new Set<string>() };
+  const protect = (workspaceId: string, scheduleId: string | null, paused: boolean, prefix: string, extra: ScheduleExtras = NO_EXTRAS) => {
+    const entry = byWorkspace.get(workspaceId) ?? { schedules: [], pausedAll: true, prefixes: new Set<string>(), retention: null, firstScheduledAt: null };
+    entry.retention ??= extra.retention;
+    if (extra.createdAt && (!entry.firstScheduledAt || extra.createdAt < entry.firstScheduledAt)) entry.firstScheduledAt = extra.createdAt;
     if (scheduleId) {
       entry.schedules.push(scheduleId);
       entry.pausedAll &&= paused;
@@ -115,11 +122,13 @@ async function protectedWorkspaces(deps: InventoryDeps, req: InventoryRequest, p
   };
   for (const d of described) {
     if (!d || d.action.type !== 'startWorkflow' || d.action.taskQueue !== taskQueue) continue;
-    const args = (d.action.args?.[0] ?? {}) as { workspaceId?: unknown; workspaceIds?: unknown; namePrefix?: unknown };
+    const args = (d.action.args?.[0] ?? {}) as { workspaceId?: unknown; workspaceIds?: unknown; namePrefix?: unknown; retention?: unknown };
     const prefix = typeof args.namePrefix === 'string' ? args.namePrefix : DEFAULT_BACKUP_PREFIX;
     const ids = d.action.workflowType === WORKFLOW_TYPES['fleet-backup'] ? args.workspaceIds : [args.workspaceId];
     if (!Array.isArray(ids)) continue;
-    for (const id of ids) if (typeof id === 'string') protect(id, d.scheduleId, d.state.paused, prefix);
+    const parsed = RetentionPolicy.safeParse(args.retention);
+    const extra: ScheduleExtras = { retention: parsed.success ? parsed.data : null, createdAt: d.info.createdAt.toISOString() };
+    for (const id of ids) if (typeof id === 'string') protect(id, d.scheduleId, d.state.paused, prefix, extra);
   }
   for (const id of req.workspaceIds ?? []) protect(id, null, false, DEFAULT_BACKUP_PREFIX);
   return byWorkspace;
@@ -178,6 +187,7 @@ function protectedRows(
         snapshotCount: own.length,
         snapshotBytes: totalBytes(own),
         lastRun: lastRuns.get(workspaceId) ?? null,
+        firstScheduledAt: e.firstScheduledAt,
       };
     });
 }
@@ -202,13 +212,22 @@ export async function collectInventory(deps: InventoryDeps, req: InventoryReques
   const snapshotsOf = await snapshotsByWorkspace(deps, req, progress);
   const since = req.runsSince.toISOString();
   const lastRuns = await lastBackupRuns(deps, since, progress);
-  return { protected: protectedRows(byWorkspace, snapshotsOf, lastRuns), unprotected: unprotectedRows(byWorkspace, snapshotsOf), runsSince: since };
+  const inventory: AuditInventory = {
+    protected: protectedRows(byWorkspace, snapshotsOf, lastRuns),
+    unprotected: unprotectedRows(byWorkspace, snapshotsOf),
+    runsSince: since,
+  };
+  if (!req.checkExistence) return inventory;
+  const gone = await goneWorkspaces(deps.rigbox, [...snapshotsOf.keys()].sort(), req.signal, progress);
+  const orphaned = [...gone].sort();
+  const orphans = orphaned.flatMap((id) => snapshotsOf.get(id) ?? []);
+  return { ...inventory, orphans: { workspaceIds: orphaned, count: orphans.length, bytes: totalBytes(orphans) } };
 }
 
 /** The audit's activity: the inventory, heartbeating while it reads. */
 export function createAuditActivities(deps: { rigbox: RigboxClient; temporal?: { client: Client; taskQueue: string } }) {
   return {
-    async auditInventory(input: { workspaceIds: string[]; namePrefix?: string; runsSinceMs: number }): Promise<AuditInventory> {
+    async auditInventory(input: { workspaceIds: string[]; namePrefix?: string; runsSinceMs: number; checkExistence?: boolean }): Promise<AuditInventory> {
       if (!deps.temporal) throw new Error('auditInventory needs a Temporal client (ActivityDeps.temporal)');
       const ctx = Context.current();
       return collectInventory(
@@ -217,6 +236,7 @@ export function createAuditActivities(deps: { rigbox: RigboxClient; temporal?: {
           workspaceIds: input.workspaceIds,
           ...(input.namePrefix ? { namePrefix: input.namePrefix } : {}),
           runsSince: new Date(input.runsSinceMs),
+          checkExistence: Boolean(input.checkExistence),
           signal: ctx.cancellationSignal,
           progress: (what) => ctx.heartbeat({ phase: 'reading the inventory', status: what }),
         },

@@ -5,6 +5,7 @@
  */
 import { createAuditActivities } from './audit.js';
 import { createEarlierRunActivities } from './earlier-runs.js';
+import { createInventoryActivities } from './inventory.js';
 import { activityEnv, type ActivityDeps } from './env.js';
 import { guarded } from './failures.js';
 import { createFleetActivities } from './fleet.js';
@@ -44,6 +45,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createFleetActivities(env),
     ...createEarlierRunActivities(env),
     ...createInputActivities(),
+    ...createInventoryActivities(deps),
 
     /**
      * Legacy, for operations started before the lock granted by signal (replayed histories and runs in

@@ -15,6 +15,8 @@ export interface NotifyInput {
   errorType: string | null;
   message: string;
   failures?: Array<{ workspaceId: string; errorType: string; message: string }>;
+  /** The compliance report itself, when the notification is a scheduled report. */
+  report?: unknown;
 }
 
 export function createNotifyActivities(env: ActivityEnv) {

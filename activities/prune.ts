@@ -30,6 +30,8 @@ export interface PruneSelection {
   /** Everything the policy would delete (not counting skipped ones), newest first, at most MAX_LISTED_SNAPSHOTS. */
   deletable: RigboxSnapshot[];
   deletableCount: number;
+  /** Their size_bytes summed (absent from selections recorded before it existed). */
+  deletableBytes?: number;
   /** The next batch to delete: the oldest deletable ones, at most maxDeletions. */
   batch: RigboxSnapshot[];
 }
@@ -61,6 +63,7 @@ export function createPruneActivities(env: ActivityEnv) {
           ignored: selection.ignored,
           deletable: deletable.slice(0, MAX_LISTED_SNAPSHOTS),
           deletableCount: deletable.length,
+          deletableBytes: deletable.reduce((sum, s) => sum + s.size_bytes, 0),
           // Oldest first: if the prune stops half-way, what is left is the newer half.
           batch: deletable.slice(-input.maxDeletions).reverse(),
         };

@@ -90,6 +90,11 @@ export interface RigboxClientOptions {
   onRequest?: (endpoint: string, status: string) => void;
   /** The Rigbox API quota: every request waits its turn here (activities/call-limiter.ts). */
   limiter?: CallLimiter;
+  /**
+   * Told after a snapshot of the workspace was created or deleted (a delete that found it gone too):
+   * the worker refreshes its rigsnap_snapshots and size gauges from it. Must not throw.
+   */
+  onSnapshotsChanged?: (workspaceId: string) => void;
 }
 
 export interface CallOptions {
@@ -430,10 +435,12 @@ export function createRigboxClient(options: RigboxClientOptions) {
 
     /** Takes a snapshot of a stopped workspace. Slow for big disks: pass a long timeout. */
     async createSnapshot(workspaceId: string, name: string, opts: CallOptions = {}): Promise<RigboxSnapshot> {
-      return (await t.request('POST', `workspaces/${checkId('workspace', workspaceId)}/snapshots`, RigboxSnapshot, {
+      const made = (await t.request('POST', `workspaces/${checkId('workspace', workspaceId)}/snapshots`, RigboxSnapshot, {
         ...opts,
         body: { name },
       }))!;
+      options.onSnapshotsChanged?.(workspaceId);
+      return made;
     },
 
     async listSnapshots(workspaceId: string, opts: ListOptions = {}): Promise<RigboxSnapshot[]> {
@@ -451,7 +458,13 @@ export function createRigboxClient(options: RigboxClientOptions) {
     async deleteSnapshot(workspaceId: string, snapshotId: string, opts: CallOptions = {}): Promise<void> {
       const path = `workspaces/${checkId('workspace', workspaceId)}/snapshots/${checkId('snapshot', snapshotId)}`;
       // A retry after a lost answer meets a 404: the caller decides that "gone" is success.
-      await t.idempotent(() => t.request('DELETE', path, IGNORED_BODY, opts), opts.signal);
+      try {
+        await t.idempotent(() => t.request('DELETE', path, IGNORED_BODY, opts), opts.signal);
+      } catch (err) {
+        if (err instanceof RigboxApiError && err.status === 404) options.onSnapshotsChanged?.(workspaceId);
+        throw err;
+      }
+      options.onSnapshotsChanged?.(workspaceId);
     },
   };
 }

@@ -9,6 +9,7 @@ import { registerCancel } from './commands/cancel.js';
 import { registerCheckpoint } from './commands/checkpoint.js';
 import { registerDelete } from './commands/delete.js';
 import { registerFleet } from './commands/fleet.js';
+import { registerInventory } from './commands/inventory.js';
 import { registerList } from './commands/list.js';
 import { registerPrune } from './commands/prune.js';
 import { registerRestore } from './commands/restore.js';
@@ -40,6 +41,7 @@ const COMMANDS = [
   registerFleet,
   registerCheckpoint,
   registerAudit,
+  registerInventory,
   registerStatus,
   registerCancel,
   registerAbandon,

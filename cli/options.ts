@@ -87,6 +87,8 @@ const FIELD_FLAGS: Record<string, string> = {
   start: '--start',
   end: '--end',
   schedule: '<schedule>',
+  since: '--since',
+  olderThan: '--older-than',
 };
 
 /** "retention.keepLast: must be…" → "retention.keepLast (--keep-last): must be…". */

@@ -26,6 +26,9 @@ import type { OperationOutput } from './operation.js';
  * and `status` prints for a finished run of that type.
  */
 
+/** GiB with three decimals, as `usage` shows them. */
+export const fmtGib = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(3)} GiB`;
+
 export const snap = (s: RigboxSnapshot) => `${s.id} "${s.name}"`;
 
 export function snapshotOutput(): OperationOutput<SnapshotWorkspaceResult> {
@@ -63,7 +66,8 @@ export function listOutput(io: Io): OperationOutput<ListSnapshotsResult> {
 export function pruneOutput(io: Io): OperationOutput<PruneSnapshotsResult> {
   return {
     line: (r) =>
-      `${r.dryRun ? 'dry run: would keep' : 'kept'} ${r.kept.length}, ${r.dryRun ? 'would delete' : 'deleted'} ${r.deleted.length} of the "${r.namePrefix}*" snapshots of ${r.workspaceId}` +
+      `${r.dryRun ? 'dry run: would keep' : 'kept'} ${r.keptCount ?? r.kept.length}, ${r.dryRun ? 'would delete' : 'deleted'} ${r.deletedCount ?? r.deleted.length} of the "${r.namePrefix}*" snapshots of ${r.workspaceId}` +
+      (r.deletedBytes !== undefined ? `, ${r.dryRun ? 'freeing' : 'freed'} ${fmtGib(r.deletedBytes)}` : '') +
       (r.ignored ? ` (${r.ignored} other snapshot${r.ignored === 1 ? '' : 's'} not touched)` : ''),
     more: (r) => {
       const rows = [
@@ -126,7 +130,7 @@ export function backupOutput(io: Io): OperationOutput<BackupWorkspaceResult> {
   };
 }
 
-const VERDICT_COLORS = { missing: 'red', stale: 'red', failed: 'yellow', ok: 'green' } as const;
+const VERDICT_COLORS = { missing: 'red', stale: 'red', failed: 'yellow', pending: 'cyan', ok: 'green' } as const;
 
 export function auditOutput(io: Io): OperationOutput<AuditBackupsResult> {
   const age = (s: number | null) => (s === null ? '-' : formatDuration(s * 1000));
@@ -137,7 +141,9 @@ export function auditOutput(io: Io): OperationOutput<AuditBackupsResult> {
       return (
         `audit (RPO ${r.rpo}): ${misses === 0 ? `all ${total} protected workspaces have a backup within the RPO` : `${misses} of ${total} protected workspaces miss the RPO`}` +
         (r.counts.failed ? `, ${r.counts.failed} with a failed last run` : '') +
+        (r.counts.pending ? `, ${r.counts.pending} pending (new schedule, no backup yet)` : '') +
         (r.counts.unprotected ? `; ${r.counts.unprotected} unprotected` : '') +
+        (r.orphans?.count ? `; ${r.orphans.count} orphan snapshot${r.orphans.count === 1 ? '' : 's'} of deleted workspaces` : '') +
         (r.notified ? '; notification sent' : '')
       );
     },
@@ -172,6 +178,14 @@ export function auditOutput(io: Io): OperationOutput<AuditBackupsResult> {
             ]),
             io.c,
           ),
+        );
+      }
+      if (r.orphans?.count) {
+        lines.push(
+          '',
+          io.c.bold('orphans: snapshots of workspaces that no longer exist (never restorable)'),
+          `${r.orphans.count} snapshot${r.orphans.count === 1 ? '' : 's'}, ${fmtBytes(r.orphans.bytes)}, of ${r.orphans.workspaceIds.join(', ')}: ` +
+            '`rigsnap prune --orphans --older-than 30d` deletes them',
         );
       }
       return lines;

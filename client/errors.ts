@@ -1,5 +1,14 @@
 import { z } from 'zod';
-import { BackupFleetResult, ERROR_ADVICE, cancelledAfterChangeAdvice, hasLanded, isErrorType, parseInput, type ChangesLanded, type ErrorType } from '../domain/index.js';
+import {
+  BackupFleetResult,
+  ERROR_ADVICE,
+  cancelledAfterChangeAdvice,
+  hasLanded,
+  isErrorType,
+  parseInput,
+  type ChangesLanded,
+  type ErrorType,
+} from '../domain/index.js';
 
 /*
  * Errors as data, with no Temporal SDK import: the CLI loads this (and validates input) without paying

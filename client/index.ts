@@ -6,6 +6,7 @@
 export * from './rigsnap-client.js';
 export * from './schedules.js';
 export * from './audit-schedule.js';
+export * from './report-schedule.js';
 export * from './errors.js';
 export type { AbandonOutcome } from './abandon.js';
 export { toRigsnapError, isUnreachable } from './sdk-errors.js';

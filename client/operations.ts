@@ -9,7 +9,11 @@ import {
   MEMO_KEYS,
   CheckpointWorkspaceInput,
   DeleteSnapshotInput,
+  InventoryWorkspacesInput,
   ListSnapshotsInput,
+  PruneOrphansInput,
+  ReportBackupsInput,
+  CheckWorkspacesInput,
   PruneSnapshotsInput,
   PriorityOverrides,
   RequestKey,
@@ -42,6 +46,10 @@ const INPUTS = {
   'fleet-backup': BackupFleetInput,
   checkpoint: CheckpointWorkspaceInput,
   audit: AuditBackupsInput,
+  inventory: InventoryWorkspacesInput,
+  'prune-orphans': PruneOrphansInput,
+  report: ReportBackupsInput,
+  check: CheckWorkspacesInput,
 } as const;
 
 /** The operations callers start (the lock is rigsnap's own). */
@@ -135,6 +143,31 @@ const OPERATIONS: { [Op in PublicOperation]: OperationSpec<(typeof INPUTS)[Op]> 
     workflowId: (_v, key) => workflowIds.audit(key),
     workspaceId: () => null,
     summary: (v) => `backup audit (RPO ${v.rpo})`,
+  },
+  inventory: {
+    schema: INPUTS.inventory,
+    workflowId: (_v, key) => workflowIds.inventory(key),
+    workspaceId: () => null,
+    summary: (v) => `inventory of every workspace${v.checkExistence ? ' (existence checked)' : ''}, runs of the last ${v.since}`,
+  },
+  'prune-orphans': {
+    schema: INPUTS['prune-orphans'],
+    workflowId: (v, key) => workflowIds.pruneOrphans(key, v.dryRun),
+    workspaceId: () => null,
+    summary: (v) =>
+      `${v.dryRun ? 'dry run of ' : ''}prune orphan snapshots older than ${v.olderThan}${v.snapshotIds ? ` (${v.snapshotIds.length} listed)` : ''}`,
+  },
+  report: {
+    schema: INPUTS.report,
+    workflowId: (_v, key) => workflowIds.report(key),
+    workspaceId: () => null,
+    summary: (v) => `backup report of the last ${v.since} (RPO ${v.rpo})${v.notify ? ', posted to the webhook' : ''}`,
+  },
+  check: {
+    schema: INPUTS.check,
+    workflowId: (_v, key) => workflowIds.check(key),
+    workspaceId: () => null,
+    summary: (v) => `check that ${v.workspaceIds.length === 1 ? v.workspaceIds[0] : `${v.workspaceIds.length} workspaces`} exist`,
   },
 };
 

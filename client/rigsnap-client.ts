@@ -7,7 +7,11 @@ import type {
   BackupWorkspaceInput,
   CheckpointWorkspaceInput,
   DeleteSnapshotInput,
+  InventoryWorkspacesInput,
   ListSnapshotsInput,
+  PruneOrphansInput,
+  ReportBackupsInput,
+  CheckWorkspacesInput,
   LockState,
   PruneSnapshotsInput,
   ReleaseCheckpointInput,
@@ -25,6 +29,8 @@ import { validateField } from './errors.js';
 import { awaitClosed, cancelRun, fleetBackupsOf, liveWorkersOf, progressOf, recentRuns, statusOf } from './inspection.js';
 import { lockStateOf, lockWaitOf } from './lock-view.js';
 import { fleetSummaryOf, startOperation, type OperationInput, type OperationResult, type PublicOperation } from './operations.js';
+import { createReportSchedule, deleteReportSchedule } from './report-schedule-api.js';
+import type { ReportScheduleInfo, ReportScheduleOptions } from './report-schedule.js';
 import { RigsnapSchedules } from './schedules.js';
 import type {
   CancelOutcome,
@@ -131,6 +137,20 @@ export class RigsnapClient {
    */
   startAudit = (input: AuditBackupsInput = {}, opts?: StartOptions) => this.start('audit', input, opts);
   audit = (input: AuditBackupsInput = {}, opts?: StartOptions) => this.execute('audit', input, opts);
+  /**
+   * Every workspace rigsnap can know of (Rigbox reveals workspaces only through their snapshots): per
+   * workspace its snapshots by kind, existence, protection, runs and 30-day forecast; and the orphans.
+   */
+  startInventory = (input: InventoryWorkspacesInput = {}, opts?: StartOptions) => this.start('inventory', input, opts);
+  inventory = (input: InventoryWorkspacesInput = {}, opts?: StartOptions) => this.execute('inventory', input, opts);
+  /** Deletes the snapshots of workspaces that no longer exist (`dryRun` first: it lists them). */
+  startPruneOrphans = (input: PruneOrphansInput = {}, opts?: StartOptions) => this.start('prune-orphans', input, opts);
+  pruneOrphans = (input: PruneOrphansInput = {}, opts?: StartOptions) => this.execute('prune-orphans', input, opts);
+  /** The compliance report (`ok: false` when a protected workspace misses the RPO); `notify` also posts it to the webhook. */
+  startReport = (input: ReportBackupsInput = {}, opts?: StartOptions) => this.start('report', input, opts);
+  report = (input: ReportBackupsInput = {}, opts?: StartOptions) => this.execute('report', input, opts);
+  /** Whether workspaces exist in Rigbox, with the nearest known ids for those that do not (a typo's fix). */
+  checkWorkspaces = (input: CheckWorkspacesInput, opts?: StartOptions) => this.execute('check', input, opts);
 
   /**
    * A fleet with failed workspaces fails (so alerts see it) with its summary as details: callers get the
@@ -175,6 +195,14 @@ export class RigsnapClient {
   }
   deleteAuditSchedule(): Promise<void> {
     return deleteAuditSchedule(this.context);
+  }
+
+  /** Creates (or updates) `rigsnap-report`: the compliance report every `every`, posted to the webhook, kept as each run's result. */
+  createReportSchedule(options: ReportScheduleOptions = {}): Promise<ReportScheduleInfo> {
+    return createReportSchedule(this.context, options);
+  }
+  deleteReportSchedule(): Promise<void> {
+    return deleteReportSchedule(this.context);
   }
 
   // ---- inspection -------------------------------------------------------------------------------

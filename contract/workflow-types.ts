@@ -17,6 +17,10 @@ export const WORKFLOW_TYPES = {
   lock: 'workspaceLock',
   audit: 'auditBackups',
   workspace: 'workspaceEntity',
+  inventory: 'inventoryWorkspaces',
+  'prune-orphans': 'pruneOrphans',
+  report: 'reportBackups',
+  check: 'checkWorkspaces',
 } as const satisfies Record<Operation, string>;
 
 export type WorkflowTypeName = (typeof WORKFLOW_TYPES)[Operation];
@@ -41,4 +45,8 @@ export const VERSIONING_BEHAVIOR = {
   checkpointWorkspace: 'AUTO_UPGRADE',
   workspaceLock: 'AUTO_UPGRADE',
   workspaceEntity: 'AUTO_UPGRADE',
+  inventoryWorkspaces: 'PINNED',
+  pruneOrphans: 'PINNED',
+  reportBackups: 'PINNED',
+  checkWorkspaces: 'PINNED',
 } as const satisfies Record<WorkflowTypeName, 'PINNED' | 'AUTO_UPGRADE'>;

@@ -25,6 +25,8 @@ export interface InventoryWorkspace {
   snapshotBytes: number;
   /** The newest closed backupWorkspace run seen in visibility, if any. */
   lastRun: BackupRun | null;
+  /** When its earliest schedule was created (absent in inventories recorded before it existed). */
+  firstScheduledAt?: string | null;
 }
 
 export interface InventoryUnprotected {
@@ -41,13 +43,24 @@ export interface AuditInventory {
   unprotected: InventoryUnprotected[];
   /** Backup runs closed before this were not looked at. */
   runsSince: string;
+  /** Snapshots of workspaces Rigbox answers 404 for (absent when existence was not checked). */
+  orphans?: AuditOrphans;
+}
+
+export interface AuditOrphans {
+  workspaceIds: string[];
+  count: number;
+  bytes: number;
 }
 
 const FAILED_RUN: ReadonlySet<BackupRun['status']> = new Set(['failed', 'timed-out']);
 
-/** The verdict of one protected workspace: no backup, then too old, then a failed last run, else ok. */
+/**
+ * The verdict of one protected workspace: no backup (pending while its first schedule is younger than
+ * the RPO, else missing), then too old, then a failed last run, else ok.
+ */
 export function verdictOf(w: InventoryWorkspace, rpoMs: number, nowMs: number): Verdict {
-  if (!w.newestBackup) return 'missing';
+  if (!w.newestBackup) return w.firstScheduledAt && nowMs - Date.parse(w.firstScheduledAt) < rpoMs ? 'pending' : 'missing';
   if (nowMs - Date.parse(w.newestBackup.created_at) > rpoMs) return 'stale';
   if (w.lastRun && FAILED_RUN.has(w.lastRun.status)) return 'failed';
   return 'ok';
@@ -73,7 +86,14 @@ export function evaluateAudit(inventory: AuditInventory, rpo: string, nowMs: num
     }))
     .sort((a, b) => rank(a.verdict) - rank(b.verdict) || (b.ageSeconds ?? Infinity) - (a.ageSeconds ?? Infinity) || a.workspaceId.localeCompare(b.workspaceId));
   const count = (v: Verdict) => workspaces.filter((w) => w.verdict === v).length;
-  const counts = { ok: count('ok'), failed: count('failed'), stale: count('stale'), missing: count('missing'), unprotected: inventory.unprotected.length };
+  const counts = {
+    ok: count('ok'),
+    failed: count('failed'),
+    stale: count('stale'),
+    missing: count('missing'),
+    pending: count('pending'),
+    unprotected: inventory.unprotected.length,
+  };
   return {
     auditedAt: new Date(nowMs).toISOString(),
     rpo,
@@ -82,10 +102,11 @@ export function evaluateAudit(inventory: AuditInventory, rpo: string, nowMs: num
     counts,
     workspaces,
     unprotected: [...inventory.unprotected].sort((a, b) => a.workspaceId.localeCompare(b.workspaceId)),
+    ...(inventory.orphans ? { orphans: inventory.orphans } : {}),
   };
 }
 
-/** Protected workspaces that need attention (every verdict but ok), worst first. */
+/** Protected workspaces that need attention (every verdict but ok and pending), worst first. */
 export function auditOffenders(report: Pick<AuditBackupsResult, 'workspaces'>): AuditedWorkspace[] {
-  return report.workspaces.filter((w) => w.verdict !== 'ok');
+  return report.workspaces.filter((w) => w.verdict !== 'ok' && w.verdict !== 'pending');
 }

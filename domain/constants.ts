@@ -8,7 +8,23 @@ export const DEFAULT_RIGBOX_API_URL = 'https://api.rigbox.dev/api';
  * The values of the RigboxOperation search attribute: one per public workflow type plus the internal
  * ones, the old lock and the workspace entity (INTERNAL_OPERATIONS: what the UI's saved view hides).
  */
-export const OPERATIONS = ['snapshot', 'restore', 'delete', 'list', 'prune', 'backup', 'fleet-backup', 'checkpoint', 'lock', 'audit', 'workspace'] as const;
+export const OPERATIONS = [
+  'snapshot',
+  'restore',
+  'delete',
+  'list',
+  'prune',
+  'backup',
+  'fleet-backup',
+  'checkpoint',
+  'lock',
+  'audit',
+  'workspace',
+  'inventory',
+  'prune-orphans',
+  'report',
+  'check',
+] as const;
 export const INTERNAL_OPERATIONS = ['lock', 'workspace'] as const;
 export type Operation = (typeof OPERATIONS)[number];
 

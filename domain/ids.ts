@@ -49,6 +49,11 @@ export const workflowIds = {
   fleetBackup: (key: string) => `fleet-backup-${key}`,
   checkpoint: (workspaceId: string, name: string, key: string) => `checkpoint-${workspaceId}-${slug(name)}-${key}`,
   audit: (key: string) => `audit-backups-${key}`,
+  inventory: (key: string) => `inventory-${key}`,
+  /** A dry run and the deletion it previews share the request key, not the id. */
+  pruneOrphans: (key: string, dryRun: boolean) => `prune-orphans-${dryRun ? 'dry-run-' : ''}${key}`,
+  report: (key: string) => `report-backups-${key}`,
+  check: (key: string) => `check-workspaces-${key}`,
   /** One lock per workspace, long-lived (it continues as new), found by this id. */
   lock: (workspaceId: string) => `rigsnap-lock-${workspaceId}`,
   /** The workspace entity (workflows/workspace-entity.ts): one per workspace, never idle-exits. */
@@ -61,4 +66,6 @@ export const scheduleIds = {
   fleet: (name: string) => `rigsnap-fleet-${slug(name)}`,
   /** The backup audit's schedule: one per namespace. */
   audit: () => 'rigsnap-audit',
+  /** The compliance report's schedule: one per namespace. */
+  report: () => 'rigsnap-report',
 };

@@ -16,3 +16,5 @@ export * from './abandon.js';
 export * from './fleet.js';
 export * from './landed.js';
 export * from './priority.js';
+export * from './inventory.js';
+export * from './inventory-views.js';

@@ -32,6 +32,10 @@ export const CheckpointWorkspaceInput = s.checkpointWorkspaceInput();
 export const ReleaseCheckpointInput = s.releaseCheckpointInput();
 export const Rpo = s.rpo();
 export const AuditBackupsInput = s.auditBackupsInput();
+export const InventoryWorkspacesInput = s.inventoryWorkspacesInput();
+export const PruneOrphansInput = s.pruneOrphansInput();
+export const ReportBackupsInput = s.reportBackupsInput();
+export const CheckWorkspacesInput = s.checkWorkspacesInput();
 /** Optional caller-chosen key that makes a start idempotent across retries of the caller. */
 export const RequestKey = s.requestKey();
 /** `--priority`, `--team`, `--weight` of schedules and fleets (domain/priority.ts). */
@@ -47,6 +51,10 @@ export const INPUT_SCHEMAS = {
   backupFleet: BackupFleetInput,
   checkpointWorkspace: CheckpointWorkspaceInput,
   auditBackups: AuditBackupsInput,
+  inventoryWorkspaces: InventoryWorkspacesInput,
+  pruneOrphans: PruneOrphansInput,
+  reportBackups: ReportBackupsInput,
+  checkWorkspaces: CheckWorkspacesInput,
 } as const;
 
 export type SnapshotWorkspaceInput = z.input<typeof SnapshotWorkspaceInput>;
@@ -59,3 +67,7 @@ export type BackupFleetInput = z.input<typeof BackupFleetInput>;
 export type CheckpointWorkspaceInput = z.input<typeof CheckpointWorkspaceInput>;
 export type ReleaseCheckpointInput = z.input<typeof ReleaseCheckpointInput>;
 export type AuditBackupsInput = z.input<typeof AuditBackupsInput>;
+export type InventoryWorkspacesInput = z.input<typeof InventoryWorkspacesInput>;
+export type PruneOrphansInput = z.input<typeof PruneOrphansInput>;
+export type ReportBackupsInput = z.input<typeof ReportBackupsInput>;
+export type CheckWorkspacesInput = z.input<typeof CheckWorkspacesInput>;

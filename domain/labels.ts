@@ -36,7 +36,7 @@ export type CheckpointStateName = (typeof CHECKPOINT_STATES)[number];
 
 export const RUN_STATUSES = ['completed', 'failed', 'timed-out', 'terminated', 'cancelled', 'continued-as-new'] as const;
 
-export const VERDICTS = ['missing', 'stale', 'failed', 'ok'] as const;
+export const VERDICTS = ['missing', 'stale', 'failed', 'pending', 'ok'] as const;
 export type Verdict = (typeof VERDICTS)[number];
 
 /** What each verdict means, for people (CLI, notification, docs). */
@@ -44,5 +44,6 @@ export const VERDICT_LABELS: Record<Verdict, string> = {
   missing: 'no backup at all',
   stale: 'newest backup older than the RPO',
   failed: 'last backup run failed (a backup within the RPO exists)',
+  pending: 'no backup yet, but its schedule is younger than the RPO (its first run may not have come)',
   ok: 'backed up within the RPO',
 };

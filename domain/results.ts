@@ -71,6 +71,8 @@ export const PruneSnapshotsResult = z.object({
   /** How many are kept and deleted in all; absent in results from before the lists were capped. */
   keptCount: z.number().int().optional(),
   deletedCount: z.number().int().optional(),
+  /** The size_bytes of everything deleted (in a dry run: that would be), all of it, not only the listed; absent in older results. */
+  deletedBytes: z.number().int().optional(),
   steps: z.array(StepRecord),
 });
 export type PruneSnapshotsResult = z.infer<typeof PruneSnapshotsResult>;
@@ -161,6 +163,8 @@ export const AuditBackupsResult = z.object({
     failed: z.number().int(),
     stale: z.number().int(),
     missing: z.number().int(),
+    /** Absent in results from before the pending verdict. */
+    pending: z.number().int().optional(),
     unprotected: z.number().int(),
   }),
   /** Protected workspaces, worst first. */
@@ -174,10 +178,133 @@ export const AuditBackupsResult = z.object({
       newestSnapshot: RigboxSnapshot.nullable(),
     }),
   ),
+  /** Snapshots of workspaces that no longer exist (Rigbox answers 404): never restorable. Absent when not checked. */
+  orphans: z.object({ workspaceIds: z.array(z.string()), count: z.number().int(), bytes: z.number().int() }).optional(),
   /** Whether a notification listing the offenders was sent. */
   notified: z.boolean(),
 });
 export type AuditBackupsResult = z.infer<typeof AuditBackupsResult>;
+
+// ---- knowing every workspace (domain/inventory.ts) ----
+
+const KindTotals = z.object({ count: z.number().int(), bytes: z.number().int() });
+const UsageByKind = z.object({ backup: KindTotals, checkpoint: KindTotals, held: KindTotals, safety: KindTotals, manual: KindTotals });
+
+/** Backup runs of a workspace that closed within the period. */
+const RunsInPeriod = z.object({
+  completed: z.number().int(),
+  /** Failed or timed out. */
+  failed: z.number().int(),
+  /** Ended without a backup and without failing: cancelled or terminated. */
+  skipped: z.number().int(),
+});
+
+export const InventoriedWorkspace = z.object({
+  workspaceId: z.string(),
+  /** What GET /workspaces/{id} said: false on a 404 (its snapshots are orphans); null when not asked. */
+  exists: z.boolean().nullable(),
+  /** The rigsnap backup and fleet schedules that back it up (empty: not protected). */
+  schedules: z.array(z.string()),
+  paused: z.boolean(),
+  namePrefixes: z.array(z.string()),
+  /** When its earliest schedule was created; null without one. */
+  firstScheduledAt: z.string().nullable(),
+  snapshotCount: z.number().int(),
+  snapshotBytes: z.number().int(),
+  byKind: UsageByKind,
+  newestSnapshot: RigboxSnapshot.nullable(),
+  newestBackup: RigboxSnapshot.nullable(),
+  lastRun: BackupRun.nullable(),
+  runs: RunsInPeriod,
+  /** Storage in 30 days: retention slots × the recent size trend (domain/inventory.ts forecastStorage). */
+  forecast: z.object({
+    bytesNow: z.number().int(),
+    bytesAtHorizon: z.number().int(),
+    backupSlots: z.number().int(),
+    trendBytesPerDay: z.number(),
+    cadenceHours: z.number(),
+  }),
+});
+export type InventoriedWorkspace = z.infer<typeof InventoriedWorkspace>;
+
+export const InventoryWorkspacesResult = z.object({
+  takenAt: z.string(),
+  /** Backup runs counted in `runs` closed after this. */
+  since: z.string(),
+  existenceChecked: z.boolean(),
+  /** Every workspace Rigbox reveals (by its snapshots), every scheduled one and those asked for, by id. */
+  workspaces: z.array(InventoriedWorkspace),
+  /** Snapshots of workspaces that no longer exist (404): at most MAX_LISTED_SNAPSHOTS, oldest first. */
+  orphans: z.object({ workspaceIds: z.array(z.string()), count: z.number().int(), bytes: z.number().int(), snapshots: z.array(RigboxSnapshot) }),
+  /** Sums over every snapshot in Rigbox: `bytes` equals the sum of their size_bytes. */
+  totals: z.object({ count: z.number().int(), bytes: z.number().int(), byKind: UsageByKind, forecastBytes: z.number().int() }),
+});
+export type InventoryWorkspacesResult = z.infer<typeof InventoryWorkspacesResult>;
+
+export const PruneOrphansResult = z.object({
+  dryRun: z.boolean(),
+  olderThan: z.string(),
+  /** The orphans selected (deleted, or in a dry run to be deleted), oldest first; at most MAX_LISTED_SNAPSHOTS. */
+  selected: z.array(RigboxSnapshot),
+  selectedCount: z.number().int(),
+  selectedBytes: z.number().int(),
+  deletedCount: z.number().int(),
+  /** Orphans younger than olderThan, left alone. */
+  tooRecent: z.number().int(),
+  /** Orphans under a hold, left alone (none until holds exist). */
+  held: z.number().int(),
+  /** Snapshots whose workspace exists again, or that Rigbox refused to delete: by id, with why. */
+  failed: z.array(z.object({ snapshotId: z.string(), message: z.string() })),
+});
+export type PruneOrphansResult = z.infer<typeof PruneOrphansResult>;
+
+const ReportRow = z.object({
+  workspaceId: z.string(),
+  protected: z.boolean(),
+  status: z.enum(['missing', 'stale', 'failed', 'pending', 'ok', 'unprotected']),
+  schedules: z.array(z.string()),
+  lastBackupAt: z.string().nullable(),
+  lastBackupName: z.string().nullable(),
+  ageSeconds: z.number().nullable(),
+  withinRpo: z.boolean(),
+  succeeded: z.number().int(),
+  failed: z.number().int(),
+  skipped: z.number().int(),
+  holds: z.number().int(),
+});
+
+/** The compliance report (domain/inventory-views.ts backupReport builds it). */
+export const ReportBackupsResult = z.object({
+  generatedAt: z.string(),
+  since: z.string(),
+  rpo: z.string(),
+  rpoSeconds: z.number(),
+  ok: z.boolean(),
+  workspaces: z.array(ReportRow),
+  totals: z.object({
+    workspaces: z.number().int(),
+    protected: z.number().int(),
+    unprotected: z.number().int(),
+    withinRpo: z.number().int(),
+    missesRpo: z.number().int(),
+    pending: z.number().int(),
+    succeeded: z.number().int(),
+    failed: z.number().int(),
+    skipped: z.number().int(),
+    holds: z.number().int(),
+  }),
+  /** Whether the report was posted to RIGSNAP_NOTIFY_URL. */
+  notified: z.boolean(),
+});
+export type ReportBackupsResult = z.infer<typeof ReportBackupsResult>;
+
+/** Whether workspaces exist, and for those that do not the nearest ids rigsnap knows (a typo's fix). */
+export const CheckWorkspacesResult = z.object({
+  workspaces: z.array(z.object({ workspaceId: z.string(), exists: z.boolean(), suggestions: z.array(z.string()) })),
+  /** How many workspace ids the suggestions were drawn from (Rigbox's snapshots and rigsnap's schedules). */
+  knownCount: z.number().int(),
+});
+export type CheckWorkspacesResult = z.infer<typeof CheckWorkspacesResult>;
 
 /** What the `progress` query returns, for every operation. */
 export const Progress = z.object({
@@ -205,4 +332,8 @@ export const RESULT_SCHEMAS = {
   backupFleet: BackupFleetResult,
   checkpointWorkspace: CheckpointWorkspaceResult,
   auditBackups: AuditBackupsResult,
+  inventoryWorkspaces: InventoryWorkspacesResult,
+  pruneOrphans: PruneOrphansResult,
+  reportBackups: ReportBackupsResult,
+  checkWorkspaces: CheckWorkspacesResult,
 } as const;

@@ -220,6 +220,64 @@ export const auditBackupsInput = once(() =>
   }),
 );
 
+// ---- knowing every workspace (domain/inventory.ts) ----
+
+const MAX_AGE_MS = 3660 * 86_400_000;
+
+/** How far back a report looks, or how old an orphan must be: "24h", "30d" (0 allowed for orphans: any age). */
+export const age = once(() =>
+  z.string({ error: 'must be a duration such as "24h" or "30d"' }).refine(
+    (t) => {
+      const ms = parseDuration(t);
+      return ms !== undefined && ms >= 0 && ms <= MAX_AGE_MS;
+    },
+    { error: 'must be a duration from "0s" to "3660d", such as "24h" or "30d"' },
+  ),
+);
+
+export const inventoryWorkspacesInput = once(() =>
+  z.strictObject({
+    /** Ask Rigbox (GET /workspaces/{id}) whether each workspace still exists: finds orphans; one call per workspace. */
+    checkExistence: z.boolean({ error: 'must be true or false' }).default(true),
+    /** Count the backup runs that closed within this period (the report's failures and skips). */
+    since: age().default('24h'),
+    /** Workspaces to include besides those Rigbox reveals and the schedules name. */
+    workspaceIds: z
+      .array(workspaceId(), { error: 'must be an array of workspace ids' })
+      .max(MAX_FLEET_SIZE, { error: `must list at most ${MAX_FLEET_SIZE} workspaces` })
+      .default([]),
+  }),
+);
+
+export const reportBackupsInput = once(() =>
+  z.strictObject({
+    /** The period whose backup runs are counted. */
+    since: age().default('24h'),
+    rpo: rpo().default(DEFAULT_RPO),
+    /** Post the report to RIGSNAP_NOTIFY_URL (what the report's schedule does). */
+    notify: z.boolean({ error: 'must be true or false' }).default(false),
+  }),
+);
+
+export const checkWorkspacesInput = once(() =>
+  z.strictObject({
+    workspaceIds: z
+      .array(workspaceId(), { error: 'must be an array of workspace ids' })
+      .min(1, { error: 'must list at least one workspace' })
+      .max(MAX_FLEET_SIZE, { error: `must list at most ${MAX_FLEET_SIZE} workspaces` }),
+  }),
+);
+
+export const pruneOrphansInput = once(() =>
+  z.strictObject({
+    /** Only orphans at least this old are deleted. */
+    olderThan: age().default('30d'),
+    dryRun: z.boolean({ error: 'must be true or false' }).default(false),
+    /** Only these snapshots (those a dry run showed), each still checked to be an orphan. */
+    snapshotIds: z.array(snapshotId(), { error: 'must be an array of snapshot ids' }).max(100_000, { error: 'must list at most 100000 snapshots' }).optional(),
+  }),
+);
+
 /** Optional caller-chosen key that makes a start idempotent across retries of the caller. */
 /** A caller's priority overrides (domain/priority.ts): a priority key, a fairness key (`team`) and its weight. */
 export const priorityOverrides = once(() =>

@@ -123,6 +123,12 @@ function registerSnapshotRoutes(route: Gateway['route'], state: EmulatorState, d
 
   route('DELETE', '/workspaces/:id/snapshots/:sid', (req) => {
     const { id, sid } = req.params as IdParams;
+    // A deleted workspace's snapshots stay deletable (they still cost storage): only an unknown workspace without them is a 404.
+    const orphan = state.workspace(id ?? '') ? undefined : state.data.snapshots[sid ?? ''];
+    if (orphan && orphan.workspace_id === id) {
+      state.deleteSnapshot(orphan.id);
+      return { status: 204 };
+    }
     const ws = requireWorkspace(state, id);
     const snap = requireSnapshotOf(state, ws, sid);
     state.deleteSnapshot(snap.id);

@@ -105,8 +105,8 @@ export class EmulatorState {
   }
 
   /**
-   * Deletes a workspace as a Rigbox user would: every call about it answers 404 from now on. Its
-   * snapshots stay (Rigbox's docs say nothing of them; rigsnap must not depend on either).
+   * Deletes a workspace and keeps its snapshots, as Rigbox does: they can no longer be restored (only
+   * into their own workspace) but still cost storage until deleted. Returns whether it existed.
    */
   deleteWorkspace(id: string): boolean {
     if (!this.data.workspaces[id]) return false;

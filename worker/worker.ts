@@ -12,6 +12,7 @@ import { shareQuota } from './quota.js';
 import { RigsnapMetrics } from './metrics.js';
 import { watchRigboxUrl } from './rigbox-url.js';
 import { adoptAsCurrentIfNone, declaredVersion, deploymentOptions, describeVersioning } from './versioning.js';
+import { SnapshotGaugeRefresher } from './snapshot-gauges.js';
 
 /**
  * Where the workflow code comes from. A prebuilt bundle (`npm run build` writes it) starts a worker in
@@ -39,14 +40,18 @@ export function startBackupMetricsFor(config: WorkerConfig, client: Client, metr
 
 /** The Rigbox client from the configuration: the only place the token goes. Its requests are counted in `metrics`. */
 export function rigboxClientFromConfig(config: WorkerConfig, metrics?: RigsnapMetrics) {
-  return createRigboxClient({
+  const gauges = metrics ? new SnapshotGaugeRefresher(metrics) : undefined;
+  const client = createRigboxClient({
     baseUrl: config.RIGBOX_API_URL,
     token: config.RIGBOX_TOKEN,
     requestTimeoutMs: config.RIGSNAP_REQUEST_TIMEOUT_MS,
     limiter: rigboxCallLimiter(config),
     recognition: rigboxUrlRecognition(config),
     ...(metrics ? { onRequest: (endpoint: string, status: string) => metrics.rigboxRequest(endpoint, status) } : {}),
+    ...(gauges ? { onSnapshotsChanged: gauges.changed } : {}),
   });
+  gauges?.attach(client);
+  return client;
 }
 
 /** One limiter per process and quota: every Rigbox client of this worker process draws from it. */

@@ -15,6 +15,10 @@ import { pruneSnapshots } from './prune-snapshots.js';
 import { restoreWorkspace } from './restore-workspace.js';
 import { snapshotWorkspace } from './snapshot-workspace.js';
 import { workspaceEntity } from './workspace-entity.js';
+import { inventoryWorkspaces } from './inventory-workspaces.js';
+import { pruneOrphans } from './prune-orphans.js';
+import { reportBackups } from './report-backups.js';
+import { checkWorkspaces } from './check-workspaces.js';
 import { workspaceLock } from './workspace-lock.js';
 
 const registered = {
@@ -29,6 +33,10 @@ const registered = {
   workspaceLock,
   workspaceEntity,
   auditBackups,
+  inventoryWorkspaces,
+  pruneOrphans,
+  reportBackups,
+  checkWorkspaces,
 };
 // Only a versioned worker may state a behaviour (an unversioned one fails the workflow task if it does);
 // the task's deployment version says which this worker is.
@@ -51,5 +59,9 @@ export {
   workspaceLock,
   workspaceEntity,
   auditBackups,
+  inventoryWorkspaces,
+  pruneOrphans,
+  reportBackups,
+  checkWorkspaces,
 };
 export { backupFleet, type FleetState } from './backup-fleet.js';

@@ -36,4 +36,9 @@ export const PATCHES = {
    * is recorded once (a local activity's result) so that replay does not depend on today's schemas.
    */
   truth2026_12: 'truth-2026-12',
+  /**
+   * December 2026, knowing every workspace (issue 22): the audit asks Rigbox whether each workspace with
+   * snapshots still exists, to list the orphans (its inventory activity gets `checkExistence`).
+   */
+  inventory2026_12: 'inventory-2026-12',
 } as const;

@@ -34,6 +34,7 @@ export async function pruneUnderLock(params: PruneParams, tracker: ProgressTrack
   tracker.begin(dryRun ? 'list' : 'prune');
   const deleted: RigboxSnapshot[] = [];
   let deletedCount = 0;
+  let deletedBytes = 0;
   const failures: PruneFailure[] = [];
   for (let round = 1; ; round++) {
     const sel = await localActivities('pruneSelect', `select what to prune of ${workspaceId}`).selectPrune({
@@ -43,7 +44,7 @@ export async function pruneUnderLock(params: PruneParams, tracker: ProgressTrack
       maxDeletions: DELETIONS_PER_ROUND,
       skipIds: failures.map((f) => f.snapshotId),
     });
-    const result = (deletedNow: RigboxSnapshot[], count: number) => ({
+    const result = (deletedNow: RigboxSnapshot[], count: number, bytes: number | undefined) => ({
       workspaceId,
       namePrefix,
       dryRun,
@@ -52,12 +53,13 @@ export async function pruneUnderLock(params: PruneParams, tracker: ProgressTrack
       ignored: sel.ignored,
       keptCount: sel.keptCount,
       deletedCount: count,
+      ...(bytes !== undefined ? { deletedBytes: bytes } : {}),
     });
     if (dryRun) {
       tracker.end();
-      return result(sel.deletable, sel.deletableCount);
+      return result(sel.deletable, sel.deletableCount, sel.deletableBytes);
     }
-    if (sel.batch.length === 0) return finish(result(deleted, deletedCount), failures, 0, tracker);
+    if (sel.batch.length === 0) return finish(result(deleted, deletedCount, deletedBytes), failures, 0, tracker);
     const r = await activities('pruneDelete', `delete ${sel.batch.length} snapshots of ${workspaceId} (round ${round})`)
       .deleteSnapshots({ workspaceId, snapshotIds: sel.batch.map((s) => s.id) })
       .catch((err: unknown) => {
@@ -74,6 +76,7 @@ export async function pruneUnderLock(params: PruneParams, tracker: ProgressTrack
       if (f) failures.push({ ...f, name: s.name });
       else {
         deletedCount++;
+        deletedBytes += s.size_bytes;
         if (deleted.length < MAX_LISTED_SNAPSHOTS) deleted.push(s);
       }
     }
@@ -81,7 +84,7 @@ export async function pruneUnderLock(params: PruneParams, tracker: ProgressTrack
     tracker.setDetail({ round, deleted: deletedCount, remaining, failed: failures.length });
     // Everything selected was in this batch: what the selection keeps is what is left. And a round that
     // could delete nothing at all ends the prune (another would fare no better).
-    if (remaining === 0 || r.deletedIds.length === 0) return finish(result(deleted, deletedCount), failures, remaining, tracker);
+    if (remaining === 0 || r.deletedIds.length === 0) return finish(result(deleted, deletedCount, deletedBytes), failures, remaining, tracker);
   }
 }
 

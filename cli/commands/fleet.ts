@@ -3,6 +3,7 @@ import { BackupFleetInput, PriorityOverrides } from '../../domain/index.js';
 import { FleetScheduleOptions, fleetScheduleId } from '../../client/schedule-options.js';
 import { withClient } from '../connect.js';
 import { EXIT, confirm, ioOf, printJsonOr } from '../io.js';
+import { ALLOW_MISSING_FLAG, ALLOW_MISSING_HELP, requireExistingWorkspaces } from '../workspace-check.js';
 import { runOperation } from '../operation.js';
 import {
   addCommon,
@@ -43,24 +44,38 @@ function addBackup(fleet: Command, act: Act): void {
         })
           .argument('<workspace...>', 'workspace ids')
           .option('--concurrency <n>', 'backups at once (default 10)', numberArg)
-          .option('--prefix <prefix>', 'name prefix of the backups (default daily-backup-)'),
+          .option('--prefix <prefix>', 'name prefix of the backups (default daily-backup-)')
+          .option(ALLOW_MISSING_FLAG, ALLOW_MISSING_HELP),
         '4',
       ),
       'timezone of the date and time in the names and of the retention buckets (default UTC)',
     ),
     ['rigsnap fleet backup ws_a ws_b ws_c --concurrency 2 --keep-last 7', 'rigsnap fleet backup ws_a ws_b --team data --weight 3'],
   ).action(
-    act(async (workspaceIds: string[], o: CommonOptions & RetentionOptions & PriorityCliOptions & { concurrency?: number | string; prefix?: string }) => {
-      const io = ioOf(o);
-      const input = precheck(BackupFleetInput, {
-        workspaceIds,
-        ...(o.concurrency !== undefined ? { concurrency: o.concurrency } : {}),
-        ...(o.prefix !== undefined ? { namePrefix: o.prefix } : {}),
-        ...(retentionFrom(o, true) ? { retention: retentionFrom(o, true) } : {}),
-      });
-      const priority = precheck(PriorityOverrides, priorityFrom(o));
-      return runOperation(io, o, (rig) => rig.startFleetBackup(input, { ...keyOf(o), ...priority }), fleetOutput(io, input.workspaceIds));
-    }),
+    act(
+      async (
+        workspaceIds: string[],
+        o: CommonOptions & RetentionOptions & PriorityCliOptions & { concurrency?: number | string; prefix?: string; allowMissing?: boolean },
+      ) => {
+        const io = ioOf(o);
+        const input = precheck(BackupFleetInput, {
+          workspaceIds,
+          ...(o.concurrency !== undefined ? { concurrency: o.concurrency } : {}),
+          ...(o.prefix !== undefined ? { namePrefix: o.prefix } : {}),
+          ...(retentionFrom(o, true) ? { retention: retentionFrom(o, true) } : {}),
+        });
+        const priority = precheck(PriorityOverrides, priorityFrom(o));
+        return runOperation(
+          io,
+          o,
+          async (rig) => {
+            await requireExistingWorkspaces(rig, io, input.workspaceIds, o, 'Nothing was started');
+            return rig.startFleetBackup(input, { ...keyOf(o), ...priority });
+          },
+          fleetOutput(io, input.workspaceIds),
+        );
+      },
+    ),
   );
 }
 
@@ -74,10 +89,12 @@ function addScheduleCreate(fleetSchedule: Command, act: Act): void {
         .argument('<name>', 'fleet name, e.g. nightly (schedule id rigsnap-fleet-<name>)')
         .argument('<workspace...>', 'workspace ids'),
       false,
-    ).option('--concurrency <n>', 'backups at once (default 10)', numberArg),
+    )
+      .option('--concurrency <n>', 'backups at once (default 10)', numberArg)
+      .option(ALLOW_MISSING_FLAG, ALLOW_MISSING_HELP),
     ['rigsnap fleet schedule create nightly ws_a ws_b ws_c --at 02:00 --timezone Europe/Berlin --keep-daily 7'],
   ).action(
-    act(async (name: string, workspaceIds: string[], o: ScheduleCliOptions) => {
+    act(async (name: string, workspaceIds: string[], o: ScheduleCliOptions & { allowMissing?: boolean }) => {
       const io = ioOf(o);
       const input = precheck(FleetScheduleOptions, {
         name,
@@ -86,6 +103,7 @@ function addScheduleCreate(fleetSchedule: Command, act: Act): void {
         ...scheduleSettings(o),
       });
       return withClient(o, async (rig) => {
+        await requireExistingWorkspaces(rig, io, input.workspaceIds, o, 'No schedule was created');
         const s = await rig.schedules.createFleet(input);
         printJsonOr(io, s, () => [`${io.c.green('✓')} created fleet schedule`, ...scheduleLines(io, s)]);
         return EXIT.ok;

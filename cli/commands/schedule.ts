@@ -5,7 +5,9 @@ import { BackupScheduleOptions, OVERLAP_POLICIES, resolveScheduleId } from '../.
 import { withClient } from '../connect.js';
 import { EXIT, confirm, ioOf, printJsonOr, table } from '../io.js';
 import { addCommon, examples, numberArg, precheck, type Act, type CommonOptions } from '../options.js';
+import { ALLOW_MISSING_FLAG, ALLOW_MISSING_HELP, requireExistingWorkspaces } from '../workspace-check.js';
 import { registerAuditSchedule } from './schedule-audit.js';
+import { registerReportSchedule } from './schedule-report.js';
 import {
   SCHEDULE_ARG as scheduleArg,
   SCHEDULE_ARG_HELP as scheduleArgHelp,
@@ -23,7 +25,18 @@ import {
 export function registerSchedule(program: Command, act: Act): void {
   const schedule = program.command('schedule').description('Daily backup schedules (Temporal Schedules), one per workspace');
   schedule.exitOverride();
-  for (const add of [addCreate, addList, addDescribe, addPauseUnpause, addTrigger, addBackfill, addUpdate, addDelete, registerAuditSchedule])
+  for (const add of [
+    addCreate,
+    addList,
+    addDescribe,
+    addPauseUnpause,
+    addTrigger,
+    addBackfill,
+    addUpdate,
+    addDelete,
+    registerAuditSchedule,
+    registerReportSchedule,
+  ])
     add(schedule, act);
 }
 
@@ -37,7 +50,9 @@ function addCreate(schedule: Command, act: Act): void {
           .description(
             'Create the daily backup schedule of a workspace (runs backupWorkspace: snapshot <prefix>YYYY-MM-DD-HHMM, then retention). An existing schedule is left as it is: change it with `rigsnap schedule update`.',
           ),
-      ).argument('<workspace>', 'workspace id'),
+      )
+        .argument('<workspace>', 'workspace id')
+        .option(ALLOW_MISSING_FLAG, ALLOW_MISSING_HELP),
       false,
     ),
     [
@@ -46,10 +61,11 @@ function addCreate(schedule: Command, act: Act): void {
       'rigsnap schedule create ws_demo --keep-daily 7 --keep-weekly 4 --jitter 5m --pause-on-failure --note "owner: data team"',
     ],
   ).action(
-    act(async (workspaceId: string, o: ScheduleCliOptions) => {
+    act(async (workspaceId: string, o: ScheduleCliOptions & { allowMissing?: boolean }) => {
       const io = ioOf(o);
       const input = precheck(BackupScheduleOptions, { workspaceId, ...scheduleSettings(o) });
       return withClient(o, async (rig) => {
+        await requireExistingWorkspaces(rig, io, [input.workspaceId], o, 'No schedule was created');
         const s = await rig.schedules.create(input);
         printJsonOr(io, s, () => [`${io.c.green('✓')} created schedule`, ...scheduleLines(io, s)]);
         return EXIT.ok;

@@ -31,7 +31,7 @@ const FLEET = 'audit-test';
 const WS = {
   fresh: 'ws_aud_fresh', // a backup 1 h ago
   stale: 'ws_aud_stale', // its newest backup is 30 h old
-  missing: 'ws_aud_missing', // a schedule, but no backup (only a hand-made snapshot)
+  missing: 'ws_aud_missing', // a schedule, but no backup (only a hand-made snapshot): pending, as its schedule is younger than the RPO
   failed: 'ws_aud_failed', // a backup 2 h ago, then a failed run
   fleet: 'ws_aud_fleet', // protected by a fleet schedule with its own prefix (nightly-), backed up 3 h ago
   extra: 'ws_aud_extra', // no schedule, named on the command line, backed up 5 h ago
@@ -152,7 +152,7 @@ describe('rigsnap audit', () => {
     expect(r.code, r.stderr).toBe(1);
     const audit = auditOf(r);
     expect(verdicts(audit)).toEqual({
-      [WS.missing]: 'missing',
+      [WS.missing]: 'pending',
       [WS.stale]: 'stale',
       [WS.failed]: 'failed',
       [WS.extra]: 'ok',
@@ -160,12 +160,12 @@ describe('rigsnap audit', () => {
       [WS.fresh]: 'ok',
     });
     // Worst first; among the ok ones, the oldest backup first.
-    expect(audit.workspaces.map((w) => w.workspaceId)).toEqual([WS.missing, WS.stale, WS.failed, WS.extra, WS.fleet, WS.fresh]);
+    expect(audit.workspaces.map((w) => w.workspaceId)).toEqual([WS.stale, WS.failed, WS.missing, WS.extra, WS.fleet, WS.fresh]);
     expect(audit).toMatchObject({
       ok: false,
       rpo: '26h',
       rpoSeconds: 93_600,
-      counts: { ok: 3, failed: 1, stale: 1, missing: 1, unprotected: 1 },
+      counts: { ok: 3, failed: 1, stale: 1, missing: 0, pending: 1, unprotected: 1 },
       notified: false,
     });
     const row = (id: string) => audit.workspaces.find((w) => w.workspaceId === id)!;
@@ -186,9 +186,11 @@ describe('rigsnap audit', () => {
     const r = await rigsnap(['audit', '--rpo', '26h']);
     expect(r.code, r.stderr).toBe(1);
     // Without ws_aud_extra on the command line, it is one of the unprotected.
-    expect(r.stdout).toContain('audit (RPO 26h): 2 of 5 protected workspaces miss the RPO, 1 with a failed last run; 2 unprotected');
+    expect(r.stdout).toContain(
+      'audit (RPO 26h): 1 of 5 protected workspaces miss the RPO, 1 with a failed last run, 1 pending (new schedule, no backup yet); 2 unprotected',
+    );
     expect(r.stdout).toMatch(new RegExp(`${WS.stale}\\s+stale\\s+daily-backup-`));
-    expect(r.stdout).toMatch(new RegExp(`${WS.missing}\\s+missing\\s+-`));
+    expect(r.stdout).toMatch(new RegExp(`${WS.missing}\\s+pending\\s+-`));
     expect(r.stdout).toContain('unprotected: snapshots in Rigbox, but no schedule');
     expect(r.stdout).toMatch(new RegExp(`${WS.loose}\\s+2\\s+`));
     expect(r.stdout).toMatch(new RegExp(`${WS.extra}\\s+1\\s+`));
@@ -212,9 +214,8 @@ describe('rigsnap audit', () => {
     const sent = receiver!.received.slice(before);
     expect(sent).toHaveLength(1);
     expect(sent[0]).toMatchObject({ workflowType: WORKFLOW_TYPES.audit, workspaceId: null });
-    expect(String(sent[0]!.text)).toContain('3 of 5 protected workspaces need attention (2 miss the 26h RPO)');
+    expect(String(sent[0]!.text)).toContain('2 of 5 protected workspaces need attention (1 miss the 26h RPO)');
     expect((sent[0]!.failures as Array<{ workspaceId: string; errorType: string }>).map((f) => [f.workspaceId, f.errorType])).toEqual([
-      [WS.missing, 'missing'],
       [WS.stale, 'stale'],
       [WS.failed, 'failed'],
     ]);

@@ -370,7 +370,7 @@ describe('advice that leads somewhere', () => {
 
 describe('rigsnap fleet backup', () => {
   it('lists each workspace with the snapshot it made, or its error; exits 1 when one failed', async () => {
-    const r = await rigsnap(['fleet', 'backup', 'ws_fleet_a', 'ws_fleet_b', 'ws_fleet_gone', '--concurrency', '2', '--prefix', 'fleet-']);
+    const r = await rigsnap(['fleet', 'backup', 'ws_fleet_a', 'ws_fleet_b', 'ws_fleet_gone', '--concurrency', '2', '--prefix', 'fleet-', '--allow-missing']);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/✗ fleet backup: 2 of 3 succeeded, 1 failed/);
     const made = (ws: string) => emu.state.snapshotsOf(ws).find((s) => s.name.startsWith('fleet-'))!;
@@ -515,7 +515,19 @@ describe('rigsnap schedule', () => {
   });
 
   it('update --timezone moves the calendar and the retention buckets together (10.8)', async () => {
-    const created = await rigsnap(['schedule', 'create', 'ws_cli_tz', '--at', '03:00', '--timezone', 'Europe/Berlin', '--keep-daily', '7', '--json']);
+    const created = await rigsnap([
+      'schedule',
+      'create',
+      'ws_cli_tz',
+      '--at',
+      '03:00',
+      '--timezone',
+      'Europe/Berlin',
+      '--keep-daily',
+      '7',
+      '--allow-missing',
+      '--json',
+    ]);
     expect(created.code).toBe(0);
     const updated = await rigsnap(['schedule', 'update', 'ws_cli_tz', '--timezone', 'America/New_York', '--json']);
     expect(updated.code).toBe(0);
@@ -715,7 +727,7 @@ describe('links', () => {
     await run('rollback', ['rollback', checkpointId]);
     await run('release', ['release', checkpointId]);
     await run('status', ['status', started]);
-    await run('schedule create', ['schedule', 'create', 'ws_cli_links', '--at', '05:00']);
+    await run('schedule create', ['schedule', 'create', 'ws_cli_links', '--at', '05:00', '--allow-missing']);
     await run('schedule describe', ['schedule', 'describe', 'ws_cli_links']);
     await run('schedule trigger', ['schedule', 'trigger', 'ws_cli_links']);
 

@@ -204,6 +204,24 @@ describe('metrics of a worker', () => {
     ).toEqual([]);
   });
 
+  it('follow every change of the snapshots: a delete brings rigsnap_snapshots and the size down, without an audit or a restart', async () => {
+    const before = emu.state.snapshotsOf(OK);
+    const oldest = before.at(-1)!;
+    await execute(WORKFLOW_TYPES.delete, { workspaceId: OK, snapshotId: oldest.id });
+    const left = emu.state.snapshotsOf(OK);
+    expect(left).toHaveLength(before.length - 1);
+    let s: Scrape | undefined;
+    await eventually(
+      async () => {
+        s = await third.scrape();
+        return s.find(M.snapshots, { workspace: OK })[0]?.value === left.length;
+      },
+      15_000,
+      'the snapshot gauge to follow the delete',
+    );
+    expect(s!.value(M.snapshotBytes, { workspace: OK })).toBe(left.reduce((sum, x) => sum + x.size_bytes, 0));
+  });
+
   (prometheusBinary ? it : it.skip)(
     'on a real Prometheus with the shipped rules, a failed backup fires RigsnapLastBackupFailed; every dashboard query evaluates',
     async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AuditBackupsInput, evaluateAudit, parseInput, verdictOf, type AuditInventory, type InventoryWorkspace } from '../../domain/index.js';
+import { AuditBackupsInput, auditOffenders, evaluateAudit, parseInput, verdictOf, type AuditInventory, type InventoryWorkspace } from '../../domain/index.js';
 
 /** The audit's verdicts, a pure function of the inventory, the RPO and the time: exact, at the boundaries. */
 
@@ -28,6 +28,9 @@ describe('verdictOf', () => {
   it.each([
     ['no backup', ws('ws_a', null), 'missing'],
     ['no backup, and its runs fail', ws('ws_a', null, run('failed')), 'missing'],
+    ['no backup, schedule created a minute ago', { ...ws('ws_a', null), firstScheduledAt: new Date(NOW - 60_000).toISOString() }, 'pending'],
+    ['no backup, schedule created one RPO ago', { ...ws('ws_a', null), firstScheduledAt: new Date(NOW - RPO).toISOString() }, 'missing'],
+    ['a stale backup, schedule created a minute ago', { ...ws('ws_a', RPO * 2), firstScheduledAt: new Date(NOW - 60_000).toISOString() }, 'stale'],
     ['a backup exactly at the RPO', ws('ws_a', RPO), 'ok'],
     ['a backup a second older than the RPO', ws('ws_a', RPO + 1000), 'stale'],
     ['a stale backup whose last run failed', ws('ws_a', RPO * 2, run('failed')), 'stale'],
@@ -61,7 +64,7 @@ describe('evaluateAudit', () => {
       ['ws_ok', 'ok'],
     ]);
     expect(r).toMatchObject({ ok: false, rpo: '26h', rpoSeconds: 93_600, auditedAt: '2026-04-07T12:00:00.000Z' });
-    expect(r.counts).toEqual({ ok: 2, failed: 1, stale: 1, missing: 1, unprotected: 2 });
+    expect(r.counts).toEqual({ ok: 2, failed: 1, stale: 1, missing: 1, pending: 0, unprotected: 2 });
     expect(r.workspaces.find((w) => w.workspaceId === 'ws_old')!.ageSeconds).toBe(30 * 3600);
     expect(r.unprotected.map((u) => u.workspaceId)).toEqual(['ws_y', 'ws_z']);
   });
@@ -93,5 +96,15 @@ describe('AuditBackupsInput', () => {
     const r = parseInput(AuditBackupsInput, input);
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.fields).toContain(field);
+  });
+});
+
+describe('the pending verdict', () => {
+  it('a schedule younger than the RPO without a backup is pending: ok (exit 0) and not an offender', () => {
+    const fresh = { ...ws('ws_new', null), firstScheduledAt: new Date(NOW - 60_000).toISOString() };
+    const r = evaluateAudit({ protected: [fresh, ws('ws_ok', H)], unprotected: [], runsSince: '' }, '26h', NOW);
+    expect(r.ok).toBe(true);
+    expect(r.counts).toMatchObject({ pending: 1, missing: 0 });
+    expect(auditOffenders(r)).toEqual([]);
   });
 });

@@ -1,0 +1,301 @@
+/**
+ * Knowing every workspace, read once per source: Rigbox's list of every snapshot (the only way it
+ * reveals workspaces), GET /workspaces/{id} per workspace (a 404 makes its snapshots orphans), the
+ * rigsnap schedules (who is protected, with which prefix and retention), the checkpoint runs (which
+ * snapshots are checkpoints: their names are the user's) and the backup runs of the period. Also the
+ * deletion of orphans. The rules are domain/inventory.ts's; this file only gathers and calls.
+ */
+import { Context } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
+import { WORKFLOW_TYPES, checkpointDetailOf, progressQuery, workspaceIdKey } from '../contract/index.js';
+import {
+  CheckpointWorkspaceResult,
+  MAX_LISTED_SNAPSHOTS,
+  NO_HOLDS,
+  SNAPSHOT_KINDS,
+  backupPrefixOf,
+  classifySnapshot,
+  emptyUsage,
+  forecastStorage,
+  nearestIds,
+  newestFirst,
+  selectOrphans,
+  totalBytesOf,
+  usageByKind,
+  type BackupRun,
+  type CheckWorkspacesResult,
+  type ClassifyContext,
+  type InventoriedWorkspace,
+  type InventoryWorkspacesResult,
+  type PruneOrphansResult,
+  type RigboxSnapshot,
+  type UsageByKind,
+} from '../domain/index.js';
+import { RUN_STATUS, protectedWorkspaces, type InventoryDeps, type Protection } from './audit.js';
+import { toFailure } from './failures.js';
+import { RigboxApiError, type RigboxClient } from './rigbox-client.js';
+import { goneWorkspaces, mapLimit } from './workspace-existence.js';
+
+/** Calls in flight at once for per-workspace probes and per-checkpoint reads. */
+const CONCURRENCY = 8;
+/** Checkpoint runs looked at (newest first): sessions older than this are counted as hand-made snapshots. */
+const MAX_CHECKPOINT_RUNS = 500;
+
+type Progress = (what: string) => void;
+
+/** The snapshot ids that checkpoint sessions took and did not delete (open sessions: their query; closed: their result). */
+async function checkpointSnapshotIds(temporal: InventoryDeps['temporal'], progress: Progress): Promise<Set<string>> {
+  const { client, taskQueue } = temporal;
+  const runs: Array<{ workflowId: string; runId: string; running: boolean }> = [];
+  const query = `WorkflowType = '${WORKFLOW_TYPES.checkpoint}' AND TaskQueue = '${taskQueue}'`;
+  for await (const w of client.workflow.list({ query })) {
+    if (w.status.name === 'RUNNING' || w.status.name === 'COMPLETED')
+      runs.push({ workflowId: w.workflowId, runId: w.runId, running: w.status.name === 'RUNNING' });
+    if (runs.length >= MAX_CHECKPOINT_RUNS) break;
+  }
+  const ids = new Set<string>();
+  await mapLimit(runs, CONCURRENCY, async (r) => {
+    const id = await checkpointSnapshotOf(client, r).catch(() => null); // a run that cannot answer now is read as hand-made
+    if (id) ids.add(id);
+  });
+  progress(`${ids.size} checkpoint snapshots`);
+  return ids;
+}
+
+async function checkpointSnapshotOf(client: Client, r: { workflowId: string; runId: string; running: boolean }): Promise<string | null> {
+  const handle = client.workflow.getHandle(r.workflowId, r.runId);
+  if (r.running) return checkpointDetailOf(await handle.query(progressQuery))?.snapshotId ?? null;
+  const parsed = CheckpointWorkspaceResult.safeParse(await handle.result());
+  return parsed.success && !parsed.data.snapshotDeleted ? parsed.data.snapshot.id : null;
+}
+
+interface RunTally {
+  last: BackupRun | null;
+  completed: number;
+  failed: number;
+  skipped: number;
+}
+
+/** Backup runs that closed after `since`, by workspace: how each ended, and the newest. */
+async function backupRunsSince(temporal: InventoryDeps['temporal'], since: string): Promise<Map<string, RunTally>> {
+  const { client, taskQueue } = temporal;
+  const out = new Map<string, RunTally>();
+  const query = `WorkflowType = '${WORKFLOW_TYPES.backup}' AND TaskQueue = '${taskQueue}' AND ExecutionStatus != 'Running' AND CloseTime > '${since}'`;
+  for await (const w of client.workflow.list({ query })) {
+    const workspaceId = w.typedSearchAttributes.get(workspaceIdKey);
+    const status = RUN_STATUS[w.status.name];
+    if (!workspaceId || !status || !w.closeTime || status === 'continued-as-new') continue;
+    const t = out.get(workspaceId) ?? { last: null, completed: 0, failed: 0, skipped: 0 };
+    if (status === 'completed') t.completed++;
+    else if (status === 'failed' || status === 'timed-out') t.failed++;
+    else t.skipped++;
+    if (!t.last || Date.parse(t.last.closedAt) < w.closeTime.getTime()) t.last = { workflowId: w.workflowId, status, closedAt: w.closeTime.toISOString() };
+    out.set(workspaceId, t);
+  }
+  return out;
+}
+
+export interface WorkspaceInventoryRequest {
+  checkExistence: boolean;
+  sinceMs: number;
+  workspaceIds: string[];
+  nowMs: number;
+  signal?: AbortSignal;
+  progress?: Progress;
+}
+
+/** One workspace's row: its snapshots classified, its protection, its runs and its forecast. */
+function rowOf(
+  workspaceId: string,
+  own: RigboxSnapshot[],
+  p: Protection | undefined,
+  ctx: { gone: Set<string> | null; checkpoints: Set<string>; runs: RunTally | undefined; nowMs: number },
+): InventoriedWorkspace {
+  const namePrefixes = p ? [...p.prefixes].sort() : [];
+  const classify: ClassifyContext = {
+    backupPrefixes: namePrefixes.length ? namePrefixes : [backupPrefixOf([])],
+    checkpointIds: ctx.checkpoints,
+    heldIds: new Set(),
+  };
+  const byKind = usageByKind(own, classify);
+  const sorted = [...own].sort(newestFirst);
+  const backups = sorted.filter((s) => classifySnapshot(s, classify) === 'backup');
+  const backupBytes = totalBytesOf(backups);
+  const forecast = forecastStorage({
+    backups,
+    namePrefix: backupPrefixOf(namePrefixes),
+    retention: p?.retention ?? null,
+    scheduled: Boolean(p && p.schedules.length > 0 && !p.pausedAll),
+    otherBytes: totalBytesOf(own) - backupBytes,
+    nowMs: ctx.nowMs,
+  });
+  const t = ctx.runs;
+  return {
+    workspaceId,
+    exists: ctx.gone ? !ctx.gone.has(workspaceId) : null,
+    schedules: p ? [...p.schedules].sort() : [],
+    paused: Boolean(p && p.schedules.length > 0 && p.pausedAll),
+    namePrefixes,
+    firstScheduledAt: p?.firstScheduledAt ?? null,
+    snapshotCount: own.length,
+    snapshotBytes: totalBytesOf(own),
+    byKind,
+    newestSnapshot: sorted[0] ?? null,
+    newestBackup: backups[0] ?? null,
+    lastRun: t?.last ?? null,
+    runs: { completed: t?.completed ?? 0, failed: t?.failed ?? 0, skipped: t?.skipped ?? 0 },
+    forecast: { ...forecast, bytesNow: Math.round(forecast.bytesNow), bytesAtHorizon: Math.round(forecast.bytesAtHorizon) },
+  };
+}
+
+function sumKinds(rows: readonly InventoriedWorkspace[]): UsageByKind {
+  const out = emptyUsage();
+  for (const r of rows)
+    for (const k of SNAPSHOT_KINDS) {
+      out[k].count += r.byKind[k].count;
+      out[k].bytes += r.byKind[k].bytes;
+    }
+  return out;
+}
+
+/** Gathers the inventory: every source read once, a probe per workspace when `checkExistence`. */
+export async function collectWorkspaceInventory(deps: InventoryDeps, req: WorkspaceInventoryRequest): Promise<InventoryWorkspacesResult> {
+  const progress = req.progress ?? (() => {});
+  const byWorkspace = await protectedWorkspaces(deps, { workspaceIds: [] }, progress);
+  const all = await deps.rigbox.listAllSnapshots({ signal: req.signal, onPage: (listed) => progress(`listed ${listed} snapshots`) });
+  progress(`${all.length} snapshots`);
+  const snapshotsOf = new Map<string, RigboxSnapshot[]>();
+  for (const s of all) snapshotsOf.set(s.workspace_id, [...(snapshotsOf.get(s.workspace_id) ?? []), s]);
+  const ids = [...new Set([...snapshotsOf.keys(), ...byWorkspace.keys(), ...req.workspaceIds])].sort();
+  const gone = req.checkExistence ? await goneWorkspaces(deps.rigbox, ids, req.signal, progress) : null;
+  const checkpoints = await checkpointSnapshotIds(deps.temporal, progress);
+  const since = new Date(req.sinceMs).toISOString();
+  const runs = await backupRunsSince(deps.temporal, since);
+  const rows = ids.map((id) => rowOf(id, snapshotsOf.get(id) ?? [], byWorkspace.get(id), { gone, checkpoints, runs: runs.get(id), nowMs: req.nowMs }));
+  const orphanList = all.filter((s) => gone?.has(s.workspace_id)).sort((a, b) => -newestFirst(a, b));
+  return {
+    takenAt: new Date(req.nowMs).toISOString(),
+    since,
+    existenceChecked: req.checkExistence,
+    workspaces: rows,
+    orphans: {
+      workspaceIds: [...(gone ?? [])].filter((id) => snapshotsOf.has(id)).sort(),
+      count: orphanList.length,
+      bytes: totalBytesOf(orphanList),
+      snapshots: orphanList.slice(0, MAX_LISTED_SNAPSHOTS),
+    },
+    totals: { count: all.length, bytes: totalBytesOf(all), byKind: sumKinds(rows), forecastBytes: rows.reduce((a, r) => a + r.forecast.bytesAtHorizon, 0) },
+  };
+}
+
+export interface PruneOrphansRequest {
+  olderThanMs: number;
+  olderThan: string;
+  dryRun: boolean;
+  snapshotIds?: string[];
+  nowMs: number;
+  signal?: AbortSignal;
+  progress?: Progress;
+}
+
+/**
+ * Finds the orphans (a 404 for their workspace, asked now) and, unless a dry run, deletes them. A
+ * retried attempt lists again: what an earlier attempt deleted is gone from the list, so nothing is
+ * deleted twice. Holds: NO_HOLDS until they exist (the hook of selectOrphans).
+ */
+export async function pruneOrphanSnapshots(rigbox: RigboxClient, req: PruneOrphansRequest): Promise<PruneOrphansResult> {
+  const progress = req.progress ?? (() => {});
+  const all = await rigbox.listAllSnapshots({ signal: req.signal, onPage: (listed) => progress(`listed ${listed} snapshots`) });
+  const ids = [...new Set(all.map((s) => s.workspace_id))].sort();
+  const gone = await goneWorkspaces(rigbox, ids, req.signal, progress);
+  const pick = selectOrphans(all, gone, {
+    olderThanMs: req.olderThanMs,
+    nowMs: req.nowMs,
+    held: NO_HOLDS,
+    ...(req.snapshotIds ? { onlyIds: req.snapshotIds } : {}),
+  });
+  const failed: PruneOrphansResult['failed'] = [];
+  let deleted = 0;
+  if (!req.dryRun) {
+    await mapLimit(pick.selected, CONCURRENCY, async (s) => {
+      try {
+        await rigbox.deleteSnapshot(s.workspace_id, s.id);
+        deleted++;
+      } catch (err) {
+        if (err instanceof RigboxApiError && err.status === 404)
+          deleted++; // gone already: what was asked for
+        else failed.push({ snapshotId: s.id, message: err instanceof Error ? err.message : String(err) });
+      }
+      progress(`deleted ${deleted} of ${pick.selected.length}`);
+    });
+  }
+  return {
+    dryRun: req.dryRun,
+    olderThan: req.olderThan,
+    selected: pick.selected.slice(0, MAX_LISTED_SNAPSHOTS),
+    selectedCount: pick.selected.length,
+    selectedBytes: totalBytesOf(pick.selected),
+    deletedCount: deleted,
+    tooRecent: pick.tooRecent,
+    held: pick.held.length,
+    failed: failed.slice(0, MAX_LISTED_SNAPSHOTS),
+  };
+}
+
+/**
+ * Whether each named workspace exists (asked now), and for those that do not, the nearest ids rigsnap
+ * knows: those Rigbox reveals through its snapshots and those its schedules name.
+ */
+export async function checkWorkspaceIds(
+  deps: InventoryDeps,
+  ids: readonly string[],
+  signal: AbortSignal | undefined,
+  progress: Progress,
+): Promise<CheckWorkspacesResult> {
+  const gone = await goneWorkspaces(deps.rigbox, [...new Set(ids)], signal, progress);
+  if (gone.size === 0) return { workspaces: ids.map((workspaceId) => ({ workspaceId, exists: true, suggestions: [] })), knownCount: 0 };
+  const all = await deps.rigbox.listAllSnapshots({ signal, onPage: (listed) => progress(`listed ${listed} snapshots`) });
+  const scheduled = await protectedWorkspaces(deps, { workspaceIds: [] }, progress);
+  const known = new Set([...all.map((s) => s.workspace_id), ...scheduled.keys()].filter((id) => !gone.has(id)));
+  const nearest = new Map([...gone].map((id) => [id, nearestIds(id, known, 5)]));
+  // A suggestion must exist itself: the snapshots of a deleted workspace still name it.
+  const goneToo = await goneWorkspaces(deps.rigbox, [...new Set([...nearest.values()].flat())], signal, progress);
+  const suggestionsOf = (id: string) => (nearest.get(id) ?? []).filter((s) => !goneToo.has(s)).slice(0, 3);
+  return {
+    workspaces: ids.map((workspaceId) => ({ workspaceId, exists: !gone.has(workspaceId), suggestions: suggestionsOf(workspaceId) })),
+    knownCount: known.size,
+  };
+}
+
+/** The activities: each heartbeats while it reads or deletes. */
+export function createInventoryActivities(deps: { rigbox: RigboxClient; temporal?: { client: Client; taskQueue: string } }) {
+  const beat = (phase: string) => {
+    const ctx = Context.current();
+    return { signal: ctx.cancellationSignal, progress: (status: string) => ctx.heartbeat({ phase, status }) };
+  };
+  return {
+    async workspaceInventory(input: { checkExistence: boolean; sinceMs: number; workspaceIds: string[] }): Promise<InventoryWorkspacesResult> {
+      if (!deps.temporal) throw new Error('workspaceInventory needs a Temporal client (ActivityDeps.temporal)');
+      return collectWorkspaceInventory(
+        { rigbox: deps.rigbox, temporal: deps.temporal },
+        { ...input, nowMs: Date.now(), ...beat('reading the inventory') },
+      ).catch((err: unknown) => {
+        throw toFailure(err);
+      });
+    },
+    async checkWorkspaceIds(input: { workspaceIds: string[] }): Promise<CheckWorkspacesResult> {
+      if (!deps.temporal) throw new Error('checkWorkspaceIds needs a Temporal client (ActivityDeps.temporal)');
+      const { signal, progress } = beat('checking workspaces');
+      return checkWorkspaceIds({ rigbox: deps.rigbox, temporal: deps.temporal }, input.workspaceIds, signal, progress).catch((err: unknown) => {
+        throw toFailure(err);
+      });
+    },
+    async pruneOrphanSnapshots(input: Omit<PruneOrphansRequest, 'nowMs' | 'signal' | 'progress'>): Promise<PruneOrphansResult> {
+      const { signal, progress } = beat(input.dryRun ? 'finding orphans' : 'deleting orphans');
+      // Deletions are changes: never aborted once sent (see activities/env.ts changeOptions); the reads stop with the activity.
+      return pruneOrphanSnapshots(deps.rigbox, { ...input, nowMs: Date.now(), signal: input.dryRun ? signal : undefined, progress }).catch((err: unknown) => {
+        throw toFailure(err);
+      });
+    },
+  };
+}

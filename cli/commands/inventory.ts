@@ -1,0 +1,229 @@
+import type { Command } from 'commander';
+import { fmtBytes, fmtTime } from '../../client/format.js';
+import type { RigsnapClient } from '../../client/rigsnap-client.js';
+import {
+  DEFAULT_RPO,
+  InventoryWorkspacesInput,
+  ReportBackupsInput,
+  discoverWorkspaces,
+  formatDuration,
+  reportCsv,
+  usageView,
+  type BackupReport,
+  type InventoryWorkspacesResult,
+  type UsageView,
+} from '../../domain/index.js';
+import { withClient } from '../connect.js';
+import { EXIT, UsageError, ioOf, table, type Io } from '../io.js';
+import { addCommon, examples, keyOf, numberArg, precheck, type Act, type CommonOptions } from '../options.js';
+
+/**
+ * `rigsnap discover`, `usage` and `report`: views of one inventory (the inventoryWorkspaces workflow,
+ * read through a worker: the CLI has no Rigbox token). Rigbox has no list of workspaces; it reveals
+ * them only through their snapshots (GET /api/snapshots).
+ */
+
+async function takeInventory(rig: RigsnapClient, o: CommonOptions, input: InventoryWorkspacesInput): Promise<{ inv: InventoryWorkspacesResult; url: string }> {
+  const started = await rig.startInventory(precheck(InventoryWorkspacesInput, input), keyOf(o));
+  return { inv: await started.result(), url: started.url };
+}
+
+const gib = (n: number) => n.toFixed(3);
+const money = (n: number | null) => (n === null ? '-' : n.toFixed(2));
+const existsText = (e: boolean | null) => (e === null ? '?' : e ? 'yes' : 'GONE');
+
+function registerDiscover(program: Command, act: Act): void {
+  examples(
+    addCommon(
+      program
+        .command('discover')
+        .description(
+          'Workspaces Rigbox reveals (through their snapshots: it has no list of workspaces) that rigsnap does not protect yet, with their snapshot count and size. ' +
+            'Until enrollment exists, "not enrolled" means "not protected by any rigsnap backup or fleet schedule". Deleted workspaces are orphans: see `rigsnap usage`.',
+        ),
+      { requestKey: true },
+    ),
+    ['rigsnap discover', 'rigsnap discover --json'],
+  ).action(
+    act(async (o: CommonOptions) => {
+      const io = ioOf(o);
+      return withClient(o, async (rig) => {
+        const { inv, url } = await takeInventory(rig, o, { checkExistence: true });
+        const found = discoverWorkspaces(inv.workspaces);
+        const rows = found.map((w) => ({
+          workspaceId: w.workspaceId,
+          snapshotCount: w.snapshotCount,
+          snapshotBytes: w.snapshotBytes,
+          newestSnapshot: w.newestSnapshot,
+        }));
+        if (io.json) {
+          io.out(JSON.stringify({ takenAt: inv.takenAt, workspaces: rows }));
+          return EXIT.ok;
+        }
+        io.out(`${found.length} workspace${found.length === 1 ? '' : 's'} with snapshots but no rigsnap schedule (of ${inv.workspaces.length} known)`);
+        if (rows.length) {
+          const cells = rows.map((w) => [
+            w.workspaceId,
+            String(w.snapshotCount),
+            fmtBytes(w.snapshotBytes),
+            w.newestSnapshot ? `${w.newestSnapshot.name} ${fmtTime(w.newestSnapshot.created_at)}` : '-',
+          ]);
+          for (const l of table(['WORKSPACE', 'SNAPSHOTS', 'SIZE', 'NEWEST'], cells, io.c)) io.out(l);
+          io.out(io.c.dim(`protect one: rigsnap schedule create <workspace> --keep-last 7`));
+        }
+        io.out(io.c.dim(url));
+        return EXIT.ok;
+      });
+    }),
+  );
+}
+
+function usageLines(v: UsageView, io: Io): string[] {
+  const priced = v.pricePerGibMonth !== null;
+  const head = [
+    'WORKSPACE',
+    'EXISTS',
+    'SNAPSHOTS',
+    'BACKUPS',
+    'CHECKPOINTS',
+    'HELD',
+    'SAFETY',
+    'HAND-MADE',
+    'TOTAL GiB',
+    'IN 30 DAYS',
+    ...(priced ? ['COST/MONTH', 'IN 30 DAYS'] : []),
+  ];
+  const cells = (
+    name: string,
+    exists: string,
+    r: Pick<UsageView['totals'], 'snapshotCount' | 'gib' | 'forecastGib' | 'monthlyCost' | 'forecastMonthlyCost'>,
+  ) => [
+    name,
+    exists,
+    String(r.snapshotCount),
+    gib(r.gib.backup),
+    gib(r.gib.checkpoint),
+    gib(r.gib.held),
+    gib(r.gib.safety),
+    gib(r.gib.manual),
+    gib(r.gib.total),
+    gib(r.forecastGib),
+    ...(priced ? [money(r.monthlyCost), money(r.forecastMonthlyCost)] : []),
+  ];
+  const rows = v.workspaces.map((w) => cells(w.workspaceId + (w.protected ? '' : ' *'), existsText(w.exists), w));
+  rows.push(cells(io.c.bold('TOTAL'), '', v.totals));
+  const lines = table(head, rows, io.c);
+  lines.push(io.c.dim('* not protected by a rigsnap schedule. IN 30 DAYS: retention slots × the recent size trend of the backups.'));
+  if (v.orphans.count) {
+    lines.push(
+      io.c.yellow(
+        `${v.orphans.count} orphan snapshot${v.orphans.count === 1 ? '' : 's'} (${gib(v.orphans.gib)} GiB) of deleted workspaces (${v.orphans.workspaceIds.join(', ')}): ` +
+          'they can never be restored. `rigsnap prune --orphans --older-than 30d` deletes them.',
+      ),
+    );
+  }
+  return lines;
+}
+
+function registerUsage(program: Command, act: Act): void {
+  examples(
+    addCommon(
+      program
+        .command('usage')
+        .description(
+          'Storage per workspace in GiB, split into backups, checkpoints, held snapshots (none until holds exist), restore safety snapshots (pre-restore-…) and hand-made ones; ' +
+            'a monthly cost at --price-per-gib-month; a 30-day forecast from each schedule’s retention slots × the recent size trend of its backups; the orphans of deleted workspaces. ' +
+            'Totals are the sum of every snapshot’s size_bytes in Rigbox.',
+        ),
+      { requestKey: true },
+    ).option('--price-per-gib-month <n>', 'storage price per GiB and month, for the cost columns', numberArg),
+    ['rigsnap usage', 'rigsnap usage --price-per-gib-month 0.05', 'rigsnap usage --json'],
+  ).action(
+    act(async (o: CommonOptions & { pricePerGibMonth?: number | string }) => {
+      const io = ioOf(o);
+      const price = o.pricePerGibMonth;
+      if (price !== undefined && (typeof price !== 'number' || !(price >= 0)))
+        throw new UsageError(`--price-per-gib-month: must be a number of 0 or more (got "${price}")`);
+      return withClient(o, async (rig) => {
+        const { inv, url } = await takeInventory(rig, o, { checkExistence: true });
+        const view = usageView(inv, price ?? null);
+        if (io.json) io.out(JSON.stringify(view));
+        else for (const l of [...usageLines(view, io), io.c.dim(url)]) io.out(l);
+        return EXIT.ok;
+      });
+    }),
+  );
+}
+
+const STATUS_COLORS = { missing: 'red', stale: 'red', failed: 'yellow', pending: 'cyan', ok: 'green', unprotected: 'dim' } as const;
+
+function reportLines(r: BackupReport, io: Io): string[] {
+  const rows = r.workspaces.map((w) => [
+    w.workspaceId,
+    w.protected ? 'yes' : 'no',
+    io.c[STATUS_COLORS[w.status]](w.status),
+    w.lastBackupAt ? `${w.lastBackupName} ${fmtTime(w.lastBackupAt)}` : '-',
+    w.ageSeconds === null ? '-' : formatDuration(w.ageSeconds * 1000),
+    String(w.succeeded),
+    String(w.failed),
+    String(w.skipped),
+    String(w.holds),
+  ]);
+  const t = r.totals;
+  rows.push([
+    io.c.bold('TOTAL'),
+    `${t.protected}/${t.workspaces}`,
+    r.ok ? 'ok' : `${t.missesRpo} miss`,
+    '',
+    `${t.withinRpo} within`,
+    String(t.succeeded),
+    String(t.failed),
+    String(t.skipped),
+    String(t.holds),
+  ]);
+  return [
+    `backup report since ${fmtTime(r.since)} (RPO ${r.rpo}): ${r.ok ? 'every protected workspace has a backup within the RPO' : `${t.missesRpo} protected workspace${t.missesRpo === 1 ? '' : 's'} miss the RPO`}`,
+    ...table(['WORKSPACE', 'PROTECTED', 'STATUS', 'LAST BACKUP', 'AGE', 'OK RUNS', 'FAILED', 'SKIPPED', 'HOLDS'], rows, io.c),
+  ];
+}
+
+const FORMATS = ['table', 'json', 'csv'] as const;
+
+function registerReport(program: Command, act: Act): void {
+  examples(
+    addCommon(
+      program
+        .command('report')
+        .description(
+          'The compliance report: per workspace, protected by a schedule or not, the last backup and its age against the RPO, the backup runs that succeeded, failed or were skipped ' +
+            '(cancelled, terminated) in the period, and holds (none until holds exist); totals at the end. Exits 1 when a protected workspace misses the RPO, like `rigsnap audit`.',
+        ),
+      { requestKey: true },
+    )
+      .option('--since <duration>', 'the period whose backup runs are counted (default 24h)')
+      .option('--rpo <duration>', `recovery point objective (default ${DEFAULT_RPO})`)
+      .option('--format <format>', 'table, json or csv (columns: see docs/cli.md)'),
+    ['rigsnap report', 'rigsnap report --since 7d --format csv > report.csv', 'rigsnap report --format json'],
+  ).action(
+    act(async (o: CommonOptions & { since?: string; rpo?: string; format?: string }) => {
+      const format = o.json ? 'json' : (o.format ?? 'table');
+      if (!(FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format: must be table, json or csv (got "${format}")`);
+      const io = ioOf({ json: format !== 'table' });
+      const input = precheck(ReportBackupsInput, { ...(o.since !== undefined ? { since: o.since } : {}), ...(o.rpo !== undefined ? { rpo: o.rpo } : {}) });
+      return withClient(o, async (rig) => {
+        const report = await (await rig.startReport(input, keyOf(o))).result();
+        if (format === 'csv') process.stdout.write(reportCsv(report));
+        else if (format === 'json') io.out(JSON.stringify(report));
+        else for (const l of reportLines(report, io)) io.out(l);
+        return report.ok ? EXIT.ok : EXIT.failed;
+      });
+    }),
+  );
+}
+
+/** Registers discover, usage and report. */
+export function registerInventory(program: Command, act: Act): void {
+  registerDiscover(program, act);
+  registerUsage(program, act);
+  registerReport(program, act);
+}
