@@ -12,3 +12,4 @@ export * from './lock.js';
 export * from './links.js';
 export * from './audit.js';
 export * from './backup-names.js';
+export * from './notice.js';
