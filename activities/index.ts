@@ -8,6 +8,7 @@ import { activityEnv, type ActivityDeps } from './env.js';
 import { guarded } from './failures.js';
 import { heartbeating } from './heartbeat.js';
 import { createLockActivities, queueOnLockLegacy } from './lock.js';
+import { createNoticeActivities } from './notice.js';
 import { createNotifyActivities } from './notify.js';
 import { createPruneActivities } from './prune.js';
 import { createSnapshotActivities, type PreflightInput, type PreflightResult } from './snapshots.js';
@@ -22,6 +23,7 @@ export type { PreflightInput, PreflightResult, CreateSnapshotInput } from './sna
 export type { SelectPruneInput, PruneSelection, PruneFailure } from './prune.js';
 export type { LockParticipants } from './lock.js';
 export type { NotifyInput } from './notify.js';
+export type { StopNoticeInput } from './notice.js';
 
 export function createActivities(deps: ActivityDeps) {
   const env = activityEnv(deps);
@@ -32,6 +34,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createPruneActivities(env),
     ...createLockActivities(env),
     ...createNotifyActivities(env),
+    ...createNoticeActivities(env),
     ...createAuditActivities(deps),
 
     /**

@@ -145,6 +145,8 @@ export interface Snooze {
 }
 
 export interface SkipRecord {
+  /** `window`: the stop could not begin within the window (a snooze past it, or quiet hours); `manual`: `rigsnap skip`. */
+  kind: 'window' | 'manual';
   reason: string;
   by: string;
   at: string;
@@ -197,7 +199,7 @@ export function applySnooze(s: NoticeState, req: { forMs: number; by: string; no
   const stopAtMs = Math.max(Date.parse(s.stopAt), req.nowMs) + req.forMs;
   const snoozes = [...s.snoozes, { forMs: req.forMs, by: req.by, at: iso(req.nowMs) }];
   if (s.windowEnd !== null && stopAtMs + s.expectedDowntimeMs > Date.parse(s.windowEnd)) {
-    return { ok: true, state: { ...s, snoozes, phase: 'skipped', skipped: { reason: 'window', by: req.by, at: iso(req.nowMs) } } };
+    return { ok: true, state: { ...s, snoozes, phase: 'skipped', skipped: { kind: 'window', reason: 'window', by: req.by, at: iso(req.nowMs) } } };
   }
   return { ok: true, state: { ...s, snoozes, stopAt: iso(stopAtMs) } };
 }
@@ -205,7 +207,7 @@ export function applySnooze(s: NoticeState, req: { forMs: number; by: string; no
 /** Skips this run: it ends as skipped, not failed. */
 export function applySkip(s: NoticeState, req: { reason: string; by: string; nowMs: number }): NoticeChange {
   if (!acceptsNoticeChanges(s)) return notPending(s);
-  return { ok: true, state: { ...s, phase: 'skipped', skipped: { reason: req.reason, by: req.by, at: iso(req.nowMs) } } };
+  return { ok: true, state: { ...s, phase: 'skipped', skipped: { kind: 'manual', reason: req.reason, by: req.by, at: iso(req.nowMs) } } };
 }
 
 /** Whole units for messages: 4h, 90m, 45s. */
@@ -232,4 +234,48 @@ export function describeNotice(s: NoticeState, timeZone: string): string {
 export function expectedDowntimeMs(learnt: { stopMs?: number; startMs?: number }): { ms: number; learnt: boolean } {
   if (learnt.stopMs === undefined || learnt.startMs === undefined) return { ms: DEFAULT_EXPECTED_DOWNTIME_MS, learnt: false };
   return { ms: Math.round(learnt.stopMs + learnt.startMs + SNAPSHOT_ALLOWANCE_MS), learnt: true };
+}
+
+// ---- the messages of `rigsnap snooze` and `rigsnap skip` (contract/messages.ts defines the updates) ----
+
+export interface SnoozeRequest {
+  /** A duration ("1h", "30m"). */
+  for: string;
+  /** Who asks (shown in current details and the result): the CLI sends user@host. */
+  by: string;
+}
+
+export interface SkipRequest {
+  reason?: string;
+  by: string;
+}
+
+/** What snooze and skip answer, and the `notice` query returns: the pending stop as it now stands. */
+export interface NoticeView {
+  workspaceId: string;
+  phase: NoticeState['phase'];
+  stopAt: string;
+  noticeSentAt: string | null;
+  windowEnd: string | null;
+  snoozedMs: number;
+  maxSnoozeMs: number;
+  snoozes: Snooze[];
+  skipped: SkipRecord | null;
+  /** The line of the UI's current details. */
+  summary: string;
+}
+
+export function noticeView(s: NoticeState, timeZone: string): NoticeView {
+  return {
+    workspaceId: s.workspaceId,
+    phase: s.phase,
+    stopAt: s.stopAt,
+    noticeSentAt: s.noticeSentAt,
+    windowEnd: s.windowEnd,
+    snoozedMs: snoozedMs(s),
+    maxSnoozeMs: s.maxSnoozeMs,
+    snoozes: s.snoozes,
+    skipped: s.skipped,
+    summary: describeNotice(s, timeZone),
+  };
 }

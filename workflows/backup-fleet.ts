@@ -18,6 +18,7 @@ import type { BackupFleetResult, FleetFailure } from '../domain/results.js';
 import * as schemas from '../domain/schemas.js';
 import { backupNameDate, backupWorkspace } from './backup-workspace.js';
 import { ProgressTracker, tagWorkflow, validateInput } from './common.js';
+import type { AnnouncedStopInput } from './notice.js';
 import { describeFailure, notifyFailure } from './notify.js';
 import { PATCHES } from './patches.js';
 
@@ -41,6 +42,12 @@ const MAX_LISTED_FAILURES = 1000;
 /** Continue as new well before Temporal's limits (it suggests it at a few thousand events). */
 const MAX_HISTORY_EVENTS = 8000;
 const DEFAULT_CHILDREN_PER_RUN = 1000;
+
+/** The fleet's notice, window, quiet hours and snooze cap, passed to each child as given (absent: none, as before). */
+function announcedStopOf(input: ValidFleetInput): AnnouncedStopInput {
+  const { notice, window, quietHours, maxSnooze } = input;
+  return { ...(notice ? { notice } : {}), ...(window ? { window } : {}), ...(quietHours ? { quietHours } : {}), ...(maxSnooze ? { maxSnooze } : {}) };
+}
 
 /** The input once validated (defaults applied). */
 type ValidFleetInput = z.output<ReturnType<typeof schemas.backupFleetInput>>;
@@ -164,7 +171,7 @@ class FleetRun {
     const { s, input, info } = this;
     const p = executeChild(backupWorkspace, {
       workflowId: workflowIds.fleetChild(info.workflowId, workspaceId),
-      args: [{ workspaceId, namePrefix: input.namePrefix, retention: input.retention }],
+      args: [{ workspaceId, namePrefix: input.namePrefix, retention: input.retention, ...announcedStopOf(input) }],
       parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
       memo: { [MEMO_KEYS.backupTime]: s.backupTime, [MEMO_KEYS.timezone]: s.timeZone },
       staticSummary: `backup of ${workspaceId} for fleet run ${info.workflowId}`,

@@ -79,17 +79,17 @@ const WIRE = {
     'workspaceLock',
     'auditBackups',
   ],
-  queries: ['progress', 'lockState', 'lockParticipation'],
+  queries: ['progress', 'lockState', 'lockParticipation', 'notice'],
   signals: ['acquire', 'release', 'lockGranted'],
-  updates: ['rollback', 'release'],
+  updates: ['rollback', 'release', 'snooze', 'skip'],
   searchAttributes: ['RigboxWorkspaceId', 'RigboxOperation', 'TemporalScheduledStartTime'],
 };
 
 const contractNames: Record<keyof typeof WIRE, string[]> = {
   workflowTypes: Object.values(contract.WORKFLOW_TYPES),
-  queries: [contract.progressQuery, contract.lockStateQuery, contract.lockParticipationQuery].map((d) => d.name),
+  queries: [contract.progressQuery, contract.lockStateQuery, contract.lockParticipationQuery, contract.noticeQuery].map((d) => d.name),
   signals: [contract.lockAcquireSignal, contract.lockReleaseSignal, contract.lockGrantedSignal].map((d) => d.name),
-  updates: [contract.rollbackUpdate, contract.releaseUpdate].map((d) => d.name),
+  updates: [contract.rollbackUpdate, contract.releaseUpdate, contract.snoozeUpdate, contract.skipUpdate].map((d) => d.name),
   searchAttributes: [contract.workspaceIdKey, contract.operationKey, contract.scheduledStartTimeKey].map((k) => k.name),
 };
 
