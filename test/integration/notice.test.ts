@@ -6,6 +6,7 @@ import { MEMO_KEYS, type BackupWorkspaceResult } from '../../domain/index.js';
 import { startEmulator, type Emulator } from '../../emulator/index.js';
 import { TEST_TOKEN, connectTestTemporal, createTestWorker, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook.js';
+import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process.js';
 import { changesFor, eventually, expectCancelled, historyJson, testWorkflowId } from '../helpers/workflows.js';
 
 /**
@@ -123,27 +124,27 @@ describe('a notice before the stop', () => {
 
   it('snooze twice up to the cap (the third is refused by the validator), a new notice before the new stop time, the stop at it', async () => {
     emu.state.upsertWorkspace({ id: 'ws_snooze', status: 'running', files: {} });
-    const handle = await start({ workspaceId: 'ws_snooze', notice: '3s', maxSnooze: '1m30s' });
+    const handle = await start({ workspaceId: 'ws_snooze', notice: '3s', maxSnooze: '2m30s' });
     await awaitPhase(handle, 'notice');
     const first = (await handle.query(noticeQuery))!;
     const a = await handle.executeUpdate(snoozeUpdate, { args: [{ for: '1m', by: 'ana@laptop' }] });
     expect(Date.parse(a.stopAt) - Date.parse(first.stopAt)).toBe(60_000);
-    expect(a.summary).toMatch(/\(snoozed 1m by ana@laptop\)$/);
-    const refused = await handle.executeUpdate(snoozeUpdate, { args: [{ for: '1m', by: 'ben@desk' }] }).catch((e: unknown) => e);
+    const b = await handle.executeUpdate(snoozeUpdate, { args: [{ for: '1m', by: 'ben@desk' }] });
+    expect(Date.parse(b.stopAt) - Date.parse(first.stopAt)).toBe(120_000);
+    expect(b.summary).toMatch(/\(snoozed 2m by ana@laptop, ben@desk\)$/);
+    const refused = await handle.executeUpdate(snoozeUpdate, { args: [{ for: '1m', by: 'cy@host' }] }).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(WorkflowUpdateFailedError);
-    expect(String((refused as WorkflowUpdateFailedError).cause?.message)).toContain('30s left');
-    // Up to the cap, but not under the floor.
-    const tooShort = await handle.executeUpdate(snoozeUpdate, { args: [{ for: '20s', by: 'ben@desk' }] }).catch((e: unknown) => e);
+    expect(String((refused as WorkflowUpdateFailedError).cause?.message)).toContain('capped at 150s in total (--max-snooze); 30s left');
+    const tooShort = await handle.executeUpdate(snoozeUpdate, { args: [{ for: '20s', by: 'cy@host' }] }).catch((e: unknown) => e);
     expect(String((tooShort as WorkflowUpdateFailedError).cause?.message)).toContain('at least 1m');
     const r = (await handle.result()) as BackupWorkspaceResult;
     expect(r.snapshot).not.toBeNull();
-    const notices = noticesFor('ws_snooze');
-    expect(notices.map((n) => n.stopAt)).toEqual([first.stopAt, a.stopAt]);
-    const [stop] = stopCalls('ws_snooze');
-    expect(stop!.at).toBeGreaterThanOrEqual(Date.parse(a.stopAt));
+    // One notice for the first stop time, one before the new one (both snoozes came before it was due).
+    expect(noticesFor('ws_snooze').map((n) => n.stopAt)).toEqual([first.stopAt, b.stopAt]);
+    expect(stopCalls('ws_snooze')[0]!.at).toBeGreaterThanOrEqual(Date.parse(b.stopAt));
     // Refused updates leave no trace in history.
-    expect(await historyJson(handle)).not.toContain('ben@desk');
-  }, 150_000);
+    expect(await historyJson(handle)).not.toContain('cy@host');
+  }, 200_000);
 
   it('a window that closes: quiet hours now and a window shorter than them skip at once with reason window', async () => {
     emu.state.upsertWorkspace({ id: 'ws_window', status: 'running', files: {} });
@@ -184,4 +185,49 @@ describe('a notice before the stop', () => {
     // Either the validator refused it (announces no stop) or the run had already ended.
     expect(String((refused as Error).message) + String((refused as WorkflowUpdateFailedError).cause?.message)).toMatch(/announces no stop|completed/);
   });
+});
+
+describe('the notice wait survives its worker', () => {
+  it('a worker killed during the notice wait: a new one sends no second notice and stops at stopAt; a skip counts in rigsnap_backup_skipped_total', async () => {
+    const queue = uniqueTaskQueue('notice-restart');
+    const env = {
+      TEMPORAL_ADDRESS: temporal.address,
+      RIGBOX_API_URL: emu.url,
+      RIGSNAP_TASK_QUEUE: queue,
+      RIGSNAP_NOTIFY_URL: receiver.url,
+      RIGSNAP_POLL_MAX_MS: '500',
+      RIGSNAP_SHUTDOWN_GRACE_MS: '2000',
+    };
+    emu.state.upsertWorkspace({ id: 'ws_restart', status: 'running', files: {} });
+    emu.state.upsertWorkspace({ id: 'ws_restart_skip', status: 'running', files: {} });
+    const first = await startWorkerProcess(env);
+    let second: WorkerProcess | undefined;
+    try {
+      const startOn = (workspaceId: string, notice: string) =>
+        temporal.client.workflow.start(WORKFLOW_TYPES.backup, {
+          taskQueue: queue,
+          workflowId: testWorkflowId('backup-restart'),
+          args: [{ workspaceId, notice }],
+          memo: { [MEMO_KEYS.timezone]: 'UTC' },
+        });
+      const handle = await startOn('ws_restart', '8s');
+      await awaitPhase(handle, 'notice');
+      const view = (await handle.query(noticeQuery))!;
+      await first.stop('SIGKILL');
+      second = await startWorkerProcess(env);
+      const r = (await handle.result()) as BackupWorkspaceResult;
+      expect(r.snapshot?.workspace_id).toBe('ws_restart');
+      expect(noticesFor('ws_restart').map((n) => n.stopAt)).toEqual([view.stopAt]);
+      expect(stopCalls('ws_restart')[0]!.at).toBeGreaterThanOrEqual(Date.parse(view.stopAt));
+
+      const skipped = await startOn('ws_restart_skip', '10m');
+      await awaitPhase(skipped, 'notice');
+      await skipped.executeUpdate(skipUpdate, { args: [{ by: 'ana@laptop' }] });
+      await skipped.result();
+      await eventually(async () => (await second!.scrape()).sum('rigsnap_backup_skipped_total', { workspace: 'ws_restart_skip', reason: 'manual' }) === 1);
+    } finally {
+      await first.stop('SIGKILL');
+      await second?.stop();
+    }
+  }, 120_000);
 });
