@@ -210,12 +210,19 @@ export function applySkip(s: NoticeState, req: { reason: string; by: string; now
   return { ok: true, state: { ...s, phase: 'skipped', skipped: { kind: 'manual', reason: req.reason, by: req.by, at: iso(req.nowMs) } } };
 }
 
-/** Whole units for messages: 4h, 90m, 45s. */
-function fmt(ms: number): string {
-  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
-  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
-  return `${Math.round(ms / 1000)}s`;
+/** A duration as the options take it, largest unit first: 4h, 1h30m, 2m30s, 45s. */
+export function formatShortDuration(ms: number): string {
+  const total = Math.max(0, Math.round(ms / 1000));
+  const parts: Array<[number, string]> = [
+    [Math.floor(total / 86_400), 'd'],
+    [Math.floor((total % 86_400) / 3600), 'h'],
+    [Math.floor((total % 3600) / 60), 'm'],
+    [total % 60, 's'],
+  ];
+  return parts.filter(([n]) => n > 0).map(([n, u]) => `${n}${u}`).join('') || '0s';
 }
+
+const fmt = formatShortDuration;
 
 const hhmm = (ms: number, timeZone: string) => {
   const l = localDateTime(new Date(ms), timeZone);

@@ -134,7 +134,7 @@ describe('a notice before the stop', () => {
     expect(b.summary).toMatch(/\(snoozed 2m by ana@laptop, ben@desk\)$/);
     const refused = await handle.executeUpdate(snoozeUpdate, { args: [{ for: '1m', by: 'cy@host' }] }).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(WorkflowUpdateFailedError);
-    expect(String((refused as WorkflowUpdateFailedError).cause?.message)).toContain('capped at 150s in total (--max-snooze); 30s left');
+    expect(String((refused as WorkflowUpdateFailedError).cause?.message)).toContain('capped at 2m30s in total (--max-snooze); 30s left');
     const tooShort = await handle.executeUpdate(snoozeUpdate, { args: [{ for: '20s', by: 'cy@host' }] }).catch((e: unknown) => e);
     expect(String((tooShort as WorkflowUpdateFailedError).cause?.message)).toContain('at least 1m');
     const r = (await handle.result()) as BackupWorkspaceResult;

@@ -6,6 +6,7 @@ import {
   decideStop,
   describeNotice,
   expectedDowntimeMs,
+  formatShortDuration,
   inQuietHours,
   localDateTime,
   localMinuteToInstant,
@@ -196,7 +197,7 @@ describe('snooze and skip', () => {
     expect(twice).toMatchObject({ ok: true, state: { stopAt: '2026-06-01T04:30:00.000Z' } });
     const s = (twice as { state: NoticeState }).state;
     expect(snoozedMs(s)).toBe(90 * MIN);
-    expect(describeNotice(s, 'UTC')).toBe('notice sent 02:50, stop at 04:30 UTC (snoozed 90m by ana, ben)');
+    expect(describeNotice(s, 'UTC')).toBe('notice sent 02:50, stop at 04:30 UTC (snoozed 1h30m by ana, ben)');
   });
 
   it('refuses past the cap, naming what is left; up to the cap is accepted', () => {
@@ -238,6 +239,11 @@ describe('snooze and skip', () => {
       ok: false,
       reason: expect.stringContaining('stopping') as string,
     });
+  });
+
+  it('formatShortDuration writes what parseDuration reads back', () => {
+    expect(['4h', '1h30m', '2m30s', '45s', '0s', '1d2h'].map((t) => formatShortDuration(parseDuration(t)!))).toEqual(['4h', '1h30m', '2m30s', '45s', '0s', '1d2h']);
+    fc.assert(fc.property(fc.nat(30 * 86_400), (s) => expect(parseDuration(formatShortDuration(s * 1000))).toBe(s * 1000)));
   });
 
   it('expected downtime: learnt stop + start + the copy allowance, else the documented default', () => {
