@@ -243,7 +243,11 @@ describe('snooze and skip', () => {
 
   it('formatShortDuration writes what parseDuration reads back', () => {
     expect(['4h', '1h30m', '2m30s', '45s', '0s', '1d2h'].map((t) => formatShortDuration(parseDuration(t)!))).toEqual(['4h', '1h30m', '2m30s', '45s', '0s', '1d2h']);
-    fc.assert(fc.property(fc.nat(30 * 86_400), (s) => expect(parseDuration(formatShortDuration(s * 1000))).toBe(s * 1000)));
+    fc.assert(
+      fc.property(fc.nat(30 * 86_400), (s) => {
+        expect(parseDuration(formatShortDuration(s * 1000))).toBe(s * 1000);
+      }),
+    );
   });
 
   it('expected downtime: learnt stop + start + the copy allowance, else the documented default', () => {
