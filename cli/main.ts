@@ -9,6 +9,7 @@ import { registerCheckpoint } from './commands/checkpoint.js';
 import { registerDelete } from './commands/delete.js';
 import { registerFleet } from './commands/fleet.js';
 import { registerList } from './commands/list.js';
+import { registerNotice } from './commands/notice.js';
 import { registerPrune } from './commands/prune.js';
 import { registerRestore } from './commands/restore.js';
 import { registerRuns } from './commands/runs.js';
@@ -41,6 +42,7 @@ const COMMANDS = [
   registerAudit,
   registerStatus,
   registerCancel,
+  registerNotice,
   registerRuns,
   registerWorker,
 ];

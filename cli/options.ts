@@ -57,6 +57,12 @@ const FIELD_FLAGS: Record<string, string> = {
   start: '--start',
   end: '--end',
   schedule: '<schedule>',
+  for: '--for',
+  reason: '--reason',
+  notice: '--notice',
+  window: '--window',
+  quietHours: '--quiet-hours',
+  maxSnooze: '--max-snooze',
 };
 
 /** "retention.keepLast: must be…" → "retention.keepLast (--keep-last): must be…". */

@@ -33,6 +33,7 @@ export function scheduleOptionsFor(def: ParsedDefinition, taskQueue: string): Sc
   const retention = def.retention ? { ...def.retention, timezone: def.retention.timezone ?? def.timezone } : undefined;
   const operation: Operation = def.kind === 'fleet' ? 'fleet-backup' : 'backup';
   const scheduleId = def.kind === 'fleet' ? scheduleIds.fleet(def.name) : scheduleIds.backup(def.workspaceId);
+  const stop = announcedStopArgs(def);
   const args =
     def.kind === 'fleet'
       ? validate(BackupFleetInput, {
@@ -40,8 +41,9 @@ export function scheduleOptionsFor(def: ParsedDefinition, taskQueue: string): Sc
           concurrency: def.concurrency,
           namePrefix: def.namePrefix,
           ...(retention ? { retention } : {}),
+          ...stop,
         })
-      : validate(BackupWorkspaceInput, { workspaceId: def.workspaceId, namePrefix: def.namePrefix, ...(retention ? { retention } : {}) });
+      : validate(BackupWorkspaceInput, { workspaceId: def.workspaceId, namePrefix: def.namePrefix, ...(retention ? { retention } : {}), ...stop });
   const searchAttributes: SearchAttributePair[] = [{ key: operationKey, value: operation }];
   if (def.kind === 'workspace') searchAttributes.push({ key: workspaceIdKey, value: def.workspaceId });
   return {
@@ -74,6 +76,24 @@ export function scheduleOptionsFor(def: ParsedDefinition, taskQueue: string): Sc
     },
     typedSearchAttributes: searchAttributes,
     state: { paused: def.paused, note: composeNote(describeDefinition(def), def.note ?? null) },
+  };
+}
+
+/**
+ * The action input's notice, window, quiet hours and snooze cap: present only when the schedule asks
+ * for a notice or quiet hours (or a window), so a schedule without them starts exactly the backups it
+ * always did. The window defaults to the catch-up window: a run that may still start that late may
+ * still stop the workspace that late.
+ */
+export function announcedStopArgs(def: ParsedDefinition): Record<string, unknown> {
+  const notice = def.notice !== undefined && (parseDuration(def.notice) ?? 0) > 0 ? def.notice : undefined;
+  const quiet = def.quietHours?.length ? def.quietHours : undefined;
+  if (!notice && !quiet && def.window === undefined) return {};
+  return {
+    ...(notice ? { notice } : {}),
+    window: def.window ?? def.catchupWindow,
+    ...(quiet ? { quietHours: quiet } : {}),
+    ...(def.maxSnooze !== undefined ? { maxSnooze: def.maxSnooze } : {}),
   };
 }
 
@@ -143,6 +163,14 @@ export function definitionOf(desc: ScheduleDescription): ParsedDefinition {
     const { timezone: _followsSchedule, ...rest } = common.retention;
     common.retention = rest;
   }
+  // The same for the window: one equal to the catch-up window follows it.
+  const stop = {
+    notice: input.notice as string | undefined,
+    window: input.window === common.catchupWindow || (typeof input.window === 'string' && parseDuration(input.window) === desc.policies.catchupWindow) ? undefined : (input.window as string | undefined),
+    quietHours: input.quietHours as string[] | undefined,
+    maxSnooze: input.maxSnooze as string | undefined,
+  };
+  for (const [k, v] of Object.entries(stop)) if (v !== undefined) (common as Record<string, unknown>)[k] = v;
   if (!common.retention) delete common.retention;
   if (!common.jitter) delete common.jitter;
   if (!common.note) delete common.note;

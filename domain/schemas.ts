@@ -74,8 +74,6 @@ export const snapshotWorkspaceInput = once(() =>
     workspaceId: workspaceId(),
     name: snapshotName(),
     restart: restartPolicy().default('previous'),
-    /** A manual snapshot stops at once unless asked: `notice` announces it first (snooze and skip apply). */
-    notice: notice().optional(),
   }),
 );
 
