@@ -153,7 +153,9 @@ export function auditOutput(io: Io): OperationOutput<AuditBackupsResult> {
               io.c[VERDICT_COLORS[w.verdict]](w.verdict),
               w.newestBackup ? `${w.newestBackup.name} (${w.newestBackup.id})` : '-',
               age(w.ageSeconds),
-              w.lastRun ? `${w.lastRun.skipped ? `skipped (${w.lastRun.skipped.reason}, by ${w.lastRun.skipped.by})` : w.lastRun.status} ${fmtTime(w.lastRun.closedAt)}` : '-',
+              w.lastRun
+                ? `${w.lastRun.skipped ? `skipped (${w.lastRun.skipped.reason}, by ${w.lastRun.skipped.by})` : w.lastRun.status} ${fmtTime(w.lastRun.closedAt)}`
+                : '-',
               w.schedules.length ? `${w.schedules.join(', ')}${w.paused ? ' (paused)' : ''}` : '(named on the command line)',
             ]),
             io.c,

@@ -19,10 +19,10 @@ export function defaultRequester(): string {
 
 export function checkSnooze(forText: string): void {
   const ms = parseDuration(forText);
-  if (ms === undefined || ms < MIN_SNOOZE_MS) throw invalidInput(`for: must be a duration of at least 1m such as "1h" or "30m" (units s, m, h), got ${JSON.stringify(forText)}`, ['for']);
+  if (ms === undefined || ms < MIN_SNOOZE_MS)
+    throw invalidInput(`for: must be a duration of at least 1m such as "1h" or "30m" (units s, m, h), got ${JSON.stringify(forText)}`, ['for']);
 }
 
 export function checkReason(reason: string | undefined): void {
   if (reason !== undefined && (!reason.trim() || reason.length > 200)) throw invalidInput('reason: must be text of 1-200 characters', ['reason']);
 }
-

@@ -64,7 +64,8 @@ export async function changePendingStop(
       if (why === undefined && !/completed|not found/i.test(String((err as Error)?.message))) throw ctx.error(err, c);
       refusals.push(`${c.workflowId}: ${why ?? 'ended meanwhile'}`);
       // A refusal for a reason other than "not pending" (the cap, a bad duration) is the answer: say it.
-      if (why && !/announces no stop|no longer waiting/.test(why)) throw new RigsnapError({ type: 'Rejected', message: why, ...c, advice: 'nothing was changed' });
+      if (why && !/announces no stop|no longer waiting/.test(why))
+        throw new RigsnapError({ type: 'Rejected', message: why, ...c, advice: 'nothing was changed' });
     }
   }
   throw new RigsnapError({

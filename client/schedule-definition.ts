@@ -166,7 +166,10 @@ export function definitionOf(desc: ScheduleDescription): ParsedDefinition {
   // The same for the window: one equal to the catch-up window follows it.
   const stop = {
     notice: input.notice as string | undefined,
-    window: input.window === common.catchupWindow || (typeof input.window === 'string' && parseDuration(input.window) === desc.policies.catchupWindow) ? undefined : (input.window as string | undefined),
+    window:
+      input.window === common.catchupWindow || (typeof input.window === 'string' && parseDuration(input.window) === desc.policies.catchupWindow)
+        ? undefined
+        : (input.window as string | undefined),
     quietHours: input.quietHours as string[] | undefined,
     maxSnooze: input.maxSnooze as string | undefined,
   };

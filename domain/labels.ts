@@ -4,7 +4,20 @@
  * would otherwise construct for every workflow (see ./schemas.ts).
  */
 
-export const STEPS = ['notice', 'preflight', 'wait-for-lock', 'stop', 'safety-snapshot', 'snapshot', 'restore', 'start', 'delete', 'list', 'prune', 'notify'] as const;
+export const STEPS = [
+  'notice',
+  'preflight',
+  'wait-for-lock',
+  'stop',
+  'safety-snapshot',
+  'snapshot',
+  'restore',
+  'start',
+  'delete',
+  'list',
+  'prune',
+  'notify',
+] as const;
 export type Step = (typeof STEPS)[number];
 
 /** What a user reads in the progress line for each step. */

@@ -182,7 +182,10 @@ export function acceptsNoticeChanges(s: NoticeState): boolean {
 }
 
 function notPending(s: NoticeState): NoticeChange {
-  return { ok: false, reason: `the backup of ${s.workspaceId} is no longer waiting out its notice (${s.phase === 'skipped' ? 'it was skipped' : 'it is stopping the workspace'})` };
+  return {
+    ok: false,
+    reason: `the backup of ${s.workspaceId} is no longer waiting out its notice (${s.phase === 'skipped' ? 'it was skipped' : 'it is stopping the workspace'})`,
+  };
 }
 
 /**
@@ -219,7 +222,12 @@ export function formatShortDuration(ms: number): string {
     [Math.floor((total % 3600) / 60), 'm'],
     [total % 60, 's'],
   ];
-  return parts.filter(([n]) => n > 0).map(([n, u]) => `${n}${u}`).join('') || '0s';
+  return (
+    parts
+      .filter(([n]) => n > 0)
+      .map(([n, u]) => `${n}${u}`)
+      .join('') || '0s'
+  );
 }
 
 const fmt = formatShortDuration;

@@ -69,12 +69,13 @@ export class StopNotice {
     private readonly timeZone: string,
   ) {
     setHandler(noticeQuery, () => (this.state ? noticeView(this.state, this.timeZone) : null));
-    setHandler(snoozeUpdate, (req) => this.accept(this.snooze(req)), { validator: (req) => this.refuseUnless(this.snooze(req)) });
-    setHandler(skipUpdate, (req) => this.accept(this.skip(req)), { validator: (req) => this.refuseUnless(this.skip(req)) });
+    setHandler(snoozeUpdate, (req) => this.accept(this.snooze(req)), { validator: (req: SnoozeRequest) => this.refuseUnless(this.snooze(req)) });
+    setHandler(skipUpdate, (req) => this.accept(this.skip(req)), { validator: (req: SkipRequest) => this.refuseUnless(this.skip(req)) });
   }
 
   private pending(): NoticeState {
-    if (!this.state) throw new Error(`this ${this.operation} of ${this.workspaceId} announces no stop (it was started without a notice, window or quiet hours)`);
+    if (!this.state)
+      throw new Error(`this ${this.operation} of ${this.workspaceId} announces no stop (it was started without a notice, window or quiet hours)`);
     return this.state;
   }
 
@@ -139,11 +140,17 @@ export class StopNotice {
     };
     let announcedFor: string | null = null;
     for (;;) {
-      const s: NoticeState = this.state!;
+      const s: NoticeState = this.state;
       this.show(tracker, name);
       if (s.skipped) return this.skipped(s.skipped);
       const dueMs = Date.parse(s.stopAt);
-      const d = decideStop({ earliestMs: dueMs, windowEndMs: s.windowEnd ? Date.parse(s.windowEnd) : null, expectedDowntimeMs: s.expectedDowntimeMs, quietHours: quiet, timeZone: this.timeZone });
+      const d = decideStop({
+        earliestMs: dueMs,
+        windowEndMs: s.windowEnd ? Date.parse(s.windowEnd) : null,
+        expectedDowntimeMs: s.expectedDowntimeMs,
+        quietHours: quiet,
+        timeZone: this.timeZone,
+      });
       if (d.kind === 'skip') {
         this.state = { ...s, phase: 'skipped', skipped: { kind: 'window', reason: 'window', by: 'rigsnap', at: iso(Date.now()) } };
         continue;
@@ -195,5 +202,4 @@ export class StopNotice {
     upsertMemo({ [MEMO_KEYS.skipped]: { kind: skip.kind, reason: skip.reason, by: skip.by } });
     return skip;
   }
-
 }

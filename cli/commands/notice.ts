@@ -15,7 +15,10 @@ export function registerNotice(program: Command, act: Act): void {
   examples(
     addCommon(program.command('snooze').description("Move the stop of a workspace's pending backup (waiting out its notice) later"))
       .argument('<workspace>', 'workspace id, e.g. ws_demo')
-      .requiredOption('--for <duration>', 'how much later, e.g. 1h or 30m (at least 1m; all snoozes of one run are capped by the schedule’s --max-snooze, default 4h)'),
+      .requiredOption(
+        '--for <duration>',
+        'how much later, e.g. 1h or 30m (at least 1m; all snoozes of one run are capped by the schedule’s --max-snooze, default 4h)',
+      ),
     ['rigsnap snooze ws_demo --for 1h', 'rigsnap snooze ws_demo --for 30m --json'],
   ).action(
     act(async (workspaceId: string, o: CommonOptions & { for: string }) => {

@@ -88,8 +88,14 @@ export function addScheduleOptions(cmd: Command, forUpdate: boolean): Command {
     .option('--jitter <duration>', 'random delay up to this long (e.g. 5m), so many schedules do not fire at once')
     .option('--catchup-window <duration>', `a run missed while Temporal was down still happens if at most this late${forUpdate ? '' : ' (default 1h)'}`)
     .option('--note <text>', 'a note shown with the schedule')
-    .option('--notice <duration>', `post a stop.notice (RIGSNAP_NOTIFY_URL) this long before each stop, e.g. 10m (recommended); people can snooze or skip${forUpdate ? '; 0s: none' : ' (default 0s: none)'}`)
-    .option('--window <duration>', 'a stop may begin at most this long after the scheduled time, its expected downtime included; else the run is skipped (default: the catch-up window)')
+    .option(
+      '--notice <duration>',
+      `post a stop.notice (RIGSNAP_NOTIFY_URL) this long before each stop, e.g. 10m (recommended); people can snooze or skip${forUpdate ? '; 0s: none' : ' (default 0s: none)'}`,
+    )
+    .option(
+      '--window <duration>',
+      'a stop may begin at most this long after the scheduled time, its expected downtime included; else the run is skipped (default: the catch-up window)',
+    )
     .option('--quiet-hours <HH:MM-HH:MM>', 'no stop begins in these hours, in --timezone (may cross midnight; repeatable)', collect)
     .option('--max-snooze <duration>', 'cap on the total of one run’s snoozes (default 4h)');
   if (forUpdate) cmd.option('--no-quiet-hours', 'remove the quiet hours');

@@ -40,22 +40,26 @@ afterAll(async () => {
 });
 
 describe('the production notice', () => {
-  it('10 minutes: the notice arrives at once, the workspace runs untouched for 10 minutes, then the backup stops it', async () => {
-    const workspaceId = 'ws_prod_notice';
-    emu.state.upsertWorkspace({ id: workspaceId, status: 'running', files: { v: '1' } });
-    const handle = await temporal.client.workflow.start(WORKFLOW_TYPES.backup, {
-      taskQueue,
-      workflowId: testWorkflowId('backup-prod-notice'),
-      args: [{ workspaceId, notice: PRODUCTION_NOTICE }],
-      memo: { [MEMO_KEYS.timezone]: 'UTC' },
-    });
-    await eventually(() => receiver.received.some((b) => b.event === STOP_NOTICE_EVENT && b.workspaceId === workspaceId), 60_000, 'the notice');
-    const view = (await handle.query(noticeQuery))!;
-    expect(Date.parse(view.stopAt) - Date.parse(view.noticeSentAt!)).toBe(parseDuration(PRODUCTION_NOTICE));
-    const r = (await handle.result()) as BackupWorkspaceResult;
-    expect(r.snapshot?.workspace_id).toBe(workspaceId);
-    const stop = emu.calls.find((c) => c.workspaceId === workspaceId && c.method === 'POST' && c.route.endsWith('/stop'))!;
-    expect(stop.at).toBeGreaterThanOrEqual(Date.parse(view.stopAt));
-    expect(emu.state.workspace(workspaceId)!.status).toBe('running');
-  }, 15 * 60_000);
+  it(
+    '10 minutes: the notice arrives at once, the workspace runs untouched for 10 minutes, then the backup stops it',
+    async () => {
+      const workspaceId = 'ws_prod_notice';
+      emu.state.upsertWorkspace({ id: workspaceId, status: 'running', files: { v: '1' } });
+      const handle = await temporal.client.workflow.start(WORKFLOW_TYPES.backup, {
+        taskQueue,
+        workflowId: testWorkflowId('backup-prod-notice'),
+        args: [{ workspaceId, notice: PRODUCTION_NOTICE }],
+        memo: { [MEMO_KEYS.timezone]: 'UTC' },
+      });
+      await eventually(() => receiver.received.some((b) => b.event === STOP_NOTICE_EVENT && b.workspaceId === workspaceId), 60_000, 'the notice');
+      const view = (await handle.query(noticeQuery))!;
+      expect(Date.parse(view.stopAt) - Date.parse(view.noticeSentAt!)).toBe(parseDuration(PRODUCTION_NOTICE));
+      const r = (await handle.result()) as BackupWorkspaceResult;
+      expect(r.snapshot?.workspace_id).toBe(workspaceId);
+      const stop = emu.calls.find((c) => c.workspaceId === workspaceId && c.method === 'POST' && c.route.endsWith('/stop'))!;
+      expect(stop.at).toBeGreaterThanOrEqual(Date.parse(view.stopAt));
+      expect(emu.state.workspace(workspaceId)!.status).toBe('running');
+    },
+    15 * 60_000,
+  );
 });

@@ -104,7 +104,9 @@ describe('quiet hours', () => {
 
   it('an instant is quiet exactly when its wall clock is inside a range (DST days included)', () => {
     const zones = ['Europe/Berlin', 'America/Los_Angeles', 'UTC'];
-    const range = fc.record({ startMinute: fc.integer({ min: 0, max: 1439 }), endMinute: fc.integer({ min: 0, max: 1439 }) }).filter((r) => r.startMinute !== r.endMinute);
+    const range = fc
+      .record({ startMinute: fc.integer({ min: 0, max: 1439 }), endMinute: fc.integer({ min: 0, max: 1439 }) })
+      .filter((r) => r.startMinute !== r.endMinute);
     fc.assert(
       fc.property(fc.constantFrom(...zones), range, fc.integer({ min: at('2026-01-01T00:00:00Z'), max: at('2027-12-31T00:00:00Z') }), (tz, r, t0) => {
         const t = Math.floor(t0 / MIN) * MIN;
@@ -127,7 +129,10 @@ describe('decideStop: begin now, wait until quiet hours end, or skip with reason
   });
 
   it('a window that closes before the downtime ends: skip at once', () => {
-    expect(decideStop({ ...base, earliestMs: at('2026-06-01T03:55:00Z'), windowEndMs: at('2026-06-01T04:00:00Z') })).toEqual({ kind: 'skip', reason: 'window' });
+    expect(decideStop({ ...base, earliestMs: at('2026-06-01T03:55:00Z'), windowEndMs: at('2026-06-01T04:00:00Z') })).toEqual({
+      kind: 'skip',
+      reason: 'window',
+    });
     expect(decideStop({ ...base, earliestMs: at('2026-06-01T03:50:00Z'), windowEndMs: at('2026-06-01T04:00:00Z') }).kind).toBe('begin');
   });
 
@@ -152,7 +157,13 @@ describe('decideStop: begin now, wait until quiet hours end, or skip with reason
         (t0, windowMin, downMin, rs) => {
           const ranges = rs.filter((r) => r.startMinute !== r.endMinute);
           const earliestMs = Math.floor(t0 / MIN) * MIN;
-          const rules = { earliestMs, windowEndMs: earliestMs + windowMin * MIN, expectedDowntimeMs: downMin * MIN, quietHours: ranges, timeZone: 'Europe/Berlin' };
+          const rules = {
+            earliestMs,
+            windowEndMs: earliestMs + windowMin * MIN,
+            expectedDowntimeMs: downMin * MIN,
+            quietHours: ranges,
+            timeZone: 'Europe/Berlin',
+          };
           const d = decideStop(rules);
           const clear = (t: number) => {
             for (let u = t; u < t + rules.expectedDowntimeMs; u += MIN) if (inQuietHours(ranges, rules.timeZone, u)) return false;
@@ -242,7 +253,14 @@ describe('snooze and skip', () => {
   });
 
   it('formatShortDuration writes what parseDuration reads back', () => {
-    expect(['4h', '1h30m', '2m30s', '45s', '0s', '1d2h'].map((t) => formatShortDuration(parseDuration(t)!))).toEqual(['4h', '1h30m', '2m30s', '45s', '0s', '1d2h']);
+    expect(['4h', '1h30m', '2m30s', '45s', '0s', '1d2h'].map((t) => formatShortDuration(parseDuration(t)!))).toEqual([
+      '4h',
+      '1h30m',
+      '2m30s',
+      '45s',
+      '0s',
+      '1d2h',
+    ]);
     fc.assert(
       fc.property(fc.nat(30 * 86_400), (s) => {
         expect(parseDuration(formatShortDuration(s * 1000))).toBe(s * 1000);
