@@ -240,9 +240,14 @@ const hhmm = (ms: number, timeZone: string) => {
 /** The one line people read in the UI's current details: "notice sent 02:50, stop at 03:00 (snoozed 1h by ana)". */
 export function describeNotice(s: NoticeState, timeZone: string): string {
   if (s.phase === 'skipped' && s.skipped) return `skipped by ${s.skipped.by} (${s.skipped.reason})`;
-  const sent = s.noticeSentAt ? `notice sent ${hhmm(Date.parse(s.noticeSentAt), timeZone)}, ` : 'waiting for quiet hours to end, ';
+  const stopAtMs = Date.parse(s.stopAt);
+  const sent = s.noticeSentAt
+    ? `notice sent ${hhmm(Date.parse(s.noticeSentAt), timeZone)}, `
+    : s.noticeMs > 0
+      ? `notice due ${hhmm(stopAtMs - s.noticeMs, timeZone)}, `
+      : '';
   const snoozes = s.snoozes.length ? ` (snoozed ${fmt(snoozedMs(s))} by ${[...new Set(s.snoozes.map((z) => z.by))].join(', ')})` : '';
-  return `${sent}stop at ${hhmm(Date.parse(s.stopAt), timeZone)} ${timeZone}${snoozes}`;
+  return `${sent}stop at ${hhmm(stopAtMs, timeZone)} ${timeZone}${snoozes}`;
 }
 
 /** The expected downtime of a stop from what the worker learnt of this workspace's stops and starts. */

@@ -167,7 +167,7 @@ export class StopNotice {
           this.state = { ...s, stopAt: iso(Date.now() + noticeMs) };
           continue;
         }
-        announcedFor = await this.announce(s);
+        announcedFor = await this.announce(s, () => this.show(tracker, name));
         continue;
       }
       if (Date.now() < dueMs && (await this.changedWithin(dueMs - Date.now()))) continue;
@@ -179,9 +179,11 @@ export class StopNotice {
   }
 
   /** Sends the notice (best effort, like every notification: a webhook that fails does not hold the stop back). */
-  private async announce(s: NoticeState): Promise<string> {
+  private async announce(s: NoticeState, show: () => void): Promise<string> {
     const info = workflowInfo();
     this.state = { ...s, phase: 'notice', noticeSentAt: iso(Date.now()) };
+    // The query and the current details say "notice sent" from the moment the phase says it.
+    show();
     try {
       await activities('notification', `notice: stop ${this.workspaceId} at ${s.stopAt}`).sendStopNotice({
         workspaceId: this.workspaceId,

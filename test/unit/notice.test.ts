@@ -232,6 +232,11 @@ describe('snooze and skip', () => {
     );
   });
 
+  it('before the notice is sent the line says when it is due; without a notice, only the stop time', () => {
+    expect(describeNotice(state({ phase: 'waiting', noticeSentAt: null }), 'Europe/Berlin')).toBe('notice due 04:50, stop at 05:00 Europe/Berlin');
+    expect(describeNotice(state({ phase: 'waiting', noticeSentAt: null, noticeMs: 0 }), 'UTC')).toBe('stop at 03:00 UTC');
+  });
+
   it('a snooze past the window becomes a skip with reason window', () => {
     const r = applySnooze(state({ windowEnd: '2026-06-01T04:00:00.000Z' }), { forMs: H, by: 'ana', nowMs: now });
     expect(r).toMatchObject({ ok: true, state: { phase: 'skipped', skipped: { reason: 'window', by: 'ana' } } });
