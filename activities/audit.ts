@@ -4,6 +4,7 @@ import { WORKFLOW_TYPES, workspaceIdKey } from '../contract/index.js';
 import {
   DEFAULT_BACKUP_PREFIX,
   RetentionPolicy,
+  MEMO_KEYS,
   newestFirst,
   scheduleIds,
   type AuditInventory,
@@ -147,6 +148,12 @@ async function snapshotsByWorkspace(deps: InventoryDeps, req: InventoryRequest, 
   return snapshotsOf;
 }
 
+/** The memo a skipped backup run leaves (workflows/notice.ts): who skipped it and why. */
+function skippedOf(memo: unknown): { reason: string; by: string } | undefined {
+  const m = memo as { reason?: unknown; by?: unknown } | undefined;
+  return m && typeof m.reason === 'string' && typeof m.by === 'string' ? { reason: m.reason, by: m.by } : undefined;
+}
+
 /** How the newest backup run of each workspace ended (closed runs of this task queue since `since`). */
 async function lastBackupRuns(deps: InventoryDeps, since: string, progress: (what: string) => void): Promise<Map<string, BackupRun>> {
   const { client, taskQueue } = deps.temporal;
@@ -158,7 +165,8 @@ async function lastBackupRuns(deps: InventoryDeps, since: string, progress: (wha
     if (!workspaceId || !status || !w.closeTime) continue;
     const seen = lastRuns.get(workspaceId);
     if (!seen || Date.parse(seen.closedAt) < w.closeTime.getTime()) {
-      lastRuns.set(workspaceId, { workflowId: w.workflowId, status, closedAt: w.closeTime.toISOString() });
+      const skipped = skippedOf(w.memo?.[MEMO_KEYS.skipped]);
+      lastRuns.set(workspaceId, { workflowId: w.workflowId, status, closedAt: w.closeTime.toISOString(), ...(skipped ? { skipped } : {}) });
     }
   }
   progress(`${lastRuns.size} workspaces with backup runs`);

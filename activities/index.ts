@@ -13,6 +13,7 @@ import { heartbeating } from './heartbeat.js';
 import { createInputActivities } from './inputs.js';
 import { createLockActivities, queueOnLockLegacy } from './lock.js';
 import { createWorkspaceEntityActivities } from './workspace-entity.js';
+import { createNoticeActivities } from './notice.js';
 import { createNotifyActivities } from './notify.js';
 import { createPruneActivities } from './prune.js';
 import { createSnapshotActivities, type PreflightInput, type PreflightResult } from './snapshots.js';
@@ -30,6 +31,7 @@ export type { NotifyInput } from './notify.js';
 export type { FleetChildStatus } from './fleet.js';
 export type { EarlierRunInput } from './earlier-runs.js';
 export type { CheckInputInput, CheckedInput, InputWorkflowType } from './inputs.js';
+export type { StopNoticeInput } from './notice.js';
 
 export function createActivities(deps: ActivityDeps) {
   const env = activityEnv(deps);
@@ -41,6 +43,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createLockActivities(env),
     ...createWorkspaceEntityActivities(env),
     ...createNotifyActivities(env),
+    ...createNoticeActivities(env),
     ...createAuditActivities(deps),
     ...createFleetActivities(env),
     ...createEarlierRunActivities(env),

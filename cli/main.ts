@@ -11,6 +11,7 @@ import { registerDelete } from './commands/delete.js';
 import { registerFleet } from './commands/fleet.js';
 import { registerInventory } from './commands/inventory.js';
 import { registerList } from './commands/list.js';
+import { registerNotice } from './commands/notice.js';
 import { registerPrune } from './commands/prune.js';
 import { registerRestore } from './commands/restore.js';
 import { registerRuns } from './commands/runs.js';
@@ -45,6 +46,7 @@ const COMMANDS = [
   registerStatus,
   registerCancel,
   registerAbandon,
+  registerNotice,
   registerRuns,
   registerWorker,
 ];

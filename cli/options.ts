@@ -89,6 +89,12 @@ const FIELD_FLAGS: Record<string, string> = {
   schedule: '<schedule>',
   since: '--since',
   olderThan: '--older-than',
+  for: '--for',
+  reason: '--reason',
+  notice: '--notice',
+  window: '--window',
+  quietHours: '--quiet-hours',
+  maxSnooze: '--max-snooze',
 };
 
 /** "retention.keepLast: must be…" → "retention.keepLast (--keep-last): must be…". */

@@ -124,8 +124,10 @@ export function checkpointEnded(r: CheckpointWorkspaceResult): string {
 export function backupOutput(io: Io): OperationOutput<BackupWorkspaceResult> {
   return {
     line: (r) =>
-      `backup "${r.snapshot.name}" of ${r.snapshot.workspace_id} is ${r.snapshot.id} (${fmtBytes(r.snapshot.size_bytes)}); workspace ${r.workspaceStatus}` +
-      (r.prune ? `; retention kept ${r.prune.kept.length}, deleted ${r.prune.deleted.length}` : ''),
+      !r.snapshot
+        ? `backup skipped by ${r.skipped?.by ?? 'rigsnap'} (${r.skipped?.reason ?? 'skipped'}): nothing was stopped`
+        : `backup "${r.snapshot.name}" of ${r.snapshot.workspace_id} is ${r.snapshot.id} (${fmtBytes(r.snapshot.size_bytes)}); workspace ${r.workspaceStatus}` +
+          (r.prune ? `; retention kept ${r.prune.kept.length}, deleted ${r.prune.deleted.length}` : ''),
     more: (r) => (r.prune ? pruneOutput(io).more!(r.prune) : []),
   };
 }
@@ -158,7 +160,9 @@ export function auditOutput(io: Io): OperationOutput<AuditBackupsResult> {
               io.c[VERDICT_COLORS[w.verdict]](w.verdict),
               w.newestBackup ? `${w.newestBackup.name} (${w.newestBackup.id})` : '-',
               age(w.ageSeconds),
-              w.lastRun ? `${w.lastRun.status} ${fmtTime(w.lastRun.closedAt)}` : '-',
+              w.lastRun
+                ? `${w.lastRun.skipped ? `skipped (${w.lastRun.skipped.reason}, by ${w.lastRun.skipped.by})` : w.lastRun.status} ${fmtTime(w.lastRun.closedAt)}`
+                : '-',
               w.schedules.length ? `${w.schedules.join(', ')}${w.paused ? ' (paused)' : ''}` : '(named on the command line)',
             ]),
             io.c,

@@ -32,3 +32,5 @@ export { TemporalContext, type TemporalContextOptions } from './context.js';
 export { fleetSummaryOf, type OperationInput, type OperationResult, type PublicOperation, type WorkflowOf } from './operations.js';
 export { ERROR_TABLE, ERROR_ADVICE, type ErrorType } from '../domain/errors.js';
 export { workflowIds, scheduleIds, requestKey } from '../domain/ids.js';
+export type { PendingStopChange } from './notices.js';
+export type { NoticeView, SnoozeRequest, SkipRequest } from '../domain/notice.js';

@@ -115,7 +115,7 @@ export async function fleetBackupsOf(ctx: TemporalContext, fleetWorkflowId: stri
     if (status === 'RUNNING') return { ...base, status };
     try {
       const r = await handle.result();
-      return { ...base, status, snapshot: { id: r.snapshot.id, name: r.snapshot.name } };
+      return { ...base, status, snapshot: r.snapshot ? { id: r.snapshot.id, name: r.snapshot.name } : null };
     } catch (err) {
       const e = ctx.error(err, { workflowId });
       return { ...base, status, error: { type: e instanceof RigsnapError ? e.type : 'Unreachable', message: e.message } };

@@ -31,6 +31,7 @@ import { lockStateOf, lockWaitOf } from './lock-view.js';
 import { fleetSummaryOf, startOperation, type OperationInput, type OperationResult, type PublicOperation } from './operations.js';
 import { createReportSchedule, deleteReportSchedule } from './report-schedule-api.js';
 import type { ReportScheduleInfo, ReportScheduleOptions } from './report-schedule.js';
+import { changePendingStop, type PendingStopChange } from './notices.js';
 import { RigsnapSchedules } from './schedules.js';
 import type {
   CancelOutcome,
@@ -185,6 +186,21 @@ export class RigsnapClient {
   /** Ends a checkpoint session (releasing one that ended is a no-op; see checkpoints.ts). */
   release(checkpointWorkflowId: string, input: ReleaseCheckpointInput = {}): Promise<ReleaseResult> {
     return releaseCheckpoint(this.context, checkpointWorkflowId, input);
+  }
+
+  // ---- a stop announced in advance (issue 21) ---------------------------------------------------------
+
+  /**
+   * Moves the stop of the workspace's pending backup (the one waiting out its notice) later by `for`
+   * ("1h"). Refused (RigsnapError, type Rejected) when no backup of it waits out a notice, or past the
+   * run's snooze cap; a snooze past the backup's window skips the run (the answer says so).
+   */
+  snooze(workspaceId: string, o: { for: string; by?: string }): Promise<PendingStopChange> {
+    return changePendingStop(this.context, workspaceId, { kind: 'snooze', ...o });
+  }
+  /** Skips the workspace's pending backup: it ends as skipped, nothing stopped. Refused when none waits out a notice. */
+  skip(workspaceId: string, o: { reason?: string; by?: string } = {}): Promise<PendingStopChange> {
+    return changePendingStop(this.context, workspaceId, { kind: 'skip', ...o });
   }
 
   // ---- the backup audit's schedule -----------------------------------------------------------------

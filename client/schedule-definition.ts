@@ -38,6 +38,7 @@ export function scheduleOptionsFor(def: ParsedDefinition, taskQueue: string): Sc
   const retention = def.retention ? { ...def.retention, timezone: def.retention.timezone ?? def.timezone } : undefined;
   const operation: Operation = def.kind === 'fleet' ? 'fleet-backup' : 'backup';
   const scheduleId = def.kind === 'fleet' ? scheduleIds.fleet(def.name) : scheduleIds.backup(def.workspaceId);
+  const stop = announcedStopArgs(def);
   const args =
     def.kind === 'fleet'
       ? validate(BackupFleetInput, {
@@ -45,8 +46,9 @@ export function scheduleOptionsFor(def: ParsedDefinition, taskQueue: string): Sc
           concurrency: def.concurrency,
           namePrefix: def.namePrefix,
           ...(retention ? { retention } : {}),
+          ...stop,
         })
-      : validate(BackupWorkspaceInput, { workspaceId: def.workspaceId, namePrefix: def.namePrefix, ...(retention ? { retention } : {}) });
+      : validate(BackupWorkspaceInput, { workspaceId: def.workspaceId, namePrefix: def.namePrefix, ...(retention ? { retention } : {}), ...stop });
   const searchAttributes: SearchAttributePair[] = [{ key: operationKey, value: operation }];
   if (def.kind === 'workspace') searchAttributes.push({ key: workspaceIdKey, value: def.workspaceId });
   return {
@@ -89,6 +91,24 @@ export function priorityView(def: ParsedDefinition): { priorityKey: number; fair
   const scheduleId = def.kind === 'fleet' ? scheduleIds.fleet(def.name) : scheduleIds.backup(def.workspaceId);
   const p = priorityFor(def.kind === 'fleet' ? 'fleet' : 'scheduled-backup', def, scheduleId);
   return { priorityKey: p.priorityKey, fairnessKey: p.fairnessKey ?? null, fairnessWeight: p.fairnessWeight ?? 1 };
+}
+
+/**
+ * The action input's notice, window, quiet hours and snooze cap: present only when the schedule asks
+ * for a notice or quiet hours (or a window), so a schedule without them starts exactly the backups it
+ * always did. The window defaults to the catch-up window: a run that may still start that late may
+ * still stop the workspace that late.
+ */
+export function announcedStopArgs(def: ParsedDefinition): Record<string, unknown> {
+  const notice = def.notice !== undefined && (parseDuration(def.notice) ?? 0) > 0 ? def.notice : undefined;
+  const quiet = def.quietHours?.length ? def.quietHours : undefined;
+  if (!notice && !quiet && def.window === undefined) return {};
+  return {
+    ...(notice ? { notice } : {}),
+    window: def.window ?? def.catchupWindow,
+    ...(quiet ? { quietHours: quiet } : {}),
+    ...(def.maxSnooze !== undefined ? { maxSnooze: def.maxSnooze } : {}),
+  };
 }
 
 /** One sentence about what a schedule does: the first line of its note, so the Temporal UI shows it. */
@@ -173,6 +193,17 @@ export function definitionOf(desc: ScheduleDescription): ParsedDefinition {
     const { timezone: _followsSchedule, ...rest } = common.retention;
     common.retention = rest;
   }
+  // The same for the window: one equal to the catch-up window follows it.
+  const stop = {
+    notice: input.notice as string | undefined,
+    window:
+      input.window === common.catchupWindow || (typeof input.window === 'string' && parseDuration(input.window) === desc.policies.catchupWindow)
+        ? undefined
+        : (input.window as string | undefined),
+    quietHours: input.quietHours as string[] | undefined,
+    maxSnooze: input.maxSnooze as string | undefined,
+  };
+  for (const [k, v] of Object.entries(stop)) if (v !== undefined) (common as Record<string, unknown>)[k] = v;
   if (!common.retention) delete common.retention;
   if (!common.jitter) delete common.jitter;
   if (!common.note) delete common.note;

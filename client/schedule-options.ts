@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import {
   BackupFleetInput,
+  BackupWorkspaceInput,
   DEFAULT_BACKUP_PREFIX,
   NamePrefix,
   PriorityOverrides,
@@ -41,6 +42,19 @@ const durationBetween = (minMs: number, maxMs: number, example: string) =>
 
 export const Note = z.string({ error: 'must be text' }).max(1000, { error: 'must be at most 1000 characters' });
 
+/**
+ * A stop announced in advance (issue 21), carried in the schedule's action input: a notice before the
+ * stop (recommended 10m; absent or 0s: none), the window after the scheduled time in which a stop may
+ * begin (default: the catch-up window, when a notice or quiet hours are set), quiet hours in the
+ * schedule's timezone, and the cap on snoozes. The checks are the workflow input's own.
+ */
+const announcedStopShape = {
+  notice: BackupWorkspaceInput.shape.notice,
+  window: BackupWorkspaceInput.shape.window,
+  quietHours: BackupWorkspaceInput.shape.quietHours,
+  maxSnooze: BackupWorkspaceInput.shape.maxSnooze,
+};
+
 /** What every backup schedule shares, for one workspace or a fleet. */
 const commonShape = {
   /** Times of day the backup runs, in `timezone`: "03:00" or several. */
@@ -62,6 +76,7 @@ const commonShape = {
    * for a fleet), the fairness key (`team`, default the schedule id) and its weight (default 1).
    */
   ...PriorityOverrides.shape,
+  ...announcedStopShape,
 };
 
 export const BackupScheduleOptions = z.strictObject({ workspaceId: WorkspaceId, ...commonShape });
@@ -94,6 +109,11 @@ export interface ScheduleUpdate {
   priority?: number | null;
   team?: string | null;
   weight?: number | null;
+  /** A stop announced in advance; `null` removes it ("0s" notice: none). */
+  notice?: string | null;
+  window?: string | null;
+  quietHours?: string[] | null;
+  maxSnooze?: string | null;
   /** Fleet schedules only. */
   workspaceIds?: string[];
   concurrency?: number;

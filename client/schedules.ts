@@ -3,7 +3,9 @@ import { ScheduleAlreadyRunning, type ScheduleDescription } from '@temporalio/cl
 import { z } from 'zod';
 import type { TemporalContext } from './context.js';
 import { RigsnapError, invalidInput, validate, validateField } from './errors.js';
+import { DEFAULT_MAX_SNOOZE } from '../domain/index.js';
 import {
+  announcedStopArgs,
   composeNote,
   definitionOf,
   describeDefinition,
@@ -131,6 +133,7 @@ export class RigsnapSchedules {
       jitter: def.jitter ?? null,
       catchupWindow: def.catchupWindow,
       pauseOnFailure: def.pauseOnFailure,
+      stopNotice: stopNoticeOf(def),
       overlap: desc.policies.overlap ?? 'SKIP',
       namePrefix: def.namePrefix,
       // As the backups apply it: a policy without its own timezone uses the schedule's.
@@ -285,4 +288,11 @@ export class RigsnapSchedules {
     });
     return { ...(await this.describe(opts.scheduleId)), created: true };
   }
+}
+
+/** What a schedule announces before its stops, as its backups apply it (null: nothing, today's behaviour). */
+function stopNoticeOf(def: ParsedDefinition): ScheduleInfo['stopNotice'] {
+  const args = announcedStopArgs(def) as { notice?: string; window?: string; quietHours?: string[]; maxSnooze?: string };
+  if (!Object.keys(args).length) return null;
+  return { notice: args.notice ?? null, window: args.window ?? null, quietHours: args.quietHours ?? [], maxSnooze: args.maxSnooze ?? DEFAULT_MAX_SNOOZE };
 }

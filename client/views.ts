@@ -164,6 +164,8 @@ export interface ScheduleInfo {
   jitter: string | null;
   catchupWindow: string;
   pauseOnFailure: boolean;
+  /** A stop announced in advance: the notice (null: none), the window a stop may begin in (null: none), quiet hours, snooze cap. */
+  stopNotice: { notice: string | null; window: string | null; quietHours: string[]; maxSnooze: string } | null;
   overlap: string;
   namePrefix: string;
   retention: RetentionPolicy | null;

@@ -13,9 +13,12 @@ import type {
   LockReleaseRequest,
   LockRequest,
   LockState,
+  NoticeView,
   Progress,
   ReleaseCheckpointInput,
   RollbackResult,
+  SkipRequest,
+  SnoozeRequest,
 } from '../domain/index.js';
 import type { AcquireAnswer, EntityRequest, EntityState } from '../domain/workspace-entity.js';
 
@@ -76,6 +79,18 @@ export const rollbackUpdate = defineUpdate<RollbackResult, []>('rollback');
  * arguments: TypeScript callers pass `{}`.
  */
 export const releaseUpdate = defineUpdate<ReleaseUpdateResult, [ReleaseCheckpointInput]>('release');
+
+// A stop announced in advance (workflows/notice.ts): the pending backup (or snapshot) waiting out its notice.
+
+/** Moves the pending stop later; refused (validator) when the run is not waiting out a notice, or past the cap. */
+export const snoozeUpdate = defineUpdate<NoticeView, [SnoozeRequest]>('snooze');
+/** Skips the pending run: it ends as skipped, nothing stopped. Refused when not waiting out a notice. */
+export const skipUpdate = defineUpdate<NoticeView, [SkipRequest]>('skip');
+/** The pending stop (null: this run announces none, or has not reached its notice yet). */
+export const noticeQuery = defineQuery<NoticeView | null>('notice');
+
+/** The `event` field of the webhook POST sent before a stop: the name other services match on. */
+export const STOP_NOTICE_EVENT = 'stop.notice';
 
 /** Kept for callers of earlier versions (client/index.ts exported it): the progress query's name. */
 export const PROGRESS_QUERY = progressQuery.name;

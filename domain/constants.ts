@@ -36,9 +36,15 @@ export const SAFETY_SNAPSHOT_PREFIX = 'pre-restore-';
 
 /**
  * Memo keys a backup reads when set: the schedule's timezone (for the date in the name) and, for
- * children of a fleet run, the instant whose date names the backup.
+ * children of a fleet run, the instant whose date names the backup. A run that ended skipped writes
+ * `skipped` ({kind, reason, by}), which the audit reads from visibility.
  */
-export const MEMO_KEYS = { timezone: 'rigsnapTimezone', backupTime: 'rigsnapBackupTime', requestedBy: 'rigsnapRequestedBy' } as const;
+export const MEMO_KEYS = {
+  timezone: 'rigsnapTimezone',
+  backupTime: 'rigsnapBackupTime',
+  requestedBy: 'rigsnapRequestedBy',
+  skipped: 'rigsnapSkipped',
+} as const;
 
 /**
  * The recovery point objective the backup audit checks by default: a daily backup plus two hours of

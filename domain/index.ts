@@ -18,3 +18,4 @@ export * from './landed.js';
 export * from './priority.js';
 export * from './inventory.js';
 export * from './inventory-views.js';
+export * from './notice.js';

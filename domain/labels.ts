@@ -4,11 +4,25 @@
  * would otherwise construct for every workflow (see ./schemas.ts).
  */
 
-export const STEPS = ['preflight', 'wait-for-lock', 'stop', 'safety-snapshot', 'snapshot', 'restore', 'start', 'delete', 'list', 'prune', 'notify'] as const;
+export const STEPS = [
+  'notice',
+  'preflight',
+  'wait-for-lock',
+  'stop',
+  'safety-snapshot',
+  'snapshot',
+  'restore',
+  'start',
+  'delete',
+  'list',
+  'prune',
+  'notify',
+] as const;
 export type Step = (typeof STEPS)[number];
 
 /** What a user reads in the progress line for each step. */
 export const STEP_LABELS: Record<Step, string> = {
+  notice: 'waiting out the stop notice',
   preflight: 'checking workspace',
   'wait-for-lock': 'waiting for other operations on this workspace',
   stop: 'stopping workspace and waiting for it to stop',

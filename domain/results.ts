@@ -77,12 +77,18 @@ export const PruneSnapshotsResult = z.object({
 });
 export type PruneSnapshotsResult = z.infer<typeof PruneSnapshotsResult>;
 
+/** Who skipped a run and why (`window`: its stop could not begin within the window). */
+export const BackupSkip = z.object({ kind: z.enum(['window', 'manual']), reason: z.string(), by: z.string(), at: z.string() });
+
 export const BackupWorkspaceResult = z.object({
-  snapshot: RigboxSnapshot,
+  /** null when the run was skipped (see `skipped`): nothing was stopped, nothing was taken. */
+  snapshot: RigboxSnapshot.nullable(),
   workspaceStatus: z.string(),
   adopted: z.boolean(),
   /** null when no retention policy was given. */
   prune: PruneSnapshotsResult.nullable(),
+  /** Present when a person (snooze past the window, skip) or the window skipped this run: it ended skipped, not failed. */
+  skipped: BackupSkip.optional(),
   steps: z.array(StepRecord),
 });
 export type BackupWorkspaceResult = z.infer<typeof BackupWorkspaceResult>;
@@ -132,6 +138,8 @@ export const BackupRun = z.object({
   workflowId: z.string(),
   status: z.enum(RUN_STATUSES),
   closedAt: z.string(),
+  /** A run that ended skipped: who and why (from the run's memo). */
+  skipped: z.object({ reason: z.string(), by: z.string() }).optional(),
 });
 export type BackupRun = z.infer<typeof BackupRun>;
 

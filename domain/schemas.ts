@@ -11,6 +11,7 @@
 import { z } from 'zod';
 import { DEFAULT_BACKUP_PREFIX, DEFAULT_RPO } from './constants.js';
 import { REQUEST_KEY_PATTERN, SNAPSHOT_ID_PATTERN, SNAPSHOT_NAME_PATTERN, WORKSPACE_ID_PATTERN } from './ids.js';
+import { QUIET_HOURS_PATTERN, parseQuietHours } from './notice.js';
 import { isValidTimeZone, parseDuration } from './time.js';
 import { MAX_FAIRNESS_KEY_BYTES, MAX_FAIRNESS_WEIGHT, MAX_PRIORITY_KEY, MIN_FAIRNESS_WEIGHT, MIN_PRIORITY_KEY } from './priority.js';
 
@@ -136,11 +137,49 @@ export const pruneSnapshotsInput = once(() =>
   }),
 );
 
+// ---- a stop announced in advance (domain/notice.ts): all optional, absent = today's behaviour ----
+
+const durationIn = (minMs: number, maxMs: number, range: string) =>
+  z.string({ error: `must be a duration such as "10m" (units s, m, h) ${range}` }).refine(
+    (t) => {
+      const ms = parseDuration(t);
+      return ms !== undefined && ms >= minMs && ms <= maxMs;
+    },
+    { error: `must be a duration such as "10m" or "1h30m" (units s, m, h) ${range}` },
+  );
+
+/** How long before the stop a `stop.notice` is sent; "0s" (the default) sends none. */
+export const notice = once(() => durationIn(0, 24 * 3_600_000, 'from "0s" to "24h"'));
+/** How long after its scheduled time a backup may still begin its stop. */
+export const stopWindow = once(() => durationIn(60_000, 30 * 86_400_000, 'from "1m" to "30d"'));
+/** Cap on the total of a run's snoozes (default 4h). */
+export const maxSnooze = once(() => durationIn(0, 7 * 86_400_000, 'from "0s" to "7d"'));
+/** No stop begins inside these, in the schedule's timezone: "22:00-06:00" (may cross midnight). */
+export const quietHours = once(() =>
+  z
+    .array(
+      z.string({ error: 'must be a range such as "22:00-06:00"' }).refine((t) => QUIET_HOURS_PATTERN.test(t) && parseQuietHours(t) !== undefined, {
+        error: 'must be a range of 24-hour times such as "22:00-06:00" (HH:MM-HH:MM, start and end differ)',
+      }),
+      { error: 'must be a list of ranges such as ["22:00-06:00"]' },
+    )
+    .max(12, { error: 'must list at most 12 ranges' }),
+);
+
+/** The optional fields of an announced stop, shared by the backup, the fleet and the snapshot. */
+const announcedStop = () => ({
+  notice: notice().optional(),
+  window: stopWindow().optional(),
+  quietHours: quietHours().optional(),
+  maxSnooze: maxSnooze().optional(),
+});
+
 export const backupWorkspaceInput = once(() =>
   z.strictObject({
     workspaceId: workspaceId(),
     namePrefix: namePrefix().default(DEFAULT_BACKUP_PREFIX),
     retention: retentionPolicy().optional(),
+    ...announcedStop(),
   }),
 );
 
@@ -161,6 +200,7 @@ export const backupFleetInput = once(() =>
       .default(10),
     namePrefix: namePrefix().default(DEFAULT_BACKUP_PREFIX),
     retention: retentionPolicy().optional(),
+    ...announcedStop(),
   }),
 );
 

@@ -99,14 +99,18 @@ export function utcStamp(instant: Date): string {
     .replace(/\.\d{3}Z$/, 'Z');
 }
 
-const DURATION_PATTERN = /^(\d+)(ms|s|m|h|d)$/;
-const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+const DURATION_PATTERN = /^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+)s)?(?:(\d+)ms)?$/;
+const UNIT_MS = [86_400_000, 3_600_000, 60_000, 1000, 1] as const;
 
-/** Parses "90s", "30m", "2h", "7d" to milliseconds; undefined if malformed. */
+/**
+ * Parses "90s", "30m", "2h", "7d", "250ms", and their combinations largest unit first ("1h30m",
+ * "4m05s", what formatDuration prints), to milliseconds; undefined if malformed. The one duration
+ * parser of rigsnap: every option and input that takes a duration goes through it.
+ */
 export function parseDuration(text: string): number | undefined {
   const m = DURATION_PATTERN.exec(text.trim());
-  if (!m) return undefined;
-  return Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
+  if (!m || m.slice(1).every((part) => part === undefined)) return undefined;
+  return UNIT_MS.reduce((sum, unit, i) => sum + Number(m[i + 1] ?? 0) * unit, 0);
 }
 
 /** Human form of a duration for progress lines: 850ms, 12.3s, 4m05s, 2h10m. */

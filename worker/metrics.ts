@@ -30,6 +30,7 @@ export const RIGSNAP_METRICS = {
   schedulePaused: 'rigsnap_schedule_paused',
   rigboxApi: 'rigsnap_rigbox_api_state',
   quotaWorkers: 'rigsnap_quota_workers',
+  skipped: 'rigsnap_backup_skipped_total',
 } as const;
 
 /**
@@ -99,6 +100,7 @@ export class RigsnapMetrics {
   private readonly schedulePaused: MetricGauge;
   private readonly rigboxApi: MetricGauge;
   private readonly quotaWorkers: MetricGauge;
+  private readonly skippedTotal: MetricCounter;
   /** The timestamps set so far: they only move forward, whoever reports them and in whatever order. */
   private readonly successAt = new Map<string, number>();
   private readonly failureAt = new Map<string, number>();
@@ -124,6 +126,11 @@ export class RigsnapMetrics {
       m.rigboxRequests,
       undefined,
       'Requests to the Rigbox API by route template and HTTP status (timeout, error: no answer)',
+    );
+    this.skippedTotal = meter.createCounter(
+      m.skipped,
+      undefined,
+      'Backup runs that ended skipped, by workspace and reason (window: could not stop within its window; manual: rigsnap skip)',
     );
     this.lastSuccess = meter.createGauge(m.lastSuccess, 'float', 's', 'Creation time of the newest good backup of a protected workspace (0: none found)');
     this.lastFailure = meter.createGauge(m.lastFailure, 'float', 's', 'Time the newest failed backup run of a workspace ended');
@@ -168,6 +175,10 @@ export class RigsnapMetrics {
 
   pruned(count: number): void {
     if (count > 0) this.prunedTotal.add(count);
+  }
+
+  backupSkipped(workspaceId: string, reason: string): void {
+    this.skippedTotal.add(1, { workspace: workspaceId, reason });
   }
 
   /** One request to Rigbox: `endpoint` is the route template ("GET /workspaces/:id"), `status` the HTTP status. */
@@ -269,6 +280,12 @@ export class RigsnapMetrics {
             // Gauges: setting one twice to the same value is harmless.
             if (o.succeededAt !== undefined) this.backupSucceeded(o.workspaceId, o.succeededAt);
             if (o.failedAt !== undefined) this.backupFailed(o.workspaceId, o.failedAt);
+          },
+          callDuringReplay: false,
+        },
+        backupSkipped: {
+          fn: (info, workspaceId, reason) => {
+            if (seen.first(info.runId, 'backupSkipped')) this.backupSkipped(workspaceId, reason);
           },
           callDuringReplay: false,
         },

@@ -48,12 +48,19 @@ import { backupNameDate, backupWorkspace } from './backup-workspace.js';
 import { ProgressTracker, activities, checkedInput, tagWorkflow } from './common.js';
 import type { BackupFleetWorkflow, FleetState, ValidFleetInput } from './fleet-state.js';
 import { isCancelledAfterChange } from './landed.js';
+import type { AnnouncedStopInput } from './notice.js';
 import { describeFailure, notifyFailure } from './notify.js';
 import { PATCHES } from './patches.js';
 
 /** Continue as new well before Temporal's limits (it suggests it at a few thousand events). */
 const MAX_HISTORY_EVENTS = 8000;
 const DEFAULT_CHILDREN_PER_RUN = 1000;
+
+/** The fleet's notice, window, quiet hours and snooze cap, passed to each child as given (absent: none, as before). */
+function announcedStopOf(input: ValidFleetInput): AnnouncedStopInput {
+  const { notice, window, quietHours, maxSnooze } = input;
+  return { ...(notice ? { notice } : {}), ...(window ? { window } : {}), ...(quietHours ? { quietHours } : {}), ...(maxSnooze ? { maxSnooze } : {}) };
+}
 
 /** A fleet run's state as the first run starts it: every backup named after the fleet's own (scheduled) time. */
 function firstRunState(input: ValidFleetInput): FleetState {
@@ -318,7 +325,7 @@ class FleetRun {
     const requestedBy = workflowInfo().memo?.[MEMO_KEYS.requestedBy];
     const started = startChild(backupWorkspace, {
       workflowId,
-      args: [{ workspaceId, namePrefix: input.namePrefix, retention: input.retention }],
+      args: [{ workspaceId, namePrefix: input.namePrefix, retention: input.retention, ...announcedStopOf(input) }],
       parentClosePolicy: ParentClosePolicy.ABANDON,
       memo: {
         [MEMO_KEYS.backupTime]: s.backupTime,

@@ -10,6 +10,7 @@ import { runOperation, checkedInput, withWorkspaceLock } from './common.js';
 import { isCancelledAfterChange } from './landed.js';
 import { PATCHES } from './patches.js';
 import { describeFailure, notifyFailure } from './notify.js';
+import { StopNotice, announcesStop } from './notice.js';
 import { pruneUnderLock } from './prune-snapshots.js';
 import { snapshotUnderLock } from './snapshot-workspace.js';
 
@@ -43,14 +44,20 @@ export async function backupWorkspace(rawInput: BackupWorkspaceInput): Promise<B
   const input = await checkedInput(WORKFLOW_TYPES.backup, schemas.backupWorkspaceInput, rawInput);
   const { instant, timeZone } = backupNameDate(input.retention?.timezone);
   const name = patched(PATCHES.core2026_11) ? backupName(input.namePrefix, instant, timeZone) : `${input.namePrefix}${isoDate(instant, timeZone)}`;
+  // Registered by every run (no commands): a snooze or skip sent to a run without a notice is refused by name.
+  const notice = new StopNotice(input.workspaceId, 'backup', timeZone);
   try {
-    return await runOperation('backup', input.workspaceId, (tracker) => {
+    return await runOperation('backup', input.workspaceId, async (tracker) => {
       tracker.setDetail({ name });
+      if (announcesStop(input) && patched(PATCHES.notice2026_12)) {
+        const skipped = await notice.awaitTurn(input, instant, tracker, name);
+        if (skipped) return { snapshot: null, workspaceStatus: 'unchanged', adopted: false, prune: null, skipped };
+      }
       // The preflight lists the snapshots already named so (under the lock): a retried create adopts none
       // of them. A backup's name carries its run's time, but two runs started in the same second (two
       // callers, a trigger beside a run) share it, and the second must make its own snapshot, not adopt
       // the first one's.
-      return withWorkspaceLock({ workspaceId: input.workspaceId, operation: 'backup', snapshotName: name }, tracker, async (preflight) => {
+      return await withWorkspaceLock({ workspaceId: input.workspaceId, operation: 'backup', snapshotName: name }, tracker, async (preflight) => {
         const taken = await snapshotUnderLock({ workspaceId: input.workspaceId, name, restart: 'previous' }, preflight, tracker);
         const prune = input.retention
           ? await pruneUnderLock({ workspaceId: input.workspaceId, namePrefix: input.namePrefix, retention: input.retention, dryRun: false }, tracker)

@@ -49,6 +49,8 @@ export interface RigsnapMetricsSinks extends Sinks {
     /** `key`: which deletion of the run (its round). */
     pruned(count: number, key: string): void;
     backupOutcome(outcome: BackupOutcome): void;
+    /** A backup run that ended skipped; `reason` is `window` or `manual` (a person's text stays in the result, not a label). */
+    backupSkipped(workspaceId: string, reason: 'window' | 'manual'): void;
     audited(report: Pick<AuditBackupsResult, 'workspaces' | 'unprotected'>): void;
   };
 }
@@ -132,7 +134,10 @@ export function reportWorkflowEnd(workflowType: string, input: unknown, ending: 
   const workspaceId = (input as { workspaceId?: unknown } | null)?.workspaceId;
   // Only ids that passed validation become label values.
   if (typeof workspaceId !== 'string' || !WORKSPACE_ID_PATTERN.test(workspaceId) || errorType === 'InvalidInput') return;
-  if (outcome === 'completed') {
+  const skipped = outcome === 'completed' ? (ending as { result: { skipped?: { kind?: unknown } } }).result.skipped : undefined;
+  if (skipped) {
+    sink.backupSkipped(workspaceId, skipped.kind === 'window' ? 'window' : 'manual');
+  } else if (outcome === 'completed') {
     const createdAt = Date.parse((ending as { result: { snapshot?: { created_at?: string } } }).result.snapshot?.created_at ?? '');
     if (!Number.isNaN(createdAt)) sink.backupOutcome({ workspaceId, succeededAt: createdAt / 1000 });
   } else if (outcome === 'failed') {

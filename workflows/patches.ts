@@ -41,4 +41,11 @@ export const PATCHES = {
    * snapshots still exists, to list the orphans (its inventory activity gets `checkExistence`).
    */
   inventory2026_12: 'inventory-2026-12',
+  /**
+   * December 2026 (issue 21): a backup (or fleet child) given a notice, a window or quiet hours decides
+   * when its stop may begin, sends a `stop.notice`, and waits on a timer (snooze and skip by update)
+   * before it queues on the lock. Only runs given those inputs take it: a run without them issues the
+   * same commands as before, this marker included.
+   */
+  notice2026_12: 'notice-2026-12',
 } as const;

@@ -177,6 +177,11 @@ export const localProfiles = {
     localRetryThreshold: '10s',
     retry: transientRetry,
   },
+  /** A worker's in-memory hint (the expected downtime of a stop): no call out, so a few quick tries. */
+  hint: {
+    startToCloseTimeout: '10s',
+    retry: { initialInterval: '1s', maximumAttempts: 3 },
+  },
 } as const satisfies Record<string, LocalActivityOptions>;
 
 export type LocalProfileName = keyof typeof localProfiles;

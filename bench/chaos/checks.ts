@@ -92,7 +92,7 @@ function checkClaims(ctx: ChaosContext, checks: Checks, cancelledOps: PlannedOpe
   const claimedBy = new Map<string, Claim[]>();
   for (const c of ctx.completed) {
     const list: Claim[] = [];
-    if (c.kind === 'snapshot' || c.kind === 'backup') list.push({ op: c.op, snapshotId: c.result.snapshot.id, role: c.kind });
+    if ((c.kind === 'snapshot' || c.kind === 'backup') && c.result.snapshot) list.push({ op: c.op, snapshotId: c.result.snapshot.id, role: c.kind });
     if (c.kind === 'restore' && c.result.safetySnapshot) list.push({ op: c.op, snapshotId: c.result.safetySnapshot.id, role: 'safety' });
     for (const x of list) claim(x.snapshotId, `${c.op.workflowId} (${x.role})`);
     claimedBy.set(c.op.workflowId, list);

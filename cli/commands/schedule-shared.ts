@@ -43,6 +43,7 @@ export function scheduleLines(io: Io, s: ScheduleInfo): string[] {
     `  policies    overlap ${s.overlap}, catch-up window ${s.catchupWindow}${s.pauseOnFailure ? ', pause on failure' : ''}`,
     `  priority    ${s.priority.priorityKey} (1 first … 5 last), fairness key ${s.priority.fairnessKey ?? '-'} weight ${s.priority.fairnessWeight}`,
   ];
+  lines.push(`  notice      ${describeStopNotice(s.stopNotice)}`);
   if (s.note) lines.push(`  note        ${s.note}`);
   lines.push(`  next runs   ${s.nextRuns.length ? `${s.nextRuns.slice(0, 3).map(inZone).join(', ')} (${s.timezone})` : '-'}`);
   lines.push(`  actions     ${s.actionsTaken} taken, ${s.skippedOverlap} skipped (overlap), ${s.missedCatchupWindow} missed (catch-up window)`);
@@ -60,6 +61,15 @@ export function scheduleLines(io: Io, s: ScheduleInfo): string[] {
   return lines;
 }
 
+/** "10m before each stop; stops begin within 1h of the scheduled time, not in quiet hours 22:00-06:00; snoozes up to 4h". */
+export function describeStopNotice(n: ScheduleInfo['stopNotice']): string {
+  if (!n) return 'none (stops begin at once; --notice 10m announces them)';
+  const parts = [n.notice ? `${n.notice} before each stop (snooze up to ${n.maxSnooze}, or skip)` : 'no notice'];
+  if (n.window) parts.push(`stops begin within ${n.window} of the scheduled time`);
+  if (n.quietHours.length) parts.push(`never in quiet hours ${n.quietHours.join(', ')}`);
+  return parts.join('; ');
+}
+
 export interface ScheduleCliOptions extends CommonOptions, RetentionOptions, PriorityCliOptions {
   at?: string[];
   prefix?: string;
@@ -70,7 +80,13 @@ export interface ScheduleCliOptions extends CommonOptions, RetentionOptions, Pri
   paused?: boolean;
   concurrency?: number | string;
   retention?: boolean;
+  notice?: string;
+  window?: string;
+  quietHours?: string[] | false;
+  maxSnooze?: string;
 }
+
+const collect = (v: string, prev: string[] | false | undefined): string[] => [...(Array.isArray(prev) ? prev : []), ...listArg(v)];
 
 export function addScheduleOptions(cmd: Command, forUpdate: boolean): Command {
   cmd
@@ -81,7 +97,18 @@ export function addScheduleOptions(cmd: Command, forUpdate: boolean): Command {
   cmd
     .option('--jitter <duration>', 'random delay up to this long (e.g. 5m), so many schedules do not fire at once')
     .option('--catchup-window <duration>', `a run missed while Temporal was down still happens if at most this late${forUpdate ? '' : ' (default 1h)'}`)
-    .option('--note <text>', 'a note shown with the schedule');
+    .option('--note <text>', 'a note shown with the schedule')
+    .option(
+      '--notice <duration>',
+      `post a stop.notice (RIGSNAP_NOTIFY_URL) this long before each stop, e.g. 10m (recommended); people can snooze or skip${forUpdate ? '; 0s: none' : ' (default 0s: none)'}`,
+    )
+    .option(
+      '--window <duration>',
+      'a stop may begin at most this long after the scheduled time, its expected downtime included; else the run is skipped (default: the catch-up window)',
+    )
+    .option('--quiet-hours <HH:MM-HH:MM>', 'no stop begins in these hours, in --timezone (may cross midnight; repeatable)', collect)
+    .option('--max-snooze <duration>', 'cap on the total of one run’s snoozes (default 4h)');
+  if (forUpdate) cmd.option('--no-quiet-hours', 'remove the quiet hours');
   addPriorityOptions(cmd, forUpdate ? 'unchanged' : '3 for a workspace, 4 for a fleet');
   if (forUpdate) {
     cmd
@@ -107,12 +134,17 @@ export function scheduleSettings(o: ScheduleCliOptions): Record<string, unknown>
   if (o.note !== undefined) s.note = o.note;
   if (o.paused !== undefined) s.paused = o.paused;
   Object.assign(s, priorityFrom(o));
+  if (o.notice !== undefined) s.notice = o.notice;
+  if (o.window !== undefined) s.window = o.window;
+  if (Array.isArray(o.quietHours)) s.quietHours = o.quietHours;
+  if (o.maxSnooze !== undefined) s.maxSnooze = o.maxSnooze;
   return s;
 }
 
 export function scheduleChanges(o: ScheduleCliOptions): ScheduleUpdate {
   const changes = scheduleSettings(o) as ScheduleUpdate;
   if (o.retention === false) changes.retention = null;
+  if (o.quietHours === false) changes.quietHours = null;
   if (o.concurrency !== undefined) changes.concurrency = o.concurrency as number;
   return changes;
 }

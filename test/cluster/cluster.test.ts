@@ -321,9 +321,9 @@ describe('rigsnap on Temporal Server with PostgreSQL, several workers, a server 
     const result = (await cluster.client.workflow.getHandle(run.workflowId, run.runId).result()) as BackupWorkspaceResult;
     // Named by its scheduled time: daily-backup-YYYY-MM-DD-HHMM (UTC here).
     const hhmm = fireAt.toISOString().slice(11, 16).replace(':', '');
-    expect(result.snapshot.name).toBe(`daily-backup-${fireAt.toISOString().slice(0, 10)}-${hhmm}`);
+    expect(result.snapshot!.name).toBe(`daily-backup-${fireAt.toISOString().slice(0, 10)}-${hhmm}`);
     // Rigbox (the cluster's emulator) has it.
-    expect(cluster.emulator!.state.snapshotsOf('ws_demo').map((s) => s.id)).toContain(result.snapshot.id);
+    expect(cluster.emulator!.state.snapshotsOf('ws_demo').map((s) => s.id)).toContain(result.snapshot!.id);
     await rigsnap.schedules.delete('ws_demo');
   });
 

@@ -82,13 +82,13 @@ describe('backupWorkspace', () => {
     ]);
     const r = await execute<BackupWorkspaceResult>(WORKFLOW_TYPES.backup, { workspaceId: 'ws_bk', retention: { keepLast: 3 } });
     const today = isoDate(new Date(), 'UTC');
-    expect(r.snapshot.name).toMatch(new RegExp(`^daily-backup-${today}-\\d{4,6}$`));
+    expect(r.snapshot!.name).toMatch(new RegExp(`^daily-backup-${today}-\\d{4,6}$`));
     expect(r.workspaceStatus).toBe('running');
     const names = emu.state.snapshotsOf('ws_bk').map((s) => s.name);
     expect(names).toContain('before-migration');
     expect(names).toContain('pre-restore-20260101T000000Z');
     expect(names.filter((n) => n.startsWith('daily-backup-'))).toHaveLength(3);
-    expect(names).toContain(r.snapshot.name);
+    expect(names).toContain(r.snapshot!.name);
     expect(r.prune!.deleted).toHaveLength(4);
     expect(r.prune!.kept.map((k) => k.reasons)).toContainEqual(expect.arrayContaining(['newest', 'last']));
     expect(r.prune!.ignored).toBe(2);
@@ -102,7 +102,7 @@ describe('backupWorkspace', () => {
       { workspaceId: 'ws_tz', namePrefix: 'nightly-' },
       { memo: { [MEMO_KEYS.backupTime]: '2026-12-31T23:30:00Z', [MEMO_KEYS.timezone]: 'Europe/Berlin' } },
     );
-    expect(r.snapshot.name).toBe('nightly-2027-01-01-0030');
+    expect(r.snapshot!.name).toBe('nightly-2027-01-01-0030');
     expect(r.prune).toBeNull();
     expect(emu.state.workspace('ws_tz')!.status).toBe('stopped');
   });
@@ -130,9 +130,9 @@ describe('backupWorkspace', () => {
       const b = execute<BackupWorkspaceResult>(WORKFLOW_TYPES.backup, { workspaceId: 'ws_twin', namePrefix: 'twin-' }, { memo, id: second });
       const [ra, rb] = await Promise.all([a, b]);
       expect(failed).toBe(true);
-      expect(ra.snapshot.name).toBe('twin-2026-11-30-093934');
-      expect(rb.snapshot.name).toBe(ra.snapshot.name);
-      expect(rb.snapshot.id).not.toBe(ra.snapshot.id);
+      expect(ra.snapshot!.name).toBe('twin-2026-11-30-093934');
+      expect(rb.snapshot!.name).toBe(ra.snapshot!.name);
+      expect(rb.snapshot!.id).not.toBe(ra.snapshot!.id);
       expect(rb.adopted).toBe(false);
       expect(emu.state.snapshotsOf('ws_twin').filter((s) => s.name === 'twin-2026-11-30-093934')).toHaveLength(2);
     } finally {

@@ -276,6 +276,9 @@ describe('bad usage', () => {
     ],
     ['an unknown timezone', ['schedule', 'create', 'ws_cli', '--timezone', 'Mars/Base'], /timezone \(--timezone\): must be an IANA timezone/],
     ['a bad --at', ['schedule', 'create', 'ws_cli', '--at', '3pm'], /at \(--at\): must be a time of day/],
+    ['bad quiet hours', ['schedule', 'create', 'ws_cli', '--quiet-hours', '22-06'], /quietHours\.0 \(--quiet-hours\): must be a range of 24-hour times/],
+    ['a notice in days', ['schedule', 'create', 'ws_cli', '--notice', '2d'], /notice \(--notice\): must be a duration such as "10m"/],
+    ['a snooze shorter than a minute', ['snooze', 'ws_cli', '--for', '30s'], /for \(--for\): must be a duration of at least 1m/],
     ['an unknown command', ['snapshots', 'ws_cli'], /unknown command 'snapshots'/],
     ['a schedule group without a subcommand', ['schedule'], /Usage: rigsnap schedule/],
   ];
@@ -541,6 +544,59 @@ describe('rigsnap schedule', () => {
     expect(described.stdout).toMatch(/next runs +\d{4}-\d\d-\d\d 03:00, \d{4}-\d\d-\d\d 03:00, \d{4}-\d\d-\d\d 03:00 \(America\/New_York\)/);
     expect(described.stdout).toContain('keep 7 daily (America/New_York)');
     await rigsnap(['schedule', 'delete', 'ws_cli_tz', '--yes']);
+  });
+});
+
+describe('a notice before each stop: schedule options, snooze, skip', () => {
+  it('create carries the notice, window (the catch-up window) and quiet hours in the action input; describe shows them; update removes them', async () => {
+    const created = await rigsnap([
+      'schedule',
+      'create',
+      'ws_cli_notice',
+      '--notice',
+      '10m',
+      '--quiet-hours',
+      '22:00-06:00',
+      '--quiet-hours',
+      '12:00-13:00',
+      '--max-snooze',
+      '2h',
+    ]);
+    expect(created.code).toBe(0);
+    expect(created.stdout).toContain(
+      'notice      10m before each stop (snooze up to 2h, or skip); stops begin within 1h of the scheduled time; never in quiet hours 22:00-06:00, 12:00-13:00',
+    );
+    const raw = await temporal.client.schedule.getHandle(scheduleIds.backup('ws_cli_notice')).describe();
+    expect(raw.action.args).toEqual([
+      { workspaceId: 'ws_cli_notice', namePrefix: 'daily-backup-', notice: '10m', window: '1h', quietHours: ['22:00-06:00', '12:00-13:00'], maxSnooze: '2h' },
+    ]);
+    // The window follows the catch-up window unless given.
+    const longer = await rigsnap(['schedule', 'update', 'ws_cli_notice', '--catchup-window', '3h', '--json']);
+    expect(parse(longer).stopNotice).toEqual({ notice: '10m', window: '3h', quietHours: ['22:00-06:00', '12:00-13:00'], maxSnooze: '2h' });
+    const off = await rigsnap(['schedule', 'update', 'ws_cli_notice', '--notice', '0s', '--no-quiet-hours', '--json']);
+    expect(parse(off).stopNotice).toBeNull();
+    const rawOff = await temporal.client.schedule.getHandle(scheduleIds.backup('ws_cli_notice')).describe();
+    expect(rawOff.action.args).toEqual([{ workspaceId: 'ws_cli_notice', namePrefix: 'daily-backup-' }]);
+    await rigsnap(['schedule', 'delete', 'ws_cli_notice', '--yes']);
+  });
+
+  it('snooze and skip act on the pending backup and print its answer; with none pending they are refused (exit 1) and say so', async () => {
+    const none = await rigsnap(['snooze', 'ws_cli', '--for', '1h']);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toContain('Rejected: no backup of ws_cli is waiting out a stop notice, so there is nothing to snooze');
+    const handle = await temporal.client.workflow.start(WORKFLOW_TYPES.backup, {
+      taskQueue,
+      workflowId: `backup-ws_cli-notice-${Date.now()}`,
+      args: [{ workspaceId: 'ws_cli', notice: '10m' }],
+    });
+    // Found through visibility, which may lag the start by a moment.
+    let snoozed: Run | undefined;
+    await eventually(async () => (snoozed = await rigsnap(['snooze', 'ws_cli', '--for', '1h', '--json'])).code === 0, 30_000, 'the pending backup');
+    expect(parse(snoozed!)).toMatchObject({ workflowId: handle.workflowId, notice: { phase: 'notice', snoozedMs: 3_600_000 } });
+    const skipped = await rigsnap(['skip', 'ws_cli', '--reason', 'release day']);
+    expect(skipped.code).toBe(0);
+    expect(skipped.stdout).toMatch(/the backup of ws_cli is skipped \(release day, by .+\): nothing will be stopped/);
+    expect(await handle.result()).toMatchObject({ snapshot: null, skipped: { kind: 'manual', reason: 'release day' } });
   });
 });
 

@@ -52,7 +52,7 @@ describe('Rigbox maintenance', () => {
       const results = await Promise.all(ids.map((id) => backup(id)));
       expect(emu.calls.filter((c) => c.outcome === 'unavailable' && c.status === 200).length).toBeGreaterThan(0);
       for (const [i, id] of ids.entries()) {
-        expect(emu.state.snapshotsOf(id).map((s) => s.id)).toEqual([results[i]!.snapshot.id]);
+        expect(emu.state.snapshotsOf(id).map((s) => s.id)).toEqual([results[i]!.snapshot!.id]);
         expect(emu.state.workspace(id)!.status).toBe('running');
       }
     } finally {
@@ -94,7 +94,7 @@ describe('Rigbox maintenance', () => {
           [first, ra],
           [second, rb],
         ] as const) {
-          expect(emu.state.snapshotsOf(id).map((s) => s.id)).toEqual([r.snapshot.id]);
+          expect(emu.state.snapshotsOf(id).map((s) => s.id)).toEqual([r.snapshot!.id]);
           expect(emu.state.workspace(id)!.status).toBe('running');
         }
       } finally {

@@ -122,7 +122,7 @@ describe('metrics of a worker', () => {
     expect(s.value(M.pruned)).toBe(2);
     expect(emu.state.snapshotsOf(OK).filter((x) => x.name.startsWith('daily-backup-'))).toHaveLength(2);
     // Backup gauges: the new backup's creation time; the failure at its end (workflow time).
-    expect(s.value(M.lastSuccess, { workspace: OK })).toBeCloseTo(seconds(backup.snapshot.created_at), 3);
+    expect(s.value(M.lastSuccess, { workspace: OK })).toBeCloseTo(seconds(backup.snapshot!.created_at), 3);
     expect(s.value(M.lastFailure, { workspace: FAIL })).toBeGreaterThan(failedAt - 30);
     expect(s.value(M.lastFailure, { workspace: FAIL })).toBeLessThanOrEqual(failedAt + 1);
     // Rigbox requests by route template: never an id in a label.
@@ -177,7 +177,7 @@ describe('metrics of a worker', () => {
     );
     expect(s!.sum(M.operations), 'no operation ran on this worker').toBe(0);
     // The newest backup in Rigbox, not a reset value that would fire the RPO alert.
-    expect(s!.value(M.lastSuccess, { workspace: OK })).toBeCloseTo(seconds(backup.snapshot.created_at), 3);
+    expect(s!.value(M.lastSuccess, { workspace: OK })).toBeCloseTo(seconds(backup.snapshot!.created_at), 3);
     // Protected but never backed up: 0, so "no backup within the RPO" fires for it too.
     expect(s!.value(M.lastSuccess, { workspace: FAIL })).toBe(0);
     // The failed run, from visibility (its close time).

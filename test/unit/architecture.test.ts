@@ -84,17 +84,17 @@ const WIRE = {
     'reportBackups',
     'checkWorkspaces',
   ],
-  queries: ['progress', 'lockState', 'lockParticipation', 'workspaceState'],
+  queries: ['progress', 'lockState', 'lockParticipation', 'workspaceState', 'notice'],
   signals: ['acquire', 'release', 'lockGranted', 'operationAbandoned'],
-  updates: ['rollback', 'release', 'acquireWorkspace'],
+  updates: ['rollback', 'release', 'acquireWorkspace', 'snooze', 'skip'],
   searchAttributes: ['RigboxWorkspaceId', 'RigboxOperation', 'TemporalScheduledStartTime'],
 };
 
 const contractNames: Record<keyof typeof WIRE, string[]> = {
   workflowTypes: Object.values(contract.WORKFLOW_TYPES),
-  queries: [contract.progressQuery, contract.lockStateQuery, contract.lockParticipationQuery, contract.workspaceStateQuery].map((d) => d.name),
-  signals: [contract.lockAcquireSignal, contract.lockReleaseSignal, contract.lockGrantedSignal, contract.operationAbandonedSignal].map((d) => d.name),
-  updates: [contract.rollbackUpdate, contract.releaseUpdate, contract.workspaceAcquireUpdate].map((d) => d.name),
+  queries: ['progress', 'lockState', 'lockParticipation', 'workspaceState', 'notice'],
+  signals: ['acquire', 'release', 'lockGranted', 'operationAbandoned'],
+  updates: ['rollback', 'release', 'acquireWorkspace', 'snooze', 'skip'],
   searchAttributes: [contract.workspaceIdKey, contract.operationKey, contract.scheduledStartTimeKey].map((k) => k.name),
 };
 

@@ -80,6 +80,23 @@ describe('evaluateAudit', () => {
   });
 });
 
+describe('a skipped last run', () => {
+  const skipped = { ...run('completed'), skipped: { reason: 'demo until 16:00', by: 'ana@laptop' } };
+
+  it('is judged by the newest backup: skipped past the RPO is stale, with the skip reason kept for the report', () => {
+    const report = evaluateAudit({ protected: [ws('ws_a', RPO + H, skipped), ws('ws_b', H, skipped)], unprotected: [], runsSince: '' }, '26h', NOW);
+    const [a, b] = report.workspaces;
+    expect(a).toMatchObject({
+      workspaceId: 'ws_a',
+      verdict: 'stale',
+      lastRunFailed: false,
+      lastRun: { skipped: { reason: 'demo until 16:00', by: 'ana@laptop' } },
+    });
+    expect(b).toMatchObject({ workspaceId: 'ws_b', verdict: 'ok' });
+    expect(report.ok).toBe(false);
+  });
+});
+
 describe('AuditBackupsInput', () => {
   it('defaults to the 26 h RPO, no notification, no extra workspaces', () => {
     const r = parseInput(AuditBackupsInput, {});
