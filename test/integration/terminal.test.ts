@@ -118,6 +118,31 @@ describe('a workspace deleted mid-operation ends the operation (WorkspaceGone)',
   }, 240_000);
 });
 
+describe('the lock repairing a terminated holder whose workspace is gone', () => {
+  it('treats WorkspaceGone as settled: the lock frees the workspace, and the next operation is not blocked', async () => {
+    const workspaceId = `ws_gone_repair_${process.pid}`;
+    emu.state.upsertWorkspace({ id: workspaceId, status: 'running', files: { v: '1' } });
+    emu.hooks.onCall = (c) => {
+      if (c.workspaceId === workspaceId && c.method === 'POST' && c.route.endsWith('/stop') && c.outcome === 'ok') emu.token = 'rotated-elsewhere';
+    };
+    try {
+      const h = await startSnapshot(workspaceId, 'terminated');
+      await eventually(async () => /keeps trying/.test((await h.query(progressQuery)).alert ?? ''), 90_000, 'the restart loop');
+      // The old runbook: terminate it. The lock then owes the workspace a restart, which finds it gone.
+      await h.terminate('test: an operator terminates the stuck operation');
+      emu.hooks.onCall = undefined;
+      emu.state.deleteWorkspace(workspaceId);
+      emu.token = TEST_TOKEN;
+      await eventually(() => lockIsFree(workspaceId), 150_000, 'the lock to settle the repair and be free');
+      const next = await workflowFailure((await startSnapshot(workspaceId, 'after-repair')).result());
+      expect(next.type).toBe('NotFound'); // its preflight ran: the lock granted it
+    } finally {
+      emu.hooks.onCall = undefined;
+      emu.token = TEST_TOKEN;
+    }
+  }, 300_000);
+});
+
 describe('abandon', () => {
   it('ends a run stuck restarting its workspace: refused before the loop, then answered, recorded, the lock released', async () => {
     const workspaceId = `ws_abandon_${process.pid}`;
