@@ -102,6 +102,27 @@ describe('cancelled after the change landed', () => {
     });
   });
 
+  it('a prune cancelled while it deletes says how many it deleted, and which', async () => {
+    await withStack({ routeLatencyMs: { 'DELETE /workspaces/:id/snapshots/:sid': 400 } }, async (emu, taskQueue) => {
+      const workspaceId = `ws_truth_prune_${process.pid}`;
+      const ws = emu.state.upsertWorkspace({ id: workspaceId, status: 'running' });
+      for (let i = 0; i < 40; i++) emu.state.addSnapshot(ws, `daily-backup-${String(i).padStart(2, '0')}`);
+      const before = new Set(emu.state.snapshotsOf(workspaceId).map((s) => s.id));
+      const h = await temporal.client.workflow.start(WORKFLOW_TYPES.prune, {
+        taskQueue,
+        workflowId: testWorkflowId('prune'),
+        args: [{ workspaceId, namePrefix: 'daily-backup-', retention: { keepLast: 1 } }],
+      });
+      await eventually(() => emu.calls.some((c) => c.workspaceId === workspaceId && c.method === 'DELETE'), 30_000, 'the first deletion');
+      await h.cancel();
+      const landed = await expectCancelledAfterChange(h.result());
+      const gone = [...before].filter((id) => !emu.state.snapshotsOf(workspaceId).some((s) => s.id === id));
+      expect(gone.length).toBeGreaterThan(0);
+      expect(landed.deleted?.count).toBe(gone.length);
+      expect([...(landed.deleted?.snapshotIds ?? [])].sort()).toEqual(gone.slice(0, 50).sort());
+    });
+  });
+
   it('the client and the CLI name the safety snapshot of a restore cancelled after it overwrote the disk', async () => {
     await withStack({ restoreMs: 2500 }, async (emu, taskQueue) => {
       const workspaceId = `ws_truth_restore_${process.pid}`;
