@@ -60,11 +60,13 @@ describe('priority', () => {
       const during = emu.calls.slice(since);
       const mine = changesOf(during, 'ws_prio_urgent');
       expect(mine.map((c) => c.route)).toEqual(['/api/workspaces/:id/stop', '/api/workspaces/:id/snapshots', '/api/workspaces/:id/start']);
+      // Fleet changes from the snapshot's start to its last change: the fleet tasks that held the slot when
+      // each of its tasks was queued, and what ran while its workflow tasks went (more on a loaded machine:
+      // 0 to 4 seen here). In arrival order its stop alone waits behind the ~10 queued fleet stops: 34 seen
+      // with the snapshot at the fleet's own level and key.
       const last = during.indexOf(mine.at(-1)!);
       const fleetChangesMeanwhile = changesOf(during.slice(0, last), 'ws_prio_fleet_').length;
-      // At most the fleet task holding the slot when each of the snapshot's three tasks was queued; in
-      // arrival order each would wait behind the ~10 queued stops (30 or more fleet calls).
-      expect(fleetChangesMeanwhile).toBeLessThanOrEqual(4);
+      expect(fleetChangesMeanwhile, 'fleet changes while the snapshot ran').toBeLessThanOrEqual(10);
 
       // What the server recorded: the snapshot at 1 (its activities inherit it), the fleet and its
       // children at 4 with the fleet's fairness key.
