@@ -154,7 +154,7 @@ export function formatReport(r: ChaosReport): string {
   );
   lines.push(`  topology: ${s.topology}; ${s.workers} worker process${s.workers === 1 ? '' : 'es'} at once`);
   lines.push(`  server restarts: ${r.serverRestarts} (Temporal down ${(r.serverDownMs / 1000).toFixed(1)} s, on the same state)`);
-  lines.push(`  workspace locks terminated while held: ${r.lockTerminations}`);
+  lines.push(`  workspace entities terminated while held: ${r.lockTerminations}`);
   lines.push(
     `  snapshots made by Rigbox: ${r.snapshots.created} (${r.snapshots.handMade} hand-made and ${r.snapshots.seededBackups} older backups at setup); ` +
       `pruned ${r.snapshots.pruned}; snapshot/backup results that adopted a snapshot a lost answer or killed worker left ${r.snapshots.adopted}`,
