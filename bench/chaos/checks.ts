@@ -362,7 +362,11 @@ export async function runChecks(ctx: ChaosContext, disruptions: Disruptions): Pr
   const scanned = await checkTokenLeaks(ctx, checks);
   const { o } = ctx;
   checks.add('worker kills', String(disruptions.workerKills), o.killEverySeconds <= 0 || disruptions.workerKills >= 1);
-  checks.add('workspace entity terminations (an operator, mid-operation)', `${disruptions.lockTerminations}/${o.lockTerminations}`, disruptions.lockTerminations === o.lockTerminations);
+  checks.add(
+    'workspace entity terminations (an operator, mid-operation)',
+    `${disruptions.lockTerminations}/${o.lockTerminations}`,
+    disruptions.lockTerminations === o.lockTerminations,
+  );
   checks.add('server restarts', `${disruptions.serverRestarts}/${o.serverRestarts}`, disruptions.serverRestarts === o.serverRestarts);
   return { checks: checks.list, notCompleted, cancelledOps, createdCount: createdOnRun(ctx).length, prunedCount, ...scanned };
 }
