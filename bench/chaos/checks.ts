@@ -287,7 +287,7 @@ function checkOverlaps(ctx: ChaosContext, checks: Checks): void {
 
 /** Every run of the run's task queue (visibility, asked until the server answers) plus every id the run made. */
 async function runsToScan(ctx: ChaosContext): Promise<Array<{ workflowId: string; runId?: string }>> {
-  const ids = new Set<string>([...ctx.allOps.map((op) => op.workflowId), ...ctx.workspaceIds.map((w) => workflowIds.lock(w))]);
+  const ids = new Set<string>([...ctx.allOps.map((op) => op.workflowId), ...ctx.workspaceIds.map((w) => workflowIds.workspace(w))]);
   const runs: Array<{ workflowId: string; runId?: string }> = [];
   const scanDeadline = Date.now() + 120_000;
   for (;;) {
@@ -334,7 +334,7 @@ async function checkTokenLeaks(ctx: ChaosContext, checks: Checks): Promise<Pick<
   for (const f of fs.readdirSync(stack.dir).filter((n) => n.endsWith('.log') || n.includes('.log.'))) {
     if (fs.readFileSync(path.join(stack.dir, f), 'utf8').includes(BENCH_TOKEN)) leaks.push(`Temporal server log ${f}`);
   }
-  const ids = [...ctx.allOps.map((op) => op.workflowId), ...ctx.workspaceIds.map((w) => workflowIds.lock(w))];
+  const ids = [...ctx.allOps.map((op) => op.workflowId), ...ctx.workspaceIds.map((w) => workflowIds.workspace(w))];
   checks.add(
     'token found in histories or logs',
     String(leaks.length) + ` (${histories.length} histories, ${historyEventsScanned} events, ${stack.workers.length} worker outputs)`,
@@ -362,7 +362,11 @@ export async function runChecks(ctx: ChaosContext, disruptions: Disruptions): Pr
   const scanned = await checkTokenLeaks(ctx, checks);
   const { o } = ctx;
   checks.add('worker kills', String(disruptions.workerKills), o.killEverySeconds <= 0 || disruptions.workerKills >= 1);
-  checks.add('lock terminations', `${disruptions.lockTerminations}/${o.lockTerminations}`, disruptions.lockTerminations === o.lockTerminations);
+  checks.add(
+    'workspace entity terminations (an operator, mid-operation)',
+    `${disruptions.lockTerminations}/${o.lockTerminations}`,
+    disruptions.lockTerminations === o.lockTerminations,
+  );
   checks.add('server restarts', `${disruptions.serverRestarts}/${o.serverRestarts}`, disruptions.serverRestarts === o.serverRestarts);
   return { checks: checks.list, notCompleted, cancelledOps, createdCount: createdOnRun(ctx).length, prunedCount, ...scanned };
 }

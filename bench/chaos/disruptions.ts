@@ -83,15 +83,18 @@ export class Disruptions {
     this.ctx.log(`chaos: Temporal server restarted on the same state (down ${(this.serverDownMs / 1000).toFixed(1)} s)`);
   }
 
-  /** An operator terminates the lock of a workspace while an operation holds it. */
+  /**
+   * An operator terminates the entity of a workspace (its lock) while an operation holds it: the next
+   * operation recovers it from the closed run's state, never from visibility.
+   */
   private async terminateABusyLock(): Promise<void> {
     for (const id of this.ctx.workspaceIds) {
-      const lock = this.ctx.stack.client.workflow.getHandle(workflowIds.lock(id));
-      const state = await lock.query(lockStateQuery).catch(() => null);
+      const entity = this.ctx.stack.client.workflow.getHandle(workflowIds.workspace(id));
+      const state = await entity.query(lockStateQuery).catch(() => null);
       if (!state?.holder) continue;
-      await lock.terminate('chaos: an operator terminates the lock');
+      await entity.terminate('chaos: an operator terminates the workspace entity');
       this.lockTerminations++;
-      this.ctx.log(`chaos: terminated ${workflowIds.lock(id)} while ${state.holder.workflowId} held it (${state.queue.length} waiting)`);
+      this.ctx.log(`chaos: terminated ${workflowIds.workspace(id)} while ${state.holder.workflowId} held it (${state.queue.length} waiting)`);
       return;
     }
   }

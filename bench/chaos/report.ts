@@ -168,7 +168,7 @@ export function formatReport(r: ChaosReport): string {
   );
   lines.push(`  topology: ${s.topology}; ${s.workers} worker process${s.workers === 1 ? '' : 'es'} at once`);
   lines.push(`  server restarts: ${r.serverRestarts} (Temporal down ${(r.serverDownMs / 1000).toFixed(1)} s, on the same state)`);
-  lines.push(`  workspace locks terminated while held: ${r.lockTerminations}`);
+  lines.push(`  workspace entities terminated while held: ${r.lockTerminations}`);
   const t = r.terminal;
   lines.push(
     `  workspaces deleted mid-run: ${t.workspacesDeleted}, their operations ended WorkspaceGone: ${t.endedWorkspaceGone}; ` +

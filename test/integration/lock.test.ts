@@ -77,7 +77,7 @@ async function holderAndWaiter(taskQueue: string, workspaceId: string) {
 }
 
 describe('a lock that cannot be fooled (issue 10.4)', () => {
-  it('terminated while an operation holds the workspace: a new lock rebuilds from the open operations and the next one waits', async () => {
+  it('entity terminated while an operation holds the workspace: the next operation recovers it from the closed run, holder kept, and waits', async () => {
     await withEmulator({ snapshotMs: 4000 }, async (emu) => {
       const taskQueue = uniqueTaskQueue('lockterm');
       const workspaceId = `ws_lockterm_${process.pid}`;
@@ -86,11 +86,11 @@ describe('a lock that cannot be fooled (issue 10.4)', () => {
       await worker.runUntil(async () => {
         const first = await start(taskQueue, WORKFLOW_TYPES.snapshot, { workspaceId, name: 'first' });
         await awaitStep(temporal.client, first.workflowId, 'snapshot');
-        // An operator terminates the lock while `first` copies the disk.
+        // An operator terminates the workspace entity while `first` copies the disk.
         await temporal.client.workflow.getHandle(workflowIds.workspace(workspaceId)).terminate('operator test');
         emu.delays.snapshotMs = 100;
         const second = await start(taskQueue, WORKFLOW_TYPES.snapshot, { workspaceId, name: 'second' });
-        // The new lock run found `first` holding the workspace and queued `second` behind it.
+        // The recovered run kept `first` as its holder (from the closed run's state) and queued `second` behind it.
         await eventually(async () => (await lockStateOf(temporal.client, workspaceId))?.holder?.workflowId === first.workflowId, 30_000, 'the rebuilt holder');
         expect((await lockStateOf(temporal.client, workspaceId))?.queue.map((r) => r.workflowId)).toEqual([second.workflowId]);
         await Promise.all([first.result(), second.result()]);
@@ -106,7 +106,7 @@ describe('a lock that cannot be fooled (issue 10.4)', () => {
     });
   });
 
-  it('terminated while an operation waits: the holder, finding no lock to release, starts a new one that serves the waiter at once', async () => {
+  it('entity terminated while an operation waits: the holder, finding it closed, recovers it to release, and the recovered run serves the waiter at once', async () => {
     await withEmulator({ snapshotMs: 3000 }, async (emu) => {
       const taskQueue = uniqueTaskQueue('lockwait');
       const workspaceId = `ws_lockwait_${process.pid}`;
@@ -120,13 +120,13 @@ describe('a lock that cannot be fooled (issue 10.4)', () => {
         const r = await second.result();
         expect(r.workspaceStatus).toBe('running');
         expectNoOverlap(emu, workspaceId);
-        // The new lock run found `second` by asking the open operations: `second` never had to ask again.
+        // The recovered run had `second` in its queue already: `second` never had to ask again.
         expect(await acquiresFrom(workspaceId, second.workflowId)).toBe(0);
       });
     });
   });
 
-  it('lock and holder both terminated while an operation waits: the waiter asks again (after 60 s, the production value), the new lock starts the workspace the holder left stopped, then serves it', async () => {
+  it('entity and holder both terminated while an operation waits: the waiter asks again (after 60 s, the production value), recovering the entity, which starts the workspace the holder left stopped, then serves it', async () => {
     await withEmulator({ snapshotMs: 4000 }, async (emu) => {
       const taskQueue = uniqueTaskQueue('lockboth');
       const workspaceId = `ws_lockboth_${process.pid}`;
@@ -153,7 +153,7 @@ describe('a lock that cannot be fooled (issue 10.4)', () => {
     });
   }, 150_000);
 
-  it('a holder check that keeps failing never fails the lock, and never frees a holder that still works', async () => {
+  it('a holder check that keeps failing never fails the entity, and never frees a holder that still works', async () => {
     await withEmulator({ snapshotMs: 3000 }, async (emu) => {
       const taskQueue = uniqueTaskQueue('lockcheck');
       const workspaceId = `ws_lockcheck_${process.pid}`;
@@ -186,7 +186,7 @@ describe('a lock that cannot be fooled (issue 10.4)', () => {
 });
 
 describe('a holder terminated mid-operation (issue 10.10: a re-run repairs what the failed run left)', () => {
-  it('the lock starts the workspace again before anyone else gets it, and re-running the same request completes (production timing: 60 s holder check)', async () => {
+  it('the entity starts the workspace again before anyone else gets it, and re-running the same request completes (production timing: 60 s holder check)', async () => {
     await withEmulator({ snapshotMs: 4000 }, async (emu) => {
       const taskQueue = uniqueTaskQueue('holderterm');
       const workspaceId = `ws_holderterm_${process.pid}`;
