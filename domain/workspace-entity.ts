@@ -156,7 +156,7 @@ export type EntityEvent =
   | { type: 'requester-gone'; requestId: string; at: string }
   | { type: 'repair-started'; requestId: string; at: string }
   /** A repair ended: the workspace runs again, it was not owed, or Rigbox says the workspace is gone. */
-  | { type: 'repair-settled'; requestId: string; outcome: 'restarted' | 'not-owed' | 'workspace-gone'; at: string }
+  | { type: 'repair-settled'; requestId: string; outcome: 'restarted' | 'not-owed' | 'workspace-gone' | 'abandoned'; at: string }
   /** An operator abandoned the operation on purpose: no repair is owed for it. */
   | { type: 'abandon-honoured'; workflowId: string; at: string }
   | { type: 'legacy-lock'; open: boolean; at: string }
@@ -309,6 +309,8 @@ export function step(previous: EntityState, event: EntityEvent): StepResult {
       l.repairs = l.repairs.filter((r) => r.requestId !== event.requestId);
       if (event.outcome === 'workspace-gone')
         effects.push({ type: 'notify', text: `${state.workspaceId} is gone: the repair after ${event.requestId} is settled without a restart` });
+      if (event.outcome === 'abandoned')
+        effects.push({ type: 'notify', text: `${state.workspaceId} is left stopped: an operator abandoned the repair after ${event.requestId}` });
       break;
     case 'abandon-honoured':
       if (l.holder?.workflowId === event.workflowId) release(state, l.holder.requestId);

@@ -53,6 +53,7 @@ import {
 } from '../domain/workspace-entity.js';
 import { activities, nowIso, tagWorkflow } from './common.js';
 import { notifyFailure } from './notify.js';
+import { Abandonment } from './abandon.js';
 import { startAgainUntilRunning } from './restart.js';
 
 /** How often the entity describes its holder's run while someone holds the workspace. */
@@ -243,7 +244,7 @@ class WorkspaceEntity {
    * Ends when the closed holder's history is read and, if owed, the workspace runs again or Rigbox says it
    * is gone. Meanwhile the current details say why, and nothing is granted (that is the point).
    */
-  private async restartIfOwed(r: RepairOwed): Promise<'restarted' | 'not-owed' | 'workspace-gone'> {
+  private async restartIfOwed(r: RepairOwed): Promise<'restarted' | 'not-owed' | 'workspace-gone' | 'abandoned'> {
     const { workspaceId } = this;
     for (;;) {
       try {
@@ -254,13 +255,21 @@ class WorkspaceEntity {
         });
         log.warn('workspace holder closed without releasing', { workspaceId, holder: r.workflowId, restartOwed: left.restartOwed, why: left.why });
         if (!left.restartOwed) return 'not-owed';
-        await startAgainUntilRunning(workspaceId, (alert) => {
-          this.alert = alert;
-          this.render();
-        });
+        // The operator's way out of this loop: `rigsnap abandon rigsnap-workspace-<id> --reason …` (the
+        // `abandon` update on the entity), which leaves the workspace stopped and settles the repair.
+        const abandonment = new Abandonment(() => this.render());
+        await startAgainUntilRunning(
+          workspaceId,
+          (alert) => {
+            this.alert = alert;
+            this.render();
+          },
+          abandonment,
+        );
         return 'restarted';
       } catch (err) {
         if (hasFailureType(err, WORKSPACE_GONE)) return 'workspace-gone';
+        if (hasFailureType(err, 'Abandoned')) return 'abandoned';
         log.warn('repair after a closed holder failed; trying again', { workspaceId, holder: r.workflowId, error: String(err) });
         await sleep(RETRY_MS);
       }

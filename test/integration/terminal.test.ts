@@ -143,6 +143,44 @@ describe('the lock repairing a terminated holder whose workspace is gone', () =>
   }, 300_000);
 });
 
+describe('the workspace entity repairing a terminated holder', () => {
+  it('its endless restart has an operator’s way out: abandon on the entity leaves the workspace stopped, settles the repair and grants the next', async () => {
+    const workspaceId = `ws_entity_abandon_${process.pid}`;
+    emu.state.upsertWorkspace({ id: workspaceId, status: 'running', files: { v: '1' } });
+    emu.hooks.onCall = (c) => {
+      if (c.workspaceId === workspaceId && c.method === 'POST' && c.route.endsWith('/stop') && c.outcome === 'ok') emu.token = 'rotated-elsewhere';
+    };
+    try {
+      const h = await startSnapshot(workspaceId, 'terminated');
+      await eventually(async () => /keeps trying/.test((await h.query(progressQuery)).alert ?? ''), 90_000, 'the restart loop');
+      // Terminated: the entity owes the workspace a restart, which keeps failing (the token is still wrong).
+      await h.terminate('test: an operator terminates the stuck operation');
+      emu.hooks.onCall = undefined;
+      const entityId = `rigsnap-workspace-${workspaceId}`;
+      let answer: unknown;
+      await eventually(
+        async () => {
+          answer = await rig.abandon(entityId, { reason: 'workspace retired', by: 'ops-test' }).catch((e: unknown) => e);
+          return !(answer instanceof Error);
+        },
+        150_000,
+        'the entity’s repair loop to accept the abandon',
+      );
+      expect(answer).toMatchObject({ outcome: 'abandoned', by: 'ops-test', reason: 'workspace retired', workspaceId });
+      await eventually(() => lockIsFree(workspaceId), 30_000, 'the entity to be free');
+      expect(emu.state.workspace(workspaceId)!.status).toBe('stopped'); // left as it was, on purpose
+      expect((await temporal.client.workflow.getHandle(entityId).describe()).status.name).toBe('RUNNING');
+      // The next operation is granted (its preflight runs and, with the token back, it completes).
+      emu.token = TEST_TOKEN;
+      const next = await (await startSnapshot(workspaceId, 'after-abandon')).result();
+      expect(next.snapshot.name).toBe('after-abandon');
+    } finally {
+      emu.hooks.onCall = undefined;
+      emu.token = TEST_TOKEN;
+    }
+  }, 300_000);
+});
+
 describe('abandon', () => {
   it('ends a run stuck restarting its workspace: refused before the loop, then answered, recorded, the lock released', async () => {
     const workspaceId = `ws_abandon_${process.pid}`;
