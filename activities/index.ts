@@ -9,6 +9,7 @@ import { guarded } from './failures.js';
 import { heartbeating } from './heartbeat.js';
 import { createLockActivities, queueOnLockLegacy } from './lock.js';
 import { createWorkspaceEntityActivities } from './workspace-entity.js';
+import { createHoldsActivities } from './holds.js';
 import { createNotifyActivities } from './notify.js';
 import { createPruneActivities } from './prune.js';
 import { createSnapshotActivities, type PreflightInput, type PreflightResult } from './snapshots.js';
@@ -33,6 +34,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createPruneActivities(env),
     ...createLockActivities(env),
     ...createWorkspaceEntityActivities(env),
+    ...createHoldsActivities(env),
     ...createNotifyActivities(env),
     ...createAuditActivities(deps),
 

@@ -8,6 +8,7 @@ import { registerCancel } from './commands/cancel.js';
 import { registerCheckpoint } from './commands/checkpoint.js';
 import { registerDelete } from './commands/delete.js';
 import { registerFleet } from './commands/fleet.js';
+import { registerHolds } from './commands/holds.js';
 import { registerList } from './commands/list.js';
 import { registerPrune } from './commands/prune.js';
 import { registerRestore } from './commands/restore.js';
@@ -33,6 +34,7 @@ const COMMANDS = [
   registerSnapshot,
   registerRestore,
   registerDelete,
+  registerHolds,
   registerList,
   registerPrune,
   registerSchedule,

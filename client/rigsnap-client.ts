@@ -22,6 +22,8 @@ import { TemporalContext, type TemporalContextOptions } from './context.js';
 import { validateField } from './errors.js';
 import { awaitClosed, cancelRun, fleetBackupsOf, liveWorkersOf, progressOf, recentRuns, statusOf } from './inspection.js';
 import { lockStateOf, lockWaitOf } from './lock-view.js';
+import { holdSnapshot, holdsOf, setBaseline, unholdSnapshot, workspacesWithEntities, type HoldOptions } from './holds.js';
+import type { BaselineAnswer, Hold, HoldsView, UnholdAnswer } from '../domain/holds.js';
 import { fleetSummaryOf, startOperation, type OperationInput, type OperationResult, type PublicOperation } from './operations.js';
 import { RigsnapSchedules } from './schedules.js';
 import type {
@@ -163,6 +165,29 @@ export class RigsnapClient {
   /** Ends a checkpoint session (releasing one that ended is a no-op; see checkpoints.ts). */
   release(checkpointWorkflowId: string, input: ReleaseCheckpointInput = {}): Promise<ReleaseResult> {
     return releaseCheckpoint(this.context, checkpointWorkflowId, input);
+  }
+
+  // ---- holds and the baseline (client/holds.ts) ----------------------------------------------------
+
+  /** Holds a snapshot: every prune keeps it and `deleteSnapshot` refuses it (type `Held`) until unheld or `until`. */
+  hold(workspaceId: string, snapshotId: string, options: HoldOptions): Promise<Hold> {
+    return holdSnapshot(this.context, workspaceId, snapshotId, options);
+  }
+  /** Ends a snapshot's manual hold; the answer names the holds that remain. */
+  unhold(workspaceId: string, snapshotId: string, by?: string): Promise<UnholdAnswer> {
+    return unholdSnapshot(this.context, workspaceId, snapshotId, by);
+  }
+  /** A workspace's active holds, the overrides of forced deletes, and its baseline. */
+  holds(workspaceId: string): Promise<HoldsView> {
+    return holdsOf(this.context, workspaceId);
+  }
+  /** The workspaces that have holds state (found by visibility, for listing). */
+  workspacesWithHolds(): Promise<string[]> {
+    return workspacesWithEntities(this.context);
+  }
+  /** Makes a snapshot the workspace's team baseline, and holds it. */
+  setBaseline(workspaceId: string, snapshotId: string, by?: string): Promise<BaselineAnswer> {
+    return setBaseline(this.context, workspaceId, snapshotId, by);
   }
 
   // ---- the backup audit's schedule -----------------------------------------------------------------

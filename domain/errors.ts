@@ -26,6 +26,8 @@ export const ERROR_TABLE = {
    * (the same shape as the result), so alerts on failed workflows fire and nothing is hidden.
    */
   PartialFailure: { retryable: false, summary: 'some workspaces of the fleet could not be backed up' },
+  /** The snapshot is held (domain/holds.ts): the message names the hold; only a forced delete with a reason overrides it. */
+  Held: { retryable: false, summary: 'the snapshot is held and was not deleted' },
 } as const satisfies Record<string, { retryable: boolean; summary: string }>;
 
 export type ErrorType = keyof typeof ERROR_TABLE;
@@ -66,4 +68,5 @@ export const ERROR_ADVICE: Record<ErrorType, string> = {
   BadResponse: 'Rigbox answered in an unexpected shape; check RIGBOX_API_URL points at the Rigbox API',
   Timeout: 'the workspace is stuck in a transition; check it in Rigbox, or raise RIGSNAP_MAX_WAIT_MS',
   PartialFailure: 'see the failed workspaces and their error types in the summary; re-run the fleet backup for them',
+  Held: 'see who holds it with `rigsnap holds <workspace>`; release it with `rigsnap unhold <workspace> <snapshot>`, or override with `rigsnap delete --force --reason <why>`',
 };

@@ -22,4 +22,10 @@ export const PATCHES = {
    * and release to it; operations that took the old lock before this finish on it.
    */
   entity2026_12: 'entity-2026-12',
+  /**
+   * Holds (issue 20): deleteSnapshot and prune ask the workspace entity before deleting (held snapshots
+   * are refused or kept) and report what they deleted; a checkpoint holds its snapshot while open; a
+   * restore holds its safety snapshot for 24 h.
+   */
+  holds2026_12: 'holds-2026-12',
 } as const;

@@ -1,0 +1,121 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Worker } from '@temporalio/worker';
+import { workflowIds } from '../../domain/index.js';
+import { startEmulator, type Emulator } from '../../emulator/index.js';
+import { RigsnapClient, RigsnapError } from '../../client/index.js';
+import { TEST_TOKEN, connectTestTemporal, createTestWorker, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.js';
+
+/**
+ * Holds (issue 20) against a real dev server and the emulator: what prune keeps, what delete refuses,
+ * what a forced delete records, and that holds outlive the worker and a terminated entity.
+ */
+
+let temporal: TestTemporal;
+let emu: Emulator;
+let worker: Worker;
+let running: Promise<void>;
+let rig: RigsnapClient;
+const taskQueue = uniqueTaskQueue('holds');
+
+async function startWorker(): Promise<void> {
+  worker = await createTestWorker({ temporal, taskQueue, rigboxUrl: emu.url });
+  running = worker.run();
+}
+
+beforeAll(async () => {
+  temporal = await connectTestTemporal();
+  emu = await startEmulator({
+    token: TEST_TOKEN,
+    delays: { stopMs: 50, startMs: 50, snapshotMs: 20, restoreMs: 20, latencyMs: 0 },
+    seedWorkspaces: [
+      { id: 'ws_hold_prune', status: 'running', files: { 'a.txt': 'one' } },
+      { id: 'ws_hold_del', status: 'running', files: { 'a.txt': 'one' } },
+      { id: 'ws_hold_restart', status: 'running', files: { 'a.txt': 'one' } },
+    ],
+  });
+  await startWorker();
+  rig = await RigsnapClient.connect({ address: temporal.address, taskQueue, env: { RIGSNAP_IDENTITY: 'ann@test' } });
+});
+
+afterAll(async () => {
+  await rig?.close();
+  worker?.shutdown();
+  await running;
+  await emu?.close();
+  await temporal?.close();
+});
+
+const ids = (ws: string) => emu.state.snapshotsOf(ws).map((s) => s.id);
+
+describe('holds', () => {
+  it('a held snapshot is kept by prune (dry run and real) with the reason "hold: <reason>"', async () => {
+    const ws = 'ws_hold_prune';
+    const made = [];
+    for (const n of [1, 2, 3, 4]) made.push((await rig.snapshot({ workspaceId: ws, name: `daily-${n}` })).snapshot);
+    const oldest = made[0]!;
+    await rig.hold(ws, oldest.id, { reason: 'audit evidence' });
+
+    const dry = await rig.prune({ workspaceId: ws, namePrefix: 'daily-', retention: { keepLast: 1 }, dryRun: true });
+    expect(dry.kept.find((k) => k.snapshot.id === oldest.id)?.reasons).toContain('hold: audit evidence');
+    expect(dry.deleted.map((s) => s.id)).not.toContain(oldest.id);
+
+    const real = await rig.prune({ workspaceId: ws, namePrefix: 'daily-', retention: { keepLast: 1 } });
+    expect(real.deletedCount).toBe(2);
+    expect(ids(ws)).toContain(oldest.id);
+    expect(ids(ws)).toContain(made[3]!.id);
+    expect(ids(ws)).not.toContain(made[1]!.id);
+  });
+
+  it('a delete of a held snapshot is refused with Held naming the hold; forced with a reason it goes and the override is recorded', async () => {
+    const ws = 'ws_hold_del';
+    const snap = (await rig.snapshot({ workspaceId: ws, name: 'known-good' })).snapshot;
+    await rig.hold(ws, snap.id, { reason: 'known-good for the release', until: '7d' });
+
+    const refused = await rig.deleteSnapshot({ workspaceId: ws, snapshotId: snap.id }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(RigsnapError);
+    expect(refused).toMatchObject({ type: 'Held' });
+    expect((refused as Error).message).toMatch(/known-good for the release/);
+    expect((refused as Error).message).toMatch(/rigsnap unhold ws_hold_del/);
+    expect(ids(ws)).toContain(snap.id);
+
+    // A forced delete without a reason is bad input: nothing is started.
+    const noReason = await rig.startDeleteSnapshot({ workspaceId: ws, snapshotId: snap.id, force: true }).catch((e: unknown) => e);
+    expect(noReason).toMatchObject({ type: 'InvalidInput', fields: ['reason'] });
+
+    const forced = await rig.deleteSnapshot({ workspaceId: ws, snapshotId: snap.id, force: true, reason: 'disk quota, approved by ops' });
+    expect(forced.override).toMatchObject({ snapshotId: snap.id, reason: 'disk quota, approved by ops', by: 'ann@test' });
+    expect(ids(ws)).not.toContain(snap.id);
+    const view = await rig.holds(ws);
+    expect(view.holds.filter((h) => h.snapshotId === snap.id)).toEqual([]);
+    expect(view.overrides).toEqual([expect.objectContaining({ snapshotId: snap.id, reason: 'disk quota, approved by ops', by: 'ann@test' })]);
+    expect(view.overrides[0]!.overridden[0]).toMatchObject({ reason: 'known-good for the release' });
+    // A snapshot rigsnap deleted cannot be held again (the entity remembers it).
+    await expect(rig.hold(ws, snap.id, { reason: 'too late' })).rejects.toMatchObject({ type: 'Rejected' });
+
+    // Unheld, a snapshot deletes without force.
+    const other = (await rig.snapshot({ workspaceId: ws, name: 'scratch' })).snapshot;
+    await rig.hold(ws, other.id, { reason: 'for a moment' });
+    expect((await rig.unhold(ws, other.id)).released).toHaveLength(1);
+    await rig.deleteSnapshot({ workspaceId: ws, snapshotId: other.id });
+    expect(ids(ws)).not.toContain(other.id);
+  });
+
+  it('holds survive a worker restart and a terminated entity (recovered with its holds)', async () => {
+    const ws = 'ws_hold_restart';
+    const snap = (await rig.snapshot({ workspaceId: ws, name: 'keep-me' })).snapshot;
+    await rig.hold(ws, snap.id, { reason: 'survives restarts' });
+
+    worker.shutdown();
+    await running;
+    await startWorker();
+    expect((await rig.holds(ws)).holds.map((h) => h.reason)).toEqual(['survives restarts']);
+
+    await rig.temporal.workflow.getHandle(workflowIds.workspace(ws)).terminate('test: an operator terminates the entity');
+    // The next delete recovers the entity from its closed run's state: the hold is still there.
+    await expect(rig.deleteSnapshot({ workspaceId: ws, snapshotId: snap.id })).rejects.toMatchObject({ type: 'Held' });
+    expect(ids(ws)).toContain(snap.id);
+    const desc = await rig.temporal.workflow.getHandle(workflowIds.workspace(ws)).describe();
+    expect(desc.status.name).toBe('RUNNING');
+    expect((await rig.holds(ws)).holds.map((h) => h.reason)).toEqual(['survives restarts']);
+  });
+});
