@@ -139,6 +139,10 @@ export function isActive(hold: Hold, at: string): boolean {
   return hold.until === null || Date.parse(hold.until) > Date.parse(at);
 }
 
+export function untilPassed(hold: Hold, at: string): boolean {
+  return !isActive(hold, at);
+}
+
 export function activeHolds(section: HoldsSection, at: string, snapshotId?: string): Hold[] {
   return section.items.filter((h) => isActive(h, at) && (snapshotId === undefined || h.snapshotId === snapshotId));
 }
