@@ -22,6 +22,7 @@ import { TemporalContext, type TemporalContextOptions } from './context.js';
 import { validateField } from './errors.js';
 import { awaitClosed, cancelRun, fleetBackupsOf, liveWorkersOf, progressOf, recentRuns, statusOf } from './inspection.js';
 import { lockStateOf, lockWaitOf } from './lock-view.js';
+import { invalidInput } from './errors.js';
 import { holdSnapshot, holdsOf, setBaseline, unholdSnapshot, workspacesWithEntities, type HoldOptions } from './holds.js';
 import type { BaselineAnswer, Hold, HoldsView, UnholdAnswer } from '../domain/holds.js';
 import { fleetSummaryOf, startOperation, type OperationInput, type OperationResult, type PublicOperation } from './operations.js';
@@ -110,8 +111,21 @@ export class RigsnapClient {
 
   startSnapshot = (input: SnapshotWorkspaceInput, opts?: StartOptions) => this.start('snapshot', input, opts);
   snapshot = (input: SnapshotWorkspaceInput, opts?: StartOptions) => this.execute('snapshot', input, opts);
-  startRestore = (input: RestoreWorkspaceInput, opts?: StartOptions) => this.start('restore', input, opts);
-  restore = (input: RestoreWorkspaceInput, opts?: StartOptions) => this.execute('restore', input, opts);
+  /** A restore takes a safety snapshot (held 24 h) first unless `keepCurrent: false`: the client's default is the safe one. */
+  startRestore = (input: RestoreWorkspaceInput, opts?: StartOptions) => this.start('restore', { keepCurrent: true, ...input }, opts);
+  restore = (input: RestoreWorkspaceInput, opts?: StartOptions) => this.execute('restore', { keepCurrent: true, ...input }, opts);
+  /**
+   * A snapshot id, or the id of the one snapshot of the workspace with this name. Not unique or not
+   * found: InvalidInput naming the candidates.
+   */
+  async resolveSnapshot(workspaceId: string, idOrName: string): Promise<string> {
+    if (idOrName.startsWith('snap_')) return idOrName;
+    const { snapshots } = await this.listSnapshots({ workspaceId });
+    const named = snapshots.filter((s) => s.name === idOrName);
+    if (named.length === 1) return named[0]!.id;
+    if (named.length === 0) throw invalidInput(`snapshot: ${workspaceId} has no snapshot named "${idOrName}" (see \`rigsnap list ${workspaceId}\`)`, ['snapshotId']);
+    throw invalidInput(`snapshot: ${named.length} snapshots of ${workspaceId} are named "${idOrName}"; name one by id: ${named.map((s) => `${s.id} (${s.created_at})`).join(', ')}`, ['snapshotId']);
+  }
   /** Deleting a snapshot is naturally idempotent: its workflow id has no request key. */
   startDeleteSnapshot = (input: DeleteSnapshotInput) => this.start('delete', input);
   deleteSnapshot = (input: DeleteSnapshotInput) => this.execute('delete', input);

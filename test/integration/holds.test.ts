@@ -31,6 +31,8 @@ beforeAll(async () => {
       { id: 'ws_hold_prune', status: 'running', files: { 'a.txt': 'one' } },
       { id: 'ws_hold_del', status: 'running', files: { 'a.txt': 'one' } },
       { id: 'ws_hold_restart', status: 'running', files: { 'a.txt': 'one' } },
+      { id: 'ws_hold_cp', status: 'running', files: { 'a.txt': 'one' } },
+      { id: 'ws_hold_restore', status: 'running', files: { 'model.txt': 'v2' } },
     ],
   });
   await startWorker();
@@ -117,5 +119,56 @@ describe('holds', () => {
     const desc = await rig.temporal.workflow.getHandle(workflowIds.workspace(ws)).describe();
     expect(desc.status.name).toBe('RUNNING');
     expect((await rig.holds(ws)).holds.map((h) => h.reason)).toEqual(['survives restarts']);
+  });
+
+  it("a checkpoint's snapshot is held while the checkpoint is open: delete is refused; release ends the hold", async () => {
+    const ws = 'ws_hold_cp';
+    const started = await rig.startCheckpoint({ workspaceId: ws, name: 'pre-demo', ttl: '2h' });
+    const active = await rig.awaitCheckpointActive(started.workflowId);
+    const snapshotId = active.snapshotId;
+    const held = await rig.holds(ws);
+    expect(held.holds).toEqual([expect.objectContaining({ snapshotId, kind: 'checkpoint', owner: started.workflowId })]);
+    expect(Date.parse(held.holds[0]!.until!)).toBeGreaterThan(Date.now() + 3600_000);
+
+    await expect(rig.deleteSnapshot({ workspaceId: ws, snapshotId })).rejects.toMatchObject({ type: 'Held' });
+    expect(ids(ws)).toContain(snapshotId);
+
+    await rig.release(started.workflowId);
+    expect((await rig.holds(ws)).holds).toEqual([]);
+    await rig.deleteSnapshot({ workspaceId: ws, snapshotId });
+    expect(ids(ws)).not.toContain(snapshotId);
+  });
+
+  it('release --delete-snapshot of a snapshot deleted outside rigsnap succeeds', async () => {
+    const ws = 'ws_hold_cp';
+    const started = await rig.startCheckpoint({ workspaceId: ws, name: 'gone-demo', ttl: '2h' });
+    const active = await rig.awaitCheckpointActive(started.workflowId);
+    emu.state.deleteSnapshot(active.snapshotId);
+    const released = await rig.release(started.workflowId, { deleteSnapshot: true });
+    expect(released).toMatchObject({ released: true });
+    expect(ids(ws)).not.toContain(active.snapshotId);
+  });
+
+  it('a restore takes a safety snapshot by default (client), held for 24 h; a snapshot name unique in the workspace is accepted', async () => {
+    const ws = 'ws_hold_restore';
+    const good = (await rig.snapshot({ workspaceId: ws, name: 'stable-model-v2' })).snapshot;
+    emu.state.data.workspaces[ws]!.files = { 'model.txt': 'broken' };
+    const id = await rig.resolveSnapshot(ws, 'stable-model-v2');
+    expect(id).toBe(good.id);
+    const restored = await rig.restore({ workspaceId: ws, snapshotId: id });
+    expect(restored.safetySnapshot).not.toBeNull();
+    expect(emu.state.workspace(ws)!.files).toEqual({ 'model.txt': 'v2' });
+    const safety = (await rig.holds(ws)).holds.find((h) => h.snapshotId === restored.safetySnapshot!.id);
+    expect(safety).toMatchObject({ kind: 'safety' });
+    const hours = (Date.parse(safety!.until!) - Date.now()) / 3600_000;
+    expect(hours).toBeGreaterThan(23);
+    expect(hours).toBeLessThanOrEqual(24);
+
+    // Two snapshots with one name: the candidates are listed.
+    await rig.snapshot({ workspaceId: ws, name: 'twice' });
+    await rig.snapshot({ workspaceId: ws, name: 'twice' });
+    const err = await rig.resolveSnapshot(ws, 'twice').catch((e: unknown) => e);
+    expect(err).toMatchObject({ type: 'InvalidInput' });
+    expect((err as Error).message).toMatch(/2 snapshots of ws_hold_restore are named "twice"; name one by id: snap_/);
   });
 });

@@ -233,9 +233,9 @@ describe('parseInput: bad inputs are refused with a message naming the field', (
   });
 
   it('two unknown fields are named in one issue', () => {
-    const r = refused(parseInput(DeleteSnapshotInput, { ...restoreOk, force: true, dryrun: true }));
-    expect(r.fields).toEqual(['force', 'dryrun']);
-    expect(r.message).toBe('force, dryrun: unknown fields (check the spelling)');
+    const r = refused(parseInput(DeleteSnapshotInput, { ...restoreOk, forse: true, dryrun: true }));
+    expect(r.fields).toEqual(['forse', 'dryrun']);
+    expect(r.message).toBe('forse, dryrun: unknown fields (check the spelling)');
   });
 
   it('a non-object input is refused as a whole', () => {
@@ -544,6 +544,7 @@ describe('errors', () => {
   it('NON_RETRYABLE_ERROR_TYPES matches the table', () => {
     expect([...NON_RETRYABLE_ERROR_TYPES].sort()).toEqual([
       'BadResponse',
+      'Held',
       'InvalidInput',
       'InvalidRequest',
       'NotFound',

@@ -13,8 +13,9 @@ const T0 = Date.parse('2026-12-01T00:00:00.000Z');
 const snap = fc.constantFrom(...SNAPS);
 const wf = fc.constantFrom('delete-1', 'prune-2');
 
-type Gen = { event: Omit<HoldsEvent, 'at'>; advanceMs: number };
-const arbEvent: fc.Arbitrary<Omit<HoldsEvent, 'at'>> = fc.oneof(
+type Unstamped = HoldsEvent extends infer E ? (E extends HoldsEvent ? Omit<E, 'at'> : never) : never;
+type Gen = { event: Unstamped; advanceMs: number };
+const arbEvent: fc.Arbitrary<Unstamped> = fc.oneof(
   fc.tuple(snap, fc.option(fc.integer({ min: 1, max: 5 }), { nil: undefined }), fc.constantFrom('manual' as const, 'checkpoint' as const)).map(([snapshotId, untilH, kind]) => ({
     type: 'hold' as const,
     request: { snapshotId, reason: `keep ${snapshotId}`, by: 'ann', kind, ...(kind === 'checkpoint' ? { owner: 'cp-1' } : {}), ...(untilH ? { until: `+${untilH}` } : {}) },
@@ -30,7 +31,7 @@ const arbEvent: fc.Arbitrary<Omit<HoldsEvent, 'at'>> = fc.oneof(
 const arbGen: fc.Arbitrary<Gen> = fc.record({ event: arbEvent, advanceMs: fc.integer({ min: 0, max: 2 * 3600_000 }) });
 
 /** `until: "+N"` in the generator is N hours after the event's time. */
-function concrete(e: Omit<HoldsEvent, 'at'>, at: number): HoldsEvent {
+function concrete(e: Unstamped, at: number): HoldsEvent {
   const iso = new Date(at).toISOString();
   if (e.type === 'hold' && typeof e.request.until === 'string' && e.request.until.startsWith('+'))
     return { ...e, request: { ...e.request, until: new Date(at + Number(e.request.until.slice(1)) * 3600_000).toISOString() }, at: iso };
