@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { ClientConfigError, RigsnapError, TemporalConnectionError } from '../client/errors.js';
 import { registerAudit } from './commands/audit.js';
+import { registerBaseline } from './commands/baseline.js';
 import { registerCancel } from './commands/cancel.js';
 import { registerCheckpoint } from './commands/checkpoint.js';
 import { registerDelete } from './commands/delete.js';
@@ -35,6 +36,7 @@ const COMMANDS = [
   registerRestore,
   registerDelete,
   registerHolds,
+  registerBaseline,
   registerList,
   registerPrune,
   registerSchedule,

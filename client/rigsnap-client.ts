@@ -204,6 +204,20 @@ export class RigsnapClient {
     return setBaseline(this.context, workspaceId, snapshotId, by);
   }
 
+  /**
+   * Restores the workspace's baseline into it, with a safety snapshot first (held 24 h). Rigbox restores
+   * only into the workspace a snapshot belongs to: the baseline resets this workspace, no other.
+   */
+  async startReset(workspaceId: string, opts?: StartOptions): Promise<StartedOperation<OperationResult<'restore'>>> {
+    const { baseline } = await this.holds(workspaceId);
+    if (!baseline.snapshotId)
+      throw invalidInput(`workspace: ${workspaceId} has no baseline; set one with \`rigsnap baseline set ${workspaceId} <snapshot>\``, ['workspaceId']);
+    return this.startRestore({ workspaceId, snapshotId: baseline.snapshotId, keepCurrent: true }, opts);
+  }
+  async reset(workspaceId: string, opts?: StartOptions): Promise<OperationResult<'restore'>> {
+    return (await this.startReset(workspaceId, opts)).result();
+  }
+
   // ---- the backup audit's schedule -----------------------------------------------------------------
 
   /** Creates (or updates) `rigsnap-audit`: the audit every `every`, notifying only when something needs attention. */

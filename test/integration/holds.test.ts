@@ -33,6 +33,7 @@ beforeAll(async () => {
       { id: 'ws_hold_restart', status: 'running', files: { 'a.txt': 'one' } },
       { id: 'ws_hold_cp', status: 'running', files: { 'a.txt': 'one' } },
       { id: 'ws_hold_restore', status: 'running', files: { 'model.txt': 'v2' } },
+      { id: 'ws_hold_base', status: 'running', files: { 'data.csv': 'known-good' } },
     ],
   });
   await startWorker();
@@ -170,5 +171,29 @@ describe('holds', () => {
     const err = await rig.resolveSnapshot(ws, 'twice').catch((e: unknown) => e);
     expect(err).toMatchObject({ type: 'InvalidInput' });
     expect((err as Error).message).toMatch(/2 snapshots of ws_hold_restore are named "twice"; name one by id: snap_/);
+  });
+
+  it('baseline: set holds it; reset restores it with a held safety snapshot first; the content is back', async () => {
+    const ws = 'ws_hold_base';
+    const good = (await rig.snapshot({ workspaceId: ws, name: 'team-baseline' })).snapshot;
+    await expect(rig.startReset(ws)).rejects.toMatchObject({ type: 'InvalidInput' });
+    const set = await rig.setBaseline(ws, good.id);
+    expect(set).toMatchObject({ status: 'set', previous: null, baseline: { snapshotId: good.id, by: 'ann@test' } });
+    expect((await rig.holds(ws)).holds).toEqual([expect.objectContaining({ snapshotId: good.id, kind: 'baseline' })]);
+    await expect(rig.deleteSnapshot({ workspaceId: ws, snapshotId: good.id })).rejects.toMatchObject({ type: 'Held' });
+
+    emu.state.data.workspaces[ws]!.files = { 'data.csv': 'experiment gone wrong', 'junk.log': 'x' };
+    const reset = await rig.reset(ws);
+    expect(reset.restored.id).toBe(good.id);
+    expect(emu.state.workspace(ws)!.files).toEqual({ 'data.csv': 'known-good' });
+    expect(emu.state.workspace(ws)!.status).toBe('running');
+    const safety = reset.safetySnapshot!;
+    expect(emu.state.data.snapshots[safety.id]!.files).toEqual({ 'data.csv': 'experiment gone wrong', 'junk.log': 'x' });
+    expect((await rig.holds(ws)).holds.map((h) => [h.snapshotId, h.kind]).sort()).toEqual(
+      [
+        [good.id, 'baseline'],
+        [safety.id, 'safety'],
+      ].sort(),
+    );
   });
 });
