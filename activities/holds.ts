@@ -46,7 +46,10 @@ function client(env: ActivityEnv) {
   return env.deps.temporal.client;
 }
 
-async function authoriseDeletes(env: ActivityEnv, input: { workspaceId: string; request: DeleteAuthorisationRequest; updateId: string }): Promise<DeleteAuthorisation> {
+async function authoriseDeletes(
+  env: ActivityEnv,
+  input: { workspaceId: string; request: DeleteAuthorisationRequest; updateId: string },
+): Promise<DeleteAuthorisation> {
   return onEntity(env, input.workspaceId, (start) =>
     client(env).workflow.executeUpdateWithStart(authoriseDeletesUpdate, { args: [input.request], updateId: input.updateId, startWorkflowOperation: start }),
   );
@@ -76,7 +79,9 @@ async function readHolds(env: ActivityEnv, input: { workspaceId: string }): Prom
 
 async function settleDeletes(env: ActivityEnv, input: { workspaceId: string; workflowId: string; deleted: string[] }): Promise<void> {
   await recoverEntity(env, input.workspaceId).catch(() => undefined);
-  await client(env).workflow.getHandle(workflowIds.workspace(input.workspaceId)).signal(deletesSettledSignal, { workflowId: input.workflowId, deleted: input.deleted });
+  await client(env)
+    .workflow.getHandle(workflowIds.workspace(input.workspaceId))
+    .signal(deletesSettledSignal, { workflowId: input.workflowId, deleted: input.deleted });
 }
 
 export function createHoldsActivities(env: ActivityEnv) {

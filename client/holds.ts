@@ -43,7 +43,8 @@ export function untilOf(until: string | undefined, now = Date.now()): string | n
   const ms = parseDuration(until);
   if (ms !== undefined) return new Date(now + ms).toISOString();
   const t = Date.parse(until);
-  if (Number.isNaN(t) || !/^\d{4}-\d{2}-\d{2}/.test(until)) throw invalidInput(`until: must be an ISO date (2026-12-24 or 2026-12-24T18:00:00Z) or a duration (2h, 7d), not "${until}"`, ['until']);
+  if (Number.isNaN(t) || !/^\d{4}-\d{2}-\d{2}/.test(until))
+    throw invalidInput(`until: must be an ISO date (2026-12-24 or 2026-12-24T18:00:00Z) or a duration (2h, 7d), not "${until}"`, ['until']);
   if (t <= now) throw invalidInput(`until: ${until} has already passed`, ['until']);
   return new Date(t).toISOString();
 }
@@ -102,8 +103,11 @@ export async function holdSnapshot(ctx: TemporalContext, workspaceId: string, sn
   const snap = validateField('snapshotId', SnapshotId, snapshotId);
   const reason = validateField('reason', z.string().trim().min(1, { error: 'must say why' }).max(500), options.reason);
   const request = { snapshotId: snap, reason, by: options.by ?? ctx.client.options.identity ?? 'unknown', until: untilOf(options.until) };
-  const answer = await onEntity(ctx, ws, (start) => ctx.client.workflow.executeUpdateWithStart(holdSnapshotUpdate, { args: [request], startWorkflowOperation: start }));
-  if (answer.status === 'refused') throw new RigsnapError({ type: 'Rejected', message: `${snap} of ${ws} was not held: ${answer.reason}`, workflowId: workflowIds.workspace(ws) });
+  const answer = await onEntity(ctx, ws, (start) =>
+    ctx.client.workflow.executeUpdateWithStart(holdSnapshotUpdate, { args: [request], startWorkflowOperation: start }),
+  );
+  if (answer.status === 'refused')
+    throw new RigsnapError({ type: 'Rejected', message: `${snap} of ${ws} was not held: ${answer.reason}`, workflowId: workflowIds.workspace(ws) });
   return answer.hold;
 }
 
@@ -120,8 +124,15 @@ export async function setBaseline(ctx: TemporalContext, workspaceId: string, sna
   const ws = validateField('workspaceId', WorkspaceId, workspaceId);
   const snap = validateField('snapshotId', SnapshotId, snapshotId);
   const request = { snapshotId: snap, by: by ?? ctx.client.options.identity ?? 'unknown' };
-  const answer = await onEntity(ctx, ws, (start) => ctx.client.workflow.executeUpdateWithStart(setBaselineUpdate, { args: [request], startWorkflowOperation: start }));
-  if (answer.status === 'refused') throw new RigsnapError({ type: 'Rejected', message: `${snap} was not made the baseline of ${ws}: ${answer.reason}`, workflowId: workflowIds.workspace(ws) });
+  const answer = await onEntity(ctx, ws, (start) =>
+    ctx.client.workflow.executeUpdateWithStart(setBaselineUpdate, { args: [request], startWorkflowOperation: start }),
+  );
+  if (answer.status === 'refused')
+    throw new RigsnapError({
+      type: 'Rejected',
+      message: `${snap} was not made the baseline of ${ws}: ${answer.reason}`,
+      workflowId: workflowIds.workspace(ws),
+    });
   return answer;
 }
 

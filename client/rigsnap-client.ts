@@ -123,8 +123,12 @@ export class RigsnapClient {
     const { snapshots } = await this.listSnapshots({ workspaceId });
     const named = snapshots.filter((s) => s.name === idOrName);
     if (named.length === 1) return named[0]!.id;
-    if (named.length === 0) throw invalidInput(`snapshot: ${workspaceId} has no snapshot named "${idOrName}" (see \`rigsnap list ${workspaceId}\`)`, ['snapshotId']);
-    throw invalidInput(`snapshot: ${named.length} snapshots of ${workspaceId} are named "${idOrName}"; name one by id: ${named.map((s) => `${s.id} (${s.created_at})`).join(', ')}`, ['snapshotId']);
+    if (named.length === 0)
+      throw invalidInput(`snapshot: ${workspaceId} has no snapshot named "${idOrName}" (see \`rigsnap list ${workspaceId}\`)`, ['snapshotId']);
+    throw invalidInput(
+      `snapshot: ${named.length} snapshots of ${workspaceId} are named "${idOrName}"; name one by id: ${named.map((s) => `${s.id} (${s.created_at})`).join(', ')}`,
+      ['snapshotId'],
+    );
   }
   /** Deleting a snapshot is naturally idempotent: its workflow id has no request key. */
   startDeleteSnapshot = (input: DeleteSnapshotInput) => this.start('delete', input);

@@ -206,7 +206,15 @@ function hold(s: Required<HoldsSection>, r: HoldRequest, at: string): HoldAnswer
   const refused = refuseHoldRequest(r) ?? deletionBlocksHold(s, r.snapshotId, at);
   if (refused) return { status: 'refused', reason: refused };
   const kind = r.kind ?? 'manual';
-  const h: Hold = { id: holdId(kind, r.owner, r.snapshotId), snapshotId: r.snapshotId, reason: r.reason.trim(), by: r.by, until: r.until ?? null, since: at, kind };
+  const h: Hold = {
+    id: holdId(kind, r.owner, r.snapshotId),
+    snapshotId: r.snapshotId,
+    reason: r.reason.trim(),
+    by: r.by,
+    until: r.until ?? null,
+    since: at,
+    kind,
+  };
   if (r.owner) h.owner = r.owner;
   const i = s.items.findIndex((x) => x.id === h.id);
   if (i >= 0) s.items[i] = { ...h, since: s.items[i]!.since ?? at };
@@ -275,7 +283,8 @@ export function stepHolds(
       const held = hold(s, { snapshotId, by, reason: 'team baseline', kind: 'baseline' }, event.at);
       if (held.status === 'refused') return { holds: s, baseline, answer: held };
       // The previous baseline is no longer the one to reset to: its baseline hold ends.
-      if (baseline.snapshotId && baseline.snapshotId !== snapshotId) s.items = s.items.filter((h) => h.id !== holdId('baseline', undefined, baseline.snapshotId!));
+      if (baseline.snapshotId && baseline.snapshotId !== snapshotId)
+        s.items = s.items.filter((h) => h.id !== holdId('baseline', undefined, baseline.snapshotId!));
       const next: BaselineSection = { snapshotId, setAt: event.at, by };
       return { holds: s, baseline: next, answer: { status: 'set', baseline: next, previous: baseline.snapshotId } };
     }
@@ -296,8 +305,6 @@ export function holdsView(workspaceId: string, holds: Partial<HoldsSection> | un
 
 /** The message of a refused delete: names the hold and how to release it. */
 export function heldMessage(workspaceId: string, snapshotId: string, holds: Hold[]): string {
-  const what = holds
-    .map((h) => `"${h.reason}" (${h.kind ?? 'manual'}, by ${h.by}${h.until ? `, until ${h.until}` : ''})`)
-    .join('; ');
+  const what = holds.map((h) => `"${h.reason}" (${h.kind ?? 'manual'}, by ${h.by}${h.until ? `, until ${h.until}` : ''})`).join('; ');
   return `${snapshotId} of ${workspaceId} is held: ${what}. Release it with \`rigsnap unhold ${workspaceId} ${snapshotId}\`, or override with \`rigsnap delete ${workspaceId} ${snapshotId} --force --reason <why>\``;
 }

@@ -49,7 +49,7 @@ export function selectRetention(
   const timeZone = policy.timezone ?? 'UTC';
 
   const reasons = new Map<string, string[]>();
-  const keep = (s: RigboxSnapshot, reason: RetentionReason | string) => {
+  const keep = (s: RigboxSnapshot, reason: string) => {
     const list = reasons.get(s.id) ?? [];
     if (!list.includes(reason)) list.push(reason);
     reasons.set(s.id, list);

@@ -153,7 +153,14 @@ async function holdCheckpoint(workspaceId: string, snapshot: RigboxSnapshot, nam
   const { workflowId, runId } = workflowInfo();
   await activities('quickCall', `hold checkpoint ${snapshot.id} of ${workspaceId}`).holdAutomatically({
     workspaceId,
-    request: { snapshotId: snapshot.id, reason: `checkpoint "${name}" is open (${workflowId})`, by: requestedBy(), until, kind: 'checkpoint', owner: workflowId },
+    request: {
+      snapshotId: snapshot.id,
+      reason: `checkpoint "${name}" is open (${workflowId})`,
+      by: requestedBy(),
+      until,
+      kind: 'checkpoint',
+      owner: workflowId,
+    },
     updateId: `${workflowId}/${runId}/hold`,
   });
 }

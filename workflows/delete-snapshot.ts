@@ -23,10 +23,17 @@ export async function deleteAuthorised<T>(
   workspaceId: string,
   snapshotIds: string[],
   opts: { force?: boolean; reason?: string; key: string },
-  del: (allowed: string[], refused: Array<{ snapshotId: string; holds: HoldOverride['overridden'] }>, overrides: HoldOverride[]) => Promise<{ result: T; deleted: string[] }>,
+  del: (
+    allowed: string[],
+    refused: Array<{ snapshotId: string; holds: HoldOverride['overridden'] }>,
+    overrides: HoldOverride[],
+  ) => Promise<{ result: T; deleted: string[] }>,
 ): Promise<T> {
   const info = workflowInfo();
-  const auth = await activities('quickCall', `may ${snapshotIds.length === 1 ? snapshotIds[0] : `${snapshotIds.length} snapshots`} of ${workspaceId} be deleted?`).authoriseDeletes({
+  const auth = await activities(
+    'quickCall',
+    `may ${snapshotIds.length === 1 ? snapshotIds[0] : `${snapshotIds.length} snapshots`} of ${workspaceId} be deleted?`,
+  ).authoriseDeletes({
     workspaceId,
     request: { snapshotIds, workflowId: info.workflowId, by: requestedBy(), ...(opts.force ? { force: true, reason: opts.reason } : {}) },
     updateId: `${info.workflowId}/${info.runId}/authorise-${opts.key}`,
@@ -61,7 +68,13 @@ export async function deleteSnapshot(rawInput: DeleteSnapshotInput): Promise<Del
         return { workspaceId, snapshotId, snapshot };
       }
       return deleteAuthorised(workspaceId, [snapshotId], { force: input.force, reason: input.reason, key: 'delete' }, async (allowed, refused, overrides) => {
-        if (!allowed.length) throw ApplicationFailure.create({ type: 'Held', message: heldMessage(workspaceId, snapshotId, refused[0]!.holds), nonRetryable: true, details: [{ holds: refused[0]!.holds }] });
+        if (!allowed.length)
+          throw ApplicationFailure.create({
+            type: 'Held',
+            message: heldMessage(workspaceId, snapshotId, refused[0]!.holds),
+            nonRetryable: true,
+            details: [{ holds: refused[0]!.holds }],
+          });
         await deleteOne();
         return { result: { workspaceId, snapshotId, snapshot, ...(overrides[0] ? { override: overrides[0] } : {}) }, deleted: [snapshotId] };
       });

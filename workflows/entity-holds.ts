@@ -19,8 +19,12 @@ import {
   refuseHoldRequest,
   refuseUnholdRequest,
   type BaselineAnswer,
+  type BaselineRequest,
   type DeleteAuthorisation,
+  type DeleteAuthorisationRequest,
   type HoldAnswer,
+  type HoldRequest,
+  type UnholdRequest,
   type HoldsAnswer,
   type HoldsEvent,
   type UnholdAnswer,
@@ -40,17 +44,18 @@ function refuse(why: string | null): void {
 
 export function setHoldsHandlers(entity: HoldsHost): void {
   setHandler(holdSnapshotUpdate, (request) => entity.applyHolds({ type: 'hold', request, at: nowIso() }) as HoldAnswer, {
-    validator: (request) => refuse(refuseHoldRequest(request)),
+    validator: (request: HoldRequest) => refuse(refuseHoldRequest(request)),
   });
   setHandler(unholdSnapshotUpdate, (request) => entity.applyHolds({ type: 'unhold', request, at: nowIso() }) as UnholdAnswer, {
-    validator: (request) => refuse(refuseUnholdRequest(request)),
+    validator: (request: UnholdRequest) => refuse(refuseUnholdRequest(request)),
   });
   setHandler(authoriseDeletesUpdate, (request) => entity.applyHolds({ type: 'authorise-deletes', request, at: nowIso() }) as DeleteAuthorisation, {
-    validator: (request) => refuse(refuseDeleteAuthorisation(request)),
+    validator: (request: DeleteAuthorisationRequest) => refuse(refuseDeleteAuthorisation(request)),
   });
   setHandler(deletesSettledSignal, ({ workflowId, deleted }) => void entity.applyHolds({ type: 'deletes-settled', workflowId, deleted, at: nowIso() }));
   setHandler(setBaselineUpdate, (request) => entity.applyHolds({ type: 'baseline-set', request, at: nowIso() }) as BaselineAnswer, {
-    validator: (request) => refuse(refuseHoldRequest(request ? { snapshotId: request.snapshotId, by: request.by, reason: 'team baseline' } : undefined)),
+    validator: (request: BaselineRequest | undefined) =>
+      refuse(refuseHoldRequest(request ? { snapshotId: request.snapshotId, by: request.by, reason: 'team baseline' } : undefined)),
   });
   setHandler(workspaceHoldsQuery, () => holdsView(entity.state.workspaceId, entity.state.holds, entity.state.baseline, nowIso()));
 }

@@ -10,7 +10,8 @@ import { runOperation } from '../operation.js';
 import { addCommon, examples, keyOf, type Act, type CommonOptions } from '../options.js';
 import { restoreOutput } from '../outputs.js';
 
-const SAME_WORKSPACE = 'Rigbox restores a snapshot only into the workspace it was taken from: a teammate resets this shared workspace; another workspace needs a baseline of its own.';
+const SAME_WORKSPACE =
+  'Rigbox restores a snapshot only into the workspace it was taken from: a teammate resets this shared workspace; another workspace needs a baseline of its own.';
 
 export function registerBaseline(program: Command, act: Act): void {
   const group = program.command('baseline').description(`The team's known-good snapshot of a workspace (held while it is the baseline). ${SAME_WORKSPACE}`);
@@ -32,10 +33,10 @@ export function registerBaseline(program: Command, act: Act): void {
       });
     }),
   );
-  examples(
-    addCommon(group.command('show').description('Show the baseline of a workspace')).argument('<workspace>', 'workspace id'),
-    ['rigsnap baseline show ws_ml', 'rigsnap baseline show ws_ml --json'],
-  ).action(
+  examples(addCommon(group.command('show').description('Show the baseline of a workspace')).argument('<workspace>', 'workspace id'), [
+    'rigsnap baseline show ws_ml',
+    'rigsnap baseline show ws_ml --json',
+  ]).action(
     act(async (workspaceId: string, o: CommonOptions) => {
       const io = ioOf(o);
       return withClient(o, async (rig) => {

@@ -13,7 +13,11 @@ export function registerDelete(program: Command, act: Act): void {
       .argument('<snapshot>', 'snapshot id')
       .option('--force', 'delete even if held (needs --reason; the override is recorded and shown by `rigsnap holds`)')
       .option('--reason <text>', 'why a held snapshot is deleted anyway'),
-    ['rigsnap delete ws_demo snap_abc123', 'rigsnap delete ws_demo snap_abc123 --yes', 'rigsnap delete ws_demo snap_abc123 --force --reason "disk full, approved by ops" --yes'],
+    [
+      'rigsnap delete ws_demo snap_abc123',
+      'rigsnap delete ws_demo snap_abc123 --yes',
+      'rigsnap delete ws_demo snap_abc123 --force --reason "disk full, approved by ops" --yes',
+    ],
   ).action(
     act(async (workspaceId: string, snapshotId: string, o: CommonOptions & { force?: boolean; reason?: string }) => {
       const io = ioOf(o);

@@ -14,11 +14,15 @@ function holdLine(h: Hold): string {
 }
 
 function holdsLines(views: HoldsView[], io: Io): string[] {
-  const rows = views.flatMap((v) => v.holds.map((h) => [v.workspaceId, h.snapshotId, h.kind ?? 'manual', h.reason, h.by, h.until ? fmtTime(h.until) : 'until unheld']));
+  const rows = views.flatMap((v) =>
+    v.holds.map((h) => [v.workspaceId, h.snapshotId, h.kind ?? 'manual', h.reason, h.by, h.until ? fmtTime(h.until) : 'until unheld']),
+  );
   const lines = rows.length ? table(['WORKSPACE', 'SNAPSHOT', 'KIND', 'REASON', 'BY', 'UNTIL'], rows, io.c) : ['no holds'];
   for (const v of views) {
-    if (v.baseline.snapshotId) lines.push(`baseline of ${v.workspaceId}: ${v.baseline.snapshotId} (set by ${v.baseline.by ?? '?'} at ${v.baseline.setAt ?? '?'})`);
-    for (const o of v.overrides) lines.push(`override: ${o.snapshotId} of ${v.workspaceId} deleted while held, by ${o.by} at ${o.at}: "${o.reason}" (${o.workflowId})`);
+    if (v.baseline.snapshotId)
+      lines.push(`baseline of ${v.workspaceId}: ${v.baseline.snapshotId} (set by ${v.baseline.by ?? '?'} at ${v.baseline.setAt ?? '?'})`);
+    for (const o of v.overrides)
+      lines.push(`override: ${o.snapshotId} of ${v.workspaceId} deleted while held, by ${o.by} at ${o.at}: "${o.reason}" (${o.workflowId})`);
   }
   return lines;
 }
@@ -60,8 +64,10 @@ export function registerHolds(program: Command, act: Act): void {
     }),
   );
   examples(
-    addCommon(program.command('holds').description('List held snapshots, baselines and the holds overridden by forced deletes'))
-      .argument('[workspace]', 'only this workspace (default: every workspace with rigsnap state)'),
+    addCommon(program.command('holds').description('List held snapshots, baselines and the holds overridden by forced deletes')).argument(
+      '[workspace]',
+      'only this workspace (default: every workspace with rigsnap state)',
+    ),
     ['rigsnap holds', 'rigsnap holds ws_ml --json'],
   ).action(
     act(async (workspaceId: string | undefined, o: CommonOptions) => {

@@ -18,7 +18,11 @@ export function registerRestore(program: Command, act: Act): void {
       .option('--keep-current', 'take a safety snapshot (pre-restore-…, held 24 h) of the current state first (the default)')
       .option('--no-keep-current', 'skip the safety snapshot: the current state is lost')
       .addOption(new Option('--restart <policy>', 'whether the workspace runs afterwards').choices(['previous', 'always', 'never']).default('previous')),
-    ['rigsnap restore ws_demo snap_abc123', 'rigsnap restore ws_ml stable-model-v2 --yes', 'rigsnap restore ws_demo snap_abc123 --no-keep-current --yes --json'],
+    [
+      'rigsnap restore ws_demo snap_abc123',
+      'rigsnap restore ws_ml stable-model-v2 --yes',
+      'rigsnap restore ws_demo snap_abc123 --no-keep-current --yes --json',
+    ],
   ).action(
     act(async (workspaceId: string, snapshotId: string, o: CommonOptions & { keepCurrent?: boolean; restart: string }) => {
       const io = ioOf(o);
@@ -33,7 +37,12 @@ export function registerRestore(program: Command, act: Act): void {
         ...(keepCurrent ? {} : { warning: `Its current state is replaced without a safety snapshot` }),
         declined: `${workspaceId} was not restored and is unchanged`,
       });
-      return runOperation(io, o, async (rig) => rig.startRestore(checked(byName ? await rig.resolveSnapshot(workspaceId, snapshotId) : snapshotId), keyOf(o)), restoreOutput());
+      return runOperation(
+        io,
+        o,
+        async (rig) => rig.startRestore(checked(byName ? await rig.resolveSnapshot(workspaceId, snapshotId) : snapshotId), keyOf(o)),
+        restoreOutput(),
+      );
     }),
   );
 }

@@ -1,6 +1,16 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { activeHolds, heldMessage, holdsView, normaliseHolds, stepHolds, untilPassed, type BaselineSection, type HoldsEvent, type HoldsSection } from '../../domain/holds.js';
+import {
+  activeHolds,
+  heldMessage,
+  holdsView,
+  normaliseHolds,
+  stepHolds,
+  untilPassed,
+  type BaselineSection,
+  type HoldsEvent,
+  type HoldsSection,
+} from '../../domain/holds.js';
 import { emptyEntityState, migrateEntityState, step } from '../../domain/workspace-entity.js';
 
 /**
@@ -16,10 +26,19 @@ const wf = fc.constantFrom('delete-1', 'prune-2');
 type Unstamped = HoldsEvent extends infer E ? (E extends HoldsEvent ? Omit<E, 'at'> : never) : never;
 type Gen = { event: Unstamped; advanceMs: number };
 const arbEvent: fc.Arbitrary<Unstamped> = fc.oneof(
-  fc.tuple(snap, fc.option(fc.integer({ min: 1, max: 5 }), { nil: undefined }), fc.constantFrom('manual' as const, 'checkpoint' as const)).map(([snapshotId, untilH, kind]) => ({
-    type: 'hold' as const,
-    request: { snapshotId, reason: `keep ${snapshotId}`, by: 'ann', kind, ...(kind === 'checkpoint' ? { owner: 'cp-1' } : {}), ...(untilH ? { until: `+${untilH}` } : {}) },
-  })),
+  fc
+    .tuple(snap, fc.option(fc.integer({ min: 1, max: 5 }), { nil: undefined }), fc.constantFrom('manual' as const, 'checkpoint' as const))
+    .map(([snapshotId, untilH, kind]) => ({
+      type: 'hold' as const,
+      request: {
+        snapshotId,
+        reason: `keep ${snapshotId}`,
+        by: 'ann',
+        kind,
+        ...(kind === 'checkpoint' ? { owner: 'cp-1' } : {}),
+        ...(untilH ? { until: `+${untilH}` } : {}),
+      },
+    })),
   snap.map((snapshotId) => ({ type: 'unhold' as const, request: { snapshotId, by: 'ann' } })),
   fc.tuple(fc.subarray(SNAPS, { minLength: 1 }), wf, fc.boolean()).map(([snapshotIds, workflowId, force]) => ({
     type: 'authorise-deletes' as const,
@@ -35,7 +54,7 @@ function concrete(e: Unstamped, at: number): HoldsEvent {
   const iso = new Date(at).toISOString();
   if (e.type === 'hold' && typeof e.request.until === 'string' && e.request.until.startsWith('+'))
     return { ...e, request: { ...e.request, until: new Date(at + Number(e.request.until.slice(1)) * 3600_000).toISOString() }, at: iso };
-  return { ...e, at: iso } as HoldsEvent;
+  return { ...e, at: iso };
 }
 
 describe('holds rules', () => {
@@ -77,10 +96,18 @@ describe('holds rules', () => {
 
   it('expiry is lazy: a hold whose until passed holds nothing at check time', () => {
     const at = '2026-12-01T00:00:00.000Z';
-    const r = stepHolds(undefined, { snapshotId: null }, { type: 'hold', request: { snapshotId: 'snap_a', reason: 'x', by: 'ann', until: '2026-12-01T01:00:00.000Z' }, at });
+    const r = stepHolds(
+      undefined,
+      { snapshotId: null },
+      { type: 'hold', request: { snapshotId: 'snap_a', reason: 'x', by: 'ann', until: '2026-12-01T01:00:00.000Z' }, at },
+    );
     expect(activeHolds(r.holds, '2026-12-01T00:59:00.000Z')).toHaveLength(1);
     expect(activeHolds(r.holds, '2026-12-01T01:00:00.000Z')).toHaveLength(0);
-    const later = stepHolds(r.holds, r.baseline, { type: 'authorise-deletes', request: { snapshotIds: ['snap_a'], workflowId: 'd', by: 'bob' }, at: '2026-12-01T02:00:00.000Z' });
+    const later = stepHolds(r.holds, r.baseline, {
+      type: 'authorise-deletes',
+      request: { snapshotIds: ['snap_a'], workflowId: 'd', by: 'bob' },
+      at: '2026-12-01T02:00:00.000Z',
+    });
     expect(later.answer).toMatchObject({ allowed: ['snap_a'], refused: [] });
   });
 
