@@ -275,9 +275,12 @@ export function stepHolds(
       return { holds: s, baseline, answer: unhold(s, event.request, event.at) };
     case 'authorise-deletes':
       return { holds: s, baseline, answer: authorise(s, event.request, event.at) };
-    case 'deletes-settled':
+    case 'deletes-settled': {
       settle(s, event.workflowId, event.deleted, event.at);
-      return { holds: s, baseline, answer: undefined };
+      // A forced delete of the baseline leaves no baseline: `reset` must not point at a snapshot that is gone.
+      const gone = baseline.snapshotId !== null && event.deleted.includes(baseline.snapshotId);
+      return { holds: s, baseline: gone ? { snapshotId: null, setAt: event.at, by: event.workflowId } : baseline, answer: undefined };
+    }
     case 'baseline-set': {
       const { snapshotId, by } = event.request;
       const held = hold(s, { snapshotId, by, reason: 'team baseline', kind: 'baseline' }, event.at);

@@ -118,6 +118,15 @@ describe('holds rules', () => {
     expect(b.baseline.snapshotId).toBe('snap_b');
     expect(holdsView('ws_x', b.holds, b.baseline, at).holds.map((h) => [h.snapshotId, h.kind])).toEqual([['snap_b', 'baseline']]);
     expect(b.answer).toMatchObject({ status: 'set', previous: 'snap_a' });
+    // Forced away, it is the baseline no more.
+    const forced = stepHolds(b.holds, b.baseline, {
+      type: 'authorise-deletes',
+      request: { snapshotIds: ['snap_b'], workflowId: 'd', by: 'bob', force: true, reason: 'r' },
+      at,
+    });
+    expect(forced.answer).toMatchObject({ allowed: ['snap_b'] });
+    const settled = stepHolds(forced.holds, forced.baseline, { type: 'deletes-settled', workflowId: 'd', deleted: ['snap_b'], at });
+    expect(settled.baseline.snapshotId).toBeNull();
   });
 
   it('the entity delegates holds events and leaves the lock alone; states from before holds migrate', () => {
