@@ -14,6 +14,7 @@ import { createInputActivities } from './inputs.js';
 import { createLockActivities, queueOnLockLegacy } from './lock.js';
 import { createWorkspaceEntityActivities } from './workspace-entity.js';
 import { createNoticeActivities } from './notice.js';
+import { createHoldsActivities } from './holds.js';
 import { createNotifyActivities } from './notify.js';
 import { createPruneActivities } from './prune.js';
 import { createSnapshotActivities, type PreflightInput, type PreflightResult } from './snapshots.js';
@@ -42,6 +43,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createPruneActivities(env),
     ...createLockActivities(env),
     ...createWorkspaceEntityActivities(env),
+    ...createHoldsActivities(env),
     ...createNotifyActivities(env),
     ...createNoticeActivities(env),
     ...createAuditActivities(deps),

@@ -20,6 +20,8 @@ export interface SelectPruneInput {
   maxDeletions: number;
   /** Snapshots an earlier round could not delete (a non-retryable refusal): not selected again. */
   skipIds: string[];
+  /** Held snapshots and their keep reasons (`hold: <reason>`): kept whatever the policy. */
+  held?: Record<string, string[]>;
 }
 
 export interface PruneSelection {
@@ -54,7 +56,7 @@ export function createPruneActivities(env: ActivityEnv) {
           input.workspaceId,
           readOptions({ onPage: ctx.info.isLocal ? undefined : (listed) => ctx.heartbeat({ phase: 'listing snapshots', listed }) }),
         );
-        const selection = selectRetention(snapshots, input.workspaceId, input.namePrefix, input.retention);
+        const selection = selectRetention(snapshots, input.workspaceId, input.namePrefix, input.retention, input.held);
         const skip = new Set(input.skipIds);
         const deletable = selection.deleted.filter((s) => !skip.has(s.id));
         return {

@@ -27,7 +27,7 @@ function temporalOf(env: ActivityEnv): { client: Client; taskQueue: string } {
 }
 
 /** Start options shared by every start of an entity: marked internal (RigboxOperation=workspace) and summarised. */
-function entityStart(env: ActivityEnv, input: WorkspaceEntityInput) {
+export function entityStart(env: ActivityEnv, input: WorkspaceEntityInput) {
   const { taskQueue } = temporalOf(env);
   return {
     workflowId: workflowIds.workspace(input.workspaceId),

@@ -5,11 +5,13 @@ import { Command, CommanderError } from 'commander';
 import { ClientConfigError, RigsnapError, TemporalConnectionError } from '../client/errors.js';
 import { registerAbandon } from './commands/abandon.js';
 import { registerAudit } from './commands/audit.js';
+import { registerBaseline } from './commands/baseline.js';
 import { registerCancel } from './commands/cancel.js';
 import { registerCheckpoint } from './commands/checkpoint.js';
 import { registerDelete } from './commands/delete.js';
 import { registerFleet } from './commands/fleet.js';
 import { registerInventory } from './commands/inventory.js';
+import { registerHolds } from './commands/holds.js';
 import { registerList } from './commands/list.js';
 import { registerNotice } from './commands/notice.js';
 import { registerPrune } from './commands/prune.js';
@@ -36,6 +38,8 @@ const COMMANDS = [
   registerSnapshot,
   registerRestore,
   registerDelete,
+  registerHolds,
+  registerBaseline,
   registerList,
   registerPrune,
   registerSchedule,

@@ -28,6 +28,9 @@ import { TemporalContext, type TemporalContextOptions } from './context.js';
 import { validateField } from './errors.js';
 import { awaitClosed, cancelRun, fleetBackupsOf, liveWorkersOf, progressOf, recentRuns, statusOf } from './inspection.js';
 import { lockStateOf, lockWaitOf } from './lock-view.js';
+import { invalidInput } from './errors.js';
+import { holdSnapshot, holdsOf, setBaseline, unholdSnapshot, workspacesWithEntities, type HoldOptions } from './holds.js';
+import type { BaselineAnswer, Hold, HoldsView, UnholdAnswer } from '../domain/holds.js';
 import { fleetSummaryOf, startOperation, type OperationInput, type OperationResult, type PublicOperation } from './operations.js';
 import { createReportSchedule, deleteReportSchedule } from './report-schedule-api.js';
 import type { ReportScheduleInfo, ReportScheduleOptions } from './report-schedule.js';
@@ -117,8 +120,25 @@ export class RigsnapClient {
 
   startSnapshot = (input: SnapshotWorkspaceInput, opts?: StartOptions) => this.start('snapshot', input, opts);
   snapshot = (input: SnapshotWorkspaceInput, opts?: StartOptions) => this.execute('snapshot', input, opts);
-  startRestore = (input: RestoreWorkspaceInput, opts?: StartOptions) => this.start('restore', input, opts);
-  restore = (input: RestoreWorkspaceInput, opts?: StartOptions) => this.execute('restore', input, opts);
+  /** A restore takes a safety snapshot (held 24 h) first unless `keepCurrent: false`: the client's default is the safe one. */
+  startRestore = (input: RestoreWorkspaceInput, opts?: StartOptions) => this.start('restore', { keepCurrent: true, ...input }, opts);
+  restore = (input: RestoreWorkspaceInput, opts?: StartOptions) => this.execute('restore', { keepCurrent: true, ...input }, opts);
+  /**
+   * A snapshot id, or the id of the one snapshot of the workspace with this name. Not unique or not
+   * found: InvalidInput naming the candidates.
+   */
+  async resolveSnapshot(workspaceId: string, idOrName: string): Promise<string> {
+    if (idOrName.startsWith('snap_')) return idOrName;
+    const { snapshots } = await this.listSnapshots({ workspaceId });
+    const named = snapshots.filter((s) => s.name === idOrName);
+    if (named.length === 1) return named[0]!.id;
+    if (named.length === 0)
+      throw invalidInput(`snapshot: ${workspaceId} has no snapshot named "${idOrName}" (see \`rigsnap list ${workspaceId}\`)`, ['snapshotId']);
+    throw invalidInput(
+      `snapshot: ${named.length} snapshots of ${workspaceId} are named "${idOrName}"; name one by id: ${named.map((s) => `${s.id} (${s.created_at})`).join(', ')}`,
+      ['snapshotId'],
+    );
+  }
   /** Deleting a snapshot is naturally idempotent: its workflow id has no request key. */
   startDeleteSnapshot = (input: DeleteSnapshotInput) => this.start('delete', input);
   deleteSnapshot = (input: DeleteSnapshotInput) => this.execute('delete', input);
@@ -201,6 +221,43 @@ export class RigsnapClient {
   /** Skips the workspace's pending backup: it ends as skipped, nothing stopped. Refused when none waits out a notice. */
   skip(workspaceId: string, o: { reason?: string; by?: string } = {}): Promise<PendingStopChange> {
     return changePendingStop(this.context, workspaceId, { kind: 'skip', ...o });
+  }
+
+  // ---- holds and the baseline (client/holds.ts) ----------------------------------------------------
+
+  /** Holds a snapshot: every prune keeps it and `deleteSnapshot` refuses it (type `Held`) until unheld or `until`. */
+  hold(workspaceId: string, snapshotId: string, options: HoldOptions): Promise<Hold> {
+    return holdSnapshot(this.context, workspaceId, snapshotId, options);
+  }
+  /** Ends a snapshot's manual hold; the answer names the holds that remain. */
+  unhold(workspaceId: string, snapshotId: string, by?: string): Promise<UnholdAnswer> {
+    return unholdSnapshot(this.context, workspaceId, snapshotId, by);
+  }
+  /** A workspace's active holds, the overrides of forced deletes, and its baseline. */
+  holds(workspaceId: string): Promise<HoldsView> {
+    return holdsOf(this.context, workspaceId);
+  }
+  /** The workspaces that have holds state (found by visibility, for listing). */
+  workspacesWithHolds(): Promise<string[]> {
+    return workspacesWithEntities(this.context);
+  }
+  /** Makes a snapshot the workspace's team baseline, and holds it. */
+  setBaseline(workspaceId: string, snapshotId: string, by?: string): Promise<BaselineAnswer> {
+    return setBaseline(this.context, workspaceId, snapshotId, by);
+  }
+
+  /**
+   * Restores the workspace's baseline into it, with a safety snapshot first (held 24 h). Rigbox restores
+   * only into the workspace a snapshot belongs to: the baseline resets this workspace, no other.
+   */
+  async startReset(workspaceId: string, opts?: StartOptions): Promise<StartedOperation<OperationResult<'restore'>>> {
+    const { baseline } = await this.holds(workspaceId);
+    if (!baseline.snapshotId)
+      throw invalidInput(`workspace: ${workspaceId} has no baseline; set one with \`rigsnap baseline set ${workspaceId} <snapshot>\``, ['workspaceId']);
+    return this.startRestore({ workspaceId, snapshotId: baseline.snapshotId, keepCurrent: true }, opts);
+  }
+  async reset(workspaceId: string, opts?: StartOptions): Promise<OperationResult<'restore'>> {
+    return (await this.startReset(workspaceId, opts)).result();
   }
 
   // ---- the backup audit's schedule -----------------------------------------------------------------

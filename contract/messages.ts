@@ -21,6 +21,17 @@ import type {
   SnoozeRequest,
 } from '../domain/index.js';
 import type { AcquireAnswer, EntityRequest, EntityState } from '../domain/workspace-entity.js';
+import type {
+  BaselineAnswer,
+  BaselineRequest,
+  DeleteAuthorisation,
+  DeleteAuthorisationRequest,
+  HoldAnswer,
+  HoldRequest,
+  HoldsView,
+  UnholdAnswer,
+  UnholdRequest,
+} from '../domain/holds.js';
 
 /** Answered by every rigsnap operation: its steps with their times, its state and detail. */
 export const progressQuery = defineQuery<Progress>('progress');
@@ -62,6 +73,25 @@ export const operationAbandonedSignal = defineSignal<[{ workflowId: string }]>('
  * round; answered once the run has stopped trying.
  */
 export const abandonUpdate = defineUpdate<AbandonResult, [AbandonRequest]>('abandon');
+
+// Holds and the baseline, kept by the workspace entity (rules: domain/holds.ts). Updates, so the caller
+// learns at once whether it took effect; a validator refuses bad input before anything is recorded.
+
+/** To the entity: hold a snapshot (holding it again updates reason and until). Refused while it is being deleted. */
+export const holdSnapshotUpdate = defineUpdate<HoldAnswer, [HoldRequest]>('holdSnapshot');
+/** To the entity: end a hold (`manual` by default; automatic holds by kind and owner). */
+export const unholdSnapshotUpdate = defineUpdate<UnholdAnswer, [UnholdRequest]>('unholdSnapshot');
+/**
+ * To the entity, from a delete or prune holding the workspace: may these snapshots be deleted? Held ones
+ * are refused unless `force` (then the override is recorded); allowed ones cannot be held until settled.
+ */
+export const authoriseDeletesUpdate = defineUpdate<DeleteAuthorisation, [DeleteAuthorisationRequest]>('authoriseDeletes');
+/** To the entity: the authorised deletions of this workflow ended; `deleted` are gone. */
+export const deletesSettledSignal = defineSignal<[{ workflowId: string; deleted: string[] }]>('deletesSettled');
+/** To the entity: the team's baseline of this workspace (held while it is the baseline). */
+export const setBaselineUpdate = defineUpdate<BaselineAnswer, [BaselineRequest]>('setBaseline');
+/** Answered by the entity: its active holds, recent overrides, baseline and the deletions rigsnap made. */
+export const workspaceHoldsQuery = defineQuery<HoldsView>('workspaceHolds');
 
 // The checkpoint session (workflows/checkpoint-workspace.ts).
 

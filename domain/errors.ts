@@ -43,6 +43,8 @@ export const ERROR_TABLE = {
    * means nothing changed.
    */
   CancelledAfterChange: { retryable: false, summary: 'the operation was cancelled after its change landed in Rigbox' },
+  /** The snapshot is held (domain/holds.ts): the message names the hold; only a forced delete with a reason overrides it. */
+  Held: { retryable: false, summary: 'the snapshot is held and was not deleted' },
 } as const satisfies Record<string, { retryable: boolean; summary: string }>;
 
 export type ErrorType = keyof typeof ERROR_TABLE;
@@ -88,4 +90,5 @@ export const ERROR_ADVICE: Record<ErrorType, string> = {
   CancelledAfterChange:
     'the message says which snapshot now exists, what was restored (and which safety snapshot holds the disk from before) and what was deleted; ' +
     'a restore is undone by restoring its safety snapshot',
+  Held: 'see who holds it with `rigsnap holds <workspace>`; release it with `rigsnap unhold <workspace> <snapshot>`, or override with `rigsnap delete --force --reason <why>`',
 };

@@ -40,6 +40,10 @@ export const DeleteSnapshotResult = z.object({
   snapshotId: z.string(),
   /** The snapshot as it was before deletion. */
   snapshot: RigboxSnapshot,
+  /** A forced delete of a held snapshot: the holds it overrode, when, why and by whom. */
+  override: z
+    .object({ snapshotId: z.string(), at: z.string(), reason: z.string(), by: z.string(), workflowId: z.string(), overridden: z.array(z.any()) })
+    .optional(),
   steps: z.array(StepRecord),
 });
 export type DeleteSnapshotResult = z.infer<typeof DeleteSnapshotResult>;

@@ -35,14 +35,21 @@ export function isRetentionCandidate(s: RigboxSnapshot, workspaceId: string, nam
  * Whatever the policy, the newest candidate is kept: the last good backup is never deleted.
  * Pure and deterministic: the workflow and the CLI's dry run share it.
  */
-export function selectRetention(snapshots: readonly RigboxSnapshot[], workspaceId: string, namePrefix: string, policy: RetentionPolicy): RetentionSelection {
+export function selectRetention(
+  snapshots: readonly RigboxSnapshot[],
+  workspaceId: string,
+  namePrefix: string,
+  policy: RetentionPolicy,
+  /** Held snapshots (domain/holds.ts) and their keep reasons (`hold: <reason>`): kept whatever the policy. */
+  held?: Readonly<Record<string, readonly string[]>>,
+): RetentionSelection {
   const ofWorkspace = snapshots.filter((s) => s.workspace_id === workspaceId);
   const candidates = ofWorkspace.filter((s) => isRetentionCandidate(s, workspaceId, namePrefix)).sort(newestFirst);
   const ignored = ofWorkspace.length - candidates.length;
   const timeZone = policy.timezone ?? 'UTC';
 
-  const reasons = new Map<string, RetentionReason[]>();
-  const keep = (s: RigboxSnapshot, reason: RetentionReason) => {
+  const reasons = new Map<string, string[]>();
+  const keep = (s: RigboxSnapshot, reason: string) => {
     const list = reasons.get(s.id) ?? [];
     if (!list.includes(reason)) list.push(reason);
     reasons.set(s.id, list);
@@ -85,6 +92,8 @@ export function selectRetention(snapshots: readonly RigboxSnapshot[], workspaceI
       if (Date.parse(s.created_at) >= cutoff) keep(s, 'within');
     }
   }
+
+  for (const s of candidates) for (const reason of held?.[s.id] ?? []) keep(s, reason);
 
   const kept: KeptSnapshot[] = [];
   const deleted: RigboxSnapshot[] = [];

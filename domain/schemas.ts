@@ -87,7 +87,17 @@ export const restoreWorkspaceInput = once(() =>
   }),
 );
 
-export const deleteSnapshotInput = once(() => z.strictObject({ workspaceId: workspaceId(), snapshotId: snapshotId() }));
+export const deleteSnapshotInput = once(() =>
+  z
+    .strictObject({
+      workspaceId: workspaceId(),
+      snapshotId: snapshotId(),
+      /** Delete even if held; the override is recorded with `reason`. */
+      force: z.boolean({ error: 'must be true or false' }).optional(),
+      reason: z.string().trim().min(1, { error: 'must say why' }).max(500, { error: 'must be at most 500 characters' }).optional(),
+    })
+    .refine((v) => !v.force || !!v.reason, { error: 'a forced delete needs a reason', path: ['reason'] }),
+);
 
 export const listSnapshotsInput = once(() => z.strictObject({ workspaceId: workspaceId().optional() }));
 

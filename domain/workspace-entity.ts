@@ -11,7 +11,10 @@
  *   owed is settled (done, not needed, abandoned by an operator, or the workspace is gone);
  * - nothing is granted while an old `rigsnap-lock-<id>` run may still hold the workspace.
  */
+import { isHoldsEvent, stepHolds, type BaselineSection, type HoldsAnswer, type HoldsEvent, type HoldsSection } from './holds.js';
 import type { LockHolder, LockRequest, LockState } from './lock.js';
+
+export type { BaselineSection, HoldsSection } from './holds.js';
 
 /** The failure type a repair ends with when Rigbox confirms the workspace is gone: the repair is settled. */
 export const WORKSPACE_GONE = 'WorkspaceGone';
@@ -70,12 +73,6 @@ export interface LockSection {
 }
 
 // Sections the next features fill. Typed now so that the state's shape is designed once.
-export interface HoldsSection {
-  items: Array<{ id: string; snapshotId: string; reason: string; by: string; until: string | null }>;
-}
-export interface BaselineSection {
-  snapshotId: string | null;
-}
 export interface LabelsSection {
   values: Record<string, string>;
 }
@@ -161,7 +158,9 @@ export type EntityEvent =
   | { type: 'abandon-honoured'; workflowId: string; at: string }
   | { type: 'legacy-lock'; open: boolean; at: string }
   /** A run starts from carried or recovered state: repairs cut short start over, the first in line may be granted. */
-  | { type: 'resumed'; at: string };
+  | { type: 'resumed'; at: string }
+  /** Holds, deletions and the baseline (domain/holds.ts). */
+  | HoldsEvent;
 
 export type EntityEffect =
   | { type: 'grant'; request: EntityRequest }
@@ -178,6 +177,8 @@ export interface StepResult {
   state: EntityState;
   effects: EntityEffect[];
   answer?: AcquireAnswer;
+  /** The answer to a holds event (domain/holds.ts). */
+  holdsAnswer?: HoldsAnswer;
 }
 
 /** Temporal run ids: UUIDs. */
@@ -285,6 +286,11 @@ function holderClosed(state: EntityState, workflowId: string, runId: string, at:
 
 /** The transition function. Pure: the same state and event always give the same result. */
 export function step(previous: EntityState, event: EntityEvent): StepResult {
+  if (isHoldsEvent(event)) {
+    // Holds touch only their own sections: the lock's state and effects are unchanged.
+    const r = stepHolds(previous.holds, previous.baseline, event);
+    return { state: { ...previous, holds: r.holds, baseline: r.baseline }, effects: [], ...(r.answer ? { holdsAnswer: r.answer } : {}) };
+  }
   const state = clone(previous);
   const effects: EntityEffect[] = [];
   const l = state.lock;

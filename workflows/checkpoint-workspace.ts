@@ -2,7 +2,7 @@
  * The docs' pre-demo checkpoint and experiment branching as one workflow: snapshot the workspace, then
  * wait for `rollback` (repeatable) or `release` updates, or the TTL.
  */
-import { ApplicationFailure, CancellationScope, allHandlersFinished, condition, isCancellation, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, allHandlersFinished, condition, isCancellation, patched, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { z } from 'zod';
 import { WORKFLOW_TYPES, releaseUpdate, rollbackUpdate, type CheckpointProgressDetail } from '../contract/index.js';
 import type { CheckpointWorkspaceInput, ReleaseCheckpointInput } from '../domain/inputs.js';
@@ -13,7 +13,9 @@ import { parseDuration } from '../domain/time.js';
 import * as schemas from '../domain/schemas.js';
 import { ProgressTracker, activities, asWorkflowFailure, tagWorkflow, checkedInput, withWorkspaceLock } from './common.js';
 import { truthfulCancellation } from './landed.js';
+import { requestedBy } from './delete-snapshot.js';
 import { describeFailure } from './notify.js';
+import { PATCHES } from './patches.js';
 import { restoreUnderLock } from './restore-workspace.js';
 import { snapshotUnderLock } from './snapshot-workspace.js';
 
@@ -133,8 +135,10 @@ async function release(session: CheckpointSession, raw?: ReleaseCheckpointInput)
 
 /** Deletes the checkpoint's snapshot under the workspace lock (a release that asked for it). */
 async function deleteCheckpoint(workspaceId: string, snapshot: RigboxSnapshot, session: CheckpointSession, tracker: ProgressTracker): Promise<void> {
+  // With holds: the preflight does not require the snapshot (a snapshot already gone is deleted: success).
+  const holdsOn = patched(PATCHES.holds2026_12);
   try {
-    await withWorkspaceLock({ workspaceId, operation: 'checkpoint', snapshotId: snapshot.id }, tracker, async () => {
+    await withWorkspaceLock({ workspaceId, operation: 'checkpoint', ...(holdsOn ? {} : { snapshotId: snapshot.id }) }, tracker, async () => {
       tracker.begin('delete');
       await activities('quickCall', `delete checkpoint ${snapshot.id}`).deleteSnapshot({ workspaceId, snapshotId: snapshot.id });
       tracker.end();
@@ -143,6 +147,32 @@ async function deleteCheckpoint(workspaceId: string, snapshot: RigboxSnapshot, s
   } catch (err) {
     throw asWorkflowFailure(err, 'delete');
   }
+}
+
+/** While the checkpoint is open its snapshot is held (until the TTL: an expired session needs no release of it). */
+async function holdCheckpoint(workspaceId: string, snapshot: RigboxSnapshot, name: string, until: string): Promise<void> {
+  const { workflowId, runId } = workflowInfo();
+  await activities('quickCall', `hold checkpoint ${snapshot.id} of ${workspaceId}`).holdAutomatically({
+    workspaceId,
+    request: {
+      snapshotId: snapshot.id,
+      reason: `checkpoint "${name}" is open (${workflowId})`,
+      by: requestedBy(),
+      until,
+      kind: 'checkpoint',
+      owner: workflowId,
+    },
+    updateId: `${workflowId}/${runId}/hold`,
+  });
+}
+
+async function unholdCheckpoint(workspaceId: string, snapshot: RigboxSnapshot): Promise<void> {
+  const { workflowId, runId } = workflowInfo();
+  await activities('quickCall', `release the hold of checkpoint ${snapshot.id}`).unholdAutomatically({
+    workspaceId,
+    request: { snapshotId: snapshot.id, by: requestedBy(), kind: 'checkpoint', owner: workflowId },
+    updateId: `${workflowId}/${runId}/unhold`,
+  });
 }
 
 /** The session from the snapshot to its end by release or TTL, once every update has its answer. */
@@ -157,11 +187,15 @@ async function runSession(
     snapshotUnderLock({ workspaceId, name: input.name, restart: 'previous' }, preflight, tracker),
   );
   session.activate(taken.snapshot, new Date(Date.now() + ttlMs).toISOString());
+  const holdsOn = patched(PATCHES.holds2026_12);
+  if (holdsOn) await holdCheckpoint(workspaceId, taken.snapshot, input.name, session.expiresAt!);
   const releasedByUser = await condition(() => session.release !== null, ttlMs);
   // A rollback in flight finishes first: the workspace must not be left half-restored.
   await condition(() => session.state !== 'rolling-back');
 
   const snapshot = taken.snapshot;
+  // Released: the hold ends now. Expired: it ended with the TTL by itself (its `until`).
+  if (holdsOn && releasedByUser) await unholdCheckpoint(workspaceId, snapshot);
   if (session.release?.deleteSnapshot) await deleteCheckpoint(workspaceId, snapshot, session, tracker);
   session.end({ kind: releasedByUser ? 'released' : 'expired' });
   tracker.finish('completed');

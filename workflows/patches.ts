@@ -48,4 +48,10 @@ export const PATCHES = {
    * same commands as before, this marker included.
    */
   notice2026_12: 'notice-2026-12',
+  /**
+   * Holds (issue 20): deleteSnapshot and prune ask the workspace entity before deleting (held snapshots
+   * are refused or kept) and report what they deleted; a checkpoint holds its snapshot while open; a
+   * restore holds its safety snapshot for 24 h.
+   */
+  holds2026_12: 'holds-2026-12',
 } as const;

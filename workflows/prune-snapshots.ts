@@ -14,6 +14,8 @@ import * as schemas from '../domain/schemas.js';
 import type { PruneFailure } from '../activities/index.js';
 import { activities, localActivities, runOperation, checkedInput, withWorkspaceLock, type ProgressTracker } from './common.js';
 import { finishedWhileCancelled } from './landed.js';
+import { keepReason } from '../domain/holds.js';
+import { deleteAuthorised } from './delete-snapshot.js';
 import { recordPruned } from './metrics.js';
 import { PATCHES } from './patches.js';
 
@@ -32,6 +34,8 @@ export async function pruneUnderLock(params: PruneParams, tracker: ProgressTrack
   if (!patched(PATCHES.core2026_11)) return pruneUnderLockLegacy(params, tracker);
   const { workspaceId, namePrefix, retention, dryRun } = params;
   tracker.begin(dryRun ? 'list' : 'prune');
+  const holdsOn = patched(PATCHES.holds2026_12);
+  const held = holdsOn ? await heldKeepReasons(workspaceId) : undefined;
   const deleted: RigboxSnapshot[] = [];
   let deletedCount = 0;
   let deletedBytes = 0;
@@ -43,6 +47,7 @@ export async function pruneUnderLock(params: PruneParams, tracker: ProgressTrack
       retention,
       maxDeletions: DELETIONS_PER_ROUND,
       skipIds: failures.map((f) => f.snapshotId),
+      ...(held ? { held } : {}),
     });
     const result = (deletedNow: RigboxSnapshot[], count: number, bytes: number | undefined) => ({
       workspaceId,
@@ -60,8 +65,45 @@ export async function pruneUnderLock(params: PruneParams, tracker: ProgressTrack
       return result(sel.deletable, sel.deletableCount, sel.deletableBytes);
     }
     if (sel.batch.length === 0) return finish(result(deleted, deletedCount, deletedBytes), failures, 0, tracker);
-    const r = await activities('pruneDelete', `delete ${sel.batch.length} snapshots of ${workspaceId} (round ${round})`)
-      .deleteSnapshots({ workspaceId, snapshotIds: sel.batch.map((s) => s.id) })
+    const r = await deleteRound(workspaceId, sel.batch, round, held, tracker);
+    recordPruned(r.deletedIds.length, `round ${round}`);
+    const failed = new Map(r.failures.map((f) => [f.snapshotId, f]));
+    const gone = new Set(r.deletedIds);
+    for (const s of sel.batch) {
+      const f = failed.get(s.id);
+      if (f) failures.push({ ...f, name: s.name });
+      else if (gone.has(s.id) || !held) {
+        deletedCount++;
+        deletedBytes += s.size_bytes;
+        if (deleted.length < MAX_LISTED_SNAPSHOTS) deleted.push(s);
+      }
+    }
+    // A snapshot held since the selection was refused: select again, and it is kept with its hold's reason.
+    if (r.refused > 0) continue;
+    const remaining = sel.deletableCount - sel.batch.length;
+    tracker.setDetail({ round, deleted: deletedCount, remaining, failed: failures.length });
+    // Everything selected was in this batch: what the selection keeps is what is left. And a round that
+    // could delete nothing at all ends the prune (another would fare no better).
+    if (remaining === 0 || r.deletedIds.length === 0) return finish(result(deleted, deletedCount, deletedBytes), failures, remaining, tracker);
+  }
+}
+
+/** Every active hold of the workspace as prune keep reasons (`hold: <reason>`), from the entity's query. */
+async function heldKeepReasons(workspaceId: string): Promise<Record<string, string[]>> {
+  const view = await activities('quickCall', `read the holds of ${workspaceId}`).readHolds({ workspaceId });
+  const held: Record<string, string[]> = {};
+  for (const h of view?.holds ?? []) (held[h.snapshotId] ??= []).push(keepReason(h));
+  return held;
+}
+
+/**
+ * Deletes one round's batch. With holds (`held` given) the entity authorises the batch first: a
+ * snapshot held since the selection is refused, not deleted, and added to `held`.
+ */
+async function deleteRound(workspaceId: string, batch: RigboxSnapshot[], round: number, held: Record<string, string[]> | undefined, tracker: ProgressTracker) {
+  const del = async (snapshotIds: string[]) => {
+    const r = await activities('pruneDelete', `delete ${snapshotIds.length} snapshots of ${workspaceId} (round ${round})`)
+      .deleteSnapshots({ workspaceId, snapshotIds })
       .catch((err: unknown) => {
         // Cancelled mid-round: the deletions in flight finished, and the activity names them.
         const gone = finishedWhileCancelled(err)?.deletedIds;
@@ -69,23 +111,15 @@ export async function pruneUnderLock(params: PruneParams, tracker: ProgressTrack
         throw err;
       });
     tracker.noteLanded({ kind: 'deleted', snapshotIds: r.deletedIds });
-    recordPruned(r.deletedIds.length, `round ${round}`);
-    const failed = new Map(r.failures.map((f) => [f.snapshotId, f]));
-    for (const s of sel.batch) {
-      const f = failed.get(s.id);
-      if (f) failures.push({ ...f, name: s.name });
-      else {
-        deletedCount++;
-        deletedBytes += s.size_bytes;
-        if (deleted.length < MAX_LISTED_SNAPSHOTS) deleted.push(s);
-      }
-    }
-    const remaining = sel.deletableCount - sel.batch.length;
-    tracker.setDetail({ round, deleted: deletedCount, remaining, failed: failures.length });
-    // Everything selected was in this batch: what the selection keeps is what is left. And a round that
-    // could delete nothing at all ends the prune (another would fare no better).
-    if (remaining === 0 || r.deletedIds.length === 0) return finish(result(deleted, deletedCount, deletedBytes), failures, remaining, tracker);
-  }
+    return r;
+  };
+  const ids = batch.map((s) => s.id);
+  if (!held) return { ...(await del(ids)), refused: 0 };
+  return deleteAuthorised(workspaceId, ids, { key: `round-${round}` }, async (allowed, refused) => {
+    for (const x of refused) held[x.snapshotId] = x.holds.map(keepReason);
+    const r = allowed.length ? await del(allowed) : { deletedIds: [], failures: [] };
+    return { result: { ...r, refused: refused.length }, deleted: r.deletedIds };
+  });
 }
 
 function finish<R>(result: R, failures: PruneFailure[], notTried: number, tracker: ProgressTracker): R {

@@ -6,8 +6,12 @@ import type { RigboxSnapshot } from '../domain/rigbox.js';
 import { utcStamp } from '../domain/time.js';
 import * as schemas from '../domain/schemas.js';
 import type { PreflightResult } from '../activities/index.js';
+import { patched, workflowInfo } from '@temporalio/workflow';
+import { SAFETY_HOLD_MS } from '../domain/holds.js';
 import { activities, runOperation, checkedInput, withWorkspaceLock, type ProgressTracker } from './common.js';
 import { finishedWhileCancelled, snapshotOfCancelledCopy } from './landed.js';
+import { requestedBy } from './delete-snapshot.js';
+import { PATCHES } from './patches.js';
 import { whileStopped } from './restart.js';
 
 /**
@@ -55,7 +59,25 @@ export async function restoreUnderLock(
     tracker.noteLanded(landed);
     return safety;
   });
+  if (safetySnapshot && patched(PATCHES.holds2026_12)) await holdSafetySnapshot(workspaceId, safetySnapshot);
   return { restored, safetySnapshot, workspaceStatus };
+}
+
+/** A restore's safety snapshot is held for 24 h: a prune or a hasty delete cannot take the way back. */
+async function holdSafetySnapshot(workspaceId: string, safety: RigboxSnapshot): Promise<void> {
+  const { workflowId, runId } = workflowInfo();
+  await activities('quickCall', `hold safety snapshot ${safety.id} for 24 h`).holdAutomatically({
+    workspaceId,
+    request: {
+      snapshotId: safety.id,
+      reason: `safety snapshot of the restore ${workflowId}`,
+      by: requestedBy(),
+      until: new Date(Date.now() + SAFETY_HOLD_MS).toISOString(),
+      kind: 'safety',
+      owner: workflowId,
+    },
+    updateId: `${workflowId}/${runId}/hold-${safety.id}`,
+  });
 }
 
 /**

@@ -34,6 +34,7 @@ import {
   workspaceAcquireUpdate,
   workspaceStateQuery,
 } from '../contract/index.js';
+import type { HoldsAnswer, HoldsEvent } from '../domain/holds.js';
 import { workflowIds } from '../domain/ids.js';
 import {
   WORKSPACE_GONE,
@@ -52,6 +53,7 @@ import {
   type WorkspaceEntityInput,
 } from '../domain/workspace-entity.js';
 import { activities, nowIso, tagWorkflow } from './common.js';
+import { setHoldsHandlers } from './entity-holds.js';
 import { notifyFailure } from './notify.js';
 import { Abandonment } from './abandon.js';
 import { startAgainUntilRunning } from './restart.js';
@@ -106,6 +108,14 @@ class WorkspaceEntity {
     this.version++;
     this.render();
     return r.answer;
+  }
+
+  /** A holds event (domain/holds.ts): changes only the holds and baseline sections, and answers. */
+  applyHolds(event: HoldsEvent): HoldsAnswer | undefined {
+    const r = step(this.state, event);
+    this.state = r.state;
+    this.version++;
+    return r.holdsAnswer;
   }
 
   /** The update's validator: a retry of a known request passes, a bad or stale one is refused. */
@@ -292,6 +302,7 @@ export async function workspaceEntity(input: WorkspaceEntityInput): Promise<void
   setHandler(operationAbandonedSignal, ({ workflowId }) => void entity.apply({ type: 'abandon-honoured', workflowId, at: nowIso() }));
   setHandler(workspaceStateQuery, () => entity.state);
   setHandler(lockStateQuery, () => asLockState(entity.state));
+  setHoldsHandlers(entity);
 
   // Ends only by continue-as-new (or an operator's terminate, which the next caller recovers from).
   let checkNow = !!input.recoveredFrom;

@@ -14,20 +14,35 @@ export function registerRestore(program: Command, act: Act): void {
       requestKey: true,
     })
       .argument('<workspace>', 'workspace id')
-      .argument('<snapshot>', 'snapshot id, e.g. snap_abc123 (see `rigsnap list <workspace>`)')
-      .option('--keep-current', 'take a safety snapshot (pre-restore-…) of the current state first')
+      .argument('<snapshot>', 'snapshot id (snap_abc123) or a name unique in the workspace (see `rigsnap list <workspace>`)')
+      .option('--keep-current', 'take a safety snapshot (pre-restore-…, held 24 h) of the current state first (the default)')
+      .option('--no-keep-current', 'skip the safety snapshot: the current state is lost')
       .addOption(new Option('--restart <policy>', 'whether the workspace runs afterwards').choices(['previous', 'always', 'never']).default('previous')),
-    ['rigsnap restore ws_demo snap_abc123 --keep-current', 'rigsnap restore ws_demo snap_abc123 --yes --json'],
+    [
+      'rigsnap restore ws_demo snap_abc123',
+      'rigsnap restore ws_ml stable-model-v2 --yes',
+      'rigsnap restore ws_demo snap_abc123 --no-keep-current --yes --json',
+    ],
   ).action(
     act(async (workspaceId: string, snapshotId: string, o: CommonOptions & { keepCurrent?: boolean; restart: string }) => {
       const io = ioOf(o);
-      const input = precheck(RestoreWorkspaceInput, { workspaceId, snapshotId, keepCurrent: Boolean(o.keepCurrent), restart: o.restart });
+      const keepCurrent = o.keepCurrent !== false;
+      const byName = !snapshotId.startsWith('snap_');
+      // A name is looked up first (it needs the server); an id is checked before anything is sent.
+      const checked = (id: string) => precheck(RestoreWorkspaceInput, { workspaceId, snapshotId: id, keepCurrent, restart: o.restart });
+      if (!byName) checked(snapshotId);
+      else precheck(RestoreWorkspaceInput, { workspaceId, snapshotId: 'snap_name', keepCurrent, restart: o.restart });
       await confirm(o, io, {
         action: `restore ${workspaceId} to ${snapshotId}`,
-        ...(input.keepCurrent ? {} : { warning: `Its current state is replaced (--keep-current saves it first)` }),
+        ...(keepCurrent ? {} : { warning: `Its current state is replaced without a safety snapshot` }),
         declined: `${workspaceId} was not restored and is unchanged`,
       });
-      return runOperation(io, o, (rig) => rig.startRestore(input, keyOf(o)), restoreOutput());
+      return runOperation(
+        io,
+        o,
+        async (rig) => rig.startRestore(checked(byName ? await rig.resolveSnapshot(workspaceId, snapshotId) : snapshotId), keyOf(o)),
+        restoreOutput(),
+      );
     }),
   );
 }

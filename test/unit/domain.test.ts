@@ -233,9 +233,9 @@ describe('parseInput: bad inputs are refused with a message naming the field', (
   });
 
   it('two unknown fields are named in one issue', () => {
-    const r = refused(parseInput(DeleteSnapshotInput, { ...restoreOk, force: true, dryrun: true }));
-    expect(r.fields).toEqual(['force', 'dryrun']);
-    expect(r.message).toBe('force, dryrun: unknown fields (check the spelling)');
+    const r = refused(parseInput(DeleteSnapshotInput, { ...restoreOk, forse: true, dryrun: true }));
+    expect(r.fields).toEqual(['forse', 'dryrun']);
+    expect(r.message).toBe('forse, dryrun: unknown fields (check the spelling)');
   });
 
   it('a non-object input is refused as a whole', () => {
@@ -546,6 +546,7 @@ describe('errors', () => {
       'Abandoned',
       'BadResponse',
       'CancelledAfterChange',
+      'Held',
       'InvalidInput',
       'InvalidRequest',
       'NotFound',
