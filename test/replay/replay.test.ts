@@ -27,7 +27,7 @@ for (const dir of sets) {
 const files = Object.keys(workflowIdOf).sort();
 
 describe('replay of recorded histories', () => {
-  it('the current code has histories for every public workflow type and the lock, and the older code kept its own', () => {
+  it('the current code has histories for every public workflow type and the workspace entity, and the older code kept its own', () => {
     expect(sets.length).toBeGreaterThan(1);
     const types = new Set(
       files
@@ -50,7 +50,7 @@ describe('replay of recorded histories', () => {
         'pruneSnapshots',
         'restoreWorkspace',
         'snapshotWorkspace',
-        'workspaceLock',
+        'workspaceEntity',
       ].sort(),
     );
   });

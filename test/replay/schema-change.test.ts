@@ -52,11 +52,14 @@ describe('replay after a made-up schema change', () => {
     '2026-12-06-cross-release/fleet-default-concurrency.json',
     '2026-12-06-cross-release/snapshot-rerun-adopted.json',
     '2026-12-06-cross-release/snapshot-cancelled-after-change.json',
+    // What this release's code records (test/replay/histories, re-recorded after the merge).
+    'checkpoint-rollback-release.json',
+    'snapshot-running.json',
   ])('%s (input validated once, under truth-2026-12) replays unchanged', async (file) => {
     await replay(file);
   });
 
-  it.each(['checkpoint-rollback-release.json', 'snapshot-running.json'])(
+  it.each(['2026-11-30/checkpoint-rollback-release.json', '2026-11-30/snapshot-running.json'])(
     '%s (recorded before it: validated on every replay) fails under the same change',
     async (file) => {
       await expect(replay(file)).rejects.toThrow(/[Nn]ondetermin|InvalidInput|invalid input/);
