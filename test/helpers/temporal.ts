@@ -48,10 +48,19 @@ export function uniqueTaskQueue(name: string): string {
 
 export const TEST_TOKEN = 'test-token-7f3a9c1e5b';
 
+/**
+ * Every test file shares one dev server, where workers of different builds (run from source, or dist/
+ * worker processes) would share the Worker Deployment `rigsnap`: whichever became current would own the
+ * other's task queues. Tests run unversioned unless they ask (test/integration/versioning.test.ts);
+ * `npm start`'s and the cluster's own servers run the default, versioned.
+ */
+export const UNVERSIONED_ON_SHARED_SERVER = { RIGSNAP_WORKER_VERSIONING: 'off' } as const;
+
 /** A worker config as the worker would parse it, pointed at an emulator and a test task queue. */
 export function testConfig(overrides: Record<string, string>): WorkerConfig {
   return loadWorkerConfig({
     RIGBOX_TOKEN: TEST_TOKEN,
+    ...UNVERSIONED_ON_SHARED_SERVER,
     RIGSNAP_POLL_MIN_MS: '50',
     RIGSNAP_POLL_MAX_MS: '500',
     RIGSNAP_RIGBOX_CALLS_PER_SECOND: '1000',
@@ -80,7 +89,7 @@ export interface TestWorkerOptions {
 /** A real worker on the test server, with the bundle built once per run. */
 export async function createTestWorker(o: TestWorkerOptions): Promise<Worker> {
   const env = { RIGBOX_API_URL: o.rigboxUrl, RIGSNAP_TASK_QUEUE: o.taskQueue, ...(o.env ?? {}) };
-  const config = o.productionDefaults ? loadWorkerConfig({ RIGBOX_TOKEN: TEST_TOKEN, ...env }) : testConfig(env);
+  const config = o.productionDefaults ? loadWorkerConfig({ RIGBOX_TOKEN: TEST_TOKEN, ...UNVERSIONED_ON_SHARED_SERVER, ...env }) : testConfig(env);
   const activities =
     o.activities ??
     createActivities({

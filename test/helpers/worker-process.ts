@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../dev/worker-process.js';
-import { TEST_TOKEN } from './temporal.js';
+import { TEST_TOKEN, UNVERSIONED_ON_SHARED_SERVER } from './temporal.js';
 import { eventually } from './workflows.js';
 
 /**
@@ -82,6 +82,7 @@ export async function startWorkerProcess(env: Record<string, string>, entry = WO
       RIGSNAP_METRICS_PORT: String(metricsPort),
       RIGSNAP_METRICS_HOST: '127.0.0.1',
       RIGSNAP_LOG_LEVEL: 'WARN',
+      ...UNVERSIONED_ON_SHARED_SERVER,
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WORKFLOW_TYPES, lockStateQuery, progressQuery } from '../../contract/index.js';
 import { workflowIds, type LockState, type SnapshotWorkspaceResult } from '../../domain/index.js';
 import { startEmulator, type Emulator } from '../../emulator/index.js';
-import { TEST_TOKEN, connectTestTemporal, createTestWorker, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.js';
+import { TEST_TOKEN, UNVERSIONED_ON_SHARED_SERVER, connectTestTemporal, createTestWorker, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.js';
 import { awaitStep, eventually, testWorkflowId } from '../helpers/workflows.js';
 
 /** Faults, crashes, cancellation and contention: nothing lost, nothing duplicated, no workspace left down. */
@@ -204,6 +204,7 @@ describe('a worker killed mid-workflow', () => {
       RIGSNAP_METRICS_PORT: '0',
       RIGSNAP_POLL_MAX_MS: '500',
       RIGSNAP_LOG_LEVEL: 'WARN',
+      ...UNVERSIONED_ON_SHARED_SERVER,
     };
     const spawnWorker = (): ChildProcess =>
       spawn(process.execPath, [path.resolve('dist/worker/main.js')], { env: workerEnv, stdio: ['ignore', 'ignore', 'pipe'] });
