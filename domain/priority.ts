@@ -79,13 +79,14 @@ export function priorityFor(kind: PriorityKind, o: PriorityOptions = {}, default
 }
 
 /**
- * Whether someone is waiting for an operation at this priority (on demand: 1 or 2). Its long activities
- * heartbeat every few seconds so a cancel lands at once; the rest (a schedule's or a fleet's, and runs
- * started without a priority, which Temporal runs at 3) heartbeat at the minute's scale, since every
- * heartbeat is a billed action (workflows/profiles.ts).
+ * Whether someone may be waiting for an operation at this priority: on demand (1 or 2), or started
+ * without a priority (another service or `temporal workflow start`: nothing says nobody waits). Its long
+ * activities heartbeat every few seconds so a cancel lands at once. What rigsnap itself runs in bulk sets
+ * its priority explicitly (a schedule's backups 3, a fleet's children 4) and heartbeats at the minute's
+ * scale, since every heartbeat is a billed action (workflows/profiles.ts).
  */
 export function isInteractive(priorityKey: number | undefined): boolean {
-  return (priorityKey || PRIORITY.scheduledBackup) < PRIORITY.scheduledBackup;
+  return !priorityKey || priorityKey < PRIORITY.scheduledBackup;
 }
 
 /**
