@@ -89,6 +89,13 @@ describe('priority', () => {
     const rig = await RigsnapClient.connect({ client: temporal.client, taskQueue, env: {} });
     const light = addWorkspaces('ws_fair_a_', 16);
     const heavy = addWorkspaces('ws_fair_b_', 16);
+    // Each workspace's entity first checks, with an activity, that no old lock workflow still runs: done
+    // here with a full worker (a dry-run prune takes and releases each workspace), so that below the
+    // children reach their stop on a worker without activity slots.
+    const warm = await createTestWorker({ temporal, taskQueue, rigboxUrl: emu.url });
+    await warm.runUntil(
+      Promise.all([...light, ...heavy].map((workspaceId) => rig.prune({ workspaceId, namePrefix: 'none-', retention: { keepLast: 1 }, dryRun: true }))),
+    );
     // A worker without activity slots takes every child up to its stop: 32 stops wait in the queue, the
     // light team's queued first (arrival order would serve all of them first).
     const workflowsOnly = await createTestWorker({ temporal, taskQueue, rigboxUrl: emu.url, enableNonLocalActivities: false });
@@ -135,5 +142,5 @@ describe('priority', () => {
       await Promise.all([workflowsRunning, activities?.running]);
       await rig.close();
     }
-  });
+  }, 240_000);
 });

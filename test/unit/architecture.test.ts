@@ -84,17 +84,41 @@ const WIRE = {
     'reportBackups',
     'checkWorkspaces',
   ],
-  queries: ['progress', 'lockState', 'lockParticipation', 'workspaceState', 'notice'],
-  signals: ['acquire', 'release', 'lockGranted', 'operationAbandoned'],
-  updates: ['rollback', 'release', 'acquireWorkspace', 'snooze', 'skip'],
+  queries: ['progress', 'lockState', 'lockParticipation', 'workspaceState', 'workspaceHolds', 'notice'],
+  signals: ['acquire', 'release', 'lockGranted', 'operationAbandoned', 'deletesSettled'],
+  updates: ['rollback', 'release', 'acquireWorkspace', 'abandon', 'holdSnapshot', 'unholdSnapshot', 'authoriseDeletes', 'setBaseline', 'snooze', 'skip'],
   searchAttributes: ['RigboxWorkspaceId', 'RigboxOperation', 'TemporalScheduledStartTime'],
 };
 
 const contractNames: Record<keyof typeof WIRE, string[]> = {
   workflowTypes: Object.values(contract.WORKFLOW_TYPES),
-  queries: ['progress', 'lockState', 'lockParticipation', 'workspaceState', 'notice'],
-  signals: ['acquire', 'release', 'lockGranted', 'operationAbandoned'],
-  updates: ['rollback', 'release', 'acquireWorkspace', 'snooze', 'skip'],
+  queries: [
+    contract.progressQuery,
+    contract.lockStateQuery,
+    contract.lockParticipationQuery,
+    contract.workspaceStateQuery,
+    contract.workspaceHoldsQuery,
+    contract.noticeQuery,
+  ].map((d) => d.name),
+  signals: [
+    contract.lockAcquireSignal,
+    contract.lockReleaseSignal,
+    contract.lockGrantedSignal,
+    contract.operationAbandonedSignal,
+    contract.deletesSettledSignal,
+  ].map((d) => d.name),
+  updates: [
+    contract.rollbackUpdate,
+    contract.releaseUpdate,
+    contract.workspaceAcquireUpdate,
+    contract.abandonUpdate,
+    contract.holdSnapshotUpdate,
+    contract.unholdSnapshotUpdate,
+    contract.authoriseDeletesUpdate,
+    contract.setBaselineUpdate,
+    contract.snoozeUpdate,
+    contract.skipUpdate,
+  ].map((d) => d.name),
   searchAttributes: [contract.workspaceIdKey, contract.operationKey, contract.scheduledStartTimeKey].map((k) => k.name),
 };
 

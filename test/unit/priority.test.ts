@@ -58,7 +58,7 @@ describe('fleetChildPriority', () => {
 });
 
 describe('heartbeats by priority', () => {
-  it('on-demand runs keep the profiles (10 s timeout); scheduled, fleet and unprioritised runs get the batch timeout', () => {
+  it('on-demand and unprioritised runs keep the profiles (10 s timeout); scheduled and fleet runs get the batch timeout', () => {
     expect(isInteractive(1)).toBe(true);
     expect(isInteractive(2)).toBe(true);
     // Started without a priority (another service, the temporal CLI): someone may be waiting.
