@@ -47,20 +47,10 @@ beforeAll(async () => {
 }, 120_000);
 
 describe('replay after a made-up schema change', () => {
-  it.each([
-    '2026-12-06-cross-release/checkpoint-validated-input.json',
-    '2026-12-06-cross-release/fleet-default-concurrency.json',
-    '2026-12-06-cross-release/snapshot-rerun-adopted.json',
-    '2026-12-06-cross-release/snapshot-cancelled-after-change.json',
-    // What this release's code records (test/replay/histories, re-recorded after the merge).
-    'checkpoint-rollback-release.json',
-    'snapshot-running.json',
-  ])('%s (input validated once, under truth-2026-12) replays unchanged', async (file) => {
-    await replay(file);
-  });
-
-  it.each(['2026-11-30/checkpoint-rollback-release.json', '2026-11-30/snapshot-running.json'])(
-    '%s (recorded before it: validated on every replay) fails under the same change',
+  // Input validation runs in the workflow (the local-activity check of truth-2026-12 broke replays that a
+  // query split: workflows/common.ts checkedInput), so a schema change still needs patched(): this shows why.
+  it.each(['2026-11-30/checkpoint-rollback-release.json', '2026-11-30/snapshot-running.json', 'checkpoint-rollback-release.json', 'snapshot-running.json'])(
+    '%s (validated on every replay) fails under a schema change made without patched()',
     async (file) => {
       await expect(replay(file)).rejects.toThrow(/[Nn]ondetermin|InvalidInput|invalid input/);
     },
