@@ -143,6 +143,7 @@ beforeAll(async () => {
       { id: 'ws_fleet_a', status: 'running' },
       { id: 'ws_fleet_b', status: 'stopped' },
       { id: 'ws_status', status: 'running' },
+      { id: 'ws_cli_notice', status: 'running' },
     ],
   });
   worker = await createTestWorker({ temporal, taskQueue, rigboxUrl: emu.url });
