@@ -339,7 +339,7 @@ async function acquireFromEntity(workspaceId: string, request: LockRequest, trac
   let asked = 0;
   const ask = async () => {
     asked++;
-    const answer = await localActivities('lockSignal', `queue on ${workflowIds.workspace(workspaceId)}`).acquireWorkspace({ workspaceId, request, ask: asked });
+    const answer = await activities('entityCall', `queue on ${workflowIds.workspace(workspaceId)}`).acquireWorkspace({ workspaceId, request, ask: asked });
     if (answer.status === 'holding') tracker.lock.granted.add(request.requestId);
     if (answer.status === 'denied')
       throw ApplicationFailure.create({
@@ -371,7 +371,7 @@ async function releaseToEntity(workspaceId: string, request: LockRequest, tracke
     } catch (err) {
       log.info('the workspace entity is closed; recovering it to release', { workspaceId, error: String(err) });
       try {
-        await localActivities('lockSignal', `release ${workflowIds.workspace(workspaceId)}`).releaseWorkspace({ workspaceId, release });
+        await activities('entityCall', `release ${workflowIds.workspace(workspaceId)}`).releaseWorkspace({ workspaceId, release });
       } catch (recoverErr) {
         // The recovered run still counts this run as its holder: it frees it once it sees this run closed.
         log.warn('could not release to the workspace entity; it frees this run once it sees it closed', { workspaceId, error: String(recoverErr) });

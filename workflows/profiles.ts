@@ -92,6 +92,17 @@ export const profiles = {
     scheduleToCloseTimeout: '10m',
     retry: transientRetry,
   },
+  /**
+   * Queueing on (and releasing to) the workspace entity: an Update-with-Start to Temporal, not Rigbox. A
+   * regular activity, not a local one: while it waits for the entity's answer the operation can leave the
+   * worker's cache, and the entity needs a slot there to answer (a full cache of operations each waiting in
+   * a local activity stalled them all). Retried for an hour while Temporal is unreachable.
+   */
+  entityCall: {
+    startToCloseTimeout: '30s',
+    scheduleToCloseTimeout: '1h',
+    retry: { ...transientRetry, maximumInterval: '10s' },
+  },
   /** A fleet asking its handed-over and slow children how they are: a describe and a query per child. */
   fleetCheck: {
     startToCloseTimeout: '5m',
