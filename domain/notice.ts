@@ -79,9 +79,15 @@ export function localMinuteToInstant(year: number, month: number, day: number, m
 export function quietIntervals(ranges: readonly QuietRange[], timeZone: string, fromMs: number, untilMs: number): Array<[number, number]> {
   if (!ranges.length) return [];
   const out: Array<[number, number]> = [];
-  // From the local day before `from` (a range that crossed midnight into it) to the day after `until`.
-  for (let t = fromMs - DAY_MS; t <= untilMs + DAY_MS; t += DAY_MS) {
-    const d = localDateTime(new Date(t), timeZone);
+  // From the local day before `from` (a range that crossed midnight into it) to the day after `until`,
+  // stepping by calendar day, not by 24 h: a 23-hour day (spring forward) must not be skipped.
+  const first = localDateTime(new Date(fromMs), timeZone);
+  const last = localDateTime(new Date(untilMs), timeZone);
+  const lastDay = Date.UTC(last.year, last.month - 1, last.day + 1);
+  for (let k = -1; ; k++) {
+    const day = new Date(Date.UTC(first.year, first.month - 1, first.day + k));
+    if (day.getTime() > lastDay) break;
+    const d = { year: day.getUTCFullYear(), month: day.getUTCMonth() + 1, day: day.getUTCDate() };
     for (const r of ranges) {
       const start = localMinuteToInstant(d.year, d.month, d.day, r.startMinute, timeZone);
       const endDay = r.endMinute <= r.startMinute ? new Date(Date.UTC(d.year, d.month - 1, d.day + 1)) : new Date(Date.UTC(d.year, d.month - 1, d.day));

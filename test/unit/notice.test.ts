@@ -68,6 +68,24 @@ describe('quiet hours', () => {
     expect(inQuietHours(night, 'UTC', at('2026-01-10T21:30:00Z'))).toBe(false);
   });
 
+  it('spring forward: the 23-hour day 2026-03-29 is not skipped (found by the property: days were stepped by 24 h)', () => {
+    // 00:02-00:01 is quiet all day but one minute. 22:00Z on the 28th is 23:00 local; 24 h later it
+    // is 00:00 on the 30th, so a 24-hour step missed the 29th's interval and called its noon free.
+    const almostAllDay = [q('00:02-00:01')];
+    expect(inQuietHours(almostAllDay, 'Europe/Berlin', at('2026-03-29T12:00:00Z'))).toBe(true);
+    expect(inQuietHours(almostAllDay, 'Europe/Berlin', at('2026-03-29T22:00:00Z'))).toBe(true); // 00:00 local on the 30th
+    expect(inQuietHours(almostAllDay, 'Europe/Berlin', at('2026-03-29T22:01:00Z'))).toBe(false); // 00:01 local: the free minute
+    expect(
+      decideStop({
+        earliestMs: at('2026-03-29T04:45:00Z'),
+        windowEndMs: at('2026-03-29T22:01:00Z'),
+        expectedDowntimeMs: 60_000,
+        quietHours: almostAllDay,
+        timeZone: 'Europe/Berlin',
+      }),
+    ).toEqual({ kind: 'skip', reason: 'window' });
+  });
+
   it('spring forward: 02:30 does not exist in Berlin on 2026-03-29; quiet hours from it begin at 03:00 (01:00Z)', () => {
     expect(localMinuteToInstant(2026, 3, 29, 150, 'Europe/Berlin')).toBe(at('2026-03-29T01:00:00Z'));
     expect(quietIntervals([q('02:30-05:00')], 'Europe/Berlin', at('2026-03-29T00:00:00Z'), at('2026-03-29T05:00:00Z'))).toEqual([
