@@ -34,6 +34,19 @@ function start<T>(type: string, input: unknown, id = testWorkflowId(type)) {
   return temporal.client.workflow.start<(i: unknown) => Promise<T>>(type, { taskQueue, workflowId: id, args: [input] });
 }
 
+/** Event types of a history without workflow-task events and without timers that were cancelled. */
+type HistoryEvent = { eventType?: number | null; eventId?: unknown; timerCanceledEventAttributes?: { startedEventId?: unknown } | null };
+// temporal.api.enums.v1.EventType: workflow task scheduled, started, completed, timed out; timer cancelled.
+const WORKFLOW_TASK_EVENTS = new Set([5, 6, 7, 8]);
+const TIMER_CANCELED = 19;
+function commandShape(events: HistoryEvent[]): number[] {
+  const cancelled = new Set(events.filter((e) => e.eventType === TIMER_CANCELED).map((e) => String(e.timerCanceledEventAttributes?.startedEventId)));
+  return events
+    .filter((e) => !WORKFLOW_TASK_EVENTS.has(e.eventType!) && e.eventType !== TIMER_CANCELED && !cancelled.has(String(e.eventId)))
+    .map((e) => e.eventType!)
+    .sort((a, b) => a - b); // as a multiset: the grant signal may come before or after the acquire's answer
+}
+
 describe('snapshotWorkspace', () => {
   it('stops, snapshots and starts a running workspace; the snapshot holds its content', async () => {
     emu.state.upsertWorkspace({ id: 'ws_round', status: 'running', files: { 'app.py': 'v1' } });
@@ -83,19 +96,28 @@ describe('snapshotWorkspace', () => {
   it('keeps the history small: the same number of events (≤ 49) for a short and a long stop', async () => {
     emu.state.upsertWorkspace({ id: 'ws_hist', status: 'running' });
     const counts: number[] = [];
+    const shapes: number[][] = [];
     for (const stopMs of [100, 1200]) {
       emu.delays.stopMs = stopMs;
       const h = await start<SnapshotWorkspaceResult>(WORKFLOW_TYPES.snapshot, { workspaceId: 'ws_hist', name: `hist-${stopMs}` });
       await h.result();
-      counts.push(await eventCount(h));
+      const events = (await h.fetchHistory()).events ?? [];
+      counts.push(events.length);
+      shapes.push(commandShape(events));
     }
     emu.delays.stopMs = 300;
     // 39 before truth-2026-12, which adds its patch marker, Temporal's TemporalChangeVersion upsert for the
     // new patch id; 48 measured with the workspace entity's acquire and release as regular activities
     // (entity-2026-12: evictable while they wait for the entity). What matters is that it does not grow
     // with the stop.
+    // The total varies by up to 5 events with a race that has nothing to do with the stop: when the
+    // entity's grant signal comes after the acquire activity's answer, the run waits on a timer that
+    // the grant cancels, in one more workflow task. So the bound is on the total, and the sameness on
+    // what the run did (its events as a multiset, without workflow-task events or a timer the grant
+    // cancelled).
     expect(counts[0]).toBeLessThanOrEqual(49);
-    expect(counts[1]).toBe(counts[0]);
+    expect(counts[1]).toBeLessThanOrEqual(49);
+    expect(shapes[1]).toEqual(shapes[0]);
   });
 
   it('never puts the Rigbox token in the history, even on a credentials failure', async () => {
