@@ -22,6 +22,12 @@ export interface SelectPruneInput {
   skipIds: string[];
   /** Held snapshots and their keep reasons (`hold: <reason>`): kept whatever the policy. */
   held?: Record<string, string[]>;
+  /**
+   * Whether to list what the policy would delete (`deletable`): only a dry run shows it. False keeps
+   * each round's recorded answer to its batch (a prune of 10,000 recorded 500 listed and 500 batched
+   * snapshots in each of 20 rounds: 4 MB of history, more than one gRPC message may carry).
+   */
+  listDeletable?: boolean;
 }
 
 export interface PruneSelection {
@@ -29,7 +35,7 @@ export interface PruneSelection {
   kept: KeptSnapshot[];
   keptCount: number;
   ignored: number;
-  /** Everything the policy would delete (not counting skipped ones), newest first, at most MAX_LISTED_SNAPSHOTS. */
+  /** Everything the policy would delete (not counting skipped ones), newest first, at most MAX_LISTED_SNAPSHOTS; empty with `listDeletable: false`. */
   deletable: RigboxSnapshot[];
   deletableCount: number;
   /** Their size_bytes summed (absent from selections recorded before it existed). */
@@ -63,7 +69,7 @@ export function createPruneActivities(env: ActivityEnv) {
           kept: selection.kept.slice(0, MAX_LISTED_SNAPSHOTS),
           keptCount: selection.kept.length,
           ignored: selection.ignored,
-          deletable: deletable.slice(0, MAX_LISTED_SNAPSHOTS),
+          deletable: input.listDeletable === false ? [] : deletable.slice(0, MAX_LISTED_SNAPSHOTS),
           deletableCount: deletable.length,
           deletableBytes: deletable.reduce((sum, s) => sum + s.size_bytes, 0),
           // Oldest first: if the prune stops half-way, what is left is the newer half.

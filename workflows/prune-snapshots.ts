@@ -48,6 +48,7 @@ export async function pruneUnderLock(params: PruneParams, tracker: ProgressTrack
       maxDeletions: DELETIONS_PER_ROUND,
       skipIds: failures.map((f) => f.snapshotId),
       ...(held ? { held } : {}),
+      listDeletable: dryRun,
     });
     const result = (deletedNow: RigboxSnapshot[], count: number, bytes: number | undefined) => ({
       workspaceId,

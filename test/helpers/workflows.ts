@@ -41,6 +41,17 @@ export async function eventCount(handle: WorkflowHandle): Promise<number> {
   return (await handle.fetchHistory()).events?.length ?? 0;
 }
 
+/** Bytes of payload data in a run's history (every Uint8Array in its events): what grows with what a run records. */
+export async function historyPayloadBytes(handle: WorkflowHandle): Promise<number> {
+  const sum = (v: unknown): number => {
+    if (v instanceof Uint8Array) return v.length;
+    if (Array.isArray(v)) return v.reduce((n: number, x) => n + sum(x), 0);
+    if (v && typeof v === 'object') return Object.values(v).reduce((n: number, x) => n + sum(x), 0);
+    return 0;
+  };
+  return sum((await handle.fetchHistory()).events ?? []);
+}
+
 /** Waits (polling, no fixed sleeps) until `check` is true. */
 export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 30_000, what = 'condition'): Promise<void> {
   const start = Date.now();
