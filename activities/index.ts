@@ -10,7 +10,6 @@ import { activityEnv, type ActivityDeps } from './env.js';
 import { guarded } from './failures.js';
 import { createFleetActivities } from './fleet.js';
 import { heartbeating } from './heartbeat.js';
-import { createInputActivities } from './inputs.js';
 import { createLockActivities, queueOnLockLegacy } from './lock.js';
 import { createWorkspaceEntityActivities } from './workspace-entity.js';
 import { createNoticeActivities } from './notice.js';
@@ -31,7 +30,6 @@ export type { LockParticipants } from './lock.js';
 export type { NotifyInput } from './notify.js';
 export type { FleetChildStatus } from './fleet.js';
 export type { EarlierRunInput } from './earlier-runs.js';
-export type { CheckInputInput, CheckedInput, InputWorkflowType } from './inputs.js';
 export type { StopNoticeInput } from './notice.js';
 
 export function createActivities(deps: ActivityDeps) {
@@ -49,7 +47,6 @@ export function createActivities(deps: ActivityDeps) {
     ...createAuditActivities(deps),
     ...createFleetActivities(env),
     ...createEarlierRunActivities(env),
-    ...createInputActivities(),
     ...createInventoryActivities(deps),
 
     /**

@@ -30,7 +30,8 @@ import { recordLanded, type ChangesLanded, type LandedChange } from '../domain/l
 import type { LockGrant, LockRequest } from '../domain/lock.js';
 import type { Progress, StepRecord } from '../domain/results.js';
 import { parseInput } from '../domain/schemas.js';
-import type { InputWorkflowType, PreflightResult } from '../activities/index.js';
+import type { PreflightResult } from '../activities/index.js';
+import { INPUT_REVISIONS, type InputWorkflowType } from '../domain/input-revisions.js';
 import { Abandonment } from './abandon.js';
 import { formatCurrentDetails } from './current-details.js';
 import { truthfulCancellation } from './landed.js';
@@ -82,11 +83,11 @@ export function validateInput<S extends z.ZodType>(schema: S, raw: unknown): z.o
 }
 
 /**
- * The workflow's input, validated at its edge once: on a first run a local activity parses it with
- * today's schema (fast, non-retryable InvalidInput naming the fields; nothing reaches Rigbox) and history
- * keeps the parsed value, defaults applied; a replay reads that value back and never runs a schema. So a
- * schema tightened or a default changed later cannot change the commands of a running workflow.
- * Histories from before it validate in workflow code, as they did (`schema` is built only for them).
+ * The workflow's input, validated at its edge: a fast, non-retryable InvalidInput naming the fields, before
+ * any call to Rigbox, whoever started the run (the CLI, another service by type name, the temporal CLI).
+ * The schema runs again on every replay, so a schema change that tightens or changes a default goes
+ * through an input revision guarded by patched() (domain/input-revisions.ts): a run replays with the
+ * schema it started with.
  */
 export async function checkedInput<S extends z.ZodType>(workflowType: InputWorkflowType, schema: () => S, raw: unknown): Promise<z.output<S>> {
   // truth-2026-12 first recorded the check as a local activity's result. A replay hands that result to
@@ -95,8 +96,10 @@ export async function checkedInput<S extends z.ZodType>(workflowType: InputWorkf
   // The check runs in the workflow again; the marker stays, as its other changes (CancelledAfterChange)
   // still key on it. Nothing recorded with the local activity was released.
   patched(PATCHES.truth2026_12);
-  void workflowType;
-  return Promise.resolve(validateInput(schema(), raw));
+  let current: z.ZodType = schema();
+  for (const r of INPUT_REVISIONS[workflowType] ?? []) if (patched(r.patchId)) current = r.schema();
+  // A revision's schema is a later form of the same input: its output is the workflow's input type.
+  return Promise.resolve(validateInput(current, raw) as z.output<S>);
 }
 
 /**

@@ -32,8 +32,9 @@ export const PATCHES = {
   /**
    * December 2026 (issue 18, items 2 and 5): a run cancelled after its change landed in Rigbox ends with
    * CancelledAfterChange (what landed in its details) instead of Cancelled; a snapshot whose earlier run
-   * of the same workflow id was cancelled after its copy adopts that run's snapshot; the validated input
-   * is recorded once (a local activity's result) so that replay does not depend on today's schemas.
+   * of the same workflow id was cancelled after its copy adopts that run's snapshot. (Its first form also
+   * recorded the validated input as a local activity's result; that broke replays split after the check,
+   * and was taken out before release: schema changes go through domain/input-revisions.ts instead.)
    */
   truth2026_12: 'truth-2026-12',
   /**

@@ -176,11 +176,6 @@ export const localProfiles = {
     localRetryThreshold: '10s',
     retry: transientRetry,
   },
-  /** Validating a workflow's input once, so that history holds the validated value (no I/O: it cannot fail transiently). */
-  checkInput: {
-    startToCloseTimeout: '10s',
-    retry: { maximumAttempts: 1 },
-  },
   /** A prune's selection: one listing of the workspace's snapshots and the retention policy applied to it. */
   pruneSelect: {
     startToCloseTimeout: '10m',

@@ -2,22 +2,28 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Worker, bundleWorkflowCode } from '@temporalio/worker';
 import webpack from 'webpack';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WORKFLOW_TYPES } from '../../contract/index.js';
+import { connectTestTemporal, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.js';
+import { testWorkflowId, workflowFailure } from '../helpers/workflows.js';
 import { bundleOptions } from '../../worker/bundle.js';
 
 /**
- * Issue 18.5: replay does not depend on today's schemas and defaults. The workflows are bundled with
- * made-up later schemas (test/replay/made-up-schemas.ts: names tightened to 1 character, a fleet's
- * default concurrency changed) and the recorded histories replay against them:
- *  - those recorded under truth-2026-12, whose input was validated once (history keeps the value),
- *    replay unchanged: the schema does not run on replay;
- *  - those recorded before it validate in workflow code on every replay, and fail under the change:
- *    what a schema change did to running workflows before (and still does to runs that predate the patch).
+ * Issue 18.5: replay does not depend on today's schemas and defaults. Inputs are validated in workflow
+ * code, so the schemas run again on every replay; a tightening or a changed default is therefore made as
+ * an input revision guarded by patched() (domain/input-revisions.ts). The workflows are bundled twice
+ * with the same made-up later change (names of at most 1 character, a fleet's default concurrency 1):
+ *  - made in place (test/replay/made-up-schemas.ts replaces domain/schemas.ts): recorded histories
+ *    fail replay, which is what a schema change did to running workflows before;
+ *  - made as revisions (test/replay/made-up-revisions.ts replaces domain/input-revisions.ts): every
+ *    recorded history replays, and a run started on that bundle gets the new rule.
  */
 
 const HISTORIES = path.resolve('test/replay/histories');
 const MADE_UP = path.resolve('test/replay/made-up-schemas.ts');
-let bundle: { code: string };
+const MADE_UP_REVISIONS = path.resolve('test/replay/made-up-revisions.ts');
+let inPlace: { code: string };
+let asRevisions: { code: string };
 
 function historyOf(file: string): { history: unknown; workflowId: string } {
   const dir = path.dirname(path.join(HISTORIES, file));
@@ -25,38 +31,83 @@ function historyOf(file: string): { history: unknown; workflowId: string } {
   return { history: JSON.parse(fs.readFileSync(path.join(HISTORIES, file), 'utf8')), workflowId: ids[path.basename(file)]! };
 }
 
-const replay = (file: string) => {
+const replay = (bundle: { code: string }, file: string) => {
   const { history, workflowId } = historyOf(file);
   return Worker.runReplayHistory({ workflowBundle: bundle, replayName: file }, history, workflowId);
 };
 
-beforeAll(async () => {
+/** The workflows bundled with every import matching `module` answered by `replacement` (except the replacement's own). */
+async function bundleWith(module: RegExp, replacement: string): Promise<{ code: string }> {
   const options = bundleOptions(path.resolve('workflows/index.ts'));
-  bundle = await bundleWorkflowCode({
+  return bundleWorkflowCode({
     ...options,
     logger: { trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error, log() {} },
     webpackConfigHook: (config) => {
       const base = options.webpackConfigHook!(config);
-      // Every import of domain/schemas.js gets the made-up module, except the made-up module's own.
-      const swap = new webpack.NormalModuleReplacementPlugin(/domain[\\/]schemas\.js$/, (resource: { request: string; contextInfo?: { issuer?: string } }) => {
-        if (resource.contextInfo?.issuer !== MADE_UP) resource.request = MADE_UP;
+      const swap = new webpack.NormalModuleReplacementPlugin(module, (resource: { request: string; contextInfo?: { issuer?: string } }) => {
+        if (resource.contextInfo?.issuer !== replacement) resource.request = replacement;
       });
       return { ...base, plugins: [...(base.plugins ?? []), swap] };
     },
   });
-}, 120_000);
+}
+
+/** Every recorded history of this release and the previous ones (not the intermediate build's). */
+const RECORDED = ['', '2026-11-30', '2026-11-28', '2026-12-06-cross-release'].flatMap((dir) =>
+  fs
+    .readdirSync(path.join(HISTORIES, dir))
+    .filter((f) => f.endsWith('.json') && f !== 'workflow-ids.json')
+    .map((f) => (dir ? `${dir}/${f}` : f)),
+);
+
+let temporal: TestTemporal;
+
+beforeAll(async () => {
+  [inPlace, asRevisions] = await Promise.all([
+    bundleWith(/domain[\\/]schemas\.js$/, MADE_UP),
+    bundleWith(/domain[\\/]input-revisions\.js$/, MADE_UP_REVISIONS),
+  ]);
+  temporal = await connectTestTemporal();
+}, 180_000);
+afterAll(async () => {
+  await temporal?.close();
+});
 
 describe('replay after a made-up schema change', () => {
-  // Input validation runs in the workflow (the local-activity check of truth-2026-12 broke replays that a
-  // query split: workflows/common.ts checkedInput), so a schema change still needs patched(): this shows why.
   it.each(['2026-11-30/checkpoint-rollback-release.json', '2026-11-30/snapshot-running.json', 'checkpoint-rollback-release.json', 'snapshot-running.json'])(
-    '%s (validated on every replay) fails under a schema change made without patched()',
+    'made in place, without patched(): %s fails replay',
     async (file) => {
-      await expect(replay(file)).rejects.toThrow(/[Nn]ondetermin|InvalidInput|invalid input/);
+      await expect(replay(inPlace, file)).rejects.toThrow(/[Nn]ondetermin|InvalidInput|invalid input/);
     },
   );
 
-  it('the made-up schemas are in the bundle (a check that this test can fail)', () => {
-    expect(bundle.code).toContain('made-up-schemas');
+  it(`made as input revisions guarded by patched(): all ${RECORDED.length} recorded histories replay`, async () => {
+    expect(RECORDED.length).toBeGreaterThan(40);
+    const failed: string[] = [];
+    for (const file of RECORDED) {
+      await replay(asRevisions, file).catch((e: unknown) => failed.push(`${file}: ${(e as Error).message.slice(0, 200)}`));
+    }
+    expect(failed).toEqual([]);
+  }, 300_000);
+
+  it('made as input revisions: a run started on the new code gets the new rule (InvalidInput naming the field)', async () => {
+    const taskQueue = uniqueTaskQueue('revision');
+    const worker = await Worker.create({ connection: temporal.nativeConnection, namespace: temporal.namespace, taskQueue, workflowBundle: asRevisions });
+    const failure = await worker.runUntil(
+      workflowFailure(
+        temporal.client.workflow.execute(WORKFLOW_TYPES.snapshot, {
+          taskQueue,
+          workflowId: testWorkflowId('revision'),
+          args: [{ workspaceId: 'ws_rev', name: 'ab' }],
+        }),
+      ),
+    );
+    expect(failure.type).toBe('InvalidInput');
+    expect(failure.message).toMatch(/name/);
+  });
+
+  it('the made-up modules are in their bundles (a check that this test can fail)', () => {
+    expect(inPlace.code).toContain('made-up-schemas');
+    expect(asRevisions.code).toContain('made-up-revisions');
   });
 });
