@@ -1,7 +1,7 @@
 import type { WorkflowExecutionDescription } from '@temporalio/client';
 import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow/codec-helpers.js';
 import { SEARCH_ATTRIBUTES, WORKFLOW_TYPES, asHeartbeatDetails, lockStateQuery, operationKey, progressQuery, workspaceIdKey } from '../contract/index.js';
-import { WorkspaceId, workflowIds } from '../domain/index.js';
+import { MEMO_KEYS, WorkspaceId, workflowIds } from '../domain/index.js';
 import type { TemporalContext } from './context.js';
 import { RigsnapError, TemporalConnectionError, validateField } from './errors.js';
 import { newestFirst } from './format.js';
@@ -80,6 +80,7 @@ export async function statusOf(ctx: TemporalContext, workflowId: string, runId?:
     workspaceId: sa.get(workspaceIdKey) ?? null,
     operation: sa.get(operationKey) ?? null,
     summary: (await desc.staticSummary().catch(() => undefined)) ?? null,
+    requestedBy: typeof desc.memo?.[MEMO_KEYS.requestedBy] === 'string' ? (desc.memo[MEMO_KEYS.requestedBy] as string) : null,
     historyLength: desc.historyLength,
   };
   if (report.status !== 'RUNNING') {

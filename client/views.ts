@@ -82,6 +82,8 @@ export interface StatusReport extends ProgressReport {
   workspaceId: string | null;
   operation: string | null;
   summary: string | null;
+  /** Who asked: the identity of the client that started it (memo `rigsnapRequestedBy`); null when not recorded. */
+  requestedBy: string | null;
   historyLength: number;
   /** The result when the workflow completed. */
   result?: unknown;

@@ -36,6 +36,7 @@ function statusLines(io: Io, s: StatusReport): string[] {
     row('type', `${s.workflowType}${s.operation ? ` (${s.operation}${s.workspaceId ? ` of ${s.workspaceId}` : ''})` : ''}`),
   ];
   if (s.summary) lines.push(row('summary', s.summary));
+  if (s.requestedBy) lines.push(row('asked by', s.requestedBy));
   lines.push(row('started', fmtTime(s.startedAt)));
   if (s.closedAt) {
     lines.push(

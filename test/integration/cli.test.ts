@@ -629,6 +629,8 @@ describe('rigsnap cancel and status', () => {
       expect(status.stdout).toMatch(new RegExp(`^${id} CANCELLED`));
       expect(status.stdout).toMatch(/ended +cancelled \d{4}-\d\d-\d\d \d\d:\d\d UTC, after /);
       expect(status.stdout).toMatch(/error +Cancelled: /);
+      // Who asked: the CLI's identity is user@host by default (issue 19.6).
+      expect(status.stdout).toMatch(/asked by +\S+@\S+/);
       const json = parse(await rigsnap(['status', id, '--json']));
       expect(json).toMatchObject({ status: 'CANCELLED', error: { type: 'Cancelled' } });
 

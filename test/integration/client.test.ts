@@ -30,7 +30,7 @@ beforeAll(async () => {
   worker = await createTestWorker({ temporal, taskQueue, rigboxUrl: emu.url });
   running = worker.run();
   // env: {} so the machine's TEMPORAL_* variables cannot redirect the test.
-  rig = await RigsnapClient.connect({ address: temporal.address, taskQueue, env: {} });
+  rig = await RigsnapClient.connect({ address: temporal.address, taskQueue, env: { RIGSNAP_IDENTITY: 'ann@laptop' } });
 });
 
 afterAll(async () => {
@@ -72,6 +72,8 @@ describe('typed errors', () => {
     const status = await rig.status(e.workflowId!);
     expect(status.status).toBe('FAILED');
     expect(status.error).toMatchObject({ type: 'NotFound' });
+    // Who asked travels with the operation (issue 19.6).
+    expect(status.requestedBy).toBe('ann@laptop');
   });
 
   it('names the address it tried when Temporal cannot be reached', async () => {
