@@ -50,13 +50,55 @@ function withoutVisibility(client: Client): { client: Client; visibilityCalls: (
   return { client: proxied, visibilityCalls: () => calls };
 }
 
-async function setUp(name: string, snapshotMs: number, lockTiming?: { maxOperationsPerRun: number }) {
+/**
+ * The test's client with visibility 5 s behind, as PostgreSQL or Elasticsearch visibility can be: a run
+ * appears in a List `lagMs` after it started, and shows as still running until `lagMs` after it closed.
+ */
+function withLaggingVisibility(client: Client, lagMs: number): { client: Client; visibilityCalls: () => number } {
+  let calls = 0;
+  const lagged = (query?: string) => {
+    calls++;
+    const source = client.workflow.list(query === undefined ? undefined : { query });
+    return (async function* () {
+      const seenAt = Date.now() - lagMs;
+      for await (const run of source) {
+        if (run.startTime.getTime() > seenAt) continue;
+        if (run.closeTime && run.closeTime.getTime() > seenAt) yield { ...run, status: { code: 1, name: 'RUNNING' as const }, closeTime: undefined };
+        else yield run;
+      }
+    })();
+  };
+  const workflow = new Proxy(client.workflow, {
+    get(target, prop) {
+      if (prop === 'list') return (o?: { query?: string }) => lagged(o?.query);
+      if (prop === 'count') {
+        return async (query?: string) => {
+          let count = 0;
+          for await (const _ of lagged(query)) count++;
+          return { count, groups: [] };
+        };
+      }
+      const v = Reflect.get(target, prop, target) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  const proxied = new Proxy(client, {
+    get(target, prop) {
+      if (prop === 'workflow') return workflow;
+      const v = Reflect.get(target, prop, target) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  return { client: proxied, visibilityCalls: () => calls };
+}
+
+async function setUp(name: string, snapshotMs: number, lockTiming?: { maxOperationsPerRun: number }, visibility: 'failing' | 'lagging' = 'failing') {
   const emu: Emulator = await startEmulator({ token: TEST_TOKEN, delays: { stopMs: 200, startMs: 200, snapshotMs, restoreMs: 100, latencyMs: 0 } });
   const taskQueue = uniqueTaskQueue(name);
   const workspaceId = `ws_${name}_${process.pid}`;
   emu.state.upsertWorkspace({ id: workspaceId, status: 'running', files: { v: '1' } });
   const config = testConfig({ RIGBOX_API_URL: emu.url, RIGSNAP_TASK_QUEUE: taskQueue });
-  const blind = withoutVisibility(temporal.client);
+  const blind = visibility === 'failing' ? withoutVisibility(temporal.client) : withLaggingVisibility(temporal.client, 5000);
   const activities = createActivities({ ...activityDepsFromConfig(config, blind.client), ...(lockTiming ? { lockTiming } : {}) });
   const worker: Worker = await createTestWorker({ temporal, taskQueue, rigboxUrl: emu.url, activities });
   const start = (name: string) =>
@@ -221,4 +263,40 @@ describe('the workspace entity without visibility (issue 19)', () => {
       await t.emu.close();
     }
   }, 120_000);
+
+  it('visibility 5 s behind: six operations on one workspace at once, and a termination mid-way, never have two holders', async () => {
+    const t = await setUp('entlag', 300, undefined, 'lagging');
+    try {
+      await t.worker.runUntil(async () => {
+        const ops = await Promise.all(['l1', 'l2', 'l3', 'l4', 'l5', 'l6'].map((n) => t.start(n)));
+        // While the third holds it, an operator terminates the entity: its successor is recovered
+        // from the closed run's state, with visibility still showing the old run as running.
+        await eventually(
+          async () =>
+            (
+              await t
+                .entity()
+                .query(workspaceStateQuery)
+                .catch(() => null)
+            )?.lock.holder?.workflowId === ops[2]!.workflowId,
+          60_000,
+          'the third holding',
+        );
+        await t.entity().terminate('operator test, visibility lagging');
+        const results = await Promise.all(ops.map((h) => h.result()));
+        expect(results.map((r) => r.workspaceStatus)).toEqual(Array(6).fill('running'));
+        // No two holders: in Rigbox's own order of changes, each operation's changes (stop, snapshot,
+        // start) come in one block that no other operation's change interrupts.
+        const spans = ops.map((h) => spanOf(t.emu, t.workspaceId, h.workflowId)).sort((x, y) => x.first - y.first);
+        for (const span of spans) expect(span.first).toBeGreaterThanOrEqual(0);
+        for (let i = 1; i < spans.length; i++) expect(spans[i]!.first).toBeGreaterThan(spans[i - 1]!.last);
+        const state = await t.entity().query(workspaceStateQuery);
+        expect(state.lock.holder).toBeNull();
+        expect(state.lock.queue).toEqual([]);
+        expect(t.emu.state.workspace(t.workspaceId)!.status).toBe('running');
+      });
+    } finally {
+      await t.emu.close();
+    }
+  }, 180_000);
 });
