@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { Worker } from '@temporalio/worker';
 import { describe, expect, inject, it } from 'vitest';
+import { replayExplained, type RecordedHistory } from '../helpers/replay.js';
 import { TEST_TOKEN } from '../helpers/temporal.js';
 
 /**
@@ -61,7 +61,8 @@ describe('replay of recorded histories', () => {
 
   it.each(files)('%s replays without nondeterminism', async (file) => {
     // Proto3 JSON as the temporal CLI writes it; the SDK converts it itself.
-    const history: unknown = JSON.parse(fs.readFileSync(path.join(DIR, file), 'utf8'));
-    await Worker.runReplayHistory({ workflowBundle: { codePath: inject('workflowBundlePath') }, replayName: file }, history, workflowIdOf[file]);
+    // A failure names the workflow type and the first event the code did not match.
+    const history = JSON.parse(fs.readFileSync(path.join(DIR, file), 'utf8')) as RecordedHistory;
+    await replayExplained({ codePath: inject('workflowBundlePath') }, file, history, workflowIdOf[file]);
   });
 });

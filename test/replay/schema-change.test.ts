@@ -1,12 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { Worker, bundleWorkflowCode } from '@temporalio/worker';
-import webpack from 'webpack';
+import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WORKFLOW_TYPES } from '../../contract/index.js';
 import { connectTestTemporal, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.js';
+import { bundleWith } from '../helpers/replay.js';
 import { testWorkflowId, workflowFailure } from '../helpers/workflows.js';
-import { bundleOptions } from '../../worker/bundle.js';
 
 /**
  * Issue 18.5: replay does not depend on today's schemas and defaults. Inputs are validated in workflow
@@ -35,22 +34,6 @@ const replay = (bundle: { code: string }, file: string) => {
   const { history, workflowId } = historyOf(file);
   return Worker.runReplayHistory({ workflowBundle: bundle, replayName: file }, history, workflowId);
 };
-
-/** The workflows bundled with every import matching `module` answered by `replacement` (except the replacement's own). */
-async function bundleWith(module: RegExp, replacement: string): Promise<{ code: string }> {
-  const options = bundleOptions(path.resolve('workflows/index.ts'));
-  return bundleWorkflowCode({
-    ...options,
-    logger: { trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error, log() {} },
-    webpackConfigHook: (config) => {
-      const base = options.webpackConfigHook!(config);
-      const swap = new webpack.NormalModuleReplacementPlugin(module, (resource: { request: string; contextInfo?: { issuer?: string } }) => {
-        if (resource.contextInfo?.issuer !== replacement) resource.request = replacement;
-      });
-      return { ...base, plugins: [...(base.plugins ?? []), swap] };
-    },
-  });
-}
 
 /** Every recorded history of this release and the previous ones (not the intermediate build's). */
 const RECORDED = ['', '2026-11-30', '2026-11-28', '2026-12-06-cross-release'].flatMap((dir) =>
