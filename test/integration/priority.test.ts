@@ -40,6 +40,28 @@ function addWorkspaces(prefix: string, n: number): string[] {
   return ids;
 }
 
+/** How many of these runs have an activity waiting (pending). */
+async function pendingActivities(workflowIds: string[]): Promise<number> {
+  const pending = await Promise.all(
+    workflowIds.map((id) =>
+      temporal.client.workflow
+        .getHandle(id)
+        .describe()
+        .then((d) => d.raw.pendingActivities?.length ?? 0)
+        .catch(() => 0),
+    ),
+  );
+  return pending.filter((n) => n > 0).length;
+}
+
+/** When each activity of a run started (its ActivityTaskStarted events). */
+async function activityStarts(workflowId: string): Promise<Array<{ workflowId: string; at: number }>> {
+  const history = await temporal.client.workflow.getHandle(workflowId).fetchHistory();
+  return (history.events ?? [])
+    .filter((e) => e.activityTaskStartedEventAttributes)
+    .map((e) => ({ workflowId, at: Number(e.eventTime?.seconds ?? 0) * 1000 + Math.floor((e.eventTime?.nanos ?? 0) / 1e6) }));
+}
+
 describe('priority', () => {
   it('a priority-1 snapshot overtakes a queued fleet: its stop, snapshot and start are dispatched before the fleet’s waiting tasks', async () => {
     const taskQueue = uniqueTaskQueue('priority');
@@ -83,4 +105,51 @@ describe('priority', () => {
       await rig.close();
     }
   });
+
+  it('fairness: two teams’ fleets at the same level share dispatch by weight (1 : 3) while both wait', async () => {
+    const taskQueue = uniqueTaskQueue('fairness');
+    const rig = await RigsnapClient.connect({ client: temporal.client, taskQueue, env: {} });
+    const light = addWorkspaces('ws_fair_a_', 16);
+    const heavy = addWorkspaces('ws_fair_b_', 16);
+    // Each workspace's entity first checks, with an activity, that no old lock workflow still runs: done
+    // here with a full worker (a dry-run prune takes and releases each workspace).
+    const warm = await createTestWorker({ temporal, taskQueue, rigboxUrl: emu.url });
+    await warm.runUntil(
+      Promise.all([...light, ...heavy].map((workspaceId) => rig.prune({ workspaceId, namePrefix: 'none-', retention: { keepLast: 1 }, dryRun: true }))),
+    );
+    // A worker without activity slots takes every child up to its first activity (the request to its
+    // workspace's entity): 32 activity tasks wait in the queue, the light team's queued first (arrival
+    // order would serve all of them first).
+    const workflowsOnly = await createTestWorker({ temporal, taskQueue, rigboxUrl: emu.url, enableNonLocalActivities: false });
+    const workflowsRunning = workflowsOnly.run();
+    let activities: { worker: Worker; running: Promise<void> } | undefined;
+    try {
+      const a = await rig.startFleetBackup({ workspaceIds: light, concurrency: 16 }, { team: 'team-a', weight: 1 });
+      await eventually(() => pendingActivities(light.map((id) => `${a.workflowId}-${id}`)).then((n) => n === 16), 60_000, 'team a’s tasks queued');
+      const b = await rig.startFleetBackup({ workspaceIds: heavy, concurrency: 16 }, { team: 'team-b', weight: 3 });
+      const childIds = [...light.map((id) => `${a.workflowId}-${id}`), ...heavy.map((id) => `${b.workflowId}-${id}`)];
+      await eventually(() => pendingActivities(childIds).then((n) => n === 32), 60_000, 'every child’s first activity queued');
+      // One worker per task queue and process: the one-slot worker replaces it.
+      workflowsOnly.shutdown();
+      await workflowsRunning;
+      activities = await oneSlotWorker(taskQueue);
+      await Promise.all([a.result(), b.result()]);
+      // The order in which the one slot took the children's activities (their start times, one at a time).
+      const starts = (await Promise.all(childIds.map((id) => activityStarts(id)))).flat().sort((x, y) => x.at - y.at);
+      const order = starts.map((s) => (s.workflowId.startsWith(b.workflowId) ? 'b' : 'a')).join('');
+      // While both teams have tasks waiting (the first 16 dispatched), about 4 of team a's and 12 of team b's.
+      const heavyShare = [...order.slice(0, 16)].filter((t) => t === 'b').length / 16;
+      process.stdout.write(`[fairness] dispatch order ${order}: team b (weight 3) had ${heavyShare * 100}% of the first 16\n`);
+      expect(heavyShare, `dispatch order ${order}`).toBeGreaterThanOrEqual(0.6);
+      expect(heavyShare, `dispatch order ${order}`).toBeLessThanOrEqual(0.9);
+      // The weights reached the server on every child.
+      const child = await temporal.client.workflow.getHandle(`${b.workflowId}-${heavy[0]}`).describe();
+      expect(child.raw.workflowExecutionInfo?.priority).toMatchObject({ priorityKey: PRIORITY.fleet, fairnessKey: 'team-b', fairnessWeight: 3 });
+    } finally {
+      if (workflowsOnly.getState() === 'RUNNING') workflowsOnly.shutdown();
+      activities?.worker.shutdown();
+      await Promise.all([workflowsRunning, activities?.running]);
+      await rig.close();
+    }
+  }, 300_000);
 });
