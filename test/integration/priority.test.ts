@@ -106,6 +106,46 @@ describe('priority', () => {
     }
   });
 
+  it('in rigsnap’s Rigbox call limiter too: at 3 calls/s with slots to spare, a priority-1 snapshot lets far fewer fleet calls go first than one at the fleet’s level and key', async () => {
+    const taskQueue = uniqueTaskQueue('prio-limiter');
+    const rig = await RigsnapClient.connect({ client: temporal.client, taskQueue, env: {} });
+    // Plenty of activity slots: Temporal dispatches everything at once, and the calls queue in the limiter.
+    const worker = await createTestWorker({ temporal, taskQueue, rigboxUrl: emu.url, env: { RIGSNAP_RIGBOX_CALLS_PER_SECOND: '3' } });
+    const running = worker.run();
+    /** A fleet of 12 fills the limiter; then a snapshot at `priority` (with the fleet's fairness key or not): the fleet calls made while it ran. */
+    const fleetCallsDuring = async (round: string, priority: number, sameKey: boolean) => {
+      const prefix = `ws_lim_${round}_`;
+      const fleetIds = addWorkspaces(prefix, 12);
+      const urgentId = `ws_lim_${round}_urgent`;
+      emu.state.upsertWorkspace({ id: urgentId, status: 'running', files: { a: 'precious' } });
+      const fleet = await rig.startFleetBackup({ workspaceIds: fleetIds, concurrency: 12 });
+      await eventually(() => changesOf(emu.calls, prefix).length >= 2, 60_000, 'the fleet’s first stops');
+      const since = emu.calls.length;
+      const urgent = await rig.startSnapshot({ workspaceId: urgentId, name: 'before-demo' }, { priority, ...(sameKey ? { team: fleet.workflowId } : {}) });
+      expect((await urgent.result()).snapshot.name).toBe('before-demo');
+      const during = emu.calls.slice(since);
+      const mine = changesOf(during, urgentId);
+      expect(mine.map((c) => c.route)).toEqual(['/api/workspaces/:id/stop', '/api/workspaces/:id/snapshots', '/api/workspaces/:id/start']);
+      const last = during.indexOf(mine.at(-1)!);
+      const meanwhile = during.slice(0, last).filter((c) => c.workspaceId?.startsWith(prefix) && c.workspaceId !== urgentId).length;
+      expect(await fleet.result()).toMatchObject({ succeeded: 12 });
+      // The fleet still had calls to make after the snapshot: it was competing for the whole time.
+      expect(emu.calls.slice(since + last).filter((c) => c.workspaceId?.startsWith(prefix) && c.workspaceId !== urgentId).length).toBeGreaterThan(0);
+      return meanwhile;
+    };
+    try {
+      // At the fleet's level and fairness key, its calls take their turn in arrival order.
+      const level = await fleetCallsDuring('same', PRIORITY.fleet, true);
+      const first = await fleetCallsDuring('first', PRIORITY.onDemand, false);
+      process.stdout.write(`[priority] limiter: fleet calls while a snapshot ran: ${first} at priority 1, ${level} at the fleet's level 4\n`);
+      expect(first * 2, `${first} fleet calls at priority 1 against ${level} at the fleet's level`).toBeLessThanOrEqual(level);
+    } finally {
+      worker.shutdown();
+      await running;
+      await rig.close();
+    }
+  }, 300_000);
+
   it('fairness: two teams’ fleets at the same level share dispatch by weight (1 : 3) while both wait', async () => {
     const taskQueue = uniqueTaskQueue('fairness');
     const rig = await RigsnapClient.connect({ client: temporal.client, taskQueue, env: {} });
