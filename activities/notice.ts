@@ -6,8 +6,7 @@ import { Context } from '@temporalio/activity';
 import { STOP_NOTICE_EVENT } from '../contract/index.js';
 import { expectedDowntimeMs, workflowUrl } from '../domain/index.js';
 import type { ActivityEnv } from './env.js';
-import { failure, toFailure } from './failures.js';
-import { RigboxApiError } from './rigbox-client.js';
+import { postWebhook } from './notify.js';
 
 export interface StopNoticeInput {
   workspaceId: string;
@@ -43,21 +42,7 @@ export function createNoticeActivities(env: ActivityEnv) {
         text: `${input.text}\nNot now? \`${snooze}\` or \`${skip}\`\n<${link}|Open in Temporal UI>`,
         uiUrl: link,
       };
-      let res: Response;
-      try {
-        res = await fetch(notifyUrl, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify(body),
-          signal: AbortSignal.any([ctx.cancellationSignal, AbortSignal.timeout(10_000)]),
-        });
-      } catch (err) {
-        throw toFailure(new RigboxApiError('Unavailable', `notification webhook unreachable (${(err as Error).message})`));
-      }
-      if (!res.ok) {
-        throw failure(res.status >= 500 || res.status === 429 ? 'Unavailable' : 'InvalidRequest', `notification webhook answered HTTP ${res.status}`);
-      }
-      return { delivered: true };
+      return postWebhook(notifyUrl, body, ctx.cancellationSignal);
     },
 
     /** How long a stop of this workspace is expected to keep it down: learnt stop + start + copy allowance, else the default. */

@@ -27,22 +27,29 @@ export function createNotifyActivities(env: ActivityEnv) {
       if (!notifyUrl) return { delivered: false };
       const ctx = Context.current();
       const link = workflowUrl(uiUrl ?? 'http://localhost:8233', ctx.info.namespace, input.workflowId, input.runId);
-      const body = { ...input, text: `${input.text}\n<${link}|Open in Temporal UI>`, uiUrl: link };
-      let res: Response;
-      try {
-        res = await fetch(notifyUrl, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify(body),
-          signal: AbortSignal.any([ctx.cancellationSignal, AbortSignal.timeout(10_000)]),
-        });
-      } catch (err) {
-        throw toFailure(new RigboxApiError('Unavailable', `notification webhook unreachable (${(err as Error).message})`));
-      }
-      if (!res.ok) {
-        throw failure(res.status >= 500 || res.status === 429 ? 'Unavailable' : 'InvalidRequest', `notification webhook answered HTTP ${res.status}`);
-      }
-      return { delivered: true };
+      return postWebhook(notifyUrl, { ...input, text: `${input.text}\n<${link}|Open in Temporal UI>`, uiUrl: link }, ctx.cancellationSignal);
     },
   };
+}
+
+/**
+ * POSTs one JSON event to the notification webhook (10 s at most, or until the activity is cancelled).
+ * Unreachable, 5xx and 429 fail as Unavailable (retried); another refusal is InvalidRequest (final).
+ */
+export async function postWebhook(url: string, body: unknown, cancelled: AbortSignal): Promise<{ delivered: true }> {
+  let res: Response;
+  try {
+    res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      signal: AbortSignal.any([cancelled, AbortSignal.timeout(10_000)]),
+    });
+  } catch (err) {
+    throw toFailure(new RigboxApiError('Unavailable', `notification webhook unreachable (${(err as Error).message})`));
+  }
+  if (!res.ok) {
+    throw failure(res.status >= 500 || res.status === 429 ? 'Unavailable' : 'InvalidRequest', `notification webhook answered HTTP ${res.status}`);
+  }
+  return { delivered: true };
 }

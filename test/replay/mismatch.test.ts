@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { WORKFLOW_TYPES } from '../../contract/index.js';
 import { bundleWith, replayExplained, type RecordedHistory } from '../helpers/replay.js';
 
 /**
@@ -20,9 +21,9 @@ beforeAll(async () => {
 
 describe('the replay check on a made-up non-deterministic change', () => {
   it.each([
-    ['snapshot-running.json', 'snapshotWorkspace'],
-    ['checkpoint-rollback-release.json', 'checkpointWorkspace'],
-    ['fleet.json', 'backupFleet'],
+    ['snapshot-running.json', WORKFLOW_TYPES.snapshot],
+    ['checkpoint-rollback-release.json', WORKFLOW_TYPES.checkpoint],
+    ['fleet.json', WORKFLOW_TYPES['fleet-backup']],
   ])('%s fails, naming %s and the first mismatching event', async (file, type) => {
     const err = await replayExplained(changed, file, read(file), ids[file]).then(
       () => null,
