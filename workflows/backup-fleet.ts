@@ -135,9 +135,11 @@ class FleetRun {
   async continueAsNew(): Promise<never> {
     // A child whose start is not confirmed would not outlive this run: wait for the starts (seconds).
     await Promise.all([...this.own.values()].map((c) => c.started.catch(() => undefined)));
-    const handedOver = [...this.handedOver.values(), ...[...this.own].map(([workflowId, c]) => ({ workspaceId: c.workspaceId, workflowId }))];
     const source = this.s.source ?? { workflowId: this.info.workflowId, runId: this.info.runId };
     const workspaceIds = await this.chunkFrom(this.next, source);
+    // The running children and the tallies are read together after the last await: a child that ended
+    // while the next chunk was read is counted once (in the tallies), not also handed over.
+    const handedOver = [...this.handedOver.values(), ...[...this.own].map(([workflowId, c]) => ({ workspaceId: c.workspaceId, workflowId }))];
     log.info('fleet continues as new, handing over its running children', { next: this.next, total: this.total, handedOver: handedOver.length });
     return continueAsNew<BackupFleetWorkflow>(
       { ...this.input, workspaceIds },
