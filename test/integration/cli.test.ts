@@ -575,6 +575,11 @@ describe('a notice before each stop: schedule options, snooze, skip', () => {
     expect(raw.action.args).toEqual([
       { workspaceId: 'ws_cli_notice', namePrefix: 'daily-backup-', notice: '10m', window: '1h', quietHours: ['22:00-06:00', '12:00-13:00'], maxSnooze: '2h' },
     ]);
+    // `schedule describe` reads it back from the schedule itself.
+    const described = await rigsnap(['schedule', 'describe', 'ws_cli_notice']);
+    expect(described.stdout).toContain(
+      'notice      10m before each stop (snooze up to 2h, or skip); stops begin within 1h of the scheduled time; never in quiet hours 22:00-06:00, 12:00-13:00',
+    );
     // The window follows the catch-up window unless given.
     const longer = await rigsnap(['schedule', 'update', 'ws_cli_notice', '--catchup-window', '3h', '--json']);
     expect(parse(longer).stopNotice).toEqual({ notice: '10m', window: '3h', quietHours: ['22:00-06:00', '12:00-13:00'], maxSnooze: '2h' });
@@ -582,7 +587,35 @@ describe('a notice before each stop: schedule options, snooze, skip', () => {
     expect(parse(off).stopNotice).toBeNull();
     const rawOff = await temporal.client.schedule.getHandle(scheduleIds.backup('ws_cli_notice')).describe();
     expect(rawOff.action.args).toEqual([{ workspaceId: 'ws_cli_notice', namePrefix: 'daily-backup-' }]);
+    expect((await rigsnap(['schedule', 'describe', 'ws_cli_notice'])).stdout).toContain('notice      none (stops begin at once; --notice 10m announces them)');
     await rigsnap(['schedule', 'delete', 'ws_cli_notice', '--yes']);
+  });
+
+  it('fleet schedule describe shows the notice, window and quiet hours its action carries', async () => {
+    const created = await rigsnap([
+      'fleet',
+      'schedule',
+      'create',
+      'cli-notice',
+      'ws_cli_notice',
+      '--notice',
+      '10m',
+      '--window',
+      '2h',
+      '--quiet-hours',
+      '22:00-06:00',
+      '--timezone',
+      'Asia/Tokyo',
+    ]);
+    expect(created.code).toBe(0);
+    const raw = await temporal.client.schedule.getHandle(scheduleIds.fleet('cli-notice')).describe();
+    expect(raw.action.args?.[0]).toMatchObject({ workspaceIds: ['ws_cli_notice'], notice: '10m', window: '2h', quietHours: ['22:00-06:00'] });
+    const described = await rigsnap(['fleet', 'schedule', 'describe', 'cli-notice']);
+    expect(described.code).toBe(0);
+    expect(described.stdout).toContain(
+      'notice      10m before each stop (snooze up to 4h, or skip); stops begin within 2h of the scheduled time; never in quiet hours 22:00-06:00',
+    );
+    await rigsnap(['fleet', 'schedule', 'delete', 'cli-notice', '--yes']);
   });
 
   it('snooze and skip act on the pending backup and print its answer; with none pending they are refused (exit 1) and say so', async () => {
