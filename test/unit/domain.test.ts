@@ -551,6 +551,7 @@ describe('errors', () => {
       'InvalidRequest',
       'NotFound',
       'PartialFailure',
+      'Skipped',
       'Timeout',
       'Unauthorized',
       'WorkspaceGone',
