@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STOP_NOTICE_EVENT, noticeQuery, progressQuery } from '../../contract/index.js';
@@ -10,7 +9,7 @@ import { startEmulator, type Emulator } from '../../emulator/index.js';
 import { PATCHES } from '../../workflows/patches.js';
 import { TEST_TOKEN, connectTestTemporal, createTestWorker, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook.js';
-import { changesFor, eventually, expectCancelled, workflowFailure } from '../helpers/workflows.js';
+import { changesFor, commandsOf, commandsOfRun, eventually, expectCancelled, workflowFailure } from '../helpers/workflows.js';
 
 /**
  * A snapshot asked for by hand with a notice (issue 21, item 4), through the typed client on the dev
@@ -67,33 +66,6 @@ async function awaitPhase(workflowId: string, phase: string): Promise<void> {
   );
 }
 
-/**
- * What a run asked Temporal to do, in order: activities and local activities by type, patch markers by
- * id, signals to other workflows, memo changes. Left out: timers (the lock's grant-wait timer is
- * started or not as the grant signal races the acquire's answer) and search-attribute upserts (a run
- * started without its search attributes, as the recorded one was, upserts them itself; each patch's
- * TemporalChangeVersion upsert follows its marker, which is listed).
- */
-function commandsOf(historyJsonText: string): string[] {
-  const { events } = JSON.parse(historyJsonText) as { events: Array<Record<string, unknown>> };
-  const decode = (payloads: Array<{ data: string }> | undefined) =>
-    JSON.parse(Buffer.from(String(payloads?.[0]?.data), 'base64').toString()) as Record<string, string>;
-  const out: string[] = [];
-  for (const e of events) {
-    const type = String(e.eventType).replace('EVENT_TYPE_', '');
-    if (type === 'ACTIVITY_TASK_SCHEDULED')
-      out.push(`activity ${(e.activityTaskScheduledEventAttributes as { activityType: { name: string } }).activityType.name}`);
-    if (type === 'MARKER_RECORDED') {
-      const m = e.markerRecordedEventAttributes as { markerName: string; details: Record<string, { payloads: Array<{ data: string }> }> };
-      out.push(
-        m.markerName === 'core_patch' ? `patch ${decode(m.details['patch-data']?.payloads).id}` : `local ${decode(m.details.data?.payloads).activity_type}`,
-      );
-    }
-    if (type === 'SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED' || type === 'WORKFLOW_PROPERTIES_MODIFIED') out.push(type.toLowerCase());
-  }
-  return out;
-}
-
 describe('rigsnap snapshot --notice (the typed client)', () => {
   it('announces the stop (stop.notice, operation snapshot), shows it in current details, stops no earlier than stopAt, and the snapshot exists', async () => {
     emu.state.upsertWorkspace({ id: 'ws_mn_notice', status: 'running', files: { 'a.txt': 'one' } });
@@ -131,7 +103,7 @@ describe('rigsnap snapshot --notice (the typed client)', () => {
     expect(Date.parse(view.stopAt) - Date.parse(view.noticeSentAt!)).toBe(4000);
     expect(stopCalls('ws_mn_notice')[0]!.at).toBeGreaterThanOrEqual(Date.parse(view.stopAt));
     expect(r.steps.map((s) => s.step)).toEqual(['notice', 'wait-for-lock', 'preflight', 'stop', 'snapshot', 'start']);
-    expect(commandsOf(historyToJSON(await handle.fetchHistory()))).toEqual([
+    expect(await commandsOfRun(handle)).toEqual([
       'patch truth-2026-12',
       `patch ${PATCHES.manualNotice2026_12}`,
       'local expectedDowntime',
@@ -223,7 +195,7 @@ describe('rigsnap snapshot --notice (the typed client)', () => {
       expect(r.snapshot.name).toBe('plain');
       expect(r.steps.map((s) => s.step)).toEqual(['wait-for-lock', 'preflight', 'stop', 'snapshot', 'start']);
       expect(noticesFor(workspaceId)).toEqual([]);
-      const commands = commandsOf(historyToJSON(await handleOf(started.workflowId).fetchHistory()));
+      const commands = await commandsOfRun(handleOf(started.workflowId));
       expect(commands).not.toContain(`patch ${PATCHES.manualNotice2026_12}`);
       expect(commands).toEqual(recorded);
     }
