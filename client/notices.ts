@@ -1,19 +1,19 @@
 /**
- * `snooze` and `skip` from outside: find the workspace's pending backup (the one waiting out its notice)
- * and send it the update. Visibility only FINDS candidates (running backups of the workspace); each is
- * CONFIRMED by the update itself, whose validator refuses a run that is not waiting out a notice. With
- * no pending backup the call is refused with a clear message: a snooze or skip never waits around for,
- * or silently applies to, a later run (a person who says "not now" should see at once that nothing was
- * pending).
+ * `snooze` and `skip` from outside: find the workspace's pending stop (a backup, or a snapshot asked for
+ * with `--notice`, waiting out its notice) and send it the update. Visibility only FINDS candidates
+ * (running backups and snapshots of the workspace); each is CONFIRMED by the update itself, whose
+ * validator refuses a run that is not waiting out a notice. With none pending the call is refused with a
+ * clear message: a snooze or skip never waits around for, or silently applies to, a later run (a person
+ * who says "not now" should see at once that nothing was pending).
  */
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { SEARCH_ATTRIBUTES, skipUpdate, snoozeUpdate } from '../contract/index.js';
-import { WorkspaceId, type NoticeView } from '../domain/index.js';
+import { WorkspaceId, type NoticeView, type Operation } from '../domain/index.js';
 import type { TemporalContext } from './context.js';
 import { RigsnapError, validateField } from './errors.js';
 import { checkReason, checkSnooze, defaultRequester } from './notice-options.js';
 
-/** Running backups looked at: a workspace has one pending backup at a time, rarely a few (a trigger beside a run). */
+/** Running backups and snapshots looked at: a workspace has one pending stop at a time, rarely a few (a trigger beside a run). */
 const MAX_CANDIDATES = 20;
 
 export interface PendingStopChange {
@@ -24,11 +24,14 @@ export interface PendingStopChange {
   notice: NoticeView;
 }
 
-/** The running backups of a workspace on this task queue (visibility: may lag a second behind a start). */
+/** The operations that may announce their stop: what snooze and skip look among. */
+const ANNOUNCING: readonly Operation[] = ['backup', 'snapshot'];
+
+/** The running backups and snapshots of a workspace on this task queue (visibility: may lag a second behind a start). */
 async function candidates(ctx: TemporalContext, workspaceId: string): Promise<Array<{ workflowId: string; runId: string }>> {
+  const operations = ANNOUNCING.map((op) => `${SEARCH_ATTRIBUTES.operation} = "${op}"`).join(' OR ');
   const query =
-    `TaskQueue = "${ctx.taskQueue}" AND ${SEARCH_ATTRIBUTES.workspaceId} = "${workspaceId}" AND ` +
-    `${SEARCH_ATTRIBUTES.operation} = "backup" AND ExecutionStatus = "Running"`;
+    `TaskQueue = "${ctx.taskQueue}" AND ${SEARCH_ATTRIBUTES.workspaceId} = "${workspaceId}" AND ` + `(${operations}) AND ExecutionStatus = "Running"`;
   const out: Array<{ workflowId: string; runId: string }> = [];
   await ctx.call({}, async () => {
     for await (const w of ctx.client.workflow.list({ query, pageSize: MAX_CANDIDATES })) {
@@ -71,8 +74,10 @@ export async function changePendingStop(
   throw new RigsnapError({
     type: 'Rejected',
     message:
-      `no backup of ${workspaceId} is waiting out a stop notice, so there is nothing to ${change.kind}` +
-      (refusals.length ? ` (${refusals.join('; ')})` : ' (no backup of it is running)'),
-    advice: `${change.kind} acts only on a backup that has announced its stop (a schedule with --notice); it does not carry over to a later run. \`rigsnap runs ${workspaceId}\` lists its runs`,
+      `no backup or snapshot of ${workspaceId} is waiting out a stop notice, so there is nothing to ${change.kind}` +
+      (refusals.length ? ` (${refusals.join('; ')})` : ' (no backup or snapshot of it is running)'),
+    advice:
+      `${change.kind} acts only on a run that has announced its stop (a schedule with --notice, or \`rigsnap snapshot --notice\`); ` +
+      `it does not carry over to a later run. \`rigsnap runs ${workspaceId}\` lists its runs`,
   });
 }

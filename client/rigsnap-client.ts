@@ -118,6 +118,7 @@ export class RigsnapClient {
     return (await this.start(operation, input, opts)).result();
   }
 
+  /** With `notice` ("5m"), a `stop.notice` first and a wait that snooze and skip act on; a skip fails it with type `Skipped`. */
   startSnapshot = (input: SnapshotWorkspaceInput, opts?: StartOptions) => this.start('snapshot', input, opts);
   snapshot = (input: SnapshotWorkspaceInput, opts?: StartOptions) => this.execute('snapshot', input, opts);
   /** A restore takes a safety snapshot (held 24 h) first unless `keepCurrent: false`: the client's default is the safe one. */
@@ -211,14 +212,17 @@ export class RigsnapClient {
   // ---- a stop announced in advance (issue 21) ---------------------------------------------------------
 
   /**
-   * Moves the stop of the workspace's pending backup (the one waiting out its notice) later by `for`
-   * ("1h"). Refused (RigsnapError, type Rejected) when no backup of it waits out a notice, or past the
+   * Moves the stop of the workspace's pending backup, or snapshot started with `notice` (the one waiting
+   * out its notice), later by `for` ("1h"). Refused (RigsnapError, type Rejected) when none waits out a notice, or past the
    * run's snooze cap; a snooze past the backup's window skips the run (the answer says so).
    */
   snooze(workspaceId: string, o: { for: string; by?: string }): Promise<PendingStopChange> {
     return changePendingStop(this.context, workspaceId, { kind: 'snooze', ...o });
   }
-  /** Skips the workspace's pending backup: it ends as skipped, nothing stopped. Refused when none waits out a notice. */
+  /**
+   * Skips the workspace's pending backup or snapshot: nothing stopped; a backup ends as skipped, a
+   * snapshot fails with type `Skipped` (its caller did not get the snapshot). Refused when none waits out a notice.
+   */
   skip(workspaceId: string, o: { reason?: string; by?: string } = {}): Promise<PendingStopChange> {
     return changePendingStop(this.context, workspaceId, { kind: 'skip', ...o });
   }

@@ -45,6 +45,13 @@ export const ERROR_TABLE = {
   CancelledAfterChange: { retryable: false, summary: 'the operation was cancelled after its change landed in Rigbox' },
   /** The snapshot is held (domain/holds.ts): the message names the hold; only a forced delete with a reason overrides it. */
   Held: { retryable: false, summary: 'the snapshot is held and was not deleted' },
+  /**
+   * A snapshot asked for by hand with a notice (`rigsnap snapshot --notice`) was skipped during its notice
+   * (`rigsnap skip`): nothing was stopped and no snapshot was made. details[0] is the skip ({kind, reason,
+   * by, at}). A failure, not a result, because whoever asked for the snapshot did not get it: a script's
+   * `rigsnap snapshot … && migrate` must not go on. (A skipped scheduled backup completes instead.)
+   */
+  Skipped: { retryable: false, summary: 'the snapshot was skipped during its notice; nothing was stopped' },
 } as const satisfies Record<string, { retryable: boolean; summary: string }>;
 
 export type ErrorType = keyof typeof ERROR_TABLE;
@@ -90,5 +97,8 @@ export const ERROR_ADVICE: Record<ErrorType, string> = {
   CancelledAfterChange:
     'the message says which snapshot now exists, what was restored (and which safety snapshot holds the disk from before) and what was deleted; ' +
     'a restore is undone by restoring its safety snapshot',
+  Skipped:
+    'someone skipped it during its notice (the message says who and why); nothing was stopped and no snapshot was made. ' +
+    'Agree a time with them and run it again, with a --notice or without',
   Held: 'see who holds it with `rigsnap holds <workspace>`; release it with `rigsnap unhold <workspace> <snapshot>`, or override with `rigsnap delete --force --reason <why>`',
 };

@@ -162,6 +162,8 @@ export interface SkipRecord {
 export interface NoticeState {
   version: 1;
   workspaceId: string;
+  /** What will stop the workspace: a backup (absent in states from before it was recorded) or a snapshot asked for by hand. */
+  operation?: 'backup' | 'snapshot';
   /** `notice`: announced, waiting for `stopAt`; `waiting`: quiet hours, the notice is not sent yet; then `stopping` or `skipped`. */
   phase: 'waiting' | 'notice' | 'stopping' | 'skipped';
   noticeMs: number;
@@ -190,7 +192,7 @@ export function acceptsNoticeChanges(s: NoticeState): boolean {
 function notPending(s: NoticeState): NoticeChange {
   return {
     ok: false,
-    reason: `the backup of ${s.workspaceId} is no longer waiting out its notice (${s.phase === 'skipped' ? 'it was skipped' : 'it is stopping the workspace'})`,
+    reason: `the ${s.operation ?? 'backup'} of ${s.workspaceId} is no longer waiting out its notice (${s.phase === 'skipped' ? 'it was skipped' : 'it is stopping the workspace'})`,
   };
 }
 
@@ -279,6 +281,8 @@ export interface SkipRequest {
 /** What snooze and skip answer, and the `notice` query returns: the pending stop as it now stands. */
 export interface NoticeView {
   workspaceId: string;
+  /** The run waiting out its notice: a backup, or a snapshot asked for with a notice. */
+  operation: 'backup' | 'snapshot';
   phase: NoticeState['phase'];
   stopAt: string;
   noticeSentAt: string | null;
@@ -294,6 +298,7 @@ export interface NoticeView {
 export function noticeView(s: NoticeState, timeZone: string): NoticeView {
   return {
     workspaceId: s.workspaceId,
+    operation: s.operation ?? 'backup',
     phase: s.phase,
     stopAt: s.stopAt,
     noticeSentAt: s.noticeSentAt,

@@ -75,6 +75,8 @@ export const snapshotWorkspaceInput = once(() =>
     workspaceId: workspaceId(),
     name: snapshotName(),
     restart: restartPolicy().default('previous'),
+    /** A `stop.notice` this long before the stop (snooze and skip as for a backup); absent or "0s": none. */
+    notice: notice().optional(),
   }),
 );
 

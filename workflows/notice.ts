@@ -1,6 +1,6 @@
 /**
  * The wait before an announced stop (issue 21), for a backup (or a fleet's child) given a notice, a
- * window or quiet hours: decide when the stop may begin, send a `stop.notice`, wait on a durable timer
+ * window or quiet hours, or a snapshot asked for by hand with a notice: decide when the stop may begin, send a `stop.notice`, wait on a durable timer
  * until the stop is due, and take snoozes and skips as validated updates meanwhile. The rules are
  * domain/notice.ts; this is the shell that feeds them workflow time and performs what they decide.
  *
@@ -11,7 +11,7 @@
  */
 import { condition, setHandler, upsertMemo, workflowInfo } from '@temporalio/workflow';
 import { noticeQuery, skipUpdate, snoozeUpdate } from '../contract/messages.js';
-import { MEMO_KEYS, type Operation } from '../domain/constants.js';
+import { MEMO_KEYS } from '../domain/constants.js';
 import {
   DEFAULT_MAX_SNOOZE,
   applySkip,
@@ -65,7 +65,7 @@ export class StopNotice {
 
   constructor(
     private readonly workspaceId: string,
-    private readonly operation: Operation,
+    private readonly operation: 'backup' | 'snapshot',
     private readonly timeZone: string,
   ) {
     setHandler(noticeQuery, () => (this.state ? noticeView(this.state, this.timeZone) : null));
@@ -128,6 +128,7 @@ export class StopNotice {
     this.state = {
       version: 1,
       workspaceId: this.workspaceId,
+      operation: this.operation,
       phase: 'waiting',
       noticeMs,
       stopAt: iso(Date.now() + noticeMs),

@@ -50,6 +50,13 @@ export const PATCHES = {
    */
   notice2026_12: 'notice-2026-12',
   /**
+   * December 2026 (issue 21, item 4): a snapshot asked for by hand with a notice (`rigsnap snapshot
+   * --notice 5m`) sends a `stop.notice` and waits it out (snooze and skip by update) before it queues on
+   * the lock; a skip fails it with `Skipped`. A snapshot without a notice issues the same commands as
+   * before, this marker included.
+   */
+  manualNotice2026_12: 'manual-notice-2026-12',
+  /**
    * Holds (issue 20): deleteSnapshot and prune ask the workspace entity before deleting (held snapshots
    * are refused or kept) and report what they deleted; a checkpoint holds its snapshot while open; a
    * restore holds its safety snapshot for 24 h.

@@ -1,5 +1,5 @@
 /** The snapshotWorkspace workflow, and the snapshot step under the lock that backups and checkpoints share. */
-import { patched, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, patched, workflowInfo } from '@temporalio/workflow';
 import { WORKFLOW_TYPES } from '../contract/index.js';
 import type { PreflightResult } from '../activities/index.js';
 import type { RestartPolicy, SnapshotWorkspaceInput } from '../domain/inputs.js';
@@ -8,6 +8,7 @@ import type { RigboxSnapshot } from '../domain/rigbox.js';
 import * as schemas from '../domain/schemas.js';
 import { activities, checkedInput, localActivities, runOperation, withWorkspaceLock, type ProgressTracker } from './common.js';
 import { snapshotOfCancelledCopy } from './landed.js';
+import { StopNotice, announcesStop } from './notice.js';
 import { PATCHES } from './patches.js';
 import { whileStopped } from './restart.js';
 
@@ -74,13 +75,30 @@ export async function snapshotUnderLock(
 /**
  * Takes a named snapshot of a workspace: the docs' stop → snapshot → start, durable. By default the
  * workspace ends as it began (`restart: "previous"`); a failure or a cancellation after the stop
- * starts it again before the workflow fails.
+ * starts it again before the workflow fails. With `notice` it first announces the stop and waits it
+ * out as a backup does (workflows/notice.ts); a skip then fails it with `Skipped`, nothing stopped.
  */
 export async function snapshotWorkspace(rawInput: SnapshotWorkspaceInput): Promise<SnapshotWorkspaceResult> {
   const input = await checkedInput(WORKFLOW_TYPES.snapshot, schemas.snapshotWorkspaceInput, rawInput);
-  return runOperation('snapshot', input.workspaceId, (tracker) =>
-    withWorkspaceLock({ workspaceId: input.workspaceId, operation: 'snapshot', snapshotName: input.name }, tracker, (preflight) =>
+  // Registered by every run (no commands): a snooze or skip sent to a snapshot without a notice is refused by name.
+  // Times read in UTC: a snapshot asked for by hand has no schedule, hence no timezone of its own.
+  const notice = new StopNotice(input.workspaceId, 'snapshot', 'UTC');
+  return runOperation('snapshot', input.workspaceId, async (tracker) => {
+    // Only a run given a notice asks patched(): one without issues exactly the commands it always did.
+    if (announcesStop(input) && patched(PATCHES.manualNotice2026_12)) {
+      tracker.setDetail({ name: input.name });
+      const skipped = await notice.awaitTurn(input, new Date(), tracker, input.name);
+      if (skipped) {
+        throw ApplicationFailure.create({
+          type: 'Skipped',
+          message: `the snapshot "${input.name}" of ${input.workspaceId} was skipped by ${skipped.by} during its notice (${skipped.reason}); nothing was stopped`,
+          nonRetryable: true,
+          details: [skipped],
+        });
+      }
+    }
+    return withWorkspaceLock({ workspaceId: input.workspaceId, operation: 'snapshot', snapshotName: input.name }, tracker, (preflight) =>
       snapshotUnderLock(input, preflight, tracker),
-    ),
-  );
+    );
+  });
 }

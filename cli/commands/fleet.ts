@@ -45,17 +45,28 @@ function addBackup(fleet: Command, act: Act): void {
           .argument('<workspace...>', 'workspace ids')
           .option('--concurrency <n>', 'backups at once (default 10)', numberArg)
           .option('--prefix <prefix>', 'name prefix of the backups (default daily-backup-)')
+          .option(
+            '--notice <duration>',
+            'post a stop.notice (RIGSNAP_NOTIFY_URL) this long before each workspace is stopped, e.g. 10m; people can snooze or skip (default 0s: none)',
+          )
+          .option('--max-snooze <duration>', 'cap on the total of the snoozes of each backup (default 4h)')
           .option(ALLOW_MISSING_FLAG, ALLOW_MISSING_HELP),
         '4',
       ),
       'timezone of the date and time in the names and of the retention buckets (default UTC)',
     ),
-    ['rigsnap fleet backup ws_a ws_b ws_c --concurrency 2 --keep-last 7', 'rigsnap fleet backup ws_a ws_b --team data --weight 3'],
+    [
+      'rigsnap fleet backup ws_a ws_b ws_c --concurrency 2 --keep-last 7',
+      'rigsnap fleet backup ws_a ws_b --team data --weight 3',
+      'rigsnap fleet backup ws_a ws_b ws_c --notice 10m',
+    ],
   ).action(
     act(
       async (
         workspaceIds: string[],
-        o: CommonOptions & RetentionOptions & PriorityCliOptions & { concurrency?: number | string; prefix?: string; allowMissing?: boolean },
+        o: CommonOptions &
+          RetentionOptions &
+          PriorityCliOptions & { concurrency?: number | string; prefix?: string; allowMissing?: boolean; notice?: string; maxSnooze?: string },
       ) => {
         const io = ioOf(o);
         const input = precheck(BackupFleetInput, {
@@ -63,6 +74,8 @@ function addBackup(fleet: Command, act: Act): void {
           ...(o.concurrency !== undefined ? { concurrency: o.concurrency } : {}),
           ...(o.prefix !== undefined ? { namePrefix: o.prefix } : {}),
           ...(retentionFrom(o, true) ? { retention: retentionFrom(o, true) } : {}),
+          ...(o.notice !== undefined ? { notice: o.notice } : {}),
+          ...(o.maxSnooze !== undefined ? { maxSnooze: o.maxSnooze } : {}),
         });
         const priority = precheck(PriorityOverrides, priorityFrom(o));
         return runOperation(

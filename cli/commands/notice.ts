@@ -8,12 +8,12 @@ import { addCommon, examples, precheck, type Act, type CommonOptions } from '../
 
 /**
  * `rigsnap snooze <workspace> --for <duration>` and `rigsnap skip <workspace> [--reason]`: "not now" to
- * the workspace's pending backup, the one waiting out its stop notice. Refused, with what was found,
- * when no backup of the workspace waits out a notice: nothing carries over to a later run.
+ * the workspace's pending backup (or snapshot asked for with --notice), the one waiting out its stop
+ * notice. Refused, with what was found, when none waits out a notice: nothing carries over to a later run.
  */
 export function registerNotice(program: Command, act: Act): void {
   examples(
-    addCommon(program.command('snooze').description("Move the stop of a workspace's pending backup (waiting out its notice) later"))
+    addCommon(program.command('snooze').description("Move the stop of a workspace's pending backup or snapshot (waiting out its notice) later"))
       .argument('<workspace>', 'workspace id, e.g. ws_demo')
       .requiredOption(
         '--for <duration>',
@@ -29,7 +29,13 @@ export function registerNotice(program: Command, act: Act): void {
     }),
   );
   examples(
-    addCommon(program.command('skip').description("Skip a workspace's pending backup (waiting out its notice): it ends as skipped, nothing is stopped"))
+    addCommon(
+      program
+        .command('skip')
+        .description(
+          "Skip a workspace's pending backup or snapshot (waiting out its notice): nothing is stopped; a backup ends as skipped, a snapshot fails with Skipped",
+        ),
+    )
       .argument('<workspace>', 'workspace id, e.g. ws_demo')
       .option('--reason <text>', 'why (shown by `rigsnap audit` and in the run’s result)'),
     ['rigsnap skip ws_demo', 'rigsnap skip ws_demo --reason "demo until 11:00"'],
@@ -47,7 +53,7 @@ function answer(io: Io, kind: 'snooze' | 'skip', r: PendingStopChange): number {
   const n = r.notice;
   printJsonOr(io, r, () => [
     n.phase === 'skipped'
-      ? `${io.c.green('✓')} the backup of ${n.workspaceId} is skipped (${n.skipped?.reason ?? kind}, by ${n.skipped?.by ?? '-'}): nothing will be stopped` +
+      ? `${io.c.green('✓')} the ${n.operation} of ${n.workspaceId} is skipped (${n.skipped?.reason ?? kind}, by ${n.skipped?.by ?? '-'}): nothing will be stopped` +
         (kind === 'snooze' ? ' — the snooze reached past its window' : '')
       : `${io.c.green('✓')} ${n.summary}; ${formatShortDuration(n.maxSnoozeMs - n.snoozedMs)} of snoozes left`,
     `  ${io.c.dim(`${r.workflowId} ${r.url}`)}`,

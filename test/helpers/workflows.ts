@@ -1,5 +1,6 @@
 import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { expect } from 'vitest';
 import { lockStateQuery, progressQuery } from '../../contract/index.js';
 import { workflowIds, type ChangesLanded, type LockState } from '../../domain/index.js';
@@ -50,6 +51,46 @@ export async function historyPayloadBytes(handle: WorkflowHandle): Promise<numbe
     return 0;
   };
   return sum((await handle.fetchHistory()).events ?? []);
+}
+
+/**
+ * What a run asked Temporal to do, in order: activities and local activities by type, patch markers by
+ * id, signals to other workflows, memo changes. Left out: timers (the lock's grant-wait timer is
+ * started or not as the grant signal races the acquire's answer) and search-attribute upserts (a run
+ * started without its search attributes, as the recorded one was, upserts them itself; each patch's
+ * TemporalChangeVersion upsert follows its marker, which is listed).
+ */
+export function commandsOf(historyJsonText: string): string[] {
+  const { events } = JSON.parse(historyJsonText) as { events: Array<Record<string, unknown>> };
+  const decode = (payloads: Array<{ data: string }> | undefined) =>
+    JSON.parse(Buffer.from(String(payloads?.[0]?.data), 'base64').toString()) as Record<string, string>;
+  const out: string[] = [];
+  for (const e of events) {
+    const type = String(e.eventType).replace('EVENT_TYPE_', '');
+    if (type === 'ACTIVITY_TASK_SCHEDULED')
+      out.push(`activity ${(e.activityTaskScheduledEventAttributes as { activityType: { name: string } }).activityType.name}`);
+    if (type === 'MARKER_RECORDED') {
+      const m = e.markerRecordedEventAttributes as { markerName: string; details: Record<string, { payloads: Array<{ data: string }> }> };
+      out.push(
+        m.markerName === 'core_patch' ? `patch ${decode(m.details['patch-data']?.payloads).id}` : `local ${decode(m.details.data?.payloads).activity_type}`,
+      );
+    }
+    if (type === 'SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED' || type === 'WORKFLOW_PROPERTIES_MODIFIED') out.push(type.toLowerCase());
+  }
+  return out;
+}
+
+/**
+ * A run's history as text with every payload decoded: what a search for a value in it needs (in
+ * `historyJson`, payloads are bytes, so a search for their text never finds it).
+ */
+export async function historyText(handle: WorkflowHandle): Promise<string> {
+  return historyToJSON(await handle.fetchHistory()).replace(/"data":\s*"([A-Za-z0-9+/=]*)"/g, (_all, b64: string) => Buffer.from(b64, 'base64').toString());
+}
+
+/** The commands of a run on the server (see commandsOf). */
+export async function commandsOfRun(handle: WorkflowHandle): Promise<string[]> {
+  return commandsOf(historyToJSON(await handle.fetchHistory()));
 }
 
 /** Waits (polling, no fixed sleeps) until `check` is true. */

@@ -144,6 +144,8 @@ beforeAll(async () => {
       { id: 'ws_fleet_b', status: 'stopped' },
       { id: 'ws_status', status: 'running' },
       { id: 'ws_cli_notice', status: 'running' },
+      { id: 'ws_cli_snapnotice', status: 'running' },
+      { id: 'ws_cli_fleetnotice', status: 'running' },
     ],
   });
   worker = await createTestWorker({ temporal, taskQueue, rigboxUrl: emu.url });
@@ -280,6 +282,7 @@ describe('bad usage', () => {
     ['a bad --at', ['schedule', 'create', 'ws_cli', '--at', '3pm'], /at \(--at\): must be a time of day/],
     ['bad quiet hours', ['schedule', 'create', 'ws_cli', '--quiet-hours', '22-06'], /quietHours\.0 \(--quiet-hours\): must be a range of 24-hour times/],
     ['a notice in days', ['schedule', 'create', 'ws_cli', '--notice', '2d'], /notice \(--notice\): must be a duration such as "10m"/],
+    ['a snapshot notice in days', ['snapshot', 'ws_cli', '--name', 'x', '--notice', '2d'], /notice \(--notice\): must be a duration such as "10m"/],
     ['a snooze shorter than a minute', ['snooze', 'ws_cli', '--for', '30s'], /for \(--for\): must be a duration of at least 1m/],
     ['an unknown command', ['snapshots', 'ws_cli'], /unknown command 'snapshots'/],
     ['a schedule group without a subcommand', ['schedule'], /Usage: rigsnap schedule/],
@@ -572,6 +575,11 @@ describe('a notice before each stop: schedule options, snooze, skip', () => {
     expect(raw.action.args).toEqual([
       { workspaceId: 'ws_cli_notice', namePrefix: 'daily-backup-', notice: '10m', window: '1h', quietHours: ['22:00-06:00', '12:00-13:00'], maxSnooze: '2h' },
     ]);
+    // `schedule describe` reads it back from the schedule itself.
+    const described = await rigsnap(['schedule', 'describe', 'ws_cli_notice']);
+    expect(described.stdout).toContain(
+      'notice      10m before each stop (snooze up to 2h, or skip); stops begin within 1h of the scheduled time; never in quiet hours 22:00-06:00, 12:00-13:00',
+    );
     // The window follows the catch-up window unless given.
     const longer = await rigsnap(['schedule', 'update', 'ws_cli_notice', '--catchup-window', '3h', '--json']);
     expect(parse(longer).stopNotice).toEqual({ notice: '10m', window: '3h', quietHours: ['22:00-06:00', '12:00-13:00'], maxSnooze: '2h' });
@@ -579,13 +587,41 @@ describe('a notice before each stop: schedule options, snooze, skip', () => {
     expect(parse(off).stopNotice).toBeNull();
     const rawOff = await temporal.client.schedule.getHandle(scheduleIds.backup('ws_cli_notice')).describe();
     expect(rawOff.action.args).toEqual([{ workspaceId: 'ws_cli_notice', namePrefix: 'daily-backup-' }]);
+    expect((await rigsnap(['schedule', 'describe', 'ws_cli_notice'])).stdout).toContain('notice      none (stops begin at once; --notice 10m announces them)');
     await rigsnap(['schedule', 'delete', 'ws_cli_notice', '--yes']);
+  });
+
+  it('fleet schedule describe shows the notice, window and quiet hours its action carries', async () => {
+    const created = await rigsnap([
+      'fleet',
+      'schedule',
+      'create',
+      'cli-notice',
+      'ws_cli_notice',
+      '--notice',
+      '10m',
+      '--window',
+      '2h',
+      '--quiet-hours',
+      '22:00-06:00',
+      '--timezone',
+      'Asia/Tokyo',
+    ]);
+    expect(created.code).toBe(0);
+    const raw = await temporal.client.schedule.getHandle(scheduleIds.fleet('cli-notice')).describe();
+    expect(raw.action.args?.[0]).toMatchObject({ workspaceIds: ['ws_cli_notice'], notice: '10m', window: '2h', quietHours: ['22:00-06:00'] });
+    const described = await rigsnap(['fleet', 'schedule', 'describe', 'cli-notice']);
+    expect(described.code).toBe(0);
+    expect(described.stdout).toContain(
+      'notice      10m before each stop (snooze up to 4h, or skip); stops begin within 2h of the scheduled time; never in quiet hours 22:00-06:00',
+    );
+    await rigsnap(['fleet', 'schedule', 'delete', 'cli-notice', '--yes']);
   });
 
   it('snooze and skip act on the pending backup and print its answer; with none pending they are refused (exit 1) and say so', async () => {
     const none = await rigsnap(['snooze', 'ws_cli', '--for', '1h']);
     expect(none.code).toBe(1);
-    expect(none.stderr).toContain('Rejected: no backup of ws_cli is waiting out a stop notice, so there is nothing to snooze');
+    expect(none.stderr).toContain('Rejected: no backup or snapshot of ws_cli is waiting out a stop notice, so there is nothing to snooze');
     const handle = await temporal.client.workflow.start(WORKFLOW_TYPES.backup, {
       taskQueue,
       workflowId: `backup-ws_cli-notice-${Date.now()}`,
@@ -599,6 +635,52 @@ describe('a notice before each stop: schedule options, snooze, skip', () => {
     expect(skipped.code).toBe(0);
     expect(skipped.stdout).toMatch(/the backup of ws_cli is skipped \(release day, by .+\): nothing will be stopped/);
     expect(await handle.result()).toMatchObject({ snapshot: null, skipped: { kind: 'manual', reason: 'release day' } });
+  });
+});
+
+describe('rigsnap snapshot --notice and fleet backup --notice', () => {
+  it('snapshot --notice waits out its notice; snooze and skip find it; the skip ends it with Skipped (exit 1), saying who and why; nothing stopped', async () => {
+    const snap = startRigsnap(['snapshot', 'ws_cli_snapnotice', '--name', 'cli-notice', '--notice', '5m']);
+    await snap.waitFor(/snapshot-ws_cli_snapnotice-cli-notice-/);
+    // Found through visibility, which may lag the start by a moment.
+    let snoozed: Run | undefined;
+    await eventually(
+      async () => (snoozed = await rigsnap(['snooze', 'ws_cli_snapnotice', '--for', '1h', '--json'])).code === 0,
+      30_000,
+      'the pending snapshot',
+    );
+    expect(parse(snoozed!)).toMatchObject({ notice: { operation: 'snapshot', phase: 'notice', snoozedMs: 3_600_000 } });
+    expect(parse(snoozed!).workflowId).toMatch(/^snapshot-ws_cli_snapnotice-cli-notice-/);
+    const skipped = await rigsnap(['skip', 'ws_cli_snapnotice', '--reason', 'pairing session']);
+    expect(skipped.code).toBe(0);
+    expect(skipped.stdout).toMatch(/the snapshot of ws_cli_snapnotice is skipped \(pairing session, by .+\): nothing will be stopped/);
+
+    expect(await snap.exited).toBe(1);
+    expect(snap.stderr()).toMatch(
+      /rigsnap: Skipped: the snapshot "cli-notice" of ws_cli_snapnotice was skipped by \S+ during its notice \(pairing session\); nothing was stopped/,
+    );
+    expect(snap.stderr()).toContain('what to do: someone skipped it during its notice');
+    expect(emu.state.snapshotsOf('ws_cli_snapnotice')).toEqual([]);
+    expect(emu.calls.filter((c) => c.workspaceId === 'ws_cli_snapnotice' && c.method !== 'GET')).toEqual([]);
+    expect(emu.state.workspace('ws_cli_snapnotice')!.status).toBe('running');
+  });
+
+  it('fleet backup --notice passes the notice to each backup, which waits it out (skip acts on it)', async () => {
+    const started = await rigsnap(['fleet', 'backup', 'ws_cli_fleetnotice', '--notice', '10m', '--max-snooze', '1h', '--no-wait', '--json']);
+    expect(started.code).toBe(0);
+    const fleet = temporal.client.workflow.getHandle(parse(started).workflowId);
+    const history = await fleet.fetchHistory();
+    const input = JSON.parse(Buffer.from(history.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads![0]!.data!).toString());
+    expect(input).toMatchObject({ workspaceIds: ['ws_cli_fleetnotice'], notice: '10m', maxSnooze: '1h' });
+    let skipped: Run | undefined;
+    await eventually(
+      async () => (skipped = await rigsnap(['skip', 'ws_cli_fleetnotice', '--json'])).code === 0,
+      30_000,
+      'the fleet child waiting out its notice',
+    );
+    expect(parse(skipped!).notice).toMatchObject({ operation: 'backup', phase: 'skipped', skipped: { kind: 'manual' } });
+    await fleet.result();
+    expect(emu.calls.filter((c) => c.workspaceId === 'ws_cli_fleetnotice' && c.method !== 'GET')).toEqual([]);
   });
 });
 

@@ -225,6 +225,14 @@ describe('parseInput: bad inputs are refused with a message naming the field', (
     expect(r.message).toContain(`${field}:`);
   });
 
+  it("snapshotWorkspace: a notice is a duration up to 24h, kept as given; a window or quiet hours are a backup's, not a snapshot's", () => {
+    expect(accepted(parseInput(SnapshotWorkspaceInput, { workspaceId: 'ws_demo', name: 'm', notice: '5m' })).notice).toBe('5m');
+    expect(accepted(parseInput(SnapshotWorkspaceInput, { workspaceId: 'ws_demo', name: 'm', notice: '0s' })).notice).toBe('0s');
+    for (const notice of ['2d', 'soon', 5])
+      expect(refused(parseInput(SnapshotWorkspaceInput, { workspaceId: 'ws_demo', name: 'm', notice })).fields).toEqual(['notice']);
+    expect(refused(parseInput(SnapshotWorkspaceInput, { workspaceId: 'ws_demo', name: 'm', notice: '5m', window: '1h' })).message).toContain('window');
+  });
+
   it('several problems are all reported, separated by "; "', () => {
     const r = refused(parseInput(SnapshotWorkspaceInput, { workspaceId: 'demo', name: 'a/b', restart: 'sometimes' }));
     expect(r.fields).toEqual(['workspaceId', 'name', 'restart']);
@@ -551,6 +559,7 @@ describe('errors', () => {
       'InvalidRequest',
       'NotFound',
       'PartialFailure',
+      'Skipped',
       'Timeout',
       'Unauthorized',
       'WorkspaceGone',

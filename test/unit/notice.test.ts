@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   applySkip,
+  noticeView,
   applySnooze,
   decideStop,
   describeNotice,
@@ -272,6 +273,19 @@ describe('snooze and skip', () => {
     expect(applySkip(state({ phase: 'stopping' }), { reason: 'x', by: 'ben', nowMs: now })).toMatchObject({
       ok: false,
       reason: expect.stringContaining('stopping') as string,
+    });
+  });
+
+  it('a snapshot asked for with a notice says so in its view and its refusals; a state without an operation reads as a backup', () => {
+    const snap = state({ operation: 'snapshot' });
+    expect(noticeView(snap, 'UTC')).toMatchObject({ operation: 'snapshot', summary: 'notice sent 02:50, stop at 03:00 UTC' });
+    expect(applySkip({ ...snap, phase: 'stopping' }, { reason: 'x', by: 'ben', nowMs: now })).toEqual({
+      ok: false,
+      reason: 'the snapshot of ws_demo is no longer waiting out its notice (it is stopping the workspace)',
+    });
+    expect(noticeView(state(), 'UTC').operation).toBe('backup');
+    expect(applySkip(state({ phase: 'skipped' }), { reason: 'x', by: 'ben', nowMs: now })).toMatchObject({
+      reason: expect.stringMatching(/^the backup of ws_demo is no longer waiting/) as string,
     });
   });
 
