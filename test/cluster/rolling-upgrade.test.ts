@@ -42,6 +42,8 @@ const execFileAsync = promisify(execFile);
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const VERSIONING_BEHAVIOR_PINNED = 1; // temporal.api.enums.v1.VersioningBehavior
 const VERSIONING_BEHAVIOR_AUTO_UPGRADE = 2;
+const VERSION_DRAINAGE_STATUS_DRAINING = 1; // temporal.api.enums.v1.VersionDrainageStatus
+const VERSION_DRAINAGE_STATUS_DRAINED = 2;
 
 async function until<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs: number): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -395,6 +397,20 @@ describe('a rolling upgrade and a rollback between two releases, on Temporal Ser
   it('forward again: the old build drains and its workers stop; the new build serves alone', async () => {
     expect(checkpoint, 'the first step ran').toBeDefined();
     await operator(['set-current-version', '--deployment-name', DEPLOYMENT, '--build-id', newBuild, '--yes'], { attempts: 15 });
+    // The server counts the old build as draining (drained only after its periodic check: minutes, not waited for here).
+    const drainage = await until(
+      'the old build to drain',
+      async () => {
+        const v = await cluster.client.workflowService.describeWorkerDeploymentVersion({
+          namespace: cluster.namespace,
+          deploymentVersion: { deploymentName: DEPLOYMENT, buildId: oldBuild },
+        });
+        const status = Number(v.workerDeploymentVersionInfo?.drainageInfo?.status ?? 0);
+        return status === VERSION_DRAINAGE_STATUS_DRAINING || status === VERSION_DRAINAGE_STATUS_DRAINED ? status : undefined;
+      },
+      60_000,
+    );
+    log(`old build ${oldBuild}: drainage status ${drainage === VERSION_DRAINAGE_STATUS_DRAINED ? 'drained' : 'draining'}`);
     await operator(['describe-version', '--deployment-name', DEPLOYMENT, '--build-id', oldBuild]);
     // Safety is decided by the runs themselves: every run pinned to the old build has closed.
     const openOnOld: string[] = [];
