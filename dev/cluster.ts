@@ -66,8 +66,11 @@ export interface Cluster {
   taskQueue: string;
   workers: ClusterWorker[];
   client: Client;
-  /** The worker environment: this cluster's Temporal, plus the cluster's emulator when it has one. */
-  startWorker(env?: Record<string, string>): Promise<ClusterWorker>;
+  /**
+   * The worker environment: this cluster's Temporal, plus the cluster's emulator when it has one.
+   * `entry` runs another build's worker (the rolling-upgrade test's previous release) instead of dist/'s.
+   */
+  startWorker(env?: Record<string, string>, o?: { entry?: string }): Promise<ClusterWorker>;
   /** Kills the Temporal Server process (SIGKILL by default) and starts it again on the same database. */
   restartServer(o?: { signal?: NodeJS.Signals; downMs?: number }): Promise<void>;
   /** Called when PostgreSQL, Temporal Server or the Web UI exits when it should not. */
@@ -401,7 +404,7 @@ export async function startCluster(o: ClusterOptions = {}): Promise<Cluster> {
       taskQueue,
       workers: run.workers,
       client,
-      startWorker: (env = {}) => run.startWorker(workerEntry, ++workerCount, workerBase, env),
+      startWorker: (env = {}, so = {}) => run.startWorker(so.entry ?? workerEntry, ++workerCount, workerBase, env),
       async restartServer({ signal: killSignal = 'SIGKILL', downMs = 2000 } = {}) {
         run.restarting = true;
         try {
