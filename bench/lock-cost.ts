@@ -245,6 +245,7 @@ function summarise(backups: BackupCost[]): ProtocolCost {
  * from a quiet server until its coordinator has settled.
  */
 export async function lockCostPerBackup(stack: BenchStack, timings: BackupTimings, backups: number, log: (line: string) => void) {
+  const started = performance.now();
   Object.assign(stack.emu.delays, { ...timings, restoreMs: timings.snapshotMs });
   log('bundling the workflows with the old lock (patched entity-2026-12 answers false)');
   const legacy = await bundleLegacyLockWorkflows();
@@ -270,7 +271,9 @@ export async function lockCostPerBackup(stack: BenchStack, timings: BackupTiming
       await checkProtocol(stack, protocol, workspaceId, costs);
       out[protocol] = summarise(costs);
     }
-    return { timings, backupsPerProtocol: backups, entity: out.entity!, lock: out.lock! };
+    const wallSeconds = Math.round((performance.now() - started) / 1000);
+    log(`entity against the old lock: measured in ${wallSeconds} s (bundling included)`);
+    return { timings, backupsPerProtocol: backups, wallSeconds, entity: out.entity!, lock: out.lock! };
   } finally {
     for (const w of workers) await w.stop();
   }
