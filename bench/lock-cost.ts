@@ -132,16 +132,24 @@ async function settle(stack: BenchStack, protocol: LockProtocol, workspaceId: st
   );
 }
 
-/** Waits until the server's action counter stops moving (nothing left over from earlier parts of the bench). */
+/**
+ * The server's action counter once it has stopped moving. The dev server publishes its metrics about once
+ * a second, so a backup's last actions can show up a second after the backup ended: the counter must stay
+ * unchanged for longer than that (waiting 0.3 s counted 16 actions for backups that made 21).
+ */
+const QUIET_MS = 2000;
 async function quietActions(stack: BenchStack): Promise<Record<string, number>> {
-  let before = await actionsByType(stack.serverMetricsUrl);
-  for (let i = 0; i < 20; i++) {
-    await sleep(300);
+  let last = await actionsByType(stack.serverMetricsUrl);
+  let since = performance.now();
+  const start = since;
+  while (performance.now() - since < QUIET_MS) {
+    if (performance.now() - start > 30_000) throw new Error("the server's action counter kept moving for 30 s: the lock-cost figures would count other work");
+    await sleep(250);
     const now = await actionsByType(stack.serverMetricsUrl);
-    if (totalActions(now) === totalActions(before)) return now;
-    before = now;
+    if (totalActions(now) !== totalActions(last)) since = performance.now();
+    last = now;
   }
-  return before;
+  return last;
 }
 
 function diff(after: Record<string, number>, before: Record<string, number>): Record<string, number> {
@@ -164,11 +172,18 @@ export interface BackupCost {
   wallMs: number;
 }
 
-/** One scheduled backup (snapshot + prune keep-last 7, priority 3) on `taskQueue`, and what it cost. */
-async function oneBackup(stack: BenchStack, taskQueue: string, protocol: LockProtocol, workspaceId: string, n: number): Promise<BackupCost> {
+/**
+ * One scheduled backup (snapshot + prune keep-last 7, priority 3) on `taskQueue`, and what it cost.
+ * `before` is the quiet action counter before it (the previous backup's `counter`); `counter` is after it.
+ */
+async function oneBackup(
+  stack: BenchStack,
+  at: { taskQueue: string; protocol: LockProtocol; workspaceId: string; n: number },
+  before: Record<string, number>,
+): Promise<{ cost: BackupCost; counter: Record<string, number> }> {
+  const { taskQueue, protocol, workspaceId, n } = at;
   const coordinator = coordinatorId(protocol, workspaceId);
   const runsBefore = await runsOf(stack, coordinator);
-  const before = await quietActions(stack);
   const workflowId = workflowIds.fleetChild(`bench-cost-${protocol}-${n}-${Date.now().toString(36)}`, workspaceId);
   const t0 = performance.now();
   const result = (await stack.client.workflow.execute(WORKFLOW_TYPES.backup, {
@@ -180,7 +195,8 @@ async function oneBackup(stack: BenchStack, taskQueue: string, protocol: LockPro
   const wallMs = Math.round(performance.now() - t0);
   if (!result.snapshot) throw new Error(`${workflowId} took no snapshot: ${JSON.stringify(result)}`);
   await settle(stack, protocol, workspaceId);
-  const byType = diff(await quietActions(stack), before);
+  const counter = await quietActions(stack);
+  const byType = diff(counter, before);
   const runsAfter = await runsOf(stack, coordinator);
   let coordinatorEvents = 0;
   let coordinatorRuns = 0;
@@ -191,7 +207,7 @@ async function oneBackup(stack: BenchStack, taskQueue: string, protocol: LockPro
   }
   const backupEvents = (await stack.client.workflow.getHandle(workflowId).describe()).historyLength;
   const coordinatorRunsStarted = [...runsAfter.keys()].filter((r) => !runsBefore.has(r)).length;
-  return { actions: totalActions(byType), byType, backupEvents, coordinatorEvents, coordinatorRuns, coordinatorRunsStarted, wallMs };
+  return { cost: { actions: totalActions(byType), byType, backupEvents, coordinatorEvents, coordinatorRuns, coordinatorRunsStarted, wallMs }, counter };
 }
 
 /**
@@ -256,12 +272,15 @@ export async function lockCostPerBackup(stack: BenchStack, timings: BackupTiming
   ];
   try {
     const out: Partial<Record<LockProtocol, ProtocolCost>> = {};
+    let counter = await quietActions(stack);
     for (const protocol of ['entity', 'lock'] as const) {
       const workspaceId = `ws_bench_cost_${protocol}`;
       stack.emu.state.upsertWorkspace({ id: workspaceId, status: 'running', files: { a: 'x' } });
       const costs: BackupCost[] = [];
       for (let i = 0; i < backups; i++) {
-        const c = await oneBackup(stack, queues[protocol], protocol, workspaceId, i);
+        const r = await oneBackup(stack, { taskQueue: queues[protocol], protocol, workspaceId, n: i }, counter);
+        const c = r.cost;
+        counter = r.counter;
         log(
           `${protocol} backup ${i + 1}: ${c.actions} actions, ${c.backupEvents} + ${c.coordinatorEvents} events ` +
             `(${c.coordinatorRuns} coordinator run(s)), ${c.wallMs} ms ${JSON.stringify(c.byType)}`,
