@@ -16,7 +16,7 @@ import { projectRoot } from '../dev/temporal-server.js';
 import { bundleOptions } from '../worker/bundle.js';
 import { loadWorkerConfig } from '../worker/config.js';
 import { createRigsnapWorker } from '../worker/worker.js';
-import { actionsByType, totalActions, type BackupTimings } from './actions.js';
+import { quietActions, totalActions, type BackupTimings } from './actions.js';
 import { BENCH_TOKEN, until, type BenchStack } from './stack.js';
 
 export type LockProtocol = 'entity' | 'lock';
@@ -130,26 +130,6 @@ async function settle(stack: BenchStack, protocol: LockProtocol, workspaceId: st
     30_000,
     `${coordinatorId(protocol, workspaceId)} to settle after a backup`,
   );
-}
-
-/**
- * The server's action counter once it has stopped moving. The dev server publishes its metrics about once
- * a second, so a backup's last actions can show up a second after the backup ended: the counter must stay
- * unchanged for longer than that (waiting 0.3 s counted 16 actions for backups that made 21).
- */
-const QUIET_MS = 2000;
-async function quietActions(stack: BenchStack): Promise<Record<string, number>> {
-  let last = await actionsByType(stack.serverMetricsUrl);
-  let since = performance.now();
-  const start = since;
-  while (performance.now() - since < QUIET_MS) {
-    if (performance.now() - start > 30_000) throw new Error("the server's action counter kept moving for 30 s: the lock-cost figures would count other work");
-    await sleep(250);
-    const now = await actionsByType(stack.serverMetricsUrl);
-    if (totalActions(now) !== totalActions(last)) since = performance.now();
-    last = now;
-  }
-  return last;
 }
 
 function diff(after: Record<string, number>, before: Record<string, number>): Record<string, number> {

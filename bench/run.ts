@@ -468,7 +468,9 @@ const REALISTIC = { stopMs: 30_000, snapshotMs: 60_000, startMs: 30_000 };
 async function benchActions(stack: BenchStack, s: Sizes) {
   await Promise.all(stack.workers.map((w) => w.stop('SIGTERM')));
   const taskQueue = `${stack.taskQueue}-actions`;
-  const worker = await stack.startWorker({ RIGSNAP_TASK_QUEUE: taskQueue });
+  // Unversioned: a versioned worker's first task queue makes Temporal's deployment workflows register it
+  // (continue-as-new, updates, activities) while the backup runs, 30-odd actions that are not the backup's.
+  const worker = await stack.startWorker({ RIGSNAP_TASK_QUEUE: taskQueue, RIGSNAP_WORKER_VERSIONING: 'off' });
   const onQueue = { ...stack, taskQueue };
   let short: Awaited<ReturnType<typeof actionsPerBackup>>;
   let realistic: typeof short | null;
