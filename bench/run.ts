@@ -11,6 +11,7 @@ import { projectRoot } from '../dev/temporal-server.js';
 import { actionsPerBackup } from './actions.js';
 import { benchCliStartup } from './cli-startup.js';
 import { benchFairness, benchInteractive } from './contention.js';
+import { lockCostPerBackup, type ProtocolCost } from './lock-cost.js';
 import { BENCH_TOKEN, percentile, startBenchStack, type BenchStack, type WorkerProcess } from './stack.js';
 
 /**
@@ -35,6 +36,8 @@ interface Sizes {
   instantiations: number;
   /** Also measure a backup's actions at realistic Rigbox timings (a 30 s stop, a 60 s copy, a 30 s start: 2 min). */
   realisticActions: boolean;
+  /** Backups in sequence on one workspace, per lock protocol (entity, old lock): the first, then the steady state. */
+  lockCostBackups: number;
 }
 
 const FULL: Sizes = {
@@ -49,6 +52,7 @@ const FULL: Sizes = {
   tightQuota: 40,
   instantiations: 300,
   realisticActions: true,
+  lockCostBackups: 5,
 };
 
 const QUICK: Sizes = {
@@ -63,6 +67,7 @@ const QUICK: Sizes = {
   tightQuota: 10,
   instantiations: 50,
   realisticActions: false,
+  lockCostBackups: 3,
 };
 
 /** The Rigbox quota while the fan-out is measured: high enough not to be what limits it. */
@@ -456,21 +461,29 @@ async function benchBundle(s: Sizes) {
 /** Realistic Rigbox timings: a 30 s stop, a 60 s copy, a 30 s start. */
 const REALISTIC = { stopMs: 30_000, snapshotMs: 60_000, startMs: 30_000 };
 
-/** 10. Temporal actions of one scheduled backup (snapshot + prune), at short and (full run) realistic timings. */
+/**
+ * 10. Temporal actions of one scheduled backup (snapshot + prune), at short and (full run) realistic
+ * timings; and the same backup under the workspace entity against the old lock, side by side.
+ */
 async function benchActions(stack: BenchStack, s: Sizes) {
   await Promise.all(stack.workers.map((w) => w.stop('SIGTERM')));
   const taskQueue = `${stack.taskQueue}-actions`;
-  const worker = await stack.startWorker({ RIGSNAP_TASK_QUEUE: taskQueue });
+  // Unversioned: a versioned worker's first task queue makes Temporal's deployment workflows register it
+  // (continue-as-new, updates, activities) while the backup runs, 30-odd actions that are not the backup's.
+  const worker = await stack.startWorker({ RIGSNAP_TASK_QUEUE: taskQueue, RIGSNAP_WORKER_VERSIONING: 'off' });
   const onQueue = { ...stack, taskQueue };
+  let short: Awaited<ReturnType<typeof actionsPerBackup>>;
+  let realistic: typeof short | null;
   try {
-    const short = await actionsPerBackup(onQueue, s.fleetDelays, 'ws_bench_actions_short');
+    short = await actionsPerBackup(onQueue, s.fleetDelays, 'ws_bench_actions_short');
     log(`actions per backup, short timings: ${short.actions} (${short.heartbeats} heartbeats) ${JSON.stringify(short.byType)}`);
-    const realistic = s.realisticActions ? await actionsPerBackup(onQueue, REALISTIC, 'ws_bench_actions_real') : null;
+    realistic = s.realisticActions ? await actionsPerBackup(onQueue, REALISTIC, 'ws_bench_actions_real') : null;
     if (realistic) log(`actions per backup, realistic timings: ${realistic.actions} (${realistic.heartbeats} heartbeats) ${JSON.stringify(realistic.byType)}`);
-    return { short, realistic };
   } finally {
     await worker.stop('SIGTERM');
   }
+  const lockCost = await lockCostPerBackup(stack, s.fleetDelays, s.lockCostBackups, log);
+  return { short, realistic, lockCost };
 }
 
 type ActionFigures = Awaited<ReturnType<typeof benchActions>>;
@@ -496,7 +509,29 @@ function actionRows(a: ActionFigures): Row[] {
         }
       : { figure: '10. Temporal actions per scheduled backup, realistic timings', measured: 'full run only (2 min)', goal: '≤ 12', met: null },
   );
-  return rows;
+  return [...rows, ...lockCostRows(a.lockCost, t(a.lockCost.timings))];
+}
+
+/** Row 10 under the workspace entity against the old lock: backup 1 on a fresh workspace, then the mean of the rest. */
+function lockCostRows(c: ActionFigures['lockCost'], timings: string): Row[] {
+  const later = c.backupsPerProtocol === 2 ? 'backup 2' : `mean of backups 2–${c.backupsPerProtocol}`;
+  const actions = (p: ProtocolCost) => `${p.first.actions} / ${p.steady.actions}`;
+  const events = (p: ProtocolCost) =>
+    `${p.first.events} (${p.first.backupEvents} + ${p.first.coordinatorEvents}) / ${p.steady.events} (${p.steady.backupEvents} + ${p.steady.coordinatorEvents})`;
+  return [
+    {
+      figure: `10. Temporal actions per scheduled backup, entity vs old lock (${timings}; backup 1 on a fresh workspace / ${later})`,
+      measured: `entity ${actions(c.entity)}; old lock ${actions(c.lock)}`,
+      goal: '—',
+      met: null,
+    },
+    {
+      figure: `10. history events per scheduled backup, entity vs old lock (the backup's + the entity's added / the old lock's runs; same backups)`,
+      measured: `entity ${events(c.entity)}; old lock ${events(c.lock)}`,
+      goal: '—',
+      met: null,
+    },
+  ];
 }
 
 type InteractiveFigures = Awaited<ReturnType<typeof benchInteractive>>;
