@@ -45,6 +45,11 @@ export const ERROR_TABLE = {
   CancelledAfterChange: { retryable: false, summary: 'the operation was cancelled after its change landed in Rigbox' },
   /** The snapshot is held (domain/holds.ts): the message names the hold; only a forced delete with a reason overrides it. */
   Held: { retryable: false, summary: 'the snapshot is held and was not deleted' },
+  /**
+   * A checkpoint's snapshot is gone from Rigbox although rigsnap did not delete it (deleted outside
+   * rigsnap): a rollback has nothing to restore, and refuses before anything is stopped. Terminal.
+   */
+  SnapshotGone: { retryable: false, summary: 'the snapshot was deleted outside rigsnap' },
 } as const satisfies Record<string, { retryable: boolean; summary: string }>;
 
 export type ErrorType = keyof typeof ERROR_TABLE;
@@ -91,4 +96,11 @@ export const ERROR_ADVICE: Record<ErrorType, string> = {
     'the message says which snapshot now exists, what was restored (and which safety snapshot holds the disk from before) and what was deleted; ' +
     'a restore is undone by restoring its safety snapshot',
   Held: 'see who holds it with `rigsnap holds <workspace>`; release it with `rigsnap unhold <workspace> <snapshot>`, or override with `rigsnap delete --force --reason <why>`',
+  SnapshotGone:
+    'Rigbox has no undelete: release the checkpoint (`rigsnap release <checkpoint-id>`) and take a new one; find who deleted it in Rigbox’s logs (docs/operations.md, "someone deleted our known-good snapshot")',
 };
+
+/** details[0] of the NotFound a preflight raises for a snapshot absent from its workspace: which snapshot it was. */
+export interface MissingSnapshotDetail {
+  missingSnapshotId: string;
+}

@@ -21,6 +21,7 @@ const CLI = path.resolve('dist/cli/main.js');
 const M = RIGSNAP_METRICS;
 const WS = 'ws_tamper';
 const CALM = 'ws_tamper_calm';
+const DEMO = 'ws_tamper_demo';
 const taskQueue = uniqueTaskQueue('tamper');
 let temporal: TestTemporal;
 let emu: Emulator;
@@ -72,6 +73,7 @@ beforeAll(async () => {
     seedWorkspaces: [
       { id: WS, status: 'running', files: { 'a.txt': 'one' } },
       { id: CALM, status: 'running', files: { 'a.txt': 'one' } },
+      { id: DEMO, status: 'running', files: { 'app.txt': 'demo-ready' } },
     ],
   });
   worker = await startWorker();
@@ -166,5 +168,37 @@ describe('tamper detection', () => {
     expect(after.code).toBe(0);
     expect(after.result.counts.tampered).toBe(0);
     expect((await worker.scrape()).value(M.heldMissing, { workspace: WS })).toBe(0);
+  });
+
+  it('a checkpoint whose snapshot was deleted outside rigsnap: rollback is refused (SnapshotGone) before anything stops; its status says so; release still ends it', async () => {
+    const started = await rig.startCheckpoint({ workspaceId: DEMO, name: 'pre-demo', ttl: '2h' });
+    const active = await rig.awaitCheckpointActive(started.workflowId);
+    emu.state.deleteSnapshot(active.snapshotId);
+    emu.state.data.workspaces[DEMO]!.files = { 'app.txt': 'mid-demo work' };
+    const since = emu.calls.length;
+
+    const refused = await rig.rollback(started.workflowId).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ type: 'SnapshotGone' });
+    expect((refused as Error).message).toContain(`the checkpoint's snapshot ${active.snapshotId} ("pre-demo") is gone from Rigbox`);
+    expect((refused as Error).message).toMatch(/Nothing was stopped/);
+    // The workspace was not touched: running, its work there, and no stop, restore or start was asked.
+    const calls = emu.calls.slice(since).filter((c) => c.workspaceId === DEMO && c.method === 'POST');
+    expect(calls).toEqual([]);
+    expect(emu.state.workspace(DEMO)!.status).toBe('running');
+    expect(emu.state.workspace(DEMO)!.files).toEqual({ 'app.txt': 'mid-demo work' });
+
+    // A second rollback is refused at once, with the same reason.
+    await expect(rig.rollback(started.workflowId)).rejects.toMatchObject({ type: 'SnapshotGone' });
+
+    // Its status says so, and no step is left running.
+    const status = await rig.status(started.workflowId);
+    expect(status.progress?.detail).toMatchObject({ state: 'active', snapshotId: active.snapshotId, snapshotGoneAt: expect.any(String) });
+    expect(status.progress?.steps.filter((st) => st.finishedAt === null)).toEqual([]);
+    const text = await rigsnap(['status', started.workflowId]);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/snapshot GONE from Rigbox \(deleted outside rigsnap/);
+
+    const released = await rig.release(started.workflowId, { deleteSnapshot: true });
+    expect(released).toMatchObject({ released: true });
   });
 });

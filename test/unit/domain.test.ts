@@ -551,6 +551,7 @@ describe('errors', () => {
       'InvalidRequest',
       'NotFound',
       'PartialFailure',
+      'SnapshotGone',
       'Timeout',
       'Unauthorized',
       'WorkspaceGone',
