@@ -159,7 +159,8 @@ export function auditOutput(io: Io): OperationOutput<AuditBackupsResult> {
   return {
     line: (r) => {
       const misses = r.counts.missing + r.counts.stale;
-      const total = r.workspaces.length;
+      // A row the tamper check added for a workspace nothing schedules or names has no backup prefix: not "protected".
+      const total = r.workspaces.filter((w) => w.namePrefixes.length > 0).length;
       return (
         `audit (RPO ${r.rpo}): ` +
         (r.counts.tampered ? `${r.counts.tampered} workspace${r.counts.tampered === 1 ? '' : 's'} TAMPERED (held snapshots deleted outside rigsnap); ` : '') +
@@ -185,7 +186,11 @@ export function auditOutput(io: Io): OperationOutput<AuditBackupsResult> {
               w.lastRun
                 ? `${w.lastRun.skipped ? `skipped (${w.lastRun.skipped.reason}, by ${w.lastRun.skipped.by})` : w.lastRun.status} ${fmtTime(w.lastRun.closedAt)}`
                 : '-',
-              w.schedules.length ? `${w.schedules.join(', ')}${w.paused ? ' (paused)' : ''}` : '(named on the command line)',
+              w.schedules.length
+                ? `${w.schedules.join(', ')}${w.paused ? ' (paused)' : ''}`
+                : w.namePrefixes.length
+                  ? '(named on the command line)'
+                  : '(none: audited for its holds)',
             ]),
             io.c,
           ),
