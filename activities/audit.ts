@@ -12,6 +12,7 @@ import {
   type InventoryWorkspace,
   type RigboxSnapshot,
 } from '../domain/index.js';
+import { judgeGuardedViews, readGuardedViews } from './audit-holds.js';
 import { toFailure } from './failures.js';
 import type { RigboxClient } from './rigbox-client.js';
 import { goneWorkspaces, mapLimit } from './workspace-existence.js';
@@ -45,6 +46,8 @@ export interface InventoryRequest {
   progress?: (what: string) => void;
   /** Ask Rigbox whether each workspace with snapshots still exists (one call each), to report orphans. */
   checkExistence?: boolean;
+  /** Check every workspace entity's held and baseline snapshots against the listing (tamper detection). */
+  checkHolds?: boolean;
 }
 
 export interface ScheduleState {
@@ -213,17 +216,21 @@ function unprotectedRows(byWorkspace: Map<string, Protection>, snapshotsOf: Map<
     }));
 }
 
-/** Gathers the inventory. Each source is read once: no per-workspace call to Rigbox. */
+/** Gathers the inventory. Each source is read once: no per-workspace call to Rigbox (but for existence, when asked). */
 export async function collectInventory(deps: InventoryDeps, req: InventoryRequest): Promise<AuditInventory> {
   const progress = req.progress ?? (() => {});
   const byWorkspace = await protectedWorkspaces(deps, req, progress);
+  // The holds are read before the listing: a snapshot held then existed before Rigbox was listed (domain/tamper.ts).
+  const guarded = req.checkHolds ? await readGuardedViews(deps.temporal, [...byWorkspace.keys()], progress) : null;
   const snapshotsOf = await snapshotsByWorkspace(deps, req, progress);
+  const tamper = guarded ? await judgeGuardedViews(deps.temporal, guarded, [...snapshotsOf.values()].flat(), progress) : null;
   const since = req.runsSince.toISOString();
   const lastRuns = await lastBackupRuns(deps, since, progress);
   const inventory: AuditInventory = {
     protected: protectedRows(byWorkspace, snapshotsOf, lastRuns),
     unprotected: unprotectedRows(byWorkspace, snapshotsOf),
     runsSince: since,
+    ...(tamper ?? {}),
   };
   if (!req.checkExistence) return inventory;
   const gone = await goneWorkspaces(deps.rigbox, [...snapshotsOf.keys()].sort(), req.signal, progress);
@@ -235,7 +242,13 @@ export async function collectInventory(deps: InventoryDeps, req: InventoryReques
 /** The audit's activity: the inventory, heartbeating while it reads. */
 export function createAuditActivities(deps: { rigbox: RigboxClient; temporal?: { client: Client; taskQueue: string } }) {
   return {
-    async auditInventory(input: { workspaceIds: string[]; namePrefix?: string; runsSinceMs: number; checkExistence?: boolean }): Promise<AuditInventory> {
+    async auditInventory(input: {
+      workspaceIds: string[];
+      namePrefix?: string;
+      runsSinceMs: number;
+      checkExistence?: boolean;
+      checkHolds?: boolean;
+    }): Promise<AuditInventory> {
       if (!deps.temporal) throw new Error('auditInventory needs a Temporal client (ActivityDeps.temporal)');
       const ctx = Context.current();
       return collectInventory(
@@ -245,6 +258,7 @@ export function createAuditActivities(deps: { rigbox: RigboxClient; temporal?: {
           ...(input.namePrefix ? { namePrefix: input.namePrefix } : {}),
           runsSince: new Date(input.runsSinceMs),
           checkExistence: Boolean(input.checkExistence),
+          checkHolds: Boolean(input.checkHolds),
           signal: ctx.cancellationSignal,
           progress: (what) => ctx.heartbeat({ phase: 'reading the inventory', status: what }),
         },

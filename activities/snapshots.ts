@@ -3,7 +3,8 @@
  * snapshot a lost answer was about), restore, delete and list. Long calls and listings heartbeat.
  */
 import { Context } from '@temporalio/activity';
-import { SAFETY_SNAPSHOT_PREFIX, type LockRequest, type RigboxSnapshot, type RigboxWorkspace } from '../domain/index.js';
+import { ApplicationFailure } from '@temporalio/common';
+import { SAFETY_SNAPSHOT_PREFIX, type LockRequest, type MissingSnapshotDetail, type RigboxSnapshot, type RigboxWorkspace } from '../domain/index.js';
 import { changeOptions, readOptions, type ActivityEnv } from './env.js';
 import { failure, guarded, throwIfCancelled } from './failures.js';
 import { heartbeating } from './heartbeat.js';
@@ -66,7 +67,13 @@ async function findSnapshot(env: ActivityEnv, workspaceId: string, snapshotId: s
       `snapshot ${snapshotId} belongs to workspace ${elsewhere.workspace_id}, not ${workspaceId}: ` + 'Rigbox restores a snapshot only into its own workspace',
     );
   }
-  throw failure('NotFound', `snapshot ${snapshotId} does not exist in workspace ${workspaceId}`);
+  // Which snapshot is missing, as data: a checkpoint's rollback tells "its snapshot vanished" from other NotFounds by it.
+  throw ApplicationFailure.create({
+    type: 'NotFound',
+    message: `snapshot ${snapshotId} does not exist in workspace ${workspaceId}`,
+    nonRetryable: true,
+    details: [{ missingSnapshotId: snapshotId } satisfies MissingSnapshotDetail],
+  });
 }
 
 /**

@@ -132,16 +132,39 @@ export function backupOutput(io: Io): OperationOutput<BackupWorkspaceResult> {
   };
 }
 
-const VERDICT_COLORS = { missing: 'red', stale: 'red', failed: 'yellow', pending: 'cyan', ok: 'green' } as const;
+const VERDICT_COLORS = { tampered: 'red', missing: 'red', stale: 'red', failed: 'yellow', pending: 'cyan', ok: 'green' } as const;
+
+/** The audit's tampered section: each held or baseline snapshot gone from Rigbox without rigsnap deleting it. */
+function tamperedLines(io: Io, r: AuditBackupsResult): string[] {
+  const rows = r.workspaces.flatMap((w) =>
+    (w.missingHeld ?? []).map((m) => [
+      w.workspaceId,
+      m.snapshotId,
+      m.name ?? '-',
+      m.guardedBy.map((g) => (g.kind === 'baseline' ? 'baseline' : `hold "${g.reason}" (${g.kind}, by ${g.by})`)).join('; '),
+      m.lastSeen ? fmtTime(m.lastSeen) : `never audited; held since ${m.heldSince ? fmtTime(m.heldSince) : '?'}`,
+    ]),
+  );
+  if (!rows.length) return [];
+  return [
+    '',
+    io.c.bold(io.c.red('tampered: held or baseline snapshots gone from Rigbox that rigsnap did not delete')),
+    ...table(['WORKSPACE', 'SNAPSHOT', 'NAME', 'GUARDED BY', 'LAST SEEN'], rows, io.c),
+    'see who deleted them in Rigbox’s logs; `rigsnap holds <workspace>` shows the holds, `rigsnap unhold` ends one (docs/operations.md)',
+  ];
+}
 
 export function auditOutput(io: Io): OperationOutput<AuditBackupsResult> {
   const age = (s: number | null) => (s === null ? '-' : formatDuration(s * 1000));
   return {
     line: (r) => {
       const misses = r.counts.missing + r.counts.stale;
-      const total = r.workspaces.length;
+      // A row the tamper check added for a workspace nothing schedules or names has no backup prefix: not "protected".
+      const total = r.workspaces.filter((w) => w.namePrefixes.length > 0).length;
       return (
-        `audit (RPO ${r.rpo}): ${misses === 0 ? `all ${total} protected workspaces have a backup within the RPO` : `${misses} of ${total} protected workspaces miss the RPO`}` +
+        `audit (RPO ${r.rpo}): ` +
+        (r.counts.tampered ? `${r.counts.tampered} workspace${r.counts.tampered === 1 ? '' : 's'} TAMPERED (held snapshots deleted outside rigsnap); ` : '') +
+        `${misses === 0 ? `all ${total} protected workspaces have a backup within the RPO` : `${misses} of ${total} protected workspaces miss the RPO`}` +
         (r.counts.failed ? `, ${r.counts.failed} with a failed last run` : '') +
         (r.counts.pending ? `, ${r.counts.pending} pending (new schedule, no backup yet)` : '') +
         (r.counts.unprotected ? `; ${r.counts.unprotected} unprotected` : '') +
@@ -163,12 +186,17 @@ export function auditOutput(io: Io): OperationOutput<AuditBackupsResult> {
               w.lastRun
                 ? `${w.lastRun.skipped ? `skipped (${w.lastRun.skipped.reason}, by ${w.lastRun.skipped.by})` : w.lastRun.status} ${fmtTime(w.lastRun.closedAt)}`
                 : '-',
-              w.schedules.length ? `${w.schedules.join(', ')}${w.paused ? ' (paused)' : ''}` : '(named on the command line)',
+              w.schedules.length
+                ? `${w.schedules.join(', ')}${w.paused ? ' (paused)' : ''}`
+                : w.namePrefixes.length
+                  ? '(named on the command line)'
+                  : '(none: audited for its holds)',
             ]),
             io.c,
           ),
         );
       }
+      lines.push(...tamperedLines(io, r));
       if (r.unprotected.length) {
         lines.push('', io.c.bold('unprotected: snapshots in Rigbox, but no schedule'));
         lines.push(

@@ -106,6 +106,8 @@ export function describeDetail(detail: Record<string, unknown> | undefined): str
   if (typeof d.state === 'string' && 'rollbacks' in d) {
     const parts = [`checkpoint ${d.state}`];
     if (typeof d.snapshotId === 'string') parts.push(`snapshot ${d.snapshotId}`);
+    if (typeof d.snapshotGoneAt === 'string')
+      parts.push(`snapshot GONE from Rigbox (deleted outside rigsnap; found ${fmtTime(d.snapshotGoneAt)}): rollback refused, release it`);
     if (typeof d.rollbacks === 'number') parts.push(`${d.rollbacks} rollback${d.rollbacks === 1 ? '' : 's'}`);
     if (typeof d.expiresAt === 'string') parts.push(`expires ${fmtTime(d.expiresAt)}`);
     return parts.join(' · ');

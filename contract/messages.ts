@@ -90,6 +90,8 @@ export const authoriseDeletesUpdate = defineUpdate<DeleteAuthorisation, [DeleteA
 export const deletesSettledSignal = defineSignal<[{ workflowId: string; deleted: string[] }]>('deletesSettled');
 /** To the entity: the team's baseline of this workspace (held while it is the baseline). */
 export const setBaselineUpdate = defineUpdate<BaselineAnswer, [BaselineRequest]>('setBaseline');
+/** To the entity, from an audit: these held or baseline snapshots are in Rigbox now (their "last seen" for tamper detection). */
+export const heldSnapshotsSeenSignal = defineSignal<[{ seen: Array<{ snapshotId: string; name: string }> }]>('heldSnapshotsSeen');
 /** Answered by the entity: its active holds, recent overrides, baseline and the deletions rigsnap made. */
 export const workspaceHoldsQuery = defineQuery<HoldsView>('workspaceHolds');
 

@@ -14,6 +14,8 @@ export interface CheckpointProgressDetail {
   rollbacks: number;
   /** When the TTL ends the session; null until the snapshot exists. */
   expiresAt: string | null;
+  /** When a rollback found the snapshot gone from Rigbox (deleted outside rigsnap); absent while none has. */
+  snapshotGoneAt?: string;
 }
 
 /** The checkpoint detail of a progress report, or null when it has none (another workflow, or too early). */
@@ -27,6 +29,7 @@ export function checkpointDetailOf(progress: Pick<Progress, 'detail'> | null | u
     snapshotName: d.snapshotName,
     rollbacks: d.rollbacks,
     expiresAt: text(d.expiresAt),
+    ...(typeof d.snapshotGoneAt === 'string' ? { snapshotGoneAt: d.snapshotGoneAt } : {}),
   };
 }
 

@@ -1,6 +1,7 @@
 import { VERDICTS, type Verdict } from './labels.js';
 import type { AuditBackupsResult, AuditedWorkspace, BackupRun } from './results.js';
 import type { RigboxSnapshot } from './rigbox.js';
+import type { TamperedWorkspace } from './tamper.js';
 import { parseDuration } from './time.js';
 
 /**
@@ -45,6 +46,10 @@ export interface AuditInventory {
   runsSince: string;
   /** Snapshots of workspaces Rigbox answers 404 for (absent when existence was not checked). */
   orphans?: AuditOrphans;
+  /** Held or baseline snapshots gone from Rigbox that rigsnap did not delete (absent when holds were not checked). */
+  tampered?: TamperedWorkspace[];
+  /** The workspaces whose holds and baseline were checked (absent when not checked). */
+  heldChecked?: string[];
 }
 
 export interface AuditOrphans {
@@ -66,24 +71,52 @@ export function verdictOf(w: InventoryWorkspace, rpoMs: number, nowMs: number): 
   return 'ok';
 }
 
+/** One row of the report; a workspace with missing held snapshots is tampered, whatever its backups say. */
+function auditedRow(w: InventoryWorkspace, rpoMs: number, nowMs: number, missingHeld: TamperedWorkspace['missing'] | undefined): AuditedWorkspace {
+  return {
+    workspaceId: w.workspaceId,
+    verdict: missingHeld?.length ? 'tampered' : verdictOf(w, rpoMs, nowMs),
+    schedules: w.schedules,
+    paused: w.paused,
+    namePrefixes: w.namePrefixes,
+    newestBackup: w.newestBackup,
+    ageSeconds: w.newestBackup ? Math.max(0, Math.round((nowMs - Date.parse(w.newestBackup.created_at)) / 1000)) : null,
+    lastRunFailed: w.lastRun ? FAILED_RUN.has(w.lastRun.status) : null,
+    lastRun: w.lastRun,
+    snapshotCount: w.snapshotCount,
+    snapshotBytes: w.snapshotBytes,
+    ...(missingHeld?.length ? { missingHeld } : {}),
+  };
+}
+
+/** Protected workspaces, plus a row for each tampered workspace that no schedule protects (its holds did). */
+function rowsToAudit(inventory: AuditInventory): InventoryWorkspace[] {
+  const known = new Set(inventory.protected.map((w) => w.workspaceId));
+  const extra = (inventory.tampered ?? [])
+    .filter((t) => !known.has(t.workspaceId))
+    .map((t): InventoryWorkspace => {
+      const u = inventory.unprotected.find((x) => x.workspaceId === t.workspaceId);
+      return {
+        workspaceId: t.workspaceId,
+        schedules: [],
+        paused: false,
+        namePrefixes: [],
+        newestBackup: null,
+        snapshotCount: u?.snapshotCount ?? 0,
+        snapshotBytes: u?.snapshotBytes ?? 0,
+        lastRun: null,
+      };
+    });
+  return [...inventory.protected, ...extra];
+}
+
 /** Turns an inventory into the audit's report at `nowMs` (workflow time in the workflow). */
 export function evaluateAudit(inventory: AuditInventory, rpo: string, nowMs: number): Omit<AuditBackupsResult, 'notified'> {
   const rpoMs = parseDuration(rpo)!;
   const rank = (v: Verdict) => VERDICTS.indexOf(v);
-  const workspaces: AuditedWorkspace[] = inventory.protected
-    .map((w) => ({
-      workspaceId: w.workspaceId,
-      verdict: verdictOf(w, rpoMs, nowMs),
-      schedules: w.schedules,
-      paused: w.paused,
-      namePrefixes: w.namePrefixes,
-      newestBackup: w.newestBackup,
-      ageSeconds: w.newestBackup ? Math.max(0, Math.round((nowMs - Date.parse(w.newestBackup.created_at)) / 1000)) : null,
-      lastRunFailed: w.lastRun ? FAILED_RUN.has(w.lastRun.status) : null,
-      lastRun: w.lastRun,
-      snapshotCount: w.snapshotCount,
-      snapshotBytes: w.snapshotBytes,
-    }))
+  const tampered = new Map((inventory.tampered ?? []).filter((t) => t.missing.length > 0).map((t) => [t.workspaceId, t.missing]));
+  const workspaces: AuditedWorkspace[] = rowsToAudit(inventory)
+    .map((w) => auditedRow(w, rpoMs, nowMs, tampered.get(w.workspaceId)))
     .sort((a, b) => rank(a.verdict) - rank(b.verdict) || (b.ageSeconds ?? Infinity) - (a.ageSeconds ?? Infinity) || a.workspaceId.localeCompare(b.workspaceId));
   const count = (v: Verdict) => workspaces.filter((w) => w.verdict === v).length;
   const counts = {
@@ -93,16 +126,18 @@ export function evaluateAudit(inventory: AuditInventory, rpo: string, nowMs: num
     missing: count('missing'),
     pending: count('pending'),
     unprotected: inventory.unprotected.length,
+    ...(inventory.tampered ? { tampered: count('tampered') } : {}),
   };
   return {
     auditedAt: new Date(nowMs).toISOString(),
     rpo,
     rpoSeconds: rpoMs / 1000,
-    ok: counts.stale === 0 && counts.missing === 0,
+    ok: counts.stale === 0 && counts.missing === 0 && !counts.tampered,
     counts,
     workspaces,
     unprotected: [...inventory.unprotected].sort((a, b) => a.workspaceId.localeCompare(b.workspaceId)),
     ...(inventory.orphans ? { orphans: inventory.orphans } : {}),
+    ...(inventory.heldChecked ? { heldChecked: [...inventory.heldChecked].sort() } : {}),
   };
 }
 

@@ -52,6 +52,11 @@ export const ERROR_TABLE = {
    * `rigsnap snapshot … && migrate` must not go on. (A skipped scheduled backup completes instead.)
    */
   Skipped: { retryable: false, summary: 'the snapshot was skipped during its notice; nothing was stopped' },
+  /**
+   * A checkpoint's snapshot is gone from Rigbox although rigsnap did not delete it (deleted outside
+   * rigsnap): a rollback has nothing to restore, and refuses before anything is stopped. Terminal.
+   */
+  SnapshotGone: { retryable: false, summary: 'the snapshot was deleted outside rigsnap' },
 } as const satisfies Record<string, { retryable: boolean; summary: string }>;
 
 export type ErrorType = keyof typeof ERROR_TABLE;
@@ -101,4 +106,11 @@ export const ERROR_ADVICE: Record<ErrorType, string> = {
     'someone skipped it during its notice (the message says who and why); nothing was stopped and no snapshot was made. ' +
     'Agree a time with them and run it again, with a --notice or without',
   Held: 'see who holds it with `rigsnap holds <workspace>`; release it with `rigsnap unhold <workspace> <snapshot>`, or override with `rigsnap delete --force --reason <why>`',
+  SnapshotGone:
+    'Rigbox has no undelete: release the checkpoint (`rigsnap release <checkpoint-id>`) and take a new one; find who deleted it in Rigbox’s logs (docs/operations.md, "someone deleted our known-good snapshot")',
 };
+
+/** details[0] of the NotFound a preflight raises for a snapshot absent from its workspace: which snapshot it was. */
+export interface MissingSnapshotDetail {
+  missingSnapshotId: string;
+}

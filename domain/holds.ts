@@ -46,11 +46,19 @@ export interface AuthorisedDeletion {
   at: string;
 }
 
+/** When an audit last found a held (or baseline) snapshot in Rigbox, and its name then. */
+export interface HeldSighting {
+  at: string;
+  name: string;
+}
+
 export interface HoldsSection {
   items: Hold[];
   overrides?: HoldOverride[];
   deleting?: AuthorisedDeletion[];
   deleted?: AuthorisedDeletion[];
+  /** By snapshot id: the last audit that found it (only held and baseline snapshots are kept). */
+  seen?: Record<string, HeldSighting>;
 }
 
 export interface BaselineSection {
@@ -103,7 +111,9 @@ export type HoldsEvent =
   | { type: 'authorise-deletes'; request: DeleteAuthorisationRequest; at: string }
   /** The deletions of a workflow ended: `deleted` went, the rest did not. */
   | { type: 'deletes-settled'; workflowId: string; deleted: string[]; at: string }
-  | { type: 'baseline-set'; request: BaselineRequest; at: string };
+  | { type: 'baseline-set'; request: BaselineRequest; at: string }
+  /** An audit found these held (or baseline) snapshots in Rigbox (tamper detection's "last seen"). */
+  | { type: 'held-seen'; seen: Array<{ snapshotId: string; name: string }>; at: string };
 
 export type HoldAnswer = { status: 'held'; hold: Hold } | { status: 'refused'; reason: string };
 export interface UnholdAnswer {
@@ -126,6 +136,10 @@ export interface HoldsView {
   overrides: HoldOverride[];
   baseline: BaselineSection;
   deleted: AuthorisedDeletion[];
+  /** Deletions rigsnap authorised that are still in flight (absent in views from before tamper detection). */
+  deleting?: AuthorisedDeletion[];
+  /** When an audit last found each held or baseline snapshot (absent in views from before tamper detection). */
+  seen?: Record<string, HeldSighting>;
 }
 
 const SNAPSHOT_ID = /^snap_[A-Za-z0-9_-]{1,64}$/;
@@ -185,6 +199,7 @@ export function normaliseHolds(section: Partial<HoldsSection> | undefined): Requ
     overrides: [...(section?.overrides ?? [])],
     deleting: [...(section?.deleting ?? [])],
     deleted: [...(section?.deleted ?? [])],
+    seen: { ...(section?.seen ?? {}) },
   };
 }
 
@@ -260,6 +275,14 @@ function dropExpired(s: Required<HoldsSection>, at: string): void {
   s.items = s.items.filter((h) => isActive(h, at));
 }
 
+/** Records what an audit found, and forgets sightings of snapshots no longer held nor the baseline (the state stays small). */
+function sighted(s: Required<HoldsSection>, baseline: BaselineSection, seen: Array<{ snapshotId: string; name: string }>, at: string): void {
+  const guarded = new Set(s.items.map((h) => h.snapshotId));
+  if (baseline.snapshotId) guarded.add(baseline.snapshotId);
+  for (const x of seen) if (guarded.has(x.snapshotId)) s.seen[x.snapshotId] = { at, name: x.name };
+  for (const id of Object.keys(s.seen)) if (!guarded.has(id)) delete s.seen[id];
+}
+
 /** The transition of the holds and baseline sections. Pure. */
 export function stepHolds(
   holds: Partial<HoldsSection> | undefined,
@@ -281,6 +304,9 @@ export function stepHolds(
       const gone = baseline.snapshotId !== null && event.deleted.includes(baseline.snapshotId);
       return { holds: s, baseline: gone ? { snapshotId: null, setAt: event.at, by: event.workflowId } : baseline, answer: undefined };
     }
+    case 'held-seen':
+      sighted(s, baseline, Array.isArray(event.seen) ? event.seen : [], event.at);
+      return { holds: s, baseline, answer: undefined };
     case 'baseline-set': {
       const { snapshotId, by } = event.request;
       const held = hold(s, { snapshotId, by, reason: 'team baseline', kind: 'baseline' }, event.at);
@@ -294,7 +320,7 @@ export function stepHolds(
   }
 }
 
-export const HOLDS_EVENT_TYPES: ReadonlyArray<HoldsEvent['type']> = ['hold', 'unhold', 'authorise-deletes', 'deletes-settled', 'baseline-set'];
+export const HOLDS_EVENT_TYPES: ReadonlyArray<HoldsEvent['type']> = ['hold', 'unhold', 'authorise-deletes', 'deletes-settled', 'baseline-set', 'held-seen'];
 
 export function isHoldsEvent(event: { type: string }): event is HoldsEvent {
   return (HOLDS_EVENT_TYPES as readonly string[]).includes(event.type);
@@ -303,7 +329,7 @@ export function isHoldsEvent(event: { type: string }): event is HoldsEvent {
 /** The `holds` view at `at`: active holds only. */
 export function holdsView(workspaceId: string, holds: Partial<HoldsSection> | undefined, baseline: BaselineSection, at: string): HoldsView {
   const s = normaliseHolds(holds);
-  return { workspaceId, holds: activeHolds(s, at), overrides: s.overrides, baseline, deleted: s.deleted };
+  return { workspaceId, holds: activeHolds(s, at), overrides: s.overrides, baseline, deleted: s.deleted, deleting: s.deleting, seen: s.seen };
 }
 
 /** The message of a refused delete: names the hold and how to release it. */

@@ -50,11 +50,13 @@ export type CheckpointStateName = (typeof CHECKPOINT_STATES)[number];
 
 export const RUN_STATUSES = ['completed', 'failed', 'timed-out', 'terminated', 'cancelled', 'continued-as-new'] as const;
 
-export const VERDICTS = ['missing', 'stale', 'failed', 'pending', 'ok'] as const;
+/** Worst first: a held snapshot deleted outside rigsnap outranks every backup verdict. */
+export const VERDICTS = ['tampered', 'missing', 'stale', 'failed', 'pending', 'ok'] as const;
 export type Verdict = (typeof VERDICTS)[number];
 
 /** What each verdict means, for people (CLI, notification, docs). */
 export const VERDICT_LABELS: Record<Verdict, string> = {
+  tampered: 'a held or baseline snapshot is gone from Rigbox, not deleted by rigsnap',
   missing: 'no backup at all',
   stale: 'newest backup older than the RPO',
   failed: 'last backup run failed (a backup within the RPO exists)',

@@ -147,6 +147,17 @@ export const BackupRun = z.object({
 });
 export type BackupRun = z.infer<typeof BackupRun>;
 
+const MissingHeldSnapshot = z.object({
+  snapshotId: z.string(),
+  name: z.string().nullable(),
+  guardedBy: z.array(
+    z.object({ kind: z.enum(['manual', 'checkpoint', 'safety', 'baseline']), reason: z.string(), by: z.string(), since: z.string().nullable() }),
+  ),
+  /** When an audit last found it in Rigbox; null if none did. */
+  lastSeen: z.string().nullable(),
+  heldSince: z.string().nullable(),
+});
+
 const AuditedWorkspace = z.object({
   workspaceId: z.string(),
   verdict: z.enum(VERDICTS),
@@ -161,6 +172,8 @@ const AuditedWorkspace = z.object({
   lastRun: BackupRun.nullable(),
   snapshotCount: z.number().int(),
   snapshotBytes: z.number().int(),
+  /** Held or baseline snapshots gone from Rigbox that rigsnap did not delete (verdict tampered). */
+  missingHeld: z.array(MissingHeldSnapshot).optional(),
 });
 export type AuditedWorkspace = z.infer<typeof AuditedWorkspace>;
 
@@ -177,6 +190,8 @@ export const AuditBackupsResult = z.object({
     missing: z.number().int(),
     /** Absent in results from before the pending verdict. */
     pending: z.number().int().optional(),
+    /** Absent in results from before tamper detection. */
+    tampered: z.number().int().optional(),
     unprotected: z.number().int(),
   }),
   /** Protected workspaces, worst first. */
@@ -192,6 +207,8 @@ export const AuditBackupsResult = z.object({
   ),
   /** Snapshots of workspaces that no longer exist (Rigbox answers 404): never restorable. Absent when not checked. */
   orphans: z.object({ workspaceIds: z.array(z.string()), count: z.number().int(), bytes: z.number().int() }).optional(),
+  /** The workspaces whose holds and baseline were checked against Rigbox (absent when not checked). */
+  heldChecked: z.array(z.string()).optional(),
   /** Whether a notification listing the offenders was sent. */
   notified: z.boolean(),
 });

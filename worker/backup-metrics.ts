@@ -7,7 +7,8 @@ import type { RigsnapMetrics } from './metrics.js';
  * Keeps the backup gauges true across worker restarts. A fresh worker process knows nothing, and a
  * last-success gauge that starts empty would read as "no backup" and fire the RPO alert. So at start-up
  * the worker reads the inventory (the schedules of its task queue, the newest backup of each protected
- * workspace in Rigbox, the last failed backup runs in visibility) and sets the gauges from it, before
+ * workspace in Rigbox, the last failed backup runs in visibility, the held snapshots missing from
+ * Rigbox) and sets the gauges from it, before
  * any backup runs; until that has succeeded it tries again every refresh. Then, every refresh, it
  * reads the schedules' paused state (one cheap list call).
  */
@@ -43,7 +44,8 @@ export function startBackupMetrics(o: BackupMetricsOptions): BackupMetricsRefres
         const started = Date.now();
         const inventory = await collectInventory(
           { rigbox: o.rigbox, temporal: { client: o.client, taskQueue: o.taskQueue } },
-          { runsSince: new Date(Date.now() - FAILED_RUNS_LOOKBACK_MS) },
+          // The tamper check too: a held snapshot found missing keeps its alert firing across a restart.
+          { runsSince: new Date(Date.now() - FAILED_RUNS_LOOKBACK_MS), checkHolds: true },
         );
         o.metrics.inventory(inventory);
         restoredOnce = true;

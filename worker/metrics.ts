@@ -31,6 +31,7 @@ export const RIGSNAP_METRICS = {
   rigboxApi: 'rigsnap_rigbox_api_state',
   quotaWorkers: 'rigsnap_quota_workers',
   skipped: 'rigsnap_backup_skipped_total',
+  heldMissing: 'rigsnap_held_snapshot_missing',
 } as const;
 
 /**
@@ -101,6 +102,9 @@ export class RigsnapMetrics {
   private readonly rigboxApi: MetricGauge;
   private readonly quotaWorkers: MetricGauge;
   private readonly skippedTotal: MetricCounter;
+  private readonly heldMissing: MetricGauge;
+  /** Workspaces whose held-missing gauge is above 0: an audit that no longer finds them sets it back to 0. */
+  private readonly heldMissingAbove0 = new Set<string>();
   /** The timestamps set so far: they only move forward, whoever reports them and in whatever order. */
   private readonly successAt = new Map<string, number>();
   private readonly failureAt = new Map<string, number>();
@@ -147,6 +151,12 @@ export class RigsnapMetrics {
       'int',
       undefined,
       "Whether RIGBOX_API_URL answers like Rigbox: 1 for the current state (rigbox; unknown: no telling answer yet; not_rigbox: only answers unlike Rigbox's, check RIGBOX_API_URL)",
+    );
+    this.heldMissing = meter.createGauge(
+      m.heldMissing,
+      'int',
+      undefined,
+      'Held or baseline snapshots of a workspace gone from Rigbox that rigsnap did not delete, as the last audit found (0: all present)',
     );
     this.quotaWorkers = meter.createGauge(m.quotaWorkers, 'int', undefined, 'Workers sharing the Rigbox quota, as this worker counts them (itself included)');
   }
@@ -235,15 +245,36 @@ export class RigsnapMetrics {
       this.snapshotInventory(w.workspaceId, w.snapshotCount, w.snapshotBytes);
     }
     for (const u of inv.unprotected) this.snapshotInventory(u.workspaceId, u.snapshotCount, u.snapshotBytes);
+    if (inv.heldChecked) {
+      const rows = (inv.tampered ?? []).map((t) => ({ workspaceId: t.workspaceId, missingHeld: t.missing }));
+      this.heldSnapshotsMissing(inv.heldChecked, rows);
+    }
   }
 
-  /** What an audit found: the same as an inventory, from the audit's report. */
-  audited(report: Pick<AuditBackupsResult, 'workspaces' | 'unprotected'>): void {
+  /** What an audit found: the same as an inventory, from the audit's report, and the tamper check's counts. */
+  audited(report: Pick<AuditBackupsResult, 'workspaces' | 'unprotected' | 'heldChecked'>): void {
     this.inventory({
       protected: report.workspaces.map((w) => ({ ...w, lastRun: w.lastRun })),
       unprotected: report.unprotected,
       runsSince: '',
     });
+    if (report.heldChecked) this.heldSnapshotsMissing(report.heldChecked, report.workspaces);
+  }
+
+  /**
+   * Every workspace whose holds were checked gets its count (0: all present); one counted before and
+   * not checked now (its holds ended) goes back to 0, since the exporter cannot drop a series and a
+   * stale count would keep the alert firing.
+   */
+  heldSnapshotsMissing(checked: string[], rows: Array<{ workspaceId: string; missingHeld?: unknown[] }>): void {
+    const counts = new Map(checked.map((id) => [id, 0]));
+    for (const w of rows) if (w.missingHeld?.length) counts.set(w.workspaceId, w.missingHeld.length);
+    for (const id of this.heldMissingAbove0) if (!counts.has(id)) counts.set(id, 0);
+    for (const [workspace, n] of counts) {
+      this.heldMissing.set(n, { workspace });
+      if (n > 0) this.heldMissingAbove0.add(workspace);
+      else this.heldMissingAbove0.delete(workspace);
+    }
   }
 
   /** The sink workflows report through: never called on replay, and a report a re-run workflow task repeats is dropped. */

@@ -4,6 +4,7 @@ import { auditOffenders, evaluateAudit } from '../domain/audit.js';
 import type { AuditBackupsInput } from '../domain/inputs.js';
 import { VERDICT_LABELS } from '../domain/labels.js';
 import type { AuditBackupsResult } from '../domain/results.js';
+import { describeMissing } from '../domain/tamper.js';
 import { formatDuration, parseDuration } from '../domain/time.js';
 import * as schemas from '../domain/schemas.js';
 import { ProgressTracker, activities, asWorkflowFailure, tagWorkflow, checkedInput } from './common.js';
@@ -33,11 +34,14 @@ export async function auditBackups(rawInput: AuditBackupsInput = {}): Promise<Au
     const runsSinceMs = Date.now() - Math.max(2 * rpoMs, 2 * 86_400_000);
     // Histories from before it replay without the existence check (the activity's input changed).
     const checkExistence = patched(PATCHES.inventory2026_12);
+    // And without the tamper check (the activity's input changed again).
+    const checkHolds = patched(PATCHES.tamper2026_12);
     const inventory = await activities('inventory', 'read schedules, snapshots and backup runs').auditInventory({
       workspaceIds: input.workspaceIds,
       ...(input.namePrefix ? { namePrefix: input.namePrefix } : {}),
       runsSinceMs,
       ...(checkExistence ? { checkExistence } : {}),
+      ...(checkHolds ? { checkHolds } : {}),
     });
     report = evaluateAudit(inventory, input.rpo, Date.now());
     tracker.end();
@@ -58,7 +62,8 @@ export async function auditBackups(rawInput: AuditBackupsInput = {}): Promise<Au
         (w) =>
           `${w.workspaceId}: ${w.verdict} (${VERDICT_LABELS[w.verdict]})` +
           (w.ageSeconds !== null ? `, newest backup ${formatDuration(w.ageSeconds * 1000)} old` : '') +
-          (w.lastRunFailed ? `, last run ${w.lastRun!.status}` : ''),
+          (w.lastRunFailed ? `, last run ${w.lastRun!.status}` : '') +
+          (w.missingHeld?.length ? `: ${w.missingHeld.map(describeMissing).join('; ')}` : ''),
       );
     if (offenders.length > MAX_NOTIFIED) lines.push(`… and ${offenders.length - MAX_NOTIFIED} more`);
     const misses = report.counts.missing + report.counts.stale;
@@ -67,8 +72,10 @@ export async function auditBackups(rawInput: AuditBackupsInput = {}): Promise<Au
         `rigsnap audit: ${offenders.length} of ${report.workspaces.length} protected workspaces need attention ` +
         `(${misses} miss the ${input.rpo} RPO)\n${lines.join('\n')}`,
       workspaceId: null,
-      errorType: misses > 0 ? 'RpoMissed' : 'BackupFailed',
-      message: `${misses} workspaces miss the ${input.rpo} RPO; ${report.counts.failed} had their last backup run fail`,
+      errorType: report.counts.tampered ? 'HeldSnapshotDeleted' : misses > 0 ? 'RpoMissed' : 'BackupFailed',
+      message:
+        (report.counts.tampered ? `${report.counts.tampered} workspaces lost a held snapshot outside rigsnap; ` : '') +
+        `${misses} workspaces miss the ${input.rpo} RPO; ${report.counts.failed} had their last backup run fail`,
       failures: offenders.slice(0, MAX_NOTIFIED).map((w) => ({
         workspaceId: w.workspaceId,
         errorType: w.verdict,

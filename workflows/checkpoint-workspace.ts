@@ -5,13 +5,14 @@
 import { ApplicationFailure, CancellationScope, allHandlersFinished, condition, isCancellation, patched, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { z } from 'zod';
 import { WORKFLOW_TYPES, releaseUpdate, rollbackUpdate, type CheckpointProgressDetail } from '../contract/index.js';
+import type { MissingSnapshotDetail } from '../domain/errors.js';
 import type { CheckpointWorkspaceInput, ReleaseCheckpointInput } from '../domain/inputs.js';
 import type { CheckpointStateName } from '../domain/labels.js';
 import type { CheckpointWorkspaceResult } from '../domain/results.js';
 import type { RigboxSnapshot } from '../domain/rigbox.js';
 import { parseDuration } from '../domain/time.js';
 import * as schemas from '../domain/schemas.js';
-import { ProgressTracker, activities, asWorkflowFailure, tagWorkflow, checkedInput, withWorkspaceLock } from './common.js';
+import { ProgressTracker, activities, asWorkflowFailure, nowIso, tagWorkflow, checkedInput, withWorkspaceLock } from './common.js';
 import { truthfulCancellation } from './landed.js';
 import { requestedBy } from './delete-snapshot.js';
 import { describeFailure } from './notify.js';
@@ -20,7 +21,7 @@ import { restoreUnderLock } from './restore-workspace.js';
 import { snapshotUnderLock } from './snapshot-workspace.js';
 
 /** An update refused by its validator: typed, so callers can tell a conflict from bad input. */
-const rejected = (type: 'Conflict' | 'InvalidInput', message: string) => ApplicationFailure.create({ type, message, nonRetryable: true });
+const rejected = (type: 'Conflict' | 'InvalidInput' | 'SnapshotGone', message: string) => ApplicationFailure.create({ type, message, nonRetryable: true });
 
 /** How a session ended, for the callers of `release` still waiting for it. */
 type Ending = { kind: 'released' | 'expired' } | { kind: 'failed'; errorType: string; message: string } | { kind: 'cancelled' };
@@ -39,6 +40,8 @@ class CheckpointSession {
   snapshotDeleted = false;
   expiresAt: string | null = null;
   ending: Ending | null = null;
+  /** When a rollback found the snapshot gone from Rigbox (deleted outside rigsnap); null while none has. */
+  snapshotGoneAt: string | null = null;
 
   constructor(
     private readonly tracker: ProgressTracker,
@@ -52,7 +55,22 @@ class CheckpointSession {
       snapshotName: this.name,
       rollbacks: this.rollbacks,
       expiresAt: this.expiresAt,
+      ...(this.snapshotGoneAt ? { snapshotGoneAt: this.snapshotGoneAt } : {}),
     } satisfies CheckpointProgressDetail);
+  }
+
+  /** The snapshot is gone for good (ids are never reused): every later rollback is refused with this. */
+  markGone(at: string): void {
+    this.snapshotGoneAt ??= at;
+    this.show();
+  }
+
+  goneMessage(): string {
+    const id = this.snapshot?.id ?? '?';
+    return (
+      `the checkpoint's snapshot ${id} ("${this.name}") is gone from Rigbox: it was deleted outside rigsnap (found ${this.snapshotGoneAt ?? 'now'}). ` +
+      `Nothing was stopped; there is nothing to roll back to. Release the checkpoint (\`rigsnap release ${workflowInfo().workflowId}\`) and take a new one`
+    );
   }
 
   activate(snapshot: RigboxSnapshot, expiresAt: string): void {
@@ -108,10 +126,26 @@ async function rollBack(workspaceId: string, session: CheckpointSession, tracker
     succeeded = true;
     return { snapshot: restored.restored, workspaceStatus: restored.workspaceStatus, rollbacks: session.rollbacks + 1 };
   } catch (err) {
+    // Checked by the preflight under the lock, before anything is stopped: the snapshot vanished.
+    if (snapshotVanished(err, session.snapshot!.id) && patched(PATCHES.tamper2026_12)) {
+      tracker.end();
+      session.markGone(nowIso());
+      throw ApplicationFailure.create({ type: 'SnapshotGone', message: session.goneMessage(), nonRetryable: true });
+    }
     throw truthfulCancellation(asWorkflowFailure(err, undefined), tracker.landed);
   } finally {
     session.endRollback(succeeded);
   }
+}
+
+/** Whether a failure is the preflight's NotFound for this snapshot (its details name it), not for the workspace. */
+function snapshotVanished(err: unknown, snapshotId: string): boolean {
+  for (let cur: unknown = err; cur instanceof Error; cur = (cur as { cause?: unknown }).cause) {
+    if (cur instanceof ApplicationFailure && cur.type === 'NotFound') {
+      return (cur.details?.[0] as Partial<MissingSnapshotDetail> | undefined)?.missingSnapshotId === snapshotId;
+    }
+  }
+  return false;
 }
 
 /** The `release` update: asks the session to end and answers how it ended. */
@@ -235,6 +269,7 @@ export async function checkpointWorkspace(rawInput: CheckpointWorkspaceInput): P
 
   setHandler(rollbackUpdate, () => rollBack(workspaceId, session, tracker), {
     validator: () => {
+      if (session.snapshotGoneAt && !session.ending) throw rejected('SnapshotGone', session.goneMessage());
       const refusal = session.rollbackRefusal();
       if (refusal) throw rejected('Conflict', refusal);
     },

@@ -8,6 +8,7 @@ import { ApplicationFailure, setHandler } from '@temporalio/workflow';
 import {
   authoriseDeletesUpdate,
   deletesSettledSignal,
+  heldSnapshotsSeenSignal,
   holdSnapshotUpdate,
   setBaselineUpdate,
   unholdSnapshotUpdate,
@@ -53,6 +54,7 @@ export function setHoldsHandlers(entity: HoldsHost): void {
     validator: (request: DeleteAuthorisationRequest) => refuse(refuseDeleteAuthorisation(request)),
   });
   setHandler(deletesSettledSignal, ({ workflowId, deleted }) => void entity.applyHolds({ type: 'deletes-settled', workflowId, deleted, at: nowIso() }));
+  setHandler(heldSnapshotsSeenSignal, ({ seen }) => void entity.applyHolds({ type: 'held-seen', seen, at: nowIso() }));
   setHandler(setBaselineUpdate, (request) => entity.applyHolds({ type: 'baseline-set', request, at: nowIso() }) as BaselineAnswer, {
     validator: (request: BaselineRequest | undefined) =>
       refuse(refuseHoldRequest(request ? { snapshotId: request.snapshotId, by: request.by, reason: 'team baseline' } : undefined)),

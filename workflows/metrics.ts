@@ -51,7 +51,7 @@ export interface RigsnapMetricsSinks extends Sinks {
     backupOutcome(outcome: BackupOutcome): void;
     /** A backup run that ended skipped; `reason` is `window` or `manual` (a person's text stays in the result, not a label). */
     backupSkipped(workspaceId: string, reason: 'window' | 'manual'): void;
-    audited(report: Pick<AuditBackupsResult, 'workspaces' | 'unprotected'>): void;
+    audited(report: Pick<AuditBackupsResult, 'workspaces' | 'unprotected' | 'heldChecked'>): void;
   };
 }
 
@@ -159,8 +159,9 @@ export function recordPruned(count: number, key: string): void {
 }
 
 /** The audit's per-workspace findings, so the worker's backup gauges follow Rigbox (see worker/metrics.ts). */
-export function reportAudit(report: Pick<AuditBackupsResult, 'workspaces' | 'unprotected'>): void {
-  if (live()) sink.audited({ workspaces: report.workspaces, unprotected: report.unprotected });
+export function reportAudit(report: Pick<AuditBackupsResult, 'workspaces' | 'unprotected' | 'heldChecked'>): void {
+  if (live())
+    sink.audited({ workspaces: report.workspaces, unprotected: report.unprotected, ...(report.heldChecked ? { heldChecked: report.heldChecked } : {}) });
 }
 
 /**

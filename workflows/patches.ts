@@ -62,4 +62,10 @@ export const PATCHES = {
    * restore holds its safety snapshot for 24 h.
    */
   holds2026_12: 'holds-2026-12',
+  /**
+   * Tamper detection (issue 20, item 3): the audit's inventory activity also checks every workspace
+   * entity's held and baseline snapshots against Rigbox (its input gets `checkHolds`), and a checkpoint
+   * checks that its snapshot still exists before a rollback stops the workspace.
+   */
+  tamper2026_12: 'tamper-2026-12',
 } as const;

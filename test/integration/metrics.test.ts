@@ -131,6 +131,8 @@ describe('metrics of a worker', () => {
     expect(s.sum(M.rigboxRequests, { status: '403' })).toBeGreaterThan(0);
     for (const r of s.find(M.rigboxRequests))
       expect(r.labels.endpoint).toMatch(/^(GET|POST|DELETE) (\/(workspaces|snapshots|:id|:snapshot_id|stop|start|restore))+$/);
+    // A held snapshot, present: a restarted worker's tamper check sets its gauge to 0 (issue 20).
+    await rig.hold(SNAP, emu.state.snapshotsOf(SNAP)[0]!.id, { reason: 'kept for the metrics test' });
   });
 
   it('a workflow resumed by another worker after a crash reports its end once, and what it did before the crash never', async () => {
@@ -169,7 +171,8 @@ describe('metrics of a worker', () => {
         return (
           s.find(M.lastSuccess, { workspace: OK }).length > 0 &&
           s.find(M.lastFailure, { workspace: FAIL }).length > 0 &&
-          s.find(M.schedulePaused, { schedule: `rigsnap-backup-${OK}` }).length > 0
+          s.find(M.schedulePaused, { schedule: `rigsnap-backup-${OK}` }).length > 0 &&
+          s.find(M.heldMissing, { workspace: SNAP }).length > 0
         );
       },
       30_000,
@@ -187,6 +190,7 @@ describe('metrics of a worker', () => {
     expect(s!.value(M.snapshots, { workspace: OK })).toBe(2);
     expect(s!.value(M.snapshotBytes, { workspace: OK })).toBeGreaterThan(0);
     expect(s!.value(M.schedulePaused, { schedule: `rigsnap-backup-${OK}`, reason: 'manual' })).toBe(1);
+    expect(s!.value(M.heldMissing, { workspace: SNAP })).toBe(0);
   });
 
   it('exports every metric the shipped alerts and dashboard use (scraped after a backup)', async () => {

@@ -560,6 +560,7 @@ describe('errors', () => {
       'NotFound',
       'PartialFailure',
       'Skipped',
+      'SnapshotGone',
       'Timeout',
       'Unauthorized',
       'WorkspaceGone',

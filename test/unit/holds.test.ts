@@ -136,7 +136,7 @@ describe('holds rules', () => {
     expect(r.effects).toEqual([]);
     expect(r.holdsAnswer).toMatchObject({ status: 'held' });
     const old = migrateEntityState('ws_x', { ...s, holds: { items: [] } });
-    expect(normaliseHolds(old.holds)).toEqual({ items: [], overrides: [], deleting: [], deleted: [] });
+    expect(normaliseHolds(old.holds)).toEqual({ items: [], overrides: [], deleting: [], deleted: [], seen: {} });
   });
 
   it('the refusal message names the hold and how to release or override it', () => {

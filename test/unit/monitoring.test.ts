@@ -27,12 +27,19 @@ import {
 const promtool = tool('promtool');
 const withPromtool = promtool ? it : it.skip;
 
-const ALERTS = ['RigsnapBackupMissedRPO', 'RigsnapLastBackupFailed', 'RigsnapSchedulePausedByFailure', 'RigsnapWorkerAbsent', 'RigsnapRigboxRateLimited'];
+const ALERTS = [
+  'RigsnapBackupMissedRPO',
+  'RigsnapLastBackupFailed',
+  'RigsnapSchedulePausedByFailure',
+  'RigsnapHeldSnapshotDeleted',
+  'RigsnapWorkerAbsent',
+  'RigsnapRigboxRateLimited',
+];
 
 describe('deploy/prometheus/rigsnap-alerts.yml', () => {
   withPromtool('passes `promtool check rules`', () => {
     const r = run(promtool!, ['check', 'rules', ALERTS_FILE]);
-    expect(r.output).toContain('SUCCESS: 7 rules found');
+    expect(r.output).toContain('SUCCESS: 8 rules found');
     expect(r.code, r.output).toBe(0);
   });
 
@@ -56,7 +63,7 @@ describe('deploy/prometheus/rigsnap-alerts.yml', () => {
     }
   });
 
-  it('has the five alerts, each exercised by the unit tests', () => {
+  it('has the six alerts, each exercised by the unit tests', () => {
     const alerts = alertRules().groups.flatMap((g) => g.rules.filter((r) => r.alert).map((r) => r.alert!));
     expect(alerts.sort()).toEqual([...ALERTS].sort());
     const tests = parse(fs.readFileSync(ALERTS_TEST_FILE, 'utf8')) as {
@@ -102,7 +109,7 @@ describe('deploy/prometheus/prometheus.yml (docker-compose monitoring profile)',
       fs.writeFileSync(path.join(dir, 'prometheus.yml'), config.replace('/etc/prometheus/rigsnap-alerts.yml', path.join(dir, 'rigsnap-alerts.yml')));
       const r = run(promtool!, ['check', 'config', path.join(dir, 'prometheus.yml')]);
       expect(r.code, r.output).toBe(0);
-      expect(r.output).toContain('SUCCESS: 7 rules found');
+      expect(r.output).toContain('SUCCESS: 8 rules found');
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
