@@ -4,7 +4,7 @@
  * decides (visibility lags and may be stale: a workspace unenrolled a second ago may still be listed).
  * Reads Temporal only, never Rigbox.
  */
-import { WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { enrolledCandidatesQuery, workspaceIdKey, workspaceLabelsQuery } from '../contract/index.js';
 import { labelTerms, matchesSelector, type Selector } from '../domain/enrollment.js';
 import { MAX_FLEET_SIZE, workflowIds } from '../domain/index.js';
@@ -22,9 +22,13 @@ export interface SelectionResult {
   notConfirmed: string[];
 }
 
-async function resolveSelector(env: ActivityEnv, input: { selector: Selector }): Promise<SelectionResult> {
-  if (!env.deps.temporal) throw new Error('resolving a selector needs a Temporal client (ActivityDeps.temporal)');
-  const { client, taskQueue } = env.deps.temporal;
+/**
+ * The enrolled workspaces of `taskQueue` whose entity confirms `selector` (empty: every enrolled one).
+ * Shared by the fleet's selection and the audit's view of who a fleet schedule by selector protects.
+ */
+export async function selectEnrolled(temporal: { client: Client; taskQueue: string }, selector: Selector): Promise<SelectionResult> {
+  const { client, taskQueue } = temporal;
+  const input = { selector };
   const candidates = new Set<string>();
   for await (const w of client.workflow.list({ query: enrolledCandidatesQuery(labelTerms(input.selector), taskQueue) })) {
     const id = w.searchAttributes?.[workspaceIdKey.name];
@@ -40,10 +44,15 @@ async function resolveSelector(env: ActivityEnv, input: { selector: Selector }):
       throw err;
     }
   });
-  const workspaceIds = ids.filter((_, i) => confirmed[i]);
+  return { workspaceIds: ids.filter((_, i) => confirmed[i]), notConfirmed: ids.filter((_, i) => !confirmed[i]) };
+}
+
+async function resolveSelector(env: ActivityEnv, input: { selector: Selector }): Promise<SelectionResult> {
+  if (!env.deps.temporal) throw new Error('resolving a selector needs a Temporal client (ActivityDeps.temporal)');
+  const { workspaceIds, notConfirmed } = await selectEnrolled(env.deps.temporal, input.selector);
   if (workspaceIds.length > MAX_FLEET_SIZE)
     throw failure('InvalidInput', `the selector matches ${workspaceIds.length} workspaces; a fleet backs up at most ${MAX_FLEET_SIZE}`);
-  return { workspaceIds, notConfirmed: ids.filter((_, i) => !confirmed[i]) };
+  return { workspaceIds, notConfirmed };
 }
 
 export function createSelectionActivities(env: ActivityEnv) {

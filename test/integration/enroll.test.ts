@@ -182,6 +182,18 @@ describe('selection', () => {
 
     const described = await rigsnap(['fleet', 'schedule', 'describe', FLEET]);
     expect(described.stdout).toContain('the enrolled workspaces matching team=ml (resolved at each run)');
+
+    // The audit and the report see whom the schedule protects now: what its selector matches.
+    const report = await rigsnap(['report', '--format', 'json']);
+    expect(report.code, report.stderr).toBe(0);
+    const rows = Object.fromEntries(
+      json<{ workspaces: Array<{ workspaceId: string; protected: boolean; status: string; schedules: string[] }> }>(report).workspaces.map((w) => [
+        w.workspaceId,
+        w,
+      ]),
+    );
+    for (const id of [WS.a, WS.late]) expect(rows[id]).toMatchObject({ protected: true, status: 'ok', schedules: [`rigsnap-fleet-${FLEET}`] });
+    expect(rows[WS.b]).toMatchObject({ protected: false, status: 'unprotected' });
   });
 
   it('fleet backup --selector backs up what matches now and lists it; a selector matching nothing is refused (exit 2)', async () => {
