@@ -203,6 +203,12 @@ describe('selection', () => {
     expect(r.stdout).toContain(`selector team=data matched 1: ${WS.c}`);
     expect(backupsOf(WS.c)).toHaveLength(1);
 
+    // discover leaves out what rigsnap knows: ws_enr_c is enrolled (no schedule), ws_enr_b is not any more.
+    const found = await rigsnap(['discover', '--json']);
+    expect(found.code, found.stderr).toBe(0);
+    const discovered = json<{ workspaces: Array<{ workspaceId: string }> }>(found).workspaces.map((w) => w.workspaceId);
+    expect(discovered).toEqual([WS.b]);
+
     const none = await rigsnap(['fleet', 'backup', '--selector', 'team=nobody']);
     expect(none.code).toBe(2);
     expect(none.stderr).toContain('no enrolled workspace matches team=nobody');
