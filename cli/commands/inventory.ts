@@ -63,7 +63,9 @@ function registerDiscover(program: Command, act: Act): void {
           io.out(JSON.stringify({ takenAt: inv.takenAt, workspaces: rows }));
           return EXIT.ok;
         }
-        io.out(`${found.length} workspace${found.length === 1 ? '' : 's'} with snapshots, not enrolled and with no rigsnap schedule (of ${inv.workspaces.length} known)`);
+        io.out(
+          `${found.length} workspace${found.length === 1 ? '' : 's'} with snapshots, not enrolled and with no rigsnap schedule (of ${inv.workspaces.length} known)`,
+        );
         if (rows.length) {
           const cells = rows.map((w) => [
             w.workspaceId,
