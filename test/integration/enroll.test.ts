@@ -180,6 +180,10 @@ describe('selection', () => {
     // Every workspace runs again after its backup.
     for (const id of Object.values(WS)) expect(emu.state.workspace(id)!.status).toBe('running');
 
+    // The run's details (the progress query, as the Temporal UI's current details show them) name what matched.
+    const details = await rig.progress(second.run!.workflowId);
+    expect(details.progress?.detail).toMatchObject({ selector: 'team=ml', matched: [WS.a, WS.late], total: 2 });
+
     const described = await rigsnap(['fleet', 'schedule', 'describe', FLEET]);
     expect(described.stdout).toContain('the enrolled workspaces matching team=ml (resolved at each run)');
 
@@ -194,6 +198,12 @@ describe('selection', () => {
     );
     for (const id of [WS.a, WS.late]) expect(rows[id]).toMatchObject({ protected: true, status: 'ok', schedules: [`rigsnap-fleet-${FLEET}`] });
     expect(rows[WS.b]).toMatchObject({ protected: false, status: 'unprotected' });
+
+    // A list replaces the selector, and a selector the list.
+    const listed = await rig.schedules.update(`rigsnap-fleet-${FLEET}`, { workspaceIds: [WS.a] });
+    expect(listed).toMatchObject({ workspaceIds: [WS.a], selector: null });
+    const back = await rig.schedules.update(`rigsnap-fleet-${FLEET}`, { selector: { team: 'ml' } });
+    expect(back).toMatchObject({ workspaceIds: null, selector: { team: 'ml' } });
   });
 
   it('fleet backup --selector backs up what matches now and lists it; a selector matching nothing is refused (exit 2)', async () => {
