@@ -1,4 +1,6 @@
 import { Context } from '@temporalio/activity';
+import { refuseSelector, type Selector } from '../domain/enrollment.js';
+import { selectEnrolled } from './selection.js';
 import type { Client, ScheduleDescription } from '@temporalio/client';
 import { WORKFLOW_TYPES, workspaceIdKey } from '../contract/index.js';
 import {
@@ -92,6 +94,15 @@ export interface Protection {
   firstScheduledAt: string | null;
 }
 
+/**
+ * A fleet schedule's workspaces: its list, or what its selector matches now (as its next run will resolve
+ * it: the enrolled workspaces whose entities confirm the labels).
+ */
+async function fleetMembers(deps: InventoryDeps, args: { workspaceIds?: unknown; selector?: unknown }): Promise<unknown> {
+  if (!args.selector || typeof args.selector !== 'object' || refuseSelector(args.selector)) return args.workspaceIds;
+  return (await selectEnrolled(deps.temporal, args.selector as Selector)).workspaceIds;
+}
+
 /** Who is protected: the workspaces of this task queue's backup and fleet schedules, and those asked for. */
 export async function protectedWorkspaces(
   deps: InventoryDeps,
@@ -126,9 +137,9 @@ export async function protectedWorkspaces(
   };
   for (const d of described) {
     if (!d || d.action.type !== 'startWorkflow' || d.action.taskQueue !== taskQueue) continue;
-    const args = (d.action.args?.[0] ?? {}) as { workspaceId?: unknown; workspaceIds?: unknown; namePrefix?: unknown; retention?: unknown };
+    const args = (d.action.args?.[0] ?? {}) as { workspaceId?: unknown; workspaceIds?: unknown; selector?: unknown; namePrefix?: unknown; retention?: unknown };
     const prefix = typeof args.namePrefix === 'string' ? args.namePrefix : DEFAULT_BACKUP_PREFIX;
-    const ids = d.action.workflowType === WORKFLOW_TYPES['fleet-backup'] ? args.workspaceIds : [args.workspaceId];
+    const ids = d.action.workflowType === WORKFLOW_TYPES['fleet-backup'] ? await fleetMembers(deps, args) : [args.workspaceId];
     if (!Array.isArray(ids)) continue;
     const parsed = RetentionPolicy.safeParse(args.retention);
     const extra: ScheduleExtras = { retention: parsed.success ? parsed.data : null, createdAt: d.info.createdAt.toISOString() };

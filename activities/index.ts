@@ -9,6 +9,7 @@ import { createInventoryActivities } from './inventory.js';
 import { activityEnv, type ActivityDeps } from './env.js';
 import { guarded } from './failures.js';
 import { createFleetActivities } from './fleet.js';
+import { createSelectionActivities } from './selection.js';
 import { heartbeating } from './heartbeat.js';
 import { createLockActivities, queueOnLockLegacy } from './lock.js';
 import { createWorkspaceEntityActivities } from './workspace-entity.js';
@@ -29,6 +30,7 @@ export type { SelectPruneInput, PruneSelection, PruneFailure } from './prune.js'
 export type { LockParticipants } from './lock.js';
 export type { NotifyInput } from './notify.js';
 export type { FleetChildStatus } from './fleet.js';
+export type { SelectionResult } from './selection.js';
 export type { EarlierRunInput } from './earlier-runs.js';
 export type { StopNoticeInput } from './notice.js';
 
@@ -46,6 +48,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createNoticeActivities(env),
     ...createAuditActivities(deps),
     ...createFleetActivities(env),
+    ...createSelectionActivities(env),
     ...createEarlierRunActivities(env),
     ...createInventoryActivities(deps),
 

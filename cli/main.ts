@@ -9,6 +9,7 @@ import { registerBaseline } from './commands/baseline.js';
 import { registerCancel } from './commands/cancel.js';
 import { registerCheckpoint } from './commands/checkpoint.js';
 import { registerDelete } from './commands/delete.js';
+import { registerEnroll } from './commands/enroll.js';
 import { registerFleet } from './commands/fleet.js';
 import { registerInventory } from './commands/inventory.js';
 import { registerHolds } from './commands/holds.js';
@@ -47,6 +48,7 @@ const COMMANDS = [
   registerCheckpoint,
   registerAudit,
   registerInventory,
+  registerEnroll,
   registerStatus,
   registerCancel,
   registerAbandon,

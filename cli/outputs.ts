@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { formatSelector } from '../domain/enrollment.js';
 // The type names only: contract/index.js also defines messages with @temporalio/workflow, which --help must not load.
 import { WORKFLOW_TYPES } from '../contract/workflow-types.js';
 import {
@@ -87,14 +88,20 @@ export function fleetOutput(io: Io, workspaceIds?: string[]): OperationOutput<Ba
     line: (r) =>
       `fleet backup: ${r.succeeded} of ${r.total} succeeded${r.failedCount ? `, ${r.failedCount} failed` : ''}${r.runs > 1 ? ` (${r.runs} runs)` : ''}`,
     // With the workspaces known (the run was started here), the backups table below says it all.
-    more: (r) =>
-      workspaceIds || !r.failed.length
+    more: (r) => [
+      ...(r.selector
+        ? [
+            `selector ${formatSelector(r.selector)} matched ${r.total}: ${(r.matched ?? []).join(', ') || 'none'}${r.total > (r.matched?.length ?? 0) ? ', …' : ''}`,
+          ]
+        : []),
+      ...(workspaceIds || !r.failed.length
         ? []
         : table(
             ['WORKSPACE', 'ERROR', 'MESSAGE'],
             r.failed.map((f) => [f.workspaceId, f.errorType, f.message]),
             io.c,
-          ),
+          )),
+    ],
     exitCode: (r) => (r.failedCount > 0 ? EXIT.failed : EXIT.ok),
     resultOfFailure: (err) => fleetSummaryOf(err),
     ...(workspaceIds

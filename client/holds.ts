@@ -1,32 +1,17 @@
 /**
  * Holds and the baseline from outside (another service, the CLI): updates to the workspace entity by
- * Update-with-Start (the entity starts if it never ran), and its `workspaceHolds` query. A terminated
- * entity is recovered from its closed run's state first, as the operations do
- * (activities/workspace-entity.ts), so holds are never lost with a run. The rules: domain/holds.ts.
+ * Update-with-Start (client/entity.ts: the entity starts if it never ran, and a terminated one is
+ * recovered from its closed run's state first, as the operations do), and its `workspaceHolds` query.
+ * The rules: domain/holds.ts.
  */
-import {
-  WithStartWorkflowOperation,
-  WorkflowExecutionAlreadyStartedError,
-  WorkflowIdConflictPolicy,
-  WorkflowIdReusePolicy,
-  WorkflowNotFoundError,
-  type WorkflowHandle,
-} from '@temporalio/client';
+import { WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import { z } from 'zod';
-import {
-  WORKFLOW_TYPES,
-  holdSnapshotUpdate,
-  operationKey,
-  setBaselineUpdate,
-  unholdSnapshotUpdate,
-  workspaceHoldsQuery,
-  workspaceIdKey,
-  workspaceStateQuery,
-} from '../contract/index.js';
+import { holdSnapshotUpdate, operationKey, setBaselineUpdate, unholdSnapshotUpdate, workspaceHoldsQuery, workspaceIdKey } from '../contract/index.js';
 import { SnapshotId, WorkspaceId, parseDuration, workflowIds } from '../domain/index.js';
-import { emptyEntityState, type WorkspaceEntityInput } from '../domain/workspace-entity.js';
+import { emptyEntityState } from '../domain/workspace-entity.js';
 import { holdsView, type BaselineAnswer, type Hold, type HoldsView, type UnholdAnswer } from '../domain/holds.js';
 import type { TemporalContext } from './context.js';
+import { onEntity } from './entity.js';
 import { RigsnapError, invalidInput, validateField } from './errors.js';
 
 export interface HoldOptions {
@@ -47,54 +32,6 @@ export function untilOf(until: string | undefined, now = Date.now()): string | n
     throw invalidInput(`until: must be an ISO date (2026-12-24 or 2026-12-24T18:00:00Z) or a duration (2h, 7d), not "${until}"`, ['until']);
   if (t <= now) throw invalidInput(`until: ${until} has already passed`, ['until']);
   return new Date(t).toISOString();
-}
-
-function startOf(ctx: TemporalContext, input: WorkspaceEntityInput) {
-  return {
-    workflowId: workflowIds.workspace(input.workspaceId),
-    taskQueue: ctx.taskQueue,
-    args: [input] as [WorkspaceEntityInput],
-    typedSearchAttributes: [
-      { key: workspaceIdKey, value: input.workspaceId },
-      { key: operationKey, value: 'workspace' },
-    ],
-    staticSummary: `rigsnap internal: the lock and state of ${input.workspaceId}`,
-  };
-}
-
-/** A terminated entity's successor, started from the closed run's state (never an empty run in its place). */
-async function recover(ctx: TemporalContext, workspaceId: string): Promise<void> {
-  const id = workflowIds.workspace(workspaceId);
-  const latest = await ctx.client.workflow.getHandle(id).describe();
-  if (latest.status.name === 'RUNNING') return;
-  const state = await ctx.client.workflow.getHandle(id, latest.runId).query(workspaceStateQuery);
-  try {
-    await ctx.client.workflow.start(WORKFLOW_TYPES.workspace, {
-      ...startOf(ctx, { workspaceId, state, recoveredFrom: latest.runId }),
-      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
-      workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
-    });
-  } catch (err) {
-    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-  }
-}
-
-/** One update on the entity, starting it if it never ran and recovering it if it was terminated. */
-async function onEntity<R>(ctx: TemporalContext, workspaceId: string, run: (start: WithStartWorkflowOperation<never>) => Promise<R>): Promise<R> {
-  const where = { workflowId: workflowIds.workspace(workspaceId) };
-  for (let attempt = 0; ; attempt++) {
-    const start = new WithStartWorkflowOperation(WORKFLOW_TYPES.workspace, {
-      ...startOf(ctx, { workspaceId }),
-      workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-    }) as unknown as WithStartWorkflowOperation<never>;
-    try {
-      return await run(start);
-    } catch (err) {
-      if (!(err instanceof WorkflowExecutionAlreadyStartedError) || attempt >= 2) throw ctx.error(err, where);
-      await ctx.call(where, () => recover(ctx, workspaceId));
-    }
-  }
 }
 
 /** Holds a snapshot: prune keeps it, delete refuses it (type `Held`) until it is unheld, expires or a delete is forced. */

@@ -34,3 +34,5 @@ export { ERROR_TABLE, ERROR_ADVICE, type ErrorType } from '../domain/errors.js';
 export { workflowIds, scheduleIds, requestKey } from '../domain/ids.js';
 export type { PendingStopChange } from './notices.js';
 export type { NoticeView, SnoozeRequest, SkipRequest } from '../domain/notice.js';
+export type { EnrolledWorkspaces, EnrollOptions } from './enrollment.js';
+export { parseSelector, formatSelector, type EnrollmentView, type Selector } from '../domain/enrollment.js';

@@ -26,6 +26,7 @@ import {
 } from '../domain/index.js';
 import type * as workflows from '../workflows/index.js';
 import type { TemporalContext } from './context.js';
+import { formatSelector } from '../domain/enrollment.js';
 import { RigsnapError, validate, validateField } from './errors.js';
 import type { StartOptions, StartedOperation } from './views.js';
 
@@ -130,7 +131,8 @@ const OPERATIONS: { [Op in PublicOperation]: OperationSpec<(typeof INPUTS)[Op]> 
     schema: INPUTS['fleet-backup'],
     workflowId: (_v, key) => workflowIds.fleetBackup(key),
     workspaceId: () => null,
-    summary: (v) => `backup of ${v.workspaceIds.length} workspaces`,
+    summary: (v) =>
+      v.selector ? `backup of the enrolled workspaces matching ${formatSelector(v.selector)}` : `backup of ${v.workspaceIds?.length ?? 0} workspaces`,
   },
   checkpoint: {
     schema: INPUTS.checkpoint,

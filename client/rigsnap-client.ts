@@ -31,6 +31,8 @@ import { lockStateOf, lockWaitOf } from './lock-view.js';
 import { invalidInput } from './errors.js';
 import { holdSnapshot, holdsOf, setBaseline, unholdSnapshot, workspacesWithEntities, type HoldOptions } from './holds.js';
 import type { BaselineAnswer, Hold, HoldsView, UnholdAnswer } from '../domain/holds.js';
+import type { EnrollmentView, Selector } from '../domain/enrollment.js';
+import { enroll, enrolledWorkspaces, enrollmentOf, unenroll, type EnrolledWorkspaces, type EnrollOptions } from './enrollment.js';
 import { fleetSummaryOf, startOperation, type OperationInput, type OperationResult, type PublicOperation } from './operations.js';
 import { createReportSchedule, deleteReportSchedule } from './report-schedule-api.js';
 import type { ReportScheduleInfo, ReportScheduleOptions } from './report-schedule.js';
@@ -225,6 +227,25 @@ export class RigsnapClient {
    */
   skip(workspaceId: string, o: { reason?: string; by?: string } = {}): Promise<PendingStopChange> {
     return changePendingStop(this.context, workspaceId, { kind: 'skip', ...o });
+  }
+
+  // ---- enrollment and labels (client/enrollment.ts) -----------------------------------------------
+
+  /** Enrolls a workspace (again: sets `labels`, removes `remove`, keeps the others); fleets by selector pick it from their next run. */
+  enroll(workspaceId: string, options?: EnrollOptions): Promise<EnrollmentView> {
+    return enroll(this.context, workspaceId, options);
+  }
+  /** Unenrolls a workspace: no selector selects it any more, and its labels are forgotten. */
+  unenroll(workspaceId: string, by?: string): Promise<EnrollmentView> {
+    return unenroll(this.context, workspaceId, by);
+  }
+  /** A workspace's enrollment and labels, from its entity. */
+  enrollment(workspaceId: string): Promise<EnrollmentView> {
+    return enrollmentOf(this.context, workspaceId);
+  }
+  /** The enrolled workspaces matching `selector` (every term; empty: all), found by visibility and confirmed by each entity. */
+  enrolledWorkspaces(selector?: Selector): Promise<EnrolledWorkspaces> {
+    return enrolledWorkspaces(this.context, selector);
   }
 
   // ---- holds and the baseline (client/holds.ts) ----------------------------------------------------

@@ -14,6 +14,7 @@ import {
   slug,
   type Operation,
 } from '../domain/index.js';
+import { formatSelector } from '../domain/enrollment.js';
 import { validate } from './errors.js';
 import { BACKUP_PREFIX, FLEET_PREFIX, fmtMs, pad2, type BackupScheduleOptions, type FleetScheduleOptions } from './schedule-options.js';
 
@@ -42,7 +43,7 @@ export function scheduleOptionsFor(def: ParsedDefinition, taskQueue: string): Sc
   const args =
     def.kind === 'fleet'
       ? validate(BackupFleetInput, {
-          workspaceIds: def.workspaceIds,
+          ...(def.selector ? { selector: def.selector } : { workspaceIds: def.workspaceIds }),
           concurrency: def.concurrency,
           namePrefix: def.namePrefix,
           ...(retention ? { retention } : {}),
@@ -71,8 +72,7 @@ export function scheduleOptionsFor(def: ParsedDefinition, taskQueue: string): Sc
       // The backup names its date in the schedule's timezone.
       memo: { [MEMO_KEYS.timezone]: def.timezone },
       typedSearchAttributes: searchAttributes,
-      staticSummary:
-        def.kind === 'fleet' ? `scheduled backup of fleet "${def.name}" (${def.workspaceIds.length} workspaces)` : `scheduled backup of ${def.workspaceId}`,
+      staticSummary: def.kind === 'fleet' ? `scheduled backup of fleet "${def.name}" (${fleetMembers(def)})` : `scheduled backup of ${def.workspaceId}`,
       // Behind on-demand operations; a fleet's children take the fleet's (workflows/backup-fleet.ts).
       priority: priorityFor(def.kind === 'fleet' ? 'fleet' : 'scheduled-backup', def, scheduleId),
     } as ScheduleOptions['action'],
@@ -111,13 +111,17 @@ export function announcedStopArgs(def: ParsedDefinition): Record<string, unknown
   };
 }
 
+/** Whom a fleet backs up: `3 workspaces`, or `the enrolled workspaces matching team=ml` (resolved at each run). */
+export function fleetMembers(def: ParsedFleet): string {
+  if (def.selector) return `the enrolled workspaces matching ${formatSelector(def.selector)}`;
+  const n = def.workspaceIds?.length ?? 0;
+  return `${n} workspace${n === 1 ? '' : 's'}`;
+}
+
 /** One sentence about what a schedule does: the first line of its note, so the Temporal UI shows it. */
 export function describeDefinition(def: ParsedDefinition): string {
   const times = (Array.isArray(def.at) ? def.at : [def.at]).join(', ');
-  const what =
-    def.kind === 'fleet'
-      ? `backs up fleet ${def.name} (${def.workspaceIds.length} workspace${def.workspaceIds.length === 1 ? '' : 's'}, ${def.concurrency} at once)`
-      : `backs up ${def.workspaceId}`;
+  const what = def.kind === 'fleet' ? `backs up fleet ${def.name} (${fleetMembers(def)}, ${def.concurrency} at once)` : `backs up ${def.workspaceId}`;
   const r = def.retention;
   const keep: string[] = [];
   if (r?.keepLast !== undefined) keep.push(`the last ${r.keepLast}`);
@@ -211,7 +215,7 @@ export function definitionOf(desc: ScheduleDescription): ParsedDefinition {
     return {
       kind: 'fleet',
       name: desc.scheduleId.startsWith(FLEET_PREFIX) ? desc.scheduleId.slice(FLEET_PREFIX.length) : slug(desc.scheduleId),
-      workspaceIds: (input.workspaceIds as string[] | undefined) ?? [],
+      ...(input.selector ? { selector: input.selector as Record<string, string> } : { workspaceIds: (input.workspaceIds as string[] | undefined) ?? [] }),
       concurrency: (input.concurrency as number | undefined) ?? 10,
       ...common,
     };

@@ -86,12 +86,19 @@ export const FleetName = z
   .string({ error: 'must be a name such as "nightly"' })
   .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$/, { error: 'must be 1-40 letters, digits, "_" or "-" (e.g. "nightly")' });
 
-export const FleetScheduleOptions = z.strictObject({
-  name: FleetName,
-  workspaceIds: BackupFleetInput.shape.workspaceIds,
-  concurrency: BackupFleetInput.shape.concurrency,
-  ...commonShape,
-});
+/** A fleet schedule backs up listed workspaces, or the enrolled workspaces its selector matches at each run. */
+export const FleetScheduleOptions = z
+  .strictObject({
+    name: FleetName,
+    workspaceIds: BackupFleetInput.shape.workspaceIds,
+    selector: BackupFleetInput.shape.selector,
+    concurrency: BackupFleetInput.shape.concurrency,
+    ...commonShape,
+  })
+  .refine((o) => (o.workspaceIds === undefined) !== (o.selector === undefined), {
+    error: 'must give either workspaces or a selector (not both)',
+    path: ['workspaceIds'],
+  });
 export type FleetScheduleOptions = z.input<typeof FleetScheduleOptions>;
 
 /** Changes to a schedule: only what is given changes; `null` removes an optional setting. */
@@ -114,8 +121,9 @@ export interface ScheduleUpdate {
   window?: string | null;
   quietHours?: string[] | null;
   maxSnooze?: string | null;
-  /** Fleet schedules only. */
+  /** Fleet schedules only: the workspaces, or a selector (setting one removes the other). */
   workspaceIds?: string[];
+  selector?: Record<string, string>;
   concurrency?: number;
 }
 

@@ -78,16 +78,19 @@ export class RigsnapSchedules {
     const scheduleId = resolveScheduleId(target);
     const current = definitionOf(await this.rawDescribe(scheduleId));
     const merged: Record<string, unknown> = { ...current };
+    // A fleet has workspaces or a selector: setting one replaces the other.
+    if (changes.selector) delete merged.workspaceIds;
+    if (changes.workspaceIds) delete merged.selector;
     for (const [k, val] of Object.entries(changes)) {
       if (val === undefined) continue;
       if (val === null) delete merged[k];
       else merged[k] = val;
     }
     const { kind, ...rest } = merged as ParsedDefinition;
-    if (kind === 'workspace' && (changes.workspaceIds !== undefined || changes.concurrency !== undefined)) {
+    if (kind === 'workspace' && (changes.workspaceIds !== undefined || changes.concurrency !== undefined || changes.selector !== undefined)) {
       throw invalidInput(
-        'workspaceIds, concurrency: only fleet schedules have them',
-        ['workspaceIds', 'concurrency'].filter((f) => f in changes),
+        'workspaceIds, selector, concurrency: only fleet schedules have them',
+        ['workspaceIds', 'selector', 'concurrency'].filter((f) => f in changes),
       );
     }
     const def: ParsedDefinition = kind === 'fleet' ? { kind, ...validate(FleetScheduleOptions, rest) } : { kind, ...validate(BackupScheduleOptions, rest) };
@@ -126,7 +129,8 @@ export class RigsnapSchedules {
       kind: def.kind,
       workspaceId: def.kind === 'workspace' ? def.workspaceId : null,
       fleetName: def.kind === 'fleet' ? def.name : null,
-      workspaceIds: def.kind === 'fleet' ? def.workspaceIds : null,
+      workspaceIds: def.kind === 'fleet' ? (def.workspaceIds ?? null) : null,
+      selector: def.kind === 'fleet' ? (def.selector ?? null) : null,
       concurrency: def.kind === 'fleet' ? def.concurrency : null,
       at,
       timezone: def.timezone,

@@ -159,7 +159,10 @@ export interface ScheduleInfo {
   kind: 'workspace' | 'fleet';
   workspaceId: string | null;
   fleetName: string | null;
+  /** A fleet's listed workspaces (null for a fleet by selector). */
   workspaceIds: string[] | null;
+  /** A fleet by selector: resolved at each run (null otherwise). */
+  selector: Record<string, string> | null;
   concurrency: number | null;
   at: string[];
   timezone: string;

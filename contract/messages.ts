@@ -32,6 +32,7 @@ import type {
   UnholdAnswer,
   UnholdRequest,
 } from '../domain/holds.js';
+import type { EnrollRequest, EnrollmentView, UnenrollRequest } from '../domain/enrollment.js';
 
 /** Answered by every rigsnap operation: its steps with their times, its state and detail. */
 export const progressQuery = defineQuery<Progress>('progress');
@@ -94,6 +95,16 @@ export const setBaselineUpdate = defineUpdate<BaselineAnswer, [BaselineRequest]>
 export const heldSnapshotsSeenSignal = defineSignal<[{ seen: Array<{ snapshotId: string; name: string }> }]>('heldSnapshotsSeen');
 /** Answered by the entity: its active holds, recent overrides, baseline and the deletions rigsnap made. */
 export const workspaceHoldsQuery = defineQuery<HoldsView>('workspaceHolds');
+
+// Enrollment and labels, kept by the workspace entity (rules: domain/enrollment.ts). The entity publishes
+// them in the RigboxLabels search attribute; its own answer to `workspaceLabels` is what decides.
+
+/** To the entity: enroll the workspace and set (or remove) labels. Answers the enrollment as it now is. */
+export const enrollWorkspaceUpdate = defineUpdate<EnrollmentView, [EnrollRequest]>('enrollWorkspace');
+/** To the entity: unenroll the workspace (its labels are forgotten: no selector selects it). */
+export const unenrollWorkspaceUpdate = defineUpdate<EnrollmentView, [UnenrollRequest]>('unenrollWorkspace');
+/** Answered by the entity: whether the workspace is enrolled, and its labels. */
+export const workspaceLabelsQuery = defineQuery<EnrollmentView>('workspaceLabels');
 
 // The checkpoint session (workflows/checkpoint-workspace.ts).
 

@@ -33,6 +33,8 @@ export const MAX_FAILURE_MESSAGE = 300;
 export const FLEET_CHILD_SLOW_MS = 10 * 60_000;
 /** How often a fleet asks its handed-over and slow children how they are. */
 export const FLEET_CHECK_MS = 30_000;
+/** Workspaces a fleet's selector matched, named in its summary and current details (the rest are counted). */
+export const MAX_MATCHED_LISTED = 100;
 /** Slow children named in the current details (the rest are counted). */
 export const MAX_SLOW_SHOWN = 10;
 

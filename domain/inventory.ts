@@ -176,13 +176,13 @@ export function forecastStorage(input: ForecastInput): Forecast {
 
 // ---- discovery and orphans ------------------------------------------------------------------------
 
-/** Whether rigsnap already looks after a workspace. Until enrollment exists: protected by a schedule. */
+/** Whether rigsnap already looks after a workspace: by default, protected by a schedule (`discover` adds the enrolled). */
 export type EnrolledTest = (w: { workspaceId: string; schedules: readonly string[] }) => boolean;
 export const protectedBySchedule: EnrolledTest = (w) => w.schedules.length > 0;
 
 /**
  * The workspaces Rigbox reveals (those with snapshots) that are not enrolled, biggest first. `enrolled`
- * is the hook for the workspace entity (issue 19): today it is "protected by a rigsnap schedule". A
+ * says who rigsnap knows: `discover` passes "enrolled (its entity says so) or protected by a schedule". A
  * workspace known to be gone (`exists: false`) is an orphan, not a discovery.
  */
 export function discoverWorkspaces<W extends { workspaceId: string; schedules: readonly string[]; exists: boolean | null; snapshotBytes: number }>(

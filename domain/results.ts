@@ -116,6 +116,9 @@ export const BackupFleetResult = z.object({
   cancelledCount: z.number().int().optional(),
   /** How many runs (continue-as-new) the fleet took. */
   runs: z.number().int(),
+  /** A fleet by selector: the selector, and the workspaces it matched when the fleet started (the first 100; `total` counts them all). */
+  selector: z.record(z.string(), z.string()).optional(),
+  matched: z.array(z.string()).optional(),
 });
 export type BackupFleetResult = z.infer<typeof BackupFleetResult>;
 

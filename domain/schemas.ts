@@ -11,6 +11,7 @@
 import { z } from 'zod';
 import { DEFAULT_BACKUP_PREFIX, DEFAULT_RPO } from './constants.js';
 import { REQUEST_KEY_PATTERN, SNAPSHOT_ID_PATTERN, SNAPSHOT_NAME_PATTERN, WORKSPACE_ID_PATTERN } from './ids.js';
+import { LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN, MAX_LABELS } from './enrollment.js';
 import { QUIET_HOURS_PATTERN, parseQuietHours } from './notice.js';
 import { isValidTimeZone, parseDuration } from './time.js';
 import { MAX_FAIRNESS_KEY_BYTES, MAX_FAIRNESS_WEIGHT, MAX_PRIORITY_KEY, MIN_FAIRNESS_WEIGHT, MIN_PRIORITY_KEY } from './priority.js';
@@ -197,23 +198,52 @@ export const backupWorkspaceInput = once(() =>
 
 export const MAX_FLEET_SIZE = 10_000;
 
+/**
+ * A selector of enrolled workspaces by label (domain/enrollment.ts): every `key: value` must match. An
+ * object (not `team=ml` text) so that other services pass it as JSON.
+ */
+export const selector = once(() =>
+  z
+    .record(
+      z.string().regex(LABEL_KEY_PATTERN, { error: 'label keys are 1-63 letters, digits, ".", "_", "-" or "/", starting and ending with a letter or digit' }),
+      z
+        .string({ error: 'label values are text' })
+        .regex(LABEL_VALUE_PATTERN, { error: 'label values are 1-63 letters, digits, ".", "_" or "-", starting and ending with a letter or digit' }),
+      { error: 'must be an object of label key → value, e.g. {"team": "ml"}' },
+    )
+    .refine((s) => Object.keys(s).length >= 1 && Object.keys(s).length <= MAX_LABELS, { error: `must name 1 to ${MAX_LABELS} labels` }),
+);
+
+/**
+ * `workspaceIds` or `selector`: added as a loosening (both optional, one required by the refinement), so
+ * that every input accepted before (it always had `workspaceIds`, and never `selector`) is still accepted
+ * and validates to the same output: no input revision is needed.
+ */
 export const backupFleetInput = once(() =>
-  z.strictObject({
-    workspaceIds: z
-      .array(workspaceId(), { error: 'must be an array of workspace ids' })
-      .min(1, { error: 'must list at least one workspace' })
-      .max(MAX_FLEET_SIZE, { error: `must list at most ${MAX_FLEET_SIZE} workspaces` })
-      .refine((ids) => new Set(ids).size === ids.length, { error: 'must not list a workspace twice' }),
-    concurrency: z
-      .number({ error: 'must be a whole number from 1 to 200' })
-      .int({ error: 'must be a whole number from 1 to 200' })
-      .min(1, { error: 'must be a whole number from 1 to 200' })
-      .max(200, { error: 'must be a whole number from 1 to 200' })
-      .default(10),
-    namePrefix: namePrefix().default(DEFAULT_BACKUP_PREFIX),
-    retention: retentionPolicy().optional(),
-    ...announcedStop(),
-  }),
+  z
+    .strictObject({
+      workspaceIds: z
+        .array(workspaceId(), { error: 'must be an array of workspace ids' })
+        .min(1, { error: 'must list at least one workspace' })
+        .max(MAX_FLEET_SIZE, { error: `must list at most ${MAX_FLEET_SIZE} workspaces` })
+        .refine((ids) => new Set(ids).size === ids.length, { error: 'must not list a workspace twice' })
+        .optional(),
+      /** Enrolled workspaces by label, resolved when the fleet starts (then a workspace enrolled since is in). */
+      selector: selector().optional(),
+      concurrency: z
+        .number({ error: 'must be a whole number from 1 to 200' })
+        .int({ error: 'must be a whole number from 1 to 200' })
+        .min(1, { error: 'must be a whole number from 1 to 200' })
+        .max(200, { error: 'must be a whole number from 1 to 200' })
+        .default(10),
+      namePrefix: namePrefix().default(DEFAULT_BACKUP_PREFIX),
+      retention: retentionPolicy().optional(),
+      ...announcedStop(),
+    })
+    .refine((i) => (i.workspaceIds === undefined) !== (i.selector === undefined), {
+      error: 'must give either workspaceIds or a selector (not both)',
+      path: ['workspaceIds'],
+    }),
 );
 
 const MIN_TTL_MS = 1000;

@@ -11,10 +11,12 @@
  *   owed is settled (done, not needed, abandoned by an operator, or the workspace is gone);
  * - nothing is granted while an old `rigsnap-lock-<id>` run may still hold the workspace.
  */
+import { isEnrollmentEvent, labelTerms, stepEnrollment, type EnrollmentEvent, type LabelsSection } from './enrollment.js';
 import { isHoldsEvent, stepHolds, type BaselineSection, type HoldsAnswer, type HoldsEvent, type HoldsSection } from './holds.js';
 import type { LockHolder, LockRequest, LockState } from './lock.js';
 
 export type { BaselineSection, HoldsSection } from './holds.js';
+export type { LabelsSection } from './enrollment.js';
 
 /** The failure type a repair ends with when Rigbox confirms the workspace is gone: the repair is settled. */
 export const WORKSPACE_GONE = 'WorkspaceGone';
@@ -73,9 +75,6 @@ export interface LockSection {
 }
 
 // Sections the next features fill. Typed now so that the state's shape is designed once.
-export interface LabelsSection {
-  values: Record<string, string>;
-}
 export interface NoticesSection {
   items: Array<{ id: string; text: string; snoozedUntil: string | null }>;
 }
@@ -160,7 +159,9 @@ export type EntityEvent =
   /** A run starts from carried or recovered state: repairs cut short start over, the first in line may be granted. */
   | { type: 'resumed'; at: string }
   /** Holds, deletions and the baseline (domain/holds.ts). */
-  | HoldsEvent;
+  | HoldsEvent
+  /** Enrollment and labels (domain/enrollment.ts). */
+  | EnrollmentEvent;
 
 export type EntityEffect =
   | { type: 'grant'; request: EntityRequest }
@@ -291,6 +292,10 @@ export function step(previous: EntityState, event: EntityEvent): StepResult {
     const r = stepHolds(previous.holds, previous.baseline, event);
     return { state: { ...previous, holds: r.holds, baseline: r.baseline }, effects: [], ...(r.answer ? { holdsAnswer: r.answer } : {}) };
   }
+  if (isEnrollmentEvent(event)) {
+    // Labels touch only their own section; the shell publishes them as the RigboxLabels search attribute.
+    return { state: { ...previous, labels: stepEnrollment(previous.labels, event) }, effects: [] };
+  }
   const state = clone(previous);
   const effects: EntityEffect[] = [];
   const l = state.lock;
@@ -362,6 +367,7 @@ export function describeEntity(state: EntityState, alert?: string): string {
     ...(l.repairs.length ? [`repairing after ${l.repairs.map((r) => `\`${r.workflowId}\``).join(', ')} (closed without finishing)`] : []),
     ...(l.blockers.length ? [`blocked until ${l.blockers.map((b) => `\`${b.workflowId}\` (${b.why})`).join(', ')} release or close`] : []),
     ...(l.legacyLock === 'open' ? ['waiting for the old lock workflow to close'] : []),
+    ...(state.labels?.enrolled ? [`enrolled${Object.keys(state.labels.values).length ? `: ${labelTerms(state.labels.values).join(', ')}` : ''}`] : []),
     ...(alert ? [`⚠ ${alert}`] : []),
   ].join('\n\n');
 }

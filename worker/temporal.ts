@@ -1,7 +1,7 @@
 import { Connection, Client } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { type NativeConnection } from '@temporalio/worker';
-import { SEARCH_ATTRIBUTES } from '../contract/index.js';
+import { CUSTOM_SEARCH_ATTRIBUTES } from '../contract/index.js';
 
 /**
  * Temporal connection settings from @temporalio/envconfig: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
@@ -28,8 +28,10 @@ export async function ensureSearchAttributes(
   namespace: string,
   log: (level: 'info' | 'warn', message: string) => void = () => {},
 ): Promise<string[]> {
-  const wanted = Object.values(SEARCH_ATTRIBUTES);
-  const KEYWORD = 2; // temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
+  const wanted = CUSTOM_SEARCH_ATTRIBUTES.map((k) => k.name);
+  // temporal.api.enums.v1.IndexedValueType: INDEXED_VALUE_TYPE_KEYWORD and INDEXED_VALUE_TYPE_KEYWORD_LIST.
+  const INDEXED_TYPES = { KEYWORD: 2, KEYWORD_LIST: 7 } as const;
+  const typeOf = new Map<string, number>(CUSTOM_SEARCH_ATTRIBUTES.map((k) => [k.name, INDEXED_TYPES[k.type]]));
   let existing: Record<string, unknown> = {};
   try {
     existing = (await connection.operatorService.listSearchAttributes({ namespace })).customAttributes ?? {};
@@ -42,7 +44,7 @@ export async function ensureSearchAttributes(
   try {
     await connection.operatorService.addSearchAttributes({
       namespace,
-      searchAttributes: Object.fromEntries(missing.map((name) => [name, KEYWORD])),
+      searchAttributes: Object.fromEntries(missing.map((name) => [name, typeOf.get(name)!])),
     });
     log('info', `registered search attributes ${missing.join(', ')} on namespace ${namespace}`);
     return missing;
@@ -52,7 +54,7 @@ export async function ensureSearchAttributes(
     log(
       'warn',
       `could not register search attributes ${missing.join(', ')} (${message}). ` +
-        `Add them as Keyword, e.g. \`temporal operator search-attribute create --name ${missing[0]} --type Keyword\` ` +
+        `Add them (RigboxLabels as KeywordList, the others as Keyword), e.g. \`temporal operator search-attribute create --name ${missing[0]} --type Keyword\` ` +
         '(or in the Temporal Cloud UI); workflows fail to tag themselves until then.',
     );
     return [];

@@ -18,7 +18,7 @@ import {
 import { MEMO_KEYS } from '../domain/constants.js';
 import { workflowIds } from '../domain/ids.js';
 import type { BackupFleetResult } from '../domain/results.js';
-import type { BackupFleetWorkflow, FleetState, ValidFleetInput } from './fleet-state.js';
+import type { BackupFleetWorkflow, FleetState, ResolvedFleetInput } from './fleet-state.js';
 import { backupWorkspace } from './backup-workspace.js';
 import type { ProgressTracker } from './common.js';
 import { describeFailure, notifyFailure } from './notify.js';
@@ -43,7 +43,7 @@ class FleetRun {
   private readonly childrenPerRun: number;
 
   constructor(
-    private readonly input: ValidFleetInput,
+    private readonly input: ResolvedFleetInput,
     readonly s: FleetState,
     private readonly tracker: ProgressTracker,
   ) {
@@ -175,7 +175,7 @@ class FleetRun {
 }
 
 /** The legacy run's body, after validation: drains every child before it continues as new. */
-export async function legacyBackupFleet(input: ValidFleetInput, state: FleetState, tracker: ProgressTracker): Promise<BackupFleetResult> {
+export async function legacyBackupFleet(input: ResolvedFleetInput, state: FleetState, tracker: ProgressTracker): Promise<BackupFleetResult> {
   const run = new FleetRun(input, state, tracker);
   await run.backUpAll();
   const result = run.summary();

@@ -26,9 +26,11 @@ import { WORKFLOW_TYPES } from '../contract/index.js';
 import { operationKey, workspaceIdKey } from '../contract/search-attributes.js';
 import type { FleetChildStatus } from '../activities/index.js';
 import { MEMO_KEYS } from '../domain/constants.js';
+import { formatSelector } from '../domain/enrollment.js';
 import {
   FLEET_CHECK_MS,
   FLEET_CHILD_SLOW_MS,
+  MAX_MATCHED_LISTED,
   boundTally,
   describeSlow,
   freeSlots,
@@ -46,7 +48,7 @@ import { formatDuration } from '../domain/time.js';
 import { legacyBackupFleet } from './backup-fleet-legacy.js';
 import { backupNameDate, backupWorkspace } from './backup-workspace.js';
 import { ProgressTracker, activities, checkedInput, tagWorkflow } from './common.js';
-import type { BackupFleetWorkflow, FleetState, ValidFleetInput } from './fleet-state.js';
+import type { BackupFleetWorkflow, FleetSelection, FleetState, ResolvedFleetInput, ValidFleetInput } from './fleet-state.js';
 import { isCancelledAfterChange } from './landed.js';
 import type { AnnouncedStopInput } from './notice.js';
 import { describeFailure, notifyFailure } from './notify.js';
@@ -57,13 +59,13 @@ const MAX_HISTORY_EVENTS = 8000;
 const DEFAULT_CHILDREN_PER_RUN = 1000;
 
 /** The fleet's notice, window, quiet hours and snooze cap, passed to each child as given (absent: none, as before). */
-function announcedStopOf(input: ValidFleetInput): AnnouncedStopInput {
+function announcedStopOf(input: ResolvedFleetInput): AnnouncedStopInput {
   const { notice, window, quietHours, maxSnooze } = input;
   return { ...(notice ? { notice } : {}), ...(window ? { window } : {}), ...(quietHours ? { quietHours } : {}), ...(maxSnooze ? { maxSnooze } : {}) };
 }
 
 /** A fleet run's state as the first run starts it: every backup named after the fleet's own (scheduled) time. */
-function firstRunState(input: ValidFleetInput): FleetState {
+function firstRunState(input: Pick<ValidFleetInput, 'retention'>): FleetState {
   const { instant, timeZone } = backupNameDate(input.retention?.timezone);
   return { offset: 0, succeeded: 0, failed: [], failedCount: 0, runs: 1, backupTime: instant.toISOString(), timeZone };
 }
@@ -98,7 +100,7 @@ class FleetRun {
   private slow: SlowChild[] = [];
 
   constructor(
-    private readonly input: ValidFleetInput,
+    private readonly input: ResolvedFleetInput,
     state: FleetState,
     private readonly tracker: ProgressTracker,
   ) {
@@ -157,6 +159,7 @@ class FleetRun {
       ...(s.failedCount > 0 ? { failedByType: s.failedByType ?? {} } : {}),
       ...(s.cancelledCount ? { cancelledCount: s.cancelledCount } : {}),
       runs: s.runs,
+      ...(s.selection ? { selector: s.selection.selector, matched: s.selection.matched } : {}),
     };
   }
 
@@ -316,6 +319,7 @@ class FleetRun {
       ...(s.cancelledCount ? { cancelled: s.cancelledCount } : {}),
       run: s.runs,
       ...(this.slow.length ? { slow: describeSlow(this.slow) } : {}),
+      ...(s.selection ? selectionDetail(s.selection) : {}),
     });
   }
 
@@ -378,11 +382,53 @@ class FleetRun {
 export type { FleetState } from './fleet-state.js';
 
 export async function backupFleet(rawInput: BackupFleetInput, state?: FleetState): Promise<BackupFleetResult> {
-  const input = await checkedInput(WORKFLOW_TYPES['fleet-backup'], schemas.backupFleetInput, rawInput);
+  const valid = await checkedInput(WORKFLOW_TYPES['fleet-backup'], schemas.backupFleetInput, rawInput);
   tagWorkflow(null, 'fleet-backup');
   const tracker = new ProgressTracker('fleet-backup', null);
+  // Only a first run can have a selector: a continued run's input lists its workspaces (ResolvedFleetInput).
+  const { selector, workspaceIds, ...rest } = valid;
+  if (selector) {
+    const selected = await selectWorkspaces(selector, tracker);
+    const input: ResolvedFleetInput = { ...rest, workspaceIds: selected.workspaceIds };
+    const first: FleetState = { ...firstRunState(valid), selection: selected.selection };
+    // More than one run's share: the next run's input lists them all, so every later run reads its chunk from it.
+    if (selected.workspaceIds.length > DEFAULT_CHILDREN_PER_RUN) return continueAsNew<BackupFleetWorkflow>(input, first);
+    return runFleet(input, first, tracker);
+  }
+  const input: ResolvedFleetInput = { ...rest, workspaceIds: workspaceIds ?? [] };
   if (!patched(PATCHES.terminal2026_12)) return legacyBackupFleet(input, state ?? firstRunState(input), tracker);
-  const run = new FleetRun(input, state ?? firstRunState(input), tracker);
+  return runFleet(input, state ?? firstRunState(input), tracker);
+}
+
+/** The current and selection details of a fleet by selector: what it matched. */
+function selectionDetail(sel: FleetSelection): Record<string, unknown> {
+  const more = sel.matchedCount - sel.matched.length;
+  return { selector: formatSelector(sel.selector), matched: more > 0 ? [...sel.matched, `and ${more} more`] : sel.matched };
+}
+
+/**
+ * Resolves a fleet's selector as its run starts (enroll-2026-12): an activity lists the candidates by the
+ * RigboxLabels search attribute and asks each workspace entity; only what the entities confirm is backed
+ * up. A workspace enrolled after a fleet schedule was created is in its next run.
+ */
+async function selectWorkspaces(selector: Record<string, string>, tracker: ProgressTracker): Promise<{ workspaceIds: string[]; selection: FleetSelection }> {
+  // Before this change the schema refused a selector, so a run that replays without the marker had refused it.
+  if (!patched(PATCHES.enroll2026_12)) throw ApplicationFailure.create({ type: 'InvalidInput', message: 'selector: not supported', nonRetryable: true });
+  const text = formatSelector(selector);
+  tracker.setDetail({ selector: text, selecting: true });
+  const r = await activities('fleetCheck', `enrolled workspaces matching ${text}`).resolveSelector({ selector });
+  const selection: FleetSelection = {
+    selector,
+    matchedCount: r.workspaceIds.length,
+    matched: r.workspaceIds.slice(0, MAX_MATCHED_LISTED),
+    notConfirmed: r.notConfirmed.length,
+  };
+  log.info('fleet selector resolved', { selector: text, matched: r.workspaceIds.length, notConfirmed: r.notConfirmed.length });
+  return { workspaceIds: r.workspaceIds, selection };
+}
+
+async function runFleet(input: ResolvedFleetInput, state: FleetState, tracker: ProgressTracker): Promise<BackupFleetResult> {
+  const run = new FleetRun(input, state, tracker);
   const outcome = await run.backUpAll();
   if (outcome === 'cancelled') throw await run.cancelAll();
   if (outcome === 'continue') return run.continueAsNew();

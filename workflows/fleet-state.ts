@@ -28,10 +28,25 @@ export interface FleetState {
   source?: { workflowId: string; runId: string };
   /** Children the previous run started that were still running: waited for by id. */
   handedOver?: HandedOverChild[];
+  /** A fleet by selector (enroll-2026-12): what the selector matched when the fleet started. */
+  selection?: FleetSelection;
+}
+
+/** What a fleet's selector matched when its first run started (domain/enrollment.ts). */
+export interface FleetSelection {
+  selector: Record<string, string>;
+  /** How many workspaces matched (all of them are the fleet's `total`). */
+  matchedCount: number;
+  /** The first matched ids (domain/fleet.ts MAX_MATCHED_LISTED), for the summary and the current details. */
+  matched: string[];
+  /** Candidates visibility listed whose entity said no (stale visibility), counted. */
+  notConfirmed: number;
 }
 
 /** The input once validated (defaults applied). */
 export type ValidFleetInput = z.output<ReturnType<typeof schemas.backupFleetInput>>;
+/** The input with its workspaces known: listed by the caller, or what its selector matched. */
+export type ResolvedFleetInput = Omit<ValidFleetInput, 'workspaceIds' | 'selector'> & { workspaceIds: string[] };
 
-/** backupFleet's signature, for continueAsNew. */
-export type BackupFleetWorkflow = (input: ValidFleetInput, state?: FleetState) => Promise<BackupFleetResult>;
+/** backupFleet's signature, for continueAsNew (a continued run's input always lists its workspaces). */
+export type BackupFleetWorkflow = (input: ResolvedFleetInput, state?: FleetState) => Promise<BackupFleetResult>;

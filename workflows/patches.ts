@@ -68,4 +68,12 @@ export const PATCHES = {
    * checks that its snapshot still exists before a rollback stops the workspace.
    */
   tamper2026_12: 'tamper-2026-12',
+  /**
+   * Enrollment and selection (issue 22, items 1 and 2): a fleet given a `selector` instead of
+   * `workspaceIds` resolves it when its run starts (an activity lists the candidates by the RigboxLabels
+   * search attribute and each workspace entity confirms), and carries what it matched in its state and
+   * summary. Only runs given a selector take it: a fleet with listed workspaces issues the same commands
+   * as before, without this marker.
+   */
+  enroll2026_12: 'enroll-2026-12',
 } as const;

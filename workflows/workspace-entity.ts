@@ -34,6 +34,7 @@ import {
   workspaceAcquireUpdate,
   workspaceStateQuery,
 } from '../contract/index.js';
+import type { EnrollmentEvent } from '../domain/enrollment.js';
 import type { HoldsAnswer, HoldsEvent } from '../domain/holds.js';
 import { workflowIds } from '../domain/ids.js';
 import {
@@ -54,6 +55,7 @@ import {
 } from '../domain/workspace-entity.js';
 import { activities, nowIso, tagWorkflow } from './common.js';
 import { setHoldsHandlers } from './entity-holds.js';
+import { publishLabels, setLabelsHandlers } from './entity-labels.js';
 import { notifyFailure } from './notify.js';
 import { Abandonment } from './abandon.js';
 import { startAgainUntilRunning } from './restart.js';
@@ -116,6 +118,13 @@ class WorkspaceEntity {
     this.state = r.state;
     this.version++;
     return r.holdsAnswer;
+  }
+
+  /** An enrollment event (domain/enrollment.ts): changes only the labels section. */
+  applyEnrollment(event: EnrollmentEvent): void {
+    this.state = step(this.state, event).state;
+    this.version++;
+    this.render();
   }
 
   /** The update's validator: a retry of a known request passes, a bad or stale one is refused. */
@@ -303,6 +312,8 @@ export async function workspaceEntity(input: WorkspaceEntityInput): Promise<void
   setHandler(workspaceStateQuery, () => entity.state);
   setHandler(lockStateQuery, () => asLockState(entity.state));
   setHoldsHandlers(entity);
+  setLabelsHandlers(entity);
+  publishLabels(entity.state);
 
   // Ends only by continue-as-new (or an operator's terminate, which the next caller recovers from).
   let checkNow = !!input.recoveredFrom;

@@ -6,6 +6,7 @@ import {
   InventoryWorkspacesInput,
   ReportBackupsInput,
   discoverWorkspaces,
+  protectedBySchedule,
   formatDuration,
   reportCsv,
   usageView,
@@ -38,8 +39,8 @@ function registerDiscover(program: Command, act: Act): void {
       program
         .command('discover')
         .description(
-          'Workspaces Rigbox reveals (through their snapshots: it has no list of workspaces) that rigsnap does not protect yet, with their snapshot count and size. ' +
-            'Until enrollment exists, "not enrolled" means "not protected by any rigsnap backup or fleet schedule". Deleted workspaces are orphans: see `rigsnap usage`.',
+          'Workspaces Rigbox reveals (through their snapshots: it has no list of workspaces) that are neither enrolled nor protected by a rigsnap schedule, with their snapshot count and size. ' +
+            'Deleted workspaces are orphans: see `rigsnap usage`.',
         ),
       { requestKey: true },
     ),
@@ -49,7 +50,9 @@ function registerDiscover(program: Command, act: Act): void {
       const io = ioOf(o);
       return withClient(o, async (rig) => {
         const { inv, url } = await takeInventory(rig, o, { checkExistence: true });
-        const found = discoverWorkspaces(inv.workspaces);
+        // Enrolled (confirmed by each entity) or under a schedule: rigsnap knows it already.
+        const enrolled = new Set((await rig.enrolledWorkspaces()).workspaces.map((w) => w.workspaceId));
+        const found = discoverWorkspaces(inv.workspaces, (w) => protectedBySchedule(w) || enrolled.has(w.workspaceId));
         const rows = found.map((w) => ({
           workspaceId: w.workspaceId,
           snapshotCount: w.snapshotCount,
@@ -60,7 +63,9 @@ function registerDiscover(program: Command, act: Act): void {
           io.out(JSON.stringify({ takenAt: inv.takenAt, workspaces: rows }));
           return EXIT.ok;
         }
-        io.out(`${found.length} workspace${found.length === 1 ? '' : 's'} with snapshots but no rigsnap schedule (of ${inv.workspaces.length} known)`);
+        io.out(
+          `${found.length} workspace${found.length === 1 ? '' : 's'} with snapshots, not enrolled and with no rigsnap schedule (of ${inv.workspaces.length} known)`,
+        );
         if (rows.length) {
           const cells = rows.map((w) => [
             w.workspaceId,
@@ -69,7 +74,7 @@ function registerDiscover(program: Command, act: Act): void {
             w.newestSnapshot ? `${w.newestSnapshot.name} ${fmtTime(w.newestSnapshot.created_at)}` : '-',
           ]);
           for (const l of table(['WORKSPACE', 'SNAPSHOTS', 'SIZE', 'NEWEST'], cells, io.c)) io.out(l);
-          io.out(io.c.dim(`protect one: rigsnap schedule create <workspace> --keep-last 7`));
+          io.out(io.c.dim(`enroll one: rigsnap enroll <workspace> --label team=…; protect one: rigsnap schedule create <workspace> --keep-last 7`));
         }
         io.out(io.c.dim(url));
         return EXIT.ok;

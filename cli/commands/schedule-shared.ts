@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { formatSelector } from '../../domain/enrollment.js';
 import { BACKUP_NAME_SUFFIX, type RetentionPolicy as RetentionPolicyView } from '../../domain/index.js';
 import { fmtTime } from '../../client/format.js';
 import type { ScheduleUpdate } from '../../client/schedule-options.js';
@@ -36,7 +37,7 @@ export function scheduleLines(io: Io, s: ScheduleInfo): string[] {
   const inZone = (t: string) => fmtTime(t, s.timezone, { zone: false });
   const lines = [
     `${io.c.bold(s.scheduleId)}${s.paused ? io.c.yellow(' (paused)') : ''}`,
-    `  runs        ${s.kind === 'fleet' ? `backupFleet of ${s.workspaceIds?.length ?? 0} workspaces (concurrency ${s.concurrency ?? '-'})` : `backupWorkspace of ${s.workspaceId}`}`,
+    `  runs        ${s.kind === 'fleet' ? `backupFleet of ${s.selector ? `the enrolled workspaces matching ${formatSelector(s.selector)} (resolved at each run)` : `${s.workspaceIds?.length ?? 0} workspaces`} (concurrency ${s.concurrency ?? '-'})` : `backupWorkspace of ${s.workspaceId}`}`,
     `  when        every day at ${s.at.join(', ')} ${s.timezone}${s.jitter ? ` (jitter up to ${s.jitter})` : ''}`,
     `  names       ${s.namePrefix}${BACKUP_NAME_SUFFIX} (the scheduled time in ${s.timezone})`,
     `  retention   ${describeRetention(s.retention)}`,

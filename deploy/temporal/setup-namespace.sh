@@ -9,8 +9,10 @@ set -eu
 NAMESPACE="${NAMESPACE:-default}"
 # How long Temporal keeps a closed workflow's history.
 RETENTION=30d
-# Keyword attributes; the names are domain/constants.ts SEARCH_ATTRIBUTES (a test checks they agree).
+# Keyword attributes and KeywordList attributes; together the names of contract/search-attributes.ts
+# SEARCH_ATTRIBUTES (a test checks they agree).
 SEARCH_ATTRIBUTES="RigboxWorkspaceId RigboxOperation"
+KEYWORD_LIST_ATTRIBUTES="RigboxLabels"
 
 attempt=0
 until temporal operator cluster health --address "${TEMPORAL_ADDRESS}" >/dev/null 2>&1; do
@@ -28,4 +30,9 @@ for name in ${SEARCH_ATTRIBUTES}; do
     temporal operator search-attribute create --address "${TEMPORAL_ADDRESS}" -n "${NAMESPACE}" --name "$name" --type Keyword
   fi
 done
-echo "namespace ${NAMESPACE} is ready (retention ${RETENTION}; search attributes ${SEARCH_ATTRIBUTES})"
+for name in ${KEYWORD_LIST_ATTRIBUTES}; do
+  if ! printf '%s\n' "$existing" | grep -qw "$name"; then
+    temporal operator search-attribute create --address "${TEMPORAL_ADDRESS}" -n "${NAMESPACE}" --name "$name" --type KeywordList
+  fi
+done
+echo "namespace ${NAMESPACE} is ready (retention ${RETENTION}; search attributes ${SEARCH_ATTRIBUTES} ${KEYWORD_LIST_ATTRIBUTES})"

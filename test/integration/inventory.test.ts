@@ -132,7 +132,7 @@ describe('discover', () => {
 
     const plain = await rigsnap(['discover']);
     expect(plain.code, plain.stderr).toBe(0);
-    expect(plain.stdout).toContain('1 workspace with snapshots but no rigsnap schedule (of 4 known)');
+    expect(plain.stdout).toContain('1 workspace with snapshots, not enrolled and with no rigsnap schedule (of 4 known)');
     expect(plain.stdout).toMatch(new RegExp(`${WS.loose}\\s+2\\s+30\\.0 MiB`));
   });
 });

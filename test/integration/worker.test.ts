@@ -43,8 +43,8 @@ it('registers the search attributes on a namespace that lacks them, idempotently
   expect(await list()).not.toContain(SEARCH_ATTRIBUTES.workspaceId);
 
   const added = await ensureSearchAttributes(temporal.nativeConnection, namespace);
-  expect(added.sort()).toEqual([SEARCH_ATTRIBUTES.operation, SEARCH_ATTRIBUTES.workspaceId].sort());
-  expect(await list()).toEqual(expect.arrayContaining([SEARCH_ATTRIBUTES.workspaceId, SEARCH_ATTRIBUTES.operation]));
+  expect(added.sort()).toEqual([SEARCH_ATTRIBUTES.operation, SEARCH_ATTRIBUTES.workspaceId, SEARCH_ATTRIBUTES.labels].sort());
+  expect(await list()).toEqual(expect.arrayContaining([SEARCH_ATTRIBUTES.workspaceId, SEARCH_ATTRIBUTES.operation, SEARCH_ATTRIBUTES.labels]));
   expect(await ensureSearchAttributes(temporal.nativeConnection, namespace)).toEqual([]);
 });
 

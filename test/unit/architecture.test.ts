@@ -84,10 +84,23 @@ const WIRE = {
     'reportBackups',
     'checkWorkspaces',
   ],
-  queries: ['progress', 'lockState', 'lockParticipation', 'workspaceState', 'workspaceHolds', 'notice'],
+  queries: ['progress', 'lockState', 'lockParticipation', 'workspaceState', 'workspaceHolds', 'notice', 'workspaceLabels'],
   signals: ['acquire', 'release', 'lockGranted', 'operationAbandoned', 'deletesSettled'],
-  updates: ['rollback', 'release', 'acquireWorkspace', 'abandon', 'holdSnapshot', 'unholdSnapshot', 'authoriseDeletes', 'setBaseline', 'snooze', 'skip'],
-  searchAttributes: ['RigboxWorkspaceId', 'RigboxOperation', 'TemporalScheduledStartTime'],
+  updates: [
+    'rollback',
+    'release',
+    'acquireWorkspace',
+    'abandon',
+    'holdSnapshot',
+    'unholdSnapshot',
+    'authoriseDeletes',
+    'setBaseline',
+    'snooze',
+    'skip',
+    'enrollWorkspace',
+    'unenrollWorkspace',
+  ],
+  searchAttributes: ['RigboxWorkspaceId', 'RigboxOperation', 'TemporalScheduledStartTime', 'RigboxLabels'],
 };
 
 const contractNames: Record<keyof typeof WIRE, string[]> = {
@@ -99,6 +112,7 @@ const contractNames: Record<keyof typeof WIRE, string[]> = {
     contract.workspaceStateQuery,
     contract.workspaceHoldsQuery,
     contract.noticeQuery,
+    contract.workspaceLabelsQuery,
   ].map((d) => d.name),
   signals: [
     contract.lockAcquireSignal,
@@ -118,8 +132,10 @@ const contractNames: Record<keyof typeof WIRE, string[]> = {
     contract.setBaselineUpdate,
     contract.snoozeUpdate,
     contract.skipUpdate,
+    contract.enrollWorkspaceUpdate,
+    contract.unenrollWorkspaceUpdate,
   ].map((d) => d.name),
-  searchAttributes: [contract.workspaceIdKey, contract.operationKey, contract.scheduledStartTimeKey].map((k) => k.name),
+  searchAttributes: [contract.workspaceIdKey, contract.operationKey, contract.scheduledStartTimeKey, contract.labelsKey].map((k) => k.name),
 };
 
 /** Workflow types, signal names and update names a recorded history names. */

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { interpolate, readComposeTopology, SERVER_PORT_VARIABLES, temporalServerEnvironment } from '../../dev/compose-topology.js';
-import { SEARCH_ATTRIBUTES } from '../../contract/index.js';
+import { CUSTOM_SEARCH_ATTRIBUTES, SEARCH_ATTRIBUTES } from '../../contract/index.js';
 // @ts-expect-error: plain JavaScript module without types
 import { composeVersions } from '../../scripts/ensure-temporal-server.mjs';
 import { DEV_ENV_VARS } from '../../dev/config.js';
@@ -205,11 +205,14 @@ describe('docker-compose.yml and `npm run cluster` share one definition of the T
     }
   });
 
-  it('registers exactly the search attributes rigsnap uses, as Keyword, with the namespace retention', () => {
+  it('registers exactly the search attributes rigsnap uses, as Keyword and KeywordList, with the namespace retention', () => {
     const script = read(topology.namespaceScript);
-    const names = /^SEARCH_ATTRIBUTES="([^"]*)"$/m.exec(script)?.[1]?.split(/\s+/);
-    expect(names?.sort()).toEqual(Object.values(SEARCH_ATTRIBUTES).sort());
+    const keywords = /^SEARCH_ATTRIBUTES="([^"]*)"$/m.exec(script)?.[1]?.split(/\s+/) ?? [];
+    const lists = /^KEYWORD_LIST_ATTRIBUTES="([^"]*)"$/m.exec(script)?.[1]?.split(/\s+/) ?? [];
+    expect([...keywords, ...lists].sort()).toEqual(Object.values(SEARCH_ATTRIBUTES).sort());
+    expect(lists).toEqual(CUSTOM_SEARCH_ATTRIBUTES.filter((k) => k.type === 'KEYWORD_LIST').map((k) => k.name));
     expect(script).toContain('--type Keyword');
+    expect(script).toContain('--type KeywordList');
     expect(script).toMatch(/^RETENTION=30d$/m);
     expect(script).toContain('--retention "${RETENTION}"');
   });
