@@ -45,7 +45,8 @@ export function describeEvent(e: RecordedEvent): string {
   let what = '';
   if (a.activityType?.name) what = `activity ${a.activityType.name}`;
   else if (a.markerName) {
-    const id = decoded(a.details?.patch_data?.payloads?.[0]?.data);
+    const first = Object.values(a.details ?? {})[0];
+    const id = a.markerName === 'core_patch' ? decoded(first?.payloads?.[0]?.data) : '';
     what = `marker ${a.markerName}${id ? ` ${id}` : ''}`;
   } else if (a.timerId) what = `timer ${a.timerId}${a.startToFireTimeout ? ` (${a.startToFireTimeout})` : ''}`;
   else if (a.workflowType?.name) what = `workflow ${a.workflowType.name}`;

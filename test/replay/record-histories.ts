@@ -65,6 +65,8 @@ it('records histories of every workflow', async () => {
     };
     await run('snapshot-running', WORKFLOW_TYPES.snapshot, { workspaceId: 'ws_rec', name: 'rec' });
     await run('snapshot-stopped', WORKFLOW_TYPES.snapshot, { workspaceId: 'ws_rec_cold', name: 'rec' });
+    // A snapshot asked for with a notice (manual-notice-2026-12): announce, wait it out, then the usual.
+    await run('snapshot-notice', WORKFLOW_TYPES.snapshot, { workspaceId: 'ws_rec_cold', name: 'rec-notice', notice: '2s' });
     const snap = emu.state.snapshotsOf('ws_rec')[0]!;
     await run('restore-keep-current', WORKFLOW_TYPES.restore, { workspaceId: 'ws_rec', snapshotId: snap.id, keepCurrent: true });
     await run('restore-foreign', WORKFLOW_TYPES.restore, { workspaceId: 'ws_rec', snapshotId: emu.state.snapshotsOf('ws_rec_cold')[0]!.id });

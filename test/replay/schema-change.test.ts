@@ -36,7 +36,7 @@ const replay = (bundle: { code: string }, file: string) => {
 };
 
 /** Every recorded history of this release and the previous ones (not the intermediate build's). */
-const RECORDED = ['', '2026-11-30', '2026-11-28', '2026-12-06-cross-release'].flatMap((dir) =>
+const RECORDED = ['', '2026-12-06-morning', '2026-11-30', '2026-11-28', '2026-12-06-cross-release'].flatMap((dir) =>
   fs
     .readdirSync(path.join(HISTORIES, dir))
     .filter((f) => f.endsWith('.json') && f !== 'workflow-ids.json')
