@@ -85,7 +85,7 @@ const WIRE = {
     'checkWorkspaces',
   ],
   queries: ['progress', 'lockState', 'lockParticipation', 'workspaceState', 'workspaceHolds', 'notice', 'workspaceLabels'],
-  signals: ['acquire', 'release', 'lockGranted', 'operationAbandoned', 'deletesSettled'],
+  signals: ['acquire', 'release', 'lockGranted', 'operationAbandoned', 'deletesSettled', 'heldSnapshotsSeen'],
   updates: [
     'rollback',
     'release',
@@ -120,6 +120,7 @@ const contractNames: Record<keyof typeof WIRE, string[]> = {
     contract.lockGrantedSignal,
     contract.operationAbandonedSignal,
     contract.deletesSettledSignal,
+    contract.heldSnapshotsSeenSignal,
   ].map((d) => d.name),
   updates: [
     contract.rollbackUpdate,
