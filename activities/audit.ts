@@ -180,7 +180,14 @@ async function lastBackupRuns(deps: InventoryDeps, since: string, progress: (wha
     const seen = lastRuns.get(workspaceId);
     if (!seen || Date.parse(seen.closedAt) < w.closeTime.getTime()) {
       const skipped = skippedOf(w.memo?.[MEMO_KEYS.skipped]);
-      lastRuns.set(workspaceId, { workflowId: w.workflowId, status, closedAt: w.closeTime.toISOString(), ...(skipped ? { skipped } : {}) });
+      const requestedBy = w.memo?.[MEMO_KEYS.requestedBy];
+      lastRuns.set(workspaceId, {
+        workflowId: w.workflowId,
+        status,
+        closedAt: w.closeTime.toISOString(),
+        ...(skipped ? { skipped } : {}),
+        ...(typeof requestedBy === 'string' ? { requestedBy } : {}),
+      });
     }
   }
   progress(`${lastRuns.size} workspaces with backup runs`);

@@ -191,7 +191,7 @@ export function auditOutput(io: Io): OperationOutput<AuditBackupsResult> {
               w.newestBackup ? `${w.newestBackup.name} (${w.newestBackup.id})` : '-',
               age(w.ageSeconds),
               w.lastRun
-                ? `${w.lastRun.skipped ? `skipped (${w.lastRun.skipped.reason}, by ${w.lastRun.skipped.by})` : w.lastRun.status} ${fmtTime(w.lastRun.closedAt)}`
+                ? `${w.lastRun.skipped ? `skipped (${w.lastRun.skipped.reason}, by ${w.lastRun.skipped.by})` : w.lastRun.status} ${fmtTime(w.lastRun.closedAt)}${w.lastRun.requestedBy ? ` (asked by ${w.lastRun.requestedBy})` : ''}`
                 : '-',
               w.schedules.length
                 ? `${w.schedules.join(', ')}${w.paused ? ' (paused)' : ''}`

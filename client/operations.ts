@@ -217,7 +217,8 @@ export async function startOperation<Op extends PublicOperation>(
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
       workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
       typedSearchAttributes,
-      staticSummary: planned.summary,
+      // What it does and who asked, as the Temporal UI's list and header show it.
+      staticSummary: ctx.client.options.identity ? `${planned.summary}, asked by ${ctx.client.options.identity}` : planned.summary,
       // Who asked, for the workspace entity's state and current details (the client's identity).
       memo: { [MEMO_KEYS.requestedBy]: ctx.client.options.identity },
       priority,

@@ -147,6 +147,8 @@ export const BackupRun = z.object({
   closedAt: z.string(),
   /** A run that ended skipped: who and why (from the run's memo). */
   skipped: z.object({ reason: z.string(), by: z.string() }).optional(),
+  /** Who asked for the run: the identity in its memo (absent for a run a schedule started without one). */
+  requestedBy: z.string().optional(),
 });
 export type BackupRun = z.infer<typeof BackupRun>;
 

@@ -4,7 +4,7 @@ import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { RigsnapClient } from '../../client/index.js';
 import { WORKFLOW_TYPES } from '../../contract/index.js';
-import { isoDate, scheduleIds, type AuditBackupsResult, type BackupWorkspaceResult } from '../../domain/index.js';
+import { MEMO_KEYS, isoDate, scheduleIds, type AuditBackupsResult, type BackupWorkspaceResult } from '../../domain/index.js';
 import { startEmulator, type Emulator } from '../../emulator/index.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook.js';
 import { TEST_TOKEN, connectTestTemporal, createTestWorker, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.js';
@@ -78,7 +78,12 @@ function auditOf(r: Run): AuditBackupsResult {
 const verdicts = (r: AuditBackupsResult) => Object.fromEntries(r.workspaces.map((w) => [w.workspaceId, w.verdict]));
 
 function backup(workspaceId: string): Promise<BackupWorkspaceResult> {
-  return temporal.client.workflow.execute(WORKFLOW_TYPES.backup, { taskQueue, workflowId: testWorkflowId('backup'), args: [{ workspaceId }] });
+  return temporal.client.workflow.execute(WORKFLOW_TYPES.backup, {
+    taskQueue,
+    workflowId: testWorkflowId('backup'),
+    args: [{ workspaceId }],
+    memo: { [MEMO_KEYS.requestedBy]: 'ops@audit-test' },
+  });
 }
 
 /** Triggers the audit schedule and waits for the run it starts to complete. */
@@ -173,7 +178,8 @@ describe('rigsnap audit', () => {
     expect(row(WS.stale).ageSeconds).toBeLessThan(30 * 3600 + 120);
     expect(row(WS.fleet).newestBackup!.name).toMatch(/^nightly-/);
     expect(row(WS.fleet)).toMatchObject({ schedules: [`rigsnap-fleet-${FLEET}`], namePrefixes: ['nightly-'], paused: true });
-    expect(row(WS.failed)).toMatchObject({ lastRunFailed: true, lastRun: { status: 'failed' } });
+    // Who asked for the failed run (issue 19.6): the identity in its memo.
+    expect(row(WS.failed)).toMatchObject({ lastRunFailed: true, lastRun: { status: 'failed', requestedBy: 'ops@audit-test' } });
     expect(row(WS.fresh)).toMatchObject({ lastRunFailed: null, lastRun: null, snapshotCount: 2, snapshotBytes: 2000 });
     expect(row(WS.extra).schedules).toEqual([]);
     expect(row(WS.missing)).toMatchObject({ newestBackup: null, ageSeconds: null, snapshotCount: 1 });
@@ -191,6 +197,7 @@ describe('rigsnap audit', () => {
     );
     expect(r.stdout).toMatch(new RegExp(`${WS.stale}\\s+stale\\s+daily-backup-`));
     expect(r.stdout).toMatch(new RegExp(`${WS.missing}\\s+pending\\s+-`));
+    expect(r.stdout).toMatch(new RegExp(`${WS.failed}\\s+failed\\s.*failed \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC \\(asked by ops@audit-test\\)`));
     expect(r.stdout).toContain('unprotected: snapshots in Rigbox, but no schedule');
     expect(r.stdout).toMatch(new RegExp(`${WS.loose}\\s+2\\s+`));
     expect(r.stdout).toMatch(new RegExp(`${WS.extra}\\s+1\\s+`));

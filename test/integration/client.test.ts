@@ -107,7 +107,7 @@ describe('operations', () => {
     // Search attributes and summary are set by the client at start.
     const desc = await temporal.client.workflow.getHandle(a.workflowId).describe();
     expect(desc.searchAttributes).toMatchObject({ RigboxWorkspaceId: ['ws_idem'], RigboxOperation: ['snapshot'] });
-    expect(await desc.staticSummary()).toBe('snapshot ws_idem as "idempotent"');
+    expect(await desc.staticSummary()).toBe('snapshot ws_idem as "idempotent", asked by ann@laptop');
   });
 
   it('reads the progress query and the heartbeat of the running activity while an operation runs', async () => {
