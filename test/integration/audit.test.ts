@@ -1,7 +1,6 @@
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import type { Worker } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CliRun, runCli } from '../helpers/cli.js';
 import { RigsnapClient } from '../../client/index.js';
 import { WORKFLOW_TYPES } from '../../contract/index.js';
 import { MEMO_KEYS, isoDate, scheduleIds, type AuditBackupsResult, type BackupWorkspaceResult } from '../../domain/index.js';
@@ -17,7 +16,6 @@ import { eventually, testWorkflowId, workflowFailure } from '../helpers/workflow
  * (and none when all is well).
  */
 
-const CLI = path.resolve('dist/cli/main.js');
 const HOUR = 3_600_000;
 let temporal: TestTemporal;
 let emu: Emulator;
@@ -45,27 +43,9 @@ function snapshotAgo(workspaceId: string, name: string, ms: number): void {
 }
 const backupName = (ms: number, prefix = 'daily-backup-') => `${prefix}${isoDate(new Date(Date.now() - ms), 'UTC')}`;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Run = CliRun;
 
-function rigsnap(args: string[]): Promise<Run> {
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TEMPORAL_') && !k.startsWith('RIGSNAP_')));
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      env: { ...clean, TEMPORAL_ADDRESS: inject('temporalAddress'), RIGSNAP_TASK_QUEUE: taskQueue },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const rigsnap = (args: string[]): Promise<Run> => runCli(args, taskQueue);
 
 function auditOf(r: Run): AuditBackupsResult {
   try {

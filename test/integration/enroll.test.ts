@@ -1,7 +1,6 @@
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import type { Worker } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CliRun, cliJson, runCli } from '../helpers/cli.js';
 import { RigsnapClient } from '../../client/index.js';
 import { labelsKey } from '../../contract/index.js';
 import { workflowIds, type BackupFleetResult } from '../../domain/index.js';
@@ -17,7 +16,6 @@ import { eventually } from '../helpers/workflows.js';
  * workspace enrolled (and another unenrolled) in between, and `fleet backup --selector`.
  */
 
-const CLI = path.resolve('dist/cli/main.js');
 let temporal: TestTemporal;
 let emu: Emulator;
 let worker: Worker;
@@ -35,35 +33,11 @@ const WS = {
   never: 'ws_enr_never', // exists, never enrolled
 } as const;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Run = CliRun;
 
-function rigsnap(args: string[]): Promise<Run> {
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TEMPORAL_') && !k.startsWith('RIGSNAP_')));
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      env: { ...clean, TEMPORAL_ADDRESS: inject('temporalAddress'), RIGSNAP_TASK_QUEUE: taskQueue },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const rigsnap = (args: string[]): Promise<Run> => runCli(args, taskQueue);
 
-function json<T>(r: Run): T {
-  try {
-    return JSON.parse(r.stdout) as T;
-  } catch {
-    throw new Error(`stdout is not JSON (exit ${r.code}):\n${r.stdout}\nstderr:\n${r.stderr}`);
-  }
-}
+const json = cliJson;
 
 /** The backups Rigbox holds per workspace: what a user would check. */
 function backupsOf(workspaceId: string): string[] {

@@ -1,7 +1,6 @@
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import type { Worker } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CliRun, cliJson, runCli } from '../helpers/cli.js';
 import { RigsnapClient } from '../../client/index.js';
 import { WORKFLOW_TYPES } from '../../contract/index.js';
 import { scheduleIds, type ReportBackupsResult } from '../../domain/index.js';
@@ -19,7 +18,6 @@ import { eventually, testWorkflowId, workflowFailure } from '../helpers/workflow
  * emulator: listed by usage, then pruned by `prune --orphans` (dry run first, then exactly those).
  */
 
-const CLI = path.resolve('dist/cli/main.js');
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const MIB = 1024 ** 2;
@@ -45,35 +43,11 @@ function snapshotAgo(workspaceId: string, name: string, ms: number, bytes: numbe
   return s.id;
 }
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Run = CliRun;
 
-function rigsnap(args: string[]): Promise<Run> {
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TEMPORAL_') && !k.startsWith('RIGSNAP_')));
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      env: { ...clean, TEMPORAL_ADDRESS: inject('temporalAddress'), RIGSNAP_TASK_QUEUE: taskQueue },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const rigsnap = (args: string[]): Promise<Run> => runCli(args, taskQueue);
 
-function json<T>(r: Run): T {
-  try {
-    return JSON.parse(r.stdout) as T;
-  } catch {
-    throw new Error(`stdout is not JSON (exit ${r.code}):\n${r.stdout}\nstderr:\n${r.stderr}`);
-  }
-}
+const json = cliJson;
 
 /** What Rigbox itself says: the sum of size_bytes over GET /api/snapshots. */
 async function rigboxTotalBytes(): Promise<number> {

@@ -1,6 +1,5 @@
-import { spawn } from 'node:child_process';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CliRun, runCli } from '../helpers/cli.js';
 import { RigsnapClient } from '../../client/index.js';
 import type { AuditBackupsResult } from '../../domain/index.js';
 import { startEmulator, type Emulator } from '../../emulator/index.js';
@@ -17,7 +16,6 @@ import { eventually } from '../helpers/workflows.js';
  * worker restart; a snapshot rigsnap deleted with --force never counts.
  */
 
-const CLI = path.resolve('dist/cli/main.js');
 const M = RIGSNAP_METRICS;
 const WS = 'ws_tamper';
 const CALM = 'ws_tamper_calm';
@@ -28,27 +26,9 @@ let emu: Emulator;
 let rig: RigsnapClient;
 let worker: WorkerProcess;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Run = CliRun;
 
-function rigsnap(args: string[]): Promise<Run> {
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TEMPORAL_') && !k.startsWith('RIGSNAP_')));
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      env: { ...clean, TEMPORAL_ADDRESS: inject('temporalAddress'), RIGSNAP_TASK_QUEUE: taskQueue, NO_COLOR: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const rigsnap = (args: string[]): Promise<Run> => runCli(args, taskQueue, { NO_COLOR: '1' });
 
 async function auditJson(): Promise<{ code: number | null; result: AuditBackupsResult }> {
   const r = await rigsnap(['audit', '--json']);

@@ -26,6 +26,25 @@ afterAll(async () => {
   await temporal?.close();
 });
 
+/** The test's client with its visibility calls (list, count) answered by `list` and `count` instead. */
+function withVisibility(client: Client, list: (query?: string) => unknown, count: (query?: string) => unknown): Client {
+  const workflow = new Proxy(client.workflow, {
+    get(target, prop) {
+      if (prop === 'list') return (o?: { query?: string }) => list(o?.query);
+      if (prop === 'count') return count;
+      const v = Reflect.get(target, prop, target) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  return new Proxy(client, {
+    get(target, prop) {
+      if (prop === 'workflow') return workflow;
+      const v = Reflect.get(target, prop, target) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+}
+
 /** The test's client, except that visibility (list, count) fails: the worker's activities get this one. */
 function withoutVisibility(client: Client): { client: Client; visibilityCalls: () => number } {
   let calls = 0;
@@ -33,21 +52,7 @@ function withoutVisibility(client: Client): { client: Client; visibilityCalls: (
     calls++;
     throw new Error('injected: visibility is unavailable');
   };
-  const workflow = new Proxy(client.workflow, {
-    get(target, prop) {
-      if (prop === 'list' || prop === 'count') return refuse;
-      const v = Reflect.get(target, prop, target) as unknown;
-      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-    },
-  });
-  const proxied = new Proxy(client, {
-    get(target, prop) {
-      if (prop === 'workflow') return workflow;
-      const v = Reflect.get(target, prop, target) as unknown;
-      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-    },
-  });
-  return { client: proxied, visibilityCalls: () => calls };
+  return { client: withVisibility(client, refuse, refuse), visibilityCalls: () => calls };
 }
 
 /**
@@ -68,28 +73,12 @@ function withLaggingVisibility(client: Client, lagMs: number): { client: Client;
       }
     })();
   };
-  const workflow = new Proxy(client.workflow, {
-    get(target, prop) {
-      if (prop === 'list') return (o?: { query?: string }) => lagged(o?.query);
-      if (prop === 'count') {
-        return async (query?: string) => {
-          let count = 0;
-          for await (const _ of lagged(query)) count++;
-          return { count, groups: [] };
-        };
-      }
-      const v = Reflect.get(target, prop, target) as unknown;
-      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-    },
-  });
-  const proxied = new Proxy(client, {
-    get(target, prop) {
-      if (prop === 'workflow') return workflow;
-      const v = Reflect.get(target, prop, target) as unknown;
-      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-    },
-  });
-  return { client: proxied, visibilityCalls: () => calls };
+  const count = async (query?: string) => {
+    let n = 0;
+    for await (const _ of lagged(query)) n++;
+    return { count: n, groups: [] };
+  };
+  return { client: withVisibility(client, lagged, count), visibilityCalls: () => calls };
 }
 
 async function setUp(name: string, snapshotMs: number, lockTiming?: { maxOperationsPerRun: number }, visibility: 'failing' | 'lagging' = 'failing') {
