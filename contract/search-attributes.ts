@@ -40,3 +40,12 @@ export function enrolledCandidatesQuery(selectorTerms: readonly string[], taskQu
     ...[ENROLLED_MARKER, ...selectorTerms].map((t) => `${labelsKey.name} = "${t}"`),
   ].join(' AND ');
 }
+
+/**
+ * The visibility query for the candidates of `group list`: group entities on `taskQueue`, closed ones too
+ * (a terminated entity still holds its group; a deleted one's query says so), continued-as-new runs left
+ * out (their successor carries the same). Only candidates: each entity's `groupState` query decides.
+ */
+export function groupCandidatesQuery(taskQueue: string): string {
+  return [`${operationKey.name} = "group"`, `TaskQueue = "${taskQueue}"`, `ExecutionStatus != "ContinuedAsNew"`].join(' AND ');
+}
