@@ -19,8 +19,11 @@ import {
   migrateGroupState,
   refuseGroupEvent,
   step,
+  type CreateGroupRequest,
+  type DeleteGroupRequest,
   type GroupEntityInput,
   type GroupEvent,
+  type UpdateGroupRequest,
   type GroupState,
   type GroupView,
 } from '../domain/groups.js';
@@ -61,13 +64,13 @@ class GroupEntity {
 /** The Updates' handlers; each validator builds the same event the handler applies (its time is not checked). */
 function setGroupHandlers(entity: GroupEntity): void {
   setHandler(createGroupUpdate, (request) => entity.apply({ type: 'create', request, at: nowIso() }), {
-    validator: (request) => entity.validate({ type: 'create', request, at: '' }),
+    validator: (request: CreateGroupRequest) => entity.validate({ type: 'create', request, at: '' }),
   });
   setHandler(updateGroupUpdate, (request) => entity.apply({ type: 'update', request, at: nowIso() }), {
-    validator: (request) => entity.validate({ type: 'update', request, at: '' }),
+    validator: (request: UpdateGroupRequest) => entity.validate({ type: 'update', request, at: '' }),
   });
   setHandler(deleteGroupUpdate, (request) => entity.apply({ type: 'delete', request, at: nowIso() }), {
-    validator: (request) => entity.validate({ type: 'delete', request, at: '' }),
+    validator: (request: DeleteGroupRequest) => entity.validate({ type: 'delete', request, at: '' }),
   });
   setHandler(groupStateQuery, () => entity.state);
 }
