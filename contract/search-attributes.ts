@@ -42,10 +42,14 @@ export function enrolledCandidatesQuery(selectorTerms: readonly string[], taskQu
 }
 
 /**
- * The visibility query for the candidates of `group list`: group entities on `taskQueue`, closed ones too
- * (a terminated entity still holds its group; a deleted one's query says so), continued-as-new runs left
- * out (their successor carries the same). Only candidates: each entity's `groupState` query decides.
+ * The visibility query for the candidates of `group list`: group entities on `taskQueue`. Terminated and
+ * failed runs count (such an entity still holds its group; the next change recovers it); completed runs
+ * do not (a group entity completes only when its group is deleted, and a group created again has a run of
+ * its own); continued-as-new runs neither (their successor carries the same). Only candidates: each
+ * entity's `groupState` query decides.
  */
 export function groupCandidatesQuery(taskQueue: string): string {
-  return [`${operationKey.name} = "group"`, `TaskQueue = "${taskQueue}"`, `ExecutionStatus != "ContinuedAsNew"`].join(' AND ');
+  return [`${operationKey.name} = "group"`, `TaskQueue = "${taskQueue}"`, `ExecutionStatus != "ContinuedAsNew"`, `ExecutionStatus != "Completed"`].join(
+    ' AND ',
+  );
 }

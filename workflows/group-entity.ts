@@ -27,7 +27,7 @@ import {
   type GroupState,
   type GroupView,
 } from '../domain/groups.js';
-import { nowIso } from './common.js';
+import { nowIso, tagWorkflow } from './common.js';
 
 /** Continue as new past this many events: each change adds a handful, so this is hundreds of changes. */
 const IDLE_HISTORY_EVENTS = 1000;
@@ -77,6 +77,8 @@ function setGroupHandlers(entity: GroupEntity): void {
 
 export async function groupEntity(input: GroupEntityInput): Promise<GroupState> {
   const entity = new GroupEntity(input);
+  // Clients start it tagged; this covers a start by hand (`temporal workflow start`), which `group list` would miss.
+  tagWorkflow(null, 'group');
   if (input.recoveredFrom) log.warn('group entity recovered from a closed run', { group: input.name, recoveredFrom: input.recoveredFrom });
   setGroupHandlers(entity);
 

@@ -1,5 +1,5 @@
 /**
- * `rigsnap group create|show|list|delete` (issue 23): groups of workspaces that group operations act on
+ * `rigsnap group create|update|show|list|delete` (issue 23): groups of workspaces that group operations act on
  * together, kept by the group entity (client/groups.ts, rules in domain/groups.ts). `create` checks through
  * a worker that the members exist, as `enroll` does; `list` finds candidates by visibility and confirms
  * each with its entity.
@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { fmtTime } from '../../client/format.js';
 import type { GroupView } from '../../domain/groups.js';
 import { withClient } from '../connect.js';
-import { EXIT, confirm, ioOf, printJsonOr, table, type Io } from '../io.js';
+import { EXIT, UsageError, confirm, ioOf, printJsonOr, table, type Io } from '../io.js';
 import { addCommon, examples, type Act, type CommonOptions } from '../options.js';
 import { ALLOW_MISSING_FLAG, ALLOW_MISSING_HELP, requireExistingWorkspaces } from '../workspace-check.js';
 
@@ -42,6 +42,28 @@ function addCreate(group: Command, act: Act): void {
         await requireExistingWorkspaces(rig, io, o.members, o, 'Nothing was created');
         const g = await rig.createGroup(name, o.members, o.startOrder ? { startOrder: o.startOrder } : {});
         printJsonOr(io, g, () => [`${io.c.green('✓')} created group ${g.name}`, ...groupLines(io, g).slice(1)]);
+        return EXIT.ok;
+      });
+    }),
+  );
+}
+
+function addUpdate(group: Command, act: Act): void {
+  examples(
+    addCommon(group.command('update').description('Change a group: its members, its start order, or both (new members are checked in Rigbox)'))
+      .argument('<group>', 'group name')
+      .option('--members <ids>', 'the new member list, comma-separated (without --start-order the members that stay keep their order)', idList)
+      .option('--start-order <ids>', 'the new start order, every member once', idList)
+      .option(ALLOW_MISSING_FLAG, ALLOW_MISSING_HELP),
+    ['rigsnap group update shop --members ws_web,ws_api,ws_db,ws_cache', 'rigsnap group update shop --start-order ws_db,ws_cache,ws_api,ws_web'],
+  ).action(
+    act(async (name: string, o: CommonOptions & { members?: string[]; startOrder?: string[]; allowMissing?: boolean }) => {
+      const io = ioOf(o);
+      if (!o.members && !o.startOrder) throw new UsageError('give --members, --start-order or both');
+      return withClient(o, async (rig) => {
+        if (o.members) await requireExistingWorkspaces(rig, io, o.members, o, 'Nothing was changed');
+        const g = await rig.updateGroup(name, { ...(o.members ? { members: o.members } : {}), ...(o.startOrder ? { startOrder: o.startOrder } : {}) });
+        printJsonOr(io, g, () => [`${io.c.green('✓')} updated group ${g.name}`, ...groupLines(io, g).slice(1)]);
         return EXIT.ok;
       });
     }),
@@ -109,6 +131,7 @@ function addDelete(group: Command, act: Act): void {
 export function registerGroup(program: Command, act: Act): void {
   const group = program.command('group').description('Groups of workspaces that belong together (an application spanning several)');
   addCreate(group, act);
+  addUpdate(group, act);
   addShowAndList(group, act);
   addDelete(group, act);
 }

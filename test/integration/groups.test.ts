@@ -142,11 +142,17 @@ describe('group create, show, list, delete', () => {
     expect(json<GroupList>(list).groups.map((g) => g.name)).toEqual([OTHER, SHOP].sort());
   });
 
-  it('keeps the group when an operator terminates its entity, and changes it after recovering the entity from its state', async () => {
+  it('keeps the group when an operator terminates its entity, and changes it (group update) after recovering the entity from its state', async () => {
     await temporal.client.workflow.getHandle(workflowIds.group(OTHER)).terminate('testing recovery');
     expect((await rig.group(OTHER)).members).toEqual(['ws_grp_web', 'ws_grp_db']);
-    const updated = await rig.updateGroup(OTHER, { members: ['ws_grp_db', 'ws_grp_api', 'ws_grp_web'] });
+    const update = await rigsnap(['group', 'update', OTHER, '--members', 'ws_grp_db,ws_grp_api,ws_grp_web', '--json']);
+    expect(update.code, update.stderr).toBe(0);
+    const updated = json<GroupView>(update);
+    expect(updated.members).toEqual(['ws_grp_db', 'ws_grp_api', 'ws_grp_web']);
     expect(updated.startOrder).toEqual(['ws_grp_web', 'ws_grp_db', 'ws_grp_api']); // the kept ones first, in their order
+    const reorder = await rig.updateGroup(OTHER, { startOrder: ['ws_grp_api', 'ws_grp_db'] }).catch((e: unknown) => e);
+    expect(reorder).toMatchObject({ type: 'InvalidInput' });
+    expect((reorder as Error).message).toContain('startOrder: ws_grp_web is missing');
     expect((await temporal.client.workflow.getHandle(workflowIds.group(OTHER)).describe()).status.name).toBe('RUNNING');
   });
 
@@ -169,6 +175,8 @@ describe('group create, show, list, delete', () => {
 
     const recreated = await rig.createGroup(SHOP, ['ws_grp_api', 'ws_grp_db']);
     expect(recreated).toMatchObject({ exists: true, members: ['ws_grp_api', 'ws_grp_db'], startOrder: ['ws_grp_api', 'ws_grp_db'] });
+    // Visibility lists the new run once it has indexed it (the deleted run, completed, is no candidate).
+    await eventually(async () => (await listed()).length === 2, 30_000, 'visibility to list the group created again');
     expect(await listed()).toEqual([OTHER, SHOP].sort());
     await rig.deleteGroup(SHOP);
     await rig.deleteGroup(OTHER);
