@@ -126,6 +126,7 @@ export async function createGroup(ctx: TemporalContext, name: string, members: s
   const startOrder = checkedStartOrder(m, options.startOrder);
   const request = { members: m, ...(startOrder ? { startOrder } : {}), by: options.by ?? ctx.client.options.identity ?? 'unknown' };
   const where = { workflowId: workflowIds.group(group) };
+  // At most three tries: each AlreadyStarted (a closed run holds the id) is followed by recover(), which starts its successor.
   for (let attempt = 0; ; attempt++) {
     const start = new WithStartWorkflowOperation(WORKFLOW_TYPES.group, {
       ...startOf(ctx, { name: group }),

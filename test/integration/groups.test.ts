@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { RigsnapClient, RigsnapError, type GroupList, type GroupView } from '../../client/index.js';
@@ -65,13 +66,13 @@ async function listed(): Promise<string[]> {
 
 /** Whether any run of this workflow id exists at all (nothing started for refused input). */
 async function everStarted(workflowId: string): Promise<boolean> {
-  return temporal.client.workflow
-    .getHandle(workflowId)
-    .describe()
-    .then(
-      () => true,
-      () => false,
-    );
+  try {
+    await temporal.client.workflow.getHandle(workflowId).describe();
+    return true;
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return false;
+    throw err;
+  }
 }
 
 beforeAll(async () => {
