@@ -11,6 +11,7 @@ import { registerCheckpoint } from './commands/checkpoint.js';
 import { registerDelete } from './commands/delete.js';
 import { registerEnroll } from './commands/enroll.js';
 import { registerFleet } from './commands/fleet.js';
+import { registerGroup } from './commands/group.js';
 import { registerInventory } from './commands/inventory.js';
 import { registerHolds } from './commands/holds.js';
 import { registerList } from './commands/list.js';
@@ -45,6 +46,7 @@ const COMMANDS = [
   registerPrune,
   registerSchedule,
   registerFleet,
+  registerGroup,
   registerCheckpoint,
   registerAudit,
   registerInventory,

@@ -35,4 +35,6 @@ export { workflowIds, scheduleIds, requestKey } from '../domain/ids.js';
 export type { PendingStopChange } from './notices.js';
 export type { NoticeView, SnoozeRequest, SkipRequest } from '../domain/notice.js';
 export type { EnrolledWorkspaces, EnrollOptions } from './enrollment.js';
+export type { CreateGroupOptions, GroupList, UpdateGroupOptions } from './groups.js';
+export type { GroupView } from '../domain/groups.js';
 export { parseSelector, formatSelector, type EnrollmentView, type Selector } from '../domain/enrollment.js';

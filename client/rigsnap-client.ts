@@ -33,6 +33,8 @@ import { holdSnapshot, holdsOf, setBaseline, unholdSnapshot, workspacesWithEntit
 import type { BaselineAnswer, Hold, HoldsView, UnholdAnswer } from '../domain/holds.js';
 import type { EnrollmentView, Selector } from '../domain/enrollment.js';
 import { enroll, enrolledWorkspaces, enrollmentOf, unenroll, type EnrolledWorkspaces, type EnrollOptions } from './enrollment.js';
+import type { GroupView } from '../domain/groups.js';
+import { createGroup, deleteGroup, listGroups, showGroup, updateGroup, type CreateGroupOptions, type GroupList, type UpdateGroupOptions } from './groups.js';
 import { fleetSummaryOf, startOperation, type OperationInput, type OperationResult, type PublicOperation } from './operations.js';
 import { createReportSchedule, deleteReportSchedule } from './report-schedule-api.js';
 import type { ReportScheduleInfo, ReportScheduleOptions } from './report-schedule.js';
@@ -246,6 +248,29 @@ export class RigsnapClient {
   /** The enrolled workspaces matching `selector` (every term; empty: all), found by visibility and confirmed by each entity. */
   enrolledWorkspaces(selector?: Selector): Promise<EnrolledWorkspaces> {
     return enrolledWorkspaces(this.context, selector);
+  }
+
+  // ---- groups of workspaces (client/groups.ts) ------------------------------------------------------
+
+  /** Creates a group of 2 to 50 workspaces (the same create again answers the same); refused when it exists with other members. */
+  createGroup(name: string, members: string[], options?: CreateGroupOptions): Promise<GroupView> {
+    return createGroup(this.context, name, members, options);
+  }
+  /** Changes a group's members, its start order, or both; NotFound when there is no such group. */
+  updateGroup(name: string, options: UpdateGroupOptions): Promise<GroupView> {
+    return updateGroup(this.context, name, options);
+  }
+  /** A group as its entity says (`exists: false` when there is none). */
+  group(name: string): Promise<GroupView> {
+    return showGroup(this.context, name);
+  }
+  /** Every group, found by visibility and confirmed by each group entity. */
+  groups(): Promise<GroupList> {
+    return listGroups(this.context);
+  }
+  /** Deletes a group (its workspaces and snapshots are untouched); NotFound when there is none. */
+  deleteGroup(name: string, by?: string): Promise<GroupView> {
+    return deleteGroup(this.context, name, by);
   }
 
   // ---- holds and the baseline (client/holds.ts) ----------------------------------------------------

@@ -33,6 +33,7 @@ import type {
   UnholdRequest,
 } from '../domain/holds.js';
 import type { EnrollRequest, EnrollmentView, UnenrollRequest } from '../domain/enrollment.js';
+import type { CreateGroupRequest, DeleteGroupRequest, GroupState, GroupView, UpdateGroupRequest } from '../domain/groups.js';
 
 /** Answered by every rigsnap operation: its steps with their times, its state and detail. */
 export const progressQuery = defineQuery<Progress>('progress');
@@ -105,6 +106,19 @@ export const enrollWorkspaceUpdate = defineUpdate<EnrollmentView, [EnrollRequest
 export const unenrollWorkspaceUpdate = defineUpdate<EnrollmentView, [UnenrollRequest]>('unenrollWorkspace');
 /** Answered by the entity: whether the workspace is enrolled, and its labels. */
 export const workspaceLabelsQuery = defineQuery<EnrollmentView>('workspaceLabels');
+
+// The group entity (workflows/group-entity.ts, rules in domain/groups.ts): one per group of workspaces.
+// Updates, so the caller learns at once whether the change took effect; the validator refuses bad input
+// and a create of an existing group with other members before anything is recorded.
+
+/** To the group entity: create the group (the same create again is a retry and answers the same). */
+export const createGroupUpdate = defineUpdate<GroupView, [CreateGroupRequest]>('createGroup');
+/** To the group entity: change its members, its start order, or both. */
+export const updateGroupUpdate = defineUpdate<GroupView, [UpdateGroupRequest]>('updateGroup');
+/** To the group entity: delete the group; the entity ends after answering (its snapshots stay in Rigbox). */
+export const deleteGroupUpdate = defineUpdate<GroupView, [DeleteGroupRequest]>('deleteGroup');
+/** Answered by the group entity (closed runs too, by replay): its whole versioned state. */
+export const groupStateQuery = defineQuery<GroupState>('groupState');
 
 // The checkpoint session (workflows/checkpoint-workspace.ts).
 

@@ -40,3 +40,16 @@ export function enrolledCandidatesQuery(selectorTerms: readonly string[], taskQu
     ...[ENROLLED_MARKER, ...selectorTerms].map((t) => `${labelsKey.name} = "${t}"`),
   ].join(' AND ');
 }
+
+/**
+ * The visibility query for the candidates of `group list`: group entities on `taskQueue`. Terminated and
+ * failed runs count (such an entity still holds its group; the next change recovers it); completed runs
+ * do not (a group entity completes only when its group is deleted, and a group created again has a run of
+ * its own); continued-as-new runs neither (their successor carries the same). Only candidates: each
+ * entity's `groupState` query decides.
+ */
+export function groupCandidatesQuery(taskQueue: string): string {
+  return [`${operationKey.name} = "group"`, `TaskQueue = "${taskQueue}"`, `ExecutionStatus != "ContinuedAsNew"`, `ExecutionStatus != "Completed"`].join(
+    ' AND ',
+  );
+}

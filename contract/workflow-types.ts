@@ -21,6 +21,7 @@ export const WORKFLOW_TYPES = {
   'prune-orphans': 'pruneOrphans',
   report: 'reportBackups',
   check: 'checkWorkspaces',
+  group: 'groupEntity',
 } as const satisfies Record<Operation, string>;
 
 export type WorkflowTypeName = (typeof WORKFLOW_TYPES)[Operation];
@@ -31,7 +32,7 @@ export type WorkflowTypeName = (typeof WORKFLOW_TYPES)[Operation];
  *   patched(); short operations, which drain within minutes of a deploy (a fleet's children included).
  * - AUTO_UPGRADE: a run moves to the current build at its next workflow task, so changes to it still go
  *   behind patched(); the types that wait for hours or days (a checkpoint session, a fleet, the lock) or
- *   never end (the workspace entity), which would otherwise keep an old build's workers running as long.
+ *   never end (the workspace and group entities), which would otherwise keep an old build's workers running as long.
  */
 export const VERSIONING_BEHAVIOR = {
   snapshotWorkspace: 'PINNED',
@@ -49,4 +50,5 @@ export const VERSIONING_BEHAVIOR = {
   pruneOrphans: 'PINNED',
   reportBackups: 'PINNED',
   checkWorkspaces: 'PINNED',
+  groupEntity: 'AUTO_UPGRADE',
 } as const satisfies Record<WorkflowTypeName, 'PINNED' | 'AUTO_UPGRADE'>;

@@ -6,7 +6,7 @@ export const DEFAULT_RIGBOX_API_URL = 'https://api.rigbox.dev/api';
 
 /**
  * The values of the RigboxOperation search attribute: one per public workflow type plus the internal
- * ones, the old lock and the workspace entity (INTERNAL_OPERATIONS: what the UI's saved view hides).
+ * ones, the old lock and the workspace and group entities (INTERNAL_OPERATIONS: what the UI's saved view hides).
  */
 export const OPERATIONS = [
   'snapshot',
@@ -24,8 +24,9 @@ export const OPERATIONS = [
   'prune-orphans',
   'report',
   'check',
+  'group',
 ] as const;
-export const INTERNAL_OPERATIONS = ['lock', 'workspace'] as const;
+export const INTERNAL_OPERATIONS = ['lock', 'workspace', 'group'] as const;
 export type Operation = (typeof OPERATIONS)[number];
 
 /** Default name prefix of scheduled backups: the docs' cron script names them daily-backup-YYYY-MM-DD. */

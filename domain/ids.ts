@@ -58,6 +58,8 @@ export const workflowIds = {
   lock: (workspaceId: string) => `rigsnap-lock-${workspaceId}`,
   /** The workspace entity (workflows/workspace-entity.ts): one per workspace, never idle-exits. */
   workspace: (workspaceId: string) => `rigsnap-workspace-${workspaceId}`,
+  /** The group entity (workflows/group-entity.ts): one per group name (domain/groups.ts checks the name). */
+  group: (name: string) => `rigsnap-group-${name}`,
 };
 
 /** Schedule ids: one per workspace, one per named fleet. */

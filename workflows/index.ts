@@ -15,6 +15,7 @@ import { pruneSnapshots } from './prune-snapshots.js';
 import { restoreWorkspace } from './restore-workspace.js';
 import { snapshotWorkspace } from './snapshot-workspace.js';
 import { workspaceEntity } from './workspace-entity.js';
+import { groupEntity } from './group-entity.js';
 import { inventoryWorkspaces } from './inventory-workspaces.js';
 import { pruneOrphans } from './prune-orphans.js';
 import { reportBackups } from './report-backups.js';
@@ -32,6 +33,7 @@ const registered = {
   checkpointWorkspace,
   workspaceLock,
   workspaceEntity,
+  groupEntity,
   auditBackups,
   inventoryWorkspaces,
   pruneOrphans,
@@ -58,6 +60,7 @@ export {
   checkpointWorkspace,
   workspaceLock,
   workspaceEntity,
+  groupEntity,
   auditBackups,
   inventoryWorkspaces,
   pruneOrphans,

@@ -83,8 +83,9 @@ const WIRE = {
     'pruneOrphans',
     'reportBackups',
     'checkWorkspaces',
+    'groupEntity',
   ],
-  queries: ['progress', 'lockState', 'lockParticipation', 'workspaceState', 'workspaceHolds', 'notice', 'workspaceLabels'],
+  queries: ['progress', 'lockState', 'lockParticipation', 'workspaceState', 'workspaceHolds', 'notice', 'workspaceLabels', 'groupState'],
   signals: ['acquire', 'release', 'lockGranted', 'operationAbandoned', 'deletesSettled', 'heldSnapshotsSeen'],
   updates: [
     'rollback',
@@ -99,6 +100,9 @@ const WIRE = {
     'skip',
     'enrollWorkspace',
     'unenrollWorkspace',
+    'createGroup',
+    'updateGroup',
+    'deleteGroup',
   ],
   searchAttributes: ['RigboxWorkspaceId', 'RigboxOperation', 'TemporalScheduledStartTime', 'RigboxLabels'],
 };
@@ -113,6 +117,7 @@ const contractNames: Record<keyof typeof WIRE, string[]> = {
     contract.workspaceHoldsQuery,
     contract.noticeQuery,
     contract.workspaceLabelsQuery,
+    contract.groupStateQuery,
   ].map((d) => d.name),
   signals: [
     contract.lockAcquireSignal,
@@ -135,6 +140,9 @@ const contractNames: Record<keyof typeof WIRE, string[]> = {
     contract.skipUpdate,
     contract.enrollWorkspaceUpdate,
     contract.unenrollWorkspaceUpdate,
+    contract.createGroupUpdate,
+    contract.updateGroupUpdate,
+    contract.deleteGroupUpdate,
   ].map((d) => d.name),
   searchAttributes: [contract.workspaceIdKey, contract.operationKey, contract.scheduledStartTimeKey, contract.labelsKey].map((k) => k.name),
 };
