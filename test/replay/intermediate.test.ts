@@ -10,7 +10,9 @@ import { describe, expect, inject, it } from 'vitest';
  * `npm run record-intermediate` into test/replay/intermediate-2026-11-30, beside the replayed folders on
  * purpose) replay as follows against this code: an operation's history does, a lock's does not. The
  * workspace lock is being replaced by an entity workflow (issue 19), so the lock is not patched here;
- * when it is, the second case is what must change.
+ * when it is, the second case is what must change. No release ran this build: main landed at 358ce4a
+ * (before core-2026-11 existed) and next at 7776805 (after 0f5e47b), and both releases' lock histories
+ * are in test/replay/histories and replay (docs/operations.md, "Upgrading from a build between …").
  */
 
 const DIR = path.resolve('test/replay/intermediate-2026-11-30');
