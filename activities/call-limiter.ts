@@ -20,7 +20,7 @@
  * Several workers share one quota: each takes its share, `setShare` (worker/quota.ts counts the workers).
  * A share of 0 holds every call until a share is given (a joining worker the others do not count yet).
  */
-import { CallQueue, type CallClass, type QueuedCall } from './call-queue.js';
+import { CallQueue, laneOf, priorityOfLane, type CallClass, type QueuedCall } from './call-queue.js';
 
 export type { CallClass } from './call-queue.js';
 
@@ -48,8 +48,20 @@ function spacingMs(callsPerSecond: number, shared: boolean): number {
   return (1000 + JITTER_ALLOWANCE_MS[shared ? 'shared' : 'alone']) / perSecond;
 }
 
+/**
+ * A call that went: its fairness key ('' when none) and whether it was chosen among the calls of two or
+ * more keys. Only contended turns show the weights at work: a key alone takes every turn it asks for.
+ */
+export interface Dispatch {
+  fairnessKey: string;
+  /** The call's Temporal priority key (3 when it had none). */
+  priorityKey: number;
+  contended: boolean;
+}
+
 export class CallLimiter {
   private readonly queue = new CallQueue<Waiter>();
+  private readonly dispatchListeners = new Set<(d: Dispatch) => void>();
   private lastAt = -Infinity;
   private timer: NodeJS.Timeout | undefined;
   /** Shares by who set them (one per worker of this process); the smallest one holds. */
@@ -100,12 +112,23 @@ export class CallLimiter {
     return this.queue.size;
   }
 
+  /** Tells `listener` of every call that goes (metrics: how the fairness keys shared the quota); returns its removal. */
+  onDispatch(listener: (d: Dispatch) => void): () => void {
+    this.dispatchListeners.add(listener);
+    return () => this.dispatchListeners.delete(listener);
+  }
+
+  private dispatched(d: Dispatch): void {
+    for (const listener of this.dispatchListeners) listener(d);
+  }
+
   /** Resolves when this call may go; rejects if `signal` aborts first (a cancelled read). */
   acquire(opts: AcquireOptions = {}): Promise<void> {
     const { signal } = opts;
     if (signal?.aborted) return Promise.reject(signal.reason as Error);
     if (this.queue.size === 0 && this.timer === undefined && this.intervalMs !== Infinity && performance.now() - this.lastAt >= this.intervalMs) {
       this.lastAt = performance.now();
+      this.dispatched({ fairnessKey: opts.fairnessKey ?? '', priorityKey: priorityOfLane(laneOf({ ...opts, kind: 'read' })), contended: false });
       return Promise.resolve();
     }
     return new Promise<void>((resolve, reject) => {
@@ -128,10 +151,13 @@ export class CallLimiter {
     const wait = Math.max(0, Math.ceil(this.lastAt + this.intervalMs - performance.now()));
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      const next = this.queue.pop()?.item;
-      if (next) {
+      const contended = this.queue.keysWaiting >= 2;
+      const popped = this.queue.pop();
+      if (popped) {
+        const next = popped.item;
         this.lastAt = performance.now();
         if (next.onAbort) next.signal?.removeEventListener('abort', next.onAbort);
+        this.dispatched({ fairnessKey: popped.fairnessKey, priorityKey: priorityOfLane(popped.lane), contended });
         next.resolve();
       }
       this.schedule();

@@ -38,6 +38,11 @@ export function laneOf(c: CallClass): number {
   return 2 * (key - 1) + (c.kind === 'read' ? 1 : 0);
 }
 
+/** The priority key (1–5) of a lane. */
+export function priorityOfLane(lane: number): number {
+  return Math.floor(lane / 2) + 1;
+}
+
 function weightOf(c: CallClass): number {
   const w = c.fairnessWeight;
   return typeof w === 'number' && Number.isFinite(w) && w > 0 ? Math.min(1000, Math.max(0.001, w)) : 1;
@@ -68,9 +73,23 @@ export class CallQueue<T> {
   private readonly lanes: Lane<T>[] = Array.from({ length: LANES }, () => ({ flows: new Map(), pass: 0 }));
   private seq = 0;
   private count = 0;
+  /** Waiting calls per fairness key, all lanes together: whether two keys contend for the next turn. */
+  private readonly perKey = new Map<string, number>();
 
   get size(): number {
     return this.count;
+  }
+
+  /** How many fairness keys have a call waiting. */
+  get keysWaiting(): number {
+    return this.perKey.size;
+  }
+
+  private counted(key: string, delta: 1 | -1): void {
+    const n = (this.perKey.get(key) ?? 0) + delta;
+    if (n > 0) this.perKey.set(key, n);
+    else this.perKey.delete(key);
+    this.count += delta;
   }
 
   push(item: T, cls: CallClass, now: number): QueuedCall<T> {
@@ -82,7 +101,7 @@ export class CallQueue<T> {
     if (!flow) l.flows.set(key, (flow = { calls: [], pass: l.pass, weight: 1 }));
     flow.weight = weightOf(cls);
     flow.calls.push(call);
-    this.count++;
+    this.counted(key, 1);
     return call;
   }
 
@@ -94,14 +113,14 @@ export class CallQueue<T> {
       if (i < 0) continue;
       flow.calls.splice(i, 1);
       if (flow.calls.length === 0) l.flows.delete(key);
-      this.count--;
+      this.counted(key, -1);
       return true;
     }
     return false;
   }
 
-  /** The call that goes next, taken out of the queue. */
-  pop(): QueuedCall<T> | undefined {
+  /** The call that goes next, taken out of the queue, with its fairness key. */
+  pop(): (QueuedCall<T> & { fairnessKey: string }) | undefined {
     const lane = this.nextLane();
     if (!lane) return undefined;
     let chosen: [string, Flow<T>] | undefined;
@@ -114,8 +133,8 @@ export class CallQueue<T> {
     lane.pass = flow.pass;
     flow.pass += 1 / flow.weight;
     if (flow.calls.length === 0) lane.flows.delete(key);
-    this.count--;
-    return call;
+    this.counted(key, -1);
+    return { ...call, fairnessKey: key };
   }
 
   /** The lane whose oldest waiting call has the earliest deadline (ties: the higher class). */

@@ -60,13 +60,23 @@ export function activityEnv(deps: ActivityDeps): ActivityEnv {
   };
 }
 
+/** Local activities' priorities, from their workflow's header (worker/priority-header.ts). */
+const inherited = new WeakMap<Context, NonNullable<Context['info']['priority']>>();
+
+/** Gives a local activity its workflow's priority (Temporal gives local activities none). */
+export function inheritPriority(ctx: Context, priority: NonNullable<Context['info']['priority']>): void {
+  inherited.set(ctx, priority);
+}
+
 /**
  * The activity's Temporal priority and fairness (set by the workflow that scheduled it), for its calls'
- * place in the quota's queue (activities/call-queue.ts). Absent on servers without priorities, and on
- * local activities: they then queue at Temporal's default priority, 3.
+ * place in the quota's queue (activities/call-queue.ts). A local activity has its workflow's, from a
+ * header; absent on servers without priorities: calls then queue at Temporal's default priority, 3.
  */
 function callPriority(ctx: Context): CallOptions['priority'] {
-  const p = ctx.info.priority;
+  // A local activity's own priority is empty (zero values): its workflow's, from the header, stands in.
+  const own = ctx.info.priority;
+  const p = (own?.priorityKey ?? 0) >= 1 || own?.fairnessKey ? own : (inherited.get(ctx) ?? own);
   if (!p) return undefined;
   return {
     ...(p.priorityKey !== undefined ? { priorityKey: p.priorityKey } : {}),

@@ -4,6 +4,7 @@
  * Rigbox calls while both run). The fleets are terminated once measured: their end is not the point.
  */
 import { WORKFLOW_TYPES } from '../contract/index.js';
+import { freePort } from '../dev/worker-process.js';
 import { PRIORITY, priorityFor, workflowIds } from '../domain/index.js';
 import type { BenchStack } from './stack.js';
 
@@ -15,12 +16,12 @@ function addWorkspaces(stack: BenchStack, prefix: string, n: number): string[] {
   return ids;
 }
 
-async function startFleet(stack: BenchStack, taskQueue: string, ids: string[], team?: string, weight?: number) {
+async function startFleet(stack: BenchStack, taskQueue: string, ids: string[], team?: string, weight?: number, concurrency = 50) {
   const workflowId = workflowIds.fleetBackup(`${team ?? 'load'}-${Date.now().toString(36)}`);
   return stack.client.workflow.start(WORKFLOW_TYPES['fleet-backup'], {
     taskQueue,
     workflowId,
-    args: [{ workspaceIds: ids, concurrency: 50 }],
+    args: [{ workspaceIds: ids, concurrency }],
     priority: priorityFor('fleet', { ...(team ? { team } : {}), ...(weight ? { weight } : {}) }, workflowId),
   });
 }
@@ -37,12 +38,32 @@ async function onDemandSnapshot(stack: BenchStack, taskQueue: string, workspaceI
   return performance.now() - t0;
 }
 
-/** A worker alone on a task queue of its own with this quota (the stack's other workers stopped). */
-async function quotaWorker(stack: BenchStack, suffix: string, quota: number) {
+/** A worker alone on a task queue of its own with this quota (the stack's other workers stopped), its metrics on `metricsPort`. */
+async function quotaWorker(stack: BenchStack, suffix: string, quota: number, metricsPort = 0) {
   await Promise.all(stack.workers.map((w) => w.stop('SIGTERM')));
   const taskQueue = `${stack.taskQueue}-${suffix}`;
-  const worker = await stack.startWorker({ RIGSNAP_RIGBOX_CALLS_PER_SECOND: String(quota), RIGSNAP_TASK_QUEUE: taskQueue });
+  const worker = await stack.startWorker({
+    RIGSNAP_RIGBOX_CALLS_PER_SECOND: String(quota),
+    RIGSNAP_TASK_QUEUE: taskQueue,
+    RIGSNAP_METRICS_PORT: String(metricsPort),
+    RIGSNAP_METRICS_HOST: '127.0.0.1',
+  });
   return { taskQueue, worker };
+}
+
+/** The worker's `rigsnap_rigbox_calls_dispatched_total` by fairness key, contended turns only (0 before its endpoint answers). */
+async function contendedDispatches(metricsPort: number): Promise<Record<string, number>> {
+  const text = await fetch(`http://127.0.0.1:${metricsPort}/metrics`).then(
+    (r) => r.text(),
+    () => '',
+  );
+  const counts: Record<string, number> = {};
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('rigsnap_rigbox_calls_dispatched_total{') || !line.includes('contended="true"')) continue;
+    const key = /fairness_key="([^"]*)"/.exec(line)?.[1] ?? '';
+    counts[key] = (counts[key] ?? 0) + Number(line.trim().split(/\s+/)[1]);
+  }
+  return counts;
 }
 
 /** 12. An on-demand snapshot 10 s into a fleet of `fleetSize` at `quota` calls/s, against the same snapshot alone. */
@@ -71,24 +92,49 @@ export async function benchInteractive(
   }
 }
 
-/** 13. Two teams' fleets at weights 1 and 3 under one quota: each one's share of the Rigbox calls over `windowMs` while both run. */
+/**
+ * 13. Two teams' fleets at weights 1 and 3 under one quota: each one's share of the Rigbox calls over
+ * `windowMs` while both run (from the emulator), and its share of the limiter's contended turns (from
+ * the worker's dispatch counter): the turns the weights decide, when both teams had calls waiting.
+ * The first share can only reach the weights' when each team asks for at least its part of the quota.
+ */
 export async function benchFairness(
   stack: BenchStack,
-  o: { fleetSize: number; quota: number; windowMs: number; delays: { stopMs: number; snapshotMs: number; startMs: number } },
+  o: { fleetSize: number; quota: number; windowMs: number; concurrency?: number; delays: { stopMs: number; snapshotMs: number; startMs: number } },
 ) {
   Object.assign(stack.emu.delays, { ...o.delays, restoreMs: o.delays.snapshotMs });
-  const { taskQueue, worker } = await quotaWorker(stack, 'fairness', o.quota);
+  const metricsPort = await freePort();
+  const concurrency = o.concurrency ?? 50;
+  const { taskQueue, worker } = await quotaWorker(stack, `fairness-${concurrency}`, o.quota, metricsPort);
   try {
-    const light = await startFleet(stack, taskQueue, addWorkspaces(stack, 'ws_team_a_', o.fleetSize), 'team-a', 1);
-    const heavy = await startFleet(stack, taskQueue, addWorkspaces(stack, 'ws_team_b_', o.fleetSize), 'team-b', 3);
+    const light = await startFleet(stack, taskQueue, addWorkspaces(stack, `ws_team_a${concurrency}_`, o.fleetSize), 'team-a', 1, concurrency);
+    const heavy = await startFleet(stack, taskQueue, addWorkspaces(stack, `ws_team_b${concurrency}_`, o.fleetSize), 'team-b', 3, concurrency);
     const since = stack.emu.arrivals.length;
+    const before = await contendedDispatches(metricsPort);
     await sleep(o.windowMs);
+    const after = await contendedDispatches(metricsPort);
     const calls = stack.emu.arrivals.slice(since);
     await Promise.all([light.terminate('bench: measured'), heavy.terminate('bench: measured')].map((p) => p.catch(() => undefined)));
-    const a = calls.filter((c) => c.workspaceId?.startsWith('ws_team_a_')).length;
-    const b = calls.filter((c) => c.workspaceId?.startsWith('ws_team_b_')).length;
-    const share = (n: number) => Math.round((n / Math.max(1, a + b)) * 1000) / 10;
-    return { fleetSize: o.fleetSize, quota: o.quota, windowSeconds: o.windowMs / 1000, callsA: a, callsB: b, sharePercentA: share(a), sharePercentB: share(b) };
+    const a = calls.filter((c) => c.workspaceId?.startsWith(`ws_team_a${concurrency}_`)).length;
+    const b = calls.filter((c) => c.workspaceId?.startsWith(`ws_team_b${concurrency}_`)).length;
+    const turnsA = (after['team-a'] ?? 0) - (before['team-a'] ?? 0);
+    const turnsB = (after['team-b'] ?? 0) - (before['team-b'] ?? 0);
+    const share = (n: number, total: number) => Math.round((n / Math.max(1, total)) * 1000) / 10;
+    return {
+      fleetSize: o.fleetSize,
+      concurrency,
+      quota: o.quota,
+      windowSeconds: o.windowMs / 1000,
+      callsA: a,
+      callsB: b,
+      sharePercentA: share(a, a + b),
+      sharePercentB: share(b, a + b),
+      contendedTurnsA: turnsA,
+      contendedTurnsB: turnsB,
+      contendedSharePercentA: share(turnsA, turnsA + turnsB),
+      contendedSharePercentB: share(turnsB, turnsA + turnsB),
+      contendedPercentOfCalls: share(turnsA + turnsB, a + b),
+    };
   } finally {
     await worker.stop('SIGTERM');
   }

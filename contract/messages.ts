@@ -151,3 +151,10 @@ export const STOP_NOTICE_EVENT = 'stop.notice';
 
 /** Kept for callers of earlier versions (client/index.ts exported it): the progress query's name. */
 export const PROGRESS_QUERY = progressQuery.name;
+
+/**
+ * The header in which a workflow hands its Temporal priority (priority key, fairness key and weight) to
+ * its local activities, which Temporal gives none (workflows/priority-interceptors.ts sends it,
+ * worker/priority-header.ts reads it): their Rigbox calls then queue at the workflow's place.
+ */
+export const PRIORITY_HEADER = 'rigsnap-priority';

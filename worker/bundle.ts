@@ -25,10 +25,13 @@ export function webpackConfigHook(config: Configuration): Configuration {
   return { ...config, devtool: 'inline-nosources-cheap-module-source-map' };
 }
 
-/** The workflow interceptor modules every bundle carries (rigsnap's metrics see every workflow end). */
+/**
+ * The workflow interceptor modules every bundle carries: rigsnap's metrics see every workflow end, and
+ * local activities get their workflow's priority.
+ */
 export function workflowInterceptorModules(): string[] {
   const ext = fileURLToPath(import.meta.url).endsWith('.ts') ? 'ts' : 'js';
-  return [fileURLToPath(new URL(`../workflows/metrics-interceptors.${ext}`, import.meta.url))];
+  return ['metrics-interceptors', 'priority-interceptors'].map((m) => fileURLToPath(new URL(`../workflows/${m}.${ext}`, import.meta.url)));
 }
 
 /** The options of bundleWorkflowCode for the workflows at `workflowsPath`. */

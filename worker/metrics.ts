@@ -24,6 +24,7 @@ export const RIGSNAP_METRICS = {
   downtime: 'rigsnap_workspace_downtime_seconds',
   pruned: 'rigsnap_snapshots_pruned_total',
   rigboxRequests: 'rigsnap_rigbox_requests_total',
+  rigboxCallsDispatched: 'rigsnap_rigbox_calls_dispatched_total',
   lockWait: 'rigsnap_lock_wait_seconds',
   snapshots: 'rigsnap_snapshots',
   snapshotBytes: 'rigsnap_snapshot_size_bytes',
@@ -94,6 +95,7 @@ export class RigsnapMetrics {
   private readonly lockWaitSeconds: MetricHistogram;
   private readonly prunedTotal: MetricCounter;
   private readonly rigboxRequests: MetricCounter;
+  private readonly rigboxCallsDispatched: MetricCounter;
   private readonly lastSuccess: MetricGauge;
   private readonly lastFailure: MetricGauge;
   private readonly snapshots: MetricGauge;
@@ -130,6 +132,11 @@ export class RigsnapMetrics {
       m.rigboxRequests,
       undefined,
       'Requests to the Rigbox API by route template and HTTP status (timeout, error: no answer)',
+    );
+    this.rigboxCallsDispatched = meter.createCounter(
+      m.rigboxCallsDispatched,
+      undefined,
+      'Rigbox calls the quota let go, by fairness key (default: none) and whether another key was waiting too (contended: the turns the weights decide)',
     );
     this.skippedTotal = meter.createCounter(
       m.skipped,
@@ -194,6 +201,11 @@ export class RigsnapMetrics {
   /** One request to Rigbox: `endpoint` is the route template ("GET /workspaces/:id"), `status` the HTTP status. */
   rigboxRequest(endpoint: string, status: string): void {
     this.rigboxRequests.add(1, { endpoint, status });
+  }
+
+  /** A call the quota let go (activities/call-limiter.ts `onDispatch`). */
+  rigboxCallDispatched(fairnessKey: string, contended: boolean): void {
+    this.rigboxCallsDispatched.add(1, { fairness_key: fairnessKey || 'default', contended: String(contended) });
   }
 
   /** A good backup of the workspace exists since `atSeconds` (0: protected, but no backup found). */

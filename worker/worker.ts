@@ -8,6 +8,7 @@ import { UrlRecognition } from '../activities/rigbox-client.js';
 import { startBackupMetrics, type BackupMetricsOptions, type BackupMetricsRefresher } from './backup-metrics.js';
 import { PRELOADED_MODULES, webpackConfigHook, workflowInterceptorModules } from './bundle.js';
 import type { WorkerConfig } from './config.js';
+import { priorityHeaderInterceptor } from './priority-header.js';
 import { shareQuota } from './quota.js';
 import { RigsnapMetrics } from './metrics.js';
 import { watchRigboxUrl } from './rigbox-url.js';
@@ -41,17 +42,29 @@ export function startBackupMetricsFor(config: WorkerConfig, client: Client, metr
 /** The Rigbox client from the configuration: the only place the token goes. Its requests are counted in `metrics`. */
 export function rigboxClientFromConfig(config: WorkerConfig, metrics?: RigsnapMetrics) {
   const gauges = metrics ? new SnapshotGaugeRefresher(metrics) : undefined;
+  const limiter = rigboxCallLimiter(config);
+  if (metrics) countDispatches(limiter, metrics);
   const client = createRigboxClient({
     baseUrl: config.RIGBOX_API_URL,
     token: config.RIGBOX_TOKEN,
     requestTimeoutMs: config.RIGSNAP_REQUEST_TIMEOUT_MS,
-    limiter: rigboxCallLimiter(config),
+    limiter,
     recognition: rigboxUrlRecognition(config),
     ...(metrics ? { onRequest: (endpoint: string, status: string) => metrics.rigboxRequest(endpoint, status) } : {}),
     ...(gauges ? { onSnapshotsChanged: gauges.changed } : {}),
   });
   gauges?.attach(client);
   return client;
+}
+
+/** Each metrics object counts a shared limiter's dispatches once, however many clients it makes. */
+const counting = new WeakMap<CallLimiter, WeakSet<RigsnapMetrics>>();
+function countDispatches(limiter: CallLimiter, metrics: RigsnapMetrics): void {
+  let seen = counting.get(limiter);
+  if (!seen) counting.set(limiter, (seen = new WeakSet()));
+  if (seen.has(metrics)) return;
+  seen.add(metrics);
+  limiter.onDispatch((d) => metrics.rigboxCallDispatched(d.fairnessKey, d.contended));
 }
 
 /** One limiter per process and quota: every Rigbox client of this worker process draws from it. */
@@ -117,12 +130,11 @@ export async function createRigsnapWorker(o: RigsnapWorkerOptions): Promise<Work
     taskQueue: config.RIGSNAP_TASK_QUEUE,
     ...source,
     // A prebuilt bundle carries its interceptors and options; workflows bundled at start-up get the same.
-    ...(source.workflowsPath
-      ? {
-          interceptors: { workflowModules: workflowInterceptorModules() },
-          bundlerOptions: { preloadModules: PRELOADED_MODULES, webpackConfigHook },
-        }
-      : {}),
+    interceptors: {
+      activity: [priorityHeaderInterceptor],
+      ...(source.workflowsPath ? { workflowModules: workflowInterceptorModules() } : {}),
+    },
+    ...(source.workflowsPath ? { bundlerOptions: { preloadModules: PRELOADED_MODULES, webpackConfigHook } } : {}),
     sinks: metrics.sinks(),
     activities: o.activities ?? createActivities(activityDepsFromConfig(config, o.client, metrics)),
     maxConcurrentActivityTaskExecutions: config.RIGSNAP_MAX_CONCURRENT_ACTIVITIES,

@@ -1,10 +1,14 @@
 import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RigsnapClient } from '../../client/index.js';
+import type { Dispatch } from '../../activities/call-limiter.js';
+import { WORKFLOW_TYPES } from '../../contract/index.js';
 import { PRIORITY } from '../../domain/index.js';
 import { startEmulator, type CallRecord, type Emulator } from '../../emulator/index.js';
 import { TEST_TOKEN, connectTestTemporal, createTestWorker, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.js';
 import { eventually } from '../helpers/workflows.js';
+import type { WorkerConfig } from '../../worker/config.js';
+import { rigboxCallLimiter } from '../../worker/worker.js';
 
 /**
  * Task-queue priority and fairness in Temporal's own dispatch, on the dev server the project runs (with
@@ -145,6 +149,37 @@ describe('priority', () => {
       await rig.close();
     }
   }, 300_000);
+
+  it('local activities (a preflight’s status read) queue in the limiter at their workflow’s priority and fairness key, not at the default', async () => {
+    const taskQueue = uniqueTaskQueue('la-priority');
+    // A quota no other test uses: a limiter of this test's own.
+    const rate = 997;
+    const seen: Dispatch[] = [];
+    const off = rigboxCallLimiter({ RIGSNAP_RIGBOX_CALLS_PER_SECOND: rate } as WorkerConfig).onDispatch((d) => seen.push(d));
+    const since = emu.calls.length;
+    const worker = await createTestWorker({ temporal, taskQueue, rigboxUrl: emu.url, env: { RIGSNAP_RIGBOX_CALLS_PER_SECOND: String(rate) } });
+    const running = worker.run();
+    try {
+      emu.state.upsertWorkspace({ id: 'ws_prio_la', status: 'running', files: { a: 'x' } });
+      const workflowId = `snapshot-ws_prio_la-${Date.now().toString(36)}`;
+      await temporal.client.workflow.execute(WORKFLOW_TYPES.snapshot, {
+        taskQueue,
+        workflowId,
+        args: [{ workspaceId: 'ws_prio_la', name: 'la' }],
+        priority: { priorityKey: 2, fairnessKey: 'team-la', fairnessWeight: 2 },
+      });
+      // Every call the run made (its origin), the preflight's read (a local activity) first; none at another place.
+      const calls = emu.calls.slice(since).filter((c) => c.origin === workflowId);
+      expect(calls[0]).toMatchObject({ method: 'GET', route: '/api/workspaces/:id' });
+      expect(seen.filter((d) => d.fairnessKey === 'team-la' && d.priorityKey === 2).length).toBe(calls.length);
+      // The worker's own reads (its snapshot gauges at start-up) have no workflow: the default place.
+      expect(seen.filter((d) => d.fairnessKey !== 'team-la').length).toBe(emu.calls.slice(since).filter((c) => !c.origin).length);
+    } finally {
+      off();
+      worker.shutdown();
+      await running;
+    }
+  });
 
   it('fairness: two teams’ fleets at the same level share dispatch by weight (1 : 3) while both wait', async () => {
     const taskQueue = uniqueTaskQueue('fairness');

@@ -95,6 +95,43 @@ describe('CallLimiter: who goes next', () => {
   });
 });
 
+describe('CallLimiter: what it tells of each call that goes (the fairness metric)', () => {
+  it('a key alone is never contended; two keys waiting at weights 1 and 3 take the contended turns 1 : 3, and the last calls of one key go uncontended', async () => {
+    const limiter = new CallLimiter(10);
+    const seen: Array<{ fairnessKey: string; priorityKey: number; contended: boolean }> = [];
+    limiter.onDispatch((d) => seen.push(d));
+    await limiter.acquire({ fairnessKey: 'solo' }); // the free first turn
+    const calls = [
+      ...Array.from({ length: 8 }, () => limiter.acquire({ kind: 'change', priorityKey: 4, fairnessKey: 'a', fairnessWeight: 1 })),
+      ...Array.from({ length: 24 }, () => limiter.acquire({ kind: 'change', priorityKey: 4, fairnessKey: 'b', fairnessWeight: 3 })),
+    ];
+    await vi.runAllTimersAsync();
+    await Promise.all(calls);
+    expect(seen[0]).toEqual({ fairnessKey: 'solo', priorityKey: 3, contended: false });
+    expect(new Set(seen.slice(1).map((d) => d.priorityKey))).toEqual(new Set([4]));
+    const contended = seen.filter((d) => d.contended);
+    const share = (key: string) => contended.filter((d) => d.fairnessKey === key).length / contended.length;
+    expect(contended.length).toBeGreaterThanOrEqual(28);
+    expect(share('a')).toBeCloseTo(0.25, 1);
+    expect(share('b')).toBeCloseTo(0.75, 1);
+    // Once one key has nothing waiting, the other's turns are its own: not contended.
+    expect(seen.at(-1)!.contended).toBe(false);
+    expect(seen.length).toBe(33);
+  });
+
+  it('a removed listener hears nothing more', async () => {
+    const limiter = new CallLimiter(10);
+    let heard = 0;
+    const off = limiter.onDispatch(() => heard++);
+    await limiter.acquire();
+    off();
+    const second = limiter.acquire();
+    await vi.runAllTimersAsync();
+    await second;
+    expect(heard).toBe(1);
+  });
+});
+
 describe('CallLimiter on the real clock', () => {
   beforeEach(() => {
     vi.useRealTimers();
