@@ -1,5 +1,5 @@
 import { WORKFLOW_TYPES } from '../contract/index.js';
-import { ApplicationFailure, CancellationScope, patched, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, workflowInfo } from '@temporalio/workflow';
 import { MEMO_KEYS } from '../domain/constants.js';
 import { heldMessage, type HoldOverride } from '../domain/holds.js';
 import type { DeleteSnapshotInput } from '../domain/inputs.js';
@@ -7,7 +7,7 @@ import type { DeleteSnapshotResult } from '../domain/results.js';
 import type { RigboxSnapshot } from '../domain/rigbox.js';
 import * as schemas from '../domain/schemas.js';
 import { activities, runOperation, checkedInput, withWorkspaceLock } from './common.js';
-import { PATCHES } from './patches.js';
+import { PATCHES, hasPatch } from './patches.js';
 
 /** Who asked for this operation (the client's identity in the memo), for the entity's records. */
 export function requestedBy(): string {
@@ -64,7 +64,7 @@ export async function deleteSnapshot(rawInput: DeleteSnapshotInput): Promise<Del
         await activities('quickCall', `delete ${snapshotId} of ${workspaceId}`).deleteSnapshot({ workspaceId, snapshotId });
         tracker.end();
       };
-      if (!patched(PATCHES.holds2026_12)) {
+      if (!hasPatch(PATCHES.holds2026_12)) {
         await deleteOne();
         return { workspaceId, snapshotId, snapshot };
       }

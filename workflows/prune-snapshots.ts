@@ -2,7 +2,7 @@
  * Applying a retention policy: selection in domain/retention.ts (the same function as the CLI's dry run),
  * deletion in bounded rounds.
  */
-import { ActivityFailure, ApplicationFailure, isCancellation, patched } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, isCancellation } from '@temporalio/workflow';
 import { WORKFLOW_TYPES } from '../contract/index.js';
 import type { PruneSnapshotsInput, RetentionPolicy } from '../domain/inputs.js';
 import { MAX_LISTED_SNAPSHOTS } from '../domain/labels.js';
@@ -17,7 +17,7 @@ import { finishedWhileCancelled } from './landed.js';
 import { keepReason } from '../domain/holds.js';
 import { deleteAuthorised } from './delete-snapshot.js';
 import { recordPruned } from './metrics.js';
-import { PATCHES } from './patches.js';
+import { PATCHES, hasPatch } from './patches.js';
 
 /** Deletions per round: a prune of 10,000 is 20 rounds (about 150 history events). */
 const DELETIONS_PER_ROUND = 500;
@@ -31,10 +31,10 @@ type PruneParams = { workspaceId: string; namePrefix: string; retention: Retenti
  * is refused for good, the workflow fails naming them, after deleting the others.
  */
 export async function pruneUnderLock(params: PruneParams, tracker: ProgressTracker): Promise<Omit<PruneSnapshotsResult, 'steps'>> {
-  if (!patched(PATCHES.core2026_11)) return pruneUnderLockLegacy(params, tracker);
+  if (!hasPatch(PATCHES.core2026_11)) return pruneUnderLockLegacy(params, tracker);
   const { workspaceId, namePrefix, retention, dryRun } = params;
   tracker.begin(dryRun ? 'list' : 'prune');
-  const holdsOn = patched(PATCHES.holds2026_12);
+  const holdsOn = hasPatch(PATCHES.holds2026_12);
   const held = holdsOn ? await heldKeepReasons(workspaceId) : undefined;
   const deleted: RigboxSnapshot[] = [];
   let deletedCount = 0;
