@@ -42,7 +42,7 @@ function markerWhat(e: HistoryEvent): { local: boolean; what: string } {
     const data = json(details.data?.payloads?.[0]) as { activity_type?: string } | undefined;
     return { local: true, what: data?.activity_type ?? 'local activity' };
   }
-  const patch = json(details.patch_data?.payloads?.[0]) as { id?: string } | undefined;
+  const patch = json(details['patch-data']?.payloads?.[0]) as { id?: string } | undefined;
   return { local: false, what: `${a.markerName ?? 'marker'}${patch?.id ? ` ${patch.id}` : ''}` };
 }
 

@@ -2,7 +2,7 @@
  * What one scheduled backup costs in Temporal actions (what Temporal Cloud bills), read from the dev
  * server's own `action` counter (Prometheus text on --metrics-port), by action type.
  */
-import { WORKFLOW_TYPES } from '../contract/index.js';
+import { WORKFLOW_TYPES, operationKey, workspaceIdKey } from '../contract/index.js';
 import { PRIORITY, workflowIds } from '../domain/index.js';
 import { billed, profileHistory, tally } from './action-profile.js';
 import type { BenchStack } from './stack.js';
@@ -94,6 +94,11 @@ export async function actionsPerBackup(stack: BenchStack, timings: BackupTimings
     workflowId,
     args: [{ workspaceId, retention: { keepLast: 7 } }],
     priority: { priorityKey: PRIORITY.scheduledBackup },
+    // As its schedule starts it (client/schedule-definition.ts): tagged at the start, so it upserts no tags.
+    typedSearchAttributes: [
+      { key: operationKey, value: 'backup' },
+      { key: workspaceIdKey, value: workspaceId },
+    ],
   });
   const wallMs = performance.now() - t0;
   // The lock handles the release after the backup closed; the server's counter is read after that settles.

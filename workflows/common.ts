@@ -27,6 +27,7 @@ import { isInteractive } from '../domain/priority.js';
 import { workflowIds } from '../domain/ids.js';
 import { STEP_LABELS, type Step } from '../domain/labels.js';
 import { recordLanded, type ChangesLanded, type LandedChange } from '../domain/landed.js';
+import type { Hold } from '../domain/holds.js';
 import type { LockGrant, LockRequest } from '../domain/lock.js';
 import type { Progress, StepRecord } from '../domain/results.js';
 import { parseInput } from '../domain/schemas.js';
@@ -124,7 +125,7 @@ export class ProgressTracker {
   /** Something the user must know while it lasts (a restart that keeps failing); shown above the steps. */
   alert: string | undefined;
   /** This run's part in the workspace lock: answered to a lock that rebuilds its queue, and its grants. */
-  readonly lock: { holding: LockRequest | null; waiting: LockRequest | null; granted: Set<string> } = {
+  readonly lock: { holding: LockRequest | null; waiting: LockRequest | null; granted: Set<string>; holdsAtGrant?: Hold[] } = {
     holding: null,
     waiting: null,
     granted: new Set(),
@@ -344,6 +345,8 @@ async function acquireFromEntity(workspaceId: string, request: LockRequest, trac
     asked++;
     const answer = await activities('entityCall', `queue on ${workflowIds.workspace(workspaceId)}`).acquireWorkspace({ workspaceId, request, ask: asked });
     if (answer.status === 'holding') tracker.lock.granted.add(request.requestId);
+    // The holds at the grant, if the entity sent them (actions-2026-12): a prune under this hold reads them.
+    tracker.lock.holdsAtGrant = answer.status === 'holding' ? answer.holds : undefined;
     if (answer.status === 'denied')
       throw ApplicationFailure.create({
         type: 'Conflict',

@@ -14,7 +14,7 @@ import * as schemas from '../domain/schemas.js';
 import type { PruneFailure } from '../activities/index.js';
 import { activities, localActivities, runOperation, checkedInput, withWorkspaceLock, type ProgressTracker } from './common.js';
 import { finishedWhileCancelled } from './landed.js';
-import { keepReason } from '../domain/holds.js';
+import { keepReason, type Hold } from '../domain/holds.js';
 import { deleteAuthorised } from './delete-snapshot.js';
 import { recordPruned } from './metrics.js';
 import { PATCHES, hasPatch } from './patches.js';
@@ -35,7 +35,7 @@ export async function pruneUnderLock(params: PruneParams, tracker: ProgressTrack
   const { workspaceId, namePrefix, retention, dryRun } = params;
   tracker.begin(dryRun ? 'list' : 'prune');
   const holdsOn = hasPatch(PATCHES.holds2026_12);
-  const held = holdsOn ? await heldKeepReasons(workspaceId) : undefined;
+  const held = holdsOn ? await heldKeepReasons(workspaceId, tracker.lock.holdsAtGrant) : undefined;
   const deleted: RigboxSnapshot[] = [];
   let deletedCount = 0;
   let deletedBytes = 0;
@@ -89,11 +89,15 @@ export async function pruneUnderLock(params: PruneParams, tracker: ProgressTrack
   }
 }
 
-/** Every active hold of the workspace as prune keep reasons (`hold: <reason>`), from the entity's query. */
-async function heldKeepReasons(workspaceId: string): Promise<Record<string, string[]>> {
-  const view = await activities('quickCall', `read the holds of ${workspaceId}`).readHolds({ workspaceId });
+/**
+ * Every active hold of the workspace as prune keep reasons (`hold: <reason>`): those the entity sent with
+ * the grant of this hold of the lock (actions-2026-12; recorded in the acquire's result, so a replay takes
+ * the same branch), else from the entity's query. Holds placed since the grant are refused at deletion.
+ */
+async function heldKeepReasons(workspaceId: string, atGrant: Hold[] | undefined): Promise<Record<string, string[]>> {
+  const holds = atGrant ?? (await activities('quickCall', `read the holds of ${workspaceId}`).readHolds({ workspaceId }))?.holds ?? [];
   const held: Record<string, string[]> = {};
-  for (const h of view?.holds ?? []) (held[h.snapshotId] ??= []).push(keepReason(h));
+  for (const h of holds) (held[h.snapshotId] ??= []).push(keepReason(h));
   return held;
 }
 
