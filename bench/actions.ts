@@ -81,9 +81,13 @@ async function historyLength(stack: BenchStack, workflowId: string): Promise<num
  * server's counter (byType) and by the histories it wrote (profile: the backup's, and what the workspace
  * entity added for it; heartbeats leave no event).
  */
-export async function actionsPerBackup(stack: BenchStack, timings: BackupTimings, workspaceId: string) {
+export async function actionsPerBackup(stack: BenchStack, timings: BackupTimings, workspaceId: string, o: { prunesOne?: boolean } = {}) {
   Object.assign(stack.emu.delays, { ...timings, restoreMs: timings.snapshotMs });
-  stack.emu.state.upsertWorkspace({ id: workspaceId, status: 'running', files: { a: 'x' } });
+  const ws = stack.emu.state.upsertWorkspace({ id: workspaceId, status: 'running', files: { a: 'x' } });
+  // A week of daily backups already there: keep-last 7 then deletes one, as every day after the first week.
+  if (o.prunesOne)
+    for (let n = stack.emu.state.snapshotsOf(workspaceId).filter((x) => x.name.startsWith('daily-backup-')).length; n < 7; n++)
+      stack.emu.state.addSnapshot(ws, `daily-backup-2026-01-0${n + 1}-0200`);
   const entityId = workflowIds.workspace(workspaceId);
   const before = await quietActions(stack);
   const entityBefore = await historyLength(stack, entityId);
@@ -109,7 +113,16 @@ export async function actionsPerBackup(stack: BenchStack, timings: BackupTimings
     ...profileHistory(await stack.client.workflow.getHandle(entityId).fetchHistory(), 'entity', entityBefore),
   ];
   const profile = tally(events);
-  return { timings, wallMs: Math.round(wallMs), actions: totalActions(byType), heartbeats, byType, historyActions: billed(events), profile };
+  return {
+    prunesOne: !!o.prunesOne,
+    timings,
+    wallMs: Math.round(wallMs),
+    actions: totalActions(byType),
+    heartbeats,
+    byType,
+    historyActions: billed(events),
+    profile,
+  };
 }
 
 export type BackupActions = Awaited<ReturnType<typeof actionsPerBackup>>;

@@ -482,13 +482,19 @@ async function backupActionsOn(stack: BenchStack, s: Sizes, label: string, entry
     report('short timings, first backup of the workspace', short);
     const steady = await actionsPerBackup(onQueue, s.fleetDelays, `ws_bench_actions_${label}_short`);
     report('short timings, a later backup', steady);
+    // Every day after the first week, keep-last 7 deletes one: the entity authorises it and hears it settled.
+    const steadyPrune = await actionsPerBackup(onQueue, s.fleetDelays, `ws_bench_actions_${label}_short`, { prunesOne: true });
+    report('short timings, a later backup that prunes one', steadyPrune);
     let realistic: BackupActions | null = null;
+    let realisticPrune: BackupActions | null = null;
     if (s.realisticActions) {
       await actionsPerBackup(onQueue, s.fleetDelays, `ws_bench_actions_${label}_real`);
       realistic = await actionsPerBackup(onQueue, REALISTIC, `ws_bench_actions_${label}_real`);
       report('realistic timings, a later backup', realistic);
+      realisticPrune = await actionsPerBackup(onQueue, REALISTIC, `ws_bench_actions_${label}_real`, { prunesOne: true });
+      report('realistic timings, a later backup that prunes one', realisticPrune);
     }
-    return { short, steady, realistic };
+    return { short, steady, steadyPrune, realistic, realisticPrune };
   } finally {
     await worker.stop('SIGTERM');
   }
@@ -527,7 +533,20 @@ function actionRows(a: ActionFigures): Row[] {
       goal: '—',
       met: null,
     },
+    {
+      figure: `10. Temporal actions per scheduled backup, a later backup that prunes one (keep-last 7 after a week), ${t(a.steadyPrune.timings)}`,
+      measured: measured(a.steadyPrune, a.before?.steadyPrune),
+      goal: '—',
+      met: null,
+    },
   ];
+  if (a.realisticPrune)
+    rows.push({
+      figure: `10. Temporal actions per scheduled backup, a later backup that prunes one, realistic timings (${t(a.realisticPrune.timings)})`,
+      measured: measured(a.realisticPrune, a.before?.realisticPrune),
+      goal: '≤ 12',
+      met: a.realisticPrune.actions <= 12,
+    });
   rows.push(
     a.realistic
       ? {

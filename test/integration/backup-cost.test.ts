@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { Worker } from '@temporalio/worker';
-import { WORKFLOW_TYPES, lockGrantedSignal, operationKey, workspaceIdKey } from '../../contract/index.js';
+import { WORKFLOW_TYPES, deletesSettledSignal, lockGrantedSignal, lockReleaseSignal, operationKey, workspaceIdKey } from '../../contract/index.js';
 import { PRIORITY, workflowIds, type BackupWorkspaceResult } from '../../domain/index.js';
 import { startEmulator, type Emulator } from '../../emulator/index.js';
 import { RigsnapClient } from '../../client/index.js';
@@ -87,14 +87,18 @@ describe('a scheduled backup’s Temporal actions', () => {
       'activity stopWorkspace',
       'activity createSnapshot',
       'activity startWorkspace',
-      // The deletion: the entity authorises the batch (a hold placed since the grant is refused here), then hears it settled.
+      // The deletion: the entity authorises the batch (a hold placed since the grant is refused here), then
+      // hears it settled by the run's own signal (below).
       'activity authoriseDeletes',
       'activity deleteSnapshots',
-      'activity settleDeletes',
     ]);
     const events = (await handle.fetchHistory()).events ?? [];
     expect(events.filter((e) => e.upsertWorkflowSearchAttributesEventAttributes)).toHaveLength(1);
     expect(signalsReceived(events)).toEqual([]);
+    const signalsSent = events.flatMap((e) =>
+      e.signalExternalWorkflowExecutionInitiatedEventAttributes ? [e.signalExternalWorkflowExecutionInitiatedEventAttributes.signalName] : [],
+    );
+    expect(signalsSent).toEqual([deletesSettledSignal.name, lockReleaseSignal.name]);
 
     const entityEvents = (await temporal.client.workflow.getHandle(workflowIds.workspace(WS)).fetchHistory()).events ?? [];
     // The entity sent grant signals only to requests it did not grant in their answer (a new entity's first
