@@ -2,8 +2,9 @@
  * What one scheduled backup costs in Temporal actions (what Temporal Cloud bills), read from the dev
  * server's own `action` counter (Prometheus text on --metrics-port), by action type.
  */
-import { WORKFLOW_TYPES } from '../contract/index.js';
+import { WORKFLOW_TYPES, operationKey, workspaceIdKey } from '../contract/index.js';
 import { PRIORITY, workflowIds } from '../domain/index.js';
+import { billed, profileHistory, tally } from './action-profile.js';
 import type { BenchStack } from './stack.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -65,24 +66,63 @@ export interface BackupTimings {
   startMs: number;
 }
 
+/** The current run's history length of a workflow, 0 if it does not exist yet. */
+async function historyLength(stack: BenchStack, workflowId: string): Promise<number> {
+  try {
+    return (await stack.client.workflow.getHandle(workflowId).describe()).historyLength;
+  } catch {
+    return 0;
+  }
+}
+
 /**
  * One backupWorkspace (snapshot + prune with keep-last 7), started as its schedule starts it (priority
- * 3), on an otherwise idle stack: the actions from its start until the lock has settled after it.
+ * 3), on an otherwise idle stack: the actions from its start until the lock has settled after it, by the
+ * server's counter (byType) and by the histories it wrote (profile: the backup's, and what the workspace
+ * entity added for it; heartbeats leave no event).
  */
-export async function actionsPerBackup(stack: BenchStack, timings: BackupTimings, workspaceId: string) {
+export async function actionsPerBackup(stack: BenchStack, timings: BackupTimings, workspaceId: string, o: { prunesOne?: boolean } = {}) {
   Object.assign(stack.emu.delays, { ...timings, restoreMs: timings.snapshotMs });
-  stack.emu.state.upsertWorkspace({ id: workspaceId, status: 'running', files: { a: 'x' } });
+  const ws = stack.emu.state.upsertWorkspace({ id: workspaceId, status: 'running', files: { a: 'x' } });
+  // A week of daily backups already there: keep-last 7 then deletes one, as every day after the first week.
+  if (o.prunesOne)
+    for (let n = stack.emu.state.snapshotsOf(workspaceId).filter((x) => x.name.startsWith('daily-backup-')).length; n < 7; n++)
+      stack.emu.state.addSnapshot(ws, `daily-backup-2026-01-0${n + 1}-0200`);
+  const entityId = workflowIds.workspace(workspaceId);
   const before = await quietActions(stack);
+  const entityBefore = await historyLength(stack, entityId);
+  const workflowId = workflowIds.fleetChild(`bench-actions-${Date.now().toString(36)}`, workspaceId);
   const t0 = performance.now();
   await stack.client.workflow.execute(WORKFLOW_TYPES.backup, {
     taskQueue: stack.taskQueue,
-    workflowId: workflowIds.fleetChild(`bench-actions-${Date.now().toString(36)}`, workspaceId),
+    workflowId,
     args: [{ workspaceId, retention: { keepLast: 7 } }],
     priority: { priorityKey: PRIORITY.scheduledBackup },
+    // As its schedule starts it (client/schedule-definition.ts): tagged at the start, so it upserts no tags.
+    typedSearchAttributes: [
+      { key: operationKey, value: 'backup' },
+      { key: workspaceIdKey, value: workspaceId },
+    ],
   });
   const wallMs = performance.now() - t0;
   // The lock handles the release after the backup closed; the server's counter is read after that settles.
   const byType = diff(await quietActions(stack), before);
   const heartbeats = byType.grpc_RecordActivityTaskHeartbeat ?? 0;
-  return { timings, wallMs: Math.round(wallMs), actions: totalActions(byType), heartbeats, byType };
+  const events = [
+    ...profileHistory(await stack.client.workflow.getHandle(workflowId).fetchHistory(), 'backup'),
+    ...profileHistory(await stack.client.workflow.getHandle(entityId).fetchHistory(), 'entity', entityBefore),
+  ];
+  const profile = tally(events);
+  return {
+    prunesOne: !!o.prunesOne,
+    timings,
+    wallMs: Math.round(wallMs),
+    actions: totalActions(byType),
+    heartbeats,
+    byType,
+    historyActions: billed(events),
+    profile,
+  };
 }
+
+export type BackupActions = Awaited<ReturnType<typeof actionsPerBackup>>;

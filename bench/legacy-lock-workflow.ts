@@ -14,8 +14,13 @@ export * from '@temporalio/workflow';
  * A renamed id would leave the entity in use: the bench checks which protocol ran and fails if it is not the old lock.
  */
 const ENTITY_PATCH = 'entity-2026-12';
+/**
+ * PATCHES.actions2026_12: a run that records it takes every earlier patch without asking (the entity's
+ * included), so this bundle answers it false too, and each earlier patch is asked as old code asked it.
+ */
+const ACTIONS_PATCH = 'actions-2026-12';
 
 /** The SDK's patched(), except that the entity's change is never taken (and leaves no marker, as old code). */
 export function patched(patchId: string): boolean {
-  return patchId === ENTITY_PATCH ? false : sdkPatched(patchId);
+  return patchId === ENTITY_PATCH || patchId === ACTIONS_PATCH ? false : sdkPatched(patchId);
 }

@@ -8,7 +8,7 @@ import { WORKFLOW_TYPES } from '../contract/index.js';
 import { workflowIds, type BackupFleetResult, type SnapshotWorkspaceResult } from '../domain/index.js';
 import type { CallRecord } from '../emulator/index.js';
 import { projectRoot } from '../dev/temporal-server.js';
-import { actionsPerBackup } from './actions.js';
+import { actionsPerBackup, type BackupActions } from './actions.js';
 import { benchCliStartup } from './cli-startup.js';
 import { benchFairness, benchInteractive } from './contention.js';
 import { lockCostPerBackup, type ProtocolCost } from './lock-cost.js';
@@ -465,25 +465,52 @@ const REALISTIC = { stopMs: 30_000, snapshotMs: 60_000, startMs: 30_000 };
  * 10. Temporal actions of one scheduled backup (snapshot + prune), at short and (full run) realistic
  * timings; and the same backup under the workspace entity against the old lock, side by side.
  */
-async function benchActions(stack: BenchStack, s: Sizes) {
-  await Promise.all(stack.workers.map((w) => w.stop('SIGTERM')));
-  const taskQueue = `${stack.taskQueue}-actions`;
+/** Row 10's backups on one worker (this build's, or `entry`'s): a workspace's first, a later one, a realistic one. */
+async function backupActionsOn(stack: BenchStack, s: Sizes, label: string, entry?: string) {
+  const taskQueue = `${stack.taskQueue}-actions-${label}`;
   // Unversioned: a versioned worker's first task queue makes Temporal's deployment workflows register it
   // (continue-as-new, updates, activities) while the backup runs, 30-odd actions that are not the backup's.
-  const worker = await stack.startWorker({ RIGSNAP_TASK_QUEUE: taskQueue, RIGSNAP_WORKER_VERSIONING: 'off' });
+  const worker = await stack.startWorker({ RIGSNAP_TASK_QUEUE: taskQueue, RIGSNAP_WORKER_VERSIONING: 'off' }, [], entry);
   const onQueue = { ...stack, taskQueue };
-  let short: Awaited<ReturnType<typeof actionsPerBackup>>;
-  let realistic: typeof short | null;
+  const report = (what: string, r: BackupActions) => {
+    log(`${label}: actions per backup, ${what}: ${r.actions} (${r.heartbeats} heartbeats; ${r.historyActions} in the histories) ${JSON.stringify(r.byType)}`);
+    for (const p of r.profile) log(`  ${p.history} · ${p.kind} · ${p.what}${p.count > 1 ? ` ×${p.count}` : ''}`);
+  };
   try {
-    short = await actionsPerBackup(onQueue, s.fleetDelays, 'ws_bench_actions_short');
-    log(`actions per backup, short timings: ${short.actions} (${short.heartbeats} heartbeats) ${JSON.stringify(short.byType)}`);
-    realistic = s.realisticActions ? await actionsPerBackup(onQueue, REALISTIC, 'ws_bench_actions_real') : null;
-    if (realistic) log(`actions per backup, realistic timings: ${realistic.actions} (${realistic.heartbeats} heartbeats) ${JSON.stringify(realistic.byType)}`);
+    // The first backup of a workspace also starts its entity; a daily backup finds it running (later).
+    const short = await actionsPerBackup(onQueue, s.fleetDelays, `ws_bench_actions_${label}_short`);
+    report('short timings, first backup of the workspace', short);
+    const steady = await actionsPerBackup(onQueue, s.fleetDelays, `ws_bench_actions_${label}_short`);
+    report('short timings, a later backup', steady);
+    // Every day after the first week, keep-last 7 deletes one: the entity authorises it and hears it settled.
+    const steadyPrune = await actionsPerBackup(onQueue, s.fleetDelays, `ws_bench_actions_${label}_short`, { prunesOne: true });
+    report('short timings, a later backup that prunes one', steadyPrune);
+    let realistic: BackupActions | null = null;
+    let realisticPrune: BackupActions | null = null;
+    if (s.realisticActions) {
+      await actionsPerBackup(onQueue, s.fleetDelays, `ws_bench_actions_${label}_real`);
+      realistic = await actionsPerBackup(onQueue, REALISTIC, `ws_bench_actions_${label}_real`);
+      report('realistic timings, a later backup', realistic);
+      realisticPrune = await actionsPerBackup(onQueue, REALISTIC, `ws_bench_actions_${label}_real`, { prunesOne: true });
+      report('realistic timings, a later backup that prunes one', realisticPrune);
+    }
+    return { short, steady, steadyPrune, realistic, realisticPrune };
   } finally {
     await worker.stop('SIGTERM');
   }
-  const lockCost = await lockCostPerBackup(stack, s.fleetDelays, s.lockCostBackups, log);
-  return { short, realistic, lockCost };
+}
+
+/**
+ * 10. Temporal actions of one scheduled backup (snapshot + prune), at short and (full run) realistic
+ * timings, this build's and (given `--before <checkout>`, a built checkout) that build's, in one run;
+ * and the same backup under the workspace entity against the old lock, side by side.
+ */
+async function benchActions(stack: BenchStack, s: Sizes, o: { withLockCost: boolean; before?: string }) {
+  await Promise.all(stack.workers.map((w) => w.stop('SIGTERM')));
+  const before = o.before ? await backupActionsOn(stack, s, 'before', path.resolve(o.before, 'dist', 'worker', 'main.js')) : null;
+  const now = await backupActionsOn(stack, s, 'now');
+  const lockCost = o.withLockCost ? await lockCostPerBackup(stack, s.fleetDelays, s.lockCostBackups, log) : null;
+  return { ...now, before, lockCost };
 }
 
 type ActionFigures = Awaited<ReturnType<typeof benchActions>>;
@@ -491,29 +518,50 @@ type ActionFigures = Awaited<ReturnType<typeof benchActions>>;
 function actionRows(a: ActionFigures): Row[] {
   const t = (x: { stopMs: number; snapshotMs: number; startMs: number }) =>
     `${x.stopMs / 1000} s stop, ${x.snapshotMs / 1000} s copy, ${x.startMs / 1000} s start`;
+  const figure = (r: BackupActions | null | undefined) => (r ? `${r.actions} (${r.heartbeats} heartbeats)` : '—');
+  const measured = (now: BackupActions, before: BackupActions | null | undefined) => (a.before ? `${figure(before)} → **${figure(now)}**` : figure(now));
   const rows: Row[] = [
     {
-      figure: `10. Temporal actions per scheduled backup (snapshot + prune; the server's \`action\` counter), ${t(a.short.timings)}`,
-      measured: `${a.short.actions} (${a.short.heartbeats} heartbeats)`,
+      figure: `10. Temporal actions per scheduled backup (snapshot + prune; the server's \`action\` counter${a.before ? '; before → now' : ''}), first backup of a workspace (starts its entity), ${t(a.short.timings)}`,
+      measured: measured(a.short, a.before?.short),
+      goal: '—',
+      met: null,
+    },
+    {
+      figure: `10. Temporal actions per scheduled backup, a later backup (its entity running), ${t(a.steady.timings)}`,
+      measured: measured(a.steady, a.before?.steady),
+      goal: '—',
+      met: null,
+    },
+    {
+      figure: `10. Temporal actions per scheduled backup, a later backup that prunes one (keep-last 7 after a week), ${t(a.steadyPrune.timings)}`,
+      measured: measured(a.steadyPrune, a.before?.steadyPrune),
       goal: '—',
       met: null,
     },
   ];
+  if (a.realisticPrune)
+    rows.push({
+      figure: `10. Temporal actions per scheduled backup, a later backup that prunes one, realistic timings (${t(a.realisticPrune.timings)})`,
+      measured: measured(a.realisticPrune, a.before?.realisticPrune),
+      goal: '≤ 12',
+      met: a.realisticPrune.actions <= 12,
+    });
   rows.push(
     a.realistic
       ? {
-          figure: `10. Temporal actions per scheduled backup, realistic timings (${t(a.realistic.timings)})`,
-          measured: `${a.realistic.actions} (${a.realistic.heartbeats} heartbeats)`,
+          figure: `10. Temporal actions per scheduled backup, a later backup, realistic timings (${t(a.realistic.timings)})`,
+          measured: measured(a.realistic, a.before?.realistic),
           goal: '≤ 12',
           met: a.realistic.actions <= 12,
         }
       : { figure: '10. Temporal actions per scheduled backup, realistic timings', measured: 'full run only (2 min)', goal: '≤ 12', met: null },
   );
-  return [...rows, ...lockCostRows(a.lockCost, t(a.lockCost.timings))];
+  return [...rows, ...(a.lockCost ? lockCostRows(a.lockCost, t(a.lockCost.timings)) : [])];
 }
 
 /** Row 10 under the workspace entity against the old lock: backup 1 on a fresh workspace, then the mean of the rest. */
-function lockCostRows(c: ActionFigures['lockCost'], timings: string): Row[] {
+function lockCostRows(c: NonNullable<ActionFigures['lockCost']>, timings: string): Row[] {
   const later = c.backupsPerProtocol === 2 ? 'backup 2' : `mean of backups 2–${c.backupsPerProtocol}`;
   const actions = (p: ProtocolCost) => `${p.first.actions} / ${p.steady.actions}`;
   const events = (p: ProtocolCost) =>
@@ -710,10 +758,11 @@ function parseOptions() {
     .name('bench')
     .description('Benchmarks rigsnap on the local stack and writes bench/results.json')
     .option('--quick', 'a small version that runs in under two minutes')
-    .option('--only <parts>', 'only these parts, comma-separated: actions, interactive, fairness, cli')
+    .option('--only <parts>', 'only these parts, comma-separated: actions, backup-actions (without the lock comparison), interactive, fairness, cli')
     .option('--out <file>', 'where to write the results', path.join(projectRoot(), 'bench', 'results.json'))
+    .option('--before <checkout>', 'also measure row 10 (actions per backup) on this built checkout of rigsnap (its dist/), e.g. main')
     .parse();
-  return program.opts<{ quick?: boolean; out: string; only?: string }>();
+  return program.opts<{ quick?: boolean; out: string; only?: string; before?: string }>();
 }
 
 /** The classic rows (1 to 9): snapshot, waits, fleet, quota, bundle. */
@@ -747,7 +796,7 @@ async function main() {
   });
   try {
     const classic = bundle ? await classicPart(stack, s, bundle) : null;
-    const actions = wants('actions') ? await benchActions(stack, s) : null;
+    const actions = wants('actions') || wants('backup-actions') ? await benchActions(stack, s, { withLockCost: wants('actions'), before: opts.before }) : null;
     // Minutes of a loaded fleet each: the full run only (or --only interactive,fairness).
     const heavy = (part: string) => (only ? only.has(part) : !opts.quick);
     const interactive = heavy('interactive')

@@ -28,7 +28,8 @@ export interface BenchStack {
   /** The dev server's Prometheus metrics (its `action` counter is what Temporal Cloud bills). */
   serverMetricsUrl: string;
   workers: WorkerProcess[];
-  startWorker(extraEnv?: Record<string, string>, nodeArgs?: string[]): Promise<WorkerProcess>;
+  /** `entry`: another build's worker (the bench's before-and-after); this checkout's dist/ by default. */
+  startWorker(extraEnv?: Record<string, string>, nodeArgs?: string[], entry?: string): Promise<WorkerProcess>;
   /** Stops the dev server and starts it again on the same SQLite file and port. */
   restartServer(downMs?: number): Promise<void>;
   close(): Promise<void>;
@@ -89,9 +90,9 @@ export async function startBenchStack(o: BenchStackOptions): Promise<BenchStack>
     server,
     serverMetricsUrl: `http://127.0.0.1:${serverOptions.metricsPort}/metrics`,
     workers: [],
-    async startWorker(extraEnv = {}, nodeArgs: string[] = []) {
+    async startWorker(extraEnv = {}, nodeArgs: string[] = [], entry = workerEntry) {
       const w = spawnWorkerProcess({
-        entry: workerEntry,
+        entry,
         nodeArgs,
         env: {
           PATH: process.env.PATH ?? '',

@@ -12,7 +12,7 @@
  * - nothing is granted while an old `rigsnap-lock-<id>` run may still hold the workspace.
  */
 import { isEnrollmentEvent, labelTerms, stepEnrollment, type EnrollmentEvent, type LabelsSection } from './enrollment.js';
-import { isHoldsEvent, stepHolds, type BaselineSection, type HoldsAnswer, type HoldsEvent, type HoldsSection } from './holds.js';
+import { isHoldsEvent, stepHolds, type BaselineSection, type Hold, type HoldsAnswer, type HoldsEvent, type HoldsSection } from './holds.js';
 import type { LockHolder, LockRequest, LockState } from './lock.js';
 
 export type { BaselineSection, HoldsSection } from './holds.js';
@@ -144,7 +144,11 @@ export function migrateEntityState(workspaceId: string, raw: unknown): EntitySta
 }
 
 export type EntityEvent =
-  | { type: 'acquire'; request: EntityRequest; at: string }
+  /**
+   * `grantInAnswer` (issue 24, actions-2026-12): a request granted at once learns it from the answer
+   * (`holding`), and no grant signal follows; one granted later, from the queue, still gets the signal.
+   */
+  | { type: 'acquire'; request: EntityRequest; at: string; grantInAnswer?: boolean }
   | { type: 'release'; requestId: string; reason?: string; at: string }
   /** Describe found the holder's run (or a blocker's) closed without releasing. */
   | { type: 'holder-closed'; workflowId: string; runId: string; at: string }
@@ -171,8 +175,13 @@ export type EntityEffect =
   /** Describe the old lock workflow and report with a `legacy-lock` event. */
   | { type: 'check-legacy-lock' };
 
-/** The answer to an acquire: the caller holds the workspace, waits at `position` (1 = next), or is refused. */
-export type AcquireAnswer = { status: 'holding' } | { status: 'queued'; position: number } | { status: 'denied'; reason: string };
+/**
+ * The answer to an acquire: the caller holds the workspace, waits at `position` (1 = next), or is refused.
+ * A `holding` answer of an entity on actions-2026-12 carries the workspace's active holds at that moment:
+ * a prune under this hold of the lock selects with them instead of asking (an activity and a query); a
+ * hold placed later is still refused at deletion (the entity authorises every batch).
+ */
+export type AcquireAnswer = { status: 'holding'; holds?: Hold[] } | { status: 'queued'; position: number } | { status: 'denied'; reason: string };
 
 export interface StepResult {
   state: EntityState;
@@ -245,7 +254,7 @@ function grantNext(state: EntityState, at: string, effects: EntityEffect[]): voi
   effects.push({ type: 'grant', request: next });
 }
 
-function acquire(state: EntityState, request: EntityRequest, at: string, effects: EntityEffect[]): AcquireAnswer {
+function acquire(state: EntityState, request: EntityRequest, at: string, effects: EntityEffect[], grantInAnswer = false): AcquireAnswer {
   // A retry of a request it knows gets where that request stands: one place per request id.
   const known = standing(state, request.requestId);
   if (known) return known;
@@ -257,7 +266,12 @@ function acquire(state: EntityState, request: EntityRequest, at: string, effects
   }
   state.lock.queue.push(request);
   grantNext(state, at, effects);
-  return standing(state, request.requestId)!;
+  const answer = standing(state, request.requestId)!;
+  if (grantInAnswer && answer.status === 'holding') {
+    const i = effects.findIndex((e) => e.type === 'grant' && e.request.requestId === request.requestId);
+    if (i >= 0) effects.splice(i, 1);
+  }
+  return answer;
 }
 
 function release(state: EntityState, requestId: string): void {
@@ -302,7 +316,7 @@ export function step(previous: EntityState, event: EntityEvent): StepResult {
   let answer: AcquireAnswer | undefined;
   switch (event.type) {
     case 'acquire':
-      answer = acquire(state, event.request, event.at, effects);
+      answer = acquire(state, event.request, event.at, effects, event.grantInAnswer);
       break;
     case 'release':
       release(state, event.requestId);

@@ -1,4 +1,3 @@
-import { patched } from '@temporalio/workflow';
 import { WORKFLOW_TYPES } from '../contract/index.js';
 import { auditOffenders, evaluateAudit } from '../domain/audit.js';
 import type { AuditBackupsInput } from '../domain/inputs.js';
@@ -10,7 +9,7 @@ import * as schemas from '../domain/schemas.js';
 import { ProgressTracker, activities, asWorkflowFailure, tagWorkflow, checkedInput } from './common.js';
 import { reportAudit } from './metrics.js';
 import { notifyFailure } from './notify.js';
-import { PATCHES } from './patches.js';
+import { PATCHES, hasPatch } from './patches.js';
 
 /** Offenders named in one notification; the rest are counted. */
 const MAX_NOTIFIED = 50;
@@ -33,9 +32,9 @@ export async function auditBackups(rawInput: AuditBackupsInput = {}): Promise<Au
     // Runs that closed long before the RPO cannot change a verdict: the backup they made, if any, is stale anyway.
     const runsSinceMs = Date.now() - Math.max(2 * rpoMs, 2 * 86_400_000);
     // Histories from before it replay without the existence check (the activity's input changed).
-    const checkExistence = patched(PATCHES.inventory2026_12);
+    const checkExistence = hasPatch(PATCHES.inventory2026_12);
     // And without the tamper check (the activity's input changed again).
-    const checkHolds = patched(PATCHES.tamper2026_12);
+    const checkHolds = hasPatch(PATCHES.tamper2026_12);
     const inventory = await activities('inventory', 'read schedules, snapshots and backup runs').auditInventory({
       workspaceIds: input.workspaceIds,
       ...(input.namePrefix ? { namePrefix: input.namePrefix } : {}),

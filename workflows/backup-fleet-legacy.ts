@@ -12,7 +12,6 @@ import {
   executeChild,
   isCancellation,
   log,
-  patched,
   workflowInfo,
 } from '@temporalio/workflow';
 import { MEMO_KEYS } from '../domain/constants.js';
@@ -22,7 +21,7 @@ import type { BackupFleetWorkflow, FleetState, ResolvedFleetInput } from './flee
 import { backupWorkspace } from './backup-workspace.js';
 import type { ProgressTracker } from './common.js';
 import { describeFailure, notifyFailure } from './notify.js';
-import { PATCHES } from './patches.js';
+import { PATCHES, hasPatch } from './patches.js';
 
 const MAX_LISTED_FAILURES = 1000;
 /** Continue as new well before Temporal's limits (it suggests it at a few thousand events). */
@@ -108,7 +107,7 @@ class FleetRun {
         message: `${s.failedCount} of ${ids.length} backups failed`,
         failures: s.failed.slice(0, 50),
       });
-      if (patched(PATCHES.core2026_11)) {
+      if (hasPatch(PATCHES.core2026_11)) {
         throw ApplicationFailure.create({
           type: 'PartialFailure',
           message: `${s.failedCount} of ${ids.length} workspaces could not be backed up (first: ${first.workspaceId}, ${first.errorType}: ${first.message})`,

@@ -17,7 +17,6 @@ import {
   getExternalWorkflowHandle,
   isCancellation,
   log,
-  patched,
   sleep,
   startChild,
   workflowInfo,
@@ -52,7 +51,7 @@ import type { BackupFleetWorkflow, FleetSelection, FleetState, ResolvedFleetInpu
 import { isCancelledAfterChange } from './landed.js';
 import type { AnnouncedStopInput } from './notice.js';
 import { describeFailure, notifyFailure } from './notify.js';
-import { PATCHES } from './patches.js';
+import { PATCHES, hasPatch } from './patches.js';
 
 /** Continue as new well before Temporal's limits (it suggests it at a few thousand events). */
 const MAX_HISTORY_EVENTS = 8000;
@@ -396,7 +395,7 @@ export async function backupFleet(rawInput: BackupFleetInput, state?: FleetState
     return runFleet(input, first, tracker);
   }
   const input: ResolvedFleetInput = { ...rest, workspaceIds: workspaceIds ?? [] };
-  if (!patched(PATCHES.terminal2026_12)) return legacyBackupFleet(input, state ?? firstRunState(input), tracker);
+  if (!hasPatch(PATCHES.terminal2026_12)) return legacyBackupFleet(input, state ?? firstRunState(input), tracker);
   return runFleet(input, state ?? firstRunState(input), tracker);
 }
 
@@ -413,7 +412,7 @@ function selectionDetail(sel: FleetSelection): Record<string, unknown> {
  */
 async function selectWorkspaces(selector: Record<string, string>, tracker: ProgressTracker): Promise<{ workspaceIds: string[]; selection: FleetSelection }> {
   // Before this change the schema refused a selector, so a run that replays without the marker had refused it.
-  if (!patched(PATCHES.enroll2026_12)) throw ApplicationFailure.create({ type: 'InvalidInput', message: 'selector: not supported', nonRetryable: true });
+  if (!hasPatch(PATCHES.enroll2026_12)) throw ApplicationFailure.create({ type: 'InvalidInput', message: 'selector: not supported', nonRetryable: true });
   const text = formatSelector(selector);
   tracker.setDetail({ selector: text, selecting: true });
   const r = await activities('fleetCheck', `enrolled workspaces matching ${text}`).resolveSelector({ selector });

@@ -1,4 +1,4 @@
-import { isCancellation, log, patched, workflowInfo } from '@temporalio/workflow';
+import { isCancellation, log, workflowInfo } from '@temporalio/workflow';
 import { WORKFLOW_TYPES, scheduledStartTimeKey } from '../contract/index.js';
 import { backupName } from '../domain/backup-names.js';
 import { MEMO_KEYS } from '../domain/constants.js';
@@ -8,7 +8,7 @@ import { isValidTimeZone, isoDate } from '../domain/time.js';
 import * as schemas from '../domain/schemas.js';
 import { runOperation, checkedInput, withWorkspaceLock } from './common.js';
 import { isCancelledAfterChange } from './landed.js';
-import { PATCHES } from './patches.js';
+import { PATCHES, hasPatch } from './patches.js';
 import { describeFailure, notifyFailure } from './notify.js';
 import { StopNotice, announcesStop } from './notice.js';
 import { pruneUnderLock } from './prune-snapshots.js';
@@ -43,13 +43,13 @@ export function backupNameDate(timezoneFallback: string | undefined): { instant:
 export async function backupWorkspace(rawInput: BackupWorkspaceInput): Promise<BackupWorkspaceResult> {
   const input = await checkedInput(WORKFLOW_TYPES.backup, schemas.backupWorkspaceInput, rawInput);
   const { instant, timeZone } = backupNameDate(input.retention?.timezone);
-  const name = patched(PATCHES.core2026_11) ? backupName(input.namePrefix, instant, timeZone) : `${input.namePrefix}${isoDate(instant, timeZone)}`;
+  const name = hasPatch(PATCHES.core2026_11) ? backupName(input.namePrefix, instant, timeZone) : `${input.namePrefix}${isoDate(instant, timeZone)}`;
   // Registered by every run (no commands): a snooze or skip sent to a run without a notice is refused by name.
   const notice = new StopNotice(input.workspaceId, 'backup', timeZone);
   try {
     return await runOperation('backup', input.workspaceId, async (tracker) => {
       tracker.setDetail({ name });
-      if (announcesStop(input) && patched(PATCHES.notice2026_12)) {
+      if (announcesStop(input) && hasPatch(PATCHES.notice2026_12)) {
         const skipped = await notice.awaitTurn(input, instant, tracker, name);
         if (skipped) return { snapshot: null, workspaceStatus: 'unchanged', adopted: false, prune: null, skipped };
       }

@@ -2,7 +2,7 @@
  * The docs' pre-demo checkpoint and experiment branching as one workflow: snapshot the workspace, then
  * wait for `rollback` (repeatable) or `release` updates, or the TTL.
  */
-import { ApplicationFailure, CancellationScope, allHandlersFinished, condition, isCancellation, patched, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, allHandlersFinished, condition, isCancellation, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { z } from 'zod';
 import { WORKFLOW_TYPES, releaseUpdate, rollbackUpdate, type CheckpointProgressDetail } from '../contract/index.js';
 import type { MissingSnapshotDetail } from '../domain/errors.js';
@@ -16,7 +16,7 @@ import { ProgressTracker, activities, asWorkflowFailure, nowIso, tagWorkflow, ch
 import { truthfulCancellation } from './landed.js';
 import { requestedBy } from './delete-snapshot.js';
 import { describeFailure } from './notify.js';
-import { PATCHES } from './patches.js';
+import { PATCHES, hasPatch } from './patches.js';
 import { restoreUnderLock } from './restore-workspace.js';
 import { snapshotUnderLock } from './snapshot-workspace.js';
 
@@ -127,7 +127,7 @@ async function rollBack(workspaceId: string, session: CheckpointSession, tracker
     return { snapshot: restored.restored, workspaceStatus: restored.workspaceStatus, rollbacks: session.rollbacks + 1 };
   } catch (err) {
     // Checked by the preflight under the lock, before anything is stopped: the snapshot vanished.
-    if (snapshotVanished(err, session.snapshot!.id) && patched(PATCHES.tamper2026_12)) {
+    if (snapshotVanished(err, session.snapshot!.id) && hasPatch(PATCHES.tamper2026_12)) {
       tracker.end();
       session.markGone(nowIso());
       throw ApplicationFailure.create({ type: 'SnapshotGone', message: session.goneMessage(), nonRetryable: true });
@@ -170,7 +170,7 @@ async function release(session: CheckpointSession, raw?: ReleaseCheckpointInput)
 /** Deletes the checkpoint's snapshot under the workspace lock (a release that asked for it). */
 async function deleteCheckpoint(workspaceId: string, snapshot: RigboxSnapshot, session: CheckpointSession, tracker: ProgressTracker): Promise<void> {
   // With holds: the preflight does not require the snapshot (a snapshot already gone is deleted: success).
-  const holdsOn = patched(PATCHES.holds2026_12);
+  const holdsOn = hasPatch(PATCHES.holds2026_12);
   try {
     await withWorkspaceLock({ workspaceId, operation: 'checkpoint', ...(holdsOn ? {} : { snapshotId: snapshot.id }) }, tracker, async () => {
       tracker.begin('delete');
@@ -221,7 +221,7 @@ async function runSession(
     snapshotUnderLock({ workspaceId, name: input.name, restart: 'previous' }, preflight, tracker),
   );
   session.activate(taken.snapshot, new Date(Date.now() + ttlMs).toISOString());
-  const holdsOn = patched(PATCHES.holds2026_12);
+  const holdsOn = hasPatch(PATCHES.holds2026_12);
   if (holdsOn) await holdCheckpoint(workspaceId, taken.snapshot, input.name, session.expiresAt!);
   const releasedByUser = await condition(() => session.release !== null, ttlMs);
   // A rollback in flight finishes first: the workspace must not be left half-restored.

@@ -27,6 +27,7 @@ import { isInteractive } from '../domain/priority.js';
 import { workflowIds } from '../domain/ids.js';
 import { STEP_LABELS, type Step } from '../domain/labels.js';
 import { recordLanded, type ChangesLanded, type LandedChange } from '../domain/landed.js';
+import type { Hold } from '../domain/holds.js';
 import type { LockGrant, LockRequest } from '../domain/lock.js';
 import type { Progress, StepRecord } from '../domain/results.js';
 import { parseInput } from '../domain/schemas.js';
@@ -36,7 +37,7 @@ import { Abandonment } from './abandon.js';
 import { formatCurrentDetails } from './current-details.js';
 import { truthfulCancellation } from './landed.js';
 import { recordLockWait } from './metrics.js';
-import { PATCHES } from './patches.js';
+import { PATCHES, hasPatch } from './patches.js';
 import { localProfiles, profileFor, type LocalProfileName, type ProfileName } from './profiles.js';
 
 /**
@@ -48,7 +49,7 @@ import { localProfiles, profileFor, type LocalProfileName, type ProfileName } fr
  * restart. Histories from before this replay with the SDK's default (TRY_CANCEL).
  */
 export function activities(profile: ProfileName, summary?: string) {
-  const cancellationType = patched(PATCHES.core2026_11) ? ActivityCancellationType.WAIT_CANCELLATION_COMPLETED : ActivityCancellationType.TRY_CANCEL;
+  const cancellationType = hasPatch(PATCHES.core2026_11) ? ActivityCancellationType.WAIT_CANCELLATION_COMPLETED : ActivityCancellationType.TRY_CANCEL;
   const options = profileFor(profile, isInteractive(workflowInfo().priority?.priorityKey));
   return proxyActivities<RigsnapActivities>({ ...options, cancellationType, ...(summary ? { summary } : {}) });
 }
@@ -95,7 +96,7 @@ export async function checkedInput<S extends z.ZodType>(workflowType: InputWorkf
   // slow check split them), so patched() answered false there: a nondeterminism error on a new worker.
   // The check runs in the workflow again; the marker stays, as its other changes (CancelledAfterChange)
   // still key on it. Nothing recorded with the local activity was released.
-  patched(PATCHES.truth2026_12);
+  hasPatch(PATCHES.truth2026_12);
   let current: z.ZodType = schema();
   for (const r of INPUT_REVISIONS[workflowType] ?? []) if (patched(r.patchId)) current = r.schema();
   // A revision's schema is a later form of the same input: its output is the workflow's input type.
@@ -124,7 +125,7 @@ export class ProgressTracker {
   /** Something the user must know while it lasts (a restart that keeps failing); shown above the steps. */
   alert: string | undefined;
   /** This run's part in the workspace lock: answered to a lock that rebuilds its queue, and its grants. */
-  readonly lock: { holding: LockRequest | null; waiting: LockRequest | null; granted: Set<string> } = {
+  readonly lock: { holding: LockRequest | null; waiting: LockRequest | null; granted: Set<string>; holdsAtGrant?: Hold[] } = {
     holding: null,
     waiting: null,
     granted: new Set(),
@@ -291,9 +292,9 @@ const RESEND_MAX_MS = 30 * 60_000;
  * it ends (success, failure, cancellation), from a non-cancellable scope, and never on a timer.
  */
 export async function withWorkspaceLock<T>(params: LockedPreflight, tracker: ProgressTracker, body: (preflight: PreflightResult) => Promise<T>): Promise<T> {
-  if (!patched(PATCHES.core2026_11)) return withWorkspaceLockLegacy(params, tracker, body);
+  if (!hasPatch(PATCHES.core2026_11)) return withWorkspaceLockLegacy(params, tracker, body);
   // Operations that queued on the old lock before the entity existed finish on it (their histories replay).
-  const viaEntity = patched(PATCHES.entity2026_12);
+  const viaEntity = hasPatch(PATCHES.entity2026_12);
   const info = workflowInfo();
   const requestedBy = info.memo?.[MEMO_KEYS.requestedBy];
   const request: LockRequest & { requestedBy?: string } = {
@@ -344,6 +345,8 @@ async function acquireFromEntity(workspaceId: string, request: LockRequest, trac
     asked++;
     const answer = await activities('entityCall', `queue on ${workflowIds.workspace(workspaceId)}`).acquireWorkspace({ workspaceId, request, ask: asked });
     if (answer.status === 'holding') tracker.lock.granted.add(request.requestId);
+    // The holds at the grant, if the entity sent them (actions-2026-12): a prune under this hold reads them.
+    tracker.lock.holdsAtGrant = answer.status === 'holding' ? answer.holds : undefined;
     if (answer.status === 'denied')
       throw ApplicationFailure.create({
         type: 'Conflict',

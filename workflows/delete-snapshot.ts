@@ -1,5 +1,6 @@
-import { WORKFLOW_TYPES } from '../contract/index.js';
-import { ApplicationFailure, CancellationScope, patched, workflowInfo } from '@temporalio/workflow';
+import { WORKFLOW_TYPES, deletesSettledSignal } from '../contract/index.js';
+import { ApplicationFailure, CancellationScope, getExternalWorkflowHandle, log, patched, workflowInfo } from '@temporalio/workflow';
+import { workflowIds } from '../domain/ids.js';
 import { MEMO_KEYS } from '../domain/constants.js';
 import { heldMessage, type HoldOverride } from '../domain/holds.js';
 import type { DeleteSnapshotInput } from '../domain/inputs.js';
@@ -7,7 +8,7 @@ import type { DeleteSnapshotResult } from '../domain/results.js';
 import type { RigboxSnapshot } from '../domain/rigbox.js';
 import * as schemas from '../domain/schemas.js';
 import { activities, runOperation, checkedInput, withWorkspaceLock } from './common.js';
-import { PATCHES } from './patches.js';
+import { PATCHES, hasPatch } from './patches.js';
 
 /** Who asked for this operation (the client's identity in the memo), for the entity's records. */
 export function requestedBy(): string {
@@ -45,11 +46,25 @@ export async function deleteAuthorised<T>(
     deleted = r.deleted;
     return r.result;
   } finally {
-    if (auth.allowed.length)
-      await CancellationScope.nonCancellable(() =>
-        activities('quickCall', `report deletions to the entity of ${workspaceId}`).settleDeletes({ workspaceId, workflowId: info.workflowId, deleted }),
-      );
+    if (auth.allowed.length) await CancellationScope.nonCancellable(() => reportDeletes(workspaceId, info.workflowId, deleted));
   }
+}
+
+/**
+ * Tells the entity which authorised deletions went. From actions-2026-12 on by the workflow's own signal
+ * (one billed action; the activity that signalled cost two); the activity stays for an entity that is
+ * closed (terminated), as it recovers it first.
+ */
+async function reportDeletes(workspaceId: string, workflowId: string, deleted: string[]): Promise<void> {
+  if (patched(PATCHES.actions2026_12)) {
+    try {
+      await getExternalWorkflowHandle(workflowIds.workspace(workspaceId)).signal(deletesSettledSignal, { workflowId, deleted });
+      return;
+    } catch (err) {
+      log.info('the workspace entity is closed; recovering it to report the deletions', { workspaceId, error: String(err) });
+    }
+  }
+  await activities('quickCall', `report deletions to the entity of ${workspaceId}`).settleDeletes({ workspaceId, workflowId, deleted });
 }
 
 /** Deletes a snapshot of a workspace, after checking it is this workspace's and not held. Serialized with the workspace's other operations. */
@@ -64,7 +79,7 @@ export async function deleteSnapshot(rawInput: DeleteSnapshotInput): Promise<Del
         await activities('quickCall', `delete ${snapshotId} of ${workspaceId}`).deleteSnapshot({ workspaceId, snapshotId });
         tracker.end();
       };
-      if (!patched(PATCHES.holds2026_12)) {
+      if (!hasPatch(PATCHES.holds2026_12)) {
         await deleteOne();
         return { workspaceId, snapshotId, snapshot };
       }

@@ -2,10 +2,10 @@
  * Cancellation that tells the truth (issue 18.2): a run cancelled after a change of it landed in Rigbox
  * ends with CancelledAfterChange carrying what landed (domain/landed.ts), not with plain Cancelled.
  */
-import { ActivityFailure, ApplicationFailure, CancelledFailure, isCancellation, patched } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, CancelledFailure, isCancellation } from '@temporalio/workflow';
 import { cancelledAfterChangeMessage, hasLanded, type ChangesLanded } from '../domain/landed.js';
 import type { RigboxSnapshot } from '../domain/rigbox.js';
-import { PATCHES } from './patches.js';
+import { PATCHES, hasPatch } from './patches.js';
 
 /**
  * What an activity cancelled mid-change says it finished meanwhile (activities/failures.ts
@@ -30,7 +30,7 @@ export function snapshotOfCancelledCopy(err: unknown): RigboxSnapshot | undefine
  * Cancelled as they did: the failure is a different command than the cancellation they recorded.
  */
 export function truthfulCancellation(err: unknown, landed: ChangesLanded | null): unknown {
-  if (!isCancellation(err) || !hasLanded(landed) || !patched(PATCHES.truth2026_12)) return err;
+  if (!isCancellation(err) || !hasLanded(landed) || !hasPatch(PATCHES.truth2026_12)) return err;
   return ApplicationFailure.create({
     type: 'CancelledAfterChange',
     message: cancelledAfterChangeMessage(landed),

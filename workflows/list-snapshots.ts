@@ -1,11 +1,10 @@
-import { patched } from '@temporalio/workflow';
 import { WORKFLOW_TYPES } from '../contract/index.js';
 import type { ListSnapshotsInput } from '../domain/inputs.js';
 import { newestFirst } from '../domain/order.js';
 import type { ListSnapshotsResult } from '../domain/results.js';
 import * as schemas from '../domain/schemas.js';
 import { ProgressTracker, activities, asWorkflowFailure, tagWorkflow, checkedInput } from './common.js';
-import { PATCHES } from './patches.js';
+import { PATCHES, hasPatch } from './patches.js';
 
 /**
  * Lists snapshots (of one workspace, or all) through the worker, so callers need no Rigbox token.
@@ -15,7 +14,7 @@ import { PATCHES } from './patches.js';
 export async function listSnapshots(rawInput: ListSnapshotsInput = {}): Promise<ListSnapshotsResult> {
   const input = await checkedInput(WORKFLOW_TYPES.list, schemas.listSnapshotsInput, rawInput);
   const workspaceId = input.workspaceId ?? null;
-  tagWorkflow(patched(PATCHES.core2026_11) ? null : workspaceId, 'list');
+  tagWorkflow(hasPatch(PATCHES.core2026_11) ? null : workspaceId, 'list');
   const tracker = new ProgressTracker('list', workspaceId);
   try {
     tracker.begin('list');

@@ -1,3 +1,5 @@
+import { patched } from '@temporalio/workflow';
+
 /**
  * Patch ids of workflow changes that alter commands (see `patched()`), in one place so that a later
  * deprecation finds every use. A running workflow whose history predates a change replays the old way;
@@ -76,4 +78,36 @@ export const PATCHES = {
    * as before, without this marker.
    */
   enroll2026_12: 'enroll-2026-12',
+  /**
+   * December 2026, cost per backup (issue 24, item 5): a new run records this one patch instead of every
+   * earlier one (see `hasPatch`): one marker and one TemporalChangeVersion upsert (a billed action each) where
+   * a backup recorded four of each; and a prune reads the workspace's holds from the lock's grant.
+   */
+  actions2026_12: 'actions-2026-12',
 } as const;
+
+/** The patches released before actions-2026-12: every run started since takes them all (`hasPatch`). */
+const ABSORBED: ReadonlySet<string> = new Set([
+  PATCHES.core2026_11,
+  PATCHES.entity2026_12,
+  PATCHES.terminal2026_12,
+  PATCHES.truth2026_12,
+  PATCHES.inventory2026_12,
+  PATCHES.notice2026_12,
+  PATCHES.manualNotice2026_12,
+  PATCHES.holds2026_12,
+  PATCHES.tamper2026_12,
+  PATCHES.enroll2026_12,
+]);
+
+/**
+ * `patched(patchId)` for a patch released before actions-2026-12, at the cost of one marker per run: a run
+ * that recorded actions-2026-12 (live: every run started since, and any older run from where it first
+ * asks) takes every earlier change without recording its marker. A run replaying a point before that
+ * marker asks the patch itself, so old histories replay as recorded. A later patch must not come here: a
+ * run started between the two would replay as if it had taken it.
+ */
+export function hasPatch(patchId: string): boolean {
+  if (!ABSORBED.has(patchId)) return patched(patchId);
+  return patched(PATCHES.actions2026_12) || patched(patchId);
+}

@@ -116,8 +116,8 @@ export type ProfileName = keyof typeof profiles;
 /**
  * The heartbeat timeout of a long activity that nobody waits for at a screen (a scheduled or fleet
  * backup; domain/priority.ts isInteractive): a dead worker is noticed within this, and the activity beats
- * every half of it (activities/heartbeat.ts), so a 30 s stop, a 60 s copy and a 30 s start cost about 3
- * heartbeats (billed actions) instead of 47. The profiles' 10 s stays for operations someone waits for, so
+ * 15 s before it lapses (activities/heartbeat.ts), so a 30 s stop, a 60 s copy and a 30 s start cost about 1
+ * heartbeat (a billed action) instead of 47. The profiles' 10 s stays for operations someone waits for, so
  * a cancel reaches their activity within seconds. Only the timeout differs: replay does not compare it.
  */
 export const BATCH_HEARTBEAT_TIMEOUT = '60s';

@@ -2,7 +2,7 @@
  * Applying a retention policy: selection in domain/retention.ts (the same function as the CLI's dry run),
  * deletion in bounded rounds.
  */
-import { ActivityFailure, ApplicationFailure, isCancellation, patched } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, isCancellation } from '@temporalio/workflow';
 import { WORKFLOW_TYPES } from '../contract/index.js';
 import type { PruneSnapshotsInput, RetentionPolicy } from '../domain/inputs.js';
 import { MAX_LISTED_SNAPSHOTS } from '../domain/labels.js';
@@ -14,10 +14,10 @@ import * as schemas from '../domain/schemas.js';
 import type { PruneFailure } from '../activities/index.js';
 import { activities, localActivities, runOperation, checkedInput, withWorkspaceLock, type ProgressTracker } from './common.js';
 import { finishedWhileCancelled } from './landed.js';
-import { keepReason } from '../domain/holds.js';
+import { keepReason, type Hold } from '../domain/holds.js';
 import { deleteAuthorised } from './delete-snapshot.js';
 import { recordPruned } from './metrics.js';
-import { PATCHES } from './patches.js';
+import { PATCHES, hasPatch } from './patches.js';
 
 /** Deletions per round: a prune of 10,000 is 20 rounds (about 150 history events). */
 const DELETIONS_PER_ROUND = 500;
@@ -31,11 +31,11 @@ type PruneParams = { workspaceId: string; namePrefix: string; retention: Retenti
  * is refused for good, the workflow fails naming them, after deleting the others.
  */
 export async function pruneUnderLock(params: PruneParams, tracker: ProgressTracker): Promise<Omit<PruneSnapshotsResult, 'steps'>> {
-  if (!patched(PATCHES.core2026_11)) return pruneUnderLockLegacy(params, tracker);
+  if (!hasPatch(PATCHES.core2026_11)) return pruneUnderLockLegacy(params, tracker);
   const { workspaceId, namePrefix, retention, dryRun } = params;
   tracker.begin(dryRun ? 'list' : 'prune');
-  const holdsOn = patched(PATCHES.holds2026_12);
-  const held = holdsOn ? await heldKeepReasons(workspaceId) : undefined;
+  const holdsOn = hasPatch(PATCHES.holds2026_12);
+  const held = holdsOn ? await heldKeepReasons(workspaceId, tracker.lock.holdsAtGrant) : undefined;
   const deleted: RigboxSnapshot[] = [];
   let deletedCount = 0;
   let deletedBytes = 0;
@@ -89,11 +89,15 @@ export async function pruneUnderLock(params: PruneParams, tracker: ProgressTrack
   }
 }
 
-/** Every active hold of the workspace as prune keep reasons (`hold: <reason>`), from the entity's query. */
-async function heldKeepReasons(workspaceId: string): Promise<Record<string, string[]>> {
-  const view = await activities('quickCall', `read the holds of ${workspaceId}`).readHolds({ workspaceId });
+/**
+ * Every active hold of the workspace as prune keep reasons (`hold: <reason>`): those the entity sent with
+ * the grant of this hold of the lock (actions-2026-12; recorded in the acquire's result, so a replay takes
+ * the same branch), else from the entity's query. Holds placed since the grant are refused at deletion.
+ */
+async function heldKeepReasons(workspaceId: string, atGrant: Hold[] | undefined): Promise<Record<string, string[]>> {
+  const holds = atGrant ?? (await activities('quickCall', `read the holds of ${workspaceId}`).readHolds({ workspaceId }))?.holds ?? [];
   const held: Record<string, string[]> = {};
-  for (const h of view?.holds ?? []) (held[h.snapshotId] ??= []).push(keepReason(h));
+  for (const h of holds) (held[h.snapshotId] ??= []).push(keepReason(h));
   return held;
 }
 

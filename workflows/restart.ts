@@ -8,7 +8,7 @@
  * the run instead leaves the workspace lock to start the workspace before the next operation
  * (workflows/workspace-lock.ts).
  */
-import { ActivityFailure, ApplicationFailure, CancellationScope, isCancellation, log, patched, sleep, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, CancellationScope, isCancellation, log, sleep, workflowInfo } from '@temporalio/workflow';
 import type { RestartPolicy } from '../domain/inputs.js';
 import { formatDuration } from '../domain/time.js';
 import type { PreflightResult } from '../activities/index.js';
@@ -16,7 +16,7 @@ import type { Abandonment } from './abandon.js';
 import { activities, asWorkflowFailure, shouldEndRunning, type ProgressTracker } from './common.js';
 import { withDowntime } from './metrics.js';
 import { describeFailure, notifyFailure } from './notify.js';
-import { PATCHES } from './patches.js';
+import { PATCHES, hasPatch } from './patches.js';
 
 /** Pause after a failed round of restart attempts: 30 s, doubling, at most 15 min (about 11 history events a round). */
 const FIRST_PAUSE_MS = 30_000;
@@ -44,7 +44,7 @@ export async function startAgainUntilRunning(
   // Histories from before `abandon` replay without its attempt scope: a cancellable scope inside the
   // non-cancellable one would, in a run cancelled before this SDK flag was recorded, inherit the
   // cancellation and skip the start.
-  const abandonment = abandonable && patched(PATCHES.terminal2026_12) ? abandonable : undefined;
+  const abandonment = abandonable && hasPatch(PATCHES.terminal2026_12) ? abandonable : undefined;
   let notified = false;
   let lastError = 'no attempt has failed';
   const abandoned = () => {
@@ -62,7 +62,7 @@ export async function startAgainUntilRunning(
       return round;
     } catch (err) {
       const cause = err instanceof ActivityFailure ? err.cause : err;
-      if (isWorkspaceGone(err) && patched(PATCHES.terminal2026_12)) {
+      if (isWorkspaceGone(err) && hasPatch(PATCHES.terminal2026_12)) {
         abandonment?.loopEnded();
         throw goneFailure(workspaceId, cause);
       }
@@ -119,9 +119,9 @@ export async function withRestartGuarantee<T>(workspaceId: string, shouldStart: 
     const failedStep = tracker.current?.step;
     const original = asWorkflowFailure(err, failedStep);
     if (!shouldStart) throw original;
-    if (!patched(PATCHES.core2026_11)) return legacyRestart(workspaceId, tracker, original);
+    if (!hasPatch(PATCHES.core2026_11)) return legacyRestart(workspaceId, tracker, original);
     // The stop or start found the workspace gone (twice): there is nothing to start again.
-    if (isWorkspaceGone(err) && patched(PATCHES.terminal2026_12)) throw original;
+    if (isWorkspaceGone(err) && hasPatch(PATCHES.terminal2026_12)) throw original;
     await CancellationScope.nonCancellable(async () => {
       tracker.begin('start', 'starting it again after a failure');
       await startAgainUntilRunning(workspaceId, (alert) => tracker.setAlert(alert), tracker.abandonment, original);

@@ -6,12 +6,12 @@ import type { RigboxSnapshot } from '../domain/rigbox.js';
 import { utcStamp } from '../domain/time.js';
 import * as schemas from '../domain/schemas.js';
 import type { PreflightResult } from '../activities/index.js';
-import { patched, workflowInfo } from '@temporalio/workflow';
+import { workflowInfo } from '@temporalio/workflow';
 import { SAFETY_HOLD_MS } from '../domain/holds.js';
 import { activities, runOperation, checkedInput, withWorkspaceLock, type ProgressTracker } from './common.js';
 import { finishedWhileCancelled, snapshotOfCancelledCopy } from './landed.js';
 import { requestedBy } from './delete-snapshot.js';
-import { PATCHES } from './patches.js';
+import { PATCHES, hasPatch } from './patches.js';
 import { whileStopped } from './restart.js';
 
 /**
@@ -59,7 +59,7 @@ export async function restoreUnderLock(
     tracker.noteLanded(landed);
     return safety;
   });
-  if (safetySnapshot && patched(PATCHES.holds2026_12)) await holdSafetySnapshot(workspaceId, safetySnapshot);
+  if (safetySnapshot && hasPatch(PATCHES.holds2026_12)) await holdSafetySnapshot(workspaceId, safetySnapshot);
   return { restored, safetySnapshot, workspaceStatus };
 }
 

@@ -1,5 +1,5 @@
 /** The snapshotWorkspace workflow, and the snapshot step under the lock that backups and checkpoints share. */
-import { ApplicationFailure, patched, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, workflowInfo } from '@temporalio/workflow';
 import { WORKFLOW_TYPES } from '../contract/index.js';
 import type { PreflightResult } from '../activities/index.js';
 import type { RestartPolicy, SnapshotWorkspaceInput } from '../domain/inputs.js';
@@ -9,7 +9,7 @@ import * as schemas from '../domain/schemas.js';
 import { activities, checkedInput, localActivities, runOperation, withWorkspaceLock, type ProgressTracker } from './common.js';
 import { snapshotOfCancelledCopy } from './landed.js';
 import { StopNotice, announcesStop } from './notice.js';
-import { PATCHES } from './patches.js';
+import { PATCHES, hasPatch } from './patches.js';
 import { whileStopped } from './restart.js';
 
 export interface SnapshotCoreResult {
@@ -24,7 +24,7 @@ export interface SnapshotCoreResult {
  * Asked only when a snapshot of this name exists, so a first run pays nothing.
  */
 async function snapshotOfEarlierRun(workspaceId: string, name: string, preflight: PreflightResult): Promise<RigboxSnapshot | null> {
-  if (preflight.sameNameSnapshotIds.length === 0 || !patched(PATCHES.truth2026_12)) return null;
+  if (preflight.sameNameSnapshotIds.length === 0 || !hasPatch(PATCHES.truth2026_12)) return null;
   const { workflowId, runId } = workflowInfo();
   return localActivities('earlierRun', `look for the snapshot an earlier run of ${workflowId} made`).findEarlierRunSnapshot({
     workflowId,
@@ -85,7 +85,7 @@ export async function snapshotWorkspace(rawInput: SnapshotWorkspaceInput): Promi
   const notice = new StopNotice(input.workspaceId, 'snapshot', 'UTC');
   return runOperation('snapshot', input.workspaceId, async (tracker) => {
     // Only a run given a notice asks patched(): one without issues exactly the commands it always did.
-    if (announcesStop(input) && patched(PATCHES.manualNotice2026_12)) {
+    if (announcesStop(input) && hasPatch(PATCHES.manualNotice2026_12)) {
       tracker.setDetail({ name: input.name });
       const skipped = await notice.awaitTurn(input, new Date(), tracker, input.name);
       if (skipped) {

@@ -21,6 +21,7 @@ import {
   continueAsNew,
   getExternalWorkflowHandle,
   log,
+  patched,
   setCurrentDetails,
   setHandler,
   sleep,
@@ -35,7 +36,7 @@ import {
   workspaceStateQuery,
 } from '../contract/index.js';
 import type { EnrollmentEvent } from '../domain/enrollment.js';
-import type { HoldsAnswer, HoldsEvent } from '../domain/holds.js';
+import { holdsView, type HoldsAnswer, type HoldsEvent } from '../domain/holds.js';
 import { workflowIds } from '../domain/ids.js';
 import {
   WORKSPACE_GONE,
@@ -59,6 +60,7 @@ import { publishLabels, setLabelsHandlers } from './entity-labels.js';
 import { notifyFailure } from './notify.js';
 import { Abandonment } from './abandon.js';
 import { startAgainUntilRunning } from './restart.js';
+import { PATCHES } from './patches.js';
 
 /** How often the entity describes its holder's run while someone holds the workspace. */
 const HOLDER_CHECK_MS = 60_000;
@@ -110,6 +112,18 @@ class WorkspaceEntity {
     this.version++;
     this.render();
     return r.answer;
+  }
+
+  /**
+   * An acquire. From actions-2026-12 on, a request granted at once learns it from this answer alone (no
+   * grant signal: one billed action less per operation) and gets the active holds with it (the prune's
+   * keep reasons, without a query); a request granted later from the queue still gets the signal.
+   */
+  acquire(request: EntityRequest): AcquireAnswer {
+    const grantInAnswer = patched(PATCHES.actions2026_12);
+    const answer = this.apply({ type: 'acquire', request, at: nowIso(), ...(grantInAnswer ? { grantInAnswer } : {}) })!;
+    if (!grantInAnswer || answer.status !== 'holding') return answer;
+    return { ...answer, holds: holdsView(this.workspaceId, this.state.holds, this.state.baseline, nowIso()).holds };
   }
 
   /** A holds event (domain/holds.ts): changes only the holds and baseline sections, and answers. */
@@ -304,7 +318,7 @@ export async function workspaceEntity(input: WorkspaceEntityInput): Promise<void
   tagWorkflow(input.workspaceId, 'workspace');
   if (input.recoveredFrom) log.warn('workspace entity recovered from a closed run', { workspaceId: input.workspaceId, recoveredFrom: input.recoveredFrom });
 
-  setHandler(workspaceAcquireUpdate, (request) => entity.apply({ type: 'acquire', request, at: nowIso() })!, {
+  setHandler(workspaceAcquireUpdate, (request) => entity.acquire(request), {
     validator: (request: EntityRequest) => entity.validate(request),
   });
   setHandler(lockReleaseSignal, ({ requestId, reason }) => void entity.apply({ type: 'release', requestId, ...(reason ? { reason } : {}), at: nowIso() }));

@@ -23,7 +23,6 @@ import {
   continueAsNew,
   getExternalWorkflowHandle,
   log,
-  patched,
   setCurrentDetails,
   setHandler,
   sleep,
@@ -33,7 +32,7 @@ import { lockAcquireSignal, lockGrantedSignal, lockReleaseSignal, lockStateQuery
 import type { LockParticipants } from '../activities/index.js';
 import type { LockHolder, LockReleaseRequest, LockRequest, LockState, WorkspaceLockInput } from '../domain/lock.js';
 import { activities, localActivities, nowIso, tagWorkflow } from './common.js';
-import { PATCHES } from './patches.js';
+import { PATCHES, hasPatch } from './patches.js';
 import { isWorkspaceGone, startAgainUntilRunning } from './restart.js';
 
 /**
@@ -190,7 +189,7 @@ class WorkspaceLock {
     if (current && this.holder?.requestId === current.requestId) {
       const open = await this.holderStillOpen(current);
       if (open === false && this.holder?.requestId === current.requestId) {
-        if (patched(PATCHES.core2026_11)) await this.repairAfter(current);
+        if (hasPatch(PATCHES.core2026_11)) await this.repairAfter(current);
         if (this.holder?.requestId === current.requestId) this.free(current.requestId, 'holder closed without releasing');
       }
     }
@@ -283,7 +282,7 @@ class WorkspaceLock {
    */
   private async holderStillOpen(run: LockHolder): Promise<boolean | undefined> {
     const { workspaceId } = this;
-    if (!patched(PATCHES.core2026_11)) {
+    if (!hasPatch(PATCHES.core2026_11)) {
       // Histories from before: the loop waited for the check, however long it took.
       try {
         return (await activities('lockCheck', `is ${run.workflowId} still running?`).describeWorkflowRun({ workflowId: run.workflowId, runId: run.runId }))
@@ -336,7 +335,7 @@ class WorkspaceLock {
 export async function workspaceLock(input: WorkspaceLockInput): Promise<void> {
   const { workspaceId } = input;
   const holderCheckMs = input.timing?.holderCheckMs ?? HOLDER_CHECK_MS;
-  const idleExitMs = () => input.timing?.idleExitMs ?? (patched(PATCHES.core2026_11) ? IDLE_EXIT_MS : LEGACY_IDLE_EXIT_MS);
+  const idleExitMs = () => input.timing?.idleExitMs ?? (hasPatch(PATCHES.core2026_11) ? IDLE_EXIT_MS : LEGACY_IDLE_EXIT_MS);
   const lock = new WorkspaceLock(workspaceId, input.state);
   tagWorkflow(workspaceId, 'lock');
 
@@ -344,7 +343,7 @@ export async function workspaceLock(input: WorkspaceLockInput): Promise<void> {
   setHandler(lockReleaseSignal, (release: LockReleaseRequest) => lock.release(release));
   setHandler(lockStateQuery, () => lock.state());
 
-  if (!input.state && patched(PATCHES.core2026_11)) {
+  if (!input.state && hasPatch(PATCHES.core2026_11)) {
     await lock.rebuild();
     await lock.repairAbandoned();
   }
@@ -352,7 +351,7 @@ export async function workspaceLock(input: WorkspaceLockInput): Promise<void> {
   for (;;) {
     if (lock.isFree() && lock.queue.length > 0) {
       const next = lock.takeNextInLine();
-      if (patched(PATCHES.core2026_11) && !(await lock.grant(next)) && lock.holds(next.requestId)) {
+      if (hasPatch(PATCHES.core2026_11) && !(await lock.grant(next)) && lock.holds(next.requestId)) {
         lock.free(next.requestId, 'requester closed before its turn');
         continue;
       }

@@ -29,7 +29,12 @@ type Step = EntityEvent | { type: 'continue-as-new' };
 const run = fc.integer({ min: 0, max: RUNS.length - 1 });
 const seq = fc.integer({ min: 1, max: 2 });
 const arbStep: fc.Arbitrary<Step> = fc.oneof(
-  { weight: 5, arbitrary: fc.tuple(run, seq).map(([r, n]) => ({ type: 'acquire' as const, request: request(r, n), at: AT })) },
+  {
+    weight: 5,
+    arbitrary: fc
+      .tuple(run, seq, fc.boolean())
+      .map(([r, n, grantInAnswer]) => ({ type: 'acquire' as const, request: request(r, n), at: AT, ...(grantInAnswer ? { grantInAnswer } : {}) })),
+  },
   { weight: 4, arbitrary: fc.tuple(run, seq).map(([r, n]) => ({ type: 'release' as const, requestId: request(r, n).requestId, at: AT })) },
   { weight: 2, arbitrary: run.map((r) => ({ type: 'holder-closed' as const, ...RUNS[r]!, at: AT })) },
   { weight: 1, arbitrary: fc.tuple(run, seq).map(([r, n]) => ({ type: 'requester-gone' as const, requestId: request(r, n).requestId, at: AT })) },
@@ -68,20 +73,28 @@ class Observer {
     if (holderBefore && !stillHolds) this.outstanding.delete(holderBefore);
     if (event.type === 'repair-settled') this.repairsOwed.delete(event.requestId);
     if (event.type === 'abandon-honoured') for (const id of [...this.repairsOwed]) if (id.startsWith(`${event.workflowId}/`)) this.repairsOwed.delete(id);
+    const granting = (requestId: string) => {
+      // A repair comes before the next grant; and one holder at a time.
+      expect([...this.repairsOwed], `grant of ${requestId} while a repair is owed`).toEqual([]);
+      expect([...this.outstanding], `grant of ${requestId} while another holds`).toEqual([]);
+      this.outstanding.add(requestId);
+      this.answer(requestId, 'granted');
+    };
+    // Granted in the acquire's answer (`holding`, no signal): the requester learns it from the answer.
+    const inAnswer = event.type === 'acquire' && event.grantInAnswer && r.answer?.status === 'holding' && holderBefore !== event.request.requestId;
+    if (inAnswer) {
+      expect(r.effects.some((e) => e.type === 'grant' && e.request.requestId === event.request.requestId)).toBe(false);
+      granting(event.request.requestId);
+    }
     for (const e of r.effects) {
-      if (e.type === 'grant') {
-        // A repair comes before the next grant; and one holder at a time.
-        expect([...this.repairsOwed], `grant of ${e.request.requestId} while a repair is owed`).toEqual([]);
-        expect([...this.outstanding], `grant of ${e.request.requestId} while another holds`).toEqual([]);
-        this.outstanding.add(e.request.requestId);
-        this.answer(e.request.requestId, 'granted');
-      }
+      if (e.type === 'grant') granting(e.request.requestId);
       // A refused retry of a request answered already is not a second answer; any other refusal is its answer.
       if (e.type === 'deny' && !this.answers.has(e.requestId)) this.answer(e.requestId, 'denied');
       if (e.type === 'restart') this.repairsOwed.add(e.repair.requestId);
     }
     if (event.type === 'acquire' && r.answer?.status !== 'denied') this.acceptedAcquires.add(event.request.requestId);
     const granted = new Set(r.effects.flatMap((e) => (e.type === 'grant' ? [e.request.requestId] : [])));
+    if (inAnswer) granted.add(event.request.requestId);
     for (const id of queuedBefore) if (!r.state.lock.queue.some((q) => q.requestId === id) && !granted.has(id)) this.answer(id, 'left the queue');
     return r.state;
   }
@@ -129,6 +142,20 @@ describe('workspace entity rules (fast-check)', () => {
     expect(retry.answer).toEqual({ status: 'queued', position: 1 });
     expect(retry.effects).toEqual([]);
     expect(retry.state.lock.queue).toHaveLength(1);
+  });
+
+  it('granted at once, a request asked with grantInAnswer learns it from the answer alone; one granted from the queue gets the signal', () => {
+    let s = step(emptyEntityState(WS), { type: 'legacy-lock', open: false, at: AT }).state;
+    const first = step(s, { type: 'acquire', request: request(0, 1), at: AT, grantInAnswer: true });
+    expect(first.answer).toEqual({ status: 'holding' });
+    expect(first.effects).toEqual([]);
+    expect(first.state.lock.holder?.requestId).toBe(request(0, 1).requestId);
+    s = first.state;
+    const second = step(s, { type: 'acquire', request: request(1, 1), at: AT, grantInAnswer: true });
+    expect(second.answer).toEqual({ status: 'queued', position: 1 });
+    // Its turn comes after the answer: only a signal can tell it.
+    const released = step(second.state, { type: 'release', requestId: request(0, 1).requestId, at: AT });
+    expect(released.effects).toEqual([{ type: 'grant', request: request(1, 1) }]);
   });
 
   it('grants nothing while the old lock workflow is open, and asks for it to be checked', () => {
