@@ -77,6 +77,19 @@ export const PruneSnapshotsResult = z.object({
   deletedCount: z.number().int().optional(),
   /** The size_bytes of everything deleted (in a dry run: that would be), all of it, not only the listed; absent in older results. */
   deletedBytes: z.number().int().optional(),
+  /**
+   * Checkpoint and restore safety snapshots past their retention (domain/expiry.ts): what was deleted (in
+   * a dry run: would be), listed up to MAX_LISTED_SNAPSHOTS, and what waits. Absent from runs before retention-2026-12.
+   */
+  expired: z
+    .object({
+      count: z.number().int(),
+      bytes: z.number().int(),
+      snapshots: z.array(RigboxSnapshot),
+      waitingCount: z.number().int(),
+      nextDueAt: z.string().nullable(),
+    })
+    .optional(),
   steps: z.array(StepRecord),
 });
 export type PruneSnapshotsResult = z.infer<typeof PruneSnapshotsResult>;

@@ -14,6 +14,7 @@ import { REQUEST_KEY_PATTERN, SNAPSHOT_ID_PATTERN, SNAPSHOT_NAME_PATTERN, WORKSP
 import { LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN, MAX_LABELS } from './enrollment.js';
 import { QUIET_HOURS_PATTERN, parseQuietHours } from './notice.js';
 import { isValidTimeZone, parseDuration } from './time.js';
+import { NEVER_EXPIRE } from './expiry.js';
 import { MAX_FAIRNESS_KEY_BYTES, MAX_FAIRNESS_WEIGHT, MAX_PRIORITY_KEY, MIN_FAIRNESS_WEIGHT, MIN_PRIORITY_KEY } from './priority.js';
 
 /** A factory that builds its value on first call and returns the same one after. */
@@ -111,6 +112,18 @@ const count = (what: string) =>
     .min(1, { error: `must be a whole number of ${what} from 1 to 10000` })
     .max(10_000, { error: `must be a whole number of ${what} from 1 to 10000` });
 
+const MAX_EXPIRY_MS = 3650 * 86_400_000;
+/** How long a checkpoint or safety snapshot outlives its end (domain/expiry.ts): a duration, or "never". */
+const expiryAge = () =>
+  z.string({ error: 'must be a duration such as "7d" or "12h", or "never"' }).refine(
+    (t) => {
+      if (t === NEVER_EXPIRE) return true;
+      const ms = parseDuration(t);
+      return ms !== undefined && ms <= MAX_EXPIRY_MS;
+    },
+    { error: 'must be a duration from "0s" to "3650d" such as "7d" or "12h", or "never"' },
+  );
+
 export const retentionPolicy = once(() =>
   z
     .strictObject({
@@ -124,6 +137,10 @@ export const retentionPolicy = once(() =>
         .max(36_500, { error: 'must be at most 36500 days' })
         .optional(),
       timezone: z.string().refine(isValidTimeZone, { error: 'must be an IANA timezone such as "UTC" or "Europe/Berlin"' }).optional(),
+      /** Checkpoint snapshots expire this long after their session ended (domain/expiry.ts; default 7d). */
+      expireCheckpointsAfter: expiryAge().optional(),
+      /** Restore safety snapshots expire this long after they were taken (default 14d). */
+      expireSafetyAfter: expiryAge().optional(),
     })
     .refine(
       (p) =>

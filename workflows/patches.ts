@@ -76,4 +76,11 @@ export const PATCHES = {
    * as before, without this marker.
    */
   enroll2026_12: 'enroll-2026-12',
+  /**
+   * Retention of checkpoint and safety snapshots (issue 22, item 6): after its backups, a prune (and so a
+   * scheduled backup with retention) selects the checkpoint snapshots whose session ended more than
+   * `expireCheckpointsAfter` ago (default 7d) and the restore safety snapshots older than
+   * `expireSafetyAfter` (default 14d), and deletes those not held, with the entity's authorisation.
+   */
+  retention2026_12: 'retention-2026-12',
 } as const;
