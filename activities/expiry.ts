@@ -88,7 +88,8 @@ export function createExpiryActivities(env: ActivityEnv) {
         const snapshots = await env.rigbox.listSnapshots(input.workspaceId, readOptions());
         // Only snapshots that are neither backups nor safety snapshots can be checkpoints: without any, no session is asked.
         const maybeCheckpoint = snapshots.some(
-          (s) => s.workspace_id === input.workspaceId && !isRetentionCandidate(s, input.workspaceId, input.namePrefix) && !s.name.startsWith(SAFETY_SNAPSHOT_PREFIX),
+          (s) =>
+            s.workspace_id === input.workspaceId && !isRetentionCandidate(s, input.workspaceId, input.namePrefix) && !s.name.startsWith(SAFETY_SNAPSHOT_PREFIX),
         );
         const temporal = env.deps.temporal;
         const sessions = maybeCheckpoint && temporal ? await checkpointSessionsOf(temporal, input.workspaceId) : [];

@@ -148,7 +148,9 @@ function rowOf(workspaceId: string, own: RigboxSnapshot[], p: Protection | undef
   const expiring = addExpiring(emptyExpiring(), [...plan.expired, ...plan.waiting], ctx.nowMs);
   // Checkpoint and safety snapshots due within the forecast's horizon are gone by then (a prune expires them).
   const horizon = ctx.nowMs + FORECAST_DAYS * 86_400_000;
-  const goneByHorizon = totalBytesOf([...plan.expired, ...plan.waiting].filter((x) => !x.keptBecause && x.dueAt !== null && Date.parse(x.dueAt) <= horizon).map((x) => x.snapshot));
+  const goneByHorizon = totalBytesOf(
+    [...plan.expired, ...plan.waiting].filter((x) => !x.keptBecause && x.dueAt !== null && Date.parse(x.dueAt) <= horizon).map((x) => x.snapshot),
+  );
   const scheduled = Boolean(p && p.schedules.length > 0 && !p.pausedAll);
   const forecast = forecastStorage({
     backups,

@@ -11,16 +11,9 @@
  * - a snapshot expires only once its due time has passed, and a later `now` expires a superset;
  * - only this workspace's snapshots, and only checkpoint or safety ones: backups and hand-made snapshots never.
  */
-import { SAFETY_SNAPSHOT_PREFIX } from './constants.js';
+import { DEFAULT_EXPIRE_CHECKPOINTS_AFTER, DEFAULT_EXPIRE_SAFETY_AFTER, NEVER_EXPIRE, SAFETY_SNAPSHOT_PREFIX } from './constants.js';
 import type { RigboxSnapshot } from './rigbox.js';
 import { parseDuration } from './time.js';
-
-/** How long a checkpoint's snapshot is kept after its session ended, unless the retention says otherwise. */
-export const DEFAULT_EXPIRE_CHECKPOINTS_AFTER = '7d';
-/** How long a restore's safety snapshot is kept after it was taken (its automatic hold lasts 24 h of these). */
-export const DEFAULT_EXPIRE_SAFETY_AFTER = '14d';
-/** The value of either setting that keeps those snapshots for ever (today's behaviour before this rule). */
-export const NEVER_EXPIRE = 'never';
 
 export type ExpiringKind = 'checkpoint' | 'safety';
 

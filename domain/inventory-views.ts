@@ -121,7 +121,7 @@ export interface ReportRow {
   succeeded: number;
   failed: number;
   skipped: number;
-  /** Held snapshots (holds come with the workspace entity: 0 until then). */
+  /** Held snapshots, as the workspace entity says. */
   holds: number;
 }
 

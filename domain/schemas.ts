@@ -9,12 +9,11 @@
  * eager constants of inputs.ts, ids.ts and rigbox.ts, built from these same factories.
  */
 import { z } from 'zod';
-import { DEFAULT_BACKUP_PREFIX, DEFAULT_RPO } from './constants.js';
+import { DEFAULT_BACKUP_PREFIX, DEFAULT_RPO, NEVER_EXPIRE } from './constants.js';
 import { REQUEST_KEY_PATTERN, SNAPSHOT_ID_PATTERN, SNAPSHOT_NAME_PATTERN, WORKSPACE_ID_PATTERN } from './ids.js';
 import { LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN, MAX_LABELS } from './enrollment.js';
 import { QUIET_HOURS_PATTERN, parseQuietHours } from './notice.js';
 import { isValidTimeZone, parseDuration } from './time.js';
-import { NEVER_EXPIRE } from './expiry.js';
 import { MAX_FAIRNESS_KEY_BYTES, MAX_FAIRNESS_WEIGHT, MAX_PRIORITY_KEY, MIN_FAIRNESS_WEIGHT, MIN_PRIORITY_KEY } from './priority.js';
 
 /** A factory that builds its value on first call and returns the same one after. */

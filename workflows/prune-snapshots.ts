@@ -107,7 +107,11 @@ async function pruneBackups(
  * round of deletions (a held snapshot is refused by the entity and stays). What is left over (more than a
  * round, a refusal) waits for the next prune: nothing here fails the prune or the backup that runs it.
  */
-async function expireUnderLock(params: PruneParams, held: Record<string, string[]>, tracker: ProgressTracker): Promise<NonNullable<PruneSnapshotsResult['expired']>> {
+async function expireUnderLock(
+  params: PruneParams,
+  held: Record<string, string[]>,
+  tracker: ProgressTracker,
+): Promise<NonNullable<PruneSnapshotsResult['expired']>> {
   const { workspaceId, namePrefix, retention, dryRun } = params;
   tracker.begin(dryRun ? 'list' : 'prune', 'checkpoint and safety snapshots past their retention');
   const sel = await activities('inventory', `select the expired checkpoint and safety snapshots of ${workspaceId}`).selectExpiring({
@@ -133,7 +137,11 @@ async function expireUnderLock(params: PruneParams, held: Record<string, string[
   const deleted = sel.batch.filter((s) => gone.has(s.id));
   recordPruned(deleted.length, 'expired');
   tracker.end();
-  return summary(deleted, deleted.length, deleted.reduce((sum, s) => sum + s.size_bytes, 0));
+  return summary(
+    deleted,
+    deleted.length,
+    deleted.reduce((sum, s) => sum + s.size_bytes, 0),
+  );
 }
 
 /** Every active hold of the workspace as prune keep reasons (`hold: <reason>`), from the entity's query. */
@@ -148,7 +156,13 @@ async function heldKeepReasons(workspaceId: string): Promise<Record<string, stri
  * Deletes one round's batch. With holds (`held` given) the entity authorises the batch first: a
  * snapshot held since the selection is refused, not deleted, and added to `held`.
  */
-async function deleteRound(workspaceId: string, batch: RigboxSnapshot[], round: number | string, held: Record<string, string[]> | undefined, tracker: ProgressTracker) {
+async function deleteRound(
+  workspaceId: string,
+  batch: RigboxSnapshot[],
+  round: number | string,
+  held: Record<string, string[]> | undefined,
+  tracker: ProgressTracker,
+) {
   const del = async (snapshotIds: string[]) => {
     const r = await activities('pruneDelete', `delete ${snapshotIds.length} snapshots of ${workspaceId} (round ${round})`)
       .deleteSnapshots({ workspaceId, snapshotIds })

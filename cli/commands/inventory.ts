@@ -138,13 +138,19 @@ function expiringText(what: string, k: UsageView['totals']['expiring']['checkpoi
   if (k.count === 0) return null;
   const due = k.dueNowCount ? `${k.dueNowCount} due now (${gib(k.dueNowGib)} GiB)` : '';
   const rest = k.count - k.dueNowCount;
-  const later = rest === 0 ? '' : k.firstDueAt === k.lastDueAt || k.dueNowCount ? `${rest} by ${fmtTime(k.lastDueAt!)}` : `${rest} from ${fmtTime(k.firstDueAt!)} to ${fmtTime(k.lastDueAt!)}`;
+  const later =
+    rest === 0
+      ? ''
+      : k.firstDueAt === k.lastDueAt || k.dueNowCount
+        ? `${rest} by ${fmtTime(k.lastDueAt)}`
+        : `${rest} from ${fmtTime(k.firstDueAt)} to ${fmtTime(k.lastDueAt)}`;
   return `${k.count} ${what}${k.count === 1 ? '' : 's'}, ${gib(k.gib)} GiB: ${[due, later].filter(Boolean).join(', then ')}`;
 }
 
 /** What retention will expire: per workspace and in all (the next prune or scheduled backup with retention deletes what is due now). */
 function expiringLines(v: UsageView): string[] {
-  const of = (e: UsageView['totals']['expiring']) => [expiringText('checkpoint snapshot', e.checkpoint), expiringText('safety snapshot', e.safety)].filter(Boolean).join('; ');
+  const of = (e: UsageView['totals']['expiring']) =>
+    [expiringText('checkpoint snapshot', e.checkpoint), expiringText('safety snapshot', e.safety)].filter(Boolean).join('; ');
   const rows = v.workspaces.map((w) => [w.workspaceId, of(w.expiring)] as const).filter(([, t]) => t);
   if (!rows.length) return ['Due to expire: nothing (no ended checkpoint or restore safety snapshot outside a hold).'];
   return [
@@ -225,7 +231,7 @@ function registerReport(program: Command, act: Act): void {
         .command('report')
         .description(
           'The compliance report: per workspace, protected by a schedule or not, the last backup and its age against the RPO, the backup runs that succeeded, failed or were skipped ' +
-            '(cancelled, terminated) in the period, and holds (none until holds exist); totals at the end. Exits 1 when a protected workspace misses the RPO, like `rigsnap audit`.',
+            '(cancelled, terminated) in the period, and held snapshots; totals at the end. Exits 1 when a protected workspace misses the RPO, like `rigsnap audit`.',
         ),
       { requestKey: true },
     )
