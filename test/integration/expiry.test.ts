@@ -4,6 +4,7 @@ import { unholdSnapshotUpdate } from '../../contract/index.js';
 import { usageView, workflowIds, type InventoriedWorkspace } from '../../domain/index.js';
 import { startEmulator, type Emulator } from '../../emulator/index.js';
 import { RigsnapClient } from '../../client/index.js';
+import { runCli } from '../helpers/cli.js';
 import { TEST_TOKEN, connectTestTemporal, createTestWorker, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.js';
 
 /**
@@ -97,6 +98,12 @@ describe('retention of checkpoint and safety snapshots', () => {
     const safeDue = Date.parse(before.expiring!.safety.firstDueAt!) - Date.parse(oldSafety.created_at);
     expect(safeDue).toBe(14 * DAY);
 
+    // What a person reads (the built CLI): what is due to expire, and when.
+    const shown = await runCli(['usage'], taskQueue);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toMatch(/Due to expire .*1 checkpoint snapshot, .*1 safety snapshot/);
+    expect(shown.stdout).toMatch(new RegExp(`  ${ws}: 1 checkpoint snapshot, [0-9.]+ GiB: 1 by \\d{4}-\\d{2}-\\d{2}`));
+
     // The defaults: a prune now expires nothing (everything is younger than its retention).
     const byDefault = await rig.prune({ workspaceId: ws, namePrefix: 'daily-backup-', retention: { keepLast: 7 } });
     expect(byDefault.expired).toMatchObject({ count: 0, waitingCount: 5 });
@@ -106,6 +113,17 @@ describe('retention of checkpoint and safety snapshots', () => {
     const retention = { keepLast: 7, expireCheckpointsAfter: '0s', expireSafetyAfter: '0s' };
     const dry = await rig.prune({ workspaceId: ws, namePrefix: 'daily-backup-', retention, dryRun: true });
     expect(dry.expired!.snapshots.map((s) => s.id).sort()).toEqual([released.snapshotId, oldSafety.id].sort());
+    expect(ids()).toHaveLength(6);
+    const dryCli = await runCli(
+      ['prune', ws, '--prefix', 'daily-backup-', '--keep-last', '7', '--expire-checkpoints-after', '0s', '--expire-safety-after', '0s', '--dry-run'],
+      taskQueue,
+    );
+    expect(dryCli.code).toBe(0);
+    expect(dryCli.stdout).toMatch(/would expire 2 checkpoint and safety snapshots .*; 3 more kept for now/);
+    // Expiry settings without a keep rule are refused, naming the keep options: never silently dropped.
+    const alone = await runCli(['prune', ws, '--prefix', 'daily-backup-', '--expire-safety-after', '0s', '--dry-run'], taskQueue);
+    expect(alone.code).toBe(2);
+    expect(alone.stderr).toMatch(/keepLast/);
     expect(ids()).toHaveLength(6);
 
     const real = await rig.prune({ workspaceId: ws, namePrefix: 'daily-backup-', retention });
@@ -118,6 +136,7 @@ describe('retention of checkpoint and safety snapshots', () => {
     expect(after.expiring!.safety.count).toBe(0);
     expect(after.snapshotCount).toBe(4);
     expect(after.byKind.held.count).toBe(2);
+    expect((await runCli(['usage'], taskQueue)).stdout).toContain('Due to expire: nothing');
 
     await rig.release(open.workflowId);
   });
