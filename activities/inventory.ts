@@ -41,6 +41,7 @@ import {
 import { RUN_STATUS, protectedWorkspaces, type InventoryDeps, type Protection } from './audit.js';
 import { readGuardedViews } from './audit-holds.js';
 import { guardedSnapshots } from '../domain/tamper.js';
+import { holdEndsOf } from '../domain/holds.js';
 import { toFailure } from './failures.js';
 import { RigboxApiError, type RigboxClient } from './rigbox-client.js';
 import { goneWorkspaces, mapLimit } from './workspace-existence.js';
@@ -82,11 +83,15 @@ async function checkpointSnapshotOf(client: Client, r: { workflowId: string; run
   return parsed.success && !parsed.data.snapshotDeleted ? parsed.data.snapshot.id : null;
 }
 
-/** The snapshots each workspace's entity holds now (holds and the baseline), by workspace. */
-async function heldByWorkspace(temporal: InventoryDeps['temporal'], workspaceIds: string[], progress: Progress): Promise<Map<string, Set<string>>> {
+/** What each workspace's entity holds now (holds and the baseline), by workspace: when each snapshot's last hold ends (null: never). */
+async function heldByWorkspace(
+  temporal: InventoryDeps['temporal'],
+  workspaceIds: string[],
+  progress: Progress,
+): Promise<Map<string, Map<string, string | null>>> {
   const views = await readGuardedViews(temporal, workspaceIds, progress);
   const at = new Date().toISOString();
-  return new Map([...views].map(([ws, view]) => [ws, new Set(guardedSnapshots(view, at).keys())]));
+  return new Map([...views].map(([ws, view]) => [ws, holdEndsOf(view, [...guardedSnapshots(view, at).keys()], at)]));
 }
 
 interface RunTally {
@@ -127,7 +132,8 @@ export interface WorkspaceInventoryRequest {
 interface RowContext {
   gone: Set<string> | null;
   sessions: CheckpointSessionFacts[];
-  held: Set<string>;
+  /** Held snapshots and when their last hold ends (null: never). */
+  held: ReadonlyMap<string, string | null>;
   runs: RunTally | undefined;
   nowMs: number;
 }
@@ -138,18 +144,26 @@ function rowOf(workspaceId: string, own: RigboxSnapshot[], p: Protection | undef
   const classify: ClassifyContext = {
     backupPrefixes: namePrefixes.length ? namePrefixes : [backupPrefixOf([])],
     checkpointIds: new Set(ctx.sessions.map((x) => x.snapshotId)),
-    heldIds: ctx.held,
+    heldIds: new Set(ctx.held.keys()),
   };
   const byKind = usageByKind(own, classify);
   const sorted = [...own].sort(newestFirst);
   const backups = sorted.filter((s) => classifySnapshot(s, classify) === 'backup');
   const backupBytes = totalBytesOf(backups);
-  const plan = planExpiry(own, workspaceId, { sessions: ctx.sessions, heldIds: ctx.held }, expiryPolicyOf(p?.retention), ctx.nowMs);
+  const plan = planExpiry(
+    own,
+    workspaceId,
+    { sessions: ctx.sessions, heldIds: new Set(ctx.held.keys()), holdEnds: ctx.held },
+    expiryPolicyOf(p?.retention),
+    ctx.nowMs,
+  );
   const expiring = addExpiring(emptyExpiring(), [...plan.expired, ...plan.waiting], ctx.nowMs);
   // Checkpoint and safety snapshots due within the forecast's horizon are gone by then (a prune expires them).
   const horizon = ctx.nowMs + FORECAST_DAYS * 86_400_000;
   const goneByHorizon = totalBytesOf(
-    [...plan.expired, ...plan.waiting].filter((x) => !x.keptBecause && x.dueAt !== null && Date.parse(x.dueAt) <= horizon).map((x) => x.snapshot),
+    [...plan.expired, ...plan.waiting]
+      .filter((x) => x.keptBecause !== 'open checkpoint' && x.dueAt !== null && Date.parse(x.dueAt) <= horizon)
+      .map((x) => x.snapshot),
   );
   const scheduled = Boolean(p && p.schedules.length > 0 && !p.pausedAll);
   const forecast = forecastStorage({
@@ -206,7 +220,7 @@ export async function collectWorkspaceInventory(deps: InventoryDeps, req: Worksp
   const since = new Date(req.sinceMs).toISOString();
   const runs = await backupRunsSince(deps.temporal, since);
   const rows = ids.map((id) =>
-    rowOf(id, snapshotsOf.get(id) ?? [], byWorkspace.get(id), { gone, sessions, held: held.get(id) ?? new Set(), runs: runs.get(id), nowMs: req.nowMs }),
+    rowOf(id, snapshotsOf.get(id) ?? [], byWorkspace.get(id), { gone, sessions, held: held.get(id) ?? new Map(), runs: runs.get(id), nowMs: req.nowMs }),
   );
   const orphanList = all.filter((s) => gone?.has(s.workspace_id)).sort((a, b) => -newestFirst(a, b));
   return {

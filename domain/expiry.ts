@@ -46,7 +46,11 @@ export interface CheckpointSessionFacts {
 export interface ExpiryItem {
   snapshot: RigboxSnapshot;
   kind: ExpiringKind;
-  /** When it expires (may be past); null: never (held, an open checkpoint, or the setting is `never`). */
+  /**
+   * When it expires (may be past); null: not foreseeable (an open checkpoint, the setting `never`, or
+   * held with no known end). A held one whose holds end (`holdEnds`) is due when both its retention
+   * and its last hold have run out.
+   */
   dueAt: string | null;
   /** Why it is kept past its due time, when it is: `hold`, `open checkpoint`. */
   keptBecause?: 'hold' | 'open checkpoint';
@@ -73,6 +77,12 @@ function dueAtOf(s: RigboxSnapshot, kind: ExpiringKind, endedAt: string | undefi
   return Number.isNaN(t) ? null : new Date(t + after).toISOString();
 }
 
+/** The later of a due time and a hold's end; null when either never comes (or the hold's end is unknown: undefined). */
+function laterOf(due: string | null, holdEnd: string | null | undefined): string | null {
+  if (due === null || holdEnd === null || holdEnd === undefined) return null;
+  return Date.parse(holdEnd) > Date.parse(due) ? new Date(Date.parse(holdEnd)).toISOString() : due;
+}
+
 const byDue = (a: ExpiryItem, b: ExpiryItem) =>
   (a.dueAt === null ? 1 : 0) - (b.dueAt === null ? 1 : 0) || (a.dueAt ?? '').localeCompare(b.dueAt ?? '') || a.snapshot.id.localeCompare(b.snapshot.id);
 
@@ -84,7 +94,12 @@ const byDue = (a: ExpiryItem, b: ExpiryItem) =>
 export function planExpiry(
   snapshots: readonly RigboxSnapshot[],
   workspaceId: string,
-  facts: { sessions: readonly CheckpointSessionFacts[]; heldIds: ReadonlySet<string> },
+  facts: {
+    sessions: readonly CheckpointSessionFacts[];
+    heldIds: ReadonlySet<string>;
+    /** For held snapshots, when their last hold ends (null: never); unknown ones are never due while held. */
+    holdEnds?: ReadonlyMap<string, string | null>;
+  },
   policy: ExpiryPolicy,
   nowMs: number,
 ): ExpiryPlan {
@@ -96,8 +111,10 @@ export function planExpiry(
     if (s.workspace_id !== workspaceId) continue;
     const kind = kindOf(s, ended, open);
     if (!kind) continue;
-    const dueAt = open.has(s.id) ? null : dueAtOf(s, kind, ended.get(s.id), policy);
-    const keptBecause = facts.heldIds.has(s.id) ? 'hold' : open.has(s.id) ? 'open checkpoint' : undefined;
+    const held = facts.heldIds.has(s.id);
+    const own = open.has(s.id) ? null : dueAtOf(s, kind, ended.get(s.id), policy);
+    const dueAt = held ? laterOf(own, facts.holdEnds?.get(s.id)) : own;
+    const keptBecause = held ? 'hold' : open.has(s.id) ? 'open checkpoint' : undefined;
     const item: ExpiryItem = { snapshot: s, kind, dueAt, ...(keptBecause ? { keptBecause } : {}) };
     if (!keptBecause && dueAt !== null && Date.parse(dueAt) <= nowMs) plan.expired.push(item);
     else plan.waiting.push(item);
@@ -125,16 +142,19 @@ export function emptyExpiring(): ExpiringByKind {
   return { checkpoint: z(), safety: z() };
 }
 
-/** Adds a plan's items that will expire (due set, not kept by a hold or an open session) into `into`. */
+/**
+ * Adds a plan's items that will expire into `into`: those with a due time (a held one only when its holds
+ * end, then due once they have; never an open session's). "Due now" counts only what the next prune may delete.
+ */
 export function addExpiring(into: ExpiringByKind, items: readonly ExpiryItem[], nowMs: number): ExpiringByKind {
   for (const it of items) {
-    if (it.dueAt === null || it.keptBecause) continue;
+    if (it.dueAt === null || it.keptBecause === 'open checkpoint') continue;
     const t = into[it.kind];
     t.count++;
     t.bytes += it.snapshot.size_bytes;
     if (t.firstDueAt === null || it.dueAt < t.firstDueAt) t.firstDueAt = it.dueAt;
     if (t.lastDueAt === null || it.dueAt > t.lastDueAt) t.lastDueAt = it.dueAt;
-    if (Date.parse(it.dueAt) <= nowMs) {
+    if (Date.parse(it.dueAt) <= nowMs && !it.keptBecause) {
       t.dueNowCount++;
       t.dueNowBytes += it.snapshot.size_bytes;
     }

@@ -152,9 +152,9 @@ function expiringLines(v: UsageView): string[] {
   const of = (e: UsageView['totals']['expiring']) =>
     [expiringText('checkpoint snapshot', e.checkpoint), expiringText('safety snapshot', e.safety)].filter(Boolean).join('; ');
   const rows = v.workspaces.map((w) => [w.workspaceId, of(w.expiring)] as const).filter(([, t]) => t);
-  if (!rows.length) return ['Due to expire: nothing (no ended checkpoint or restore safety snapshot outside a hold).'];
+  if (!rows.length) return ['Due to expire: nothing (no ended checkpoint or restore safety snapshot, or all held for good).'];
   return [
-    `Due to expire (checkpoints ${DEFAULT_EXPIRE_CHECKPOINTS_AFTER} after their session ended, safety snapshots ${DEFAULT_EXPIRE_SAFETY_AFTER} after the restore, unless the schedule's retention says otherwise; held ones stay): ${of(v.totals.expiring)}`,
+    `Due to expire (checkpoints ${DEFAULT_EXPIRE_CHECKPOINTS_AFTER} after their session ended, safety snapshots ${DEFAULT_EXPIRE_SAFETY_AFTER} after the restore, unless the schedule's retention says otherwise; a held one once its hold ends too): ${of(v.totals.expiring)}`,
     ...rows.map(([ws, t]) => `  ${ws}: ${t}`),
   ];
 }

@@ -91,7 +91,8 @@ describe('retention of checkpoint and safety snapshots', () => {
     const before = await usageRow();
     expect(before.byKind.held.count).toBe(2); // the evidence and the held safety snapshot
     expect(before.expiring!.checkpoint).toMatchObject({ count: 1, dueNowCount: 0 });
-    expect(before.expiring!.safety).toMatchObject({ count: 1, bytes: oldSafety.size_bytes, dueNowCount: 0 });
+    // Both safety snapshots will expire: the held one once its 24 h hold and its 14 days have passed.
+    expect(before.expiring!.safety).toMatchObject({ count: 2, bytes: oldSafety.size_bytes + heldSafety.size_bytes, dueNowCount: 0 });
     const cpDue = Date.parse(before.expiring!.checkpoint.firstDueAt!) - Date.now();
     expect(cpDue).toBeGreaterThan(7 * DAY - 3_600_000);
     expect(cpDue).toBeLessThanOrEqual(7 * DAY);
@@ -101,7 +102,7 @@ describe('retention of checkpoint and safety snapshots', () => {
     // What a person reads (the built CLI): what is due to expire, and when.
     const shown = await runCli(['usage'], taskQueue);
     expect(shown.code).toBe(0);
-    expect(shown.stdout).toMatch(/Due to expire .*1 checkpoint snapshot, .*1 safety snapshot/);
+    expect(shown.stdout).toMatch(/Due to expire .*1 checkpoint snapshot, .*2 safety snapshots/);
     expect(shown.stdout).toMatch(new RegExp(`  ${ws}: 1 checkpoint snapshot, [0-9.]+ GiB: 1 by \\d{4}-\\d{2}-\\d{2}`));
 
     // The defaults: a prune now expires nothing (everything is younger than its retention).
@@ -133,10 +134,11 @@ describe('retention of checkpoint and safety snapshots', () => {
 
     const after = await usageRow();
     expect(after.expiring!.checkpoint.count).toBe(0);
-    expect(after.expiring!.safety.count).toBe(0);
+    expect(after.expiring!.safety).toMatchObject({ count: 1, dueNowCount: 0 });
+    expect(Date.parse(after.expiring!.safety.firstDueAt!)).toBe(Date.parse(heldSafety.created_at) + 14 * DAY);
     expect(after.snapshotCount).toBe(4);
     expect(after.byKind.held.count).toBe(2);
-    expect((await runCli(['usage'], taskQueue)).stdout).toContain('Due to expire: nothing');
+    expect((await runCli(['usage'], taskQueue)).stdout).toMatch(new RegExp(`  ${ws}: 1 safety snapshot, [0-9.]+ GiB: 1 by `));
 
     await rig.release(open.workflowId);
   });

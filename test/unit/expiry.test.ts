@@ -82,6 +82,21 @@ describe('planExpiry', () => {
     expect(totals.safety).toMatchObject({ count: 2, dueNowCount: 1, lastDueAt: iso(NOW + 4 * DAY) });
   });
 
+  it('a held snapshot whose holds end is due once both its retention and its holds ran out, never due now while held', () => {
+    const s = snap('snap_s', 'pre-restore-x', NOW - 20 * DAY);
+    const heldIds = new Set(['snap_s']);
+    const soon = planExpiry([s], 'ws_demo', { sessions: [], heldIds, holdEnds: new Map([['snap_s', iso(NOW + DAY)]]) }, defaults, NOW);
+    expect(soon.expired).toEqual([]);
+    expect(soon.waiting[0]).toMatchObject({ keptBecause: 'hold', dueAt: iso(NOW + DAY) });
+    expect(addExpiring(emptyExpiring(), soon.waiting, NOW).safety).toMatchObject({ count: 1, dueNowCount: 0, firstDueAt: iso(NOW + DAY) });
+    const late = planExpiry([s], 'ws_demo', { sessions: [], heldIds, holdEnds: new Map([['snap_s', iso(NOW - 30 * DAY)]]) }, defaults, NOW);
+    expect(late.waiting[0]!.dueAt).toBe(iso(NOW - 6 * DAY)); // its own retention ran out later than the hold: still held now, so not expired
+    expect(late.expired).toEqual([]);
+    const forever = planExpiry([s], 'ws_demo', { sessions: [], heldIds, holdEnds: new Map([['snap_s', null]]) }, defaults, NOW);
+    expect(forever.waiting[0]!.dueAt).toBeNull();
+    expect(addExpiring(emptyExpiring(), forever.waiting, NOW).safety.count).toBe(0);
+  });
+
   it('keeps a snapshot with an open session even if another (ended) session names it too', () => {
     const s = snap('snap_cp', 'pre-demo', NOW - 30 * DAY);
     const plan = planExpiry(
@@ -128,7 +143,16 @@ const arbSession = fc.record({
   snapshotId: fc.constantFrom(...ids),
   endedAt: fc.option(fc.integer({ min: NOW - 100 * DAY, max: NOW }).map(iso), { nil: null }),
 });
-const arbFacts = fc.record({ sessions: fc.array(arbSession, { maxLength: 10 }), heldIds: fc.subarray(ids).map((a) => new Set(a)) });
+const arbFacts = fc.record({
+  sessions: fc.array(arbSession, { maxLength: 10 }),
+  heldIds: fc.subarray(ids).map((a) => new Set(a)),
+  holdEnds: fc.option(
+    fc
+      .dictionary(fc.constantFrom(...ids), fc.option(fc.integer({ min: NOW - 100 * DAY, max: NOW + 100 * DAY }).map(iso), { nil: null }))
+      .map((d) => new Map(Object.entries(d))),
+    { nil: undefined },
+  ),
+});
 const arbPolicy = fc.record({
   checkpointsAfterMs: fc.option(fc.integer({ min: 0, max: 30 * DAY }), { nil: null }),
   safetyAfterMs: fc.option(fc.integer({ min: 0, max: 30 * DAY }), { nil: null }),
