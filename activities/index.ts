@@ -17,6 +17,7 @@ import { createNoticeActivities } from './notice.js';
 import { createHoldsActivities } from './holds.js';
 import { createNotifyActivities } from './notify.js';
 import { createPruneActivities } from './prune.js';
+import { createExpiryActivities } from './expiry.js';
 import { createSnapshotActivities, type PreflightInput, type PreflightResult } from './snapshots.js';
 import { createTransitionActivities } from './transitions.js';
 
@@ -27,6 +28,7 @@ export type { ActivityDeps } from './env.js';
 export type { WaitHeartbeat, TransitionResult, StopWorkspaceInput, StartWorkspaceInput } from './transitions.js';
 export type { PreflightInput, PreflightResult, CreateSnapshotInput } from './snapshots.js';
 export type { SelectPruneInput, PruneSelection, PruneFailure } from './prune.js';
+export type { SelectExpiringInput, ExpirySelection } from './expiry.js';
 export type { LockParticipants } from './lock.js';
 export type { NotifyInput } from './notify.js';
 export type { FleetChildStatus } from './fleet.js';
@@ -41,6 +43,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createTransitionActivities(env),
     ...snapshots,
     ...createPruneActivities(env),
+    ...createExpiryActivities(env),
     ...createLockActivities(env),
     ...createWorkspaceEntityActivities(env),
     ...createHoldsActivities(env),

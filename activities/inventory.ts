@@ -10,7 +10,13 @@ import type { Client } from '@temporalio/client';
 import { WORKFLOW_TYPES, checkpointDetailOf, progressQuery, workspaceIdKey } from '../contract/index.js';
 import {
   CheckpointWorkspaceResult,
+  FORECAST_DAYS,
   MAX_LISTED_SNAPSHOTS,
+  addExpiring,
+  emptyExpiring,
+  expiryPolicyOf,
+  mergeExpiring,
+  planExpiry,
   NO_HOLDS,
   SNAPSHOT_KINDS,
   backupPrefixOf,
@@ -23,6 +29,7 @@ import {
   totalBytesOf,
   usageByKind,
   type BackupRun,
+  type CheckpointSessionFacts,
   type CheckWorkspacesResult,
   type ClassifyContext,
   type InventoriedWorkspace,
@@ -32,6 +39,9 @@ import {
   type UsageByKind,
 } from '../domain/index.js';
 import { RUN_STATUS, protectedWorkspaces, type InventoryDeps, type Protection } from './audit.js';
+import { readGuardedViews } from './audit-holds.js';
+import { guardedSnapshots } from '../domain/tamper.js';
+import { holdEndsOf } from '../domain/holds.js';
 import { toFailure } from './failures.js';
 import { RigboxApiError, type RigboxClient } from './rigbox-client.js';
 import { goneWorkspaces, mapLimit } from './workspace-existence.js';
@@ -43,23 +53,27 @@ const MAX_CHECKPOINT_RUNS = 500;
 
 type Progress = (what: string) => void;
 
-/** The snapshot ids that checkpoint sessions took and did not delete (open sessions: their query; closed: their result). */
-async function checkpointSnapshotIds(temporal: InventoryDeps['temporal'], progress: Progress): Promise<Set<string>> {
+/**
+ * The snapshots that checkpoint sessions took and did not delete, with when each session ended (null:
+ * open; open sessions: their query; closed: their result). Visibility's close time is fine here: usage
+ * only shows when a snapshot is due; the prune that deletes asks each session itself (activities/expiry.ts).
+ */
+async function checkpointSessions(temporal: InventoryDeps['temporal'], progress: Progress): Promise<CheckpointSessionFacts[]> {
   const { client, taskQueue } = temporal;
-  const runs: Array<{ workflowId: string; runId: string; running: boolean }> = [];
+  const runs: Array<{ workflowId: string; runId: string; running: boolean; closedAt: string | null }> = [];
   const query = `WorkflowType = '${WORKFLOW_TYPES.checkpoint}' AND TaskQueue = '${taskQueue}'`;
   for await (const w of client.workflow.list({ query })) {
     if (w.status.name === 'RUNNING' || w.status.name === 'COMPLETED')
-      runs.push({ workflowId: w.workflowId, runId: w.runId, running: w.status.name === 'RUNNING' });
+      runs.push({ workflowId: w.workflowId, runId: w.runId, running: w.status.name === 'RUNNING', closedAt: w.closeTime?.toISOString() ?? null });
     if (runs.length >= MAX_CHECKPOINT_RUNS) break;
   }
-  const ids = new Set<string>();
+  const facts: CheckpointSessionFacts[] = [];
   await mapLimit(runs, CONCURRENCY, async (r) => {
     const id = await checkpointSnapshotOf(client, r).catch(() => null); // a run that cannot answer now is read as hand-made
-    if (id) ids.add(id);
+    if (id) facts.push({ snapshotId: id, endedAt: r.running ? null : (r.closedAt ?? new Date().toISOString()) });
   });
-  progress(`${ids.size} checkpoint snapshots`);
-  return ids;
+  progress(`${facts.length} checkpoint snapshots`);
+  return facts;
 }
 
 async function checkpointSnapshotOf(client: Client, r: { workflowId: string; runId: string; running: boolean }): Promise<string | null> {
@@ -67,6 +81,17 @@ async function checkpointSnapshotOf(client: Client, r: { workflowId: string; run
   if (r.running) return checkpointDetailOf(await handle.query(progressQuery))?.snapshotId ?? null;
   const parsed = CheckpointWorkspaceResult.safeParse(await handle.result());
   return parsed.success && !parsed.data.snapshotDeleted ? parsed.data.snapshot.id : null;
+}
+
+/** What each workspace's entity holds now (holds and the baseline), by workspace: when each snapshot's last hold ends (null: never). */
+async function heldByWorkspace(
+  temporal: InventoryDeps['temporal'],
+  workspaceIds: string[],
+  progress: Progress,
+): Promise<Map<string, Map<string, string | null>>> {
+  const views = await readGuardedViews(temporal, workspaceIds, progress);
+  const at = new Date().toISOString();
+  return new Map([...views].map(([ws, view]) => [ws, holdEndsOf(view, [...guardedSnapshots(view, at).keys()], at)]));
 }
 
 interface RunTally {
@@ -104,29 +129,50 @@ export interface WorkspaceInventoryRequest {
   progress?: Progress;
 }
 
-/** One workspace's row: its snapshots classified, its protection, its runs and its forecast. */
-function rowOf(
-  workspaceId: string,
-  own: RigboxSnapshot[],
-  p: Protection | undefined,
-  ctx: { gone: Set<string> | null; checkpoints: Set<string>; runs: RunTally | undefined; nowMs: number },
-): InventoriedWorkspace {
+interface RowContext {
+  gone: Set<string> | null;
+  sessions: CheckpointSessionFacts[];
+  /** Held snapshots and when their last hold ends (null: never). */
+  held: ReadonlyMap<string, string | null>;
+  runs: RunTally | undefined;
+  nowMs: number;
+}
+
+/** One workspace's row: its snapshots classified, its protection, its runs, what is due to expire and its forecast. */
+function rowOf(workspaceId: string, own: RigboxSnapshot[], p: Protection | undefined, ctx: RowContext): InventoriedWorkspace {
   const namePrefixes = p ? [...p.prefixes].sort() : [];
   const classify: ClassifyContext = {
     backupPrefixes: namePrefixes.length ? namePrefixes : [backupPrefixOf([])],
-    checkpointIds: ctx.checkpoints,
-    heldIds: new Set(),
+    checkpointIds: new Set(ctx.sessions.map((x) => x.snapshotId)),
+    heldIds: new Set(ctx.held.keys()),
   };
   const byKind = usageByKind(own, classify);
   const sorted = [...own].sort(newestFirst);
   const backups = sorted.filter((s) => classifySnapshot(s, classify) === 'backup');
   const backupBytes = totalBytesOf(backups);
+  const plan = planExpiry(
+    own,
+    workspaceId,
+    { sessions: ctx.sessions, heldIds: new Set(ctx.held.keys()), holdEnds: ctx.held },
+    expiryPolicyOf(p?.retention),
+    ctx.nowMs,
+  );
+  const expiring = addExpiring(emptyExpiring(), [...plan.expired, ...plan.waiting], ctx.nowMs);
+  // Checkpoint and safety snapshots due within the forecast's horizon are gone by then (a prune expires them).
+  const horizon = ctx.nowMs + FORECAST_DAYS * 86_400_000;
+  const goneByHorizon = totalBytesOf(
+    [...plan.expired, ...plan.waiting]
+      .filter((x) => x.keptBecause !== 'open checkpoint' && x.dueAt !== null && Date.parse(x.dueAt) <= horizon)
+      .map((x) => x.snapshot),
+  );
+  const scheduled = Boolean(p && p.schedules.length > 0 && !p.pausedAll);
   const forecast = forecastStorage({
     backups,
     namePrefix: backupPrefixOf(namePrefixes),
     retention: p?.retention ?? null,
-    scheduled: Boolean(p && p.schedules.length > 0 && !p.pausedAll),
-    otherBytes: totalBytesOf(own) - backupBytes,
+    scheduled,
+    // Only a schedule with retention runs the prune that expires them.
+    otherBytes: totalBytesOf(own) - backupBytes - (scheduled && p?.retention ? goneByHorizon : 0),
     nowMs: ctx.nowMs,
   });
   const t = ctx.runs;
@@ -140,6 +186,7 @@ function rowOf(
     snapshotCount: own.length,
     snapshotBytes: totalBytesOf(own),
     byKind,
+    expiring,
     newestSnapshot: sorted[0] ?? null,
     newestBackup: backups[0] ?? null,
     lastRun: t?.last ?? null,
@@ -168,10 +215,13 @@ export async function collectWorkspaceInventory(deps: InventoryDeps, req: Worksp
   for (const s of all) snapshotsOf.set(s.workspace_id, [...(snapshotsOf.get(s.workspace_id) ?? []), s]);
   const ids = [...new Set([...snapshotsOf.keys(), ...byWorkspace.keys(), ...req.workspaceIds])].sort();
   const gone = req.checkExistence ? await goneWorkspaces(deps.rigbox, ids, req.signal, progress) : null;
-  const checkpoints = await checkpointSnapshotIds(deps.temporal, progress);
+  const sessions = await checkpointSessions(deps.temporal, progress);
+  const held = await heldByWorkspace(deps.temporal, [...snapshotsOf.keys()], progress);
   const since = new Date(req.sinceMs).toISOString();
   const runs = await backupRunsSince(deps.temporal, since);
-  const rows = ids.map((id) => rowOf(id, snapshotsOf.get(id) ?? [], byWorkspace.get(id), { gone, checkpoints, runs: runs.get(id), nowMs: req.nowMs }));
+  const rows = ids.map((id) =>
+    rowOf(id, snapshotsOf.get(id) ?? [], byWorkspace.get(id), { gone, sessions, held: held.get(id) ?? new Map(), runs: runs.get(id), nowMs: req.nowMs }),
+  );
   const orphanList = all.filter((s) => gone?.has(s.workspace_id)).sort((a, b) => -newestFirst(a, b));
   return {
     takenAt: new Date(req.nowMs).toISOString(),
@@ -184,7 +234,13 @@ export async function collectWorkspaceInventory(deps: InventoryDeps, req: Worksp
       bytes: totalBytesOf(orphanList),
       snapshots: orphanList.slice(0, MAX_LISTED_SNAPSHOTS),
     },
-    totals: { count: all.length, bytes: totalBytesOf(all), byKind: sumKinds(rows), forecastBytes: rows.reduce((a, r) => a + r.forecast.bytesAtHorizon, 0) },
+    totals: {
+      count: all.length,
+      bytes: totalBytesOf(all),
+      byKind: sumKinds(rows),
+      expiring: rows.reduce((a, r) => mergeExpiring(a, r.expiring ?? emptyExpiring()), emptyExpiring()),
+      forecastBytes: rows.reduce((a, r) => a + r.forecast.bytesAtHorizon, 0),
+    },
   };
 }
 

@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import type { z } from 'zod';
 import { validate } from '../client/errors.js';
+import { DEFAULT_EXPIRE_CHECKPOINTS_AFTER, DEFAULT_EXPIRE_SAFETY_AFTER } from '../domain/index.js';
 
 /**
  * What every command shares in how it is declared and parsed: the common options (--json, --no-wait,
@@ -73,6 +74,8 @@ const FIELD_FLAGS: Record<string, string> = {
   'retention.keepMonthly': '--keep-monthly',
   'retention.keepWithinDays': '--keep-within-days',
   'retention.timezone': '--timezone',
+  'retention.expireCheckpointsAfter': '--expire-checkpoints-after',
+  'retention.expireSafetyAfter': '--expire-safety-after',
   concurrency: '--concurrency',
   ttl: '--ttl',
   at: '--at',
@@ -112,6 +115,8 @@ export interface RetentionOptions {
   keepMonthly?: number | string;
   keepWithinDays?: number | string;
   timezone?: string;
+  expireCheckpointsAfter?: string;
+  expireSafetyAfter?: string;
 }
 
 export function retentionFrom(o: RetentionOptions, withTimezone: boolean): Record<string, unknown> | undefined {
@@ -121,6 +126,9 @@ export function retentionFrom(o: RetentionOptions, withTimezone: boolean): Recor
   if (o.keepWeekly !== undefined) r.keepWeekly = o.keepWeekly;
   if (o.keepMonthly !== undefined) r.keepMonthly = o.keepMonthly;
   if (o.keepWithinDays !== undefined) r.keepWithinDays = o.keepWithinDays;
+  // Without a keep rule these still make a policy, which the schema then refuses naming the keep options: never silently dropped.
+  if (o.expireCheckpointsAfter !== undefined) r.expireCheckpointsAfter = o.expireCheckpointsAfter;
+  if (o.expireSafetyAfter !== undefined) r.expireSafetyAfter = o.expireSafetyAfter;
   if (Object.keys(r).length === 0) return undefined;
   if (withTimezone && o.timezone !== undefined) r.timezone = o.timezone;
   return r;
@@ -132,7 +140,15 @@ export function addRetentionOptions(cmd: Command, timezoneHelp: string | null): 
     .option('--keep-daily <n>', 'keep the newest backup of each of the last n days that have one', numberArg)
     .option('--keep-weekly <n>', 'keep the newest backup of each of the last n ISO weeks', numberArg)
     .option('--keep-monthly <n>', 'keep the newest backup of each of the last n months', numberArg)
-    .option('--keep-within-days <d>', 'keep every backup within d days of the newest', numberArg);
+    .option('--keep-within-days <d>', 'keep every backup within d days of the newest', numberArg)
+    .option(
+      '--expire-checkpoints-after <duration>',
+      `delete a checkpoint's snapshot this long after its session ended (release or TTL); "never" keeps them (default ${DEFAULT_EXPIRE_CHECKPOINTS_AFTER})`,
+    )
+    .option(
+      '--expire-safety-after <duration>',
+      `delete a restore's safety snapshot (pre-restore-…) this long after it was taken; "never" keeps them (default ${DEFAULT_EXPIRE_SAFETY_AFTER})`,
+    );
   if (timezoneHelp) cmd.option('--timezone <tz>', timezoneHelp);
   return cmd;
 }

@@ -64,16 +64,25 @@ export function listOutput(io: Io): OperationOutput<ListSnapshotsResult> {
   };
 }
 
+/** The checkpoint and safety snapshots past their retention: "expired 2 checkpoint and safety snapshots (1.5 GiB); 1 more waits, the next due 2026-12-20 03:00". */
+function expiredText(e: NonNullable<PruneSnapshotsResult['expired']>, dryRun: boolean): string {
+  const head = `${dryRun ? 'would expire' : 'expired'} ${e.count} checkpoint and safety snapshot${e.count === 1 ? '' : 's'}${e.count ? ` (${fmtGib(e.bytes)})` : ''}`;
+  if (!e.waitingCount) return head;
+  return `${head}; ${e.waitingCount} more kept for now${e.nextDueAt ? `, the next due ${fmtTime(e.nextDueAt)}` : ''}`;
+}
+
 export function pruneOutput(io: Io): OperationOutput<PruneSnapshotsResult> {
   return {
     line: (r) =>
       `${r.dryRun ? 'dry run: would keep' : 'kept'} ${r.keptCount ?? r.kept.length}, ${r.dryRun ? 'would delete' : 'deleted'} ${r.deletedCount ?? r.deleted.length} of the "${r.namePrefix}*" snapshots of ${r.workspaceId}` +
       (r.deletedBytes !== undefined ? `, ${r.dryRun ? 'freeing' : 'freed'} ${fmtGib(r.deletedBytes)}` : '') +
-      (r.ignored ? ` (${r.ignored} other snapshot${r.ignored === 1 ? '' : 's'} not touched)` : ''),
+      (r.ignored ? ` (${r.ignored} other snapshot${r.ignored === 1 ? '' : 's'} not touched)` : '') +
+      (r.expired ? `; ${expiredText(r.expired, r.dryRun)}` : ''),
     more: (r) => {
       const rows = [
         ...r.kept.map((k) => [io.c.green('keep'), k.snapshot.id, k.snapshot.name, fmtTime(k.snapshot.created_at), k.reasons.join(', ')]),
         ...r.deleted.map((s) => [io.c.red(r.dryRun ? 'would delete' : 'deleted'), s.id, s.name, fmtTime(s.created_at), '']),
+        ...(r.expired?.snapshots ?? []).map((s) => [io.c.red(r.dryRun ? 'would expire' : 'expired'), s.id, s.name, fmtTime(s.created_at), '']),
       ];
       return rows.length ? table(['ACTION', 'ID', 'NAME', 'CREATED', 'KEPT BECAUSE'], rows, io.c) : [];
     },

@@ -35,6 +35,13 @@ export const DEFAULT_BACKUP_PREFIX = 'daily-backup-';
 /** Prefix of the safety snapshot a restore with keepCurrent takes. Never a retention candidate by default. */
 export const SAFETY_SNAPSHOT_PREFIX = 'pre-restore-';
 
+/** How long a checkpoint's snapshot is kept after its session ended, unless the retention says otherwise (domain/expiry.ts). */
+export const DEFAULT_EXPIRE_CHECKPOINTS_AFTER = '7d';
+/** How long a restore's safety snapshot is kept after it was taken (its automatic hold lasts 24 h of these). */
+export const DEFAULT_EXPIRE_SAFETY_AFTER = '14d';
+/** The value of either setting that keeps those snapshots for ever (the behaviour before retention-2026-12). */
+export const NEVER_EXPIRE = 'never';
+
 /**
  * Memo keys a backup reads when set: the schedule's timezone (for the date in the name) and, for
  * children of a fleet run, the instant whose date names the backup. A run that ended skipped writes

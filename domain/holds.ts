@@ -161,6 +161,21 @@ export function activeHolds(section: HoldsSection, at: string, snapshotId?: stri
   return section.items.filter((h) => isActive(h, at) && (snapshotId === undefined || h.snapshotId === snapshotId));
 }
 
+/**
+ * When the guard of each of these snapshots ends: the latest `until` of its active holds, or null when
+ * one has none or it is the baseline (it holds until changed). For showing when a held snapshot is due.
+ */
+export function holdEndsOf(view: { holds: Hold[]; baseline: BaselineSection }, snapshotIds: readonly string[], at: string): Map<string, string | null> {
+  const out = new Map<string, string | null>();
+  for (const id of snapshotIds) {
+    const holds = view.holds.filter((h) => h.snapshotId === id && isActive(h, at));
+    const never = view.baseline.snapshotId === id || holds.some((h) => h.until === null);
+    const latest = holds.reduce<string | null>((a, h) => (h.until !== null && (a === null || Date.parse(h.until) > Date.parse(a)) ? h.until : a), null);
+    out.set(id, never ? null : latest);
+  }
+  return out;
+}
+
 /** The keep reason prune gives a held snapshot. */
 export function keepReason(hold: Hold): string {
   return `hold: ${hold.reason}`;

@@ -6,6 +6,7 @@ export * from './inputs.js';
 export * from './polling.js';
 export * from './results.js';
 export * from './retention.js';
+export * from './expiry.js';
 export * from './rigbox.js';
 export * from './time.js';
 export * from './lock.js';

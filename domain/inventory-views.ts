@@ -4,6 +4,7 @@
  * report (protection, last backup against the RPO, failures and skips in the period, holds) with its
  * fixed CSV columns. Pure, so the report workflow, the CLI and the unit tests give the same answer.
  */
+import { emptyExpiring, type ExpiringByKind, type ExpiringKind } from './expiry.js';
 import { SNAPSHOT_KINDS, bytesToGib, monthlyCost, type SnapshotKind } from './inventory.js';
 import type { InventoriedWorkspace, InventoryWorkspacesResult } from './results.js';
 
@@ -20,6 +21,31 @@ export interface UsageRow {
   /** Per month at the price; null without a price. */
   monthlyCost: number | null;
   forecastMonthlyCost: number | null;
+  /** Checkpoint and safety snapshots that will expire (domain/expiry.ts): how many, GiB, how many are due now, from when to when. */
+  expiring: ExpiringView;
+}
+
+export interface ExpiringKindView {
+  count: number;
+  gib: number;
+  dueNowCount: number;
+  dueNowGib: number;
+  firstDueAt: string | null;
+  lastDueAt: string | null;
+}
+export type ExpiringView = Record<ExpiringKind, ExpiringKindView>;
+
+function expiringView(e: ExpiringByKind | undefined): ExpiringView {
+  const k = (t: ExpiringByKind[ExpiringKind]): ExpiringKindView => ({
+    count: t.count,
+    gib: round(bytesToGib(t.bytes)),
+    dueNowCount: t.dueNowCount,
+    dueNowGib: round(bytesToGib(t.dueNowBytes)),
+    firstDueAt: t.firstDueAt,
+    lastDueAt: t.lastDueAt,
+  });
+  const all = e ?? emptyExpiring();
+  return { checkpoint: k(all.checkpoint), safety: k(all.safety) };
 }
 
 export interface UsageView {
@@ -54,6 +80,7 @@ export function usageView(inv: InventoryWorkspacesResult, pricePerGibMonth: numb
       forecastGib: round(bytesToGib(w.forecast.bytesAtHorizon)),
       monthlyCost: costOf(w.snapshotBytes, pricePerGibMonth),
       forecastMonthlyCost: costOf(w.forecast.bytesAtHorizon, pricePerGibMonth),
+      expiring: expiringView(w.expiring),
     }))
     .sort((a, b) => b.gib.total - a.gib.total || a.workspaceId.localeCompare(b.workspaceId));
   const t = inv.totals;
@@ -68,6 +95,7 @@ export function usageView(inv: InventoryWorkspacesResult, pricePerGibMonth: numb
       forecastGib: round(bytesToGib(t.forecastBytes)),
       monthlyCost: costOf(t.bytes, pricePerGibMonth),
       forecastMonthlyCost: costOf(t.forecastBytes, pricePerGibMonth),
+      expiring: expiringView(t.expiring),
     },
     orphans: { workspaceIds: inv.orphans.workspaceIds, count: inv.orphans.count, gib: round(bytesToGib(inv.orphans.bytes)) },
   };
@@ -93,7 +121,7 @@ export interface ReportRow {
   succeeded: number;
   failed: number;
   skipped: number;
-  /** Held snapshots (holds come with the workspace entity: 0 until then). */
+  /** Held snapshots, as the workspace entity says. */
   holds: number;
 }
 

@@ -11,7 +11,7 @@ import { newestFirst } from './order.js';
 import { selectRetention } from './retention.js';
 import type { RigboxSnapshot } from './rigbox.js';
 
-/** What a snapshot is for. `held`: under a hold (holds are not built yet: nothing is held today). */
+/** What a snapshot is for. `held`: under a hold now (the inventory reads each workspace entity). */
 export const SNAPSHOT_KINDS = ['backup', 'checkpoint', 'held', 'safety', 'manual'] as const;
 export type SnapshotKind = (typeof SNAPSHOT_KINDS)[number];
 

@@ -77,6 +77,19 @@ export const PruneSnapshotsResult = z.object({
   deletedCount: z.number().int().optional(),
   /** The size_bytes of everything deleted (in a dry run: that would be), all of it, not only the listed; absent in older results. */
   deletedBytes: z.number().int().optional(),
+  /**
+   * Checkpoint and restore safety snapshots past their retention (domain/expiry.ts): what was deleted (in
+   * a dry run: would be), listed up to MAX_LISTED_SNAPSHOTS, and what waits. Absent from runs before retention-2026-12.
+   */
+  expired: z
+    .object({
+      count: z.number().int(),
+      bytes: z.number().int(),
+      snapshots: z.array(RigboxSnapshot),
+      waitingCount: z.number().int(),
+      nextDueAt: z.string().nullable(),
+    })
+    .optional(),
   steps: z.array(StepRecord),
 });
 export type PruneSnapshotsResult = z.infer<typeof PruneSnapshotsResult>;
@@ -233,6 +246,16 @@ const RunsInPeriod = z.object({
   skipped: z.number().int(),
 });
 
+const ExpiringTotals = z.object({
+  count: z.number().int(),
+  bytes: z.number().int(),
+  firstDueAt: z.string().nullable(),
+  lastDueAt: z.string().nullable(),
+  dueNowCount: z.number().int(),
+  dueNowBytes: z.number().int(),
+});
+const ExpiringByKind = z.object({ checkpoint: ExpiringTotals, safety: ExpiringTotals });
+
 export const InventoriedWorkspace = z.object({
   workspaceId: z.string(),
   /** What GET /workspaces/{id} said: false on a 404 (its snapshots are orphans); null when not asked. */
@@ -246,6 +269,8 @@ export const InventoriedWorkspace = z.object({
   snapshotCount: z.number().int(),
   snapshotBytes: z.number().int(),
   byKind: UsageByKind,
+  /** Checkpoint and safety snapshots that will expire (domain/expiry.ts), by kind; absent in inventories from before retention-2026-12. */
+  expiring: ExpiringByKind.optional(),
   newestSnapshot: RigboxSnapshot.nullable(),
   newestBackup: RigboxSnapshot.nullable(),
   lastRun: BackupRun.nullable(),
@@ -271,7 +296,13 @@ export const InventoryWorkspacesResult = z.object({
   /** Snapshots of workspaces that no longer exist (404): at most MAX_LISTED_SNAPSHOTS, oldest first. */
   orphans: z.object({ workspaceIds: z.array(z.string()), count: z.number().int(), bytes: z.number().int(), snapshots: z.array(RigboxSnapshot) }),
   /** Sums over every snapshot in Rigbox: `bytes` equals the sum of their size_bytes. */
-  totals: z.object({ count: z.number().int(), bytes: z.number().int(), byKind: UsageByKind, forecastBytes: z.number().int() }),
+  totals: z.object({
+    count: z.number().int(),
+    bytes: z.number().int(),
+    byKind: UsageByKind,
+    expiring: ExpiringByKind.optional(),
+    forecastBytes: z.number().int(),
+  }),
 });
 export type InventoryWorkspacesResult = z.infer<typeof InventoryWorkspacesResult>;
 

@@ -9,7 +9,7 @@
  * eager constants of inputs.ts, ids.ts and rigbox.ts, built from these same factories.
  */
 import { z } from 'zod';
-import { DEFAULT_BACKUP_PREFIX, DEFAULT_RPO } from './constants.js';
+import { DEFAULT_BACKUP_PREFIX, DEFAULT_RPO, NEVER_EXPIRE } from './constants.js';
 import { REQUEST_KEY_PATTERN, SNAPSHOT_ID_PATTERN, SNAPSHOT_NAME_PATTERN, WORKSPACE_ID_PATTERN } from './ids.js';
 import { LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN, MAX_LABELS } from './enrollment.js';
 import { QUIET_HOURS_PATTERN, parseQuietHours } from './notice.js';
@@ -111,6 +111,18 @@ const count = (what: string) =>
     .min(1, { error: `must be a whole number of ${what} from 1 to 10000` })
     .max(10_000, { error: `must be a whole number of ${what} from 1 to 10000` });
 
+const MAX_EXPIRY_MS = 3650 * 86_400_000;
+/** How long a checkpoint or safety snapshot outlives its end (domain/expiry.ts): a duration, or "never". */
+const expiryAge = () =>
+  z.string({ error: 'must be a duration such as "7d" or "12h", or "never"' }).refine(
+    (t) => {
+      if (t === NEVER_EXPIRE) return true;
+      const ms = parseDuration(t);
+      return ms !== undefined && ms <= MAX_EXPIRY_MS;
+    },
+    { error: 'must be a duration from "0s" to "3650d" such as "7d" or "12h", or "never"' },
+  );
+
 export const retentionPolicy = once(() =>
   z
     .strictObject({
@@ -124,6 +136,10 @@ export const retentionPolicy = once(() =>
         .max(36_500, { error: 'must be at most 36500 days' })
         .optional(),
       timezone: z.string().refine(isValidTimeZone, { error: 'must be an IANA timezone such as "UTC" or "Europe/Berlin"' }).optional(),
+      /** Checkpoint snapshots expire this long after their session ended (domain/expiry.ts; default 7d). */
+      expireCheckpointsAfter: expiryAge().optional(),
+      /** Restore safety snapshots expire this long after they were taken (default 14d). */
+      expireSafetyAfter: expiryAge().optional(),
     })
     .refine(
       (p) =>

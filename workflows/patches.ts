@@ -79,6 +79,13 @@ export const PATCHES = {
    */
   enroll2026_12: 'enroll-2026-12',
   /**
+   * Retention of checkpoint and safety snapshots (issue 22, item 6): after its backups, a prune (and so a
+   * scheduled backup with retention) selects the checkpoint snapshots whose session ended more than
+   * `expireCheckpointsAfter` ago (default 7d) and the restore safety snapshots older than
+   * `expireSafetyAfter` (default 14d), and deletes those not held, with the entity's authorisation.
+   */
+  retention2026_12: 'retention-2026-12',
+  /**
    * December 2026, cost per backup (issue 24, item 5): a new run records this one patch instead of every
    * earlier one (see `hasPatch`): one marker and one TemporalChangeVersion upsert (a billed action each) where
    * a backup recorded four of each; and a prune reads the workspace's holds from the lock's grant.
@@ -86,7 +93,10 @@ export const PATCHES = {
   actions2026_12: 'actions-2026-12',
 } as const;
 
-/** The patches released before actions-2026-12: every run started since takes them all (`hasPatch`). */
+/**
+ * The patches released before actions-2026-12, and those released with it (no released build recorded
+ * actions-2026-12 without them): every run started since takes them all (`hasPatch`).
+ */
 const ABSORBED: ReadonlySet<string> = new Set([
   PATCHES.core2026_11,
   PATCHES.entity2026_12,
@@ -98,14 +108,15 @@ const ABSORBED: ReadonlySet<string> = new Set([
   PATCHES.holds2026_12,
   PATCHES.tamper2026_12,
   PATCHES.enroll2026_12,
+  PATCHES.retention2026_12,
 ]);
 
 /**
  * `patched(patchId)` for a patch released before actions-2026-12, at the cost of one marker per run: a run
  * that recorded actions-2026-12 (live: every run started since, and any older run from where it first
  * asks) takes every earlier change without recording its marker. A run replaying a point before that
- * marker asks the patch itself, so old histories replay as recorded. A later patch must not come here: a
- * run started between the two would replay as if it had taken it.
+ * marker asks the patch itself, so old histories replay as recorded. A patch released after it must not
+ * come here: a run started between the two releases would replay as if it had taken it.
  */
 export function hasPatch(patchId: string): boolean {
   if (!ABSORBED.has(patchId)) return patched(patchId);

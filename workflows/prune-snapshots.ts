@@ -32,10 +32,22 @@ type PruneParams = { workspaceId: string; namePrefix: string; retention: Retenti
  */
 export async function pruneUnderLock(params: PruneParams, tracker: ProgressTracker): Promise<Omit<PruneSnapshotsResult, 'steps'>> {
   if (!hasPatch(PATCHES.core2026_11)) return pruneUnderLockLegacy(params, tracker);
-  const { workspaceId, namePrefix, retention, dryRun } = params;
-  tracker.begin(dryRun ? 'list' : 'prune');
+  tracker.begin(params.dryRun ? 'list' : 'prune');
   const holdsOn = hasPatch(PATCHES.holds2026_12);
-  const held = holdsOn ? await heldKeepReasons(workspaceId, tracker.lock.holdsAtGrant) : undefined;
+  const held = holdsOn ? await heldKeepReasons(params.workspaceId, tracker.lock.holdsAtGrant) : undefined;
+  const result = await pruneBackups(params, held, tracker);
+  // Expiry deletes only with the entity's authorisation, so it needs holds.
+  if (!held || !hasPatch(PATCHES.retention2026_12)) return result;
+  return { ...result, expired: await expireUnderLock(params, held, tracker) };
+}
+
+/** The backups' retention, in rounds (see pruneUnderLock). */
+async function pruneBackups(
+  params: PruneParams,
+  held: Record<string, string[]> | undefined,
+  tracker: ProgressTracker,
+): Promise<Omit<PruneSnapshotsResult, 'steps'>> {
+  const { workspaceId, namePrefix, retention, dryRun } = params;
   const deleted: RigboxSnapshot[] = [];
   let deletedCount = 0;
   let deletedBytes = 0;
@@ -90,6 +102,49 @@ export async function pruneUnderLock(params: PruneParams, tracker: ProgressTrack
 }
 
 /**
+ * Checkpoint snapshots whose session ended, and restore safety snapshots, past their retention
+ * (`expireCheckpointsAfter`, `expireSafetyAfter`; domain/expiry.ts): one selection, then one authorised
+ * round of deletions (a held snapshot is refused by the entity and stays). What is left over (more than a
+ * round, a refusal) waits for the next prune: nothing here fails the prune or the backup that runs it.
+ */
+async function expireUnderLock(
+  params: PruneParams,
+  held: Record<string, string[]>,
+  tracker: ProgressTracker,
+): Promise<NonNullable<PruneSnapshotsResult['expired']>> {
+  const { workspaceId, namePrefix, retention, dryRun } = params;
+  tracker.begin(dryRun ? 'list' : 'prune', 'checkpoint and safety snapshots past their retention');
+  const sel = await activities('inventory', `select the expired checkpoint and safety snapshots of ${workspaceId}`).selectExpiring({
+    workspaceId,
+    namePrefix,
+    retention,
+    heldIds: Object.keys(held),
+    maxDeletions: DELETIONS_PER_ROUND,
+  });
+  const summary = (snapshots: RigboxSnapshot[], count: number, bytes: number) => ({
+    count,
+    bytes,
+    snapshots: snapshots.slice(0, MAX_LISTED_SNAPSHOTS),
+    waitingCount: sel.waitingCount,
+    nextDueAt: sel.nextDueAt,
+  });
+  if (dryRun || sel.batch.length === 0) {
+    tracker.end();
+    return summary(sel.batch, sel.expiredCount, sel.expiredBytes);
+  }
+  const r = await deleteRound(workspaceId, sel.batch, 'expire', held, tracker);
+  const gone = new Set(r.deletedIds);
+  const deleted = sel.batch.filter((s) => gone.has(s.id));
+  recordPruned(deleted.length, 'expired');
+  tracker.end();
+  return summary(
+    deleted,
+    deleted.length,
+    deleted.reduce((sum, s) => sum + s.size_bytes, 0),
+  );
+}
+
+/**
  * Every active hold of the workspace as prune keep reasons (`hold: <reason>`): those the entity sent with
  * the grant of this hold of the lock (actions-2026-12; recorded in the acquire's result, so a replay takes
  * the same branch), else from the entity's query. Holds placed since the grant are refused at deletion.
@@ -105,7 +160,13 @@ async function heldKeepReasons(workspaceId: string, atGrant: Hold[] | undefined)
  * Deletes one round's batch. With holds (`held` given) the entity authorises the batch first: a
  * snapshot held since the selection is refused, not deleted, and added to `held`.
  */
-async function deleteRound(workspaceId: string, batch: RigboxSnapshot[], round: number, held: Record<string, string[]> | undefined, tracker: ProgressTracker) {
+async function deleteRound(
+  workspaceId: string,
+  batch: RigboxSnapshot[],
+  round: number | string,
+  held: Record<string, string[]> | undefined,
+  tracker: ProgressTracker,
+) {
   const del = async (snapshotIds: string[]) => {
     const r = await activities('pruneDelete', `delete ${snapshotIds.length} snapshots of ${workspaceId} (round ${round})`)
       .deleteSnapshots({ workspaceId, snapshotIds })

@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import { fmtBytes, fmtTime } from '../../client/format.js';
 import type { RigsnapClient } from '../../client/rigsnap-client.js';
 import {
+  DEFAULT_EXPIRE_CHECKPOINTS_AFTER,
+  DEFAULT_EXPIRE_SAFETY_AFTER,
   DEFAULT_RPO,
   InventoryWorkspacesInput,
   ReportBackupsInput,
@@ -118,7 +120,8 @@ function usageLines(v: UsageView, io: Io): string[] {
   const rows = v.workspaces.map((w) => cells(w.workspaceId + (w.protected ? '' : ' *'), existsText(w.exists), w));
   rows.push(cells(io.c.bold('TOTAL'), '', v.totals));
   const lines = table(head, rows, io.c);
-  lines.push(io.c.dim('* not protected by a rigsnap schedule. IN 30 DAYS: retention slots × the recent size trend of the backups.'));
+  lines.push(io.c.dim('* not protected by a rigsnap schedule. IN 30 DAYS: retention slots × the recent size trend of the backups, less what expires by then.'));
+  lines.push(...expiringLines(v));
   if (v.orphans.count) {
     lines.push(
       io.c.yellow(
@@ -130,13 +133,40 @@ function usageLines(v: UsageView, io: Io): string[] {
   return lines;
 }
 
+/** One kind's expiry in words: "2 checkpoint snapshots, 1.500 GiB: 1 due now (0.500 GiB), the rest by 2026-12-20 03:00". */
+function expiringText(what: string, k: UsageView['totals']['expiring']['checkpoint']): string | null {
+  if (k.count === 0) return null;
+  const due = k.dueNowCount ? `${k.dueNowCount} due now (${gib(k.dueNowGib)} GiB)` : '';
+  const rest = k.count - k.dueNowCount;
+  const later =
+    rest === 0
+      ? ''
+      : k.firstDueAt === k.lastDueAt || k.dueNowCount
+        ? `${rest} by ${fmtTime(k.lastDueAt)}`
+        : `${rest} from ${fmtTime(k.firstDueAt)} to ${fmtTime(k.lastDueAt)}`;
+  return `${k.count} ${what}${k.count === 1 ? '' : 's'}, ${gib(k.gib)} GiB: ${[due, later].filter(Boolean).join(', then ')}`;
+}
+
+/** What retention will expire: per workspace and in all (the next prune or scheduled backup with retention deletes what is due now). */
+function expiringLines(v: UsageView): string[] {
+  const of = (e: UsageView['totals']['expiring']) =>
+    [expiringText('checkpoint snapshot', e.checkpoint), expiringText('safety snapshot', e.safety)].filter(Boolean).join('; ');
+  const rows = v.workspaces.map((w) => [w.workspaceId, of(w.expiring)] as const).filter(([, t]) => t);
+  if (!rows.length) return ['Due to expire: nothing (no ended checkpoint or restore safety snapshot, or all held for good).'];
+  return [
+    `Due to expire (checkpoints ${DEFAULT_EXPIRE_CHECKPOINTS_AFTER} after their session ended, safety snapshots ${DEFAULT_EXPIRE_SAFETY_AFTER} after the restore, unless the schedule's retention says otherwise; a held one once its hold ends too): ${of(v.totals.expiring)}`,
+    ...rows.map(([ws, t]) => `  ${ws}: ${t}`),
+  ];
+}
+
 function registerUsage(program: Command, act: Act): void {
   examples(
     addCommon(
       program
         .command('usage')
         .description(
-          'Storage per workspace in GiB, split into backups, checkpoints, held snapshots (none until holds exist), restore safety snapshots (pre-restore-…) and hand-made ones; ' +
+          'Storage per workspace in GiB, split into backups, checkpoints, held snapshots, restore safety snapshots (pre-restore-…) and hand-made ones; ' +
+            'what retention will expire of the checkpoint and safety snapshots, and when; ' +
             'a monthly cost at --price-per-gib-month; a 30-day forecast from each schedule’s retention slots × the recent size trend of its backups; the orphans of deleted workspaces. ' +
             'Totals are the sum of every snapshot’s size_bytes in Rigbox.',
         ),
@@ -201,7 +231,7 @@ function registerReport(program: Command, act: Act): void {
         .command('report')
         .description(
           'The compliance report: per workspace, protected by a schedule or not, the last backup and its age against the RPO, the backup runs that succeeded, failed or were skipped ' +
-            '(cancelled, terminated) in the period, and holds (none until holds exist); totals at the end. Exits 1 when a protected workspace misses the RPO, like `rigsnap audit`.',
+            '(cancelled, terminated) in the period, and held snapshots; totals at the end. Exits 1 when a protected workspace misses the RPO, like `rigsnap audit`.',
         ),
       { requestKey: true },
     )

@@ -16,6 +16,7 @@ export function registerPrune(program: Command, act: Act): void {
           .command('prune')
           .description(
             'Apply a retention policy to the snapshots whose names start with --prefix (restic-style rules, ORed; the newest is always kept). Asks first unless --dry-run. ' +
+              'It also deletes the checkpoint snapshots whose session ended more than --expire-checkpoints-after ago and the restore safety snapshots older than --expire-safety-after (held ones and open checkpoints stay). ' +
               'With --orphans instead: delete the snapshots of workspaces that no longer exist (Rigbox answers 404; they can never be restored) once they are --older-than; ' +
               'a dry run lists them first, then it asks.',
           ),
@@ -31,6 +32,7 @@ export function registerPrune(program: Command, act: Act): void {
     [
       'rigsnap prune ws_demo --prefix daily-backup- --keep-last 7 --dry-run',
       'rigsnap prune ws_demo --prefix daily-backup- --keep-daily 7 --keep-weekly 4 --keep-monthly 12 --timezone Europe/Berlin --yes',
+      'rigsnap prune ws_demo --prefix daily-backup- --keep-last 7 --expire-checkpoints-after 2d --expire-safety-after never --dry-run',
       'rigsnap prune --orphans --older-than 30d',
     ],
   ).action(
@@ -51,7 +53,7 @@ export function registerPrune(program: Command, act: Act): void {
       });
       if (!input.dryRun) {
         await confirm(o, io, {
-          action: `delete the "${input.namePrefix}*" snapshots of ${workspaceId} that the policy does not keep`,
+          action: `delete the "${input.namePrefix}*" snapshots of ${workspaceId} that the policy does not keep, and its checkpoint and safety snapshots past their retention`,
           warning: 'See them first with --dry-run',
           declined: `no snapshot of ${workspaceId} was deleted`,
         });

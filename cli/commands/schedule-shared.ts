@@ -29,7 +29,11 @@ function describeRetention(r: RetentionPolicyView | null | undefined): string {
   if (r.keepWeekly !== undefined) parts.push(`${r.keepWeekly} weekly`);
   if (r.keepMonthly !== undefined) parts.push(`${r.keepMonthly} monthly`);
   if (r.keepWithinDays !== undefined) parts.push(`all within ${r.keepWithinDays} days`);
-  return `keep ${parts.join(', ')}${r.timezone ? ` (${r.timezone})` : ''}`;
+  const expire = [
+    r.expireCheckpointsAfter !== undefined ? `checkpoints ${r.expireCheckpointsAfter} after they ended` : '',
+    r.expireSafetyAfter !== undefined ? `safety snapshots ${r.expireSafetyAfter} after the restore` : '',
+  ].filter(Boolean);
+  return `keep ${parts.join(', ')}${r.timezone ? ` (${r.timezone})` : ''}${expire.length ? `; expire ${expire.join(', ')}` : ''}`;
 }
 
 export function scheduleLines(io: Io, s: ScheduleInfo): string[] {

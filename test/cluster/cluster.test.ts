@@ -180,6 +180,22 @@ describe('npm run cluster', () => {
     const result = JSON.parse(cli.stdout) as { result?: { snapshot?: { name: string } }; snapshot?: { name: string } };
     expect((result.result ?? result).snapshot?.name).toBe('on-the-cluster');
 
+    // Labels on PostgreSQL visibility (issue 22): the KeywordList search attribute RigboxLabels finds an
+    // enrolled workspace by its label, through the CLI (visibility finds it, its entity confirms it).
+    const rigsnapCli = (args: string[]) =>
+      spawnSync(process.execPath, [cliEntry, ...args, '--json'], { env: { ...cleanEnv(), TEMPORAL_ADDRESS: b.address }, encoding: 'utf8', timeout: 120_000 });
+    const enrolled = rigsnapCli(['enroll', 'ws_demo', '--label', 'team=cluster']);
+    expect(enrolled.status, enrolled.stderr).toBe(0);
+    const selected = (selector: string) => {
+      const r = rigsnapCli(['workspaces', '--selector', selector]);
+      expect(r.status, r.stderr).toBe(0);
+      return (JSON.parse(r.stdout) as { workspaces: Array<{ workspaceId: string; labels: Record<string, string> }> }).workspaces;
+    };
+    // Visibility is written asynchronously: wait until the label is searchable.
+    const byLabel = await until('ws_demo found by its label', () => (selected('team=cluster').length > 0 ? selected('team=cluster') : undefined), 30_000);
+    expect(byLabel).toEqual([expect.objectContaining({ workspaceId: 'ws_demo', labels: { team: 'cluster' } })]);
+    expect(selected('team=nobody')).toEqual([]);
+
     // The Web UI serves its app and reaches the frontend: its API lists that snapshot's workflow by its search attribute.
     expect(b.uiUrl).not.toBeNull();
     const page = await fetch(`${b.uiUrl}/`);

@@ -79,6 +79,7 @@ describe('backupWorkspace', () => {
     seedHistory('ws_bk', 6, [
       { name: 'before-migration', daysAgo: 30 },
       { name: 'pre-restore-20260101T000000Z', daysAgo: 20 },
+      { name: 'pre-restore-20260111T000000Z', daysAgo: 10 },
     ]);
     const r = await execute<BackupWorkspaceResult>(WORKFLOW_TYPES.backup, { workspaceId: 'ws_bk', retention: { keepLast: 3 } });
     const today = isoDate(new Date(), 'UTC');
@@ -86,12 +87,15 @@ describe('backupWorkspace', () => {
     expect(r.workspaceStatus).toBe('running');
     const names = emu.state.snapshotsOf('ws_bk').map((s) => s.name);
     expect(names).toContain('before-migration');
-    expect(names).toContain('pre-restore-20260101T000000Z');
+    // Safety snapshots have their own retention (retention-2026-12): 14 days by default, so the 20-day-old one went.
+    expect(names).not.toContain('pre-restore-20260101T000000Z');
+    expect(names).toContain('pre-restore-20260111T000000Z');
+    expect(r.prune!.expired).toMatchObject({ count: 1, snapshots: [expect.objectContaining({ name: 'pre-restore-20260101T000000Z' })] });
     expect(names.filter((n) => n.startsWith('daily-backup-'))).toHaveLength(3);
     expect(names).toContain(r.snapshot!.name);
     expect(r.prune!.deleted).toHaveLength(4);
     expect(r.prune!.kept.map((k) => k.reasons)).toContainEqual(expect.arrayContaining(['newest', 'last']));
-    expect(r.prune!.ignored).toBe(2);
+    expect(r.prune!.ignored).toBe(3);
   });
 
   it('names the backup by the given backup time in the schedule timezone, not the wall clock', async () => {
