@@ -38,6 +38,9 @@ export async function pruneUnderLock(params: PruneParams, tracker: ProgressTrack
   const result = await pruneBackups(params, held, tracker);
   // Expiry deletes only with the entity's authorisation, so it needs holds.
   if (!held || !hasPatch(PATCHES.retention2026_12)) return result;
+  // Only a snapshot that is not a backup (`ignored` by the backups' retention) can be a checkpoint or a
+  // safety snapshot: with none, nothing can expire, and the selection (an activity) is not paid for.
+  if (result.ignored === 0) return { ...result, expired: { count: 0, bytes: 0, snapshots: [], waitingCount: 0, nextDueAt: null } };
   return { ...result, expired: await expireUnderLock(params, held, tracker) };
 }
 
