@@ -95,7 +95,9 @@ describe('a worker stopped with a saturated Rigbox quota', () => {
     expect(deletedBefore, 'deletions still queued at the SIGTERM').toBeLessThan(4);
 
     const exit = await stopAndTime(slow, EXIT_BOUND_MS);
-    console.log(`worker exited ${exit.ms} ms after SIGTERM (grace ${GRACE_MS} ms); it made ${emu.calls.filter((c) => c.method === 'DELETE').length - deletedBefore} deletions meanwhile`);
+    console.log(
+      `worker exited ${exit.ms} ms after SIGTERM (grace ${GRACE_MS} ms); it made ${emu.calls.filter((c) => c.method === 'DELETE').length - deletedBefore} deletions meanwhile`,
+    );
     expect(exit.ms, `the worker's exit after SIGTERM:\n${slow.output.join('').slice(-3000)}`).toBeLessThanOrEqual(EXIT_BOUND_MS);
     // A graceful stop: the queued deletions gave up their turns, nothing had to be forced.
     expect(exit.code, slow.output.join('').slice(-3000)).toBe(0);
@@ -120,12 +122,22 @@ describe('a worker stopped during a change in flight', () => {
     emu.delays.snapshotMs = 40_000;
     // A task queue of its own: the first test's workers are still polling theirs.
     const queue = uniqueTaskQueue('shutdown-copy');
-    const w = await startWorkerProcess(workerEnv({ RIGSNAP_TASK_QUEUE: queue, RIGSNAP_RIGBOX_CALLS_PER_SECOND: '1000', RIGSNAP_SHUTDOWN_FORCE_MS: String(FORCE_MS) }));
+    const w = await startWorkerProcess(
+      workerEnv({ RIGSNAP_TASK_QUEUE: queue, RIGSNAP_RIGBOX_CALLS_PER_SECOND: '1000', RIGSNAP_SHUTDOWN_FORCE_MS: String(FORCE_MS) }),
+    );
     workers.push(w);
     const workflowId = testWorkflowId('snapshot-shutdown');
     ids.push(workflowId);
-    const handle = await temporal.client.workflow.start(WORKFLOW_TYPES.snapshot, { taskQueue: queue, workflowId, args: [{ workspaceId, name: 'during-shutdown' }] });
-    await eventually(() => emu.arrivals.some((a) => a.method === 'POST' && a.route.endsWith('/workspaces/:id/snapshots') && a.workspaceId === workspaceId), 60_000, 'the copy to start');
+    const handle = await temporal.client.workflow.start(WORKFLOW_TYPES.snapshot, {
+      taskQueue: queue,
+      workflowId,
+      args: [{ workspaceId, name: 'during-shutdown' }],
+    });
+    await eventually(
+      () => emu.arrivals.some((a) => a.method === 'POST' && a.route.endsWith('/workspaces/:id/snapshots') && a.workspaceId === workspaceId),
+      60_000,
+      'the copy to start',
+    );
 
     const exit = await stopAndTime(w, FORCE_MS + 30_000);
     console.log(`worker exited ${exit.ms} ms after SIGTERM (grace ${GRACE_MS} ms, force ${FORCE_MS} ms), code ${exit.code}`);
