@@ -300,9 +300,11 @@ export function createInventoryActivities(deps: { rigbox: RigboxClient; temporal
     async pruneOrphanSnapshots(input: Omit<PruneOrphansRequest, 'nowMs' | 'signal' | 'cancelled' | 'progress'>): Promise<PruneOrphansResult> {
       const { signal, progress } = beat(input.dryRun ? 'finding orphans' : 'deleting orphans');
       // Deletions are changes: never aborted once sent (see activities/env.ts changeOptions); the reads stop with the activity.
-      return pruneOrphanSnapshots(deps.rigbox, { ...input, nowMs: Date.now(), signal: input.dryRun ? signal : undefined, cancelled: signal, progress }).catch((err: unknown) => {
-        throw toFailure(err);
-      });
+      return pruneOrphanSnapshots(deps.rigbox, { ...input, nowMs: Date.now(), signal: input.dryRun ? signal : undefined, cancelled: signal, progress }).catch(
+        (err: unknown) => {
+          throw toFailure(err);
+        },
+      );
     },
   };
 }
