@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import type { z } from 'zod';
-import { validate } from '../client/errors.js';
+import { validate } from './run-deps.js';
 
 /**
  * What every command shares in how it is declared and parsed: the common options (--json, --no-wait,
