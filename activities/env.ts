@@ -92,12 +92,15 @@ export function readOptions(extra: ListOptions = {}): ListOptions {
 }
 
 /**
- * Options of a change (stop, start, create, restore, delete): never aborted by a cancellation. Once
- * sent, Rigbox carries a change out whether or not we wait for its answer; abandoning it would let
+ * Options of a change (stop, start, create, restore, delete): never aborted by a cancellation once sent.
+ * Once sent, Rigbox carries a change out whether or not we wait for its answer; abandoning it would let
  * compensation run while it is still in flight (a stop landing after the restart). Its own timeout
- * bounds it, and the activity reports the cancellation once it has settled.
+ * bounds it, and the activity reports the cancellation once it has settled. Until it is sent (waiting
+ * for its turn under the quota) nothing of it exists, so a cancellation ends that wait: otherwise a
+ * worker shutting down with a saturated quota waits for every queued change (the SDK waits for all its
+ * running activities), minutes at a low quota.
  */
 export function changeOptions(extra: ListOptions = {}): ListOptions {
   const ctx = Context.current();
-  return { origin: ctx.info.workflowExecution?.workflowId, priority: callPriority(ctx), ...extra };
+  return { origin: ctx.info.workflowExecution?.workflowId, priority: callPriority(ctx), turnSignal: ctx.cancellationSignal, ...extra };
 }

@@ -251,6 +251,8 @@ export interface PruneOrphansRequest {
   snapshotIds?: string[];
   nowMs: number;
   signal?: AbortSignal;
+  /** The activity's cancellation: no new deletion starts, and those waiting for their turn are given up. */
+  cancelled?: AbortSignal;
   progress?: Progress;
 }
 
@@ -274,16 +276,21 @@ export async function pruneOrphanSnapshots(rigbox: RigboxClient, req: PruneOrpha
   let deleted = 0;
   if (!req.dryRun) {
     await mapLimit(pick.selected, CONCURRENCY, async (s) => {
+      if (req.cancelled?.aborted) return;
       try {
-        await rigbox.deleteSnapshot(s.workspace_id, s.id);
+        // A deletion not yet sent (waiting for its turn under the quota) is given up on cancellation; one sent is seen to its end.
+        await rigbox.deleteSnapshot(s.workspace_id, s.id, { turnSignal: req.cancelled });
         deleted++;
       } catch (err) {
+        if (req.cancelled?.aborted && !(err instanceof RigboxApiError)) return;
         if (err instanceof RigboxApiError && err.status === 404)
           deleted++; // gone already: what was asked for
         else failed.push({ snapshotId: s.id, message: err instanceof Error ? err.message : String(err) });
       }
       progress(`deleted ${deleted} of ${pick.selected.length}`);
     });
+    // Those in flight have settled; the retry lists again, so what went is not deleted twice.
+    if (req.cancelled?.aborted) throw req.cancelled.reason;
   }
   return {
     dryRun: req.dryRun,
@@ -346,12 +353,14 @@ export function createInventoryActivities(deps: { rigbox: RigboxClient; temporal
         throw toFailure(err);
       });
     },
-    async pruneOrphanSnapshots(input: Omit<PruneOrphansRequest, 'nowMs' | 'signal' | 'progress'>): Promise<PruneOrphansResult> {
+    async pruneOrphanSnapshots(input: Omit<PruneOrphansRequest, 'nowMs' | 'signal' | 'cancelled' | 'progress'>): Promise<PruneOrphansResult> {
       const { signal, progress } = beat(input.dryRun ? 'finding orphans' : 'deleting orphans');
       // Deletions are changes: never aborted once sent (see activities/env.ts changeOptions); the reads stop with the activity.
-      return pruneOrphanSnapshots(deps.rigbox, { ...input, nowMs: Date.now(), signal: input.dryRun ? signal : undefined, progress }).catch((err: unknown) => {
-        throw toFailure(err);
-      });
+      return pruneOrphanSnapshots(deps.rigbox, { ...input, nowMs: Date.now(), signal: input.dryRun ? signal : undefined, cancelled: signal, progress }).catch(
+        (err: unknown) => {
+          throw toFailure(err);
+        },
+      );
     },
   };
 }

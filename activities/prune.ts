@@ -102,6 +102,8 @@ export function createPruneActivities(env: ActivityEnv) {
                   await rigbox.deleteSnapshot(input.workspaceId, snapshotId, changeOptions());
                   deletedIds.push(snapshotId);
                 } catch (err) {
+                  // Cancelled while it waited for its turn under the quota: never sent, neither deleted nor failed.
+                  if (ctx.cancellationSignal.aborted && !(err instanceof RigboxApiError)) break;
                   if (err instanceof RigboxApiError && err.type === 'NotFound') deletedIds.push(snapshotId);
                   // A refused token refuses every other deletion; a transient error gets the attempt retried.
                   else if (err instanceof RigboxApiError && (err.type === 'Unauthorized' || isRetryable(err.type))) stop = err;

@@ -104,6 +104,12 @@ export interface CallOptions {
    * signal to stop, start, create, restore and delete.
    */
   signal?: AbortSignal;
+  /**
+   * Ends only the wait for the call's turn under the quota (activities/call-limiter.ts), never the request
+   * once sent: what changes pass, so that a change not yet sent is given up when its activity is cancelled
+   * (a worker shutting down included), while one in flight is seen to its end.
+   */
+  turnSignal?: AbortSignal;
   timeoutMs?: number;
   /** The workflow the call is made for, sent as X-Rigsnap-Workflow-Id so Rigbox-side logs can tell who asked. */
   origin?: string;
@@ -229,8 +235,10 @@ class RigboxTransport {
     const url = new URL(path, this.base);
     for (const [k, v] of Object.entries(opts.query ?? {})) url.searchParams.set(k, v);
     const what = `${method} ${url.pathname}`;
-    // The quota first: the request's own timeout starts once it may go. Changes go ahead of reads.
-    await this.options.limiter?.acquire({ ...opts.priority, kind: method === 'GET' ? 'read' : 'change', signal: opts.signal });
+    // The quota first: the request's own timeout starts once it may go. Changes go ahead of reads. Nothing
+    // has been sent while the call waits here, so a change gives up its turn when its activity is cancelled.
+    const turnSignal = opts.signal ?? opts.turnSignal;
+    await this.options.limiter?.acquire({ ...opts.priority, kind: method === 'GET' ? 'read' : 'change', signal: turnSignal });
     const res = await this.send(method, path, url, what, opts);
     const text = await readBody(res, what, opts.signal);
     if (!res.ok) throw this.recognise(this.refusal(res, text, what), text);

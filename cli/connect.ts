@@ -1,6 +1,6 @@
-import { parseDuration } from '../domain/index.js';
 import type { RigsnapClient } from '../client/rigsnap-client.js';
 import type { CommonOptions } from './options.js';
+import { parseDuration } from './run-deps.js';
 
 /**
  * The CLI's way to Temporal: a client for one command, from --address/--namespace/--task-queue over the

@@ -2,7 +2,6 @@
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
-import { ClientConfigError, RigsnapError, TemporalConnectionError } from '../client/errors.js';
 import { registerAbandon } from './commands/abandon.js';
 import { registerAudit } from './commands/audit.js';
 import { registerBaseline } from './commands/baseline.js';
@@ -25,6 +24,7 @@ import { registerStatus } from './commands/status.js';
 import { registerWorker } from './commands/worker.js';
 import { Declined, EXIT, UsageError } from './io.js';
 import { actionsFor, addCommonOptions, reportUnknownOptionsFirst, withFlagNames } from './options.js';
+import { errors, loadRunDeps } from './run-deps.js';
 
 /**
  * `rigsnap`: trigger, watch and manage rigsnap operations from a terminal. This file is the program
@@ -75,6 +75,9 @@ export function buildProgram(setExit: (code: number) => void): Command {
   for (const register of COMMANDS) register(program, act);
   addCommonOptions();
   reportUnknownOptionsFirst(program);
+  // What an action needs (zod, the schemas, the client's helpers) loads once the command line is
+  // parsed: help and usage errors end before this (cli/run-deps.ts).
+  program.hook('preAction', () => loadRunDeps());
   return program;
 }
 
@@ -87,7 +90,10 @@ function readVersion(): string {
   }
 }
 
-/** Prints an error the way a user can act on it and returns the exit code. */
+/**
+ * Prints an error the way a user can act on it and returns the exit code. Errors other than commander's
+ * need cli/run-deps.ts loaded (main does it; a caller of its own awaits loadRunDeps first).
+ */
 export function reportError(err: unknown, json: boolean): number {
   const write = (s: string) => process.stderr.write(`${s}\n`);
   const emitJson = (body: Record<string, unknown>) => {
@@ -103,17 +109,17 @@ export function reportError(err: unknown, json: boolean): number {
     emitJson({ type: 'Declined', message: err.message });
     return EXIT.usage;
   }
-  if (err instanceof UsageError || err instanceof ClientConfigError) {
+  if (err instanceof UsageError || err instanceof errors().ClientConfigError) {
     write(`rigsnap: ${err.message}`);
     emitJson({ type: 'Usage', message: err.message });
     return EXIT.usage;
   }
-  if (err instanceof TemporalConnectionError) {
+  if (err instanceof errors().TemporalConnectionError) {
     write(`rigsnap: ${err.message}`);
     emitJson({ type: 'Unreachable', message: err.message, address: err.address });
     return EXIT.unreachable;
   }
-  if (err instanceof RigsnapError) {
+  if (err instanceof errors().RigsnapError) {
     const beforeStart = err.type === 'InvalidInput' && !err.workflowId;
     const message = beforeStart ? withFlagNames(err.message) : err.message;
     write(`rigsnap: ${err.type}: ${message}`);
@@ -137,6 +143,7 @@ export async function main(argv: string[] = process.argv): Promise<number> {
     await program.parseAsync(argv);
     return code;
   } catch (err) {
+    if (!(err instanceof CommanderError)) await loadRunDeps();
     return reportError(err, argv.includes('--json'));
   }
 }

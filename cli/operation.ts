@@ -1,10 +1,11 @@
-import { formatDuration, type StepRecord } from '../domain/index.js';
-import { RigsnapError } from '../client/errors.js';
+import type { StepRecord } from '../domain/index.js';
+import type { RigsnapError } from '../client/errors.js';
 import type { RigsnapClient, StartedOperation } from '../client/rigsnap-client.js';
 import { withClient } from './connect.js';
 import { EXIT, type Io } from './io.js';
 import type { CommonOptions } from './options.js';
 import { finalSteps, newSeen, noWorkerNotice, watch } from './watch.js';
+import { errors, formatDuration } from './run-deps.js';
 
 /**
  * What every command that starts an operation does: start it, print its link, watch it with progress
@@ -61,9 +62,9 @@ export async function runOperation<R extends Result>(
     try {
       value = await watch(rig, io, started.workflowId, started.result(), seen);
     } catch (err) {
-      const carried = err instanceof RigsnapError ? output.resultOfFailure?.(err) : null;
+      const carried = err instanceof errors().RigsnapError ? output.resultOfFailure?.(err) : null;
       if (!carried) {
-        if (err instanceof RigsnapError && !io.json) {
+        if (err instanceof errors().RigsnapError && !io.json) {
           const report = await rig.progress(started.workflowId, undefined, 1500).catch(() => null);
           finalSteps(io, report?.progress?.steps, true, seen);
         }

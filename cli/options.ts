@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import type { z } from 'zod';
-import { validate } from '../client/errors.js';
-import { DEFAULT_EXPIRE_CHECKPOINTS_AFTER, DEFAULT_EXPIRE_SAFETY_AFTER } from '../domain/index.js';
+import { validate } from './run-deps.js';
+import { DEFAULT_EXPIRE_CHECKPOINTS_AFTER, DEFAULT_EXPIRE_SAFETY_AFTER } from '../domain/constants.js';
 
 /**
  * What every command shares in how it is declared and parsed: the common options (--json, --no-wait,

@@ -2,25 +2,22 @@ import type { z } from 'zod';
 import { formatSelector } from '../domain/enrollment.js';
 // The type names only: contract/index.js also defines messages with @temporalio/workflow, which --help must not load.
 import { WORKFLOW_TYPES } from '../contract/workflow-types.js';
-import {
-  RESULT_SCHEMAS,
-  formatDuration,
-  type AuditBackupsResult,
-  type BackupFleetResult,
-  type BackupWorkspaceResult,
-  type CheckpointWorkspaceResult,
-  type DeleteSnapshotResult,
-  type ListSnapshotsResult,
-  type PruneSnapshotsResult,
-  type RestoreWorkspaceResult,
-  type RigboxSnapshot,
-  type SnapshotWorkspaceResult,
+import type {
+  AuditBackupsResult,
+  BackupFleetResult,
+  BackupWorkspaceResult,
+  CheckpointWorkspaceResult,
+  DeleteSnapshotResult,
+  ListSnapshotsResult,
+  PruneSnapshotsResult,
+  RestoreWorkspaceResult,
+  RigboxSnapshot,
+  SnapshotWorkspaceResult,
 } from '../domain/index.js';
-import { fmtBytes, fmtTime } from '../client/format.js';
-import { fleetSummaryOf } from '../client/errors.js';
 import type { RigsnapClient } from '../client/rigsnap-client.js';
 import { EXIT, table, type Io } from './io.js';
 import type { OperationOutput } from './operation.js';
+import { domain, fleetSummaryOf, fmtBytes, fmtTime, formatDuration } from './run-deps.js';
 
 /**
  * How each workflow's result reads: the one-line result and the tables the command that ran it prints,
@@ -253,14 +250,14 @@ function describedWith<S extends z.ZodType>(schema: S, output: OperationOutput<z
 /** How each workflow type's result reads, for `status`: the same line the command that ran it prints. */
 export function resultLines(io: Io, workflowType: string, result: unknown): string[] {
   const describers: Record<string, (result: unknown) => { line: string; more: string[] } | null> = {
-    [WORKFLOW_TYPES.snapshot]: describedWith(RESULT_SCHEMAS[WORKFLOW_TYPES.snapshot], snapshotOutput()),
-    [WORKFLOW_TYPES.restore]: describedWith(RESULT_SCHEMAS[WORKFLOW_TYPES.restore], restoreOutput()),
-    [WORKFLOW_TYPES.delete]: describedWith(RESULT_SCHEMAS[WORKFLOW_TYPES.delete], deleteOutput()),
-    [WORKFLOW_TYPES.list]: describedWith(RESULT_SCHEMAS[WORKFLOW_TYPES.list], listOutput(io)),
-    [WORKFLOW_TYPES.prune]: describedWith(RESULT_SCHEMAS[WORKFLOW_TYPES.prune], pruneOutput(io)),
-    [WORKFLOW_TYPES.backup]: describedWith(RESULT_SCHEMAS[WORKFLOW_TYPES.backup], backupOutput(io)),
-    [WORKFLOW_TYPES['fleet-backup']]: describedWith(RESULT_SCHEMAS[WORKFLOW_TYPES['fleet-backup']], fleetOutput(io)),
-    [WORKFLOW_TYPES.checkpoint]: describedWith(RESULT_SCHEMAS[WORKFLOW_TYPES.checkpoint], { line: checkpointEnded }),
+    [WORKFLOW_TYPES.snapshot]: describedWith(domain().RESULT_SCHEMAS[WORKFLOW_TYPES.snapshot], snapshotOutput()),
+    [WORKFLOW_TYPES.restore]: describedWith(domain().RESULT_SCHEMAS[WORKFLOW_TYPES.restore], restoreOutput()),
+    [WORKFLOW_TYPES.delete]: describedWith(domain().RESULT_SCHEMAS[WORKFLOW_TYPES.delete], deleteOutput()),
+    [WORKFLOW_TYPES.list]: describedWith(domain().RESULT_SCHEMAS[WORKFLOW_TYPES.list], listOutput(io)),
+    [WORKFLOW_TYPES.prune]: describedWith(domain().RESULT_SCHEMAS[WORKFLOW_TYPES.prune], pruneOutput(io)),
+    [WORKFLOW_TYPES.backup]: describedWith(domain().RESULT_SCHEMAS[WORKFLOW_TYPES.backup], backupOutput(io)),
+    [WORKFLOW_TYPES['fleet-backup']]: describedWith(domain().RESULT_SCHEMAS[WORKFLOW_TYPES['fleet-backup']], fleetOutput(io)),
+    [WORKFLOW_TYPES.checkpoint]: describedWith(domain().RESULT_SCHEMAS[WORKFLOW_TYPES.checkpoint], { line: checkpointEnded }),
   };
   const describe = describers[workflowType];
   if (!describe || result === null || typeof result !== 'object') return [`  result      ${result === undefined ? '-' : 'see --json'}`];

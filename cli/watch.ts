@@ -1,7 +1,7 @@
-import { STEP_LABELS, type Progress } from '../domain/index.js';
+import type { Progress } from '../domain/index.js';
 import type { LockWait, ProgressReport, RigsnapClient } from '../client/rigsnap-client.js';
-import { describeLockWait, finishedStepLines, renderProgress } from '../client/progress-renderer.js';
 import { visible, type Io } from './io.js';
+import { describeLockWait, domain, finishedStepLines, renderProgress } from './run-deps.js';
 
 /**
  * Watching an operation until it ends: on a terminal a live block (steps with elapsed time, the
@@ -150,7 +150,7 @@ class Watch {
     for (const line of finishedStepLines(this.seen.printed, report.progress, { lockWaited: this.seen.lockWaited })) this.io.out(line);
     this.seen.printed = report.progress ?? this.seen.printed;
     const text = this.lock ? describeLockWait(this.lock) : '';
-    if (text && text !== this.lockText) this.io.out(`  … ${STEP_LABELS['wait-for-lock']}: ${text}`);
+    if (text && text !== this.lockText) this.io.out(`  … ${domain().STEP_LABELS['wait-for-lock']}: ${text}`);
     this.lockText = text;
   }
 

@@ -12,6 +12,7 @@ import {
   scheduleIds,
 } from '../domain/index.js';
 import { RigsnapError, validateField } from './errors.js';
+import type { OVERLAP_POLICIES } from '../domain/constants.js';
 
 /**
  * The settings of rigsnap's backup schedules and how they are named: pure (zod and domain/ only), so
@@ -127,7 +128,7 @@ export interface ScheduleUpdate {
   concurrency?: number;
 }
 
-export const OVERLAP_POLICIES = ['SKIP', 'BUFFER_ONE', 'BUFFER_ALL', 'CANCEL_OTHER', 'TERMINATE_OTHER', 'ALLOW_ALL'] as const;
+export { OVERLAP_POLICIES } from '../domain/constants.js';
 export type OverlapPolicy = (typeof OVERLAP_POLICIES)[number];
 
 export interface BackfillOptions {

@@ -60,3 +60,6 @@ export const MEMO_KEYS = {
  * rule (deploy/prometheus/rigsnap-alerts.yml); a test keeps the two equal.
  */
 export const DEFAULT_RPO = '26h';
+
+/** Temporal's schedule overlap policies, as `rigsnap schedule` names them (here, without zod: the CLI lists them in its help). */
+export const OVERLAP_POLICIES = ['SKIP', 'BUFFER_ONE', 'BUFFER_ALL', 'CANCEL_OTHER', 'TERMINATE_OTHER', 'ALLOW_ALL'] as const;

@@ -61,6 +61,12 @@ export const WorkerEnv = z.object({
   RIGSNAP_NOTIFY_URL: httpUrl('RIGSNAP_NOTIFY_URL').optional(),
   RIGSNAP_UI_URL: httpUrl('RIGSNAP_UI_URL').default('http://localhost:8233'),
   RIGSNAP_SHUTDOWN_GRACE_MS: int('RIGSNAP_SHUTDOWN_GRACE_MS', 0, 3_600_000).default(30_000),
+  /**
+   * From SIGTERM/SIGINT, how long the worker waits in all for its activities before it exits anyway
+   * (non-zero); default: the grace time + 10 s (SHUTDOWN_FORCE_AFTER_GRACE_MS). What it leaves running is
+   * retried elsewhere after its heartbeat or attempt timeout.
+   */
+  RIGSNAP_SHUTDOWN_FORCE_MS: int('RIGSNAP_SHUTDOWN_FORCE_MS', 1000, 3_600_000).optional(),
   RIGSNAP_LOG_LEVEL: z
     .enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'], { error: 'RIGSNAP_LOG_LEVEL must be TRACE, DEBUG, INFO, WARN or ERROR' })
     .default('INFO'),
@@ -149,8 +155,26 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
       `RIGSNAP_POLL_MIN_MS (${c.RIGSNAP_POLL_MIN_MS}) must be below RIGSNAP_MAX_WAIT_MS (${c.RIGSNAP_MAX_WAIT_MS}): no status would be read before the wait gives up`,
     );
   }
+  if (c.RIGSNAP_SHUTDOWN_FORCE_MS !== undefined && c.RIGSNAP_SHUTDOWN_FORCE_MS <= c.RIGSNAP_SHUTDOWN_GRACE_MS) {
+    conflicts.push(
+      `RIGSNAP_SHUTDOWN_FORCE_MS (${c.RIGSNAP_SHUTDOWN_FORCE_MS}) must be above RIGSNAP_SHUTDOWN_GRACE_MS (${c.RIGSNAP_SHUTDOWN_GRACE_MS}): ` +
+        'activities are asked to stop only when the grace time ends',
+    );
+  }
   if (conflicts.length > 0) throw new ConfigError(`invalid configuration:\n${conflicts.map((m) => `  - ${m}`).join('\n')}`);
   return c;
+}
+
+/**
+ * How long after the grace time a stopping worker still waits for its activities to settle once asked to
+ * stop (a change in flight is seen to its end: a long copy may outlast any grace) before it exits anyway.
+ * 10 s: the compose file's stop_grace_period (45 s) stays above the defaults' 40 s.
+ */
+export const SHUTDOWN_FORCE_AFTER_GRACE_MS = 10_000;
+
+/** RIGSNAP_SHUTDOWN_FORCE_MS, or its default. */
+export function shutdownForceMs(c: Pick<WorkerConfig, 'RIGSNAP_SHUTDOWN_GRACE_MS' | 'RIGSNAP_SHUTDOWN_FORCE_MS'>): number {
+  return c.RIGSNAP_SHUTDOWN_FORCE_MS ?? c.RIGSNAP_SHUTDOWN_GRACE_MS + SHUTDOWN_FORCE_AFTER_GRACE_MS;
 }
 
 /** The configuration for logs and the start banner: the token replaced by a mark. */

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
-import { ConfigError, loadWorkerConfig } from './config.js';
+import { GracefulShutdownPeriodExpiredError, NativeConnection, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
+import { ConfigError, loadWorkerConfig, shutdownForceMs } from './config.js';
 import { createWorkerLogger } from './logger.js';
 import { ensureSearchAttributes, temporalSettings } from './temporal.js';
 import { RigsnapMetrics, prometheusTelemetry } from './metrics.js';
@@ -9,7 +9,9 @@ import { createRigsnapWorker, startBackupMetricsFor } from './worker.js';
 
 /**
  * `rigsnap worker` / `node dist/worker/main.js`: runs one worker. Stops gracefully on SIGINT/SIGTERM
- * (in-flight activity attempts get RIGSNAP_SHUTDOWN_GRACE_MS to finish); exits non-zero on fatal errors.
+ * (in-flight activity attempts get RIGSNAP_SHUTDOWN_GRACE_MS to finish, then are cancelled); exits
+ * non-zero on fatal errors, and when activities still ran at RIGSNAP_SHUTDOWN_FORCE_MS (a change in
+ * flight): they are retried elsewhere. See docs/operations.md, "Stopping a worker".
  */
 async function main(): Promise<void> {
   const config = loadWorkerConfig();
@@ -47,6 +49,12 @@ async function main(): Promise<void> {
   });
   try {
     await worker.run();
+  } catch (err) {
+    if (!(err instanceof GracefulShutdownPeriodExpiredError)) throw err;
+    throw new Error(
+      `activities still running ${shutdownForceMs(config)} ms after the stop signal (RIGSNAP_SHUTDOWN_FORCE_MS): exiting without them; ` +
+        'Temporal retries them on another worker once their heartbeat or attempt times out',
+    );
   } finally {
     backupMetrics?.stop();
     await clientConnection.close();

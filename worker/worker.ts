@@ -7,7 +7,7 @@ import { createActivities, createRigboxClient, type ActivityDeps } from '../acti
 import { UrlRecognition } from '../activities/rigbox-client.js';
 import { startBackupMetrics, type BackupMetricsOptions, type BackupMetricsRefresher } from './backup-metrics.js';
 import { PRELOADED_MODULES, webpackConfigHook, workflowInterceptorModules } from './bundle.js';
-import type { WorkerConfig } from './config.js';
+import { shutdownForceMs, type WorkerConfig } from './config.js';
 import { priorityHeaderInterceptor } from './priority-header.js';
 import { shareQuota } from './quota.js';
 import { RigsnapMetrics } from './metrics.js';
@@ -140,7 +140,11 @@ export async function createRigsnapWorker(o: RigsnapWorkerOptions): Promise<Work
     maxConcurrentActivityTaskExecutions: config.RIGSNAP_MAX_CONCURRENT_ACTIVITIES,
     maxConcurrentWorkflowTaskExecutions: config.RIGSNAP_MAX_CONCURRENT_WORKFLOW_TASKS,
     maxCachedWorkflows: config.RIGSNAP_MAX_CACHED_WORKFLOWS,
+    // In-flight attempts get the grace time, then are cancelled (waits and changes not yet sent end at
+    // once, activities/env.ts); the force time bounds what still runs (a change in flight) so that a
+    // stopping worker always exits. Either way the attempts fail and Temporal retries them elsewhere.
     shutdownGraceTime: config.RIGSNAP_SHUTDOWN_GRACE_MS,
+    shutdownForceTime: shutdownForceMs(config),
     // A cancellation reaches a running activity in a heartbeat's answer: send heartbeats at least this
     // often (instead of 80% of the 10 s heartbeat timeout), so cancelling from the UI takes effect in
     // seconds. The cost is one heartbeat RPC per running long activity per interval.

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import { AuditBackupsInput } from '../../domain/index.js';
 import { ioOf } from '../io.js';
 import { runOperation } from '../operation.js';
 import { addCommon, examples, keyOf, precheck, type Act, type CommonOptions } from '../options.js';
 import { auditOutput } from '../outputs.js';
+import { domain } from '../run-deps.js';
 
 /** `rigsnap audit`: is everything backed up? Exit 1 when a protected workspace misses the RPO (cron, CI gates). */
 export function registerAudit(program: Command, act: Act): void {
@@ -26,7 +26,7 @@ export function registerAudit(program: Command, act: Act): void {
   ).action(
     act(async (workspaceIds: string[], o: CommonOptions & { rpo?: string; prefix?: string; notify?: boolean }) => {
       const io = ioOf(o);
-      const input = precheck(AuditBackupsInput, {
+      const input = precheck(domain().AuditBackupsInput, {
         ...(o.rpo !== undefined ? { rpo: o.rpo } : {}),
         ...(o.prefix !== undefined ? { namePrefix: o.prefix } : {}),
         workspaceIds,

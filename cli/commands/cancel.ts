@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
-import { formatDuration } from '../../domain/index.js';
 import { withClient } from '../connect.js';
 import { EXIT, confirm, ioOf, printJsonOr } from '../io.js';
 import { addCommon, examples, type Act, type CommonOptions } from '../options.js';
 import { ENDED } from '../outputs.js';
 import { finalSteps, newSeen, watch } from '../watch.js';
+import { formatDuration } from '../run-deps.js';
 
 /** `rigsnap cancel <workflow-id>`: after asking; waits (unless --no-wait) until the run has ended, its workspace running again. */
 export function registerCancel(program: Command, act: Act): void {

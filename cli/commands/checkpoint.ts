@@ -1,11 +1,10 @@
 import type { Command } from 'commander';
-import { CheckpointWorkspaceInput, formatDuration } from '../../domain/index.js';
-import { fmtTime } from '../../client/format.js';
 import { withClient } from '../connect.js';
 import { EXIT, ioOf, printJsonOr } from '../io.js';
 import { addCommon, examples, keyOf, precheck, type Act, type CommonOptions } from '../options.js';
 import { checkpointEnded, snap } from '../outputs.js';
 import { finalSteps, newSeen, stepsSince, watch } from '../watch.js';
+import { domain, fmtTime, formatDuration } from '../run-deps.js';
 
 /**
  * `rigsnap checkpoint` (snapshot now, then a session), `rigsnap rollback <id>` (as often as needed) and
@@ -39,7 +38,7 @@ function addCheckpoint(program: Command, act: Act): void {
   ).action(
     act(async (workspaceId: string, o: CommonOptions & { name: string; ttl?: string }) => {
       const io = ioOf(o);
-      const input = precheck(CheckpointWorkspaceInput, { workspaceId, name: o.name, ...(o.ttl !== undefined ? { ttl: o.ttl } : {}) });
+      const input = precheck(domain().CheckpointWorkspaceInput, { workspaceId, name: o.name, ...(o.ttl !== undefined ? { ttl: o.ttl } : {}) });
       return withClient(o, async (rig) => {
         const started = await rig.startCheckpoint(input, keyOf(o));
         const ref = { workflowId: started.workflowId, runId: started.runId, url: started.url, workflowType: started.workflowType };

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import { DeleteSnapshotInput } from '../../domain/index.js';
 import { confirm, ioOf } from '../io.js';
 import { runOperation } from '../operation.js';
 import { addCommon, examples, precheck, type Act, type CommonOptions } from '../options.js';
 import { deleteOutput } from '../outputs.js';
+import { domain } from '../run-deps.js';
 
 /** `rigsnap delete <workspace> <snapshot>`: deletes a snapshot, after asking. */
 export function registerDelete(program: Command, act: Act): void {
@@ -21,7 +21,12 @@ export function registerDelete(program: Command, act: Act): void {
   ).action(
     act(async (workspaceId: string, snapshotId: string, o: CommonOptions & { force?: boolean; reason?: string }) => {
       const io = ioOf(o);
-      const input = precheck(DeleteSnapshotInput, { workspaceId, snapshotId, ...(o.force ? { force: true } : {}), ...(o.reason ? { reason: o.reason } : {}) });
+      const input = precheck(domain().DeleteSnapshotInput, {
+        workspaceId,
+        snapshotId,
+        ...(o.force ? { force: true } : {}),
+        ...(o.reason ? { reason: o.reason } : {}),
+      });
       await confirm(o, io, { action: `delete snapshot ${snapshotId} of ${workspaceId}`, declined: `snapshot ${snapshotId} was not deleted` });
       return runOperation(io, o, (rig) => rig.startDeleteSnapshot(input), deleteOutput());
     }),

@@ -5,12 +5,12 @@
  * `schedule create` does.
  */
 import type { Command } from 'commander';
-import { fmtTime } from '../../client/format.js';
 import { formatSelector, labelTerms, parseLabel, parseSelector, type EnrollmentView, type Selector } from '../../domain/enrollment.js';
 import { withClient } from '../connect.js';
 import { EXIT, UsageError, ioOf, printJsonOr, table, type Io } from '../io.js';
 import { addCommon, examples, type Act, type CommonOptions } from '../options.js';
 import { ALLOW_MISSING_FLAG, ALLOW_MISSING_HELP, requireExistingWorkspaces } from '../workspace-check.js';
+import { fmtTime } from '../run-deps.js';
 
 /** Repeatable `key=value` options (commas separate several in one). */
 export const collectTerms = (v: string, prev: string[] | undefined): string[] => [...(prev ?? []), v];

@@ -1,6 +1,4 @@
 import type { Command } from 'commander';
-import { BackupFleetInput, PriorityOverrides } from '../../domain/index.js';
-import { FleetScheduleOptions, fleetScheduleId } from '../../client/schedule-options.js';
 import { withClient } from '../connect.js';
 import type { RigsnapClient } from '../../client/rigsnap-client.js';
 import { formatSelector, type Selector } from '../../domain/enrollment.js';
@@ -25,6 +23,7 @@ import {
 import { fleetOutput } from '../outputs.js';
 import { SELECTOR_FLAG, SELECTOR_HELP, collectTerms, selectorOf } from './enroll.js';
 import { addScheduleOptions, scheduleChanges, scheduleLines, scheduleSettings, type ScheduleCliOptions } from './schedule-shared.js';
+import { domain, fleetScheduleId, scheduleOptions } from '../run-deps.js';
 
 /** `rigsnap fleet backup …` (many workspaces in one run, now) and `rigsnap fleet schedule …` (the same, daily). */
 export function registerFleet(program: Command, act: Act): void {
@@ -105,7 +104,7 @@ function addBackup(fleet: Command, act: Act): void {
       ) => {
         const io = ioOf(o);
         const selector = selectorOf(o.selector);
-        const input = precheck(BackupFleetInput, {
+        const input = precheck(domain().BackupFleetInput, {
           ...membersOf(workspaceIds, selector),
           ...(o.concurrency !== undefined ? { concurrency: o.concurrency } : {}),
           ...(o.prefix !== undefined ? { namePrefix: o.prefix } : {}),
@@ -113,7 +112,7 @@ function addBackup(fleet: Command, act: Act): void {
           ...(o.notice !== undefined ? { notice: o.notice } : {}),
           ...(o.maxSnooze !== undefined ? { maxSnooze: o.maxSnooze } : {}),
         });
-        const priority = precheck(PriorityOverrides, priorityFrom(o));
+        const priority = precheck(domain().PriorityOverrides, priorityFrom(o));
         return runOperation(
           io,
           o,
@@ -151,7 +150,7 @@ function addScheduleCreate(fleetSchedule: Command, act: Act): void {
   ).action(
     act(async (name: string, workspaceIds: string[], o: ScheduleCliOptions & { allowMissing?: boolean; selector?: string[] }) => {
       const io = ioOf(o);
-      const input = precheck(FleetScheduleOptions, {
+      const input = precheck(scheduleOptions().FleetScheduleOptions, {
         name,
         ...membersOf(workspaceIds, selectorOf(o.selector)),
         ...(o.concurrency !== undefined ? { concurrency: o.concurrency } : {}),

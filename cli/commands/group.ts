@@ -5,12 +5,12 @@
  * each with its entity.
  */
 import type { Command } from 'commander';
-import { fmtTime } from '../../client/format.js';
 import type { GroupView } from '../../domain/groups.js';
 import { withClient } from '../connect.js';
 import { EXIT, UsageError, confirm, ioOf, printJsonOr, table, type Io } from '../io.js';
 import { addCommon, examples, type Act, type CommonOptions } from '../options.js';
 import { ALLOW_MISSING_FLAG, ALLOW_MISSING_HELP, requireExistingWorkspaces } from '../workspace-check.js';
+import { fmtTime } from '../run-deps.js';
 
 /** `ws_a,ws_b` (spaces allowed); the client validates what it gets. */
 const idList = (v: string): string[] => v.split(',').map((s) => s.trim());

@@ -3,11 +3,11 @@
  * delete unless forced), kept by the workspace entity (client/holds.ts, rules in domain/holds.ts).
  */
 import type { Command } from 'commander';
-import { fmtTime } from '../../client/format.js';
 import type { Hold, HoldsView } from '../../domain/holds.js';
 import { withClient } from '../connect.js';
 import { EXIT, ioOf, printJsonOr, table, type Io } from '../io.js';
 import { addCommon, examples, type Act, type CommonOptions } from '../options.js';
+import { fmtTime } from '../run-deps.js';
 
 function holdLine(h: Hold): string {
   return `${h.snapshotId}: "${h.reason}" (${h.kind ?? 'manual'}, by ${h.by}${h.until ? `, until ${h.until}` : ''})`;

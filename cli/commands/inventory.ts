@@ -1,24 +1,11 @@
 import type { Command } from 'commander';
-import { fmtBytes, fmtTime } from '../../client/format.js';
 import type { RigsnapClient } from '../../client/rigsnap-client.js';
-import {
-  DEFAULT_EXPIRE_CHECKPOINTS_AFTER,
-  DEFAULT_EXPIRE_SAFETY_AFTER,
-  DEFAULT_RPO,
-  InventoryWorkspacesInput,
-  ReportBackupsInput,
-  discoverWorkspaces,
-  protectedBySchedule,
-  formatDuration,
-  reportCsv,
-  usageView,
-  type BackupReport,
-  type InventoryWorkspacesResult,
-  type UsageView,
-} from '../../domain/index.js';
+import type { InventoryWorkspacesInput, BackupReport, InventoryWorkspacesResult, UsageView } from '../../domain/index.js';
 import { withClient } from '../connect.js';
 import { EXIT, UsageError, ioOf, table, type Io } from '../io.js';
 import { addCommon, examples, keyOf, numberArg, precheck, type Act, type CommonOptions } from '../options.js';
+import { discoverWorkspaces, domain, fmtBytes, fmtTime, formatDuration, protectedBySchedule, reportCsv, usageView } from '../run-deps.js';
+import { DEFAULT_EXPIRE_CHECKPOINTS_AFTER, DEFAULT_EXPIRE_SAFETY_AFTER, DEFAULT_RPO } from '../../domain/constants.js';
 
 /**
  * `rigsnap discover`, `usage` and `report`: views of one inventory (the inventoryWorkspaces workflow,
@@ -27,7 +14,7 @@ import { addCommon, examples, keyOf, numberArg, precheck, type Act, type CommonO
  */
 
 async function takeInventory(rig: RigsnapClient, o: CommonOptions, input: InventoryWorkspacesInput): Promise<{ inv: InventoryWorkspacesResult; url: string }> {
-  const started = await rig.startInventory(precheck(InventoryWorkspacesInput, input), keyOf(o));
+  const started = await rig.startInventory(precheck(domain().InventoryWorkspacesInput, input), keyOf(o));
   return { inv: await started.result(), url: started.url };
 }
 
@@ -244,7 +231,10 @@ function registerReport(program: Command, act: Act): void {
       const format = o.json ? 'json' : (o.format ?? 'table');
       if (!(FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format: must be table, json or csv (got "${format}")`);
       const io = ioOf({ json: format !== 'table' });
-      const input = precheck(ReportBackupsInput, { ...(o.since !== undefined ? { since: o.since } : {}), ...(o.rpo !== undefined ? { rpo: o.rpo } : {}) });
+      const input = precheck(domain().ReportBackupsInput, {
+        ...(o.since !== undefined ? { since: o.since } : {}),
+        ...(o.rpo !== undefined ? { rpo: o.rpo } : {}),
+      });
       return withClient(o, async (rig) => {
         const report = await (await rig.startReport(input, keyOf(o))).result();
         if (format === 'csv') process.stdout.write(reportCsv(report));

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import { ListSnapshotsInput } from '../../domain/index.js';
 import { ioOf } from '../io.js';
 import { runOperation } from '../operation.js';
 import { addCommon, examples, precheck, type Act, type CommonOptions } from '../options.js';
 import { listOutput } from '../outputs.js';
+import { domain } from '../run-deps.js';
 
 /** `rigsnap list [workspace]`: the snapshots Rigbox has, read through a worker (the CLI has no Rigbox token). */
 export function registerList(program: Command, act: Act): void {
@@ -16,7 +16,7 @@ export function registerList(program: Command, act: Act): void {
   ).action(
     act(async (workspaceId: string | undefined, o: CommonOptions) => {
       const io = ioOf(o);
-      const input = precheck(ListSnapshotsInput, workspaceId ? { workspaceId } : {});
+      const input = precheck(domain().ListSnapshotsInput, workspaceId ? { workspaceId } : {});
       return runOperation(io, o, (rig) => rig.startListSnapshots(input), listOutput(io));
     }),
   );

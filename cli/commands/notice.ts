@@ -1,10 +1,9 @@
 import type { Command } from 'commander';
-import { checkReason, checkSnooze } from '../../client/notice-options.js';
 import type { PendingStopChange } from '../../client/notices.js';
-import { WorkspaceId, formatShortDuration } from '../../domain/index.js';
 import { withClient } from '../connect.js';
 import { EXIT, ioOf, printJsonOr, type Io } from '../io.js';
 import { addCommon, examples, precheck, type Act, type CommonOptions } from '../options.js';
+import { checkReason, checkSnooze, domain, formatShortDuration } from '../run-deps.js';
 
 /**
  * `rigsnap snooze <workspace> --for <duration>` and `rigsnap skip <workspace> [--reason]`: "not now" to
@@ -23,7 +22,7 @@ export function registerNotice(program: Command, act: Act): void {
   ).action(
     act(async (workspaceId: string, o: CommonOptions & { for: string }) => {
       const io = ioOf(o);
-      precheck(WorkspaceId, workspaceId);
+      precheck(domain().WorkspaceId, workspaceId);
       checkSnooze(o.for);
       return withClient(o, async (rig) => answer(io, 'snooze', await rig.snooze(workspaceId, { for: o.for })));
     }),
@@ -42,7 +41,7 @@ export function registerNotice(program: Command, act: Act): void {
   ).action(
     act(async (workspaceId: string, o: CommonOptions & { reason?: string }) => {
       const io = ioOf(o);
-      precheck(WorkspaceId, workspaceId);
+      precheck(domain().WorkspaceId, workspaceId);
       checkReason(o.reason);
       return withClient(o, async (rig) => answer(io, 'skip', await rig.skip(workspaceId, o.reason !== undefined ? { reason: o.reason } : {})));
     }),

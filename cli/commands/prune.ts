@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
-import { fmtBytes, fmtTime } from '../../client/format.js';
-import { PruneOrphansInput, PruneSnapshotsInput, type PruneOrphansResult } from '../../domain/index.js';
+import type { PruneOrphansResult } from '../../domain/index.js';
 import { withClient } from '../connect.js';
 import { EXIT, UsageError, confirm, ioOf, table, type Io } from '../io.js';
 import { runOperation } from '../operation.js';
 import { addCommon, addRetentionOptions, examples, keyOf, precheck, retentionFrom, type Act, type CommonOptions, type RetentionOptions } from '../options.js';
 import { pruneOutput } from '../outputs.js';
+import { domain, fmtBytes, fmtTime } from '../run-deps.js';
 
 /** `rigsnap prune <workspace> --prefix … --keep-…`: a retention policy applied once (asks first unless --dry-run); `--orphans`: the snapshots of deleted workspaces. */
 export function registerPrune(program: Command, act: Act): void {
@@ -45,7 +45,7 @@ export function registerPrune(program: Command, act: Act): void {
       if (o.olderThan !== undefined) throw new UsageError('--older-than goes with --orphans');
       if (!workspaceId) throw new UsageError("missing required argument 'workspace' (or --orphans)");
       if (o.prefix === undefined) throw new UsageError("required option '--prefix <prefix>' not specified");
-      const input = precheck(PruneSnapshotsInput, {
+      const input = precheck(domain().PruneSnapshotsInput, {
         workspaceId,
         namePrefix: o.prefix,
         retention: retentionFrom(o, true) ?? {},
@@ -90,7 +90,7 @@ function orphanLines(r: PruneOrphansResult, io: Io): string[] {
 /** The dry run first (always), then a confirmation, then the deletion of exactly what the dry run listed. */
 async function pruneOrphans(io: Io, o: PruneOptions): Promise<number> {
   const base = { ...(o.olderThan !== undefined ? { olderThan: o.olderThan } : {}) };
-  const preview = precheck(PruneOrphansInput, { ...base, dryRun: true });
+  const preview = precheck(domain().PruneOrphansInput, { ...base, dryRun: true });
   return withClient(o, async (rig) => {
     const planned = await (await rig.startPruneOrphans(preview, keyOf(o))).result();
     if (o.dryRun || planned.selectedCount === 0) {
@@ -104,7 +104,7 @@ async function pruneOrphans(io: Io, o: PruneOptions): Promise<number> {
       warning: 'They belong to deleted workspaces and can never be restored; deletion is final',
       declined: 'no snapshot was deleted',
     });
-    const input = precheck(PruneOrphansInput, { ...base, dryRun: false, snapshotIds: planned.selected.map((s) => s.id) });
+    const input = precheck(domain().PruneOrphansInput, { ...base, dryRun: false, snapshotIds: planned.selected.map((s) => s.id) });
     const started = await rig.startPruneOrphans(input, keyOf(o));
     if (o.wait === false) {
       io.out(io.json ? JSON.stringify({ workflowId: started.workflowId, url: started.url, status: 'started' }) : started.workflowId);

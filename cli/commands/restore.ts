@@ -1,9 +1,9 @@
 import { Option, type Command } from 'commander';
-import { RestoreWorkspaceInput } from '../../domain/index.js';
 import { confirm, ioOf } from '../io.js';
 import { runOperation } from '../operation.js';
 import { addCommon, examples, keyOf, precheck, type Act, type CommonOptions } from '../options.js';
 import { restoreOutput } from '../outputs.js';
+import { domain } from '../run-deps.js';
 
 /** `rigsnap restore <workspace> <snapshot>`: stop → restore → start, after asking (a restore replaces the current state). */
 export function registerRestore(program: Command, act: Act): void {
@@ -29,9 +29,9 @@ export function registerRestore(program: Command, act: Act): void {
       const keepCurrent = o.keepCurrent !== false;
       const byName = !snapshotId.startsWith('snap_');
       // A name is looked up first (it needs the server); an id is checked before anything is sent.
-      const checked = (id: string) => precheck(RestoreWorkspaceInput, { workspaceId, snapshotId: id, keepCurrent, restart: o.restart });
+      const checked = (id: string) => precheck(domain().RestoreWorkspaceInput, { workspaceId, snapshotId: id, keepCurrent, restart: o.restart });
       if (!byName) checked(snapshotId);
-      else precheck(RestoreWorkspaceInput, { workspaceId, snapshotId: 'snap_name', keepCurrent, restart: o.restart });
+      else precheck(domain().RestoreWorkspaceInput, { workspaceId, snapshotId: 'snap_name', keepCurrent, restart: o.restart });
       await confirm(o, io, {
         action: `restore ${workspaceId} to ${snapshotId}`,
         ...(keepCurrent ? {} : { warning: `Its current state is replaced without a safety snapshot` }),

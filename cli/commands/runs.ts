@@ -1,10 +1,8 @@
 import type { Command } from 'commander';
-import { ListSnapshotsInput } from '../../domain/index.js';
-import { invalidInput } from '../../client/errors.js';
-import { fmtTime } from '../../client/format.js';
 import { withClient } from '../connect.js';
 import { EXIT, ioOf, printJsonOr, table } from '../io.js';
 import { addCommon, examples, numberArg, precheck, type Act, type CommonOptions } from '../options.js';
+import { domain, fmtTime, invalidInput } from '../run-deps.js';
 
 /** `rigsnap runs [workspace]`: recent operations, newest first, with their workflow ids and how they ended. */
 export function registerRuns(program: Command, act: Act): void {
@@ -19,7 +17,7 @@ export function registerRuns(program: Command, act: Act): void {
       const io = ioOf(o);
       const limit = o.limit === undefined ? 20 : Number(o.limit);
       if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw invalidInput('limit: must be a whole number from 1 to 1000', ['limit']);
-      if (workspaceId !== undefined) precheck(ListSnapshotsInput, { workspaceId });
+      if (workspaceId !== undefined) precheck(domain().ListSnapshotsInput, { workspaceId });
       return withClient(o, async (rig) => {
         const runs = await rig.recent({ ...(workspaceId ? { workspaceId } : {}), limit, includeReads: Boolean(o.includeReads) });
         printJsonOr(io, runs, () =>

@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
-import { AuditScheduleOptions } from '../../client/audit-schedule.js';
-import { fmtTime } from '../../client/format.js';
 import { withClient } from '../connect.js';
 import { EXIT, confirm, ioOf, printJsonOr } from '../io.js';
 import { addCommon, examples, precheck, type Act, type CommonOptions } from '../options.js';
+import { auditSchedule, fmtTime } from '../run-deps.js';
 
 /** `rigsnap schedule create-audit` / `delete-audit`: the audit on a schedule, notifying when something needs attention. */
 export function registerAuditSchedule(schedule: Command, act: Act): void {
@@ -24,7 +23,7 @@ export function registerAuditSchedule(schedule: Command, act: Act): void {
   ).action(
     act(async (workspaceIds: string[], o: CommonOptions & { every?: string; rpo?: string; prefix?: string; paused?: boolean }) => {
       const io = ioOf(o);
-      const options = precheck(AuditScheduleOptions, {
+      const options = precheck(auditSchedule().AuditScheduleOptions, {
         ...(o.every !== undefined ? { every: o.every } : {}),
         ...(o.rpo !== undefined ? { rpo: o.rpo } : {}),
         ...(o.prefix !== undefined ? { namePrefix: o.prefix } : {}),

@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
-import { fmtTime } from '../../client/format.js';
-import { ReportScheduleOptions, scheduledReportInput } from '../../client/report-schedule.js';
 import { withClient } from '../connect.js';
 import { EXIT, confirm, ioOf, printJsonOr } from '../io.js';
 import { addCommon, examples, precheck, type Act, type CommonOptions } from '../options.js';
+import { fmtTime, reportSchedule, scheduledReportInput } from '../run-deps.js';
 
 /** `rigsnap schedule create-report` / `delete-report`: the compliance report on a schedule, posted to the webhook every time. */
 export function registerReportSchedule(schedule: Command, act: Act): void {
@@ -24,7 +23,7 @@ export function registerReportSchedule(schedule: Command, act: Act): void {
   ).action(
     act(async (o: CommonOptions & { every?: string; since?: string; rpo?: string; paused?: boolean }) => {
       const io = ioOf(o);
-      const options = precheck(ReportScheduleOptions, {
+      const options = precheck(reportSchedule().ReportScheduleOptions, {
         ...(o.every !== undefined ? { every: o.every } : {}),
         ...(o.since !== undefined ? { since: o.since } : {}),
         ...(o.rpo !== undefined ? { rpo: o.rpo } : {}),

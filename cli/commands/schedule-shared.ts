@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { formatSelector } from '../../domain/enrollment.js';
-import { BACKUP_NAME_SUFFIX, type RetentionPolicy as RetentionPolicyView } from '../../domain/index.js';
-import { fmtTime } from '../../client/format.js';
+import type { RetentionPolicy as RetentionPolicyView } from '../../domain/index.js';
 import type { ScheduleUpdate } from '../../client/schedule-options.js';
 import type { ScheduleInfo } from '../../client/views.js';
 import { table, type Io } from '../io.js';
@@ -15,6 +14,8 @@ import {
   type PriorityCliOptions,
   type RetentionOptions,
 } from '../options.js';
+import { fmtTime } from '../run-deps.js';
+import { BACKUP_NAME_SUFFIX } from '../../domain/backup-names.js';
 
 /** What the workspace and fleet schedule commands share: their options, and how a schedule reads. */
 

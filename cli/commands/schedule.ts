@@ -1,7 +1,4 @@
 import { Option, type Command } from 'commander';
-import { invalidInput } from '../../client/errors.js';
-import { fmtTime } from '../../client/format.js';
-import { BackupScheduleOptions, OVERLAP_POLICIES, resolveScheduleId } from '../../client/schedule-options.js';
 import { withClient } from '../connect.js';
 import { EXIT, confirm, ioOf, printJsonOr, table } from '../io.js';
 import { addCommon, examples, numberArg, precheck, type Act, type CommonOptions } from '../options.js';
@@ -17,6 +14,8 @@ import {
   scheduleSettings,
   type ScheduleCliOptions,
 } from './schedule-shared.js';
+import { fmtTime, invalidInput, resolveScheduleId, scheduleOptions } from '../run-deps.js';
+import { OVERLAP_POLICIES } from '../../domain/constants.js';
 
 /**
  * `rigsnap schedule …`: the daily backup schedule of a workspace (Temporal Schedules): create, list,
@@ -63,7 +62,7 @@ function addCreate(schedule: Command, act: Act): void {
   ).action(
     act(async (workspaceId: string, o: ScheduleCliOptions & { allowMissing?: boolean }) => {
       const io = ioOf(o);
-      const input = precheck(BackupScheduleOptions, { workspaceId, ...scheduleSettings(o) });
+      const input = precheck(scheduleOptions().BackupScheduleOptions, { workspaceId, ...scheduleSettings(o) });
       return withClient(o, async (rig) => {
         await requireExistingWorkspaces(rig, io, [input.workspaceId], o, 'No schedule was created');
         const s = await rig.schedules.create(input);

@@ -1,9 +1,9 @@
 import { Option, type Command } from 'commander';
-import { SnapshotWorkspaceInput } from '../../domain/index.js';
 import { ioOf } from '../io.js';
 import { runOperation } from '../operation.js';
 import { addCommon, examples, keyOf, precheck, type Act, type CommonOptions } from '../options.js';
 import { snapshotOutput } from '../outputs.js';
+import { domain } from '../run-deps.js';
 
 /** `rigsnap snapshot <workspace> --name <name> [--notice 5m]`: (notice →) stop → snapshot → start, ending as the workspace began. */
 export function registerSnapshot(program: Command, act: Act): void {
@@ -28,7 +28,7 @@ export function registerSnapshot(program: Command, act: Act): void {
   ).action(
     act(async (workspaceId: string, o: CommonOptions & { name: string; restart: string; notice?: string }) => {
       const io = ioOf(o);
-      const input = precheck(SnapshotWorkspaceInput, {
+      const input = precheck(domain().SnapshotWorkspaceInput, {
         workspaceId,
         name: o.name,
         restart: o.restart,

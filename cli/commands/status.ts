@@ -1,12 +1,10 @@
 import type { Command } from 'commander';
-import { formatDuration } from '../../domain/index.js';
-import { fmtTime } from '../../client/format.js';
-import { describeDetail, renderProgress } from '../../client/progress-renderer.js';
 import type { StatusReport } from '../../client/views.js';
 import { withClient } from '../connect.js';
 import { EXIT, ioOf, printJsonOr, type Io } from '../io.js';
 import { addCommon, examples, type Act, type CommonOptions } from '../options.js';
 import { ENDED, resultLines } from '../outputs.js';
+import { describeDetail, fmtTime, formatDuration, renderProgress } from '../run-deps.js';
 
 /** `rigsnap status <workflow-id>`: status, steps, what its activity reports, and its result or error. */
 export function registerStatus(program: Command, act: Act): void {

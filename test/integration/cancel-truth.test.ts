@@ -5,6 +5,7 @@ import type { SnapshotWorkspaceResult } from '../../domain/index.js';
 import { startEmulator, type Emulator, type EmulatorDelays } from '../../emulator/index.js';
 import { RigsnapClient, RigsnapError } from '../../client/index.js';
 import { reportError } from '../../cli/main.js';
+import { loadRunDeps } from '../../cli/run-deps.js';
 import { TEST_TOKEN, connectTestTemporal, createTestWorker, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.js';
 import { changesFor, eventually, expectCancelledAfterChange, testWorkflowId } from '../helpers/workflows.js';
 
@@ -17,6 +18,8 @@ import { changesFor, eventually, expectCancelledAfterChange, testWorkflowId } fr
 let temporal: TestTemporal;
 
 beforeAll(async () => {
+  // reportError below is called as main would, after the command's run-time modules loaded.
+  await loadRunDeps();
   temporal = await connectTestTemporal();
 });
 afterAll(async () => {

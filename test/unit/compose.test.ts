@@ -8,7 +8,7 @@ import { CUSTOM_SEARCH_ATTRIBUTES, SEARCH_ATTRIBUTES } from '../../contract/inde
 // @ts-expect-error: plain JavaScript module without types
 import { composeVersions } from '../../scripts/ensure-temporal-server.mjs';
 import { DEV_ENV_VARS } from '../../dev/config.js';
-import { KNOWN_ENV_VARS, WorkerEnv } from '../../worker/config.js';
+import { KNOWN_ENV_VARS, WorkerEnv, shutdownForceMs } from '../../worker/config.js';
 
 /**
  * Docker has no engine here, so the compose file is checked statically: what `docker compose` would
@@ -165,9 +165,10 @@ describe('docker-compose.yml', () => {
     expect(WorkerEnv.shape.RIGSNAP_LOG_FORMAT.parse(undefined)).toBe('text');
   });
 
-  it('gives a stopping worker longer than its drain period', () => {
+  it('gives a stopping worker longer than its drain period and its force time', () => {
     const graceMs = WorkerEnv.shape.RIGSNAP_SHUTDOWN_GRACE_MS.parse(undefined);
     expect(durationSeconds(worker.stop_grace_period ?? '10s') * 1000).toBeGreaterThan(graceMs);
+    expect(durationSeconds(worker.stop_grace_period ?? '10s') * 1000).toBeGreaterThan(shutdownForceMs({ RIGSNAP_SHUTDOWN_GRACE_MS: graceMs }));
   });
 });
 

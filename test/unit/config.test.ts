@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DEV_ENV_VARS, loadDevConfig } from '../../dev/config.js';
-import { ConfigError, KNOWN_ENV_VARS, describeConfig, loadWorkerConfig } from '../../worker/config.js';
+import { ConfigError, KNOWN_ENV_VARS, describeConfig, loadWorkerConfig, shutdownForceMs } from '../../worker/config.js';
 
 const TOKEN = 'rbx_live_5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d';
 
@@ -111,6 +111,20 @@ describe('loadWorkerConfig', () => {
       expect.arrayContaining(['RIGBOX_TOKEN', 'RIGBOX_API_URL', 'RIGSNAP_RIGBOX_CALLS_PER_SECOND', 'TEMPORAL_ADDRESS', 'TEMPORAL_API_KEY']),
     );
     expect(new Set(KNOWN_ENV_VARS).size).toBe(KNOWN_ENV_VARS.length);
+  });
+});
+
+describe('the shutdown force time', () => {
+  it('defaults to the grace time plus 10 s, and follows a changed grace time', () => {
+    expect(shutdownForceMs(loadWorkerConfig({ RIGBOX_TOKEN: 't' }))).toBe(40_000);
+    expect(shutdownForceMs(loadWorkerConfig({ RIGBOX_TOKEN: 't', RIGSNAP_SHUTDOWN_GRACE_MS: '5000' }))).toBe(15_000);
+    expect(shutdownForceMs(loadWorkerConfig({ RIGBOX_TOKEN: 't', RIGSNAP_SHUTDOWN_FORCE_MS: '90000' }))).toBe(90_000);
+  });
+
+  it('refuses a force time not above the grace time, naming both', () => {
+    const load = () => loadWorkerConfig({ RIGBOX_TOKEN: 't', RIGSNAP_SHUTDOWN_GRACE_MS: '30000', RIGSNAP_SHUTDOWN_FORCE_MS: '30000' });
+    expect(load).toThrow(ConfigError);
+    expect(load).toThrow(/RIGSNAP_SHUTDOWN_FORCE_MS.*RIGSNAP_SHUTDOWN_GRACE_MS/);
   });
 });
 

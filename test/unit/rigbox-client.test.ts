@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { AcquireOptions, CallLimiter } from '../../activities/call-limiter.js';
+import { CallLimiter, type AcquireOptions } from '../../activities/call-limiter.js';
 import { createRigboxClient, RigboxApiError } from '../../activities/rigbox-client.js';
 import { ERROR_TABLE, isRetryable } from '../../domain/index.js';
 import { startEmulator, type Emulator } from '../../emulator/index.js';
@@ -280,6 +280,40 @@ describe('the quota queue', () => {
       { kind: 'read', ...priority },
       { kind: 'change', ...priority },
     ]);
+  });
+});
+
+describe('a change and its cancellation', () => {
+  it('gives up its turn under the quota when cancelled before it is sent: Rigbox never sees it', async () => {
+    const limiter = new CallLimiter(0.1);
+    const c = createRigboxClient({ baseUrl: emu.url, token: TOKEN, limiter });
+    await c.getWorkspace('ws_a'); // takes the only turn for the next ~10 s
+    const cancel = new AbortController();
+    const stop = c.stopWorkspace('ws_a', { turnSignal: cancel.signal }).then(
+      () => 'sent',
+      () => 'given up',
+    );
+    cancel.abort(new Error('activity cancelled'));
+    expect(await stop).toBe('given up');
+    expect(limiter.waiting).toBe(0);
+    expect(emu.calls.filter((call) => call.method === 'POST')).toEqual([]);
+    expect(emu.state.workspace('ws_a')?.status).toBe('running');
+  });
+
+  it('is seen to its end once sent, whatever the cancellation', async () => {
+    emu.delays.snapshotMs = 300;
+    try {
+      const cancel = new AbortController();
+      const made = createRigboxClient({ baseUrl: emu.url, token: TOKEN, limiter: new CallLimiter(1000) }).createSnapshot('ws_b', 'in-flight', {
+        turnSignal: cancel.signal,
+      });
+      await new Promise((r) => setTimeout(r, 100));
+      cancel.abort(new Error('activity cancelled'));
+      expect((await made).name).toBe('in-flight');
+      expect(emu.state.snapshotsOf('ws_b').map((s) => s.name)).toEqual(['in-flight']);
+    } finally {
+      emu.delays.snapshotMs = 20;
+    }
   });
 });
 
