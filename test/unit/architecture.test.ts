@@ -103,6 +103,7 @@ const WIRE = {
     'createGroup',
     'updateGroup',
     'deleteGroup',
+    'recordGroupSet',
   ],
   searchAttributes: ['RigboxWorkspaceId', 'RigboxOperation', 'TemporalScheduledStartTime', 'RigboxLabels'],
 };
@@ -143,6 +144,7 @@ const contractNames: Record<keyof typeof WIRE, string[]> = {
     contract.createGroupUpdate,
     contract.updateGroupUpdate,
     contract.deleteGroupUpdate,
+    contract.recordGroupSetUpdate,
   ].map((d) => d.name),
   searchAttributes: [contract.workspaceIdKey, contract.operationKey, contract.scheduledStartTimeKey, contract.labelsKey].map((k) => k.name),
 };
