@@ -1,3 +1,5 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
 import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RigsnapClient } from '../../client/index.js';
@@ -5,14 +7,16 @@ import { groupStateQuery } from '../../contract/index.js';
 import { workflowIds } from '../../domain/index.js';
 import type { SnapshotGroupResult } from '../../domain/results.js';
 import { startEmulator, type Emulator } from '../../emulator/index.js';
-import { TEST_TOKEN, connectTestTemporal, createTestWorker, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.js';
+import { cliJson, runCli } from '../helpers/cli.js';
+import { TEST_TOKEN, UNVERSIONED_ON_SHARED_SERVER, connectTestTemporal, createTestWorker, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.js';
 import { awaitStep, eventually, lockStateOf, workflowFailure } from '../helpers/workflows.js';
 
 /**
  * Group snapshots (issue 23, item 2) on the run's dev server with a real worker and emulated workspaces:
  * the phases as the emulator's request log shows them (every stop before any snapshot, every snapshot
  * before any start, starts in the start order), all or nothing on a member whose snapshot fails, no
- * deadlock between two groups sharing a member and a single snapshot of it, and a cancel in each phase.
+ * deadlock between two groups sharing a member and a single snapshot of it, a cancel in each phase, a
+ * worker killed mid-group (the built worker, dist/worker/main.js), and the CLI (dist/cli/main.js).
  */
 
 let temporal: TestTemporal;
@@ -211,5 +215,97 @@ describe('snapshotGroup cancelled', () => {
     } finally {
       Object.assign(emu.delays, saved);
     }
+  });
+});
+
+describe('snapshotGroup with its worker killed', () => {
+  it('completes after a new worker takes over: every member running, one snapshot each, the set recorded complete', async () => {
+    const queue = uniqueTaskQueue('group-crash');
+    const ids = workspaces('crash', 3);
+    const group = `crash-${suffix}`;
+    await rig.createGroup(group, ids);
+    const workerEnv = {
+      ...process.env,
+      TEMPORAL_ADDRESS: temporal.address,
+      TEMPORAL_NAMESPACE: 'default',
+      RIGBOX_API_URL: emu.url,
+      RIGBOX_TOKEN: TEST_TOKEN,
+      RIGSNAP_TASK_QUEUE: queue,
+      RIGSNAP_METRICS_PORT: '0',
+      RIGSNAP_POLL_MAX_MS: '500',
+      RIGSNAP_LOG_LEVEL: 'WARN',
+      ...UNVERSIONED_ON_SHARED_SERVER,
+    };
+    const spawnWorker = (): ChildProcess =>
+      spawn(process.execPath, [path.resolve('dist/worker/main.js')], { env: workerEnv, stdio: ['ignore', 'ignore', 'pipe'] });
+    const saved = emu.delays.snapshotMs;
+    emu.delays.snapshotMs = 2500;
+    let child = spawnWorker();
+    try {
+      const crashRig = await RigsnapClient.connect({ client: temporal.client, taskQueue: queue });
+      const started = await crashRig.startSnapshotGroup({ group, name: 'survives-crash' });
+      // Killed while Rigbox copies the disks: every member is stopped, no answer reaches anyone.
+      await eventually(() => ids.every((id) => emu.state.data.workspaces[id]!.busyUntil !== null), 60_000, 'the copies to begin');
+      child.kill('SIGKILL');
+      await new Promise((r) => child.once('exit', r));
+      for (const id of ids) expect(statusOf(id), id).toBe('stopped');
+      child = spawnWorker();
+      const result = await started.result();
+      expect(result.complete).toBe(true);
+      for (const id of ids)
+        expect(
+          emu.state.snapshotsOf(id).filter((s) => s.name === 'survives-crash'),
+          id,
+        ).toHaveLength(1);
+      expect((await crashRig.groupSnapshots(group))[0]).toMatchObject({ name: 'survives-crash', complete: true });
+      await expectAllRunningAndFree(ids);
+    } finally {
+      emu.delays.snapshotMs = saved;
+      child.kill('SIGTERM');
+      await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
+    }
+  }, 180_000);
+});
+
+describe('rigsnap snapshot --group and rigsnap group snapshots', () => {
+  it('takes a group snapshot from the CLI and lists the set, an incomplete one marked', async () => {
+    const ids = workspaces('cli', 2);
+    const group = `cli-${suffix}`;
+    await rig.createGroup(group, ids);
+    const usage = await runCli(['snapshot', ids[0]!, '--group', group, '--name', 'x'], taskQueue);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain('give a workspace or --group <group> (not both)');
+    const ok = await runCli(['snapshot', '--group', group, '--name', 'from-cli', '--json'], taskQueue);
+    expect(ok.code, ok.stderr).toBe(0);
+    const out = cliJson<{ status: string; result: SnapshotGroupResult }>(ok);
+    expect(out.result).toMatchObject({ group, complete: true, recorded: true });
+    // An incomplete set: the second member's snapshot is refused.
+    emu.hooks.onArrival = (a) => {
+      if (a.workspaceId === ids[1] && a.method === 'POST' && a.route === '/workspaces/:id/snapshots') emu.forbidden.add(ids[1]);
+    };
+    emu.hooks.onCall = (c) => {
+      if (c.workspaceId === ids[1] && c.status === 403) emu.forbidden.delete(ids[1]);
+    };
+    try {
+      const failed = await runCli(['snapshot', '--group', group, '--name', 'half'], taskQueue);
+      expect(failed.code).toBe(1);
+      expect(failed.stdout + failed.stderr).toContain('PartialFailure');
+    } finally {
+      emu.hooks.onArrival = undefined;
+      emu.hooks.onCall = undefined;
+      emu.forbidden.delete(ids[1]!);
+    }
+    const listed = await runCli(['group', 'snapshots', group], taskQueue);
+    expect(listed.code, listed.stderr).toBe(0);
+    const [header, newest, older] = listed.stdout.trim().split('\n');
+    expect(header).toContain('COMPLETE');
+    expect(newest).toMatch(/half .*INCOMPLETE/);
+    expect(newest).toContain(`${ids[1]}=(failed: Unauthorized)`);
+    expect(older).toMatch(/from-cli .*yes/);
+    const json = await runCli(['group', 'snapshots', group, '--json'], taskQueue);
+    expect(cliJson<{ sets: Array<{ name: string; complete: boolean }> }>(json).sets.map((x) => [x.name, x.complete])).toEqual([
+      ['half', false],
+      ['from-cli', true],
+    ]);
   });
 });

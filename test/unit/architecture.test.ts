@@ -84,6 +84,7 @@ const WIRE = {
     'reportBackups',
     'checkWorkspaces',
     'groupEntity',
+    'snapshotGroup',
   ],
   queries: ['progress', 'lockState', 'lockParticipation', 'workspaceState', 'workspaceHolds', 'notice', 'workspaceLabels', 'groupState'],
   signals: ['acquire', 'release', 'lockGranted', 'operationAbandoned', 'deletesSettled', 'heldSnapshotsSeen'],
