@@ -289,7 +289,8 @@ describe('rigsnap snapshot --group and rigsnap group snapshots', () => {
     try {
       const failed = await runCli(['snapshot', '--group', group, '--name', 'half'], taskQueue);
       expect(failed.code).toBe(1);
-      expect(failed.stdout + failed.stderr).toContain('PartialFailure');
+      expect(failed.stdout).toMatch(/✗ group snapshot "half" of group \S+: 1 of 2 snapshots, INCOMPLETE/);
+      expect(failed.stdout).toMatch(new RegExp(`${ids[1]}\\s+failed: Unauthorized\\s+-\\s+running`));
     } finally {
       emu.hooks.onArrival = undefined;
       emu.hooks.onCall = undefined;
