@@ -1,5 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
 import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RigsnapClient } from '../../client/index.js';
@@ -8,8 +6,9 @@ import { workflowIds } from '../../domain/index.js';
 import type { SnapshotGroupResult } from '../../domain/results.js';
 import { startEmulator, type Emulator } from '../../emulator/index.js';
 import { cliJson, runCli } from '../helpers/cli.js';
-import { TEST_TOKEN, UNVERSIONED_ON_SHARED_SERVER, connectTestTemporal, createTestWorker, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.js';
-import { awaitStep, eventually, lockStateOf, workflowFailure } from '../helpers/workflows.js';
+import { startWorkerProcess } from '../helpers/worker-process.js';
+import { TEST_TOKEN, connectTestTemporal, createTestWorker, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.js';
+import { awaitStep, eventually, expectCancelled, lockStateOf, workflowFailure } from '../helpers/workflows.js';
 
 /**
  * Group snapshots (issue 23, item 2) on the run's dev server with a real worker and emulated workspaces:
@@ -196,11 +195,14 @@ describe('snapshotGroup cancelled', () => {
       const started = await rig.startSnapshotGroup({ group, name: `cancel-${step}` });
       await awaitStep(temporal.client, started.workflowId, step);
       await started.handle.cancel();
-      const err = await started.handle.result().then(
-        () => null,
-        (e: unknown) => e,
-      );
-      expect(err, 'the cancelled run must not complete').not.toBeNull();
+      // Before any snapshot: Cancelled. After (the start phase runs to its end first): CancelledAfterChange with the set.
+      if (step === 'wait-for-lock' || step === 'stop') await expectCancelled(started.handle.result());
+      if (step === 'start') {
+        const failure = await workflowFailure(started.handle.result());
+        expect([failure.type, failure.nonRetryable]).toEqual(['CancelledAfterChange', true]);
+        expect((failure.details?.[0] as SnapshotGroupResult).members.map((m) => m.outcome)).toEqual(['snapshotted', 'snapshotted', 'snapshotted']);
+      }
+      if (step === 'snapshot') await started.handle.result().then(() => expect.fail('the cancelled run completed'), () => undefined);
       if (blocker) await blocker.result();
       await expectAllRunningAndFree(ids);
       const sets = await rig.groupSnapshots(group);
@@ -225,31 +227,23 @@ describe('snapshotGroup with its worker killed', () => {
     const group = `crash-${suffix}`;
     await rig.createGroup(group, ids);
     const workerEnv = {
-      ...process.env,
       TEMPORAL_ADDRESS: temporal.address,
       TEMPORAL_NAMESPACE: 'default',
       RIGBOX_API_URL: emu.url,
-      RIGBOX_TOKEN: TEST_TOKEN,
       RIGSNAP_TASK_QUEUE: queue,
-      RIGSNAP_METRICS_PORT: '0',
       RIGSNAP_POLL_MAX_MS: '500',
-      RIGSNAP_LOG_LEVEL: 'WARN',
-      ...UNVERSIONED_ON_SHARED_SERVER,
     };
-    const spawnWorker = (): ChildProcess =>
-      spawn(process.execPath, [path.resolve('dist/worker/main.js')], { env: workerEnv, stdio: ['ignore', 'ignore', 'pipe'] });
     const saved = emu.delays.snapshotMs;
     emu.delays.snapshotMs = 2500;
-    let child = spawnWorker();
+    let crashWorker = await startWorkerProcess(workerEnv);
     try {
       const crashRig = await RigsnapClient.connect({ client: temporal.client, taskQueue: queue });
       const started = await crashRig.startSnapshotGroup({ group, name: 'survives-crash' });
       // Killed while Rigbox copies the disks: every member is stopped, no answer reaches anyone.
       await eventually(() => ids.every((id) => emu.state.data.workspaces[id]!.busyUntil !== null), 60_000, 'the copies to begin');
-      child.kill('SIGKILL');
-      await new Promise((r) => child.once('exit', r));
+      await crashWorker.stop('SIGKILL');
       for (const id of ids) expect(statusOf(id), id).toBe('stopped');
-      child = spawnWorker();
+      crashWorker = await startWorkerProcess(workerEnv);
       const result = await started.result();
       expect(result.complete).toBe(true);
       for (const id of ids)
@@ -261,8 +255,7 @@ describe('snapshotGroup with its worker killed', () => {
       await expectAllRunningAndFree(ids);
     } finally {
       emu.delays.snapshotMs = saved;
-      child.kill('SIGTERM');
-      await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
+      await crashWorker.stop();
     }
   }, 180_000);
 });
