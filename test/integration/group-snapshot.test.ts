@@ -202,7 +202,11 @@ describe('snapshotGroup cancelled', () => {
         expect([failure.type, failure.nonRetryable]).toEqual(['CancelledAfterChange', true]);
         expect((failure.details?.[0] as SnapshotGroupResult).members.map((m) => m.outcome)).toEqual(['snapshotted', 'snapshotted', 'snapshotted']);
       }
-      if (step === 'snapshot') await started.handle.result().then(() => expect.fail('the cancelled run completed'), () => undefined);
+      if (step === 'snapshot')
+        await started.handle.result().then(
+          () => expect.fail('the cancelled run completed'),
+          () => undefined,
+        );
       if (blocker) await blocker.result();
       await expectAllRunningAndFree(ids);
       const sets = await rig.groupSnapshots(group);
