@@ -24,8 +24,23 @@ function downtimeOf(calls: readonly CallRecord[], origin: string, startMs: numbe
   return Math.max(...starts) + startMs - Math.min(...stops);
 }
 
-/** One group snapshot of `members` workspaces, and a single snapshot of one of them; their downtimes. */
+/**
+ * One group snapshot of `members` workspaces, and a single snapshot of one of them; their downtimes. On a
+ * task queue of its own with a worker of its own (the stack's others stopped), so that other parts do not
+ * weigh on it and it runs with `--only group` too.
+ */
 export async function benchGroupDowntime(stack: BenchStack, members: number, delays: GroupDelays) {
+  await Promise.all(stack.workers.map((w) => w.stop('SIGTERM')));
+  const taskQueue = `${stack.taskQueue}-group`;
+  const worker = await stack.startWorker({ RIGSNAP_TASK_QUEUE: taskQueue });
+  try {
+    return await measure({ ...stack, taskQueue }, members, delays);
+  } finally {
+    await worker.stop('SIGTERM');
+  }
+}
+
+async function measure(stack: BenchStack, members: number, delays: GroupDelays) {
   const ids = Array.from({ length: members }, (_, i) => `ws_bench_group_${String(i).padStart(2, '0')}`);
   for (const id of ids) stack.emu.state.upsertWorkspace({ id, status: 'running', files: { a: id } });
   Object.assign(stack.emu.delays, delays);
