@@ -11,6 +11,7 @@ import { projectRoot } from '../dev/temporal-server.js';
 import { actionsPerBackup, type BackupActions } from './actions.js';
 import { benchCliStartup } from './cli-startup.js';
 import { benchFairness, benchInteractive } from './contention.js';
+import { benchGroupDowntime } from './group.js';
 import { lockCostPerBackup, type ProtocolCost } from './lock-cost.js';
 import { BENCH_TOKEN, percentile, startBenchStack, type BenchStack, type WorkerProcess } from './stack.js';
 
@@ -753,12 +754,22 @@ function quotaAndBundleRows(fleet: FleetFigures, quota: QuotaFigures, shared: Qu
   ];
 }
 
+/** The group snapshot's downtime against its slowest member alone (all members are alike here: the emulator's delays are global). */
+function groupRow(g: Awaited<ReturnType<typeof benchGroupDowntime>>): Row {
+  return {
+    figure: `group snapshot of ${g.members} workspaces: downtime (first stop → last running) ÷ one member's stop + snapshot + start alone`,
+    measured: `${g.ratio}× (${g.groupMs} ms ÷ ${g.aloneMs} ms)`,
+    goal: '≤ 1.2×',
+    met: g.ratio <= 1.2,
+  };
+}
+
 function parseOptions() {
   const program = new Command()
     .name('bench')
     .description('Benchmarks rigsnap on the local stack and writes bench/results.json')
     .option('--quick', 'a small version that runs in under two minutes')
-    .option('--only <parts>', 'only these parts, comma-separated: actions, backup-actions (without the lock comparison), interactive, fairness, cli')
+    .option('--only <parts>', 'only these parts, comma-separated: actions, backup-actions (without the lock comparison), interactive, fairness, cli, group')
     .option('--out <file>', 'where to write the results', path.join(projectRoot(), 'bench', 'results.json'))
     .option('--before <checkout>', 'also measure row 10 (actions per backup) on this built checkout of rigsnap (its dist/), e.g. main')
     .parse();
@@ -809,7 +820,15 @@ async function main() {
       fairness.push(await benchFairness(stack, { fleetSize: 200, quota: 40, windowMs: 60_000, concurrency, delays: FULL.fleetDelays }));
       log(`fairness: ${JSON.stringify(fairness.at(-1))}`);
     }
-    const rows = [...(classic?.rows ?? []), ...(actions ? actionRows(actions) : []), ...contentionRows(interactive, fairness), ...(cli ? cliRows(cli) : [])];
+    const group = wants('group') ? await benchGroupDowntime(stack, 10, s.snapshotDelays) : null;
+    if (group) log(`group: ${JSON.stringify(group)}`);
+    const rows = [
+      ...(classic?.rows ?? []),
+      ...(actions ? actionRows(actions) : []),
+      ...contentionRows(interactive, fairness),
+      ...(cli ? cliRows(cli) : []),
+      ...(group ? [groupRow(group)] : []),
+    ];
     const results = {
       mode: opts.quick ? 'quick' : 'full',
       ...(only ? { only: [...only] } : {}),
@@ -821,6 +840,7 @@ async function main() {
       ...(interactive ? { interactive } : {}),
       ...(fairness.length ? { fairness } : {}),
       ...(cli ? { cli } : {}),
+      ...(group ? { group } : {}),
       table: rows,
       wallSeconds: Math.round((Date.now() - started) / 1000),
     };

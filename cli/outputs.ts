@@ -12,12 +12,13 @@ import type {
   PruneSnapshotsResult,
   RestoreWorkspaceResult,
   RigboxSnapshot,
+  SnapshotGroupResult,
   SnapshotWorkspaceResult,
 } from '../domain/index.js';
 import type { RigsnapClient } from '../client/rigsnap-client.js';
 import { EXIT, table, type Io } from './io.js';
 import type { OperationOutput } from './operation.js';
-import { domain, fleetSummaryOf, fmtBytes, fmtTime, formatDuration } from './run-deps.js';
+import { domain, fleetSummaryOf, fmtBytes, fmtTime, formatDuration, groupSnapshotOf } from './run-deps.js';
 
 /**
  * How each workflow's result reads: the one-line result and the tables the command that ran it prints,
@@ -33,6 +34,29 @@ export function snapshotOutput(): OperationOutput<SnapshotWorkspaceResult> {
   return {
     line: (r) =>
       `snapshot "${r.snapshot.name}" of ${r.snapshot.workspace_id} is ${r.snapshot.id} (${fmtBytes(r.snapshot.size_bytes)}); workspace ${r.workspaceStatus}${r.adopted ? ' (recovered after a lost response)' : ''}`,
+  };
+}
+
+/** A group snapshot: the set, and a table of each member's outcome (also for its PartialFailure). */
+export function groupSnapshotOutput(io: Io): OperationOutput<SnapshotGroupResult> {
+  return {
+    line: (r) =>
+      `group snapshot "${r.name}" of ${r.group ? `group ${r.group}` : `${r.members.length} workspaces`}: ` +
+      `${r.members.filter((m) => m.snapshotId).length} of ${r.members.length} snapshots${r.complete ? '' : ', INCOMPLETE'}` +
+      (r.recorded ? '' : ` (not recorded: ${r.recordedWhy ?? 'unknown'})`),
+    more: (r) =>
+      table(
+        ['WORKSPACE', 'OUTCOME', 'SNAPSHOT', 'NOW'],
+        r.members.map((m) => [
+          m.workspaceId,
+          m.outcome === 'snapshotted' ? io.c.green(m.outcome) : io.c.red(m.errorType ? `${m.outcome}: ${m.errorType}` : m.outcome),
+          m.snapshotId ?? '-',
+          m.workspaceStatus,
+        ]),
+        io.c,
+      ),
+    exitCode: (r) => (r.complete ? EXIT.ok : EXIT.failed),
+    resultOfFailure: (err) => groupSnapshotOf(err),
   };
 }
 
@@ -258,6 +282,7 @@ export function resultLines(io: Io, workflowType: string, result: unknown): stri
     [WORKFLOW_TYPES.backup]: describedWith(domain().RESULT_SCHEMAS[WORKFLOW_TYPES.backup], backupOutput(io)),
     [WORKFLOW_TYPES['fleet-backup']]: describedWith(domain().RESULT_SCHEMAS[WORKFLOW_TYPES['fleet-backup']], fleetOutput(io)),
     [WORKFLOW_TYPES.checkpoint]: describedWith(domain().RESULT_SCHEMAS[WORKFLOW_TYPES.checkpoint], { line: checkpointEnded }),
+    [WORKFLOW_TYPES['group-snapshot']]: describedWith(domain().RESULT_SCHEMAS[WORKFLOW_TYPES['group-snapshot']], groupSnapshotOutput(io)),
   };
   const describe = describers[workflowType];
   if (!describe || result === null || typeof result !== 'object') return [`  result      ${result === undefined ? '-' : 'see --json'}`];

@@ -81,6 +81,7 @@ export const checkReason: typeof NoticeOptions.checkReason = (...a) => loaded().
 export const checkSnooze: typeof NoticeOptions.checkSnooze = (...a) => loaded().noticeOptions.checkSnooze(...a);
 
 export const fleetSummaryOf: typeof Errors.fleetSummaryOf = (...a) => errors().fleetSummaryOf(...a);
+export const groupSnapshotOf: typeof Errors.groupSnapshotOf = (...a) => errors().groupSnapshotOf(...a);
 export const invalidInput: typeof Errors.invalidInput = (...a) => errors().invalidInput(...a);
 export function validate<S extends z.ZodType>(schema: S, raw: unknown): z.output<S> {
   return errors().validate(schema, raw);

@@ -22,6 +22,7 @@ export const WORKFLOW_TYPES = {
   report: 'reportBackups',
   check: 'checkWorkspaces',
   group: 'groupEntity',
+  'group-snapshot': 'snapshotGroup',
 } as const satisfies Record<Operation, string>;
 
 export type WorkflowTypeName = (typeof WORKFLOW_TYPES)[Operation];
@@ -51,4 +52,5 @@ export const VERSIONING_BEHAVIOR = {
   reportBackups: 'PINNED',
   checkWorkspaces: 'PINNED',
   groupEntity: 'AUTO_UPGRADE',
+  snapshotGroup: 'PINNED',
 } as const satisfies Record<WorkflowTypeName, 'PINNED' | 'AUTO_UPGRADE'>;

@@ -25,6 +25,7 @@ export const OPERATIONS = [
   'report',
   'check',
   'group',
+  'group-snapshot',
 ] as const;
 export const INTERNAL_OPERATIONS = ['lock', 'workspace', 'group'] as const;
 export type Operation = (typeof OPERATIONS)[number];

@@ -54,6 +54,9 @@ export const workflowIds = {
   pruneOrphans: (key: string, dryRun: boolean) => `prune-orphans-${dryRun ? 'dry-run-' : ''}${key}`,
   report: (key: string) => `report-backups-${key}`,
   check: (key: string) => `check-workspaces-${key}`,
+  /** A group snapshot: of a group by name, or of workspaces listed (`workspaces`, then how many). */
+  groupSnapshot: (group: string | undefined, memberCount: number, name: string, key: string) =>
+    `group-snapshot-${group ?? `workspaces-${memberCount}`}-${slug(name)}-${key}`,
   /** One lock per workspace, long-lived (it continues as new), found by this id. */
   lock: (workspaceId: string) => `rigsnap-lock-${workspaceId}`,
   /** The workspace entity (workflows/workspace-entity.ts): one per workspace, never idle-exits. */

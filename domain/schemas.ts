@@ -11,6 +11,7 @@
 import { z } from 'zod';
 import { DEFAULT_BACKUP_PREFIX, DEFAULT_RPO, NEVER_EXPIRE } from './constants.js';
 import { REQUEST_KEY_PATTERN, SNAPSHOT_ID_PATTERN, SNAPSHOT_NAME_PATTERN, WORKSPACE_ID_PATTERN } from './ids.js';
+import { GROUP_NAME_PATTERN, MAX_GROUP_MEMBERS, MIN_GROUP_MEMBERS } from './groups.js';
 import { LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN, MAX_LABELS } from './enrollment.js';
 import { QUIET_HOURS_PATTERN, parseQuietHours } from './notice.js';
 import { isValidTimeZone, parseDuration } from './time.js';
@@ -259,6 +260,35 @@ export const backupFleetInput = once(() =>
     .refine((i) => (i.workspaceIds === undefined) !== (i.selector === undefined), {
       error: 'must give either workspaceIds or a selector (not both)',
       path: ['workspaceIds'],
+    }),
+);
+
+export const groupName = once(() =>
+  z
+    .string({ error: 'must be a string like "shop"' })
+    .regex(GROUP_NAME_PATTERN, { error: 'must be 1-63 lowercase letters, digits and inner dashes (like "shop" or "demo-stack")' }),
+);
+
+/**
+ * A group snapshot (docs/design-groups.md, item 2): a group by name (its entity gives the members and the
+ * start order) or the workspaces themselves (started again in the order given).
+ */
+export const snapshotGroupInput = once(() =>
+  z
+    .strictObject({
+      group: groupName().optional(),
+      workspaceIds: z
+        .array(workspaceId(), { error: 'must be an array of workspace ids' })
+        .min(MIN_GROUP_MEMBERS, { error: `must list at least ${MIN_GROUP_MEMBERS} workspaces` })
+        .max(MAX_GROUP_MEMBERS, { error: `must list at most ${MAX_GROUP_MEMBERS} workspaces` })
+        .refine((ids) => new Set(ids).size === ids.length, { error: 'must not list a workspace twice' })
+        .optional(),
+      name: snapshotName(),
+      restart: restartPolicy().default('previous'),
+    })
+    .refine((i) => (i.group === undefined) !== (i.workspaceIds === undefined), {
+      error: 'must give either group or workspaceIds (not both)',
+      path: ['group'],
     }),
 );
 

@@ -27,8 +27,8 @@ import { isInteractive } from '../domain/priority.js';
 import { workflowIds } from '../domain/ids.js';
 import { STEP_LABELS, type Step } from '../domain/labels.js';
 import { recordLanded, type ChangesLanded, type LandedChange } from '../domain/landed.js';
-import type { Hold } from '../domain/holds.js';
 import type { LockGrant, LockRequest } from '../domain/lock.js';
+import type { Hold } from '../domain/holds.js';
 import type { Progress, StepRecord } from '../domain/results.js';
 import { parseInput } from '../domain/schemas.js';
 import type { PreflightResult } from '../activities/index.js';
@@ -125,11 +125,16 @@ export class ProgressTracker {
   /** Something the user must know while it lasts (a restart that keeps failing); shown above the steps. */
   alert: string | undefined;
   /** This run's part in the workspace lock: answered to a lock that rebuilds its queue, and its grants. */
-  readonly lock: { holding: LockRequest | null; waiting: LockRequest | null; granted: Set<string>; holdsAtGrant?: Hold[] } = {
+  readonly lock: LockSlot & { granted: Set<string> } = {
     holding: null,
     waiting: null,
     granted: new Set(),
   };
+  /**
+   * A run that holds several workspaces' locks at once (workflows/workspace-locks.ts): its part in each,
+   * answered by `lockParticipation` with the rest, so whoever asks sees every lock it holds or waits for.
+   */
+  memberLocks: MemberLockSlot[] = [];
   private lockSequence = 0;
   /** The `abandon` update: the way out of an endless restart (workflows/abandon.ts, restart.ts). */
   readonly abandonment = new Abandonment(() => this.render());
@@ -141,7 +146,12 @@ export class ProgressTracker {
     readonly workspaceId: string | null,
   ) {
     setHandler(progressQuery, () => this.snapshot());
-    setHandler(lockParticipationQuery, () => ({ workspaceId: this.workspaceId, holding: this.lock.holding, waiting: this.lock.waiting }));
+    setHandler(lockParticipationQuery, () => ({
+      workspaceId: this.workspaceId,
+      holding: this.lock.holding,
+      waiting: this.lock.waiting,
+      ...(this.memberLocks.length ? { members: this.memberLocks.map((m) => ({ ...m })) } : {}),
+    }));
     setHandler(lockGrantedSignal, ({ requestId }: LockGrant) => {
       this.lock.granted.add(requestId);
     });
@@ -187,6 +197,11 @@ export class ProgressTracker {
   setDetail(detail: Record<string, unknown>): void {
     this.detail = detail;
     this.render();
+  }
+
+  /** Says where the current step stands (a group's locks: how many are held) in the current details. */
+  note(text: string): void {
+    this.render(text);
   }
 
   setAlert(alert: string | undefined): void {
@@ -273,6 +288,32 @@ export function nextLockRequestId(tracker: ProgressTracker): string {
   return `${info.workflowId}/${info.runId}/${tracker.nextLockSequence()}`;
 }
 
+/** One workspace's part of a run in its lock: the request it holds the lock with, or waits with. */
+export interface LockSlot {
+  holding: LockRequest | null;
+  waiting: LockRequest | null;
+  /** The workspace's active holds the entity sent with the grant (actions-2026-12), for a prune under it. */
+  holdsAtGrant?: Hold[];
+}
+export type MemberLockSlot = LockSlot & { workspaceId: string };
+
+/**
+ * A new lock request of this run (with who asked, from the memo, when it goes to the workspace entity).
+ * No commands: the id counts in the tracker and the time is workflow time.
+ */
+export function newLockRequest(tracker: ProgressTracker, operation: Operation, viaEntity: boolean): LockRequest & { requestedBy?: string } {
+  const info = workflowInfo();
+  const requestedBy = info.memo?.[MEMO_KEYS.requestedBy];
+  return {
+    requestId: nextLockRequestId(tracker),
+    workflowId: info.workflowId,
+    runId: info.runId,
+    operation,
+    requestedAt: nowIso(),
+    ...(viaEntity && typeof requestedBy === 'string' ? { requestedBy } : {}),
+  };
+}
+
 export interface LockedPreflight {
   workspaceId: string;
   operation: Operation;
@@ -295,20 +336,12 @@ export async function withWorkspaceLock<T>(params: LockedPreflight, tracker: Pro
   if (!hasPatch(PATCHES.core2026_11)) return withWorkspaceLockLegacy(params, tracker, body);
   // Operations that queued on the old lock before the entity existed finish on it (their histories replay).
   const viaEntity = hasPatch(PATCHES.entity2026_12);
-  const info = workflowInfo();
-  const requestedBy = info.memo?.[MEMO_KEYS.requestedBy];
-  const request: LockRequest & { requestedBy?: string } = {
-    requestId: nextLockRequestId(tracker),
-    workflowId: info.workflowId,
-    runId: info.runId,
-    operation: params.operation,
-    requestedAt: nowIso(),
-    ...(viaEntity && typeof requestedBy === 'string' ? { requestedBy } : {}),
-  };
-  let reason = 'failed';
-  try {
+  const request = newLockRequest(tracker, params.operation, viaEntity);
+  const release = (reason: string) =>
+    viaEntity ? releaseToEntity(params.workspaceId, request, tracker.lock, reason) : releaseWorkspaceLock(params.workspaceId, request, tracker, reason);
+  return thenRelease(async () => {
     const lockWaitMs = viaEntity
-      ? await acquireFromEntity(params.workspaceId, request, tracker)
+      ? await acquireFromEntity(params.workspaceId, request, tracker, tracker.lock, true)
       : await acquireWorkspaceLock(params.workspaceId, request, tracker);
     recordLockWait(lockWaitMs, request.requestId);
     tracker.begin('preflight');
@@ -318,15 +351,26 @@ export async function withWorkspaceLock<T>(params: LockedPreflight, tracker: Pro
       snapshotName: params.snapshotName,
     });
     tracker.end();
-    const result = await body({ ...checked, lockWaitMs });
+    return body({ ...checked, lockWaitMs });
+  }, release);
+}
+
+/**
+ * Runs `body`, then `release` with why it ended ("done", "failed", "cancelled"), however it ended: the
+ * frame of every lock holder (one workspace or several, workflows/workspace-locks.ts). `release` runs its
+ * own non-cancellable scope.
+ */
+export async function thenRelease<T>(body: () => Promise<T>, release: (reason: string) => Promise<void>): Promise<T> {
+  let reason = 'failed';
+  try {
+    const result = await body();
     reason = 'done';
     return result;
   } catch (err) {
     if (isCancellation(err)) reason = 'cancelled';
     throw err;
   } finally {
-    if (viaEntity) await releaseToEntity(params.workspaceId, request, tracker, reason);
-    else await releaseWorkspaceLock(params.workspaceId, request, tracker, reason);
+    await release(reason);
   }
 }
 
@@ -335,18 +379,26 @@ export async function withWorkspaceLock<T>(params: LockedPreflight, tracker: Pro
  * waits for the grant signal in workflow code. A waiter asks again now and then with the same request
  * id: harmless to a live entity (one place per request), and it recovers an entity an operator
  * terminated. An answer of `holding` is a grant (the signal may have gone to a run that was terminated).
+ * `slot` is this run's part in that workspace's lock (the tracker answers it to `lockParticipation`);
+ * `ownStep`: the wait is a step of its own (a group's locks share one step).
  */
-async function acquireFromEntity(workspaceId: string, request: LockRequest, tracker: ProgressTracker): Promise<number> {
+export async function acquireFromEntity(
+  workspaceId: string,
+  request: LockRequest,
+  tracker: ProgressTracker,
+  slot: LockSlot,
+  ownStep: boolean,
+): Promise<number> {
   const started = Date.now();
-  tracker.begin('wait-for-lock');
-  tracker.lock.waiting = request;
+  if (ownStep) tracker.begin('wait-for-lock');
+  slot.waiting = request;
   let asked = 0;
   const ask = async () => {
     asked++;
     const answer = await activities('entityCall', `queue on ${workflowIds.workspace(workspaceId)}`).acquireWorkspace({ workspaceId, request, ask: asked });
     if (answer.status === 'holding') tracker.lock.granted.add(request.requestId);
     // The holds at the grant, if the entity sent them (actions-2026-12): a prune under this hold reads them.
-    tracker.lock.holdsAtGrant = answer.status === 'holding' ? answer.holds : undefined;
+    slot.holdsAtGrant = answer.status === 'holding' ? answer.holds : undefined;
     if (answer.status === 'denied')
       throw ApplicationFailure.create({
         type: 'Conflict',
@@ -360,17 +412,17 @@ async function acquireFromEntity(workspaceId: string, request: LockRequest, trac
     await ask();
     resendMs = Math.min(resendMs * 2, RESEND_MAX_MS);
   }
-  tracker.lock.waiting = null;
-  tracker.lock.holding = request;
-  tracker.end();
+  slot.waiting = null;
+  slot.holding = request;
+  if (ownStep) tracker.end();
   return Date.now() - started;
 }
 
 /** The release, from a non-cancellable scope: by signal, or (the entity was terminated) by recovering it first. */
-async function releaseToEntity(workspaceId: string, request: LockRequest, tracker: ProgressTracker, reason: string): Promise<void> {
+export async function releaseToEntity(workspaceId: string, request: LockRequest, slot: LockSlot, reason: string): Promise<void> {
   await CancellationScope.nonCancellable(async () => {
-    tracker.lock.holding = null;
-    tracker.lock.waiting = null;
+    slot.holding = null;
+    slot.waiting = null;
     const release = { requestId: request.requestId, reason };
     try {
       await getExternalWorkflowHandle(workflowIds.workspace(workspaceId)).signal(lockReleaseSignal, release);

@@ -14,6 +14,7 @@ import { listSnapshots } from './list-snapshots.js';
 import { pruneSnapshots } from './prune-snapshots.js';
 import { restoreWorkspace } from './restore-workspace.js';
 import { snapshotWorkspace } from './snapshot-workspace.js';
+import { snapshotGroup } from './snapshot-group.js';
 import { workspaceEntity } from './workspace-entity.js';
 import { groupEntity } from './group-entity.js';
 import { inventoryWorkspaces } from './inventory-workspaces.js';
@@ -39,6 +40,7 @@ const registered = {
   pruneOrphans,
   reportBackups,
   checkWorkspaces,
+  snapshotGroup,
 };
 // Only a versioned worker may state a behaviour (an unversioned one fails the workflow task if it does);
 // the task's deployment version says which this worker is.
@@ -66,5 +68,6 @@ export {
   pruneOrphans,
   reportBackups,
   checkWorkspaces,
+  snapshotGroup,
 };
 export { backupFleet, type FleetState } from './backup-fleet.js';

@@ -84,6 +84,7 @@ const WIRE = {
     'reportBackups',
     'checkWorkspaces',
     'groupEntity',
+    'snapshotGroup',
   ],
   queries: ['progress', 'lockState', 'lockParticipation', 'workspaceState', 'workspaceHolds', 'notice', 'workspaceLabels', 'groupState'],
   signals: ['acquire', 'release', 'lockGranted', 'operationAbandoned', 'deletesSettled', 'heldSnapshotsSeen'],
@@ -103,6 +104,7 @@ const WIRE = {
     'createGroup',
     'updateGroup',
     'deleteGroup',
+    'recordGroupSet',
   ],
   searchAttributes: ['RigboxWorkspaceId', 'RigboxOperation', 'TemporalScheduledStartTime', 'RigboxLabels'],
 };
@@ -143,6 +145,7 @@ const contractNames: Record<keyof typeof WIRE, string[]> = {
     contract.createGroupUpdate,
     contract.updateGroupUpdate,
     contract.deleteGroupUpdate,
+    contract.recordGroupSetUpdate,
   ].map((d) => d.name),
   searchAttributes: [contract.workspaceIdKey, contract.operationKey, contract.scheduledStartTimeKey, contract.labelsKey].map((k) => k.name),
 };
