@@ -22,6 +22,8 @@ export const WORKFLOW_TYPES = {
   report: 'reportBackups',
   check: 'checkWorkspaces',
   group: 'groupEntity',
+  'group-restore': 'restoreGroup',
+  'group-checkpoint': 'checkpointGroup',
 } as const satisfies Record<Operation, string>;
 
 export type WorkflowTypeName = (typeof WORKFLOW_TYPES)[Operation];
@@ -51,4 +53,6 @@ export const VERSIONING_BEHAVIOR = {
   reportBackups: 'PINNED',
   checkWorkspaces: 'PINNED',
   groupEntity: 'AUTO_UPGRADE',
+  restoreGroup: 'PINNED',
+  checkpointGroup: 'AUTO_UPGRADE',
 } as const satisfies Record<WorkflowTypeName, 'PINNED' | 'AUTO_UPGRADE'>;

@@ -25,6 +25,8 @@ export const OPERATIONS = [
   'report',
   'check',
   'group',
+  'group-restore',
+  'group-checkpoint',
 ] as const;
 export const INTERNAL_OPERATIONS = ['lock', 'workspace', 'group'] as const;
 export type Operation = (typeof OPERATIONS)[number];

@@ -54,6 +54,10 @@ export const workflowIds = {
   pruneOrphans: (key: string, dryRun: boolean) => `prune-orphans-${dryRun ? 'dry-run-' : ''}${key}`,
   report: (key: string) => `report-backups-${key}`,
   check: (key: string) => `check-workspaces-${key}`,
+  /** A group restore: of a recorded set (`group-restore-shop-nightly-<key>`) or of explicit targets (`group-restore-targets-<key>`). */
+  groupRestore: (group: string | undefined, set: string | undefined, key: string) =>
+    group && set ? `group-restore-${group}-${slug(set)}-${key}` : `group-restore-targets-${key}`,
+  groupCheckpoint: (group: string, name: string, key: string) => `group-checkpoint-${group}-${slug(name)}-${key}`,
   /** One lock per workspace, long-lived (it continues as new), found by this id. */
   lock: (workspaceId: string) => `rigsnap-lock-${workspaceId}`,
   /** The workspace entity (workflows/workspace-entity.ts): one per workspace, never idle-exits. */

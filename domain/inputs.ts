@@ -36,6 +36,7 @@ export const InventoryWorkspacesInput = s.inventoryWorkspacesInput();
 export const PruneOrphansInput = s.pruneOrphansInput();
 export const ReportBackupsInput = s.reportBackupsInput();
 export const CheckWorkspacesInput = s.checkWorkspacesInput();
+export const RestoreGroupInput = s.restoreGroupInput();
 /** Optional caller-chosen key that makes a start idempotent across retries of the caller. */
 export const RequestKey = s.requestKey();
 /** `--priority`, `--team`, `--weight` of schedules and fleets (domain/priority.ts). */
@@ -55,6 +56,7 @@ export const INPUT_SCHEMAS = {
   pruneOrphans: PruneOrphansInput,
   reportBackups: ReportBackupsInput,
   checkWorkspaces: CheckWorkspacesInput,
+  restoreGroup: RestoreGroupInput,
 } as const;
 
 export type SnapshotWorkspaceInput = z.input<typeof SnapshotWorkspaceInput>;
@@ -71,3 +73,4 @@ export type InventoryWorkspacesInput = z.input<typeof InventoryWorkspacesInput>;
 export type PruneOrphansInput = z.input<typeof PruneOrphansInput>;
 export type ReportBackupsInput = z.input<typeof ReportBackupsInput>;
 export type CheckWorkspacesInput = z.input<typeof CheckWorkspacesInput>;
+export type RestoreGroupInput = z.input<typeof RestoreGroupInput>;

@@ -340,6 +340,29 @@ export const CheckWorkspacesResult = z.object({
 });
 export type CheckWorkspacesResult = z.infer<typeof CheckWorkspacesResult>;
 
+/** One member of a group restore (domain/group-restore.ts MemberReport). */
+export const GroupRestoreMember = z.object({
+  workspaceId: z.string(),
+  snapshotId: z.string(),
+  /** restored; rolled-back-to-safety (a restore failed or was cancelled, and this one is back on its safety snapshot); unchanged; rollback-failed (needs a hand: the error says what, safetySnapshotId is its disk from before). */
+  outcome: z.enum(['restored', 'rolled-back-to-safety', 'unchanged', 'rollback-failed']),
+  safetySnapshotId: z.string().nullable(),
+  error: z.string().optional(),
+});
+
+/** A group restore that restored every member. A restore undone ends RolledBack, a mixed end PartialFailure, each with this shape as details[0]. */
+export const RestoreGroupResult = z.object({
+  group: z.string().nullable(),
+  set: z.string().nullable(),
+  /** restored (every member), undone (none: each unchanged or back on its safety snapshot), mixed (not all or nothing). */
+  verdict: z.enum(['restored', 'undone', 'mixed']),
+  members: z.array(GroupRestoreMember),
+  /** The order the members were started in. */
+  startOrder: z.array(z.string()),
+  steps: z.array(StepRecord),
+});
+export type RestoreGroupResult = z.infer<typeof RestoreGroupResult>;
+
 /** What the `progress` query returns, for every operation. */
 export const Progress = z.object({
   operation: z.string(),
@@ -370,4 +393,5 @@ export const RESULT_SCHEMAS = {
   pruneOrphans: PruneOrphansResult,
   reportBackups: ReportBackupsResult,
   checkWorkspaces: CheckWorkspacesResult,
+  restoreGroup: RestoreGroupResult,
 } as const;
