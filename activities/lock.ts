@@ -7,7 +7,15 @@ import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter, type Payload, type SignalDefinition } from '@temporalio/common';
 import { SEARCH_ATTRIBUTES, WORKFLOW_TYPES, lockAcquireSignal, lockParticipationQuery, lockReleaseSignal, lockStateQuery } from '../contract/index.js';
-import { workflowIds, type LockParticipation, type LockReleaseRequest, type LockRequest, type LockState, type WorkspaceLockInput } from '../domain/index.js';
+import {
+  participationIn,
+  workflowIds,
+  type LockParticipation,
+  type LockReleaseRequest,
+  type LockRequest,
+  type LockState,
+  type WorkspaceLockInput,
+} from '../domain/index.js';
 import type { ActivityEnv } from './env.js';
 import { toStoredHeartbeat } from './heartbeat.js';
 
@@ -157,7 +165,7 @@ async function findLockParticipants(env: ActivityEnv, input: { workspaceId: stri
     if (wf.status.name === 'RUNNING') {
       try {
         const p = await withTimeout(client.workflow.getHandle(wf.workflowId, wf.runId).query(lockParticipationQuery), QUERY_TIMEOUT_MS, wf.workflowId);
-        out.answered.push({ workflowId: wf.workflowId, runId: wf.runId, ...p });
+        out.answered.push({ workflowId: wf.workflowId, runId: wf.runId, ...p, ...participationIn(p, input.workspaceId) });
       } catch (err) {
         out.unknown.push({ workflowId: wf.workflowId, runId: wf.runId, why: (err as Error).message.slice(0, 200) });
       }

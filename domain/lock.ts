@@ -45,6 +45,23 @@ export interface LockParticipation {
   holding: LockRequest | null;
   /** The request it waits with, if any. */
   waiting: LockRequest | null;
+  /**
+   * A run that holds several workspaces' locks at once (a group operation, workflows/workspace-locks.ts):
+   * its part in each, in lock order. Absent for single operations.
+   */
+  members?: Array<{ workspaceId: string; holding: LockRequest | null; waiting: LockRequest | null }>;
+}
+
+/**
+ * A run's part in one workspace's lock, from its `lockParticipation` answer: its member entry for that
+ * workspace (a group operation), else its own part; a run that takes part in other workspaces' locks
+ * only holds and waits for nothing here.
+ */
+export function participationIn(p: LockParticipation, workspaceId: string): { holding: LockRequest | null; waiting: LockRequest | null } {
+  const member = p.members?.find((m) => m.workspaceId === workspaceId);
+  if (member) return { holding: member.holding, waiting: member.waiting };
+  if (p.members?.length && p.workspaceId !== workspaceId) return { holding: null, waiting: null };
+  return { holding: p.holding, waiting: p.waiting };
 }
 
 /** Timing of a lock run; tests shorten them, production uses the defaults in workflows/workspace-lock.ts. */

@@ -124,11 +124,16 @@ export class ProgressTracker {
   /** Something the user must know while it lasts (a restart that keeps failing); shown above the steps. */
   alert: string | undefined;
   /** This run's part in the workspace lock: answered to a lock that rebuilds its queue, and its grants. */
-  readonly lock: { holding: LockRequest | null; waiting: LockRequest | null; granted: Set<string> } = {
+  readonly lock: LockSlot & { granted: Set<string> } = {
     holding: null,
     waiting: null,
     granted: new Set(),
   };
+  /**
+   * A run that holds several workspaces' locks at once (workflows/workspace-locks.ts): its part in each,
+   * answered by `lockParticipation` with the rest, so whoever asks sees every lock it holds or waits for.
+   */
+  memberLocks: MemberLockSlot[] = [];
   private lockSequence = 0;
   /** The `abandon` update: the way out of an endless restart (workflows/abandon.ts, restart.ts). */
   readonly abandonment = new Abandonment(() => this.render());
@@ -140,7 +145,12 @@ export class ProgressTracker {
     readonly workspaceId: string | null,
   ) {
     setHandler(progressQuery, () => this.snapshot());
-    setHandler(lockParticipationQuery, () => ({ workspaceId: this.workspaceId, holding: this.lock.holding, waiting: this.lock.waiting }));
+    setHandler(lockParticipationQuery, () => ({
+      workspaceId: this.workspaceId,
+      holding: this.lock.holding,
+      waiting: this.lock.waiting,
+      ...(this.memberLocks.length ? { members: this.memberLocks.map((m) => ({ ...m })) } : {}),
+    }));
     setHandler(lockGrantedSignal, ({ requestId }: LockGrant) => {
       this.lock.granted.add(requestId);
     });
@@ -186,6 +196,11 @@ export class ProgressTracker {
   setDetail(detail: Record<string, unknown>): void {
     this.detail = detail;
     this.render();
+  }
+
+  /** Says where the current step stands (a group's locks: how many are held) in the current details. */
+  note(text: string): void {
+    this.render(text);
   }
 
   setAlert(alert: string | undefined): void {
@@ -272,6 +287,30 @@ export function nextLockRequestId(tracker: ProgressTracker): string {
   return `${info.workflowId}/${info.runId}/${tracker.nextLockSequence()}`;
 }
 
+/** One workspace's part of a run in its lock: the request it holds the lock with, or waits with. */
+export interface LockSlot {
+  holding: LockRequest | null;
+  waiting: LockRequest | null;
+}
+export type MemberLockSlot = LockSlot & { workspaceId: string };
+
+/**
+ * A new lock request of this run (with who asked, from the memo, when it goes to the workspace entity).
+ * No commands: the id counts in the tracker and the time is workflow time.
+ */
+export function newLockRequest(tracker: ProgressTracker, operation: Operation, viaEntity: boolean): LockRequest & { requestedBy?: string } {
+  const info = workflowInfo();
+  const requestedBy = info.memo?.[MEMO_KEYS.requestedBy];
+  return {
+    requestId: nextLockRequestId(tracker),
+    workflowId: info.workflowId,
+    runId: info.runId,
+    operation,
+    requestedAt: nowIso(),
+    ...(viaEntity && typeof requestedBy === 'string' ? { requestedBy } : {}),
+  };
+}
+
 export interface LockedPreflight {
   workspaceId: string;
   operation: Operation;
@@ -294,20 +333,11 @@ export async function withWorkspaceLock<T>(params: LockedPreflight, tracker: Pro
   if (!patched(PATCHES.core2026_11)) return withWorkspaceLockLegacy(params, tracker, body);
   // Operations that queued on the old lock before the entity existed finish on it (their histories replay).
   const viaEntity = patched(PATCHES.entity2026_12);
-  const info = workflowInfo();
-  const requestedBy = info.memo?.[MEMO_KEYS.requestedBy];
-  const request: LockRequest & { requestedBy?: string } = {
-    requestId: nextLockRequestId(tracker),
-    workflowId: info.workflowId,
-    runId: info.runId,
-    operation: params.operation,
-    requestedAt: nowIso(),
-    ...(viaEntity && typeof requestedBy === 'string' ? { requestedBy } : {}),
-  };
+  const request = newLockRequest(tracker, params.operation, viaEntity);
   let reason = 'failed';
   try {
     const lockWaitMs = viaEntity
-      ? await acquireFromEntity(params.workspaceId, request, tracker)
+      ? await acquireFromEntity(params.workspaceId, request, tracker, tracker.lock, true)
       : await acquireWorkspaceLock(params.workspaceId, request, tracker);
     recordLockWait(lockWaitMs, request.requestId);
     tracker.begin('preflight');
@@ -324,7 +354,7 @@ export async function withWorkspaceLock<T>(params: LockedPreflight, tracker: Pro
     if (isCancellation(err)) reason = 'cancelled';
     throw err;
   } finally {
-    if (viaEntity) await releaseToEntity(params.workspaceId, request, tracker, reason);
+    if (viaEntity) await releaseToEntity(params.workspaceId, request, tracker.lock, reason);
     else await releaseWorkspaceLock(params.workspaceId, request, tracker, reason);
   }
 }
@@ -334,11 +364,19 @@ export async function withWorkspaceLock<T>(params: LockedPreflight, tracker: Pro
  * waits for the grant signal in workflow code. A waiter asks again now and then with the same request
  * id: harmless to a live entity (one place per request), and it recovers an entity an operator
  * terminated. An answer of `holding` is a grant (the signal may have gone to a run that was terminated).
+ * `slot` is this run's part in that workspace's lock (the tracker answers it to `lockParticipation`);
+ * `ownStep`: the wait is a step of its own (a group's locks share one step).
  */
-async function acquireFromEntity(workspaceId: string, request: LockRequest, tracker: ProgressTracker): Promise<number> {
+export async function acquireFromEntity(
+  workspaceId: string,
+  request: LockRequest,
+  tracker: ProgressTracker,
+  slot: LockSlot,
+  ownStep: boolean,
+): Promise<number> {
   const started = Date.now();
-  tracker.begin('wait-for-lock');
-  tracker.lock.waiting = request;
+  if (ownStep) tracker.begin('wait-for-lock');
+  slot.waiting = request;
   let asked = 0;
   const ask = async () => {
     asked++;
@@ -357,17 +395,17 @@ async function acquireFromEntity(workspaceId: string, request: LockRequest, trac
     await ask();
     resendMs = Math.min(resendMs * 2, RESEND_MAX_MS);
   }
-  tracker.lock.waiting = null;
-  tracker.lock.holding = request;
-  tracker.end();
+  slot.waiting = null;
+  slot.holding = request;
+  if (ownStep) tracker.end();
   return Date.now() - started;
 }
 
 /** The release, from a non-cancellable scope: by signal, or (the entity was terminated) by recovering it first. */
-async function releaseToEntity(workspaceId: string, request: LockRequest, tracker: ProgressTracker, reason: string): Promise<void> {
+export async function releaseToEntity(workspaceId: string, request: LockRequest, slot: LockSlot, reason: string): Promise<void> {
   await CancellationScope.nonCancellable(async () => {
-    tracker.lock.holding = null;
-    tracker.lock.waiting = null;
+    slot.holding = null;
+    slot.waiting = null;
     const release = { requestId: request.requestId, reason };
     try {
       await getExternalWorkflowHandle(workflowIds.workspace(workspaceId)).signal(lockReleaseSignal, release);
