@@ -14,6 +14,7 @@ import {
   PruneOrphansInput,
   ReportBackupsInput,
   CheckWorkspacesInput,
+  RestoreGroupInput,
   PruneSnapshotsInput,
   PriorityOverrides,
   RequestKey,
@@ -51,6 +52,7 @@ const INPUTS = {
   'prune-orphans': PruneOrphansInput,
   report: ReportBackupsInput,
   check: CheckWorkspacesInput,
+  'group-restore': RestoreGroupInput,
 } as const;
 
 /** The operations callers start (the lock is rigsnap's own). */
@@ -170,6 +172,16 @@ const OPERATIONS: { [Op in PublicOperation]: OperationSpec<(typeof INPUTS)[Op]> 
     workflowId: (_v, key) => workflowIds.check(key),
     workspaceId: () => null,
     summary: (v) => `check that ${v.workspaceIds.length === 1 ? v.workspaceIds[0] : `${v.workspaceIds.length} workspaces`} exist`,
+  },
+  'group-restore': {
+    schema: INPUTS['group-restore'],
+    workflowId: (v, key) => workflowIds.groupRestore(v.group, v.set, key),
+    // A group changes several workspaces: each member's lock and entity show it, no single RigboxWorkspaceId does.
+    workspaceId: () => null,
+    summary: (v) =>
+      v.targets
+        ? `restore ${v.targets.length} workspaces together (all or nothing): ${v.targets.map((t) => t.workspaceId).join(', ')}`
+        : `restore group ${v.group} to its set "${v.set}" (all or nothing${v.allowIncomplete ? ', incomplete allowed' : ''})`,
   },
 };
 

@@ -12,6 +12,7 @@ import type {
   PruneOrphansInput,
   ReportBackupsInput,
   CheckWorkspacesInput,
+  RestoreGroupInput,
   LockState,
   PruneSnapshotsInput,
   ReleaseCheckpointInput,
@@ -177,6 +178,14 @@ export class RigsnapClient {
   report = (input: ReportBackupsInput = {}, opts?: StartOptions) => this.execute('report', input, opts);
   /** Whether workspaces exist in Rigbox, with the nearest known ids for those that do not (a typo's fix). */
   checkWorkspaces = (input: CheckWorkspacesInput, opts?: StartOptions) => this.execute('check', input, opts);
+  /**
+   * Restores a group to one set, all or nothing: `{group, set, allowIncomplete?}` or `{targets, startOrder?}`.
+   * Each member gets a safety snapshot first (held 24 h). A member's failure puts every member back and
+   * fails with `RolledBack`; a member even that could not put back fails with `PartialFailure`; both carry
+   * each member's state (`groupRestoreOf(err)`).
+   */
+  startRestoreGroup = (input: RestoreGroupInput, opts?: StartOptions) => this.start('group-restore', input, opts);
+  restoreGroup = (input: RestoreGroupInput, opts?: StartOptions) => this.execute('group-restore', input, opts);
 
   /**
    * A fleet with failed workspaces fails (so alerts see it) with its summary as details: callers get the

@@ -272,7 +272,9 @@ export const checkpointWorkspaceInput = once(() =>
 // ---- groups (domain/groups.ts, domain/group-restore.ts) ----
 
 export const groupName = once(() =>
-  z.string({ error: 'must be a group name like "shop"' }).regex(GROUP_NAME_PATTERN, { error: 'must be 1-63 lowercase letters, digits and inner dashes (like "shop")' }),
+  z
+    .string({ error: 'must be a group name like "shop"' })
+    .regex(GROUP_NAME_PATTERN, { error: 'must be 1-63 lowercase letters, digits and inner dashes (like "shop")' }),
 );
 
 /**
@@ -295,11 +297,18 @@ export const restoreGroupInput = once(() =>
     .superRefine((v, ctx) => {
       const issue = (message: string, path: string) => ctx.addIssue({ code: 'custom', message, path: [path] });
       if (v.targets && (v.group !== undefined || v.set !== undefined)) return issue('give either targets or a group and a set, not both', 'targets');
-      if (!v.targets && (v.group === undefined || v.set === undefined)) return issue('give a group and a set, or targets', v.group === undefined ? 'group' : 'set');
-      if (v.startOrder && !v.targets) return issue('a group restore starts its members in the group\'s start order; startOrder goes with targets', 'startOrder');
+      if (!v.targets && (v.group === undefined || v.set === undefined))
+        return issue('give a group and a set, or targets', v.group === undefined ? 'group' : 'set');
+      if (v.startOrder && !v.targets) return issue("a group restore starts its members in the group's start order; startOrder goes with targets", 'startOrder');
       const why = v.targets ? refuseTargets(v.targets) : null;
       if (why) return issue(why, 'targets');
-      const order = v.targets && v.startOrder ? refuseStartOrder(v.targets.map((t) => t.workspaceId), v.startOrder) : null;
+      const order =
+        v.targets && v.startOrder
+          ? refuseStartOrder(
+              v.targets.map((t) => t.workspaceId),
+              v.startOrder,
+            )
+          : null;
       if (order) issue(order, 'startOrder');
     }),
 );

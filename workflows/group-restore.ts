@@ -144,9 +144,7 @@ class GroupRestoreRun {
   async holdSafetySnapshots(): Promise<void> {
     await CancellationScope.nonCancellable(() =>
       settleAll(
-        Object.entries(this.states).flatMap(([workspaceId, s]) =>
-          'safetySnapshotId' in s ? [holdSafetySnapshot(workspaceId, s.safetySnapshotId)] : [],
-        ),
+        Object.entries(this.states).flatMap(([workspaceId, s]) => ('safetySnapshotId' in s ? [holdSafetySnapshot(workspaceId, s.safetySnapshotId)] : [])),
       ),
     );
   }
@@ -177,7 +175,9 @@ class GroupRestoreRun {
 async function preflightAll(targets: readonly RestoreTarget[], tracker: ProgressTracker): Promise<Record<string, PreflightResult>> {
   tracker.begin('preflight', `checking ${targets.length} workspaces and their snapshots`);
   const found = await settleAll(
-    targets.map((t) => localActivities('preflight', `check ${t.workspaceId} and ${t.snapshotId}`).preflight({ workspaceId: t.workspaceId, snapshotId: t.snapshotId })),
+    targets.map((t) =>
+      localActivities('preflight', `check ${t.workspaceId} and ${t.snapshotId}`).preflight({ workspaceId: t.workspaceId, snapshotId: t.snapshotId }),
+    ),
   );
   targets.forEach((t, i) => {
     const why = refuseOwnership(t, found[i]!.snapshot);

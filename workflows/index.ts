@@ -20,6 +20,7 @@ import { inventoryWorkspaces } from './inventory-workspaces.js';
 import { pruneOrphans } from './prune-orphans.js';
 import { reportBackups } from './report-backups.js';
 import { checkWorkspaces } from './check-workspaces.js';
+import { restoreGroup } from './group-restore.js';
 import { workspaceLock } from './workspace-lock.js';
 
 const registered = {
@@ -39,6 +40,7 @@ const registered = {
   pruneOrphans,
   reportBackups,
   checkWorkspaces,
+  restoreGroup,
 };
 // Only a versioned worker may state a behaviour (an unversioned one fails the workflow task if it does);
 // the task's deployment version says which this worker is.
@@ -66,5 +68,6 @@ export {
   pruneOrphans,
   reportBackups,
   checkWorkspaces,
+  restoreGroup,
 };
 export { backupFleet, type FleetState } from './backup-fleet.js';

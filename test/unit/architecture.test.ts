@@ -84,6 +84,7 @@ const WIRE = {
     'reportBackups',
     'checkWorkspaces',
     'groupEntity',
+    'restoreGroup',
   ],
   queries: ['progress', 'lockState', 'lockParticipation', 'workspaceState', 'workspaceHolds', 'notice', 'workspaceLabels', 'groupState'],
   signals: ['acquire', 'release', 'lockGranted', 'operationAbandoned', 'deletesSettled', 'heldSnapshotsSeen'],
