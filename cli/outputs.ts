@@ -12,12 +12,13 @@ import {
   type DeleteSnapshotResult,
   type ListSnapshotsResult,
   type PruneSnapshotsResult,
+  type RestoreGroupResult,
   type RestoreWorkspaceResult,
   type RigboxSnapshot,
   type SnapshotWorkspaceResult,
 } from '../domain/index.js';
 import { fmtBytes, fmtTime } from '../client/format.js';
-import { fleetSummaryOf } from '../client/errors.js';
+import { fleetSummaryOf, groupRestoreOf } from '../client/errors.js';
 import type { RigsnapClient } from '../client/rigsnap-client.js';
 import { EXIT, table, type Io } from './io.js';
 import type { OperationOutput } from './operation.js';
@@ -43,6 +44,28 @@ export function restoreOutput(): OperationOutput<RestoreWorkspaceResult> {
   return {
     line: (r) =>
       `${r.restored.workspace_id} restored to ${snap(r.restored)}${r.safetySnapshot ? `; safety snapshot ${snap(r.safetySnapshot)}` : ''}; workspace ${r.workspaceStatus}`,
+  };
+}
+
+/** A group restore: one line, then each member's state; a RolledBack or PartialFailure carries the same (exit 1). */
+export function groupRestoreOutput(io: Io): OperationOutput<RestoreGroupResult> {
+  return {
+    line: (r) => {
+      const what = r.group ? `group ${r.group} (set "${r.set}")` : `${r.members.length} workspaces`;
+      if (r.verdict === 'restored') return `${what} restored, all ${r.members.length} members; started in order ${r.startOrder.join(' → ')}`;
+      if (r.verdict === 'undone') return `${what} NOT restored: a member failed, and every member is back as it began (all or nothing)`;
+      return `${what} is NOT all or nothing: see the members below; the ones marked rollback-failed need a hand`;
+    },
+    more: (r) =>
+      table(
+        ['WORKSPACE', 'STATE', 'SNAPSHOT', 'SAFETY SNAPSHOT', 'WHY'],
+        r.members.map((m) => [m.workspaceId, m.outcome, m.snapshotId, m.safetySnapshotId ?? '-', m.error ?? '']),
+        io.c,
+      ),
+    resultOfFailure: (err) => {
+      const r = groupRestoreOf(err);
+      return r && err.type !== 'CancelledAfterChange' ? { ...r, steps: [] } : null;
+    },
   };
 }
 
