@@ -32,15 +32,15 @@ export async function settleAll<T>(calls: ReadonlyArray<Promise<T>>): Promise<T[
  * (gone, or abandoned by an operator) does not keep the others stopped: the rest are still started, and the
  * first such failure is returned.
  */
-async function startAllInOrder(order: readonly string[], tracker: ProgressTracker, original: unknown): Promise<unknown> {
+async function startAllInOrder(order: readonly string[], tracker: ProgressTracker, original: unknown): Promise<{ failed: boolean; failure: unknown }> {
   return CancellationScope.nonCancellable(async () => {
     tracker.begin('start', `starting ${order.length} workspaces in order: ${order.join(' → ')}`);
-    let first: unknown;
+    const first: { failed: boolean; failure: unknown } = { failed: false, failure: undefined };
     for (const workspaceId of order) {
       try {
         await startAgainUntilRunning(workspaceId, (alert) => tracker.setAlert(alert), tracker.abandonment, original);
       } catch (err) {
-        first ??= err;
+        if (!first.failed) Object.assign(first, { failed: true, failure: err });
       }
     }
     tracker.end();
@@ -71,8 +71,8 @@ export async function whileAllStopped<T>(
   } catch (err) {
     outcome = { ok: false, failure: asWorkflowFailure(err, tracker.current?.step) };
   }
-  const startFailure = await startAllInOrder(order, tracker, outcome.ok ? undefined : outcome.failure);
+  const start = await startAllInOrder(order, tracker, outcome.ok ? undefined : outcome.failure);
   if (!outcome.ok) throw outcome.failure;
-  if (startFailure) throw startFailure;
+  if (start.failed) throw start.failure;
   return outcome.value;
 }

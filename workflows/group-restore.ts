@@ -63,7 +63,7 @@ class GroupRestoreRun {
     readonly plan: GroupRestorePlan,
     private readonly tracker: ProgressTracker,
   ) {
-    this.states = Object.fromEntries(plan.targets.map((t) => [t.workspaceId, { phase: 'locked' } as MemberState]));
+    this.states = Object.fromEntries(plan.targets.map((t) => [t.workspaceId, { phase: 'locked' }]));
   }
 
   private apply(workspaceId: string, event: MemberEvent): void {
@@ -150,17 +150,18 @@ class GroupRestoreRun {
   }
 
   /** The result, or the failure that says how the group ended (the rules' verdict). */
-  finish(cancellation: unknown): GroupRestoreOutcome {
+  finish(cancellation: { cancelled: boolean; failure: unknown }): GroupRestoreOutcome {
     const members = this.plan.targets.map((t) => memberReport(t, this.states[t.workspaceId]!));
     const verdict = groupVerdict(members.map((m) => m.outcome));
     const outcome: GroupRestoreOutcome = { group: this.plan.group, set: this.plan.set, verdict, members, startOrder: this.plan.startOrder };
     const fail = (type: string, message: string) => ApplicationFailure.create({ type, message, nonRetryable: true, details: [outcome] });
     if (verdict === 'mixed') throw fail('PartialFailure', `the group restore is NOT all or nothing: ${describeMembers(members)}`);
-    if (this.cancelled || cancellation !== undefined) {
+    if (this.cancelled || cancellation.cancelled) {
       if (members.some((m) => m.safetySnapshotId)) {
         throw fail('CancelledAfterChange', `cancelled after its change landed in Rigbox; every member is back as it began: ${describeMembers(members)}`);
       }
-      throw cancellation ?? new CancelledFailure('cancelled before anything was changed');
+      if (cancellation.cancelled) throw cancellation.failure;
+      throw new CancelledFailure('cancelled before anything was changed');
     }
     if (verdict === 'undone') {
       const first = members.find((m) => m.error);
@@ -195,7 +196,7 @@ export async function restoreGroupUnderLocks(plan: GroupRestorePlan, tracker: Pr
   const preflights = await preflightAll(plan.targets, tracker);
   const run = new GroupRestoreRun(plan, tracker);
   const members = plan.targets.map((t) => ({ workspaceId: t.workspaceId, status: preflights[t.workspaceId]!.workspace.status }));
-  let cancellation: unknown;
+  const cancellation = { cancelled: false, failure: undefined as unknown };
   let changed = false;
   try {
     await whileAllStopped(members, plan.startOrder, tracker, async () => {
@@ -203,7 +204,7 @@ export async function restoreGroupUnderLocks(plan: GroupRestorePlan, tracker: Pr
       await run.whileStopped(preflights);
     });
   } catch (err) {
-    if (isCancellation(err)) cancellation = err;
+    if (isCancellation(err)) Object.assign(cancellation, { cancelled: true, failure: err });
     // After the change, only a start can fail (a member gone, or abandoned by an operator): that is the news.
     else if (changed) throw err;
     else run.cause = failureText(err);

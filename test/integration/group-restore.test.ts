@@ -140,8 +140,8 @@ describe('restoreGroup', () => {
     // web's restore fails; api's rollback (a restore of a snapshot other than its target) is refused.
     emu.hooks.onArrival = (a) => {
       if (a.route !== '/workspaces/:id/snapshots/:sid/restore') return;
-      if (a.workspaceId === ids[2] && a.snapshotId === targets[2]!.snapshotId) emu.forbidden.add(ids[2]!);
-      if (a.workspaceId === ids[1] && a.snapshotId !== targets[1]!.snapshotId) emu.forbidden.add(ids[1]!);
+      if (a.workspaceId === ids[2] && a.snapshotId === targets[2]!.snapshotId) emu.forbidden.add(ids[2]);
+      if (a.workspaceId === ids[1] && a.snapshotId !== targets[1]!.snapshotId) emu.forbidden.add(ids[1]);
     };
     emu.hooks.onCall = (c) => {
       if (c.status === 403 && c.workspaceId) emu.forbidden.delete(c.workspaceId);

@@ -39,7 +39,7 @@ const outcomes = (n: number) =>
 
 /** Drives the rules as workflows/group-restore.ts does: safety snapshots, then restores only if mayRestore, then the rollbacks toRollBack names. */
 function simulate(ts: RestoreTarget[], o: { safety: boolean[]; restore: boolean[]; rollback: boolean[]; cancelAt: number }) {
-  const states: Record<string, MemberState> = Object.fromEntries(ts.map((t) => [t.workspaceId, { phase: 'locked' } as MemberState]));
+  const states: Record<string, MemberState> = Object.fromEntries(ts.map((t) => [t.workspaceId, { phase: 'locked' }]));
   const apply = (id: string, e: MemberEvent) => (states[id] = memberStep(states[id]!, e));
   ts.forEach((t, i) =>
     apply(t.workspaceId, o.safety[i] ? { type: 'safety-taken', safetySnapshotId: `snap_safety${i}` } : { type: 'safety-failed', error: 'Unavailable' }),
