@@ -5,6 +5,7 @@ import { runOperation } from '../operation.js';
 import { addCommon, examples, keyOf, precheck, type Act, type CommonOptions } from '../options.js';
 import { groupRestoreOutput, restoreOutput } from '../outputs.js';
 
+/** `rigsnap restore`: one workspace to a snapshot, or (`--group --set`) a group to a set, all or nothing. */
 type RestoreOptions = CommonOptions & { keepCurrent?: boolean; restart: string; group?: string; set?: string; allowIncomplete?: boolean };
 
 /** `rigsnap restore <workspace> <snapshot>`: stop → restore → start, after asking (a restore replaces the current state); `--group --set`: a group, all or nothing. */
