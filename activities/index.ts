@@ -15,6 +15,7 @@ import { createLockActivities, queueOnLockLegacy } from './lock.js';
 import { createWorkspaceEntityActivities } from './workspace-entity.js';
 import { createNoticeActivities } from './notice.js';
 import { createHoldsActivities } from './holds.js';
+import { createGroupActivities } from './groups.js';
 import { createNotifyActivities } from './notify.js';
 import { createPruneActivities } from './prune.js';
 import { createSnapshotActivities, type PreflightInput, type PreflightResult } from './snapshots.js';
@@ -33,6 +34,7 @@ export type { FleetChildStatus } from './fleet.js';
 export type { SelectionResult } from './selection.js';
 export type { EarlierRunInput } from './earlier-runs.js';
 export type { StopNoticeInput } from './notice.js';
+export type { GroupMembers } from './groups.js';
 
 export function createActivities(deps: ActivityDeps) {
   const env = activityEnv(deps);
@@ -44,6 +46,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createLockActivities(env),
     ...createWorkspaceEntityActivities(env),
     ...createHoldsActivities(env),
+    ...createGroupActivities(env),
     ...createNotifyActivities(env),
     ...createNoticeActivities(env),
     ...createAuditActivities(deps),

@@ -25,12 +25,15 @@ import {
 import { workflowIds } from '../domain/index.js';
 import {
   emptyGroupState,
+  groupSets,
   groupView,
+  migrateGroupState,
   normaliseMembers,
   refuseGroupName,
   refuseMembers,
   refuseStartOrder,
   type GroupEntityInput,
+  type GroupSet,
   type GroupState,
   type GroupView,
 } from '../domain/groups.js';
@@ -173,6 +176,13 @@ export async function deleteGroup(ctx: TemporalContext, name: string, by?: strin
 /** A group as its entity says it is (`exists: false` when it never existed or was deleted). */
 export async function showGroup(ctx: TemporalContext, name: string): Promise<GroupView> {
   return groupView(await stateOf(ctx, checkedName(name)));
+}
+
+/** The group snapshots its entity recorded, newest first; NotFound when there is no such group. */
+export async function listGroupSets(ctx: TemporalContext, name: string): Promise<GroupSet[]> {
+  const state = await stateOf(ctx, checkedName(name));
+  if (state.status !== 'active') throw new RigsnapError({ type: 'NotFound', message: `group ${name} does not exist`, workflowId: workflowIds.group(name) });
+  return groupSets(migrateGroupState(name, state));
 }
 
 /** Every group, sorted by name: candidates from visibility, each confirmed by its entity's own state. */

@@ -20,6 +20,7 @@ import {
   RequestKey,
   RestoreWorkspaceInput,
   SnapshotWorkspaceInput,
+  SnapshotGroupInput,
   priorityFor,
   requestKey as defaultRequestKey,
   workflowIds,
@@ -52,6 +53,7 @@ const INPUTS = {
   'prune-orphans': PruneOrphansInput,
   report: ReportBackupsInput,
   check: CheckWorkspacesInput,
+  'group-snapshot': SnapshotGroupInput,
   'group-restore': RestoreGroupInput,
 } as const;
 
@@ -172,6 +174,13 @@ const OPERATIONS: { [Op in PublicOperation]: OperationSpec<(typeof INPUTS)[Op]> 
     workflowId: (_v, key) => workflowIds.check(key),
     workspaceId: () => null,
     summary: (v) => `check that ${v.workspaceIds.length === 1 ? v.workspaceIds[0] : `${v.workspaceIds.length} workspaces`} exist`,
+  },
+  'group-snapshot': {
+    schema: INPUTS['group-snapshot'],
+    workflowId: (v, key) => workflowIds.groupSnapshot(v.group, v.workspaceIds?.length ?? 0, v.name, key),
+    // Several workspaces: none in RigboxWorkspaceId; each member's entity lists it as holder meanwhile.
+    workspaceId: () => null,
+    summary: (v) => `group snapshot "${v.name}" of ${v.group ? `group ${v.group}` : v.workspaceIds!.join(', ')}`,
   },
   'group-restore': {
     schema: INPUTS['group-restore'],

@@ -19,6 +19,7 @@ import type {
   RestoreWorkspaceInput,
   RollbackResult,
   SnapshotWorkspaceInput,
+  SnapshotGroupInput,
 } from '../domain/index.js';
 import { WorkspaceId } from '../domain/index.js';
 import { abandonRun, type AbandonOutcome } from './abandon.js';
@@ -34,8 +35,18 @@ import { holdSnapshot, holdsOf, setBaseline, unholdSnapshot, workspacesWithEntit
 import type { BaselineAnswer, Hold, HoldsView, UnholdAnswer } from '../domain/holds.js';
 import type { EnrollmentView, Selector } from '../domain/enrollment.js';
 import { enroll, enrolledWorkspaces, enrollmentOf, unenroll, type EnrolledWorkspaces, type EnrollOptions } from './enrollment.js';
-import type { GroupView } from '../domain/groups.js';
-import { createGroup, deleteGroup, listGroups, showGroup, updateGroup, type CreateGroupOptions, type GroupList, type UpdateGroupOptions } from './groups.js';
+import type { GroupSet, GroupView } from '../domain/groups.js';
+import {
+  createGroup,
+  deleteGroup,
+  listGroupSets,
+  listGroups,
+  showGroup,
+  updateGroup,
+  type CreateGroupOptions,
+  type GroupList,
+  type UpdateGroupOptions,
+} from './groups.js';
 import { fleetSummaryOf, startOperation, type OperationInput, type OperationResult, type PublicOperation } from './operations.js';
 import { createReportSchedule, deleteReportSchedule } from './report-schedule-api.js';
 import type { ReportScheduleInfo, ReportScheduleOptions } from './report-schedule.js';
@@ -126,6 +137,9 @@ export class RigsnapClient {
   /** With `notice` ("5m"), a `stop.notice` first and a wait that snooze and skip act on; a skip fails it with type `Skipped`. */
   startSnapshot = (input: SnapshotWorkspaceInput, opts?: StartOptions) => this.start('snapshot', input, opts);
   snapshot = (input: SnapshotWorkspaceInput, opts?: StartOptions) => this.execute('snapshot', input, opts);
+  /** One snapshot of every member of a group, all taken while all are stopped (a failed member: PartialFailure, all started again). */
+  startSnapshotGroup = (input: SnapshotGroupInput, opts?: StartOptions) => this.start('group-snapshot', input, opts);
+  snapshotGroup = (input: SnapshotGroupInput, opts?: StartOptions) => this.execute('group-snapshot', input, opts);
   /** A restore takes a safety snapshot (held 24 h) first unless `keepCurrent: false`: the client's default is the safe one. */
   startRestore = (input: RestoreWorkspaceInput, opts?: StartOptions) => this.start('restore', { keepCurrent: true, ...input }, opts);
   restore = (input: RestoreWorkspaceInput, opts?: StartOptions) => this.execute('restore', { keepCurrent: true, ...input }, opts);
@@ -276,6 +290,10 @@ export class RigsnapClient {
   /** Every group, found by visibility and confirmed by each group entity. */
   groups(): Promise<GroupList> {
     return listGroups(this.context);
+  }
+  /** The group snapshots recorded in the group entity, newest first (incomplete ones marked `complete: false`); NotFound when there is no such group. */
+  groupSnapshots(name: string): Promise<GroupSet[]> {
+    return listGroupSets(this.context, name);
   }
   /** Deletes a group (its workspaces and snapshots are untouched); NotFound when there is none. */
   deleteGroup(name: string, by?: string): Promise<GroupView> {

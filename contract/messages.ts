@@ -33,7 +33,7 @@ import type {
   UnholdRequest,
 } from '../domain/holds.js';
 import type { EnrollRequest, EnrollmentView, UnenrollRequest } from '../domain/enrollment.js';
-import type { CreateGroupRequest, DeleteGroupRequest, GroupState, GroupView, UpdateGroupRequest } from '../domain/groups.js';
+import type { CreateGroupRequest, DeleteGroupRequest, GroupSet, GroupState, GroupView, RecordGroupSetRequest, UpdateGroupRequest } from '../domain/groups.js';
 
 /** Answered by every rigsnap operation: its steps with their times, its state and detail. */
 export const progressQuery = defineQuery<Progress>('progress');
@@ -117,6 +117,11 @@ export const createGroupUpdate = defineUpdate<GroupView, [CreateGroupRequest]>('
 export const updateGroupUpdate = defineUpdate<GroupView, [UpdateGroupRequest]>('updateGroup');
 /** To the group entity: delete the group; the entity ends after answering (its snapshots stay in Rigbox). */
 export const deleteGroupUpdate = defineUpdate<GroupView, [DeleteGroupRequest]>('deleteGroup');
+/**
+ * To the group entity, from the group snapshot that took it: record a set (refused once the group is
+ * deleted; the same run's set again replaces it). Answers the set as recorded.
+ */
+export const recordGroupSetUpdate = defineUpdate<GroupSet, [RecordGroupSetRequest]>('recordGroupSet');
 /** Answered by the group entity (closed runs too, by replay): its whole versioned state. */
 export const groupStateQuery = defineQuery<GroupState>('groupState');
 

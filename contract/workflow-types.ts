@@ -22,6 +22,7 @@ export const WORKFLOW_TYPES = {
   report: 'reportBackups',
   check: 'checkWorkspaces',
   group: 'groupEntity',
+  'group-snapshot': 'snapshotGroup',
   'group-restore': 'restoreGroup',
   'group-checkpoint': 'checkpointGroup',
 } as const satisfies Record<Operation, string>;
@@ -53,6 +54,7 @@ export const VERSIONING_BEHAVIOR = {
   reportBackups: 'PINNED',
   checkWorkspaces: 'PINNED',
   groupEntity: 'AUTO_UPGRADE',
+  snapshotGroup: 'PINNED',
   restoreGroup: 'PINNED',
   checkpointGroup: 'AUTO_UPGRADE',
 } as const satisfies Record<WorkflowTypeName, 'PINNED' | 'AUTO_UPGRADE'>;

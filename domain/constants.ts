@@ -25,6 +25,7 @@ export const OPERATIONS = [
   'report',
   'check',
   'group',
+  'group-snapshot',
   'group-restore',
   'group-checkpoint',
 ] as const;

@@ -23,9 +23,11 @@ export const ERROR_TABLE = {
   Timeout: { retryable: false, summary: 'the workspace did not reach the expected status in time' },
   /**
    * A fleet backup finished with some workspaces failed: the failure's details[0] is the fleet summary
-   * (the same shape as the result), so alerts on failed workflows fire and nothing is hidden.
+   * (the same shape as the result), so alerts on failed workflows fire and nothing is hidden. A group
+   * snapshot with a member failed: details[0] is the group result, each member's outcome (every member
+   * was started again; the snapshots made are kept, recorded as an incomplete set).
    */
-  PartialFailure: { retryable: false, summary: 'some workspaces of the fleet could not be backed up' },
+  PartialFailure: { retryable: false, summary: 'some workspaces of the fleet or group could not be backed up' },
   /**
    * Rigbox says the workspace no longer exists (a 404 on the workspace itself, confirmed by a second
    * read), while rigsnap was waiting for its stop or start or starting it again. Terminal: no retry
@@ -102,7 +104,8 @@ export const ERROR_ADVICE: Record<ErrorType, string> = {
   Unavailable: 'Rigbox was unreachable for the whole retry window; check RIGBOX_API_URL and Rigbox status',
   BadResponse: 'Rigbox answered in an unexpected shape; check RIGBOX_API_URL points at the Rigbox API',
   Timeout: 'the workspace is stuck in a transition; check it in Rigbox, or raise RIGSNAP_MAX_WAIT_MS',
-  PartialFailure: 'see the failed workspaces and their error types in the summary; re-run the fleet backup for them',
+  PartialFailure:
+    'see the failed workspaces and their error types in the summary; re-run the fleet backup for them, or the group snapshot (its incomplete set stays listed by `rigsnap group snapshots`)',
   WorkspaceGone: 'the workspace no longer exists in Rigbox; remove it from its schedules and fleets (its snapshots, if any, stay listed)',
   Abandoned: 'the workspace was left stopped on purpose; start it in Rigbox once the cause (token, maintenance) is fixed',
   CancelledAfterChange:

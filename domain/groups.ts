@@ -94,9 +94,46 @@ export function lockOrder(workspaceIds: readonly string[]): string[] {
 
 // ---- the group entity's state ----------------------------------------------------------------------
 
+/** What became of one member in a group snapshot (docs/design-groups.md, item 2). */
+export type GroupMemberOutcome =
+  /** Its snapshot was made (or adopted): `snapshotId` names it. */
+  | 'snapshotted'
+  /** Its own stop or snapshot failed: `errorType` says why. */
+  | 'failed'
+  /** Nothing of it failed, but the group stopped before its snapshot (another member failed, or a cancel). */
+  | 'not-snapshotted';
+
+export interface GroupSetMember {
+  workspaceId: string;
+  outcome: GroupMemberOutcome;
+  snapshotId: string | null;
+  /** For `failed`: the error type from domain/errors.ts (or the SDK's) and its message. */
+  errorType?: string;
+  message?: string;
+}
+
+/**
+ * One group snapshot as the group entity records it: a set of snapshots taken together, one per member,
+ * while every member was stopped. `complete` only when every member has its snapshot: an incomplete set is
+ * kept (its snapshots stay in Rigbox) but is never a restore point without `--allow-incomplete`.
+ */
+export interface GroupSet {
+  name: string;
+  at: string;
+  complete: boolean;
+  members: GroupSetMember[];
+  /** The run that took it: recording the same run's set again (a retried activity) replaces it. */
+  workflowId: string;
+  runId: string;
+}
+
+/** Sets the entity keeps, newest last; the oldest drop out of the record (their snapshots stay in Rigbox). */
+export const MAX_RECORDED_SETS = 100;
+
 /** The state carried by the group entity across continue-as-new. `v` says which shape; `migrateGroupState` upgrades. */
 export interface GroupState {
-  v: 1;
+  /** 1: before sets were recorded; 2: with `sets`. */
+  v: 2;
   name: string;
   /** `absent`: never created (or only refused); `deleted`: the entity ends after answering. */
   status: 'absent' | 'active' | 'deleted';
@@ -106,6 +143,8 @@ export interface GroupState {
   createdBy: string | null;
   updatedAt: string | null;
   updatedBy: string | null;
+  /** The group snapshots taken, oldest first, at most MAX_RECORDED_SETS. */
+  sets: GroupSet[];
 }
 
 /** The group entity's input: its name, and the state a previous run carried (continue-as-new, recovery). */
@@ -130,11 +169,14 @@ export interface UpdateGroupRequest {
 export interface DeleteGroupRequest {
   by: string;
 }
+/** A group snapshot's set, recorded by the run that took it (recordGroupSet Update). */
+export type RecordGroupSetRequest = GroupSet;
 
 export type GroupEvent =
   | { type: 'create'; request: CreateGroupRequest; at: string }
   | { type: 'update'; request: UpdateGroupRequest; at: string }
-  | { type: 'delete'; request: DeleteGroupRequest; at: string };
+  | { type: 'delete'; request: DeleteGroupRequest; at: string }
+  | { type: 'record-set'; request: RecordGroupSetRequest; at: string };
 
 /** What `group show` and the entity's updates answer. */
 export interface GroupView {
@@ -151,14 +193,14 @@ export interface GroupView {
 }
 
 export function emptyGroupState(name: string): GroupState {
-  return { v: 1, name, status: 'absent', members: [], startOrder: [], createdAt: null, createdBy: null, updatedAt: null, updatedBy: null };
+  return { v: 2, name, status: 'absent', members: [], startOrder: [], createdAt: null, createdBy: null, updatedAt: null, updatedBy: null, sets: [] };
 }
 
-/** Carried state of any known version (only v1 so far), or none: the entity's state now. */
+/** Carried state of any known version (v1: no sets yet; v2), or none: the entity's state now. */
 export function migrateGroupState(name: string, carried: unknown): GroupState {
-  const s = carried as Partial<GroupState> | undefined;
-  if (!s || s.v !== 1) return emptyGroupState(name);
-  return { ...emptyGroupState(name), ...s, name };
+  const s = carried as (Omit<Partial<GroupState>, 'v'> & { v?: number }) | undefined;
+  if (!s || (s.v !== 1 && s.v !== 2)) return emptyGroupState(name);
+  return { ...emptyGroupState(name), ...s, v: 2, sets: s.v === 2 && Array.isArray(s.sets) ? s.sets : [], name };
 }
 
 export function groupView(s: GroupState): GroupView {
@@ -208,7 +250,49 @@ export function refuseGroupEvent(s: GroupState, e: GroupEvent): string | null {
     case 'delete':
       if (!e.request || typeof e.request.by !== 'string') return 'a delete needs by';
       return s.status === 'active' ? null : `group ${s.name} does not exist`;
+    case 'record-set':
+      return refuseRecordSet(s, e.request);
   }
+}
+
+/** Why a set is refused: the group is gone, or the set is malformed (each member once, a snapshot id exactly when snapshotted). */
+function refuseRecordSet(s: GroupState, r: RecordGroupSetRequest | undefined): string | null {
+  if (s.status !== 'active') return `group ${s.name} does not exist`;
+  if (!r || typeof r.name !== 'string' || typeof r.workflowId !== 'string' || typeof r.runId !== 'string' || !Array.isArray(r.members))
+    return 'a set needs name, workflowId, runId and members';
+  if (new Set(r.members.map((m) => m.workspaceId)).size !== r.members.length) return 'a set lists a workspace twice';
+  if (r.members.some((m) => (m.outcome === 'snapshotted') !== (typeof m.snapshotId === 'string')))
+    return 'a set member has a snapshot id exactly when it was snapshotted';
+  if (r.complete !== r.members.every((m) => m.outcome === 'snapshotted')) return 'a set is complete exactly when every member was snapshotted';
+  return null;
+}
+
+/** The recorded sets with `set` added (or, recorded again by the same run, replaced), the oldest dropped past the bound. */
+function withSet(sets: readonly GroupSet[], set: GroupSet): GroupSet[] {
+  const others = sets.filter((x) => !(x.workflowId === set.workflowId && x.runId === set.runId));
+  return [...others, set].slice(-MAX_RECORDED_SETS);
+}
+
+/** The recorded sets, newest first (what `rigsnap group snapshots` lists). */
+export function groupSets(s: GroupState): GroupSet[] {
+  return [...s.sets].reverse();
+}
+
+/**
+ * The set a group snapshot records from its members' outcomes, in member order. Complete exactly when
+ * every member was snapshotted. Null when no snapshot landed: there is nothing to keep or find again.
+ */
+export function groupSetOf(run: { name: string; at: string; workflowId: string; runId: string }, members: readonly GroupSetMember[]): GroupSet | null {
+  if (!members.some((m) => m.outcome === 'snapshotted')) return null;
+  return { ...run, complete: members.every((m) => m.outcome === 'snapshotted'), members: members.map((m) => ({ ...m })) };
+}
+
+/**
+ * The members to start at the end of a group snapshot, in the start order: those it stopped (or tried to)
+ * that should end running. Every one of them, whatever else failed: the restart guarantee of the group.
+ */
+export function membersToStart(startOrder: readonly string[], mustStart: ReadonlySet<string>): string[] {
+  return startOrder.filter((w) => mustStart.has(w));
 }
 
 /** The next state. A refused event (refuseGroupEvent) changes nothing: the validator keeps it out of history. */
@@ -219,7 +303,8 @@ export function step(s: GroupState, e: GroupEvent): GroupState {
       const { members, startOrder, by } = e.request;
       if (s.status === 'active') return s; // the same create again
       return {
-        v: 1,
+        ...s,
+        v: 2,
         name: s.name,
         status: 'active',
         members,
@@ -237,5 +322,7 @@ export function step(s: GroupState, e: GroupEvent): GroupState {
     }
     case 'delete':
       return { ...emptyGroupState(s.name), status: 'deleted', updatedAt: e.at, updatedBy: e.request.by };
+    case 'record-set':
+      return { ...s, sets: withSet(s.sets, e.request) };
   }
 }

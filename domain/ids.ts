@@ -54,6 +54,9 @@ export const workflowIds = {
   pruneOrphans: (key: string, dryRun: boolean) => `prune-orphans-${dryRun ? 'dry-run-' : ''}${key}`,
   report: (key: string) => `report-backups-${key}`,
   check: (key: string) => `check-workspaces-${key}`,
+  /** A group snapshot: of a group by name, or of workspaces listed (`workspaces`, then how many). */
+  groupSnapshot: (group: string | undefined, memberCount: number, name: string, key: string) =>
+    `group-snapshot-${group ?? `workspaces-${memberCount}`}-${slug(name)}-${key}`,
   /** A group restore: of a recorded set (`group-restore-shop-nightly-<key>`) or of explicit targets (`group-restore-targets-<key>`). */
   groupRestore: (group: string | undefined, set: string | undefined, key: string) =>
     group && set ? `group-restore-${group}-${slug(set)}-${key}` : `group-restore-targets-${key}`,

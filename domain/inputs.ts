@@ -36,6 +36,7 @@ export const InventoryWorkspacesInput = s.inventoryWorkspacesInput();
 export const PruneOrphansInput = s.pruneOrphansInput();
 export const ReportBackupsInput = s.reportBackupsInput();
 export const CheckWorkspacesInput = s.checkWorkspacesInput();
+export const SnapshotGroupInput = s.snapshotGroupInput();
 export const RestoreGroupInput = s.restoreGroupInput();
 /** Optional caller-chosen key that makes a start idempotent across retries of the caller. */
 export const RequestKey = s.requestKey();
@@ -56,6 +57,7 @@ export const INPUT_SCHEMAS = {
   pruneOrphans: PruneOrphansInput,
   reportBackups: ReportBackupsInput,
   checkWorkspaces: CheckWorkspacesInput,
+  snapshotGroup: SnapshotGroupInput,
   restoreGroup: RestoreGroupInput,
 } as const;
 
@@ -73,4 +75,5 @@ export type InventoryWorkspacesInput = z.input<typeof InventoryWorkspacesInput>;
 export type PruneOrphansInput = z.input<typeof PruneOrphansInput>;
 export type ReportBackupsInput = z.input<typeof ReportBackupsInput>;
 export type CheckWorkspacesInput = z.input<typeof CheckWorkspacesInput>;
+export type SnapshotGroupInput = z.input<typeof SnapshotGroupInput>;
 export type RestoreGroupInput = z.input<typeof RestoreGroupInput>;

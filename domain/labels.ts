@@ -5,6 +5,8 @@
  */
 
 export const STEPS = [
+  'resolve-group',
+  'record-set',
   'notice',
   'preflight',
   'wait-for-lock',
@@ -23,6 +25,8 @@ export type Step = (typeof STEPS)[number];
 
 /** What a user reads in the progress line for each step. */
 export const STEP_LABELS: Record<Step, string> = {
+  'resolve-group': "reading the group's members and start order",
+  'record-set': 'recording the set of snapshots in the group',
   notice: 'waiting out the stop notice',
   preflight: 'checking workspace',
   'wait-for-lock': 'waiting for other operations on this workspace',

@@ -340,6 +340,36 @@ export const CheckWorkspacesResult = z.object({
 });
 export type CheckWorkspacesResult = z.infer<typeof CheckWorkspacesResult>;
 
+/** One member of a group snapshot: what became of it, and the status it was left in. */
+export const GroupSnapshotMember = z.object({
+  workspaceId: z.string(),
+  outcome: z.enum(['snapshotted', 'failed', 'not-snapshotted']),
+  snapshotId: z.string().nullable(),
+  errorType: z.string().optional(),
+  message: z.string().optional(),
+  /** "running", "stopped" (left stopped by its restart policy, or abandoned), or "gone" (deleted in Rigbox meanwhile). */
+  workspaceStatus: z.string(),
+});
+export type GroupSnapshotMember = z.infer<typeof GroupSnapshotMember>;
+
+/**
+ * A group snapshot's result, and (with `complete: false`) details[0] of its PartialFailure: the set, each
+ * member's outcome in member order, and whether the group entity recorded it.
+ */
+export const SnapshotGroupResult = z.object({
+  /** The group by name, or null when the workspaces were listed. */
+  group: z.string().nullable(),
+  name: z.string(),
+  complete: z.boolean(),
+  members: z.array(GroupSnapshotMember),
+  startOrder: z.array(z.string()),
+  /** Whether the group entity recorded the set (`rigsnap group snapshots` lists it); `recordedWhy` says why not. */
+  recorded: z.boolean(),
+  recordedWhy: z.string().optional(),
+  steps: z.array(StepRecord),
+});
+export type SnapshotGroupResult = z.infer<typeof SnapshotGroupResult>;
+
 /** One member of a group restore (domain/group-restore.ts MemberReport). */
 export const GroupRestoreMember = z.object({
   workspaceId: z.string(),
@@ -393,5 +423,6 @@ export const RESULT_SCHEMAS = {
   pruneOrphans: PruneOrphansResult,
   reportBackups: ReportBackupsResult,
   checkWorkspaces: CheckWorkspacesResult,
+  snapshotGroup: SnapshotGroupResult,
   restoreGroup: RestoreGroupResult,
 } as const;

@@ -11,10 +11,10 @@
 import { z } from 'zod';
 import { DEFAULT_BACKUP_PREFIX, DEFAULT_RPO } from './constants.js';
 import { REQUEST_KEY_PATTERN, SNAPSHOT_ID_PATTERN, SNAPSHOT_NAME_PATTERN, WORKSPACE_ID_PATTERN } from './ids.js';
+import { GROUP_NAME_PATTERN, MAX_GROUP_MEMBERS, MIN_GROUP_MEMBERS, refuseStartOrder } from './groups.js';
 import { LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN, MAX_LABELS } from './enrollment.js';
 import { QUIET_HOURS_PATTERN, parseQuietHours } from './notice.js';
 import { isValidTimeZone, parseDuration } from './time.js';
-import { GROUP_NAME_PATTERN, MAX_GROUP_MEMBERS, refuseStartOrder } from './groups.js';
 import { refuseTargets } from './group-restore.js';
 import { MAX_FAIRNESS_KEY_BYTES, MAX_FAIRNESS_WEIGHT, MAX_PRIORITY_KEY, MIN_FAIRNESS_WEIGHT, MIN_PRIORITY_KEY } from './priority.js';
 
@@ -248,6 +248,35 @@ export const backupFleetInput = once(() =>
     }),
 );
 
+export const groupName = once(() =>
+  z
+    .string({ error: 'must be a string like "shop"' })
+    .regex(GROUP_NAME_PATTERN, { error: 'must be 1-63 lowercase letters, digits and inner dashes (like "shop" or "demo-stack")' }),
+);
+
+/**
+ * A group snapshot (docs/design-groups.md, item 2): a group by name (its entity gives the members and the
+ * start order) or the workspaces themselves (started again in the order given).
+ */
+export const snapshotGroupInput = once(() =>
+  z
+    .strictObject({
+      group: groupName().optional(),
+      workspaceIds: z
+        .array(workspaceId(), { error: 'must be an array of workspace ids' })
+        .min(MIN_GROUP_MEMBERS, { error: `must list at least ${MIN_GROUP_MEMBERS} workspaces` })
+        .max(MAX_GROUP_MEMBERS, { error: `must list at most ${MAX_GROUP_MEMBERS} workspaces` })
+        .refine((ids) => new Set(ids).size === ids.length, { error: 'must not list a workspace twice' })
+        .optional(),
+      name: snapshotName(),
+      restart: restartPolicy().default('previous'),
+    })
+    .refine((i) => (i.group === undefined) !== (i.workspaceIds === undefined), {
+      error: 'must give either group or workspaceIds (not both)',
+      path: ['group'],
+    }),
+);
+
 const MIN_TTL_MS = 1000;
 const MAX_TTL_MS = 30 * 86_400_000;
 
@@ -269,13 +298,7 @@ export const checkpointWorkspaceInput = once(() =>
   }),
 );
 
-// ---- groups (domain/groups.ts, domain/group-restore.ts) ----
-
-export const groupName = once(() =>
-  z
-    .string({ error: 'must be a group name like "shop"' })
-    .regex(GROUP_NAME_PATTERN, { error: 'must be 1-63 lowercase letters, digits and inner dashes (like "shop")' }),
-);
+// ---- group restore (domain/group-restore.ts) ----
 
 /**
  * A group restore: the set `set` recorded for `group` (an incomplete one only with `allowIncomplete`), or

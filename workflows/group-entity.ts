@@ -13,7 +13,7 @@
  *   locks themselves, from the workspace entities, in domain/groups.ts lockOrder.
  */
 import { allHandlersFinished, condition, continueAsNew, log, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
-import { createGroupUpdate, deleteGroupUpdate, groupStateQuery, updateGroupUpdate } from '../contract/index.js';
+import { createGroupUpdate, deleteGroupUpdate, groupStateQuery, recordGroupSetUpdate, updateGroupUpdate } from '../contract/index.js';
 import {
   groupView,
   migrateGroupState,
@@ -24,8 +24,10 @@ import {
   type GroupEntityInput,
   type GroupEvent,
   type UpdateGroupRequest,
+  type GroupSet,
   type GroupState,
   type GroupView,
+  type RecordGroupSetRequest,
 } from '../domain/groups.js';
 import { nowIso, tagWorkflow } from './common.js';
 
@@ -51,11 +53,18 @@ class GroupEntity {
     return groupView(this.state);
   }
 
+  recordSet(request: RecordGroupSetRequest): GroupSet {
+    this.state = step(this.state, { type: 'record-set', request, at: nowIso() });
+    this.render();
+    return request;
+  }
+
   render(): void {
     const s = this.state;
     setCurrentDetails(
       s.status === 'active'
-        ? `**Group ${s.name}**: ${s.members.length} workspaces: ${s.members.join(', ')}\n\nStart order: ${s.startOrder.join(' → ')}`
+        ? `**Group ${s.name}**: ${s.members.length} workspaces: ${s.members.join(', ')}\n\nStart order: ${s.startOrder.join(' → ')}` +
+            (s.sets.length ? `\n\n${s.sets.length} group snapshots recorded, newest "${s.sets[s.sets.length - 1]!.name}"` : '')
         : `**Group ${s.name}**: ${s.status === 'deleted' ? 'deleted' : 'not created'}`,
     );
   }
@@ -71,6 +80,9 @@ function setGroupHandlers(entity: GroupEntity): void {
   });
   setHandler(deleteGroupUpdate, (request) => entity.apply({ type: 'delete', request, at: nowIso() }), {
     validator: (request: DeleteGroupRequest) => entity.validate({ type: 'delete', request, at: '' }),
+  });
+  setHandler(recordGroupSetUpdate, (request) => entity.recordSet(request), {
+    validator: (request: RecordGroupSetRequest) => entity.validate({ type: 'record-set', request, at: '' }),
   });
   setHandler(groupStateQuery, () => entity.state);
 }

@@ -14,6 +14,7 @@ import { listSnapshots } from './list-snapshots.js';
 import { pruneSnapshots } from './prune-snapshots.js';
 import { restoreWorkspace } from './restore-workspace.js';
 import { snapshotWorkspace } from './snapshot-workspace.js';
+import { snapshotGroup } from './snapshot-group.js';
 import { workspaceEntity } from './workspace-entity.js';
 import { groupEntity } from './group-entity.js';
 import { inventoryWorkspaces } from './inventory-workspaces.js';
@@ -40,6 +41,7 @@ const registered = {
   pruneOrphans,
   reportBackups,
   checkWorkspaces,
+  snapshotGroup,
   restoreGroup,
 };
 // Only a versioned worker may state a behaviour (an unversioned one fails the workflow task if it does);
@@ -68,6 +70,7 @@ export {
   pruneOrphans,
   reportBackups,
   checkWorkspaces,
+  snapshotGroup,
   restoreGroup,
 };
 export { backupFleet, type FleetState } from './backup-fleet.js';

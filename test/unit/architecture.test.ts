@@ -104,6 +104,7 @@ const WIRE = {
     'createGroup',
     'updateGroup',
     'deleteGroup',
+    'recordGroupSet',
   ],
   searchAttributes: ['RigboxWorkspaceId', 'RigboxOperation', 'TemporalScheduledStartTime', 'RigboxLabels'],
 };
@@ -144,6 +145,7 @@ const contractNames: Record<keyof typeof WIRE, string[]> = {
     contract.createGroupUpdate,
     contract.updateGroupUpdate,
     contract.deleteGroupUpdate,
+    contract.recordGroupSetUpdate,
   ].map((d) => d.name),
   searchAttributes: [contract.workspaceIdKey, contract.operationKey, contract.scheduledStartTimeKey, contract.labelsKey].map((k) => k.name),
 };

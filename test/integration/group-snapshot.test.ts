@@ -1,0 +1,215 @@
+import type { Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RigsnapClient } from '../../client/index.js';
+import { groupStateQuery } from '../../contract/index.js';
+import { workflowIds } from '../../domain/index.js';
+import type { SnapshotGroupResult } from '../../domain/results.js';
+import { startEmulator, type Emulator } from '../../emulator/index.js';
+import { TEST_TOKEN, connectTestTemporal, createTestWorker, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.js';
+import { awaitStep, eventually, lockStateOf, workflowFailure } from '../helpers/workflows.js';
+
+/**
+ * Group snapshots (issue 23, item 2) on the run's dev server with a real worker and emulated workspaces:
+ * the phases as the emulator's request log shows them (every stop before any snapshot, every snapshot
+ * before any start, starts in the start order), all or nothing on a member whose snapshot fails, no
+ * deadlock between two groups sharing a member and a single snapshot of it, and a cancel in each phase.
+ */
+
+let temporal: TestTemporal;
+let emu: Emulator;
+let worker: Worker;
+let running: Promise<void>;
+let rig: RigsnapClient;
+const taskQueue = uniqueTaskQueue('group-snapshot');
+const suffix = Date.now().toString(36);
+
+function workspaces(prefix: string, n: number): string[] {
+  const ids = Array.from({ length: n }, (_, i) => `ws_gs_${prefix}_${i}`);
+  for (const id of ids) emu.state.upsertWorkspace({ id, status: 'running', files: { 'f.txt': id } });
+  return ids;
+}
+
+/** The changes (POSTs) a run sent to Rigbox, in the order Rigbox answered them, as "stop ws_x". */
+function changesOf(workflowId: string, since: number): string[] {
+  return emu.calls
+    .slice(since)
+    .filter((c) => c.origin === workflowId && c.method === 'POST')
+    .map((c) => `${c.route.replace('/api/workspaces/:id/', '')} ${c.workspaceId}`);
+}
+
+function statusOf(id: string): string | undefined {
+  return emu.state.workspace(id)?.status;
+}
+
+/** Every workspace runs and no entity holds or queues anything: nothing left down, every lock released. */
+async function expectAllRunningAndFree(ids: readonly string[]): Promise<void> {
+  for (const id of ids) expect(statusOf(id), id).toBe('running');
+  for (const id of ids) {
+    await eventually(
+      async () => {
+        const s = await lockStateOf(temporal.client, id);
+        return !s || (s.holder === null && s.queue.length === 0);
+      },
+      30_000,
+      `the lock of ${id} to be free`,
+    );
+  }
+}
+
+beforeAll(async () => {
+  temporal = await connectTestTemporal();
+  emu = await startEmulator({ token: TEST_TOKEN, delays: { stopMs: 30, startMs: 30, snapshotMs: 20, restoreMs: 10, latencyMs: 0 } });
+  worker = await createTestWorker({ temporal, taskQueue, rigboxUrl: emu.url });
+  running = worker.run();
+  rig = await RigsnapClient.connect({ client: temporal.client, taskQueue });
+});
+
+afterAll(async () => {
+  worker?.shutdown();
+  await running;
+  await emu?.close();
+  await temporal?.close();
+});
+
+describe('snapshotGroup', () => {
+  it('stops every member before any snapshot, snapshots every member before any start, starts in the start order, and records the set', async () => {
+    const [web, api, db] = workspaces('order', 3) as [string, string, string];
+    const group = `order-${suffix}`;
+    await rig.createGroup(group, [web, api, db], { startOrder: [db, api, web] });
+    const since = emu.calls.length;
+    const started = await rig.startSnapshotGroup({ group, name: 'pre-demo' });
+    const result: SnapshotGroupResult = await started.result();
+
+    const changes = changesOf(started.workflowId, since);
+    const kinds = changes.map((c) => c.split(' ')[0]);
+    expect(kinds.filter((k) => k === 'stop')).toHaveLength(3);
+    expect(kinds.filter((k) => k === 'snapshots')).toHaveLength(3);
+    expect(kinds.lastIndexOf('stop')).toBeLessThan(kinds.indexOf('snapshots'));
+    expect(kinds.lastIndexOf('snapshots')).toBeLessThan(kinds.indexOf('start'));
+    expect(changes.filter((c) => c.startsWith('start'))).toEqual([`start ${db}`, `start ${api}`, `start ${web}`]);
+
+    expect(result).toMatchObject({ group, name: 'pre-demo', complete: true, recorded: true, startOrder: [db, api, web] });
+    for (const m of result.members) {
+      expect(m.outcome).toBe('snapshotted');
+      const snap = emu.state.snapshotsOf(m.workspaceId).find((s) => s.id === m.snapshotId);
+      expect(snap?.name, m.workspaceId).toBe('pre-demo');
+    }
+    const sets = await rig.groupSnapshots(group);
+    expect(sets).toHaveLength(1);
+    expect(sets[0]).toMatchObject({ name: 'pre-demo', complete: true, workflowId: started.workflowId });
+    expect(sets[0]!.members.map((m) => m.snapshotId)).toEqual(result.members.map((m) => m.snapshotId));
+    await expectAllRunningAndFree([web, api, db]);
+  });
+
+  it('all or nothing: a member whose snapshot fails fails the group with PartialFailure, every member runs again, the set is recorded incomplete', async () => {
+    const [a, b, c] = workspaces('fail', 3) as [string, string, string];
+    const group = `fail-${suffix}`;
+    await rig.createGroup(group, [a, b, c]);
+    // b's snapshot request is refused (403, non-retryable); b's token works again for its start.
+    emu.hooks.onArrival = (arrival) => {
+      if (arrival.workspaceId === b && arrival.method === 'POST' && arrival.route === '/workspaces/:id/snapshots') emu.forbidden.add(b);
+    };
+    emu.hooks.onCall = (call) => {
+      if (call.workspaceId === b && call.method === 'POST' && call.status === 403) emu.forbidden.delete(b);
+    };
+    try {
+      const started = await rig.startSnapshotGroup({ group, name: 'nightly' });
+      const failure = await workflowFailure(started.handle.result());
+      expect(failure.type).toBe('PartialFailure');
+      expect(failure.nonRetryable).toBe(true);
+      const details = failure.details?.[0] as SnapshotGroupResult;
+      expect(details.complete).toBe(false);
+      expect(details.members.map((m) => [m.workspaceId, m.outcome, m.workspaceStatus])).toEqual([
+        [a, 'snapshotted', 'running'],
+        [b, 'failed', 'running'],
+        [c, 'snapshotted', 'running'],
+      ]);
+      expect(details.members[1]!.errorType).toBe('Unauthorized');
+      expect(emu.state.snapshotsOf(b).filter((s) => s.name === 'nightly')).toEqual([]);
+      for (const id of [a, c]) expect(emu.state.snapshotsOf(id).filter((s) => s.name === 'nightly')).toHaveLength(1);
+      const sets = await rig.groupSnapshots(group);
+      expect(sets[0]).toMatchObject({ name: 'nightly', complete: false });
+      expect(sets[0]!.members.find((m) => m.workspaceId === b)).toMatchObject({ outcome: 'failed', snapshotId: null, errorType: 'Unauthorized' });
+      await expectAllRunningAndFree([a, b, c]);
+    } finally {
+      emu.hooks.onCall = undefined;
+      emu.hooks.onArrival = undefined;
+      emu.forbidden.delete(b);
+    }
+  });
+
+  it('refuses a group that does not exist with NotFound, nothing stopped', async () => {
+    const since = emu.calls.length;
+    const started = await rig.startSnapshotGroup({ group: `nosuch-${suffix}`, name: 'x' });
+    const failure = await workflowFailure(started.handle.result());
+    expect(failure.type).toBe('NotFound');
+    expect(changesOf(started.workflowId, since)).toEqual([]);
+  });
+
+  it('does not deadlock: two groups sharing a member and a single snapshot of the shared member, started at the same moment, all finish', async () => {
+    const [x, shared, y] = workspaces('dl', 3) as [string, string, string];
+    const g1 = `dl-one-${suffix}`;
+    const g2 = `dl-two-${suffix}`;
+    // Given in opposite orders: the lock order (ascending ids) is what makes this safe.
+    await rig.createGroup(g1, [x, shared]);
+    await rig.createGroup(g2, [y, shared, x]);
+    const runs = await Promise.all([
+      rig.startSnapshotGroup({ group: g1, name: 'dl-1' }),
+      rig.startSnapshotGroup({ group: g2, name: 'dl-2' }),
+      rig.startSnapshot({ workspaceId: shared, name: 'dl-single' }),
+    ]);
+    const results = await Promise.all(runs.map((r) => r.result()));
+    expect((results[0] as SnapshotGroupResult).complete).toBe(true);
+    expect((results[1] as SnapshotGroupResult).complete).toBe(true);
+    expect(
+      emu.state
+        .snapshotsOf(shared)
+        .map((s) => s.name)
+        .sort(),
+    ).toEqual(['dl-1', 'dl-2', 'dl-single']);
+    await expectAllRunningAndFree([x, shared, y]);
+  });
+});
+
+describe('snapshotGroup cancelled', () => {
+  const phases = [
+    { step: 'wait-for-lock', slow: {} },
+    { step: 'stop', slow: { stopMs: 1500 } },
+    { step: 'snapshot', slow: { snapshotMs: 1500 } },
+    { step: 'start', slow: { startMs: 1500 } },
+  ] as const;
+
+  it.each(phases)('in phase $step: nothing left down, every lock released', async ({ step, slow }) => {
+    const ids = workspaces(`cancel_${step.replace(/-/g, '_')}`, 3);
+    const group = `cancel-${step}-${suffix}`;
+    await rig.createGroup(group, ids);
+    // Waiting for a lock: another operation holds the last member's lock (a slow single snapshot).
+    const blocker = step === 'wait-for-lock' ? await rig.startSnapshot({ workspaceId: ids[2]!, name: 'blocker' }) : null;
+    const saved = { ...emu.delays };
+    Object.assign(emu.delays, slow, step === 'wait-for-lock' ? { snapshotMs: 1500 } : {});
+    try {
+      if (blocker) await awaitStep(temporal.client, blocker.workflowId, 'snapshot');
+      const started = await rig.startSnapshotGroup({ group, name: `cancel-${step}` });
+      await awaitStep(temporal.client, started.workflowId, step);
+      await started.handle.cancel();
+      const err = await started.handle.result().then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(err, 'the cancelled run must not complete').not.toBeNull();
+      if (blocker) await blocker.result();
+      await expectAllRunningAndFree(ids);
+      const sets = await rig.groupSnapshots(group);
+      const made = ids.flatMap((id) => emu.state.snapshotsOf(id).filter((s) => s.name === `cancel-${step}`));
+      // Before any snapshot: nothing made, nothing recorded. In the start phase: all made, recorded complete.
+      // During the copies: a copy cannot be stopped; each that landed is in the recorded set.
+      if (step === 'wait-for-lock' || step === 'stop') expect([made, sets]).toEqual([[], []]);
+      if (step === 'start') expect(sets[0]).toMatchObject({ complete: true });
+      if (step === 'snapshot') expect(sets[0]?.members.flatMap((m) => (m.snapshotId ? [m.snapshotId] : [])).sort()).toEqual(made.map((s) => s.id).sort());
+      const state = await temporal.client.workflow.getHandle(workflowIds.group(group)).query(groupStateQuery);
+      expect(state.status).toBe('active');
+    } finally {
+      Object.assign(emu.delays, saved);
+    }
+  });
+});
