@@ -21,6 +21,7 @@ import {
   memberStep,
   refuseOwnership,
   targetStartOrder,
+  targetsOfSet,
   toRollBack,
   type MemberEvent,
   type MemberState,
@@ -213,10 +214,16 @@ export async function restoreGroupUnderLocks(plan: GroupRestorePlan, tracker: Pr
   return run.finish(cancellation);
 }
 
-/** The plan of explicit targets (in the given start order) or of the group's recorded set. */
-async function planOf(input: ReturnType<ReturnType<typeof schemas.restoreGroupInput>['parse']>): Promise<GroupRestorePlan> {
+/** The plan of explicit targets (in the given start order), or of the group's recorded set (in the group's start order). */
+async function planOf(input: ReturnType<ReturnType<typeof schemas.restoreGroupInput>['parse']>, tracker: ProgressTracker): Promise<GroupRestorePlan> {
   if (input.targets) return { group: null, set: null, targets: input.targets, startOrder: targetStartOrder(input.targets, input.startOrder) };
-  throw ApplicationFailure.create({ type: 'InvalidInput', message: 'restoring a recorded set needs the group sets (not yet built)', nonRetryable: true });
+  const [group, set] = [input.group!, input.set!];
+  tracker.begin('resolve-group', `the set "${set}" of group ${group}`);
+  const found = await activities('entityCall', `read the set "${set}" of group ${group}`).readGroupSet({ group, set });
+  const resolved = targetsOfSet(found.set, input.allowIncomplete);
+  if ('refused' in resolved) throw ApplicationFailure.create({ type: 'InvalidInput', message: `group ${group}: ${resolved.refused}`, nonRetryable: true });
+  tracker.end();
+  return { group, set, targets: resolved.targets, startOrder: targetStartOrder(resolved.targets, found.startOrder) };
 }
 
 /**
@@ -226,7 +233,7 @@ async function planOf(input: ReturnType<ReturnType<typeof schemas.restoreGroupIn
 export async function restoreGroup(rawInput: RestoreGroupInput): Promise<RestoreGroupResult> {
   const input = await checkedInput(WORKFLOW_TYPES['group-restore'], schemas.restoreGroupInput, rawInput);
   return runOperation('group-restore', null, async (tracker) => {
-    const plan = await planOf(input);
+    const plan = await planOf(input, tracker);
     const ids = plan.targets.map((t) => t.workspaceId);
     return withWorkspaceLocks(ids, { operation: 'group-restore' }, tracker, () => restoreGroupUnderLocks(plan, tracker));
   });

@@ -193,6 +193,62 @@ describe('restoreGroup', () => {
   });
 });
 
+describe('restoreGroup of a recorded set', () => {
+  it('restores the set snapshotGroup recorded, in the group’s start order; an incomplete set only when allowed', async () => {
+    const suffix = Date.now().toString(36);
+    const group = `shop-${suffix}`;
+    const { ids } = stack(`gr_set_${suffix}`);
+    for (const id of ids) emu.state.data.workspaces[id]!.files = { 'data.txt': `${id} v1` };
+    const startOrder = [ids[2]!, ids[0]!, ids[1]!];
+    await rig.createGroup(group, ids, { startOrder });
+    await rig.snapshotGroup({ group, name: 'nightly' });
+    for (const id of ids) emu.state.data.workspaces[id]!.files = { 'data.txt': `${id} v2` };
+
+    const since = emu.calls.length;
+    const r = await rig.restoreGroup({ group, set: 'nightly' });
+    expect([r.group, r.set, r.verdict]).toEqual([group, 'nightly', 'restored']);
+    expect(r.startOrder).toEqual(startOrder);
+    for (const id of ids) expect(dataOf(id)).toBe(`${id} v1`);
+    const starts = emu.calls.slice(since).filter((c) => c.method === 'POST' && c.route.endsWith('/start'));
+    expect(starts.map((c) => c.workspaceId)).toEqual(startOrder);
+    await expectAllRunningAndFree(ids);
+
+    // An incomplete set: the api member's snapshot is refused.
+    emu.hooks.onArrival = (a) => {
+      if (a.workspaceId === ids[1] && a.method === 'POST' && a.route === '/workspaces/:id/snapshots') emu.forbidden.add(ids[1]!);
+    };
+    emu.hooks.onCall = (c) => {
+      if (c.workspaceId === ids[1] && c.status === 403) emu.forbidden.delete(ids[1]!);
+    };
+    try {
+      await expect(rig.snapshotGroup({ group, name: 'partial' })).rejects.toMatchObject({ type: 'PartialFailure' });
+    } finally {
+      clearHooks();
+    }
+    for (const id of ids) emu.state.data.workspaces[id]!.files = { 'data.txt': `${id} v3` };
+    const refused = await rig.restoreGroup({ group, set: 'partial' }).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ type: 'InvalidInput', message: expect.stringMatching(/incomplete \(no snapshot of ws_gr_set_\w+_api\)/) });
+    for (const id of ids) expect(dataOf(id)).toBe(`${id} v3`);
+    const allowed = await rig.restoreGroup({ group, set: 'partial', allowIncomplete: true });
+    expect(allowed.members.map((m) => m.workspaceId)).toEqual([ids[0], ids[2]]);
+    // The partial set was taken after the first restore (v1); api, not in it, keeps what it has.
+    expect([dataOf(ids[0]!), dataOf(ids[1]!), dataOf(ids[2]!)]).toEqual([`${ids[0]} v1`, `${ids[1]} v3`, `${ids[2]} v1`]);
+    await expectAllRunningAndFree(ids);
+  });
+
+  it('a set the group does not have: NotFound naming the command that lists them, nothing stopped', async () => {
+    const group = `empty-${Date.now().toString(36)}`;
+    const { ids } = stack(`gr_noset`);
+    await rig.createGroup(group, ids);
+    const since = emu.calls.length;
+    await expect(rig.restoreGroup({ group, set: 'never-taken' })).rejects.toMatchObject({
+      type: 'NotFound',
+      message: expect.stringContaining(`rigsnap group snapshots ${group}`),
+    });
+    expect(emu.calls.slice(since).filter((c) => c.method === 'POST')).toEqual([]);
+  });
+});
+
 describe('restoreGroup cancelled', () => {
   /** Cancels when the run reaches `step` (slowed down so it is seen there), and checks what a user would. */
   async function cancelAt(prefix: string, step: string, slow: Partial<typeof FAST>) {
