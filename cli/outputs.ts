@@ -8,6 +8,7 @@ import {
   type AuditBackupsResult,
   type BackupFleetResult,
   type BackupWorkspaceResult,
+  type CheckpointGroupResult,
   type CheckpointWorkspaceResult,
   type DeleteSnapshotResult,
   type ListSnapshotsResult,
@@ -147,7 +148,10 @@ export function fleetOutput(io: Io, workspaceIds?: string[]): OperationOutput<Ba
   };
 }
 
-export function checkpointEnded(r: CheckpointWorkspaceResult): string {
+export function checkpointEnded(r: CheckpointWorkspaceResult | CheckpointGroupResult): string {
+  if ('group' in r) {
+    return `checkpoint "${r.name}" of group ${r.group} ended by ${r.endedBy} after ${r.rollbacks} rollback${r.rollbacks === 1 ? '' : 's'}; its set's ${r.members.length} snapshots ${r.snapshotDeleted ? 'deleted' : 'kept'}`;
+  }
   return `checkpoint of ${r.workspaceId} (${snap(r.snapshot)}) ended by ${r.endedBy} after ${r.rollbacks} rollback${r.rollbacks === 1 ? '' : 's'}; snapshot ${r.snapshotDeleted ? 'deleted' : 'kept'}`;
 }
 

@@ -15,6 +15,7 @@ import {
   ReportBackupsInput,
   CheckWorkspacesInput,
   RestoreGroupInput,
+  CheckpointGroupInput,
   PruneSnapshotsInput,
   PriorityOverrides,
   RequestKey,
@@ -55,6 +56,7 @@ const INPUTS = {
   check: CheckWorkspacesInput,
   'group-snapshot': SnapshotGroupInput,
   'group-restore': RestoreGroupInput,
+  'group-checkpoint': CheckpointGroupInput,
 } as const;
 
 /** The operations callers start (the lock is rigsnap's own). */
@@ -191,6 +193,12 @@ const OPERATIONS: { [Op in PublicOperation]: OperationSpec<(typeof INPUTS)[Op]> 
       v.targets
         ? `restore ${v.targets.length} workspaces together (all or nothing): ${v.targets.map((t) => t.workspaceId).join(', ')}`
         : `restore group ${v.group} to its set "${v.set}" (all or nothing${v.allowIncomplete ? ', incomplete allowed' : ''})`,
+  },
+  'group-checkpoint': {
+    schema: INPUTS['group-checkpoint'],
+    workflowId: (v, key) => workflowIds.groupCheckpoint(v.group, v.name, key),
+    workspaceId: () => null,
+    summary: (v) => `checkpoint "${v.name}" of group ${v.group} (ttl ${v.ttl})`,
   },
 };
 

@@ -13,11 +13,13 @@ import type {
   ReportBackupsInput,
   CheckWorkspacesInput,
   RestoreGroupInput,
+  CheckpointGroupInput,
   LockState,
   PruneSnapshotsInput,
   ReleaseCheckpointInput,
   RestoreWorkspaceInput,
   RollbackResult,
+  GroupRollbackResult,
   SnapshotWorkspaceInput,
   SnapshotGroupInput,
 } from '../domain/index.js';
@@ -200,6 +202,8 @@ export class RigsnapClient {
    */
   startRestoreGroup = (input: RestoreGroupInput, opts?: StartOptions) => this.start('group-restore', input, opts);
   restoreGroup = (input: RestoreGroupInput, opts?: StartOptions) => this.execute('group-restore', input, opts);
+  /** A checkpoint of a group: a set now, then `rollback(id)` (the group restore of it, all or nothing) and `release(id)`, as for a workspace. */
+  startCheckpointGroup = (input: CheckpointGroupInput, opts?: StartOptions) => this.start('group-checkpoint', input, opts);
 
   /**
    * A fleet with failed workspaces fails (so alerts see it) with its summary as details: callers get the
@@ -227,8 +231,8 @@ export class RigsnapClient {
   awaitCheckpointActive(workflowId: string, pollMs?: number): Promise<CheckpointActive> {
     return awaitCheckpointActive(this.context, workflowId, pollMs);
   }
-  /** Rolls a checkpoint back: stop → restore its snapshot → start. Resolves once the workspace runs again. */
-  rollback(checkpointWorkflowId: string): Promise<RollbackResult> {
+  /** Rolls a checkpoint back: stop → restore its snapshot → start. Resolves once the workspace runs again (a group checkpoint: all of them, all or nothing). */
+  rollback(checkpointWorkflowId: string): Promise<RollbackResult | GroupRollbackResult> {
     return rollbackCheckpoint(this.context, checkpointWorkflowId);
   }
   /** Ends a checkpoint session (releasing one that ended is a no-op; see checkpoints.ts). */

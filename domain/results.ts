@@ -393,6 +393,23 @@ export const RestoreGroupResult = z.object({
 });
 export type RestoreGroupResult = z.infer<typeof RestoreGroupResult>;
 
+/** A group checkpoint session's end: its set (each member's snapshot), how it ended, how often it was rolled back. */
+export const CheckpointGroupResult = z.object({
+  group: z.string(),
+  name: z.string(),
+  members: z.array(z.object({ workspaceId: z.string(), snapshotId: z.string() })),
+  startOrder: z.array(z.string()),
+  endedBy: z.enum(['release', 'ttl']),
+  rollbacks: z.number().int(),
+  /** Whether a release with deleteSnapshot deleted every member's snapshot of the set. */
+  snapshotDeleted: z.boolean(),
+});
+export type CheckpointGroupResult = z.infer<typeof CheckpointGroupResult>;
+
+/** A group checkpoint's `rollback`: the group restore of its set (every member restored), and the count. */
+export const GroupRollbackResult = RestoreGroupResult.omit({ steps: true }).extend({ rollbacks: z.number().int() });
+export type GroupRollbackResult = z.infer<typeof GroupRollbackResult>;
+
 /** What the `progress` query returns, for every operation. */
 export const Progress = z.object({
   operation: z.string(),
@@ -425,4 +442,5 @@ export const RESULT_SCHEMAS = {
   checkWorkspaces: CheckWorkspacesResult,
   snapshotGroup: SnapshotGroupResult,
   restoreGroup: RestoreGroupResult,
+  checkpointGroup: CheckpointGroupResult,
 } as const;

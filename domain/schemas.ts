@@ -298,6 +298,15 @@ export const checkpointWorkspaceInput = once(() =>
   }),
 );
 
+/** A group checkpoint: a set of the group now (snapshotGroup), then `rollback` (the group restore of that set) and `release`. */
+export const checkpointGroupInput = once(() =>
+  z.strictObject({
+    group: groupName(),
+    name: snapshotName(),
+    ttl: ttl().default('24h'),
+  }),
+);
+
 // ---- group restore (domain/group-restore.ts) ----
 
 /**

@@ -22,6 +22,7 @@ import { pruneOrphans } from './prune-orphans.js';
 import { reportBackups } from './report-backups.js';
 import { checkWorkspaces } from './check-workspaces.js';
 import { restoreGroup } from './group-restore.js';
+import { checkpointGroup } from './group-checkpoint.js';
 import { workspaceLock } from './workspace-lock.js';
 
 const registered = {
@@ -43,6 +44,7 @@ const registered = {
   checkWorkspaces,
   snapshotGroup,
   restoreGroup,
+  checkpointGroup,
 };
 // Only a versioned worker may state a behaviour (an unversioned one fails the workflow task if it does);
 // the task's deployment version says which this worker is.
@@ -72,5 +74,6 @@ export {
   checkWorkspaces,
   snapshotGroup,
   restoreGroup,
+  checkpointGroup,
 };
 export { backupFleet, type FleetState } from './backup-fleet.js';
