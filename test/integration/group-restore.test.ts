@@ -215,10 +215,10 @@ describe('restoreGroup of a recorded set', () => {
 
     // An incomplete set: the api member's snapshot is refused.
     emu.hooks.onArrival = (a) => {
-      if (a.workspaceId === ids[1] && a.method === 'POST' && a.route === '/workspaces/:id/snapshots') emu.forbidden.add(ids[1]!);
+      if (a.workspaceId === ids[1] && a.method === 'POST' && a.route === '/workspaces/:id/snapshots') emu.forbidden.add(ids[1]);
     };
     emu.hooks.onCall = (c) => {
-      if (c.workspaceId === ids[1] && c.status === 403) emu.forbidden.delete(ids[1]!);
+      if (c.workspaceId === ids[1] && c.status === 403) emu.forbidden.delete(ids[1]);
     };
     try {
       await expect(rig.snapshotGroup({ group, name: 'partial' })).rejects.toMatchObject({ type: 'PartialFailure' });
