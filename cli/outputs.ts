@@ -16,10 +16,11 @@ import {
   type RestoreGroupResult,
   type RestoreWorkspaceResult,
   type RigboxSnapshot,
+  type SnapshotGroupResult,
   type SnapshotWorkspaceResult,
 } from '../domain/index.js';
 import { fmtBytes, fmtTime } from '../client/format.js';
-import { fleetSummaryOf, groupRestoreOf } from '../client/errors.js';
+import { fleetSummaryOf, groupRestoreOf, groupSnapshotOf } from '../client/errors.js';
 import type { RigsnapClient } from '../client/rigsnap-client.js';
 import { EXIT, table, type Io } from './io.js';
 import type { OperationOutput } from './operation.js';
@@ -38,6 +39,29 @@ export function snapshotOutput(): OperationOutput<SnapshotWorkspaceResult> {
   return {
     line: (r) =>
       `snapshot "${r.snapshot.name}" of ${r.snapshot.workspace_id} is ${r.snapshot.id} (${fmtBytes(r.snapshot.size_bytes)}); workspace ${r.workspaceStatus}${r.adopted ? ' (recovered after a lost response)' : ''}`,
+  };
+}
+
+/** A group snapshot: the set, and a table of each member's outcome (also for its PartialFailure). */
+export function groupSnapshotOutput(io: Io): OperationOutput<SnapshotGroupResult> {
+  return {
+    line: (r) =>
+      `group snapshot "${r.name}" of ${r.group ? `group ${r.group}` : `${r.members.length} workspaces`}: ` +
+      `${r.members.filter((m) => m.snapshotId).length} of ${r.members.length} snapshots${r.complete ? '' : ', INCOMPLETE'}` +
+      (r.recorded ? '' : ` (not recorded: ${r.recordedWhy ?? 'unknown'})`),
+    more: (r) =>
+      table(
+        ['WORKSPACE', 'OUTCOME', 'SNAPSHOT', 'NOW'],
+        r.members.map((m) => [
+          m.workspaceId,
+          m.outcome === 'snapshotted' ? io.c.green(m.outcome) : io.c.red(m.errorType ? `${m.outcome}: ${m.errorType}` : m.outcome),
+          m.snapshotId ?? '-',
+          m.workspaceStatus,
+        ]),
+        io.c,
+      ),
+    exitCode: (r) => (r.complete ? EXIT.ok : EXIT.failed),
+    resultOfFailure: (err) => groupSnapshotOf(err),
   };
 }
 
@@ -279,6 +303,7 @@ export function resultLines(io: Io, workflowType: string, result: unknown): stri
     [WORKFLOW_TYPES.backup]: describedWith(RESULT_SCHEMAS[WORKFLOW_TYPES.backup], backupOutput(io)),
     [WORKFLOW_TYPES['fleet-backup']]: describedWith(RESULT_SCHEMAS[WORKFLOW_TYPES['fleet-backup']], fleetOutput(io)),
     [WORKFLOW_TYPES.checkpoint]: describedWith(RESULT_SCHEMAS[WORKFLOW_TYPES.checkpoint], { line: checkpointEnded }),
+    [WORKFLOW_TYPES['group-snapshot']]: describedWith(RESULT_SCHEMAS[WORKFLOW_TYPES['group-snapshot']], groupSnapshotOutput(io)),
   };
   const describe = describers[workflowType];
   if (!describe || result === null || typeof result !== 'object') return [`  result      ${result === undefined ? '-' : 'see --json'}`];

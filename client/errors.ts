@@ -2,6 +2,7 @@ import { z } from 'zod';
 import {
   BackupFleetResult,
   RestoreGroupResult,
+  SnapshotGroupResult,
   ERROR_ADVICE,
   cancelledAfterChangeAdvice,
   hasLanded,
@@ -194,6 +195,16 @@ export class ClientConfigError extends Error {
  * details[0]: that summary, or null when the failure is another one. Here, beside RigsnapError, not in
  * operations.ts: the CLI reads a fleet's failure without loading the Temporal client.
  */
+/**
+ * The result a group snapshot's PartialFailure (or its CancelledAfterChange) carries in details[0]: each
+ * member's outcome and status; null for any other failure. Its steps are not carried (the progress has them).
+ */
+export function groupSnapshotOf(err: unknown): SnapshotGroupResult | null {
+  if (!(err instanceof RigsnapError) || (err.type !== 'PartialFailure' && err.type !== 'CancelledAfterChange')) return null;
+  const parsed = SnapshotGroupResult.omit({ steps: true }).safeParse(err.details[0]);
+  return parsed.success ? { ...parsed.data, steps: [] } : null;
+}
+
 export function fleetSummaryOf(err: unknown): BackupFleetResult | null {
   if (!(err instanceof RigsnapError) || err.type !== 'PartialFailure') return null;
   const parsed = BackupFleetResult.safeParse(err.details[0]);

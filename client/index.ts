@@ -30,7 +30,7 @@ export { DEFAULT_TASK_QUEUE, MEMO_KEYS } from '../domain/constants.js';
 export * from '../contract/index.js';
 export { TemporalContext, type TemporalContextOptions } from './context.js';
 export { groupRestoreOf } from './errors.js';
-export { fleetSummaryOf, type OperationInput, type OperationResult, type PublicOperation, type WorkflowOf } from './operations.js';
+export { fleetSummaryOf, groupSnapshotOf, type OperationInput, type OperationResult, type PublicOperation, type WorkflowOf } from './operations.js';
 export { ERROR_TABLE, ERROR_ADVICE, type ErrorType } from '../domain/errors.js';
 export { workflowIds, scheduleIds, requestKey } from '../domain/ids.js';
 export type { PendingStopChange } from './notices.js';

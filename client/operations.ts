@@ -202,7 +202,7 @@ const OPERATIONS: { [Op in PublicOperation]: OperationSpec<(typeof INPUTS)[Op]> 
   },
 };
 
-export { fleetSummaryOf } from './errors.js';
+export { fleetSummaryOf, groupSnapshotOf } from './errors.js';
 
 /**
  * The task-queue priority of a start: a fleet (a batch) at the fleet level with its workflow id as its

@@ -334,8 +334,9 @@ export async function withWorkspaceLock<T>(params: LockedPreflight, tracker: Pro
   // Operations that queued on the old lock before the entity existed finish on it (their histories replay).
   const viaEntity = patched(PATCHES.entity2026_12);
   const request = newLockRequest(tracker, params.operation, viaEntity);
-  let reason = 'failed';
-  try {
+  const release = (reason: string) =>
+    viaEntity ? releaseToEntity(params.workspaceId, request, tracker.lock, reason) : releaseWorkspaceLock(params.workspaceId, request, tracker, reason);
+  return thenRelease(async () => {
     const lockWaitMs = viaEntity
       ? await acquireFromEntity(params.workspaceId, request, tracker, tracker.lock, true)
       : await acquireWorkspaceLock(params.workspaceId, request, tracker);
@@ -347,15 +348,26 @@ export async function withWorkspaceLock<T>(params: LockedPreflight, tracker: Pro
       snapshotName: params.snapshotName,
     });
     tracker.end();
-    const result = await body({ ...checked, lockWaitMs });
+    return body({ ...checked, lockWaitMs });
+  }, release);
+}
+
+/**
+ * Runs `body`, then `release` with why it ended ("done", "failed", "cancelled"), however it ended: the
+ * frame of every lock holder (one workspace or several, workflows/workspace-locks.ts). `release` runs its
+ * own non-cancellable scope.
+ */
+export async function thenRelease<T>(body: () => Promise<T>, release: (reason: string) => Promise<void>): Promise<T> {
+  let reason = 'failed';
+  try {
+    const result = await body();
     reason = 'done';
     return result;
   } catch (err) {
     if (isCancellation(err)) reason = 'cancelled';
     throw err;
   } finally {
-    if (viaEntity) await releaseToEntity(params.workspaceId, request, tracker.lock, reason);
-    else await releaseWorkspaceLock(params.workspaceId, request, tracker, reason);
+    await release(reason);
   }
 }
 

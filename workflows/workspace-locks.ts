@@ -8,11 +8,11 @@
  * While it runs, the `lockParticipation` query answers every member's part (ProgressTracker.memberLocks),
  * so a lock or entity that rebuilds or repairs sees each lock the group holds or waits for.
  */
-import { CancellationScope, isCancellation } from '@temporalio/workflow';
+import { CancellationScope } from '@temporalio/workflow';
 import type { Operation } from '../domain/constants.js';
 import { lockOrder } from '../domain/groups.js';
 import type { LockRequest } from '../domain/lock.js';
-import { acquireFromEntity, newLockRequest, releaseToEntity, type MemberLockSlot, type ProgressTracker } from './common.js';
+import { acquireFromEntity, newLockRequest, releaseToEntity, thenRelease, type MemberLockSlot, type ProgressTracker } from './common.js';
 import { recordLockWait } from './metrics.js';
 
 export interface HeldWorkspaceLocks {
@@ -45,27 +45,22 @@ export async function withWorkspaceLocks<T>(
   tracker.memberLocks = slots;
   const requests: Array<{ slot: MemberLockSlot; request: LockRequest }> = [];
   const started = Date.now();
-  let reason = 'failed';
-  try {
-    tracker.begin('wait-for-lock', `taking ${order.length} locks in order: ${order.join(', ')}`);
-    for (const [i, slot] of slots.entries()) {
-      if (i > 0) tracker.note(`${i} of ${order.length} locks held; asking for ${slot.workspaceId}`);
-      const request = newLockRequest(tracker, opts.operation, true);
-      requests.push({ slot, request });
-      await acquireFromEntity(slot.workspaceId, request, tracker, slot, false);
-    }
-    tracker.end();
-    const lockWaitMs = Date.now() - started;
-    if (requests[0]) recordLockWait(lockWaitMs, requests[0].request.requestId);
-    const result = await body({ workspaceIds: order, lockWaitMs });
-    reason = 'done';
-    return result;
-  } catch (err) {
-    if (isCancellation(err)) reason = 'cancelled';
-    throw err;
-  } finally {
-    await releaseAll(requests, reason);
-  }
+  return thenRelease(
+    async () => {
+      tracker.begin('wait-for-lock', `taking ${order.length} locks in order: ${order.join(', ')}`);
+      for (const [i, slot] of slots.entries()) {
+        if (i > 0) tracker.note(`${i} of ${order.length} locks held; asking for ${slot.workspaceId}`);
+        const request = newLockRequest(tracker, opts.operation, true);
+        requests.push({ slot, request });
+        await acquireFromEntity(slot.workspaceId, request, tracker, slot, false);
+      }
+      tracker.end();
+      const lockWaitMs = Date.now() - started;
+      if (requests[0]) recordLockWait(lockWaitMs, requests[0].request.requestId);
+      return body({ workspaceIds: order, lockWaitMs });
+    },
+    (reason) => releaseAll(requests, reason),
+  );
 }
 
 /** Releases every request made, last taken first, all in one go: each release is a signal (or a recovery). */

@@ -1,5 +1,5 @@
 /**
- * `rigsnap group create|update|show|list|delete` (issue 23): groups of workspaces that group operations act on
+ * `rigsnap group create|update|show|list|snapshots|delete` (issue 23): groups of workspaces that group operations act on
  * together, kept by the group entity (client/groups.ts, rules in domain/groups.ts). `create` checks through
  * a worker that the members exist, as `enroll` does; `list` finds candidates by visibility and confirms
  * each with its entity.
@@ -108,6 +108,38 @@ function addShowAndList(group: Command, act: Act): void {
   );
 }
 
+/** The group snapshots its entity recorded, newest first; an incomplete set is marked, never offered as whole. */
+function addSnapshots(group: Command, act: Act): void {
+  examples(
+    addCommon(
+      group.command('snapshots').description('List the group snapshots (sets) recorded for a group, newest first; incomplete sets are marked'),
+    ).argument('<group>', 'group name'),
+    ['rigsnap group snapshots shop', 'rigsnap group snapshots shop --json'],
+  ).action(
+    act(async (name: string, o: CommonOptions) => {
+      const io = ioOf(o);
+      return withClient(o, async (rig) => {
+        const sets = await rig.groupSnapshots(name);
+        printJsonOr(io, { group: name, sets }, () =>
+          sets.length
+            ? table(
+                ['SET', 'TAKEN', 'COMPLETE', 'SNAPSHOTS'],
+                sets.map((x) => [
+                  x.name,
+                  fmtTime(x.at),
+                  x.complete ? io.c.green('yes') : io.c.red('INCOMPLETE'),
+                  x.members.map((m) => `${m.workspaceId}=${m.snapshotId ?? `(${m.outcome}${m.errorType ? `: ${m.errorType}` : ''})`}`).join(' '),
+                ]),
+                io.c,
+              )
+            : [`no group snapshots recorded for ${name}`],
+        );
+        return EXIT.ok;
+      });
+    }),
+  );
+}
+
 function addDelete(group: Command, act: Act): void {
   examples(
     addCommon(group.command('delete').description('Delete a group (asks first). Its workspaces and their snapshots stay.'), { yes: true }).argument(
@@ -133,5 +165,6 @@ export function registerGroup(program: Command, act: Act): void {
   addCreate(group, act);
   addUpdate(group, act);
   addShowAndList(group, act);
+  addSnapshots(group, act);
   addDelete(group, act);
 }

@@ -5,14 +5,17 @@ import { groupStateQuery } from '../../contract/index.js';
 import { workflowIds } from '../../domain/index.js';
 import type { SnapshotGroupResult } from '../../domain/results.js';
 import { startEmulator, type Emulator } from '../../emulator/index.js';
+import { cliJson, runCli } from '../helpers/cli.js';
+import { startWorkerProcess } from '../helpers/worker-process.js';
 import { TEST_TOKEN, connectTestTemporal, createTestWorker, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.js';
-import { awaitStep, eventually, lockStateOf, workflowFailure } from '../helpers/workflows.js';
+import { awaitStep, eventually, expectCancelled, lockStateOf, workflowFailure } from '../helpers/workflows.js';
 
 /**
  * Group snapshots (issue 23, item 2) on the run's dev server with a real worker and emulated workspaces:
  * the phases as the emulator's request log shows them (every stop before any snapshot, every snapshot
  * before any start, starts in the start order), all or nothing on a member whose snapshot fails, no
- * deadlock between two groups sharing a member and a single snapshot of it, and a cancel in each phase.
+ * deadlock between two groups sharing a member and a single snapshot of it, a cancel in each phase, a
+ * worker killed mid-group (the built worker, dist/worker/main.js), and the CLI (dist/cli/main.js).
  */
 
 let temporal: TestTemporal;
@@ -192,11 +195,18 @@ describe('snapshotGroup cancelled', () => {
       const started = await rig.startSnapshotGroup({ group, name: `cancel-${step}` });
       await awaitStep(temporal.client, started.workflowId, step);
       await started.handle.cancel();
-      const err = await started.handle.result().then(
-        () => null,
-        (e: unknown) => e,
-      );
-      expect(err, 'the cancelled run must not complete').not.toBeNull();
+      // Before any snapshot: Cancelled. After (the start phase runs to its end first): CancelledAfterChange with the set.
+      if (step === 'wait-for-lock' || step === 'stop') await expectCancelled(started.handle.result());
+      if (step === 'start') {
+        const failure = await workflowFailure(started.handle.result());
+        expect([failure.type, failure.nonRetryable]).toEqual(['CancelledAfterChange', true]);
+        expect((failure.details?.[0] as SnapshotGroupResult).members.map((m) => m.outcome)).toEqual(['snapshotted', 'snapshotted', 'snapshotted']);
+      }
+      if (step === 'snapshot')
+        await started.handle.result().then(
+          () => expect.fail('the cancelled run completed'),
+          () => undefined,
+        );
       if (blocker) await blocker.result();
       await expectAllRunningAndFree(ids);
       const sets = await rig.groupSnapshots(group);
@@ -211,5 +221,89 @@ describe('snapshotGroup cancelled', () => {
     } finally {
       Object.assign(emu.delays, saved);
     }
+  });
+});
+
+describe('snapshotGroup with its worker killed', () => {
+  it('completes after a new worker takes over: every member running, one snapshot each, the set recorded complete', async () => {
+    const queue = uniqueTaskQueue('group-crash');
+    const ids = workspaces('crash', 3);
+    const group = `crash-${suffix}`;
+    await rig.createGroup(group, ids);
+    const workerEnv = {
+      TEMPORAL_ADDRESS: temporal.address,
+      TEMPORAL_NAMESPACE: 'default',
+      RIGBOX_API_URL: emu.url,
+      RIGSNAP_TASK_QUEUE: queue,
+      RIGSNAP_POLL_MAX_MS: '500',
+    };
+    const saved = emu.delays.snapshotMs;
+    emu.delays.snapshotMs = 2500;
+    let crashWorker = await startWorkerProcess(workerEnv);
+    try {
+      const crashRig = await RigsnapClient.connect({ client: temporal.client, taskQueue: queue });
+      const started = await crashRig.startSnapshotGroup({ group, name: 'survives-crash' });
+      // Killed while Rigbox copies the disks: every member is stopped, no answer reaches anyone.
+      await eventually(() => ids.every((id) => emu.state.data.workspaces[id]!.busyUntil !== null), 60_000, 'the copies to begin');
+      await crashWorker.stop('SIGKILL');
+      for (const id of ids) expect(statusOf(id), id).toBe('stopped');
+      crashWorker = await startWorkerProcess(workerEnv);
+      const result = await started.result();
+      expect(result.complete).toBe(true);
+      for (const id of ids)
+        expect(
+          emu.state.snapshotsOf(id).filter((s) => s.name === 'survives-crash'),
+          id,
+        ).toHaveLength(1);
+      expect((await crashRig.groupSnapshots(group))[0]).toMatchObject({ name: 'survives-crash', complete: true });
+      await expectAllRunningAndFree(ids);
+    } finally {
+      emu.delays.snapshotMs = saved;
+      await crashWorker.stop();
+    }
+  }, 180_000);
+});
+
+describe('rigsnap snapshot --group and rigsnap group snapshots', () => {
+  it('takes a group snapshot from the CLI and lists the set, an incomplete one marked', async () => {
+    const ids = workspaces('cli', 2);
+    const group = `cli-${suffix}`;
+    await rig.createGroup(group, ids);
+    const usage = await runCli(['snapshot', ids[0]!, '--group', group, '--name', 'x'], taskQueue);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain('give a workspace or --group <group> (not both)');
+    const ok = await runCli(['snapshot', '--group', group, '--name', 'from-cli', '--json'], taskQueue);
+    expect(ok.code, ok.stderr).toBe(0);
+    const out = cliJson<{ status: string; result: SnapshotGroupResult }>(ok);
+    expect(out.result).toMatchObject({ group, complete: true, recorded: true });
+    // An incomplete set: the second member's snapshot is refused.
+    emu.hooks.onArrival = (a) => {
+      if (a.workspaceId === ids[1] && a.method === 'POST' && a.route === '/workspaces/:id/snapshots') emu.forbidden.add(ids[1]);
+    };
+    emu.hooks.onCall = (c) => {
+      if (c.workspaceId === ids[1] && c.status === 403) emu.forbidden.delete(ids[1]);
+    };
+    try {
+      const failed = await runCli(['snapshot', '--group', group, '--name', 'half'], taskQueue);
+      expect(failed.code).toBe(1);
+      expect(failed.stdout).toMatch(/✗ group snapshot "half" of group \S+: 1 of 2 snapshots, INCOMPLETE/);
+      expect(failed.stdout).toMatch(new RegExp(`${ids[1]}\\s+failed: Unauthorized\\s+-\\s+running`));
+    } finally {
+      emu.hooks.onArrival = undefined;
+      emu.hooks.onCall = undefined;
+      emu.forbidden.delete(ids[1]!);
+    }
+    const listed = await runCli(['group', 'snapshots', group], taskQueue);
+    expect(listed.code, listed.stderr).toBe(0);
+    const [header, newest, older] = listed.stdout.trim().split('\n');
+    expect(header).toContain('COMPLETE');
+    expect(newest).toMatch(/half .*INCOMPLETE/);
+    expect(newest).toContain(`${ids[1]}=(failed: Unauthorized)`);
+    expect(older).toMatch(/from-cli .*yes/);
+    const json = await runCli(['group', 'snapshots', group, '--json'], taskQueue);
+    expect(cliJson<{ sets: Array<{ name: string; complete: boolean }> }>(json).sets.map((x) => [x.name, x.complete])).toEqual([
+      ['half', false],
+      ['from-cli', true],
+    ]);
   });
 });

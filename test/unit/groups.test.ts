@@ -2,10 +2,14 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   MAX_GROUP_MEMBERS,
+  MAX_RECORDED_SETS,
   carriedStartOrder,
   emptyGroupState,
+  groupSetOf,
+  groupSets,
   groupView,
   lockOrder,
+  membersToStart,
   migrateGroupState,
   normaliseMembers,
   refuseGroupEvent,
@@ -14,6 +18,8 @@ import {
   refuseStartOrder,
   step,
   type GroupEvent,
+  type GroupSet,
+  type GroupSetMember,
   type GroupState,
 } from '../../domain/groups.js';
 
@@ -182,11 +188,24 @@ describe('the group entity state (step)', () => {
     expect(step(gone, create(['ws_c', 'ws_d'])).members).toEqual(['ws_c', 'ws_d']);
   });
 
-  it('migrates: no or unknown carried state is an empty group; v1 is kept (name from the input)', () => {
+  it('migrates: no or unknown carried state is an empty group; v2 is kept (name from the input); v1 becomes v2 with no sets', () => {
     expect(migrateGroupState('shop', undefined)).toEqual(emptyGroupState('shop'));
     expect(migrateGroupState('shop', { v: 99 })).toEqual(emptyGroupState('shop'));
     const s = step(emptyGroupState('shop'), create(['ws_a', 'ws_b']));
     expect(migrateGroupState('shop', JSON.parse(JSON.stringify(s)))).toEqual(s);
+    // What a v1 entity (before sets) carried across continue-as-new.
+    const v1 = {
+      v: 1,
+      name: 'shop',
+      status: 'active',
+      members: ['ws_a', 'ws_b'],
+      startOrder: ['ws_b', 'ws_a'],
+      createdAt: AT,
+      createdBy: 'ann',
+      updatedAt: AT,
+      updatedBy: 'ann',
+    };
+    expect(migrateGroupState('shop', v1)).toEqual({ ...v1, v: 2, sets: [] });
   });
 
   it('random create/update/delete sequences keep the invariants: an active group has valid members and a start order that is a permutation of them', () => {
@@ -214,6 +233,81 @@ describe('the group entity state (step)', () => {
           expect(JSON.parse(JSON.stringify(s))).toEqual(s);
         }
       }),
+    );
+  });
+});
+
+describe('group snapshot sets', () => {
+  const active = step(emptyGroupState('shop'), { type: 'create', request: { members: ['ws_a', 'ws_b', 'ws_c'], by: 'ann' }, at: AT });
+  const run = (n: number) => ({ name: `set-${n}`, at: AT, workflowId: `wf-${n}`, runId: `run-${n}` });
+  const member = fc.record({
+    workspaceId: wsId,
+    outcome: fc.constantFrom('snapshotted' as const, 'failed' as const, 'not-snapshotted' as const),
+  });
+  const outcomes = fc.uniqueArray(member, { minLength: 2, maxLength: 8, selector: (m) => m.workspaceId }).map((ms) =>
+    ms.map((m, i): GroupSetMember => ({
+      ...m,
+      snapshotId: m.outcome === 'snapshotted' ? `snap_${i}` : null,
+      ...(m.outcome === 'failed' ? { errorType: 'Unavailable' } : {}),
+    })),
+  );
+
+  it('a set is complete exactly when every member was snapshotted, and none is made when nothing landed', () => {
+    fc.assert(
+      fc.property(outcomes, (ms) => {
+        const set = groupSetOf(run(1), ms);
+        if (!ms.some((m) => m.outcome === 'snapshotted')) {
+          expect(set).toBeNull();
+          return;
+        }
+        expect(set!.complete).toBe(ms.every((m) => m.outcome === 'snapshotted'));
+        expect(set!.members).toEqual(ms);
+        // What groupSetOf makes, the entity accepts.
+        expect(refuseGroupEvent(active, { type: 'record-set', request: set!, at: AT })).toBeNull();
+      }),
+    );
+  });
+
+  it("records sets newest first, replaces the same run's set (a retried record), and keeps at most MAX_RECORDED_SETS", () => {
+    fc.assert(
+      fc.property(fc.array(fc.nat({ max: MAX_RECORDED_SETS * 2 }), { maxLength: MAX_RECORDED_SETS * 3 }), (runs) => {
+        let s = active;
+        for (const n of runs) {
+          const set = groupSetOf(run(n), [{ workspaceId: 'ws_a', outcome: 'snapshotted', snapshotId: `snap_${n}` }])!;
+          s = step(s, { type: 'record-set', request: set, at: AT });
+        }
+        const distinctNewestLast = runs.filter((n, i) => runs.lastIndexOf(n) === i);
+        expect(s.sets.map((x) => x.workflowId)).toEqual(distinctNewestLast.slice(-MAX_RECORDED_SETS).map((n) => `wf-${n}`));
+        expect(groupSets(s).map((x) => x.workflowId)).toEqual([...s.sets].reverse().map((x) => x.workflowId));
+        expect(s.members).toEqual(active.members);
+      }),
+    );
+  });
+
+  it('refuses a set for a group that does not exist, a workspace listed twice, or a complete flag or snapshot id that lies', () => {
+    const good: GroupSet = groupSetOf(run(1), [
+      { workspaceId: 'ws_a', outcome: 'snapshotted', snapshotId: 'snap_1' },
+      { workspaceId: 'ws_b', outcome: 'failed', snapshotId: null, errorType: 'Unauthorized' },
+    ])!;
+    const refuse = (st: GroupState, request: GroupSet) => refuseGroupEvent(st, { type: 'record-set', request, at: AT });
+    expect(refuse(active, good)).toBeNull();
+    expect(refuse(emptyGroupState('shop'), good)).toBe('group shop does not exist');
+    expect(refuse(active, { ...good, members: [good.members[0]!, good.members[0]!] })).toMatch(/twice/);
+    expect(refuse(active, { ...good, complete: true })).toMatch(/complete exactly when/);
+    expect(refuse(active, { ...good, members: [{ ...good.members[0]!, snapshotId: null }, good.members[1]!] })).toMatch(/snapshot id exactly when/);
+    expect(step(active, { type: 'record-set', request: { ...good, complete: true }, at: AT })).toBe(active);
+  });
+
+  it('starts, in the start order, exactly the members it must start', () => {
+    fc.assert(
+      fc.property(
+        members.chain((m) => fc.tuple(permutationOf(m), fc.subarray(m))),
+        ([order, must]) => {
+          const started = membersToStart(order, new Set(must));
+          expect([...started].sort()).toEqual([...must].sort());
+          expect(started).toEqual(order.filter((w) => must.includes(w)));
+        },
+      ),
     );
   });
 });
