@@ -80,6 +80,15 @@ describe('checkpoint --group, rollback, release', () => {
     expect(ended).toMatchObject({ group, name: 'pre-demo', endedBy: 'release', rollbacks: 2, snapshotDeleted: false });
     const late = await rigsnap('rollback', id);
     expect(late.code).toBe(1);
+
+    // The set stays a restore point after the session: restore --group puts every member back on it.
+    setData(ids, 'after-the-demo');
+    const restored = await rigsnap('restore', '--group', group, '--set', 'pre-demo', '--yes');
+    expect(restored.code, restored.stderr).toBe(0);
+    expect(restored.stdout).toContain(`group ${group} (set "pre-demo") restored, all 3 members; started in order ${ids.join(' → ')}`);
+    for (const ws of ids) expect(dataOf(ws)).toBe(`${ws} before-demo`);
+    const usage = await rigsnap('restore', '--group', group);
+    expect(usage.code).toBe(2);
     for (const ws of ids) {
       const lock = await lockStateOf(temporal.client, ws);
       expect(lock === null || (lock.holder === null && lock.queue.length === 0)).toBe(true);
