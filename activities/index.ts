@@ -16,6 +16,7 @@ import { createWorkspaceEntityActivities } from './workspace-entity.js';
 import { createNoticeActivities } from './notice.js';
 import { createHoldsActivities } from './holds.js';
 import { createGroupActivities } from './groups.js';
+import { createGroupSetActivities } from './group-sets.js';
 import { createNotifyActivities } from './notify.js';
 import { createPruneActivities } from './prune.js';
 import { createExpiryActivities } from './expiry.js';
@@ -37,6 +38,7 @@ export type { SelectionResult } from './selection.js';
 export type { EarlierRunInput } from './earlier-runs.js';
 export type { StopNoticeInput } from './notice.js';
 export type { GroupMembers } from './groups.js';
+export type { GroupSetFound } from './group-sets.js';
 
 export function createActivities(deps: ActivityDeps) {
   const env = activityEnv(deps);
@@ -50,6 +52,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createWorkspaceEntityActivities(env),
     ...createHoldsActivities(env),
     ...createGroupActivities(env),
+    ...createGroupSetActivities(env),
     ...createNotifyActivities(env),
     ...createNoticeActivities(env),
     ...createAuditActivities(deps),

@@ -6,10 +6,12 @@ import type {
   AuditBackupsResult,
   BackupFleetResult,
   BackupWorkspaceResult,
+  CheckpointGroupResult,
   CheckpointWorkspaceResult,
   DeleteSnapshotResult,
   ListSnapshotsResult,
   PruneSnapshotsResult,
+  RestoreGroupResult,
   RestoreWorkspaceResult,
   RigboxSnapshot,
   SnapshotGroupResult,
@@ -18,7 +20,7 @@ import type {
 import type { RigsnapClient } from '../client/rigsnap-client.js';
 import { EXIT, table, type Io } from './io.js';
 import type { OperationOutput } from './operation.js';
-import { domain, fleetSummaryOf, fmtBytes, fmtTime, formatDuration, groupSnapshotOf } from './run-deps.js';
+import { domain, fleetSummaryOf, fmtBytes, fmtTime, formatDuration, groupRestoreOf, groupSnapshotOf } from './run-deps.js';
 
 /**
  * How each workflow's result reads: the one-line result and the tables the command that ran it prints,
@@ -64,6 +66,28 @@ export function restoreOutput(): OperationOutput<RestoreWorkspaceResult> {
   return {
     line: (r) =>
       `${r.restored.workspace_id} restored to ${snap(r.restored)}${r.safetySnapshot ? `; safety snapshot ${snap(r.safetySnapshot)}` : ''}; workspace ${r.workspaceStatus}`,
+  };
+}
+
+/** A group restore: one line, then each member's state; a RolledBack or PartialFailure carries the same (exit 1). */
+export function groupRestoreOutput(io: Io): OperationOutput<RestoreGroupResult> {
+  return {
+    line: (r) => {
+      const what = r.group ? `group ${r.group} (set "${r.set}")` : `${r.members.length} workspaces`;
+      if (r.verdict === 'restored') return `${what} restored, all ${r.members.length} members; started in order ${r.startOrder.join(' → ')}`;
+      if (r.verdict === 'undone') return `${what} NOT restored: a member failed, and every member is back as it began (all or nothing)`;
+      return `${what} is NOT all or nothing: see the members below; the ones marked rollback-failed need a hand`;
+    },
+    more: (r) =>
+      table(
+        ['WORKSPACE', 'STATE', 'SNAPSHOT', 'SAFETY SNAPSHOT', 'WHY'],
+        r.members.map((m) => [m.workspaceId, m.outcome, m.snapshotId, m.safetySnapshotId ?? '-', m.error ?? '']),
+        io.c,
+      ),
+    resultOfFailure: (err) => {
+      const r = groupRestoreOf(err);
+      return r && err.type !== 'CancelledAfterChange' ? { ...r, steps: [] } : null;
+    },
   };
 }
 
@@ -154,7 +178,10 @@ export function fleetOutput(io: Io, workspaceIds?: string[]): OperationOutput<Ba
   };
 }
 
-export function checkpointEnded(r: CheckpointWorkspaceResult): string {
+export function checkpointEnded(r: CheckpointWorkspaceResult | CheckpointGroupResult): string {
+  if ('group' in r) {
+    return `checkpoint "${r.name}" of group ${r.group} ended by ${r.endedBy} after ${r.rollbacks} rollback${r.rollbacks === 1 ? '' : 's'}; its set's ${r.members.length} snapshots ${r.snapshotDeleted ? 'deleted' : 'kept'}`;
+  }
   return `checkpoint of ${r.workspaceId} (${snap(r.snapshot)}) ended by ${r.endedBy} after ${r.rollbacks} rollback${r.rollbacks === 1 ? '' : 's'}; snapshot ${r.snapshotDeleted ? 'deleted' : 'kept'}`;
 }
 

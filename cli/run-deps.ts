@@ -82,6 +82,7 @@ export const checkSnooze: typeof NoticeOptions.checkSnooze = (...a) => loaded().
 
 export const fleetSummaryOf: typeof Errors.fleetSummaryOf = (...a) => errors().fleetSummaryOf(...a);
 export const groupSnapshotOf: typeof Errors.groupSnapshotOf = (...a) => errors().groupSnapshotOf(...a);
+export const groupRestoreOf: typeof Errors.groupRestoreOf = (...a) => errors().groupRestoreOf(...a);
 export const invalidInput: typeof Errors.invalidInput = (...a) => errors().invalidInput(...a);
 export function validate<S extends z.ZodType>(schema: S, raw: unknown): z.output<S> {
   return errors().validate(schema, raw);

@@ -1,6 +1,6 @@
 import type { WorkflowExecutionDescription, WorkflowHandle } from '@temporalio/client';
 import { WORKFLOW_TYPES, checkpointDetailOf, releaseUpdate, rollbackUpdate } from '../contract/index.js';
-import { ReleaseCheckpointInput, type RollbackResult } from '../domain/index.js';
+import { ReleaseCheckpointInput, type GroupRollbackResult, type RollbackResult } from '../domain/index.js';
 import type { TemporalContext } from './context.js';
 import { RigsnapError, validate } from './errors.js';
 import { progressOf } from './inspection.js';
@@ -38,8 +38,11 @@ export async function awaitCheckpointActive(ctx: TemporalContext, workflowId: st
   }
 }
 
-/** Rolls a checkpoint back: stop → restore its snapshot → start. Resolves once the workspace runs again. */
-export async function rollbackCheckpoint(ctx: TemporalContext, checkpointWorkflowId: string): Promise<RollbackResult> {
+/**
+ * Rolls a checkpoint back: stop → restore its snapshot → start. Resolves once the workspace runs again. A
+ * group checkpoint answers its group restore (GroupRollbackResult: `verdict`, each member's state).
+ */
+export async function rollbackCheckpoint(ctx: TemporalContext, checkpointWorkflowId: string): Promise<RollbackResult | GroupRollbackResult> {
   const desc = await checkpointRun(ctx, checkpointWorkflowId);
   if (desc.status.name !== 'RUNNING') {
     throw new RigsnapError({
@@ -80,6 +83,9 @@ export async function releaseCheckpoint(ctx: TemporalContext, checkpointWorkflow
     });
   }
   const ended = await ctx.call(where, () => handle.result());
+  if (v.deleteSnapshot && !ended.snapshotDeleted && desc.type === WORKFLOW_TYPES['group-checkpoint']) {
+    throw new RigsnapError({ type: 'Rejected', message: `group checkpoint ${checkpointWorkflowId} already ended and kept its set's snapshots`, ...where });
+  }
   if (v.deleteSnapshot && !ended.snapshotDeleted) {
     throw new RigsnapError({
       type: 'Rejected',
@@ -99,7 +105,7 @@ function runOf(ctx: TemporalContext, workflowId: string, runId: string): Checkpo
 /** The latest run of a checkpoint workflow, or a clear error: not found, not a checkpoint. */
 async function checkpointRun(ctx: TemporalContext, workflowId: string): Promise<WorkflowExecutionDescription> {
   const desc = await ctx.call({ workflowId }, () => ctx.client.workflow.getHandle(workflowId).describe());
-  if (desc.type !== WORKFLOW_TYPES.checkpoint) {
+  if (desc.type !== WORKFLOW_TYPES.checkpoint && desc.type !== WORKFLOW_TYPES['group-checkpoint']) {
     throw new RigsnapError({ type: 'Rejected', message: `${workflowId} is a ${desc.type} workflow, not a checkpoint`, workflowId });
   }
   return desc;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import {
   BackupFleetResult,
+  RestoreGroupResult,
   SnapshotGroupResult,
   ERROR_ADVICE,
   cancelledAfterChangeAdvice,
@@ -207,5 +208,15 @@ export function groupSnapshotOf(err: unknown): SnapshotGroupResult | null {
 export function fleetSummaryOf(err: unknown): BackupFleetResult | null {
   if (!(err instanceof RigsnapError) || err.type !== 'PartialFailure') return null;
   const parsed = BackupFleetResult.safeParse(err.details[0]);
+  return parsed.success ? parsed.data : null;
+}
+
+/**
+ * A group restore that did not restore every member fails (RolledBack, PartialFailure, or
+ * CancelledAfterChange) with each member's state as details[0]: that state, or null for another failure.
+ */
+export function groupRestoreOf(err: unknown): Omit<RestoreGroupResult, 'steps'> | null {
+  if (!(err instanceof RigsnapError) || !['RolledBack', 'PartialFailure', 'CancelledAfterChange'].includes(err.type)) return null;
+  const parsed = RestoreGroupResult.omit({ steps: true }).safeParse(err.details[0]);
   return parsed.success ? parsed.data : null;
 }

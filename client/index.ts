@@ -29,6 +29,7 @@ export * from '../domain/audit.js';
 export { DEFAULT_TASK_QUEUE, MEMO_KEYS } from '../domain/constants.js';
 export * from '../contract/index.js';
 export { TemporalContext, type TemporalContextOptions } from './context.js';
+export { groupRestoreOf } from './errors.js';
 export { fleetSummaryOf, groupSnapshotOf, type OperationInput, type OperationResult, type PublicOperation, type WorkflowOf } from './operations.js';
 export { ERROR_TABLE, ERROR_ADVICE, type ErrorType } from '../domain/errors.js';
 export { workflowIds, scheduleIds, requestKey } from '../domain/ids.js';

@@ -14,6 +14,8 @@ import {
   PruneOrphansInput,
   ReportBackupsInput,
   CheckWorkspacesInput,
+  RestoreGroupInput,
+  CheckpointGroupInput,
   PruneSnapshotsInput,
   PriorityOverrides,
   RequestKey,
@@ -53,6 +55,8 @@ const INPUTS = {
   report: ReportBackupsInput,
   check: CheckWorkspacesInput,
   'group-snapshot': SnapshotGroupInput,
+  'group-restore': RestoreGroupInput,
+  'group-checkpoint': CheckpointGroupInput,
 } as const;
 
 /** The operations callers start (the lock is rigsnap's own). */
@@ -179,6 +183,22 @@ const OPERATIONS: { [Op in PublicOperation]: OperationSpec<(typeof INPUTS)[Op]> 
     // Several workspaces: none in RigboxWorkspaceId; each member's entity lists it as holder meanwhile.
     workspaceId: () => null,
     summary: (v) => `group snapshot "${v.name}" of ${v.group ? `group ${v.group}` : v.workspaceIds!.join(', ')}`,
+  },
+  'group-restore': {
+    schema: INPUTS['group-restore'],
+    workflowId: (v, key) => workflowIds.groupRestore(v.group, v.set, key),
+    // A group changes several workspaces: each member's lock and entity show it, no single RigboxWorkspaceId does.
+    workspaceId: () => null,
+    summary: (v) =>
+      v.targets
+        ? `restore ${v.targets.length} workspaces together (all or nothing): ${v.targets.map((t) => t.workspaceId).join(', ')}`
+        : `restore group ${v.group} to its set "${v.set}" (all or nothing${v.allowIncomplete ? ', incomplete allowed' : ''})`,
+  },
+  'group-checkpoint': {
+    schema: INPUTS['group-checkpoint'],
+    workflowId: (v, key) => workflowIds.groupCheckpoint(v.group, v.name, key),
+    workspaceId: () => null,
+    summary: (v) => `checkpoint "${v.name}" of group ${v.group} (ttl ${v.ttl})`,
   },
 };
 

@@ -12,11 +12,14 @@ import type {
   PruneOrphansInput,
   ReportBackupsInput,
   CheckWorkspacesInput,
+  RestoreGroupInput,
+  CheckpointGroupInput,
   LockState,
   PruneSnapshotsInput,
   ReleaseCheckpointInput,
   RestoreWorkspaceInput,
   RollbackResult,
+  GroupRollbackResult,
   SnapshotWorkspaceInput,
   SnapshotGroupInput,
 } from '../domain/index.js';
@@ -191,6 +194,16 @@ export class RigsnapClient {
   report = (input: ReportBackupsInput = {}, opts?: StartOptions) => this.execute('report', input, opts);
   /** Whether workspaces exist in Rigbox, with the nearest known ids for those that do not (a typo's fix). */
   checkWorkspaces = (input: CheckWorkspacesInput, opts?: StartOptions) => this.execute('check', input, opts);
+  /**
+   * Restores a group to one set, all or nothing: `{group, set, allowIncomplete?}` or `{targets, startOrder?}`.
+   * Each member gets a safety snapshot first (held 24 h). A member's failure puts every member back and
+   * fails with `RolledBack`; a member even that could not put back fails with `PartialFailure`; both carry
+   * each member's state (`groupRestoreOf(err)`).
+   */
+  startRestoreGroup = (input: RestoreGroupInput, opts?: StartOptions) => this.start('group-restore', input, opts);
+  restoreGroup = (input: RestoreGroupInput, opts?: StartOptions) => this.execute('group-restore', input, opts);
+  /** A checkpoint of a group: a set now, then `rollback(id)` (the group restore of it, all or nothing) and `release(id)`, as for a workspace. */
+  startCheckpointGroup = (input: CheckpointGroupInput, opts?: StartOptions) => this.start('group-checkpoint', input, opts);
 
   /**
    * A fleet with failed workspaces fails (so alerts see it) with its summary as details: callers get the
@@ -218,8 +231,8 @@ export class RigsnapClient {
   awaitCheckpointActive(workflowId: string, pollMs?: number): Promise<CheckpointActive> {
     return awaitCheckpointActive(this.context, workflowId, pollMs);
   }
-  /** Rolls a checkpoint back: stop → restore its snapshot → start. Resolves once the workspace runs again. */
-  rollback(checkpointWorkflowId: string): Promise<RollbackResult> {
+  /** Rolls a checkpoint back: stop → restore its snapshot → start. Resolves once the workspace runs again (a group checkpoint: all of them, all or nothing). */
+  rollback(checkpointWorkflowId: string): Promise<RollbackResult | GroupRollbackResult> {
     return rollbackCheckpoint(this.context, checkpointWorkflowId);
   }
   /** Ends a checkpoint session (releasing one that ended is a no-op; see checkpoints.ts). */

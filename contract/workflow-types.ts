@@ -23,6 +23,8 @@ export const WORKFLOW_TYPES = {
   check: 'checkWorkspaces',
   group: 'groupEntity',
   'group-snapshot': 'snapshotGroup',
+  'group-restore': 'restoreGroup',
+  'group-checkpoint': 'checkpointGroup',
 } as const satisfies Record<Operation, string>;
 
 export type WorkflowTypeName = (typeof WORKFLOW_TYPES)[Operation];
@@ -53,4 +55,6 @@ export const VERSIONING_BEHAVIOR = {
   checkWorkspaces: 'PINNED',
   groupEntity: 'AUTO_UPGRADE',
   snapshotGroup: 'PINNED',
+  restoreGroup: 'PINNED',
+  checkpointGroup: 'AUTO_UPGRADE',
 } as const satisfies Record<WorkflowTypeName, 'PINNED' | 'AUTO_UPGRADE'>;

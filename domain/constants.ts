@@ -26,6 +26,8 @@ export const OPERATIONS = [
   'check',
   'group',
   'group-snapshot',
+  'group-restore',
+  'group-checkpoint',
 ] as const;
 export const INTERNAL_OPERATIONS = ['lock', 'workspace', 'group'] as const;
 export type Operation = (typeof OPERATIONS)[number];

@@ -59,6 +59,12 @@ export const ERROR_TABLE = {
    * rigsnap): a rollback has nothing to restore, and refuses before anything is stopped. Terminal.
    */
   SnapshotGone: { retryable: false, summary: 'the snapshot was deleted outside rigsnap' },
+  /**
+   * A group restore failed on a member (or a safety snapshot failed) and was undone: every member is back
+   * where it began, unchanged or restored from its safety snapshot (all or nothing). details[0] names each
+   * member's state (the RestoreGroupResult shape).
+   */
+  RolledBack: { retryable: false, summary: 'the group restore failed on a member and every member was put back as it was' },
 } as const satisfies Record<string, { retryable: boolean; summary: string }>;
 
 export type ErrorType = keyof typeof ERROR_TABLE;
@@ -109,6 +115,8 @@ export const ERROR_ADVICE: Record<ErrorType, string> = {
     'someone skipped it during its notice (the message says who and why); nothing was stopped and no snapshot was made. ' +
     'Agree a time with them and run it again, with a --notice or without',
   Held: 'see who holds it with `rigsnap holds <workspace>`; release it with `rigsnap unhold <workspace> <snapshot>`, or override with `rigsnap delete --force --reason <why>`',
+  RolledBack:
+    'the message names the member that failed and why; every member runs on its disk from before (safety snapshots, held 24 h). Fix the cause and run the group restore again',
   SnapshotGone:
     'Rigbox has no undelete: release the checkpoint (`rigsnap release <checkpoint-id>`) and take a new one; find who deleted it in Rigbox’s logs (docs/operations.md, "someone deleted our known-good snapshot")',
 };

@@ -57,6 +57,10 @@ export const workflowIds = {
   /** A group snapshot: of a group by name, or of workspaces listed (`workspaces`, then how many). */
   groupSnapshot: (group: string | undefined, memberCount: number, name: string, key: string) =>
     `group-snapshot-${group ?? `workspaces-${memberCount}`}-${slug(name)}-${key}`,
+  /** A group restore: of a recorded set (`group-restore-shop-nightly-<key>`) or of explicit targets (`group-restore-targets-<key>`). */
+  groupRestore: (group: string | undefined, set: string | undefined, key: string) =>
+    group && set ? `group-restore-${group}-${slug(set)}-${key}` : `group-restore-targets-${key}`,
+  groupCheckpoint: (group: string, name: string, key: string) => `group-checkpoint-${group}-${slug(name)}-${key}`,
   /** One lock per workspace, long-lived (it continues as new), found by this id. */
   lock: (workspaceId: string) => `rigsnap-lock-${workspaceId}`,
   /** The workspace entity (workflows/workspace-entity.ts): one per workspace, never idle-exits. */

@@ -37,6 +37,8 @@ export const PruneOrphansInput = s.pruneOrphansInput();
 export const ReportBackupsInput = s.reportBackupsInput();
 export const CheckWorkspacesInput = s.checkWorkspacesInput();
 export const SnapshotGroupInput = s.snapshotGroupInput();
+export const RestoreGroupInput = s.restoreGroupInput();
+export const CheckpointGroupInput = s.checkpointGroupInput();
 /** Optional caller-chosen key that makes a start idempotent across retries of the caller. */
 export const RequestKey = s.requestKey();
 /** `--priority`, `--team`, `--weight` of schedules and fleets (domain/priority.ts). */
@@ -57,6 +59,8 @@ export const INPUT_SCHEMAS = {
   reportBackups: ReportBackupsInput,
   checkWorkspaces: CheckWorkspacesInput,
   snapshotGroup: SnapshotGroupInput,
+  restoreGroup: RestoreGroupInput,
+  checkpointGroup: CheckpointGroupInput,
 } as const;
 
 export type SnapshotWorkspaceInput = z.input<typeof SnapshotWorkspaceInput>;
@@ -74,3 +78,5 @@ export type PruneOrphansInput = z.input<typeof PruneOrphansInput>;
 export type ReportBackupsInput = z.input<typeof ReportBackupsInput>;
 export type CheckWorkspacesInput = z.input<typeof CheckWorkspacesInput>;
 export type SnapshotGroupInput = z.input<typeof SnapshotGroupInput>;
+export type RestoreGroupInput = z.input<typeof RestoreGroupInput>;
+export type CheckpointGroupInput = z.input<typeof CheckpointGroupInput>;

@@ -401,6 +401,46 @@ export const SnapshotGroupResult = z.object({
 });
 export type SnapshotGroupResult = z.infer<typeof SnapshotGroupResult>;
 
+/** One member of a group restore (domain/group-restore.ts MemberReport). */
+export const GroupRestoreMember = z.object({
+  workspaceId: z.string(),
+  snapshotId: z.string(),
+  /** restored; rolled-back-to-safety (a restore failed or was cancelled, and this one is back on its safety snapshot); unchanged; rollback-failed (needs a hand: the error says what, safetySnapshotId is its disk from before). */
+  outcome: z.enum(['restored', 'rolled-back-to-safety', 'unchanged', 'rollback-failed']),
+  safetySnapshotId: z.string().nullable(),
+  error: z.string().optional(),
+});
+
+/** A group restore that restored every member. A restore undone ends RolledBack, a mixed end PartialFailure, each with this shape as details[0]. */
+export const RestoreGroupResult = z.object({
+  group: z.string().nullable(),
+  set: z.string().nullable(),
+  /** restored (every member), undone (none: each unchanged or back on its safety snapshot), mixed (not all or nothing). */
+  verdict: z.enum(['restored', 'undone', 'mixed']),
+  members: z.array(GroupRestoreMember),
+  /** The order the members were started in. */
+  startOrder: z.array(z.string()),
+  steps: z.array(StepRecord),
+});
+export type RestoreGroupResult = z.infer<typeof RestoreGroupResult>;
+
+/** A group checkpoint session's end: its set (each member's snapshot), how it ended, how often it was rolled back. */
+export const CheckpointGroupResult = z.object({
+  group: z.string(),
+  name: z.string(),
+  members: z.array(z.object({ workspaceId: z.string(), snapshotId: z.string() })),
+  startOrder: z.array(z.string()),
+  endedBy: z.enum(['release', 'ttl']),
+  rollbacks: z.number().int(),
+  /** Whether a release with deleteSnapshot deleted every member's snapshot of the set. */
+  snapshotDeleted: z.boolean(),
+});
+export type CheckpointGroupResult = z.infer<typeof CheckpointGroupResult>;
+
+/** A group checkpoint's `rollback`: the group restore of its set (every member restored), and the count. */
+export const GroupRollbackResult = RestoreGroupResult.omit({ steps: true }).extend({ rollbacks: z.number().int() });
+export type GroupRollbackResult = z.infer<typeof GroupRollbackResult>;
+
 /** What the `progress` query returns, for every operation. */
 export const Progress = z.object({
   operation: z.string(),
@@ -432,4 +472,6 @@ export const RESULT_SCHEMAS = {
   reportBackups: ReportBackupsResult,
   checkWorkspaces: CheckWorkspacesResult,
   snapshotGroup: SnapshotGroupResult,
+  restoreGroup: RestoreGroupResult,
+  checkpointGroup: CheckpointGroupResult,
 } as const;

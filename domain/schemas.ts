@@ -11,10 +11,11 @@
 import { z } from 'zod';
 import { DEFAULT_BACKUP_PREFIX, DEFAULT_RPO, NEVER_EXPIRE } from './constants.js';
 import { REQUEST_KEY_PATTERN, SNAPSHOT_ID_PATTERN, SNAPSHOT_NAME_PATTERN, WORKSPACE_ID_PATTERN } from './ids.js';
-import { GROUP_NAME_PATTERN, MAX_GROUP_MEMBERS, MIN_GROUP_MEMBERS } from './groups.js';
+import { GROUP_NAME_PATTERN, MAX_GROUP_MEMBERS, MIN_GROUP_MEMBERS, refuseStartOrder } from './groups.js';
 import { LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN, MAX_LABELS } from './enrollment.js';
 import { QUIET_HOURS_PATTERN, parseQuietHours } from './notice.js';
 import { isValidTimeZone, parseDuration } from './time.js';
+import { refuseTargets } from './group-restore.js';
 import { MAX_FAIRNESS_KEY_BYTES, MAX_FAIRNESS_WEIGHT, MAX_PRIORITY_KEY, MIN_FAIRNESS_WEIGHT, MIN_PRIORITY_KEY } from './priority.js';
 
 /** A factory that builds its value on first call and returns the same one after. */
@@ -311,6 +312,53 @@ export const checkpointWorkspaceInput = once(() =>
     name: snapshotName(),
     ttl: ttl().default('24h'),
   }),
+);
+
+/** A group checkpoint: a set of the group now (snapshotGroup), then `rollback` (the group restore of that set) and `release`. */
+export const checkpointGroupInput = once(() =>
+  z.strictObject({
+    group: groupName(),
+    name: snapshotName(),
+    ttl: ttl().default('24h'),
+  }),
+);
+
+// ---- group restore (domain/group-restore.ts) ----
+
+/**
+ * A group restore: the set `set` recorded for `group` (an incomplete one only with `allowIncomplete`), or
+ * explicit `targets` (each workspace once, each with a snapshot of its own) started in `startOrder`.
+ */
+export const restoreGroupInput = once(() =>
+  z
+    .strictObject({
+      group: groupName().optional(),
+      set: snapshotName().optional(),
+      allowIncomplete: z.boolean({ error: 'must be true or false' }).default(false),
+      targets: z
+        .array(z.strictObject({ workspaceId: workspaceId(), snapshotId: snapshotId() }), { error: 'must be an array of {workspaceId, snapshotId}' })
+        .min(1, { error: 'must list at least one workspace' })
+        .max(MAX_GROUP_MEMBERS, { error: `must list at most ${MAX_GROUP_MEMBERS} workspaces` })
+        .optional(),
+      startOrder: z.array(workspaceId(), { error: 'must be an array of workspace ids' }).optional(),
+    })
+    .superRefine((v, ctx) => {
+      const issue = (message: string, path: string) => ctx.addIssue({ code: 'custom', message, path: [path] });
+      if (v.targets && (v.group !== undefined || v.set !== undefined)) return issue('give either targets or a group and a set, not both', 'targets');
+      if (!v.targets && (v.group === undefined || v.set === undefined))
+        return issue('give a group and a set, or targets', v.group === undefined ? 'group' : 'set');
+      if (v.startOrder && !v.targets) return issue("a group restore starts its members in the group's start order; startOrder goes with targets", 'startOrder');
+      const why = v.targets ? refuseTargets(v.targets) : null;
+      if (why) return issue(why, 'targets');
+      const order =
+        v.targets && v.startOrder
+          ? refuseStartOrder(
+              v.targets.map((t) => t.workspaceId),
+              v.startOrder,
+            )
+          : null;
+      if (order) issue(order, 'startOrder');
+    }),
 );
 
 export const releaseCheckpointInput = once(() =>

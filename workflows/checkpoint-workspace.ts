@@ -24,16 +24,17 @@ import { snapshotUnderLock } from './snapshot-workspace.js';
 const rejected = (type: 'Conflict' | 'InvalidInput' | 'SnapshotGone', message: string) => ApplicationFailure.create({ type, message, nonRetryable: true });
 
 /** How a session ended, for the callers of `release` still waiting for it. */
-type Ending = { kind: 'released' | 'expired' } | { kind: 'failed'; errorType: string; message: string } | { kind: 'cancelled' };
+export type Ending = { kind: 'released' | 'expired' } | { kind: 'failed'; errorType: string; message: string } | { kind: 'cancelled' };
 
 /**
  * The state of one checkpoint session and its transitions. The update handlers and the main flow share
  * it; every transition goes through a method, so the rules (one rollback at a time, none before the
  * snapshot, release once) live in one place.
  */
-class CheckpointSession {
+export class CheckpointSession<S extends { id: string } = RigboxSnapshot> {
   state: CheckpointStateName = 'snapshotting';
-  snapshot: RigboxSnapshot | null = null;
+  /** What a rollback restores: the workspace's snapshot, or a group checkpoint's set (workflows/group-checkpoint.ts). */
+  snapshot: S | null = null;
   rollbacks = 0;
   /** The first release asked for (later ones wait for the same end). */
   release: { deleteSnapshot: boolean } | null = null;
@@ -73,7 +74,7 @@ class CheckpointSession {
     );
   }
 
-  activate(snapshot: RigboxSnapshot, expiresAt: string): void {
+  activate(snapshot: S, expiresAt: string): void {
     this.snapshot = snapshot;
     this.expiresAt = expiresAt;
     this.state = 'active';
@@ -149,7 +150,7 @@ function snapshotVanished(err: unknown, snapshotId: string): boolean {
 }
 
 /** The `release` update: asks the session to end and answers how it ended. */
-async function release(session: CheckpointSession, raw?: ReleaseCheckpointInput) {
+async function release(session: CheckpointSession<{ id: string }>, raw?: ReleaseCheckpointInput) {
   const parsed = schemas.parseInput(schemas.releaseCheckpointInput(), raw);
   session.requestRelease(parsed.ok ? parsed.value : { deleteSnapshot: false });
   // A second release (a retry, a double click) waits for the same end: releasing is idempotent.
@@ -239,7 +240,7 @@ async function runSession(
 }
 
 /** Ends a session that failed or was cancelled; returns the failure to end the workflow with. */
-async function endFailedSession(err: unknown, session: CheckpointSession, tracker: ProgressTracker): Promise<unknown> {
+export async function endFailedSession(err: unknown, session: CheckpointSession<{ id: string }>, tracker: ProgressTracker): Promise<unknown> {
   const cancelled = isCancellation(err);
   const failure = asWorkflowFailure(err, undefined);
   session.end(cancelled ? { kind: 'cancelled' } : { kind: 'failed', ...describeFailure(failure) });
@@ -250,6 +251,27 @@ async function endFailedSession(err: unknown, session: CheckpointSession, tracke
   // Cancelled after the checkpoint's snapshot or a rollback's restore landed (a rollback in flight has
   // settled by now): say so, with what landed.
   return truthfulCancellation(failure, tracker.landed);
+}
+
+/**
+ * The session's `rollback` and `release` Updates, with the validators that keep a refused one out of
+ * history. Shared by the workspace and the group checkpoint, which differ only in what a rollback restores.
+ */
+export function setSessionHandlers(session: CheckpointSession<{ id: string }>, rollBack: () => Promise<unknown>): void {
+  setHandler(rollbackUpdate, rollBack as () => Promise<never>, {
+    validator: () => {
+      if (session.snapshotGoneAt && !session.ending) throw rejected('SnapshotGone', session.goneMessage());
+      const refusal = session.rollbackRefusal();
+      if (refusal) throw rejected('Conflict', refusal);
+    },
+  });
+
+  setHandler(releaseUpdate, (raw?: ReleaseCheckpointInput) => release(session, raw), {
+    validator: (raw?: ReleaseCheckpointInput) => {
+      const parsed = schemas.parseInput(schemas.releaseCheckpointInput(), raw);
+      if (!parsed.ok) throw rejected('InvalidInput', `invalid release input: ${parsed.message}`);
+    },
+  });
 }
 
 /**
@@ -267,20 +289,7 @@ export async function checkpointWorkspace(rawInput: CheckpointWorkspaceInput): P
   const ttlMs = parseDuration(input.ttl)!;
   const session = new CheckpointSession(tracker, input.name);
 
-  setHandler(rollbackUpdate, () => rollBack(workspaceId, session, tracker), {
-    validator: () => {
-      if (session.snapshotGoneAt && !session.ending) throw rejected('SnapshotGone', session.goneMessage());
-      const refusal = session.rollbackRefusal();
-      if (refusal) throw rejected('Conflict', refusal);
-    },
-  });
-
-  setHandler(releaseUpdate, (raw?: ReleaseCheckpointInput) => release(session, raw), {
-    validator: (raw?: ReleaseCheckpointInput) => {
-      const parsed = schemas.parseInput(schemas.releaseCheckpointInput(), raw);
-      if (!parsed.ok) throw rejected('InvalidInput', `invalid release input: ${parsed.message}`);
-    },
-  });
+  setSessionHandlers(session, () => rollBack(workspaceId, session, tracker));
 
   try {
     return await runSession(input, ttlMs, session, tracker);

@@ -21,6 +21,8 @@ import { inventoryWorkspaces } from './inventory-workspaces.js';
 import { pruneOrphans } from './prune-orphans.js';
 import { reportBackups } from './report-backups.js';
 import { checkWorkspaces } from './check-workspaces.js';
+import { restoreGroup } from './group-restore.js';
+import { checkpointGroup } from './group-checkpoint.js';
 import { workspaceLock } from './workspace-lock.js';
 
 const registered = {
@@ -41,6 +43,8 @@ const registered = {
   reportBackups,
   checkWorkspaces,
   snapshotGroup,
+  restoreGroup,
+  checkpointGroup,
 };
 // Only a versioned worker may state a behaviour (an unversioned one fails the workflow task if it does);
 // the task's deployment version says which this worker is.
@@ -69,5 +73,7 @@ export {
   reportBackups,
   checkWorkspaces,
   snapshotGroup,
+  restoreGroup,
+  checkpointGroup,
 };
 export { backupFleet, type FleetState } from './backup-fleet.js';

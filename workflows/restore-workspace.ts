@@ -29,23 +29,7 @@ export async function restoreUnderLock(
     let safety: RigboxSnapshot | null = null;
     if (params.keepCurrent) {
       tracker.begin('safety-snapshot');
-      const name = `${SAFETY_SNAPSHOT_PREFIX}${utcStamp(new Date())}`;
-      try {
-        safety = (
-          await activities('longCopy', `safety snapshot of ${workspaceId} as "${name}"`).createSnapshot({
-            workspaceId,
-            name,
-            // Under the lock, every safety snapshot the preflight saw was made before this step: never ours to adopt.
-            knownIds: preflight.existingSafetySnapshotIds ?? [],
-            notBeforeMs: Date.now(),
-          })
-        ).snapshot;
-      } catch (err) {
-        const made = snapshotOfCancelledCopy(err);
-        if (made) tracker.noteLanded({ kind: 'safety-snapshot', snapshot: made });
-        throw err;
-      }
-      tracker.noteLanded({ kind: 'safety-snapshot', snapshot: safety });
+      safety = await takeSafetySnapshot(workspaceId, preflight, (snapshot) => tracker.noteLanded({ kind: 'safety-snapshot', snapshot }));
     }
     tracker.begin('restore');
     const landed = { kind: 'restored' as const, snapshotId, name: restored.name };
@@ -59,24 +43,51 @@ export async function restoreUnderLock(
     tracker.noteLanded(landed);
     return safety;
   });
-  if (safetySnapshot && hasPatch(PATCHES.holds2026_12)) await holdSafetySnapshot(workspaceId, safetySnapshot);
+  if (safetySnapshot && hasPatch(PATCHES.holds2026_12)) await holdSafetySnapshot(workspaceId, safetySnapshot.id);
   return { restored, safetySnapshot, workspaceStatus };
 }
 
+/**
+ * The safety snapshot `pre-restore-<UTC time>` of a stopped workspace, the disk as it was before a restore.
+ * `landed` hears of it once it exists, a copy that a cancellation could not stop included. Shared by the
+ * single and the group restore.
+ */
+export async function takeSafetySnapshot(workspaceId: string, preflight: PreflightResult, landed: (snapshot: RigboxSnapshot) => void): Promise<RigboxSnapshot> {
+  const name = `${SAFETY_SNAPSHOT_PREFIX}${utcStamp(new Date())}`;
+  let safety: RigboxSnapshot;
+  try {
+    safety = (
+      await activities('longCopy', `safety snapshot of ${workspaceId} as "${name}"`).createSnapshot({
+        workspaceId,
+        name,
+        // Under the lock, every safety snapshot the preflight saw was made before this step: never ours to adopt.
+        knownIds: preflight.existingSafetySnapshotIds ?? [],
+        notBeforeMs: Date.now(),
+      })
+    ).snapshot;
+  } catch (err) {
+    const made = snapshotOfCancelledCopy(err);
+    if (made) landed(made);
+    throw err;
+  }
+  landed(safety);
+  return safety;
+}
+
 /** A restore's safety snapshot is held for 24 h: a prune or a hasty delete cannot take the way back. */
-async function holdSafetySnapshot(workspaceId: string, safety: RigboxSnapshot): Promise<void> {
+export async function holdSafetySnapshot(workspaceId: string, safetySnapshotId: string): Promise<void> {
   const { workflowId, runId } = workflowInfo();
-  await activities('quickCall', `hold safety snapshot ${safety.id} for 24 h`).holdAutomatically({
+  await activities('quickCall', `hold safety snapshot ${safetySnapshotId} for 24 h`).holdAutomatically({
     workspaceId,
     request: {
-      snapshotId: safety.id,
+      snapshotId: safetySnapshotId,
       reason: `safety snapshot of the restore ${workflowId}`,
       by: requestedBy(),
       until: new Date(Date.now() + SAFETY_HOLD_MS).toISOString(),
       kind: 'safety',
       owner: workflowId,
     },
-    updateId: `${workflowId}/${runId}/hold-${safety.id}`,
+    updateId: `${workflowId}/${runId}/hold-${safetySnapshotId}`,
   });
 }
 

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { withClient } from '../connect.js';
-import { EXIT, ioOf, printJsonOr } from '../io.js';
+import { EXIT, UsageError, ioOf, printJsonOr } from '../io.js';
 import { addCommon, examples, keyOf, precheck, type Act, type CommonOptions } from '../options.js';
 import { checkpointEnded, snap } from '../outputs.js';
 import { finalSteps, newSeen, stepsSince, watch } from '../watch.js';
@@ -27,20 +27,27 @@ function addCheckpoint(program: Command, act: Act): void {
         ),
       { wait: true, requestKey: true },
     )
-      .argument('<workspace>', 'workspace id')
+      .argument('[workspace]', 'workspace id (not with --group)')
       .requiredOption('--name <name>', 'checkpoint snapshot name, e.g. pre-demo')
-      .option('--ttl <duration>', 'end the session (keeping the snapshot) after this long, e.g. 2h (default 24h)'),
+      .option('--ttl <duration>', 'end the session (keeping the snapshot) after this long, e.g. 2h (default 24h)')
+      .option('--group <group>', 'a checkpoint of every member of this group: a set now; rollback restores the set, all or nothing'),
     [
       'rigsnap checkpoint ws_demo --name pre-demo --ttl 2h',
+      'rigsnap checkpoint --group shop --name pre-demo',
       'rigsnap rollback checkpoint-ws_demo-pre-demo-m1abc2',
       'rigsnap release checkpoint-ws_demo-pre-demo-m1abc2',
     ],
   ).action(
-    act(async (workspaceId: string, o: CommonOptions & { name: string; ttl?: string }) => {
+    act(async (workspaceId: string | undefined, o: CommonOptions & { name: string; ttl?: string; group?: string }) => {
       const io = ioOf(o);
-      const input = precheck(domain().CheckpointWorkspaceInput, { workspaceId, name: o.name, ...(o.ttl !== undefined ? { ttl: o.ttl } : {}) });
+      if (o.group !== undefined && workspaceId) throw new UsageError('checkpoint --group takes no <workspace>: the group names its members');
+      if (o.group === undefined && !workspaceId) throw new UsageError('checkpoint needs <workspace>, or --group <group>');
+      const ttl = o.ttl !== undefined ? { ttl: o.ttl } : {};
+      const of = o.group !== undefined ? `group ${o.group}` : workspaceId!;
+      const group = o.group !== undefined ? precheck(domain().CheckpointGroupInput, { group: o.group, name: o.name, ...ttl }) : null;
+      const input = group ? null : precheck(domain().CheckpointWorkspaceInput, { workspaceId, name: o.name, ...ttl });
       return withClient(o, async (rig) => {
-        const started = await rig.startCheckpoint(input, keyOf(o));
+        const started = group ? await rig.startCheckpointGroup(group, keyOf(o)) : await rig.startCheckpoint(input!, keyOf(o));
         const ref = { workflowId: started.workflowId, runId: started.runId, url: started.url, workflowType: started.workflowType };
         if (o.wait === false) {
           printJsonOr(io, { ...ref, status: 'started' }, () => [started.workflowId, `  ${io.c.dim(started.url)}`]);
@@ -58,7 +65,7 @@ function addCheckpoint(program: Command, act: Act): void {
         const now = await rig.progress(started.workflowId).catch(() => seen.last);
         finalSteps(io, now?.progress?.steps, false, seen);
         printJsonOr(io, { ...ref, status: 'active', checkpoint: active }, () => [
-          `${io.c.green('✓')} checkpoint "${active.snapshotName}" of ${workspaceId} is active: snapshot ${active.snapshotId}${active.expiresAt ? `, released at ${fmtTime(active.expiresAt)}` : ''}`,
+          `${io.c.green('✓')} checkpoint "${active.snapshotName}" of ${of} is active: ${group ? 'set' : 'snapshot'} ${active.snapshotId}${active.expiresAt ? `, released at ${fmtTime(active.expiresAt)}` : ''}`,
           `  roll back:  rigsnap rollback ${started.workflowId}`,
           `  release:    rigsnap release ${started.workflowId} [--delete-snapshot]`,
         ]);
@@ -90,9 +97,17 @@ function addRollback(program: Command, act: Act): void {
           () => seen.last,
         );
         finalSteps(io, after?.progress?.steps, false, seen);
-        printJsonOr(io, { workflowId, url, status: 'completed', result: r }, () => [
-          `${io.c.green('✓')} ${r.snapshot.workspace_id} rolled back to ${snap(r.snapshot)} (rollback ${r.rollbacks}); workspace ${r.workspaceStatus} ${io.c.dim(`(${formatDuration(Date.now() - t0)})`)}`,
-        ]);
+        const took = io.c.dim(`(${formatDuration(Date.now() - t0)})`);
+        printJsonOr(io, { workflowId, url, status: 'completed', result: r }, () =>
+          'verdict' in r
+            ? [
+                `${io.c.green('✓')} group ${r.group} rolled back to its set "${r.set}" (rollback ${r.rollbacks}): all ${r.members.length} members restored, started in order ${r.startOrder.join(' → ')} ${took}`,
+                ...r.members.map((m) => `  ${m.workspaceId}  ${m.outcome}  ${m.snapshotId}  (safety snapshot ${m.safetySnapshotId ?? '-'})`),
+              ]
+            : [
+                `${io.c.green('✓')} ${r.snapshot.workspace_id} rolled back to ${snap(r.snapshot)} (rollback ${r.rollbacks}); workspace ${r.workspaceStatus} ${took}`,
+              ],
+        );
         return EXIT.ok;
       });
     }),

@@ -85,6 +85,8 @@ const WIRE = {
     'checkWorkspaces',
     'groupEntity',
     'snapshotGroup',
+    'restoreGroup',
+    'checkpointGroup',
   ],
   queries: ['progress', 'lockState', 'lockParticipation', 'workspaceState', 'workspaceHolds', 'notice', 'workspaceLabels', 'groupState'],
   signals: ['acquire', 'release', 'lockGranted', 'operationAbandoned', 'deletesSettled', 'heldSnapshotsSeen'],

@@ -568,6 +568,7 @@ describe('errors', () => {
       'InvalidRequest',
       'NotFound',
       'PartialFailure',
+      'RolledBack',
       'Skipped',
       'SnapshotGone',
       'Timeout',
