@@ -18,6 +18,7 @@ import {
   mergeExpiring,
   planExpiry,
   NO_HOLDS,
+  type HoldTest,
   SNAPSHOT_KINDS,
   backupPrefixOf,
   classifySnapshot,
@@ -254,22 +255,34 @@ export interface PruneOrphansRequest {
   /** The activity's cancellation: no new deletion starts, and those waiting for their turn are given up. */
   cancelled?: AbortSignal;
   progress?: Progress;
+  /**
+   * What the entities of these (gone) workspaces still guard: holds and baselines, asked of each entity
+   * (a query, never visibility). A read that fails fails the attempt: nothing is deleted unasked.
+   */
+  heldOf?: (workspaceIds: string[]) => Promise<HoldTest>;
+}
+
+/** The snapshots the entities of `workspaceIds` guard now (a hold or the baseline), as a HoldTest. */
+async function heldInEntities(temporal: InventoryDeps['temporal'], workspaceIds: string[], progress: Progress): Promise<HoldTest> {
+  const held = await heldByWorkspace(temporal, workspaceIds, progress);
+  return (s) => held.get(s.workspace_id)?.has(s.id) ?? false;
 }
 
 /**
- * Finds the orphans (a 404 for their workspace, asked now) and, unless a dry run, deletes them. A
- * retried attempt lists again: what an earlier attempt deleted is gone from the list, so nothing is
- * deleted twice. Holds: NO_HOLDS until they exist (the hook of selectOrphans).
+ * Finds the orphans (a 404 for their workspace, asked now) and, unless a dry run, deletes them, except
+ * those their workspace's entity still holds (a deleted workspace's entity keeps its holds). A retried
+ * attempt lists again: what an earlier attempt deleted is gone from the list, so nothing is deleted twice.
  */
 export async function pruneOrphanSnapshots(rigbox: RigboxClient, req: PruneOrphansRequest): Promise<PruneOrphansResult> {
   const progress = req.progress ?? (() => {});
   const all = await rigbox.listAllSnapshots({ signal: req.signal, onPage: (listed) => progress(`listed ${listed} snapshots`) });
   const ids = [...new Set(all.map((s) => s.workspace_id))].sort();
   const gone = await goneWorkspaces(rigbox, ids, req.signal, progress);
+  const held = req.heldOf && gone.size > 0 ? await req.heldOf([...gone]) : NO_HOLDS;
   const pick = selectOrphans(all, gone, {
     olderThanMs: req.olderThanMs,
     nowMs: req.nowMs,
-    held: NO_HOLDS,
+    held,
     ...(req.snapshotIds ? { onlyIds: req.snapshotIds } : {}),
   });
   const failed: PruneOrphansResult['failed'] = [];
@@ -356,11 +369,18 @@ export function createInventoryActivities(deps: { rigbox: RigboxClient; temporal
     async pruneOrphanSnapshots(input: Omit<PruneOrphansRequest, 'nowMs' | 'signal' | 'cancelled' | 'progress'>): Promise<PruneOrphansResult> {
       const { signal, progress } = beat(input.dryRun ? 'finding orphans' : 'deleting orphans');
       // Deletions are changes: never aborted once sent (see activities/env.ts changeOptions); the reads stop with the activity.
-      return pruneOrphanSnapshots(deps.rigbox, { ...input, nowMs: Date.now(), signal: input.dryRun ? signal : undefined, cancelled: signal, progress }).catch(
-        (err: unknown) => {
-          throw toFailure(err);
-        },
-      );
+      if (!deps.temporal) throw new Error('pruneOrphanSnapshots needs a Temporal client (ActivityDeps.temporal): holds are asked of the entities');
+      const temporal = deps.temporal;
+      return pruneOrphanSnapshots(deps.rigbox, {
+        ...input,
+        nowMs: Date.now(),
+        signal: input.dryRun ? signal : undefined,
+        cancelled: signal,
+        progress,
+        heldOf: (ids) => heldInEntities(temporal, ids, progress),
+      }).catch((err: unknown) => {
+        throw toFailure(err);
+      });
     },
   };
 }

@@ -194,7 +194,7 @@ export function discoverWorkspaces<W extends { workspaceId: string; schedules: r
     .sort((a, b) => b.snapshotBytes - a.snapshotBytes || a.workspaceId.localeCompare(b.workspaceId));
 }
 
-/** Hook for holds (issue 19): whether a snapshot is held and must not be deleted. Nothing is held today. */
+/** Whether a snapshot is held (by its workspace entity: a hold or the baseline) and must not be deleted. */
 export type HoldTest = (s: RigboxSnapshot) => boolean;
 export const NO_HOLDS: HoldTest = () => false;
 

@@ -298,4 +298,21 @@ describe('orphans', () => {
       expect(r.code, args.join(' ')).toBe(2);
     }
   });
+
+  it('leaves an orphan its workspace’s entity still holds: a deleted workspace’s hold outlives it', async () => {
+    const ws = 'ws_inv_heldgone';
+    emu.state.upsertWorkspace({ id: ws, status: 'running', files: { 'f.txt': ws } });
+    const kept = snapshotAgo(ws, 'evidence', 60 * DAY, 5 * MIB);
+    const loose = snapshotAgo(ws, 'daily-backup-stale', 60 * DAY, 3 * MIB);
+    await rig.hold(ws, kept, { reason: 'legal hold' });
+    emu.state.deleteWorkspace(ws);
+    const dry = await rigsnap(['prune', '--orphans', '--older-than', '30d', '--dry-run', '--json']);
+    expect(dry.code, dry.stderr).toBe(0);
+    const planned = json<{ result: PruneOrphansResult }>(dry).result;
+    expect(planned.selected.map((s) => s.id)).toEqual([loose]);
+    expect(planned.held).toBe(1);
+    const r = await rigsnap(['prune', '--orphans', '--older-than', '30d', '--yes']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(emu.state.snapshotsOf(ws).map((s) => s.id)).toEqual([kept]);
+  });
 });
