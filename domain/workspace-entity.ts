@@ -36,6 +36,8 @@ export interface WorkspaceEntityInput {
 /** A request to hold the workspace; `requestedBy` is the client identity that started the operation. */
 export interface EntityRequest extends LockRequest {
   requestedBy?: string;
+  /** The requester takes a grant from the acquire's answer (no grant signal when granted at once), and the holds with it. */
+  grantInAnswer?: boolean;
 }
 export interface EntityHolder extends EntityRequest {
   grantedAt: string;

@@ -37,7 +37,7 @@ import { Abandonment } from './abandon.js';
 import { formatCurrentDetails } from './current-details.js';
 import { truthfulCancellation } from './landed.js';
 import { recordLockWait } from './metrics.js';
-import { PATCHES, hasPatch } from './patches.js';
+import { PATCHES, hasPatch, takesActions2026_12 } from './patches.js';
 import { localProfiles, profileFor, type LocalProfileName, type ProfileName } from './profiles.js';
 
 /**
@@ -301,7 +301,11 @@ export type MemberLockSlot = LockSlot & { workspaceId: string };
  * A new lock request of this run (with who asked, from the memo, when it goes to the workspace entity).
  * No commands: the id counts in the tracker and the time is workflow time.
  */
-export function newLockRequest(tracker: ProgressTracker, operation: Operation, viaEntity: boolean): LockRequest & { requestedBy?: string } {
+export function newLockRequest(
+  tracker: ProgressTracker,
+  operation: Operation,
+  viaEntity: boolean,
+): LockRequest & { requestedBy?: string; grantInAnswer?: boolean } {
   const info = workflowInfo();
   const requestedBy = info.memo?.[MEMO_KEYS.requestedBy];
   return {
@@ -311,6 +315,7 @@ export function newLockRequest(tracker: ProgressTracker, operation: Operation, v
     operation,
     requestedAt: nowIso(),
     ...(viaEntity && typeof requestedBy === 'string' ? { requestedBy } : {}),
+    ...(viaEntity && takesActions2026_12() ? { grantInAnswer: true } : {}),
   };
 }
 

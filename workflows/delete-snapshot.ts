@@ -1,5 +1,5 @@
 import { WORKFLOW_TYPES, deletesSettledSignal } from '../contract/index.js';
-import { ApplicationFailure, CancellationScope, getExternalWorkflowHandle, log, patched, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, getExternalWorkflowHandle, log, workflowInfo } from '@temporalio/workflow';
 import { workflowIds } from '../domain/ids.js';
 import { MEMO_KEYS } from '../domain/constants.js';
 import { heldMessage, type HoldOverride } from '../domain/holds.js';
@@ -8,7 +8,7 @@ import type { DeleteSnapshotResult } from '../domain/results.js';
 import type { RigboxSnapshot } from '../domain/rigbox.js';
 import * as schemas from '../domain/schemas.js';
 import { activities, runOperation, checkedInput, withWorkspaceLock } from './common.js';
-import { PATCHES, hasPatch } from './patches.js';
+import { PATCHES, hasPatch, takesActions2026_12 } from './patches.js';
 
 /** Who asked for this operation (the client's identity in the memo), for the entity's records. */
 export function requestedBy(): string {
@@ -56,7 +56,7 @@ export async function deleteAuthorised<T>(
  * closed (terminated), as it recovers it first.
  */
 async function reportDeletes(workspaceId: string, workflowId: string, deleted: string[]): Promise<void> {
-  if (patched(PATCHES.actions2026_12)) {
+  if (takesActions2026_12()) {
     try {
       await getExternalWorkflowHandle(workflowIds.workspace(workspaceId)).signal(deletesSettledSignal, { workflowId, deleted });
       return;

@@ -1,4 +1,5 @@
-import { patched } from '@temporalio/workflow';
+import { patched, workflowInfo } from '@temporalio/workflow';
+import { VERSIONING_BEHAVIOR, type WorkflowTypeName } from '../contract/workflow-types.js';
 
 /**
  * Patch ids of workflow changes that alter commands (see `patched()`), in one place so that a later
@@ -112,13 +113,30 @@ const ABSORBED: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * `patched(patchId)` for a patch released before actions-2026-12, at the cost of one marker per run: a run
- * that recorded actions-2026-12 (live: every run started since, and any older run from where it first
- * asks) takes every earlier change without recording its marker. A run replaying a point before that
- * marker asks the patch itself, so old histories replay as recorded. A patch released after it must not
- * come here: a run started between the two releases would replay as if it had taken it.
+ * Whether this run's type is Pinned: a run that never moves to another build. Only those record
+ * actions-2026-12. An Auto-Upgrade run (an entity, a fleet, a checkpoint session) moves to whatever build
+ * is current, back to the previous release too when a deploy is rolled back, and that build must replay
+ * its history: a marker it does not know stops it (the rolling-upgrade cluster test's rollback saw the
+ * workspace entity stuck on "patch marker actions-2026-12 … no corresponding change command").
+ */
+function isPinned(): boolean {
+  return VERSIONING_BEHAVIOR[workflowInfo().workflowType as WorkflowTypeName] === 'PINNED';
+}
+
+/** Whether this run takes actions-2026-12's own changes: a Pinned run started on (or replaying) a build that has them. */
+export function takesActions2026_12(): boolean {
+  return isPinned() && patched(PATCHES.actions2026_12);
+}
+
+/**
+ * `patched(patchId)` for a patch released before actions-2026-12, at the cost of one marker per run: a
+ * Pinned run that recorded actions-2026-12 (every one started since) takes every earlier change without
+ * recording its marker. A run replaying a point before that marker asks the patch itself, so old
+ * histories replay as recorded. Auto-Upgrade runs ask each patch itself, as before (see isPinned). A patch
+ * released after it must not come here: a run started between the two releases would replay as if it
+ * had taken it.
  */
 export function hasPatch(patchId: string): boolean {
-  if (!ABSORBED.has(patchId)) return patched(patchId);
+  if (!ABSORBED.has(patchId) || !isPinned()) return patched(patchId);
   return patched(PATCHES.actions2026_12) || patched(patchId);
 }

@@ -21,7 +21,6 @@ import {
   continueAsNew,
   getExternalWorkflowHandle,
   log,
-  patched,
   setCurrentDetails,
   setHandler,
   sleep,
@@ -60,7 +59,6 @@ import { publishLabels, setLabelsHandlers } from './entity-labels.js';
 import { notifyFailure } from './notify.js';
 import { Abandonment } from './abandon.js';
 import { startAgainUntilRunning } from './restart.js';
-import { PATCHES } from './patches.js';
 
 /** How often the entity describes its holder's run while someone holds the workspace. */
 const HOLDER_CHECK_MS = 60_000;
@@ -115,12 +113,15 @@ class WorkspaceEntity {
   }
 
   /**
-   * An acquire. From actions-2026-12 on, a request granted at once learns it from this answer alone (no
-   * grant signal: one billed action less per operation) and gets the active holds with it (the prune's
-   * keep reasons, without a query); a request granted later from the queue still gets the signal.
+   * An acquire. A requester that says it takes the grant from the answer (`grantInAnswer`: a Pinned
+   * operation from actions-2026-12 on), granted at once, learns it from this answer alone (no grant
+   * signal: one billed action less per operation) and gets the active holds with it (the prune's keep
+   * reasons, without a query); granted later from the queue, it still gets the signal. Decided by the
+   * request (in the Update's input, so in history), not by a patch: the entity is Auto-Upgrade, and a
+   * marker the previous release does not know would stop it after a rollback.
    */
   acquire(request: EntityRequest): AcquireAnswer {
-    const grantInAnswer = patched(PATCHES.actions2026_12);
+    const grantInAnswer = request.grantInAnswer === true;
     const answer = this.apply({ type: 'acquire', request, at: nowIso(), ...(grantInAnswer ? { grantInAnswer } : {}) })!;
     if (!grantInAnswer || answer.status !== 'holding') return answer;
     return { ...answer, holds: holdsView(this.workspaceId, this.state.holds, this.state.baseline, nowIso()).holds };
