@@ -315,9 +315,19 @@ export function newLockRequest(
     operation,
     requestedAt: nowIso(),
     ...(viaEntity && typeof requestedBy === 'string' ? { requestedBy } : {}),
-    ...(viaEntity && takesActions2026_12() ? { grantInAnswer: true } : {}),
+    ...(viaEntity && ASK_GRANT_IN_ANSWER && takesActions2026_12() ? { grantInAnswer: true } : {}),
   };
 }
+
+/**
+ * Grant in the answer (issue 24.5: one grant signal less per operation) goes out in two releases, for
+ * rollback safety. This release's workspace entity understands `grantInAnswer`; its operations do not ask
+ * for it yet. An entity that skipped a grant signal could not replay on the previous release, which
+ * always sends one: a rollback to it would stop the entity (the rolling-upgrade cluster test's rollback
+ * showed exactly that). The next release sets this: a rollback from it lands on this release, which
+ * replays such an entity.
+ */
+const ASK_GRANT_IN_ANSWER = false;
 
 export interface LockedPreflight {
   workspaceId: string;

@@ -113,17 +113,18 @@ class WorkspaceEntity {
   }
 
   /**
-   * An acquire. A requester that says it takes the grant from the answer (`grantInAnswer`: a Pinned
-   * operation from actions-2026-12 on), granted at once, learns it from this answer alone (no grant
-   * signal: one billed action less per operation) and gets the active holds with it (the prune's keep
-   * reasons, without a query); granted later from the queue, it still gets the signal. Decided by the
+   * An acquire. A request granted at once gets the active holds in the answer (the prune's keep reasons,
+   * without a query). A requester that says it takes the grant from the answer (`grantInAnswer`, see
+   * workflows/common.ts ASK_GRANT_IN_ANSWER) learns it from this answer alone (no grant signal: one billed
+   * action less per operation); granted later from the queue, it still gets the signal. Decided by the
    * request (in the Update's input, so in history), not by a patch: the entity is Auto-Upgrade, and a
    * marker the previous release does not know would stop it after a rollback.
    */
   acquire(request: EntityRequest): AcquireAnswer {
     const grantInAnswer = request.grantInAnswer === true;
     const answer = this.apply({ type: 'acquire', request, at: nowIso(), ...(grantInAnswer ? { grantInAnswer } : {}) })!;
-    if (!grantInAnswer || answer.status !== 'holding') return answer;
+    // The holds go with any grant in the answer: an answer is no command, so an older build replays it.
+    if (answer.status !== 'holding') return answer;
     return { ...answer, holds: holdsView(this.workspaceId, this.state.holds, this.state.baseline, nowIso()).holds };
   }
 

@@ -27,12 +27,18 @@ export class WorkspaceDeletions {
     this.workspaceIds = Array.from({ length: ctx.o.workspaceDeletions ?? 1 }, (_, i) => `ws_chaosgone${String(i).padStart(2, '0')}`);
   }
 
-  /** Creates the workspaces, and deletes each one 300 ms after Rigbox accepted rigsnap's stop. */
+  /** Creates the workspaces, and deletes each one 300 ms after Rigbox accepted rigsnap's stop (its answer sent or lost). */
   setUp(): void {
     const { emu } = this.ctx.stack;
     for (const id of this.workspaceIds) emu.state.upsertWorkspace({ id, status: 'running', files: { doomed: id } });
     emu.hooks.onCall = (c) => {
-      if (c.workspaceId && this.workspaceIds.includes(c.workspaceId) && c.method === 'POST' && c.route.endsWith('/stop') && c.outcome === 'ok') {
+      if (
+        c.workspaceId &&
+        this.workspaceIds.includes(c.workspaceId) &&
+        c.method === 'POST' &&
+        c.route.endsWith('/stop') &&
+        (c.outcome === 'ok' || c.outcome === 'lost')
+      ) {
         const id = c.workspaceId;
         setTimeout(() => {
           if (emu.state.deleteWorkspace(id)) {
