@@ -4,6 +4,7 @@ import { NativeConnection, Runtime, makeTelemetryFilterString, type Worker } fro
 import pc from 'picocolors';
 import { DEMO_WORKSPACES } from '../emulator/demo.js';
 import { startEmulator, type Emulator } from '../emulator/server.js';
+import { shutdownForceMs } from '../worker/config.js';
 import { createWorkerLogger } from '../worker/logger.js';
 import { RigsnapMetrics, prometheusTelemetry } from '../worker/metrics.js';
 import { ensureSearchAttributes } from '../worker/temporal.js';
@@ -45,9 +46,38 @@ const SAME_SIGNAL_WINDOW_MS = 2000;
 const STOP_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 /** What the stack started, closed in reverse order on the way down. */
-interface Closer {
+export interface Closer {
   name: string;
   close: () => Promise<void>;
+  /** How long the way down waits for it before going on without it (the worker: its shutdown force time). */
+  budgetMs?: number;
+}
+
+/** A part that has not closed by then is left behind (and named): the rest must still go down. */
+const CLOSER_BUDGET_MS = 10_000;
+/** A part slower than this to close is named on the way down, with how long it took. */
+const SLOW_CLOSE_MS = 3_000;
+
+/**
+ * Closes what the stack started, last first. Each part gets its budget; one that has not closed by
+ * then is named and left behind, so that the rest (the emulator's save, the dev server) still goes
+ * down. A slow part is named with how long it took.
+ */
+export async function closeInReverse(closers: Closer[], io: DevStackIo, say: (text: string) => void): Promise<void> {
+  for (const c of [...closers].reverse()) {
+    const began = Date.now();
+    const budget = c.budgetMs ?? CLOSER_BUDGET_MS;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const closed = await Promise.race([c.close().then(() => true), new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), budget)))]);
+      if (!closed) io.err(`rigsnap: ${c.name} did not stop within ${budget / 1000} s; going on without it`);
+      else if (Date.now() - began > SLOW_CLOSE_MS) say(`stopping ${c.name} took ${((Date.now() - began) / 1000).toFixed(1)} s`);
+    } catch (err) {
+      io.err(`rigsnap: stopping ${c.name}: ${(err as Error).message}`);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
 }
 
 /** One run of the stack: what it started, and the one way down however it is asked to stop. */
@@ -80,13 +110,7 @@ class DevStack {
       } else {
         this.say(`${reason}: stopping`);
       }
-      for (const c of this.closers.reverse()) {
-        try {
-          await c.close();
-        } catch (err) {
-          this.io.err(`rigsnap: stopping ${c.name}: ${(err as Error).message}`);
-        }
-      }
+      await closeInReverse(this.closers, this.io, this.say);
     })();
     return this.stopping;
   }
@@ -160,7 +184,8 @@ class DevStack {
     this.say(`starting the Temporal dev server on ${t.address} (state in ${t.dbFile})`);
     const s = startTemporalDevServer({ cliPath, port: t.port, uiPort: t.uiPort, namespace: t.namespace, dbFile: t.dbFile, logFile: t.logFile });
     this.server = s;
-    this.closers.push({ name: 'the Temporal dev server', close: () => s.stop() });
+    // Its own stop sends SIGKILL after 10 s.
+    this.closers.push({ name: 'the Temporal dev server', close: () => s.stop(), budgetMs: 15_000 });
     void s.exited.then(({ code, signal }) => {
       if (!this.stopping) {
         this.io.err(`rigsnap: the Temporal dev server stopped unexpectedly (${signal ?? `code ${code}`}); see ${t.logFile}`);
@@ -211,6 +236,8 @@ class DevStack {
     // Closers run in reverse: the worker drains first, before its connection, the emulator and the server.
     this.closers.push({
       name: 'the worker',
+      // The SDK ends run() at the force time; a little more for its own way down.
+      budgetMs: shutdownForceMs(config) + 5_000,
       close: async () => {
         if (w.getState() === 'RUNNING') w.shutdown();
         await running.catch(() => {});
