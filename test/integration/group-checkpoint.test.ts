@@ -64,7 +64,7 @@ describe('checkpoint --group, rollback, release', () => {
     await eventually(async () => (await Promise.all(ids.map(heldBySession))).every((h) => h.length === 1), 30_000, 'every member of the set held');
     const refused = await rigsnap('delete', ids[0]!, setIds[ids[0]!]!, '--yes');
     expect(refused.code, refused.stdout).not.toBe(0);
-    expect(emu.state.snapshotsOf(ids[0]!).map((s) => s.id)).toContain(setIds[ids[0]!]);
+    expect(emu.state.snapshotsOf(ids[0]).map((s) => s.id)).toContain(setIds[ids[0]!]);
 
     setData(ids, 'broken-by-the-demo');
     const since = emu.calls.length;
