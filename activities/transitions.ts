@@ -243,9 +243,55 @@ async function startWorkspace(env: ActivityEnv, input: StartWorkspaceInput): Pro
   return guarded(() => new WorkspaceTransition(env, input.workspaceId, 'running', input.knownStatus).run(), input.compensating ? retryable : toFailure);
 }
 
+export interface RequestStartsInput {
+  /** The workspaces to start, in the order their starts are to be asked for. */
+  workspaceIds: string[];
+}
+
+/** What asking for one start found: the status after it, whether this asked, and why not when a call failed. */
+export interface StartRequested {
+  workspaceId: string;
+  status: string | null;
+  requested: boolean;
+  error?: string;
+}
+
+/**
+ * Asks Rigbox to start each workspace in the given order, each once the one before it was accepted,
+ * without waiting for any to run: a group's start order, with its members' starts overlapping (the
+ * waits are each member's startWorkspace). Best effort by design: a member whose status read or start
+ * request fails is reported and the next one is asked; its startWorkspace asks again. Idempotent (it
+ * asks only a workspace it reads as stopped), so a retried attempt asks no workspace twice.
+ */
+async function requestStarts(env: ActivityEnv, input: RequestStartsInput): Promise<StartRequested[]> {
+  const asked: StartRequested[] = [];
+  for (const workspaceId of input.workspaceIds) {
+    throwIfCancelled();
+    const one: StartRequested = { workspaceId, status: null, requested: false };
+    try {
+      one.status = (await env.rigbox.getWorkspace(workspaceId, readOptions())).status;
+      if (one.status === 'stopped') {
+        try {
+          await env.rigbox.startWorkspace(workspaceId, changeOptions());
+          Object.assign(one, { requested: true, status: 'starting' });
+        } catch (err) {
+          // 409: it moved meanwhile (someone else's start, a snapshot finishing): its startWorkspace reads it again.
+          if (!(err instanceof RigboxApiError && err.type === 'Conflict')) throw err;
+        }
+      }
+    } catch (err) {
+      if (Context.current().cancellationSignal.aborted) throw err;
+      one.error = err instanceof RigboxApiError ? `${err.type}: ${err.message}` : String(err);
+    }
+    asked.push(one);
+  }
+  return asked;
+}
+
 export function createTransitionActivities(env: ActivityEnv) {
   return {
     stopWorkspace: (input: StopWorkspaceInput) => stopWorkspace(env, input),
     startWorkspace: (input: StartWorkspaceInput) => startWorkspace(env, input),
+    requestStarts: (input: RequestStartsInput) => guarded(() => requestStarts(env, input)),
   };
 }

@@ -184,8 +184,11 @@ async function deleteCheckpoint(workspaceId: string, snapshot: RigboxSnapshot, s
   }
 }
 
-/** While the checkpoint is open its snapshot is held (until the TTL: an expired session needs no release of it). */
-async function holdCheckpoint(workspaceId: string, snapshot: RigboxSnapshot, name: string, until: string): Promise<void> {
+/**
+ * While the checkpoint is open its snapshot is held (until the TTL: an expired session needs no release of
+ * it). A group checkpoint holds each member's (`perMember`: one Update id per member).
+ */
+export async function holdCheckpoint(workspaceId: string, snapshot: Pick<RigboxSnapshot, 'id'>, name: string, until: string, perMember = false): Promise<void> {
   const { workflowId, runId } = workflowInfo();
   await activities('quickCall', `hold checkpoint ${snapshot.id} of ${workspaceId}`).holdAutomatically({
     workspaceId,
@@ -197,16 +200,16 @@ async function holdCheckpoint(workspaceId: string, snapshot: RigboxSnapshot, nam
       kind: 'checkpoint',
       owner: workflowId,
     },
-    updateId: `${workflowId}/${runId}/hold`,
+    updateId: `${workflowId}/${runId}/hold${perMember ? `/${workspaceId}` : ''}`,
   });
 }
 
-async function unholdCheckpoint(workspaceId: string, snapshot: RigboxSnapshot): Promise<void> {
+export async function unholdCheckpoint(workspaceId: string, snapshot: Pick<RigboxSnapshot, 'id'>, perMember = false): Promise<void> {
   const { workflowId, runId } = workflowInfo();
   await activities('quickCall', `release the hold of checkpoint ${snapshot.id}`).unholdAutomatically({
     workspaceId,
     request: { snapshotId: snapshot.id, by: requestedBy(), kind: 'checkpoint', owner: workflowId },
-    updateId: `${workflowId}/${runId}/unhold`,
+    updateId: `${workflowId}/${runId}/unhold${perMember ? `/${workspaceId}` : ''}`,
   });
 }
 

@@ -3,7 +3,8 @@
  * (the snapshotGroup workflow, as a child: it records the set in the group entity like any group
  * snapshot), then a session like checkpointWorkspace's (its CheckpointSession and Updates): `rollback`
  * runs the group restore of that set, all or nothing (workflows/group-restore.ts), as often as asked;
- * `release` (or the TTL) ends it, `{deleteSnapshot: true}` deleting the set's snapshots. The locks are held
+ * `release` (or the TTL) ends it, `{deleteSnapshot: true}` deleting the set's snapshots. Each member's
+ * snapshot of the set is held in its workspace entity while the session is open. The locks are held
  * only while the set is taken, a rollback runs, or the set is deleted: backups go on during the session.
  */
 import { ApplicationFailure, allHandlersFinished, condition, executeChild, isCancellation, workflowInfo } from '@temporalio/workflow';
@@ -14,7 +15,7 @@ import type { CheckpointGroupInput } from '../domain/inputs.js';
 import type { CheckpointGroupResult, GroupRollbackResult } from '../domain/results.js';
 import { parseDuration } from '../domain/time.js';
 import * as schemas from '../domain/schemas.js';
-import { CheckpointSession, endFailedSession, setSessionHandlers } from './checkpoint-workspace.js';
+import { CheckpointSession, endFailedSession, holdCheckpoint, setSessionHandlers, unholdCheckpoint } from './checkpoint-workspace.js';
 import { ProgressTracker, activities, asWorkflowFailure, checkedInput, tagWorkflow } from './common.js';
 import { settleAll } from './group-downtime.js';
 import { restoreGroupUnderLocks } from './group-restore.js';
@@ -85,9 +86,13 @@ async function runGroupSession(
 ): Promise<CheckpointGroupResult> {
   const set = await takeSet(input.group, input.name, tracker);
   session.activate(set, new Date(Date.now() + ttlMs).toISOString());
+  // Every member's snapshot of the set is held while the session is open, as a single checkpoint's is: a
+  // prune, an expiry or a `delete` leaves it (the hold ends with the TTL by itself, or at the release).
+  await settleAll(set.targets.map((t) => holdCheckpoint(t.workspaceId, { id: t.snapshotId }, input.name, session.expiresAt!, true)));
   const releasedByUser = await condition(() => session.release !== null, ttlMs);
   // A rollback in flight finishes first: the group must not be left half-restored.
   await condition(() => session.state !== 'rolling-back');
+  if (releasedByUser) await settleAll(set.targets.map((t) => unholdCheckpoint(t.workspaceId, { id: t.snapshotId }, true)));
   if (session.release?.deleteSnapshot) await deleteSet(set, session, tracker);
   session.end({ kind: releasedByUser ? 'released' : 'expired' });
   tracker.finish('completed');

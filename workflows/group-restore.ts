@@ -198,18 +198,14 @@ export async function restoreGroupUnderLocks(plan: GroupRestorePlan, tracker: Pr
   const run = new GroupRestoreRun(plan, tracker);
   const members = plan.targets.map((t) => ({ workspaceId: t.workspaceId, status: preflights[t.workspaceId]!.workspace.status }));
   const cancellation = { cancelled: false, failure: undefined as unknown };
-  let changed = false;
-  try {
-    await whileAllStopped(members, plan.startOrder, tracker, async () => {
-      changed = true;
-      await run.whileStopped(preflights);
-    });
-  } catch (err) {
-    if (isCancellation(err)) Object.assign(cancellation, { cancelled: true, failure: err });
-    // After the change, only a start can fail (a member gone, or abandoned by an operator): that is the news.
-    else if (changed) throw err;
-    else run.cause = failureText(err);
-  }
+  const downtime = await whileAllStopped(members, plan.startOrder, tracker, () => run.whileStopped(preflights));
+  const { outcome } = downtime;
+  if (!outcome.ok && isCancellation(outcome.failure)) Object.assign(cancellation, { cancelled: true, failure: outcome.failure });
+  // A stop that failed: nothing was changed, every member was started again; the run ends RolledBack naming it.
+  else if (!outcome.ok && outcome.phase === 'stop') run.cause = failureText(outcome.failure);
+  else if (!outcome.ok) throw outcome.failure as Error;
+  // After the change, only a start can fail (a member gone, or abandoned by an operator): that is the news.
+  else if (downtime.startFailure !== undefined) throw downtime.startFailure as Error;
   await run.holdSafetySnapshots();
   return run.finish(cancellation);
 }

@@ -96,7 +96,7 @@ export async function startAgainUntilRunning(
 }
 
 /** The run's end when Rigbox says the workspace is gone: typed, non-retryable, naming the workspace. */
-function goneFailure(workspaceId: string, cause: unknown): ApplicationFailure {
+export function goneFailure(workspaceId: string, cause: unknown): ApplicationFailure {
   log.warn('the workspace no longer exists in Rigbox; not starting it again', { workspaceId });
   return ApplicationFailure.create({
     type: 'WorkspaceGone',

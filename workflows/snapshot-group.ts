@@ -4,23 +4,22 @@
  *
  * resolve (the group entity's query) → lock all (lockOrder, workflows/workspace-locks.ts) → preflight all
  * (before any downtime) → stop all and wait until all are stopped → snapshot each → start all in the start
- * order → record the set in the group entity. The start and the record run in one non-cancellable
- * `finally`: every member it stopped runs again whatever failed or was cancelled (the restart guarantee,
- * startAgainUntilRunning per member). A member's failure fails the group with PartialFailure whose
+ * order → record the set in the group entity. The stop, the snapshots and the start are the group's
+ * downtime (workflows/group-downtime.ts, shared with the group restore): every member it stopped runs again
+ * whatever failed or was cancelled (the restart guarantee), and the set is recorded, not cancellably. A member's failure fails the group with PartialFailure whose
  * details[0] is the result with each member's outcome; the snapshots made are kept as an incomplete set.
  */
-import { ActivityFailure, ApplicationFailure, CancellationScope, CancelledFailure, isCancellation, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, CancelledFailure, isCancellation, workflowInfo } from '@temporalio/workflow';
 import { WORKFLOW_TYPES } from '../contract/index.js';
 import type { GroupMembers } from '../activities/index.js';
-import { groupSetOf, membersToStart, refuseMembers, type GroupSetMember } from '../domain/groups.js';
+import { groupSetOf, refuseMembers, type GroupSetMember } from '../domain/groups.js';
 import type { RestartPolicy, SnapshotGroupInput } from '../domain/inputs.js';
 import type { SnapshotGroupResult } from '../domain/results.js';
 import type { RigboxSnapshot } from '../domain/rigbox.js';
 import * as schemas from '../domain/schemas.js';
 import { activities, checkedInput, localActivities, nowIso, runOperation, shouldEndRunning, type ProgressTracker } from './common.js';
 import { snapshotOfCancelledCopy } from './landed.js';
-import { describeFailure } from './notify.js';
-import { isWorkspaceGone, startAgainUntilRunning } from './restart.js';
+import { failureOf, whileAllStopped } from './group-downtime.js';
 import { withWorkspaceLocks } from './workspace-locks.js';
 
 /** One member as the run goes: what the preflight read, what was sent, what landed, how it ended. */
@@ -29,9 +28,6 @@ interface Member {
   knownStatus: string;
   endRunning: boolean;
   sameNameSnapshotIds: string[];
-  /** A stop was asked for: from then on the start phase owes it a start (when it should end running). */
-  stopAsked: boolean;
-  stopped: boolean;
   snapshot: RigboxSnapshot | null;
   /** Its own failure (not a cancellation). */
   error: { errorType: string; message: string } | null;
@@ -39,11 +35,6 @@ interface Member {
 }
 
 type Input = { group?: string; workspaceIds?: string[]; name: string; restart: RestartPolicy };
-
-/** The failure an activity reported, as an error type and message (ActivityFailure unwrapped). */
-function failureOf(err: unknown): { errorType: string; message: string } {
-  return describeFailure(err instanceof ActivityFailure ? err.cause : err);
-}
 
 /** The members and start order: from the group entity (strongly consistent), or the workspaces as listed. */
 async function resolveMembers(input: Input, tracker: ProgressTracker): Promise<GroupMembers> {
@@ -67,30 +58,10 @@ async function preflightAll(input: Input, ids: readonly string[], tracker: Progr
     knownStatus: c.workspace.status,
     endRunning: shouldEndRunning(input.restart, c.workspace.status),
     sameNameSnapshotIds: c.sameNameSnapshotIds,
-    stopAsked: false,
-    stopped: false,
     snapshot: null,
     error: null,
     status: c.workspace.status,
   }));
-}
-
-/** Stops every member at once and waits until each is stopped (each stop activity waits, heartbeating). */
-async function stopAll(members: Member[], tracker: ProgressTracker): Promise<void> {
-  tracker.begin('stop', `stopping ${members.length} workspaces`);
-  await Promise.all(
-    members.map(async (m) => {
-      m.stopAsked = true;
-      try {
-        const { workspaceId, endRunning, knownStatus } = m;
-        await activities('awaitTransition', `stop ${workspaceId}`).stopWorkspace({ workspaceId, restartAfter: endRunning, knownStatus });
-        m.stopped = true;
-        m.status = 'stopped';
-      } catch (err) {
-        if (!isCancellation(err)) m.error = failureOf(err);
-      }
-    }),
-  );
 }
 
 /** Snapshots every member at once (the create-and-adopt activity: a retry or a cancelled copy that landed is adopted). */
@@ -113,34 +84,6 @@ async function snapshotAll(members: Member[], name: string, tracker: ProgressTra
       }
     }),
   );
-}
-
-/**
- * Starts, in the start order, every member a stop was asked for that should end running: member k runs
- * before k+1 is asked. A start that fails goes on under the restart guarantee (startAgainUntilRunning:
- * until it runs, Rigbox says it is gone, or an operator abandons it); then the next member.
- */
-async function startAll(members: Member[], startOrder: readonly string[], tracker: ProgressTracker): Promise<void> {
-  const byId = new Map(members.map((m) => [m.workspaceId, m]));
-  const order = membersToStart(startOrder, new Set(members.filter((m) => m.stopAsked && m.endRunning).map((m) => m.workspaceId)));
-  if (order.length) tracker.begin('start', `starting ${order.length} workspaces in order: ${order.join(' → ')}`);
-  for (const workspaceId of order) {
-    const m = byId.get(workspaceId)!;
-    try {
-      const knownStatus = m.stopped ? { knownStatus: 'stopped' } : {};
-      m.status = (await activities('awaitTransition', `start ${workspaceId}`).startWorkspace({ workspaceId, ...knownStatus })).status;
-    } catch (err) {
-      try {
-        if (isWorkspaceGone(err)) throw err;
-        await startAgainUntilRunning(workspaceId, (alert) => tracker.setAlert(alert), tracker.abandonment, err);
-        m.status = 'running';
-      } catch (final) {
-        m.status = isWorkspaceGone(final) ? 'gone' : 'stopped';
-        m.error ??= failureOf(final);
-      }
-    }
-  }
-  tracker.end();
 }
 
 /** Each member's outcome, in member order (pure from what the run recorded). */
@@ -180,19 +123,20 @@ async function recordSet(input: Input, members: readonly Member[], tracker: Prog
  */
 async function snapshotMembers(input: Input, resolved: GroupMembers, tracker: ProgressTracker): Promise<Omit<SnapshotGroupResult, 'steps'>> {
   const members = await preflightAll(input, resolved.members, tracker);
-  let interrupted: unknown = null;
-  let record: { recorded: boolean; why?: string } = { recorded: false };
-  try {
-    await stopAll(members, tracker);
-    if (members.every((m) => m.stopped)) await snapshotAll(members, input.name, tracker);
-  } catch (err) {
-    interrupted = err;
-  } finally {
-    record = await CancellationScope.nonCancellable(async () => {
-      await startAll(members, resolved.startOrder, tracker);
-      return recordSet(input, members, tracker);
-    });
+  const downtime = await whileAllStopped(
+    members.map((m) => ({ workspaceId: m.workspaceId, status: m.knownStatus, endRunning: m.endRunning })),
+    resolved.startOrder,
+    tracker,
+    () => snapshotAll(members, input.name, tracker),
+  );
+  for (const m of members) {
+    const d = downtime.members[m.workspaceId]!;
+    m.status = d.status;
+    if (d.failure !== null) m.error ??= failureOf(d.failure);
   }
+  // Every member it stopped runs again (or is gone, or was abandoned): the set is recorded whatever ended the run.
+  const record = await CancellationScope.nonCancellable(() => recordSet(input, members, tracker));
+  const interrupted = downtime.outcome.ok || downtime.outcome.phase === 'stop' ? null : downtime.outcome.failure;
   const result = {
     group: input.group ?? null,
     name: input.name,

@@ -4,7 +4,7 @@ import { RigsnapClient } from '../../client/index.js';
 import { startEmulator, type Emulator } from '../../emulator/index.js';
 import { cliJson, runCli, type CliRun } from '../helpers/cli.js';
 import { TEST_TOKEN, connectTestTemporal, createTestWorker, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.js';
-import { lockStateOf } from '../helpers/workflows.js';
+import { eventually, lockStateOf } from '../helpers/workflows.js';
 
 /**
  * A group checkpoint (issue 23, item 3) through the built CLI, as a person types it: `checkpoint --group`
@@ -56,7 +56,15 @@ describe('checkpoint --group, rollback, release', () => {
     expect(cp.stdout).toContain(`checkpoint "pre-demo" of group ${group} is active: set pre-demo`);
     const id = /rigsnap rollback (\S+)/.exec(cp.stdout)![1]!;
     // The set is recorded in the group entity like any group snapshot.
-    expect((await rig.groupSnapshots(group)).map((s) => [s.name, s.complete])).toContainEqual(['pre-demo', true]);
+    const sets = await rig.groupSnapshots(group);
+    expect(sets.map((s) => [s.name, s.complete])).toContainEqual(['pre-demo', true]);
+    // Each member's snapshot of the set is held while the session is open, by the session.
+    const setIds = Object.fromEntries(sets.find((s) => s.name === 'pre-demo')!.members.map((m) => [m.workspaceId, m.snapshotId]));
+    const heldBySession = async (ws: string) => (await rig.holds(ws)).holds.filter((h) => h.snapshotId === setIds[ws] && h.owner === id);
+    await eventually(async () => (await Promise.all(ids.map(heldBySession))).every((h) => h.length === 1), 30_000, 'every member of the set held');
+    const refused = await rigsnap('delete', ids[0]!, setIds[ids[0]!]!, '--yes');
+    expect(refused.code, refused.stdout).not.toBe(0);
+    expect(emu.state.snapshotsOf(ids[0]).map((s) => s.id)).toContain(setIds[ids[0]!]);
 
     setData(ids, 'broken-by-the-demo');
     const since = emu.calls.length;
@@ -78,6 +86,8 @@ describe('checkpoint --group, rollback, release', () => {
     expect(rel.stdout).toContain(`released ${id}; snapshot kept`);
     const ended = await temporal.client.workflow.getHandle(id).result();
     expect(ended).toMatchObject({ group, name: 'pre-demo', endedBy: 'release', rollbacks: 2, snapshotDeleted: false });
+    // Released: the holds end with it.
+    for (const ws of ids) expect(await heldBySession(ws)).toEqual([]);
     const late = await rigsnap('rollback', id);
     expect(late.code).toBe(1);
 

@@ -90,6 +90,25 @@ describe('snapshotGroup', () => {
     expect(kinds.lastIndexOf('stop')).toBeLessThan(kinds.indexOf('snapshots'));
     expect(kinds.lastIndexOf('snapshots')).toBeLessThan(kinds.indexOf('start'));
     expect(changes.filter((c) => c.startsWith('start'))).toEqual([`start ${db}`, `start ${api}`, `start ${web}`]);
+    // The starts overlap: asked for in order by one activity, then every member's wait scheduled before any ends.
+    const events = (await started.handle.fetchHistory()).events ?? [];
+    const scheduled = new Map<string, string>();
+    const order: string[] = [];
+    for (const e of events) {
+      const s = e.activityTaskScheduledEventAttributes;
+      if (s) scheduled.set(String(e.eventId), s.activityType?.name ?? '');
+      if (s) order.push(`scheduled ${s.activityType?.name}`);
+      const done = e.activityTaskCompletedEventAttributes;
+      if (done) order.push(`completed ${scheduled.get(String(done.scheduledEventId))}`);
+    }
+    const starts = order.slice(order.indexOf('scheduled requestStarts'));
+    expect(starts.slice(0, 5)).toEqual([
+      'scheduled requestStarts',
+      'completed requestStarts',
+      'scheduled startWorkspace',
+      'scheduled startWorkspace',
+      'scheduled startWorkspace',
+    ]);
 
     expect(result).toMatchObject({ group, name: 'pre-demo', complete: true, recorded: true, startOrder: [db, api, web] });
     for (const m of result.members) {

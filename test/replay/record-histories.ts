@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, inject, it } from 'vitest';
 import { WORKFLOW_TYPES, progressQuery, releaseUpdate, rollbackUpdate } from '../../contract/index.js';
 import { workflowIds } from '../../domain/index.js';
+import { RigsnapClient } from '../../client/index.js';
 import { startEmulator, type Emulator } from '../../emulator/index.js';
 import { TEST_TOKEN, connectTestTemporal, createTestWorker, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.js';
 import { eventually } from '../helpers/workflows.js';
@@ -34,6 +35,8 @@ beforeAll(async () => {
       { id: 'ws_rec_f3', status: 'running' },
       { id: 'ws_rec_lock', status: 'running' },
       { id: 'ws_rec_revoke', status: 'running' },
+      { id: 'ws_rec_g1', status: 'running' },
+      { id: 'ws_rec_g2', status: 'running' },
     ],
   });
 });
@@ -166,6 +169,23 @@ it('records histories of every workflow', async () => {
     emu.hooks.onCall = undefined;
     await rv.result().catch(() => undefined);
     save('snapshot-restart-retried', 'record-snapshot-restart-retried');
+
+    // A group of two: a group snapshot, a group restore of its set, a group checkpoint with a rollback and a release, and the group's entity.
+    const rig = await RigsnapClient.connect({ client: temporal.client, taskQueue });
+    await rig.createGroup('rec', ['ws_rec_g1', 'ws_rec_g2'], { startOrder: ['ws_rec_g2', 'ws_rec_g1'] });
+    await run('group-snapshot', WORKFLOW_TYPES['group-snapshot'], { group: 'rec', name: 'set1' });
+    await run('group-restore', WORKFLOW_TYPES['group-restore'], { group: 'rec', set: 'set1' });
+    const gc = await temporal.client.workflow.start(WORKFLOW_TYPES['group-checkpoint'], {
+      taskQueue,
+      workflowId: 'record-group-checkpoint',
+      args: [{ group: 'rec', name: 'gcp', ttl: '1h' }],
+    });
+    await eventually(async () => (await gc.query(progressQuery)).detail?.state === 'active');
+    await gc.executeUpdate(rollbackUpdate);
+    await gc.executeUpdate(releaseUpdate, { args: [{ deleteSnapshot: true }] });
+    await gc.result();
+    save('group-checkpoint-rollback-release', 'record-group-checkpoint');
+    save('group-entity', workflowIds.group('rec'));
   });
   // The entity of the busiest workspace, after its runs (still open: fetch what it has).
   save('workspace-entity', workflowIds.workspace('ws_rec'));
