@@ -75,11 +75,15 @@ async function stopAll(members: readonly StoppableMember[], states: Record<strin
   return cancelled;
 }
 
-/** One member's start after its request: waits until it runs; a failure is left to the restart loop (gone: it ends there). */
+/**
+ * One member's start after its request: waits until it runs. A few attempts (the compensation profile's
+ * five, seconds apart), then a failure is left to the restart loop, where an operator can `abandon` it
+ * (gone: it ends here).
+ */
 async function startOne(workspaceId: string, state: MemberDowntime): Promise<void> {
   try {
     const knownStatus = state.status === 'stopped' ? { knownStatus: 'stopped' } : {};
-    state.status = (await activities('awaitTransition', `start ${workspaceId}`).startWorkspace({ workspaceId, ...knownStatus })).status;
+    state.status = (await activities('compensation', `start ${workspaceId}`).startWorkspace({ workspaceId, ...knownStatus })).status;
   } catch (err) {
     const gone = isWorkspaceGone(err);
     state.status = gone ? 'gone' : 'stopped';
