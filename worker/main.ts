@@ -50,9 +50,15 @@ async function main(): Promise<void> {
     metrics: config.RIGSNAP_METRICS_PORT > 0 ? `http://localhost:${config.RIGSNAP_METRICS_PORT}/metrics` : 'off',
     rigboxCallsPerSecond: config.RIGSNAP_RIGBOX_CALLS_PER_SECOND,
   });
-  // When the stop signal came: the SDK's forced stop does not always fail with its own error (below).
+  // When the stop signal came: the SDK's forced stop does not always fail with its own error (below). Listened
+  // to once, like the SDK's own hook: a second signal must still kill the worker at once (Node's default).
   let stopAskedAt: number | undefined;
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => (stopAskedAt ??= Date.now()));
+  const signals = Runtime.instance().options.shutdownSignals;
+  const noteStop = () => {
+    stopAskedAt = Date.now();
+    for (const signal of signals) process.off(signal, noteStop);
+  };
+  for (const signal of signals) process.on(signal, noteStop);
   try {
     await worker.run();
   } catch (err) {

@@ -196,3 +196,30 @@ describe('a worker stopped during a change in flight, at the production defaults
     expect(emu.state.workspace(workspaceId)?.status).toBe('running');
   }, 180_000);
 });
+
+describe('a second stop signal', () => {
+  it('kills a stopping worker at once (Node’s default), as docs/operations.md says', async () => {
+    const workspaceId = 'ws_shutdown_twice';
+    emu.state.upsertWorkspace({ id: workspaceId, status: 'running' });
+    // A copy in flight keeps the first signal's stop waiting (until the 40 s force time at the defaults).
+    emu.delays.snapshotMs = 30_000;
+    const queue = uniqueTaskQueue('shutdown-twice');
+    const w = await startWorkerProcess({ TEMPORAL_ADDRESS: temporal.address, RIGBOX_API_URL: emu.url, RIGSNAP_TASK_QUEUE: queue });
+    workers.push(w);
+    const workflowId = testWorkflowId('snapshot-shutdown-twice');
+    ids.push(workflowId);
+    await temporal.client.workflow.start(WORKFLOW_TYPES.snapshot, { taskQueue: queue, workflowId, args: [{ workspaceId, name: 'twice' }] });
+    await eventually(
+      () => emu.arrivals.some((a) => a.method === 'POST' && a.route.endsWith('/workspaces/:id/snapshots') && a.workspaceId === workspaceId),
+      60_000,
+      'the copy to start',
+    );
+    const exited = new Promise<NodeJS.Signals | number | null>((resolve) => w.child.once('exit', (code, signal) => resolve(signal ?? code)));
+    w.child.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 1000));
+    w.child.kill('SIGTERM');
+    const how = await Promise.race([exited, new Promise<'still running'>((r) => setTimeout(() => r('still running'), 70_000))]);
+    // Killed by the second signal, not the forced exit's code 1 forty seconds later.
+    expect(how, w.output.join('').slice(-3000)).toBe('SIGTERM');
+  }, 120_000);
+});
