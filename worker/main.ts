@@ -7,6 +7,9 @@ import { ensureSearchAttributes, temporalSettings } from './temporal.js';
 import { RigsnapMetrics, prometheusTelemetry } from './metrics.js';
 import { createRigsnapWorker, startBackupMetricsFor } from './worker.js';
 
+/** The SDK's force timer and this file's signal time are taken a moment apart: a failure this close to the force time is the forced stop. */
+const FORCE_TIME_SLACK_MS = 1000;
+
 /**
  * `rigsnap worker` / `node dist/worker/main.js`: runs one worker. Stops gracefully on SIGINT/SIGTERM
  * (in-flight activity attempts get RIGSNAP_SHUTDOWN_GRACE_MS to finish, then are cancelled); exits
@@ -47,13 +50,28 @@ async function main(): Promise<void> {
     metrics: config.RIGSNAP_METRICS_PORT > 0 ? `http://localhost:${config.RIGSNAP_METRICS_PORT}/metrics` : 'off',
     rigboxCallsPerSecond: config.RIGSNAP_RIGBOX_CALLS_PER_SECOND,
   });
+  // When the stop signal came: the SDK's forced stop does not always fail with its own error (below). Listened
+  // to once, like the SDK's own hook: a second signal must still kill the worker at once (Node's default).
+  let stopAskedAt: number | undefined;
+  const signals = Runtime.instance().options.shutdownSignals;
+  const noteStop = () => {
+    stopAskedAt = Date.now();
+    for (const signal of signals) process.off(signal, noteStop);
+  };
+  for (const signal of signals) process.on(signal, noteStop);
   try {
     await worker.run();
   } catch (err) {
-    if (!(err instanceof GracefulShutdownPeriodExpiredError)) throw err;
+    // With an activity still running at the force time, the SDK's run() fails with "Worker still in use"
+    // (its finalizeShutdown) instead of GracefulShutdownPeriodExpiredError: any failure from then on is the forced stop.
+    const forced =
+      err instanceof GracefulShutdownPeriodExpiredError ||
+      (stopAskedAt !== undefined && Date.now() - stopAskedAt >= shutdownForceMs(config) - FORCE_TIME_SLACK_MS);
+    if (!forced) throw err;
     throw new Error(
       `activities still running ${shutdownForceMs(config)} ms after the stop signal (RIGSNAP_SHUTDOWN_FORCE_MS): exiting without them; ` +
-        'Temporal retries them on another worker once their heartbeat or attempt times out',
+        'Temporal retries them on another worker once their heartbeat or attempt times out' +
+        (err instanceof GracefulShutdownPeriodExpiredError ? '' : ` (the SDK said: ${err instanceof Error ? err.message : String(err)})`),
     );
   } finally {
     backupMetrics?.stop();

@@ -1,7 +1,8 @@
+import type { ApplicationFailure } from '@temporalio/common';
 import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RigsnapClient } from '../../client/index.js';
-import { WORKFLOW_TYPES } from '../../contract/index.js';
+import { WORKFLOW_TYPES, progressQuery } from '../../contract/index.js';
 import type { RestoreGroupResult } from '../../domain/index.js';
 import { startEmulator, type Emulator } from '../../emulator/index.js';
 import { TEST_TOKEN, connectTestTemporal, createTestWorker, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.js';
@@ -323,5 +324,56 @@ describe('restoreGroup cancelled', () => {
     const { ids, outcome } = await cancelAt('gr_cx_start', 'start', { startMs: 1500 });
     expect(outcome.ok).toBe(true);
     for (const id of ids) expect(dataOf(id)).toBe(`${id} v1`);
+  });
+});
+
+describe('restoreGroup with members that cannot be started again', () => {
+  let ids: string[];
+  let failure: ApplicationFailure | undefined;
+
+  it('abandon ends the run with Abandoned: the stuck members left stopped (restored), the other running, every lock released', async () => {
+    const s = stack('gr_abandon');
+    ids = s.ids;
+    const [db, api, web] = ids as [string, string, string];
+    // db's and web's access is revoked once their restores are applied (403 on every call, as a revoked
+    // token answers, per workspace); api's stays.
+    emu.hooks.onCall = (c) => {
+      if ((c.workspaceId === db || c.workspaceId === web) && c.route.endsWith('/snapshots/:sid/restore') && c.status === 200) emu.forbidden.add(c.workspaceId);
+    };
+    try {
+      const handle = await start({ targets: s.targets });
+      const alertOf = () =>
+        handle
+          .query(progressQuery)
+          .then((p) => p.alert ?? '')
+          .catch(() => '');
+      await eventually(async () => /keeps trying/.test(await alertOf()), 90_000, 'the restart loop of the first stuck member');
+      const answer = await rig.abandon(handle.workflowId, { reason: 'access revoked on purpose', by: 'group-test' });
+      expect(answer).toMatchObject({ outcome: 'abandoned', workspaceId: db });
+      failure = await workflowFailure(handle.result());
+    } finally {
+      clearHooks();
+    }
+    expect([failure.type, failure.nonRetryable]).toEqual(['Abandoned', true]);
+    expect([statusOf(db), statusOf(api), statusOf(web)]).toEqual(['stopped', 'running', 'stopped']);
+    for (const id of ids) expect(dataOf(id), id).toBe(`${id} v1`);
+    for (const id of ids)
+      await eventually(
+        async () => {
+          const lock = await lockStateOf(temporal.client, id);
+          return lock === null || (lock.holder === null && lock.queue.length === 0);
+        },
+        30_000,
+        `the lock of ${id} to be free`,
+      );
+  }, 150_000);
+
+  // BUG (workflows/group-downtime.ts startAllInOrder, workflows/group-restore.ts restoreGroupUnderLocks): the
+  // failure is the first member's Abandoned alone ("ws_…_db was left as it was (stopped)"); web, left stopped
+  // too, and api, running, are named nowhere in it. Remove `.fails` once fixed.
+  it.fails('…and the failure says which members were left in which state', () => {
+    expect(failure, 'the run above failed').toBeDefined();
+    const said = JSON.stringify([failure!.message, failure!.details]);
+    for (const id of ids) expect(said, id).toContain(id);
   });
 });

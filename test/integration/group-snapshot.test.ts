@@ -1,7 +1,9 @@
+import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RigsnapClient } from '../../client/index.js';
-import { groupStateQuery } from '../../contract/index.js';
+import { groupStateQuery, progressQuery } from '../../contract/index.js';
 import { workflowIds } from '../../domain/index.js';
 import type { SnapshotGroupResult } from '../../domain/results.js';
 import { startEmulator, type Emulator } from '../../emulator/index.js';
@@ -240,6 +242,137 @@ describe('snapshotGroup cancelled', () => {
     } finally {
       Object.assign(emu.delays, saved);
     }
+  });
+});
+
+describe('snapshotGroup cancelled, then the same request again', () => {
+  // BUG (workflows/snapshot-group.ts): the re-run makes a second snapshot named "release-1" of a and b. Its
+  // preflight lists the cancelled run's snapshots among the same-name ones (knownIds, never adopted), and,
+  // unlike snapshotWorkspace (snapshotOfEarlierRun, activities/earlier-runs.ts), nothing looks for what an
+  // earlier run of this workflow id left; README "Cancellation is safe at any moment" promises the adoption.
+  // Remove `.fails` once fixed.
+  it.fails('the re-run adopts the snapshots the cancelled run made: one create per member for that name, every member running', async () => {
+    const [a, b, c] = workspaces('rerun', 3) as [string, string, string];
+    const group = `rerun-${suffix}`;
+    await rig.createGroup(group, [a, b, c]);
+    const isCreate = (x: { method: string; route: string }) => x.method === 'POST' && x.route.endsWith('/workspaces/:id/snapshots');
+    // c's copy is refused while busy (409, retried), only for the moment of its request; a's and b's land.
+    let refusedC = 0;
+    emu.hooks.onArrival = (x) => {
+      if (x.workspaceId === c && isCreate(x)) emu.state.workspace(c)!.busyUntil = Date.now() + 60_000;
+    };
+    emu.hooks.onCall = (x) => {
+      if (x.workspaceId === c && isCreate(x) && x.status === 409) {
+        emu.state.workspace(c)!.busyUntil = null;
+        refusedC++;
+      }
+    };
+    const requestKey = `rerun-${suffix}`;
+    const since = emu.calls.length;
+    let cancelled: SnapshotGroupResult;
+    try {
+      const first = await rig.startSnapshotGroup({ group, name: 'release-1' }, { requestKey });
+      const made = (id: string) => emu.state.snapshotsOf(id).some((s) => s.name === 'release-1');
+      await eventually(() => made(a) && made(b) && refusedC > 0, 30_000, "a's and b's snapshots, c's refused");
+      await first.handle.cancel();
+      const failure = await workflowFailure(first.handle.result());
+      expect([failure.type, failure.nonRetryable]).toEqual(['CancelledAfterChange', true]);
+      cancelled = failure.details?.[0] as SnapshotGroupResult;
+      expect(cancelled.members.map((m) => [m.workspaceId, m.outcome])).toEqual([
+        [a, 'snapshotted'],
+        [b, 'snapshotted'],
+        [c, 'not-snapshotted'],
+      ]);
+    } finally {
+      emu.hooks.onArrival = undefined;
+      emu.hooks.onCall = undefined;
+    }
+    await expectAllRunningAndFree([a, b, c]);
+
+    const again = await rig.startSnapshotGroup({ group, name: 'release-1' }, { requestKey });
+    const result = await again.result();
+    expect(result.complete).toBe(true);
+    // What the cancelled run made is the re-run's: the same snapshot ids, no second snapshot of that name.
+    for (const m of cancelled.members.filter((x) => x.snapshotId))
+      expect(result.members.find((x) => x.workspaceId === m.workspaceId)?.snapshotId, m.workspaceId).toBe(m.snapshotId);
+    for (const id of [a, b, c]) {
+      expect(
+        emu.state.snapshotsOf(id).filter((s) => s.name === 'release-1'),
+        id,
+      ).toHaveLength(1);
+      expect(
+        emu.calls.slice(since).filter((x) => x.workspaceId === id && isCreate(x) && x.status === 201),
+        `creates of ${id}`,
+      ).toHaveLength(1);
+    }
+    await expectAllRunningAndFree([a, b, c]);
+  });
+});
+
+describe('snapshotGroup with members that cannot be started again', () => {
+  let ids: [string, string, string];
+  /** How the run ended after the abandon: its result, or its failure. */
+  let end: { result: SnapshotGroupResult | null; failure: ApplicationFailure | null } | undefined;
+
+  it('abandon ends the run: the stuck members left stopped, the others running, every lock released, each member’s state said', async () => {
+    ids = workspaces('abandon', 3) as [string, string, string];
+    const [a, b, c] = ids;
+    const group = `abandon-${suffix}`;
+    await rig.createGroup(group, ids);
+    // a's and c's access is revoked once their snapshots are made (403 on every call, as a revoked token
+    // answers, per workspace); b's stays.
+    emu.hooks.onCall = (x) => {
+      if ((x.workspaceId === a || x.workspaceId === c) && x.method === 'POST' && x.route.endsWith('/workspaces/:id/snapshots') && x.status === 201)
+        emu.forbidden.add(x.workspaceId);
+    };
+    try {
+      const started = await rig.startSnapshotGroup({ group, name: 'stuck' });
+      const alertOf = () =>
+        temporal.client.workflow
+          .getHandle(started.workflowId)
+          .query(progressQuery)
+          .then((p) => p.alert ?? '')
+          .catch(() => '');
+      await eventually(async () => /keeps trying/.test(await alertOf()), 90_000, 'the restart loop of the first stuck member');
+      const answer = await rig.abandon(started.workflowId, { reason: 'access revoked on purpose', by: 'group-test' });
+      expect(answer).toMatchObject({ outcome: 'abandoned', workspaceId: a, by: 'group-test', reason: 'access revoked on purpose' });
+      end = await started.handle.result().then(
+        (result) => ({ result, failure: null }),
+        (e: unknown) => ({ result: null, failure: e instanceof WorkflowFailedError && e.cause instanceof ApplicationFailure ? e.cause : null }),
+      );
+    } finally {
+      emu.hooks.onCall = undefined;
+      emu.forbidden.delete(a);
+      emu.forbidden.delete(c);
+    }
+    expect([statusOf(a), statusOf(b), statusOf(c)]).toEqual(['stopped', 'running', 'stopped']);
+    for (const id of ids)
+      await eventually(
+        async () => {
+          const s = await lockStateOf(temporal.client, id);
+          return !s || (s.holder === null && s.queue.length === 0);
+        },
+        30_000,
+        `the lock of ${id} to be free`,
+      );
+    // Each member's state, in the result or the failure's details.
+    const said = end.result ?? (end.failure?.details?.[0] as SnapshotGroupResult | undefined);
+    expect(said?.members.map((m) => [m.workspaceId, m.workspaceStatus])).toEqual([
+      [a, 'stopped'],
+      [b, 'running'],
+      [c, 'stopped'],
+    ]);
+  }, 150_000);
+
+  // BUG (workflows/snapshot-group.ts, startAll/outcomes/complete): the run ends Completed, `complete: true`,
+  // every member `snapshotted` with no error, so `rigsnap snapshot --group` reports success while two members
+  // are left down; docs/cli.md "abandon" says the run ends with an `Abandoned` failure. Remove `.fails` once fixed.
+  it.fails('…and the run ends with an Abandoned failure naming each member left stopped (docs/cli.md "abandon")', () => {
+    expect(end, 'the run above ended').toBeDefined();
+    expect(end!.result, 'the run did not complete as a success').toBeNull();
+    expect([end!.failure?.type, end!.failure?.nonRetryable]).toEqual(['Abandoned', true]);
+    expect(end!.failure?.message).toContain(ids[0]);
+    expect(end!.failure?.message).toContain(ids[2]);
   });
 });
 

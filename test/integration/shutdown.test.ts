@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WORKFLOW_TYPES } from '../../contract/index.js';
-import type { PruneSnapshotsResult } from '../../domain/index.js';
+import type { PruneSnapshotsResult, SnapshotWorkspaceResult } from '../../domain/index.js';
 import { startEmulator, type Emulator } from '../../emulator/index.js';
 import { connectTestTemporal, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.js';
 import { eventually, testWorkflowId } from '../helpers/workflows.js';
@@ -144,6 +144,7 @@ describe('a worker stopped during a change in flight', () => {
     expect(exit.ms, w.output.join('').slice(-3000)).toBeLessThanOrEqual(FORCE_MS + 30_000);
     // Forced: it says so and exits non-zero, so a supervisor sees a shutdown that did not drain.
     expect(exit.code).not.toBe(0);
+    expect(w.output.join('')).toContain(`activities still running ${FORCE_MS} ms after the stop signal (RIGSNAP_SHUTDOWN_FORCE_MS)`);
 
     workers.push(await startWorkerProcess(workerEnv({ RIGSNAP_TASK_QUEUE: queue, RIGSNAP_RIGBOX_CALLS_PER_SECOND: '1000' })));
     const result = (await handle.result()) as { snapshot: { id: string; name: string } };
@@ -151,4 +152,74 @@ describe('a worker stopped during a change in flight', () => {
     expect(emu.state.snapshotsOf(workspaceId).map((s) => s.id)).toEqual([result.snapshot.id]);
     expect(emu.state.workspace(workspaceId)?.status).toBe('running');
   }, 300_000);
+});
+
+describe('a worker stopped during a change in flight, at the production defaults', () => {
+  it('exits non-zero naming RIGSNAP_SHUTDOWN_FORCE_MS no sooner than its 40 s force time; the next worker adopts the snapshot', async () => {
+    // No grace or force setting: grace 30 s, force = grace + 10 s (worker/config.ts shutdownForceMs).
+    const DEFAULT_FORCE_MS = 40_000;
+    const workspaceId = 'ws_shutdown_default';
+    emu.state.upsertWorkspace({ id: workspaceId, status: 'running', files: { 'data.txt': 'kept' } });
+    // Outlasts the force time; Rigbox ends it before the retried attempt (force + an on-demand run's 10 s heartbeat timeout) looks.
+    emu.delays.snapshotMs = DEFAULT_FORCE_MS + 5_000;
+    const queue = uniqueTaskQueue('shutdown-default');
+    const env = { TEMPORAL_ADDRESS: temporal.address, RIGBOX_API_URL: emu.url, RIGSNAP_TASK_QUEUE: queue };
+    const w = await startWorkerProcess(env);
+    workers.push(w);
+    const workflowId = testWorkflowId('snapshot-shutdown-default');
+    ids.push(workflowId);
+    const handle = await temporal.client.workflow.start(WORKFLOW_TYPES.snapshot, {
+      taskQueue: queue,
+      workflowId,
+      args: [{ workspaceId, name: 'at-defaults' }],
+    });
+    const isCreate = (c: { method: string; route: string; workspaceId: string | null }) =>
+      c.method === 'POST' && c.route.endsWith('/workspaces/:id/snapshots') && c.workspaceId === workspaceId;
+    await eventually(() => emu.arrivals.some(isCreate), 60_000, 'the copy to start');
+
+    const exit = await stopAndTime(w, DEFAULT_FORCE_MS + 30_000);
+    const output = w.output.join('');
+    console.log(`worker exited ${exit.ms} ms after SIGTERM at the defaults, code ${exit.code}`);
+    expect(exit.ms, output.slice(-3000)).toBeGreaterThanOrEqual(DEFAULT_FORCE_MS);
+    expect(exit.ms, output.slice(-3000)).toBeLessThanOrEqual(DEFAULT_FORCE_MS + 30_000);
+    expect(exit.code).not.toBe(0);
+    expect(output).toMatch(/activities still running 40000 ms after the stop signal \(RIGSNAP_SHUTDOWN_FORCE_MS\)/);
+
+    const next = await startWorkerProcess(env);
+    workers.push(next);
+    const result = (await handle.result()) as SnapshotWorkspaceResult;
+    expect(result.snapshot.name).toBe('at-defaults');
+    expect(result.adopted).toBe(true);
+    expect(emu.state.snapshotsOf(workspaceId).map((s) => s.id)).toEqual([result.snapshot.id]);
+    expect(emu.calls.filter((c) => isCreate(c) && c.status === 201)).toHaveLength(1);
+    expect(emu.arrivals.filter(isCreate), 'the next worker made no second create').toHaveLength(1);
+    expect(emu.state.workspace(workspaceId)?.status).toBe('running');
+  }, 180_000);
+});
+
+describe('a second stop signal', () => {
+  it('kills a stopping worker at once (Node’s default), as docs/operations.md says', async () => {
+    const workspaceId = 'ws_shutdown_twice';
+    emu.state.upsertWorkspace({ id: workspaceId, status: 'running' });
+    // A copy in flight keeps the first signal's stop waiting (until the 40 s force time at the defaults).
+    emu.delays.snapshotMs = 30_000;
+    const queue = uniqueTaskQueue('shutdown-twice');
+    const w = await startWorkerProcess({ TEMPORAL_ADDRESS: temporal.address, RIGBOX_API_URL: emu.url, RIGSNAP_TASK_QUEUE: queue });
+    workers.push(w);
+    const workflowId = testWorkflowId('snapshot-shutdown-twice');
+    ids.push(workflowId);
+    await temporal.client.workflow.start(WORKFLOW_TYPES.snapshot, { taskQueue: queue, workflowId, args: [{ workspaceId, name: 'twice' }] });
+    await eventually(
+      () => emu.arrivals.some((a) => a.method === 'POST' && a.route.endsWith('/workspaces/:id/snapshots') && a.workspaceId === workspaceId),
+      60_000,
+      'the copy to start',
+    );
+    const exited = new Promise<NodeJS.Signals | number | null>((resolve) => w.child.once('exit', (code, signal) => resolve(signal ?? code)));
+    w.child.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 1000));
+    w.child.kill('SIGTERM');
+    const how = await Promise.race([exited, new Promise<'still running'>((r) => setTimeout(() => r('still running'), 70_000))]);
+    // Killed by the second signal, not the forced exit's code 1 forty seconds later.
+    expect(how, w.output.join('').slice(-3000)).toBe('SIGTERM');
+  }, 120_000);
 });
