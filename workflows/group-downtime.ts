@@ -11,7 +11,7 @@
  * the one before it (the requestStarts activity), and then all of them are waited for together, so a
  * group's downtime is about its slowest member's, not the sum of its members' (docs/groups.md).
  */
-import { ActivityFailure, CancellationScope, isCancellation } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, CancellationScope, isCancellation } from '@temporalio/workflow';
 import { membersToStart } from '../domain/groups.js';
 import { activities, asWorkflowFailure, type ProgressTracker } from './common.js';
 import { describeFailure } from './notify.js';
@@ -42,6 +42,8 @@ export interface Downtime<T> {
   members: Record<string, MemberDowntime>;
   /** The first start that failed (a member gone, or abandoned by an operator), if any. */
   startFailure: unknown;
+  /** The members it owed a start, in the start order. */
+  started: string[];
 }
 
 /**
@@ -151,8 +153,29 @@ export async function whileAllStopped<T>(
     outcome = { ok: false, failure: asWorkflowFailure(err, tracker.current?.step), phase: 'change' };
   }
   const endRunning = new Set(members.filter((m) => states[m.workspaceId]!.stopAsked && (m.endRunning ?? true)).map((m) => m.workspaceId));
-  const startFailure = await startAll(membersToStart(order, endRunning), states, tracker, outcome.ok ? undefined : outcome.failure);
-  return { outcome, members: states, startFailure };
+  const started = membersToStart(order, endRunning);
+  const startFailure = await startAll(started, states, tracker, outcome.ok ? undefined : outcome.failure);
+  return { outcome, members: states, startFailure, started };
+}
+
+/**
+ * The failure of a group operation whose downtime left members down (an operator's abandon, a member
+ * gone): the first start failure's type (`Abandoned`, `WorkspaceGone`), a message naming every member it
+ * owed a start that does not run, and `details` (the operation's result: each member's state).
+ */
+export function leftDownFailure(downtime: Downtime<unknown>, what: string, details: unknown): ApplicationFailure {
+  const first = downtime.startFailure;
+  const cause = first instanceof ActivityFailure ? first.cause : first;
+  const type = cause instanceof ApplicationFailure ? (cause.type ?? 'Error') : 'Error';
+  const down = downtime.started.filter((id) => downtime.members[id]!.status !== 'running');
+  return ApplicationFailure.create({
+    type,
+    message:
+      `${what}; left not running: ${down.map((id) => `${id} (${downtime.members[id]!.status})`).join(', ')}` +
+      ` (${cause instanceof Error ? cause.message : String(cause)})`,
+    nonRetryable: true,
+    details: [details],
+  });
 }
 
 /** A failure as an error type and message (an activity's unwrapped). */

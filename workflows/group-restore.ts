@@ -32,7 +32,7 @@ import type { RestoreGroupResult } from '../domain/results.js';
 import * as schemas from '../domain/schemas.js';
 import type { PreflightResult } from '../activities/index.js';
 import { activities, checkedInput, localActivities, runOperation, type ProgressTracker } from './common.js';
-import { settleAll, whileAllStopped } from './group-downtime.js';
+import { leftDownFailure, settleAll, whileAllStopped } from './group-downtime.js';
 import { finishedWhileCancelled } from './landed.js';
 import { describeFailure } from './notify.js';
 import { holdSafetySnapshot, takeSafetySnapshot } from './restore-workspace.js';
@@ -151,10 +151,15 @@ class GroupRestoreRun {
   }
 
   /** The result, or the failure that says how the group ended (the rules' verdict). */
-  finish(cancellation: { cancelled: boolean; failure: unknown }): GroupRestoreOutcome {
+  /** Each member's state and the verdict, as the run stands. */
+  report(): GroupRestoreOutcome {
     const members = this.plan.targets.map((t) => memberReport(t, this.states[t.workspaceId]!));
-    const verdict = groupVerdict(members.map((m) => m.outcome));
-    const outcome: GroupRestoreOutcome = { group: this.plan.group, set: this.plan.set, verdict, members, startOrder: this.plan.startOrder };
+    return { group: this.plan.group, set: this.plan.set, verdict: groupVerdict(members.map((m) => m.outcome)), members, startOrder: this.plan.startOrder };
+  }
+
+  finish(cancellation: { cancelled: boolean; failure: unknown }): GroupRestoreOutcome {
+    const outcome = this.report();
+    const { members, verdict } = outcome;
     const fail = (type: string, message: string) => ApplicationFailure.create({ type, message, nonRetryable: true, details: [outcome] });
     if (verdict === 'mixed') throw fail('PartialFailure', `the group restore is NOT all or nothing: ${describeMembers(members)}`);
     if (this.cancelled || cancellation.cancelled) {
@@ -204,9 +209,10 @@ export async function restoreGroupUnderLocks(plan: GroupRestorePlan, tracker: Pr
   // A stop that failed: nothing was changed, every member was started again; the run ends RolledBack naming it.
   else if (!outcome.ok && outcome.phase === 'stop') run.cause = failureText(outcome.failure);
   else if (!outcome.ok) throw outcome.failure as Error;
-  // After the change, only a start can fail (a member gone, or abandoned by an operator): that is the news.
-  else if (downtime.startFailure !== undefined) throw downtime.startFailure as Error;
   await run.holdSafetySnapshots();
+  // After the change, only a start can fail (a member gone, or abandoned by an operator): that is the news,
+  // with every member's state.
+  if (outcome.ok && downtime.startFailure !== undefined) throw leftDownFailure(downtime, `group restore: ${run.report().verdict}`, run.report());
   return run.finish(cancellation);
 }
 

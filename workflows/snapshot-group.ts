@@ -19,7 +19,7 @@ import type { RigboxSnapshot } from '../domain/rigbox.js';
 import * as schemas from '../domain/schemas.js';
 import { activities, checkedInput, localActivities, nowIso, runOperation, shouldEndRunning, type ProgressTracker } from './common.js';
 import { snapshotOfCancelledCopy } from './landed.js';
-import { failureOf, whileAllStopped } from './group-downtime.js';
+import { failureOf, leftDownFailure, whileAllStopped } from './group-downtime.js';
 import { withWorkspaceLocks } from './workspace-locks.js';
 
 /** One member as the run goes: what the preflight read, what was sent, what landed, how it ended. */
@@ -146,6 +146,11 @@ async function snapshotMembers(input: Input, resolved: GroupMembers, tracker: Pr
     recorded: record.recorded,
     ...(record.why ? { recordedWhy: record.why } : {}),
   };
+  // Members left down (an operator's abandon, a member gone) are the news, whatever else happened.
+  if (downtime.startFailure !== undefined) {
+    const made = result.complete ? `the set "${input.name}" is complete${result.recorded ? ' and recorded' : ''}` : `the set "${input.name}" is incomplete`;
+    throw leftDownFailure(downtime, `group snapshot: ${made}`, result);
+  }
   if (interrupted !== null || CancellationScope.current().consideredCancelled) throw endOfInterrupted(interrupted, result);
   if (!result.complete) throw partialFailure(result);
   return result;

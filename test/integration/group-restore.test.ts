@@ -368,12 +368,16 @@ describe('restoreGroup with members that cannot be started again', () => {
       );
   }, 150_000);
 
-  // BUG (workflows/group-downtime.ts startAllInOrder, workflows/group-restore.ts restoreGroupUnderLocks): the
-  // failure is the first member's Abandoned alone ("ws_…_db was left as it was (stopped)"); web, left stopped
-  // too, and api, running, are named nowhere in it. Remove `.fails` once fixed.
-  it.fails('…and the failure says which members were left in which state', () => {
+  it('…and the failure says which members were left in which state', () => {
     expect(failure, 'the run above failed').toBeDefined();
     const said = JSON.stringify([failure!.message, failure!.details]);
     for (const id of ids) expect(said, id).toContain(id);
+    // Every member left down is named in the message, and each member's restore outcome is in the details.
+    const [db, api, web] = ids as [string, string, string];
+    expect(failure!.message).toContain(`${db} (stopped)`);
+    expect(failure!.message).toContain(`${web} (stopped)`);
+    expect(failure!.message).not.toContain(`${api} (`);
+    const details = failure!.details?.[0] as RestoreGroupResult;
+    expect(details.members.map((m) => [m.workspaceId, m.outcome])).toEqual(ids.map((id) => [id, 'restored']));
   });
 });

