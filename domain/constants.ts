@@ -28,6 +28,7 @@ export const OPERATIONS = [
   'group-snapshot',
   'group-restore',
   'group-checkpoint',
+  'group-backup',
 ] as const;
 export const INTERNAL_OPERATIONS = ['lock', 'workspace', 'group'] as const;
 export type Operation = (typeof OPERATIONS)[number];

@@ -135,6 +135,11 @@ export interface GroupSet {
 
 /** Sets the entity keeps, newest last; the oldest drop out of the record (their snapshots stay in Rigbox). */
 export const MAX_RECORDED_SETS = 100;
+/**
+ * The most sets a group schedule's retention may keep: a retired set stays in the record (marked) until
+ * it drops out, about one per set taken, so kept and retired sets together must fit MAX_RECORDED_SETS.
+ */
+export const MAX_KEPT_GROUP_SETS = 40;
 
 /** The state carried by the group entity across continue-as-new. `v` says which shape; `migrateGroupState` upgrades. */
 export interface GroupState {
