@@ -8,6 +8,7 @@ import {
   BackupGroupInput,
   BackupWorkspaceInput,
   DEFAULT_BACKUP_PREFIX,
+  DEFAULT_GROUP_BACKUP_PREFIX,
   MEMO_KEYS,
   parseDuration,
   priorityFor,
@@ -19,7 +20,6 @@ import { formatSelector } from '../domain/enrollment.js';
 import { validate } from './errors.js';
 import {
   BACKUP_PREFIX,
-  DEFAULT_GROUP_BACKUP_PREFIX,
   FLEET_PREFIX,
   GROUP_BACKUP_PREFIX,
   fmtMs,

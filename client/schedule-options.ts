@@ -4,6 +4,7 @@ import {
   BackupGroupInput,
   BackupWorkspaceInput,
   DEFAULT_BACKUP_PREFIX,
+  DEFAULT_GROUP_BACKUP_PREFIX,
   NamePrefix,
   PriorityOverrides,
   RetentionPolicy,
@@ -23,8 +24,6 @@ import type { OVERLAP_POLICIES } from '../domain/constants.js';
 export const BACKUP_PREFIX = scheduleIds.backup('');
 export const FLEET_PREFIX = 'rigsnap-fleet-';
 export const GROUP_BACKUP_PREFIX = scheduleIds.group('');
-/** Group sets are named apart from single backups by default, so a workspace schedule's prune never selects them. */
-export const DEFAULT_GROUP_BACKUP_PREFIX = 'group-backup-';
 
 // ---- options ------------------------------------------------------------------------------------
 

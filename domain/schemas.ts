@@ -9,7 +9,7 @@
  * eager constants of inputs.ts, ids.ts and rigbox.ts, built from these same factories.
  */
 import { z } from 'zod';
-import { DEFAULT_BACKUP_PREFIX, DEFAULT_RPO, NEVER_EXPIRE } from './constants.js';
+import { DEFAULT_BACKUP_PREFIX, DEFAULT_GROUP_BACKUP_PREFIX, DEFAULT_RPO, NEVER_EXPIRE } from './constants.js';
 import { REQUEST_KEY_PATTERN, SNAPSHOT_ID_PATTERN, SNAPSHOT_NAME_PATTERN, WORKSPACE_ID_PATTERN } from './ids.js';
 import { GROUP_NAME_PATTERN, MAX_GROUP_MEMBERS, MAX_KEPT_GROUP_SETS, MIN_GROUP_MEMBERS, refuseStartOrder } from './groups.js';
 import { LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN, MAX_LABELS } from './enrollment.js';
@@ -301,7 +301,7 @@ export const snapshotGroupInput = once(() =>
 export const backupGroupInput = once(() =>
   z.strictObject({
     group: groupName(),
-    namePrefix: namePrefix().default(DEFAULT_BACKUP_PREFIX),
+    namePrefix: namePrefix().default(DEFAULT_GROUP_BACKUP_PREFIX),
     retention: retentionPolicy()
       .refine((r) => r.expireCheckpointsAfter === undefined && r.expireSafetyAfter === undefined, {
         error: 'a group schedule keeps sets: expireCheckpointsAfter and expireSafetyAfter belong to a workspace schedule',
