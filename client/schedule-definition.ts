@@ -258,7 +258,7 @@ export function definitionOf(desc: ScheduleDescription): ParsedDefinition {
       group: (input.group as string | undefined) ?? desc.scheduleId.slice(GROUP_BACKUP_PREFIX.length),
       ...common,
       namePrefix: (input.namePrefix as string | undefined) ?? DEFAULT_GROUP_BACKUP_PREFIX,
-    } as ParsedDefinition;
+    };
   }
   if (action.workflowType === WORKFLOW_TYPES['fleet-backup'] || desc.scheduleId.startsWith(FLEET_PREFIX)) {
     return {

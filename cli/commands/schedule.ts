@@ -64,7 +64,8 @@ function addCreate(schedule: Command, act: Act): void {
   ).action(
     act(async (workspaceId: string | undefined, o: ScheduleCliOptions & { allowMissing?: boolean; group?: string }) => {
       const io = ioOf(o);
-      if ((workspaceId === undefined) === (o.group === undefined)) throw invalidInput('give a workspace or --group <group> (one of them)', ['workspace', 'group']);
+      if ((workspaceId === undefined) === (o.group === undefined))
+        throw invalidInput('give a workspace or --group <group> (one of them)', ['workspace', 'group']);
       if (o.group !== undefined) {
         const input = precheck(scheduleOptions().GroupScheduleOptions, { group: o.group, ...scheduleSettings(o) });
         return withClient(o, async (rig) => {
