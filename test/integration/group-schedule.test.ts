@@ -4,7 +4,9 @@ import { RigsnapClient, RigsnapError } from '../../client/index.js';
 import { WORKFLOW_TYPES } from '../../contract/index.js';
 import { MEMO_KEYS, PRIORITY, scheduleIds, workflowIds } from '../../domain/index.js';
 import type { BackupGroupResult, PruneSnapshotsResult } from '../../domain/results.js';
+import type { ScheduleInfo, ScheduleListItem } from '../../client/views.js';
 import { startEmulator, type Emulator } from '../../emulator/index.js';
+import { cliJson, runCli } from '../helpers/cli.js';
 import { TEST_TOKEN, connectTestTemporal, createTestWorker, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.js';
 import { workflowFailure } from '../helpers/workflows.js';
 
@@ -158,4 +160,46 @@ describe('group schedules', () => {
     expect(zero).toMatchObject({ type: 'InvalidInput', nonRetryable: true });
     expect(emu.calls.length).toBe(before);
   });
+
+  it('the CLI (dist/cli/main.js): schedule create --group, list, describe, trigger, delete; usage errors exit 2', async () => {
+    const members = workspaces('cli', 2);
+    const group = `cli-${suffix}`;
+    await rig.createGroup(group, members);
+    const scheduleId = scheduleIds.group(group);
+    const both = await runCli(['schedule', 'create', members[0]!, '--group', group], taskQueue);
+    expect(both.code).toBe(2);
+    const keep0 = await runCli(['schedule', 'create', '--group', group, '--keep-last', '0'], taskQueue);
+    expect(keep0.code).toBe(2);
+    const unknown = await runCli(['schedule', 'create', '--group', `nosuch-${suffix}`, '--keep-last', '2'], taskQueue);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/NotFound/);
+
+    const created = cliJson<ScheduleInfo>(await runCli(['schedule', 'create', '--group', group, '--keep-last', '2', '--paused', '--json'], taskQueue));
+    try {
+      expect(created).toMatchObject({ scheduleId, kind: 'group', group, retention: { keepLast: 2 } });
+      const described = await runCli(['schedule', 'describe', scheduleId], taskQueue);
+      expect(described.stdout).toContain(`backupGroup of group ${group}`);
+      await eventuallyListed(scheduleId);
+      const triggered = cliJson<{ run: { workflowId: string; runId: string } | null }>(await runCli(['schedule', 'trigger', scheduleId, '--json'], taskQueue));
+      const result: BackupGroupResult = await temporal.client.workflow.getHandle(triggered.run!.workflowId, triggered.run!.runId).result();
+      expect(result.set).toMatchObject({ group, complete: true });
+    } finally {
+      const deleted = await runCli(['schedule', 'delete', scheduleId, '--yes'], taskQueue);
+      expect(deleted.code).toBe(0);
+    }
+  });
 });
+
+/** `schedule list` reads visibility: a new schedule may take a moment to appear. */
+async function eventuallyListed(scheduleId: string): Promise<void> {
+  for (let i = 0; i < 50; i++) {
+    const items = cliJson<ScheduleListItem[]>(await runCli(['schedule', 'list', '--json'], taskQueue));
+    const found = items.find((x) => x.scheduleId === scheduleId);
+    if (found) {
+      expect(found).toMatchObject({ kind: 'group', group: scheduleId.slice(scheduleIds.group('').length) });
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${scheduleId} never appeared in schedule list`);
+}
