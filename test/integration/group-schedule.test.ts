@@ -180,6 +180,11 @@ describe('group schedules', () => {
       const described = await runCli(['schedule', 'describe', scheduleId], taskQueue);
       expect(described.stdout).toContain(`backupGroup of group ${group}`);
       await eventuallyListed(scheduleId);
+      const updated = cliJson<ScheduleInfo>(await runCli(['schedule', 'update', scheduleId, '--keep-last', '3', '--at', '02:30', '--json'], taskQueue));
+      expect(updated).toMatchObject({ kind: 'group', group, at: ['02:30'], namePrefix: 'group-backup-', retention: { keepLast: 3 } });
+      const notice = await runCli(['schedule', 'update', scheduleId, '--notice', '10m'], taskQueue);
+      expect(notice.code).toBe(2);
+      expect(notice.stderr).toMatch(/does not announce its stops/);
       const triggered = cliJson<{ run: { workflowId: string; runId: string } | null }>(await runCli(['schedule', 'trigger', scheduleId, '--json'], taskQueue));
       const result: BackupGroupResult = await temporal.client.workflow.getHandle(triggered.run!.workflowId, triggered.run!.runId).result();
       expect(result.set).toMatchObject({ group, complete: true });
