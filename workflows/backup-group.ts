@@ -13,7 +13,7 @@
  * SKIP, so two runs of one schedule never overlap.
  */
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { ParentClosePolicy, WorkflowIdReusePolicy, executeChild, log, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, ParentClosePolicy, WorkflowIdReusePolicy, executeChild, log, workflowInfo } from '@temporalio/workflow';
 import { WORKFLOW_TYPES } from '../contract/index.js';
 import { backupName } from '../domain/backup-names.js';
 import { selectGroupRetention, setKey, setSnapshotIds, type GroupRetentionSelection } from '../domain/group-retention.js';
@@ -174,8 +174,16 @@ async function applyRetention(input: Input, retention: RetentionPolicy, tracker:
     });
   }
   tracker.end();
-  if (failures.length) log.warn('some sets past the retention could not be deleted; the next run tries again', { group: input.group, failures });
-  return reportOf(selection, survivorsByKey, deletedKeys);
+  const report = reportOf(selection, survivorsByKey, deletedKeys);
+  // Loud, like a prune's failed deletion: alerts and the schedule's pause on failure see it. The new set stands.
+  if (failures.length)
+    throw ApplicationFailure.create({
+      type: 'PartialFailure',
+      message: `the set was taken, but ${failures.length} sets past the retention of ${input.group} could not be deleted (the next run tries again): ${failures.join('; ')}`,
+      nonRetryable: true,
+      details: [report],
+    });
+  return report;
 }
 
 /**

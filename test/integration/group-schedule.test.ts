@@ -121,6 +121,40 @@ describe('group schedules', () => {
     }
   });
 
+  it('a deletion that fails fails the run loudly (PartialFailure) and leaves the set listed; the next run deletes it', async () => {
+    const [a, b] = workspaces('fail', 2) as [string, string];
+    const group = `fail-${suffix}`;
+    await rig.createGroup(group, [a, b]);
+    await rig.schedules.createGroup({ group, retention: { keepLast: 1 }, paused: true });
+    const scheduleId = scheduleIds.group(group);
+    try {
+      const first = await triggerAndWait(scheduleId);
+      // b's snapshot delete is refused once (403, non-retryable); its token works again afterwards.
+      emu.hooks.onArrival = (arrival) => {
+        if (arrival.workspaceId === b && arrival.method === 'DELETE') emu.forbidden.add(b);
+      };
+      emu.hooks.onCall = (call) => {
+        if (call.workspaceId === b && call.status === 403) emu.forbidden.delete(b);
+      };
+      await new Promise((r) => setTimeout(r, 1100));
+      const t = await rig.schedules.trigger(scheduleId, { waitMs: 30_000 });
+      const failure = await workflowFailure(temporal.client.workflow.getHandle(t.run!.workflowId, t.run!.runId).result());
+      expect(failure).toMatchObject({ type: 'PartialFailure', nonRetryable: true });
+      emu.hooks.onArrival = undefined;
+      emu.hooks.onCall = undefined;
+      expect((await rig.groupSnapshots(group)).map((s) => s.name)).toContain(first.name);
+      expect(snapshotIdsOf(b)).toContain(first.set!.members[1]!.snapshotId);
+
+      const third = await triggerAndWait(scheduleId);
+      expect((await rig.groupSnapshots(group)).map((s) => s.name)).toEqual([third.name]);
+      for (const m of first.set!.members) expect(snapshotIdsOf(m.workspaceId)).not.toContain(m.snapshotId);
+    } finally {
+      emu.hooks.onArrival = undefined;
+      emu.hooks.onCall = undefined;
+      await rig.schedules.delete(scheduleId).catch(() => undefined);
+    }
+  });
+
   it('one slot never makes two sets: a second run with the same nominal time finds the first one’s set', async () => {
     const members = workspaces('slot', 2);
     const group = `slot-${suffix}`;
