@@ -8,7 +8,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { groupStateQuery, recordGroupSetUpdate } from '../contract/index.js';
 import { workflowIds } from '../domain/index.js';
-import type { GroupSet } from '../domain/groups.js';
+import { migrateGroupState, type GroupSet } from '../domain/groups.js';
 import type { ActivityEnv } from './env.js';
 
 function temporalOf(env: ActivityEnv): Client {
@@ -52,9 +52,45 @@ async function recordGroupSet(env: ActivityEnv, input: { group: string; set: Gro
   }
 }
 
+/**
+ * Every set the group entity recorded, oldest first, retired ones included (a group schedule's retention
+ * decides from them: domain/group-retention.ts). From its query: strongly consistent, never visibility.
+ */
+async function readGroupSets(env: ActivityEnv, input: { group: string }): Promise<GroupSet[]> {
+  try {
+    const state = await temporalOf(env).workflow.getHandle(workflowIds.group(input.group)).query(groupStateQuery);
+    if (state.status !== 'active') throw ApplicationFailure.create({ type: 'NotFound', message: `group ${input.group} does not exist`, nonRetryable: true });
+    return migrateGroupState(input.group, state).sets;
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError)
+      throw ApplicationFailure.create({ type: 'NotFound', message: `group ${input.group} does not exist`, nonRetryable: true });
+    throw err;
+  }
+}
+
+/**
+ * Marks a set retired in the group entity: the same recordGroupSet Update with the set as recorded plus
+ * `retired` (the entity replaces the record of the same run), so the entity's code is unchanged and a
+ * release without group schedules still replays it. Its own update id, so it is not taken for the record.
+ */
+async function retireGroupSet(env: ActivityEnv, input: { group: string; set: GroupSet }): Promise<{ recorded: boolean; why?: string }> {
+  try {
+    await temporalOf(env)
+      .workflow.getHandle(workflowIds.group(input.group))
+      .executeUpdate(recordGroupSetUpdate, { args: [input.set], updateId: `${input.set.workflowId}/${input.set.runId}/retire-set` });
+    return { recorded: true };
+  } catch (err) {
+    if (err instanceof WorkflowUpdateFailedError) return { recorded: false, why: err.cause?.message ?? err.message };
+    if (err instanceof WorkflowNotFoundError) return { recorded: false, why: `the entity of group ${input.group} is not running` };
+    throw err;
+  }
+}
+
 export function createGroupActivities(env: ActivityEnv) {
   return {
     readGroup: (input: { group: string }) => readGroup(env, input),
     recordGroupSet: (input: { group: string; set: GroupSet }) => recordGroupSet(env, input),
+    readGroupSets: (input: { group: string }) => readGroupSets(env, input),
+    retireGroupSet: (input: { group: string; set: GroupSet }) => retireGroupSet(env, input),
   };
 }

@@ -5,8 +5,10 @@ import { WORKFLOW_TYPES, operationKey, workspaceIdKey } from '../contract/index.
 import {
   BACKUP_NAME_SUFFIX,
   BackupFleetInput,
+  BackupGroupInput,
   BackupWorkspaceInput,
   DEFAULT_BACKUP_PREFIX,
+  DEFAULT_GROUP_BACKUP_PREFIX,
   MEMO_KEYS,
   parseDuration,
   priorityFor,
@@ -16,7 +18,16 @@ import {
 } from '../domain/index.js';
 import { formatSelector } from '../domain/enrollment.js';
 import { validate } from './errors.js';
-import { BACKUP_PREFIX, FLEET_PREFIX, fmtMs, pad2, type BackupScheduleOptions, type FleetScheduleOptions } from './schedule-options.js';
+import {
+  BACKUP_PREFIX,
+  FLEET_PREFIX,
+  GROUP_BACKUP_PREFIX,
+  fmtMs,
+  pad2,
+  type BackupScheduleOptions,
+  type FleetScheduleOptions,
+  type GroupScheduleOptions,
+} from './schedule-options.js';
 
 /**
  * A backup schedule both ways: from its checked options to the Temporal schedule that runs it
@@ -26,7 +37,41 @@ import { BACKUP_PREFIX, FLEET_PREFIX, fmtMs, pad2, type BackupScheduleOptions, t
 
 export type ParsedWorkspace = z.output<typeof BackupScheduleOptions>;
 export type ParsedFleet = z.output<typeof FleetScheduleOptions>;
-export type ParsedDefinition = ({ kind: 'workspace' } & ParsedWorkspace) | ({ kind: 'fleet' } & ParsedFleet);
+export type ParsedGroup = z.output<typeof GroupScheduleOptions>;
+export type ParsedDefinition = ({ kind: 'workspace' } & ParsedWorkspace) | ({ kind: 'fleet' } & ParsedFleet) | ({ kind: 'group' } & ParsedGroup);
+
+/** The schedule id of a definition. */
+export function scheduleIdOf(def: ParsedDefinition): string {
+  return def.kind === 'fleet' ? scheduleIds.fleet(def.name) : def.kind === 'group' ? scheduleIds.group(def.group) : scheduleIds.backup(def.workspaceId);
+}
+
+/** Each kind's operation, workflow type and priority kind: a group's backup runs at a scheduled backup's level (3). */
+const KIND = {
+  workspace: { operation: 'backup', workflowType: WORKFLOW_TYPES.backup, priority: 'scheduled-backup' },
+  fleet: { operation: 'fleet-backup', workflowType: WORKFLOW_TYPES['fleet-backup'], priority: 'fleet' },
+  group: { operation: 'group-backup', workflowType: WORKFLOW_TYPES['group-backup'], priority: 'scheduled-backup' },
+} as const satisfies Record<ParsedDefinition['kind'], { operation: Operation; workflowType: string; priority: 'scheduled-backup' | 'fleet' }>;
+
+/** The action's input: the workflow input, checked by its own schema. */
+function actionArgs(def: ParsedDefinition, retention: ParsedWorkspace['retention']): unknown {
+  if (def.kind === 'group') return validate(BackupGroupInput, { group: def.group, namePrefix: def.namePrefix, ...(retention ? { retention } : {}) });
+  const stop = announcedStopArgs(def);
+  if (def.kind === 'fleet')
+    return validate(BackupFleetInput, {
+      ...(def.selector ? { selector: def.selector } : { workspaceIds: def.workspaceIds }),
+      concurrency: def.concurrency,
+      namePrefix: def.namePrefix,
+      ...(retention ? { retention } : {}),
+      ...stop,
+    });
+  return validate(BackupWorkspaceInput, { workspaceId: def.workspaceId, namePrefix: def.namePrefix, ...(retention ? { retention } : {}), ...stop });
+}
+
+function staticSummaryOf(def: ParsedDefinition): string {
+  if (def.kind === 'fleet') return `scheduled backup of fleet "${def.name}" (${fleetMembers(def)})`;
+  if (def.kind === 'group') return `scheduled backup of group ${def.group} as one set`;
+  return `scheduled backup of ${def.workspaceId}`;
+}
 
 /**
  * The Temporal schedule for a definition: calendar spec in its timezone, SKIP overlap, catch-up window.
@@ -37,19 +82,9 @@ export function scheduleOptionsFor(def: ParsedDefinition, taskQueue: string): Sc
   const times = Array.isArray(def.at) ? def.at : [def.at];
   // The retention buckets follow the schedule's timezone unless the policy names its own.
   const retention = def.retention ? { ...def.retention, timezone: def.retention.timezone ?? def.timezone } : undefined;
-  const operation: Operation = def.kind === 'fleet' ? 'fleet-backup' : 'backup';
-  const scheduleId = def.kind === 'fleet' ? scheduleIds.fleet(def.name) : scheduleIds.backup(def.workspaceId);
-  const stop = announcedStopArgs(def);
-  const args =
-    def.kind === 'fleet'
-      ? validate(BackupFleetInput, {
-          ...(def.selector ? { selector: def.selector } : { workspaceIds: def.workspaceIds }),
-          concurrency: def.concurrency,
-          namePrefix: def.namePrefix,
-          ...(retention ? { retention } : {}),
-          ...stop,
-        })
-      : validate(BackupWorkspaceInput, { workspaceId: def.workspaceId, namePrefix: def.namePrefix, ...(retention ? { retention } : {}), ...stop });
+  const { operation, workflowType, priority } = KIND[def.kind];
+  const scheduleId = scheduleIdOf(def);
+  const args = actionArgs(def, retention);
   const searchAttributes: SearchAttributePair[] = [{ key: operationKey, value: operation }];
   if (def.kind === 'workspace') searchAttributes.push({ key: workspaceIdKey, value: def.workspaceId });
   return {
@@ -64,7 +99,7 @@ export function scheduleOptionsFor(def: ParsedDefinition, taskQueue: string): Sc
     },
     action: {
       type: 'startWorkflow',
-      workflowType: def.kind === 'fleet' ? WORKFLOW_TYPES['fleet-backup'] : WORKFLOW_TYPES.backup,
+      workflowType,
       // Temporal appends the scheduled time to this id, one run per fire.
       workflowId: scheduleId,
       taskQueue,
@@ -72,9 +107,9 @@ export function scheduleOptionsFor(def: ParsedDefinition, taskQueue: string): Sc
       // The backup names its date in the schedule's timezone.
       memo: { [MEMO_KEYS.timezone]: def.timezone },
       typedSearchAttributes: searchAttributes,
-      staticSummary: def.kind === 'fleet' ? `scheduled backup of fleet "${def.name}" (${fleetMembers(def)})` : `scheduled backup of ${def.workspaceId}`,
-      // Behind on-demand operations; a fleet's children take the fleet's (workflows/backup-fleet.ts).
-      priority: priorityFor(def.kind === 'fleet' ? 'fleet' : 'scheduled-backup', def, scheduleId),
+      staticSummary: staticSummaryOf(def),
+      // Behind on-demand operations; a fleet's children take the fleet's (workflows/backup-fleet.ts), a group's set its backup's.
+      priority: priorityFor(priority, def, scheduleId),
     } as ScheduleOptions['action'],
     policies: {
       overlap: ScheduleOverlapPolicy.SKIP,
@@ -88,8 +123,7 @@ export function scheduleOptionsFor(def: ParsedDefinition, taskQueue: string): Sc
 
 /** The priority a definition's runs get, as ScheduleInfo shows it. */
 export function priorityView(def: ParsedDefinition): { priorityKey: number; fairnessKey: string | null; fairnessWeight: number } {
-  const scheduleId = def.kind === 'fleet' ? scheduleIds.fleet(def.name) : scheduleIds.backup(def.workspaceId);
-  const p = priorityFor(def.kind === 'fleet' ? 'fleet' : 'scheduled-backup', def, scheduleId);
+  const p = priorityFor(KIND[def.kind].priority, def, scheduleIdOf(def));
   return { priorityKey: p.priorityKey, fairnessKey: p.fairnessKey ?? null, fairnessWeight: p.fairnessWeight ?? 1 };
 }
 
@@ -100,6 +134,7 @@ export function priorityView(def: ParsedDefinition): { priorityKey: number; fair
  * still stop the workspace that late.
  */
 export function announcedStopArgs(def: ParsedDefinition): Record<string, unknown> {
+  if (def.kind === 'group') return {};
   const notice = def.notice !== undefined && (parseDuration(def.notice) ?? 0) > 0 ? def.notice : undefined;
   const quiet = def.quietHours?.length ? def.quietHours : undefined;
   if (!notice && !quiet && def.window === undefined) return {};
@@ -121,10 +156,15 @@ export function fleetMembers(def: ParsedFleet): string {
 /** One sentence about what a schedule does: the first line of its note, so the Temporal UI shows it. */
 export function describeDefinition(def: ParsedDefinition): string {
   const times = (Array.isArray(def.at) ? def.at : [def.at]).join(', ');
-  const what = def.kind === 'fleet' ? `backs up fleet ${def.name} (${fleetMembers(def)}, ${def.concurrency} at once)` : `backs up ${def.workspaceId}`;
+  const what =
+    def.kind === 'fleet'
+      ? `backs up fleet ${def.name} (${fleetMembers(def)}, ${def.concurrency} at once)`
+      : def.kind === 'group'
+        ? `backs up group ${def.group} as one set`
+        : `backs up ${def.workspaceId}`;
   const r = def.retention;
   const keep: string[] = [];
-  if (r?.keepLast !== undefined) keep.push(`the last ${r.keepLast}`);
+  if (r?.keepLast !== undefined) keep.push(`the last ${r.keepLast}${def.kind === 'group' ? ' sets' : ''}`);
   if (r?.keepDaily !== undefined) keep.push(`${r.keepDaily} daily`);
   if (r?.keepWeekly !== undefined) keep.push(`${r.keepWeekly} weekly`);
   if (r?.keepMonthly !== undefined) keep.push(`${r.keepMonthly} monthly`);
@@ -167,6 +207,7 @@ function overridesOf(desc: ScheduleDescription): { priority?: number; team?: str
   const p = desc.action.priority;
   const fleet = desc.action.workflowType === WORKFLOW_TYPES['fleet-backup'];
   const defaults = priorityFor(fleet ? 'fleet' : 'scheduled-backup', {}, desc.scheduleId);
+  // A group's backup takes the scheduled-backup level, like a workspace's.
   return {
     ...(p?.priorityKey && p.priorityKey !== defaults.priorityKey ? { priority: p.priorityKey } : {}),
     ...(p?.fairnessKey && p.fairnessKey !== defaults.fairnessKey ? { team: p.fairnessKey } : {}),
@@ -211,6 +252,14 @@ export function definitionOf(desc: ScheduleDescription): ParsedDefinition {
   if (!common.retention) delete common.retention;
   if (!common.jitter) delete common.jitter;
   if (!common.note) delete common.note;
+  if (action.workflowType === WORKFLOW_TYPES['group-backup'] || desc.scheduleId.startsWith(GROUP_BACKUP_PREFIX)) {
+    return {
+      kind: 'group',
+      group: (input.group as string | undefined) ?? desc.scheduleId.slice(GROUP_BACKUP_PREFIX.length),
+      ...common,
+      namePrefix: (input.namePrefix as string | undefined) ?? DEFAULT_GROUP_BACKUP_PREFIX,
+    };
+  }
   if (action.workflowType === WORKFLOW_TYPES['fleet-backup'] || desc.scheduleId.startsWith(FLEET_PREFIX)) {
     return {
       kind: 'fleet',

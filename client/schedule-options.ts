@@ -1,8 +1,10 @@
 import { z } from 'zod';
 import {
   BackupFleetInput,
+  BackupGroupInput,
   BackupWorkspaceInput,
   DEFAULT_BACKUP_PREFIX,
+  DEFAULT_GROUP_BACKUP_PREFIX,
   NamePrefix,
   PriorityOverrides,
   RetentionPolicy,
@@ -21,6 +23,7 @@ import type { OVERLAP_POLICIES } from '../domain/constants.js';
 
 export const BACKUP_PREFIX = scheduleIds.backup('');
 export const FLEET_PREFIX = 'rigsnap-fleet-';
+export const GROUP_BACKUP_PREFIX = scheduleIds.group('');
 
 // ---- options ------------------------------------------------------------------------------------
 
@@ -102,6 +105,24 @@ export const FleetScheduleOptions = z
   });
 export type FleetScheduleOptions = z.input<typeof FleetScheduleOptions>;
 
+/**
+ * A group schedule (issue 23, item 4) backs a group up as one set (backupGroup) and keeps sets. It does
+ * not announce its stops (the notice options are a single workspace's), and its retention has no expiry
+ * of checkpoint or safety snapshots (those are each workspace's prune's): the workflow input's checks.
+ */
+export const GroupScheduleOptions = z
+  .strictObject({
+    group: BackupGroupInput.shape.group,
+    ...commonShape,
+    namePrefix: NamePrefix.default(DEFAULT_GROUP_BACKUP_PREFIX),
+    retention: BackupGroupInput.shape.retention,
+  })
+  .refine((o) => o.notice === undefined && o.window === undefined && o.quietHours === undefined && o.maxSnooze === undefined, {
+    error: 'a group schedule does not announce its stops yet: leave out notice, window, quietHours and maxSnooze',
+    path: ['notice'],
+  });
+export type GroupScheduleOptions = z.input<typeof GroupScheduleOptions>;
+
 /** Changes to a schedule: only what is given changes; `null` removes an optional setting. */
 export interface ScheduleUpdate {
   at?: string | string[];
@@ -154,15 +175,20 @@ export function fmtMs(ms: number): string {
 
 export const pad2 = (n: number) => String(n).padStart(2, '0');
 
-/** A workspace id (ws_…) names its schedule; a schedule id (rigsnap-backup-…, rigsnap-fleet-…) is taken as is. */
+/** A workspace id (ws_…) names its schedule; a schedule id (rigsnap-backup-…, rigsnap-fleet-…, rigsnap-group-backup-…) is taken as is. */
 export function resolveScheduleId(target: string): string {
-  if (target.startsWith(BACKUP_PREFIX) || target.startsWith(FLEET_PREFIX)) return target;
+  if (target.startsWith(BACKUP_PREFIX) || target.startsWith(FLEET_PREFIX) || target.startsWith(GROUP_BACKUP_PREFIX)) return target;
   if (target.startsWith('ws_')) return scheduleIds.backup(validateField('workspaceId', WorkspaceId, target));
   throw new RigsnapError({
     type: 'InvalidInput',
-    message: `invalid input: schedule: must be a workspace id (ws_…) or a schedule id (${BACKUP_PREFIX}…, ${FLEET_PREFIX}…), got ${JSON.stringify(target)}`,
+    message: `invalid input: schedule: must be a workspace id (ws_…) or a schedule id (${BACKUP_PREFIX}…, ${FLEET_PREFIX}…, ${GROUP_BACKUP_PREFIX}…), got ${JSON.stringify(target)}`,
     fields: ['schedule'],
   });
+}
+
+/** The schedule id of a group's backups. */
+export function groupScheduleId(group: string): string {
+  return scheduleIds.group(validateField('group', BackupGroupInput.shape.group, group));
 }
 
 /** The schedule id of a named fleet. */

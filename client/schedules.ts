@@ -2,6 +2,7 @@
 import { ScheduleAlreadyRunning, type ScheduleDescription } from '@temporalio/client';
 import { z } from 'zod';
 import type { TemporalContext } from './context.js';
+import { showGroup } from './groups.js';
 import { RigsnapError, invalidInput, validate, validateField } from './errors.js';
 import { DEFAULT_MAX_SNOOZE } from '../domain/index.js';
 import {
@@ -20,6 +21,8 @@ import {
   BackupScheduleOptions,
   FLEET_PREFIX,
   FleetScheduleOptions,
+  GROUP_BACKUP_PREFIX,
+  GroupScheduleOptions,
   Note,
   OVERLAP_POLICIES,
   resolveScheduleId,
@@ -33,8 +36,10 @@ export {
   BackupScheduleOptions,
   FleetName,
   FleetScheduleOptions,
+  GroupScheduleOptions,
   OVERLAP_POLICIES,
   fleetScheduleId,
+  groupScheduleId,
   resolveScheduleId,
   type BackfillOptions,
   type OverlapPolicy,
@@ -73,6 +78,22 @@ export class RigsnapSchedules {
     return this.put({ kind: 'fleet', ...v });
   }
 
+  /**
+   * Creates a group's schedule (`rigsnap-group-backup-<group>`): each run backs the group up as one set
+   * (backupGroup) and its retention counts sets. Refuses a group that does not exist (NotFound) before
+   * anything is created; throws ScheduleExists if the group has one.
+   */
+  async createGroup(options: GroupScheduleOptions): Promise<ScheduleInfo & { created: boolean }> {
+    const v = validate(GroupScheduleOptions, options);
+    if ((await showGroup(this.ctx, v.group)).exists === false)
+      throw new RigsnapError({
+        type: 'NotFound',
+        message: `group ${v.group} does not exist; no schedule was created`,
+        advice: 'create it with `rigsnap group create <group> --members …`, or see `rigsnap group list`',
+      });
+    return this.put({ kind: 'group', ...v });
+  }
+
   /** Changes some settings of an existing schedule (a workspace id or a schedule id); the rest stay. */
   async update(target: string, changes: ScheduleUpdate): Promise<ScheduleInfo> {
     const scheduleId = resolveScheduleId(target);
@@ -87,13 +108,18 @@ export class RigsnapSchedules {
       else merged[k] = val;
     }
     const { kind, ...rest } = merged as ParsedDefinition;
-    if (kind === 'workspace' && (changes.workspaceIds !== undefined || changes.concurrency !== undefined || changes.selector !== undefined)) {
+    if (kind !== 'fleet' && (changes.workspaceIds !== undefined || changes.concurrency !== undefined || changes.selector !== undefined)) {
       throw invalidInput(
         'workspaceIds, selector, concurrency: only fleet schedules have them',
         ['workspaceIds', 'selector', 'concurrency'].filter((f) => f in changes),
       );
     }
-    const def: ParsedDefinition = kind === 'fleet' ? { kind, ...validate(FleetScheduleOptions, rest) } : { kind, ...validate(BackupScheduleOptions, rest) };
+    const def: ParsedDefinition =
+      kind === 'fleet'
+        ? { kind, ...validate(FleetScheduleOptions, rest) }
+        : kind === 'group'
+          ? { kind, ...validate(GroupScheduleOptions, rest) }
+          : { kind, ...validate(BackupScheduleOptions, rest) };
     const opts = scheduleOptionsFor(def, this.ctx.taskQueue);
     await this.ctx.call({ scheduleId }, () => this.client.schedule.getHandle(scheduleId).update(() => toUpdate(opts)));
     return this.describe(scheduleId);
@@ -129,6 +155,7 @@ export class RigsnapSchedules {
       kind: def.kind,
       workspaceId: def.kind === 'workspace' ? def.workspaceId : null,
       fleetName: def.kind === 'fleet' ? def.name : null,
+      group: def.kind === 'group' ? def.group : null,
       workspaceIds: def.kind === 'fleet' ? (def.workspaceIds ?? null) : null,
       selector: def.kind === 'fleet' ? (def.selector ?? null) : null,
       concurrency: def.kind === 'fleet' ? def.concurrency : null,
@@ -161,22 +188,24 @@ export class RigsnapSchedules {
     };
   }
 
-  /** rigsnap's schedules (workspace and fleet), from Temporal's visibility: a new one may take a moment to appear. */
+  /** rigsnap's schedules (workspace, fleet and group), from Temporal's visibility: a new one may take a moment to appear. */
   async list(): Promise<ScheduleListItem[]> {
     const items: ScheduleListItem[] = [];
     await this.ctx.call({}, async () => {
       for await (const s of this.client.schedule.list()) {
         const isWorkspace = s.scheduleId.startsWith(BACKUP_PREFIX);
         const isFleet = s.scheduleId.startsWith(FLEET_PREFIX);
-        if (!isWorkspace && !isFleet) continue;
+        const isGroup = s.scheduleId.startsWith(GROUP_BACKUP_PREFIX);
+        if (!isWorkspace && !isFleet && !isGroup) continue;
         const last = s.info.recentActions[s.info.recentActions.length - 1];
         const { description, note } = splitNote(s.state.note);
         items.push({
           scheduleId: s.scheduleId,
           url: this.ctx.scheduleUrl(s.scheduleId),
-          kind: isFleet ? 'fleet' : 'workspace',
+          kind: isFleet ? 'fleet' : isGroup ? 'group' : 'workspace',
           workspaceId: isWorkspace ? s.scheduleId.slice(BACKUP_PREFIX.length) : null,
           fleetName: isFleet ? s.scheduleId.slice(FLEET_PREFIX.length) : null,
+          group: isGroup ? s.scheduleId.slice(GROUP_BACKUP_PREFIX.length) : null,
           paused: s.state.paused,
           description,
           note,
@@ -281,7 +310,9 @@ export class RigsnapSchedules {
         const [update, remove] =
           def.kind === 'fleet'
             ? [`rigsnap fleet schedule update ${def.name}`, `rigsnap fleet schedule delete ${def.name}`]
-            : [`rigsnap schedule update ${def.workspaceId}`, `rigsnap schedule delete ${def.workspaceId}`];
+            : def.kind === 'group'
+              ? [`rigsnap schedule update ${opts.scheduleId}`, `rigsnap schedule delete ${opts.scheduleId}`]
+              : [`rigsnap schedule update ${def.workspaceId}`, `rigsnap schedule delete ${def.workspaceId}`];
         throw new RigsnapError({
           type: 'ScheduleExists',
           scheduleId: opts.scheduleId,

@@ -156,9 +156,11 @@ export interface ScheduleRun {
 export interface ScheduleInfo {
   scheduleId: string;
   url: string;
-  kind: 'workspace' | 'fleet';
+  kind: 'workspace' | 'fleet' | 'group';
   workspaceId: string | null;
   fleetName: string | null;
+  /** A group schedule's group (backupGroup: one set of the group per run; retention counts sets). */
+  group: string | null;
   /** A fleet's listed workspaces (null for a fleet by selector). */
   workspaceIds: string[] | null;
   /** A fleet by selector: resolved at each run (null otherwise). */
@@ -194,9 +196,11 @@ export interface ScheduleInfo {
 export interface ScheduleListItem {
   scheduleId: string;
   url: string;
-  kind: 'workspace' | 'fleet';
+  kind: 'workspace' | 'fleet' | 'group';
   workspaceId: string | null;
   fleetName: string | null;
+  /** A group schedule's group (backupGroup: one set of the group per run; retention counts sets). */
+  group: string | null;
   paused: boolean;
   description: string | null;
   note: string | null;

@@ -25,6 +25,7 @@ export const WORKFLOW_TYPES = {
   'group-snapshot': 'snapshotGroup',
   'group-restore': 'restoreGroup',
   'group-checkpoint': 'checkpointGroup',
+  'group-backup': 'backupGroup',
 } as const satisfies Record<Operation, string>;
 
 export type WorkflowTypeName = (typeof WORKFLOW_TYPES)[Operation];
@@ -57,4 +58,5 @@ export const VERSIONING_BEHAVIOR = {
   snapshotGroup: 'PINNED',
   restoreGroup: 'PINNED',
   checkpointGroup: 'AUTO_UPGRADE',
+  backupGroup: 'PINNED',
 } as const satisfies Record<WorkflowTypeName, 'PINNED' | 'AUTO_UPGRADE'>;

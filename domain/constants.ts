@@ -28,12 +28,19 @@ export const OPERATIONS = [
   'group-snapshot',
   'group-restore',
   'group-checkpoint',
+  'group-backup',
 ] as const;
 export const INTERNAL_OPERATIONS = ['lock', 'workspace', 'group'] as const;
 export type Operation = (typeof OPERATIONS)[number];
 
 /** Default name prefix of scheduled backups: the docs' cron script names them daily-backup-YYYY-MM-DD. */
 export const DEFAULT_BACKUP_PREFIX = 'daily-backup-';
+
+/**
+ * Default name prefix of a group schedule's sets: apart from single backups, so that a workspace
+ * schedule's prune (prefix daily-backup-) never selects a member's snapshot of a set.
+ */
+export const DEFAULT_GROUP_BACKUP_PREFIX = 'group-backup-';
 
 /** Prefix of the safety snapshot a restore with keepCurrent takes. Never a retention candidate by default. */
 export const SAFETY_SNAPSHOT_PREFIX = 'pre-restore-';

@@ -125,10 +125,21 @@ export interface GroupSet {
   /** The run that took it: recording the same run's set again (a retried activity) replaces it. */
   workflowId: string;
   runId: string;
+  /**
+   * Set when a group schedule's retention deleted the set's snapshots (domain/group-retention.ts): it is
+   * no longer listed nor a restore point. Recorded again through the same recordGroupSet Update, so the
+   * group entity's code is unchanged. `survivors`: snapshots held meanwhile, left in place.
+   */
+  retired?: { at: string; by: string; survivors: string[] };
 }
 
 /** Sets the entity keeps, newest last; the oldest drop out of the record (their snapshots stay in Rigbox). */
 export const MAX_RECORDED_SETS = 100;
+/**
+ * The most sets a group schedule's retention may keep: a retired set stays in the record (marked) until
+ * it drops out, about one per set taken, so kept and retired sets together must fit MAX_RECORDED_SETS.
+ */
+export const MAX_KEPT_GROUP_SETS = 40;
 
 /** The state carried by the group entity across continue-as-new. `v` says which shape; `migrateGroupState` upgrades. */
 export interface GroupState {
@@ -273,9 +284,13 @@ function withSet(sets: readonly GroupSet[], set: GroupSet): GroupSet[] {
   return [...others, set].slice(-MAX_RECORDED_SETS);
 }
 
-/** The recorded sets, newest first (what `rigsnap group snapshots` lists). */
+/**
+ * The recorded sets, newest first (what `rigsnap group snapshots` lists and a restore finds), without the
+ * sets a group schedule's retention retired. A retired set is recorded again, so it moves to the end of
+ * the record; the live ones never move, so their position still says their age.
+ */
 export function groupSets(s: GroupState): GroupSet[] {
-  return [...s.sets].reverse();
+  return s.sets.filter((x) => !x.retired).reverse();
 }
 
 /**

@@ -61,6 +61,12 @@ export const workflowIds = {
   groupRestore: (group: string | undefined, set: string | undefined, key: string) =>
     group && set ? `group-restore-${group}-${slug(set)}-${key}` : `group-restore-targets-${key}`,
   groupCheckpoint: (group: string, name: string, key: string) => `group-checkpoint-${group}-${slug(name)}-${key}`,
+  /**
+   * The set of one slot of a group schedule (`<namePrefix><nominal time>`): keyed by group and name only,
+   * so a second run for the same slot (a backfill, a retried action) finds the first one's set instead of
+   * taking another.
+   */
+  groupScheduledSet: (group: string, name: string) => `group-snapshot-${group}-${slug(name)}-scheduled`,
   /** One lock per workspace, long-lived (it continues as new), found by this id. */
   lock: (workspaceId: string) => `rigsnap-lock-${workspaceId}`,
   /** The workspace entity (workflows/workspace-entity.ts): one per workspace, never idle-exits. */
@@ -73,6 +79,8 @@ export const workflowIds = {
 export const scheduleIds = {
   backup: (workspaceId: string) => `rigsnap-backup-${workspaceId}`,
   fleet: (name: string) => `rigsnap-fleet-${slug(name)}`,
+  /** A group's backup schedule (backupGroup), one per group. */
+  group: (group: string) => `rigsnap-group-backup-${group}`,
   /** The backup audit's schedule: one per namespace. */
   audit: () => 'rigsnap-audit',
   /** The compliance report's schedule: one per namespace. */

@@ -39,6 +39,7 @@ export const CheckWorkspacesInput = s.checkWorkspacesInput();
 export const SnapshotGroupInput = s.snapshotGroupInput();
 export const RestoreGroupInput = s.restoreGroupInput();
 export const CheckpointGroupInput = s.checkpointGroupInput();
+export const BackupGroupInput = s.backupGroupInput();
 /** Optional caller-chosen key that makes a start idempotent across retries of the caller. */
 export const RequestKey = s.requestKey();
 /** `--priority`, `--team`, `--weight` of schedules and fleets (domain/priority.ts). */
@@ -61,6 +62,7 @@ export const INPUT_SCHEMAS = {
   snapshotGroup: SnapshotGroupInput,
   restoreGroup: RestoreGroupInput,
   checkpointGroup: CheckpointGroupInput,
+  backupGroup: BackupGroupInput,
 } as const;
 
 export type SnapshotWorkspaceInput = z.input<typeof SnapshotWorkspaceInput>;
@@ -80,3 +82,4 @@ export type CheckWorkspacesInput = z.input<typeof CheckWorkspacesInput>;
 export type SnapshotGroupInput = z.input<typeof SnapshotGroupInput>;
 export type RestoreGroupInput = z.input<typeof RestoreGroupInput>;
 export type CheckpointGroupInput = z.input<typeof CheckpointGroupInput>;
+export type BackupGroupInput = z.input<typeof BackupGroupInput>;

@@ -441,6 +441,40 @@ export type CheckpointGroupResult = z.infer<typeof CheckpointGroupResult>;
 export const GroupRollbackResult = RestoreGroupResult.omit({ steps: true }).extend({ rollbacks: z.number().int() });
 export type GroupRollbackResult = z.infer<typeof GroupRollbackResult>;
 
+/** One set a group schedule's retention kept, or deleted (every member's snapshot). */
+export const GroupRetentionSet = z.object({
+  name: z.string(),
+  at: z.string(),
+  complete: z.boolean(),
+  snapshotIds: z.array(z.string()),
+  /** Kept: why (`last`, `daily`, `hold: …`, …). */
+  reasons: z.array(z.string()).optional(),
+  /** Deleted: snapshots left in place because they were held meanwhile (the set is retired anyway). */
+  survivors: z.array(z.string()).optional(),
+});
+
+/**
+ * A group schedule's run: the set it took (null when this slot's set was taken by an earlier run of the
+ * same slot: `duplicateOf` names that snapshotGroup), and its retention (null without a policy, or when the
+ * set was not taken by this run).
+ */
+export const BackupGroupResult = z.object({
+  group: z.string(),
+  name: z.string(),
+  set: SnapshotGroupResult.omit({ steps: true }).nullable(),
+  duplicateOf: z.string().optional(),
+  retention: z
+    .object({
+      kept: z.array(GroupRetentionSet),
+      deleted: z.array(GroupRetentionSet),
+      /** Sets the record has that are not this schedule's (taken by hand, another prefix) or already retired. */
+      ignored: z.number().int(),
+    })
+    .nullable(),
+  steps: z.array(StepRecord),
+});
+export type BackupGroupResult = z.infer<typeof BackupGroupResult>;
+
 /** What the `progress` query returns, for every operation. */
 export const Progress = z.object({
   operation: z.string(),
@@ -474,4 +508,5 @@ export const RESULT_SCHEMAS = {
   snapshotGroup: SnapshotGroupResult,
   restoreGroup: RestoreGroupResult,
   checkpointGroup: CheckpointGroupResult,
+  backupGroup: BackupGroupResult,
 } as const;

@@ -9,9 +9,9 @@
  * eager constants of inputs.ts, ids.ts and rigbox.ts, built from these same factories.
  */
 import { z } from 'zod';
-import { DEFAULT_BACKUP_PREFIX, DEFAULT_RPO, NEVER_EXPIRE } from './constants.js';
+import { DEFAULT_BACKUP_PREFIX, DEFAULT_GROUP_BACKUP_PREFIX, DEFAULT_RPO, NEVER_EXPIRE } from './constants.js';
 import { REQUEST_KEY_PATTERN, SNAPSHOT_ID_PATTERN, SNAPSHOT_NAME_PATTERN, WORKSPACE_ID_PATTERN } from './ids.js';
-import { GROUP_NAME_PATTERN, MAX_GROUP_MEMBERS, MIN_GROUP_MEMBERS, refuseStartOrder } from './groups.js';
+import { GROUP_NAME_PATTERN, MAX_GROUP_MEMBERS, MAX_KEPT_GROUP_SETS, MIN_GROUP_MEMBERS, refuseStartOrder } from './groups.js';
 import { LABEL_KEY_PATTERN, LABEL_VALUE_PATTERN, MAX_LABELS } from './enrollment.js';
 import { QUIET_HOURS_PATTERN, parseQuietHours } from './notice.js';
 import { isValidTimeZone, parseDuration } from './time.js';
@@ -291,6 +291,27 @@ export const snapshotGroupInput = once(() =>
       error: 'must give either group or workspaceIds (not both)',
       path: ['group'],
     }),
+);
+
+/**
+ * A group schedule's run (issue 23, item 4): one set of the group named `<namePrefix><YYYY-MM-DD-HHMM>`
+ * (the schedule's nominal time), then the retention of its sets (domain/group-retention.ts). Only the
+ * keep-* rules: the expiry of checkpoint and safety snapshots is a single workspace's prune's.
+ */
+export const backupGroupInput = once(() =>
+  z.strictObject({
+    group: groupName(),
+    namePrefix: namePrefix().default(DEFAULT_GROUP_BACKUP_PREFIX),
+    retention: retentionPolicy()
+      .refine((r) => r.expireCheckpointsAfter === undefined && r.expireSafetyAfter === undefined, {
+        error: 'a group schedule keeps sets: expireCheckpointsAfter and expireSafetyAfter belong to a workspace schedule',
+      })
+      // The group entity records its newest MAX_RECORDED_SETS sets (retired ones included): what it keeps must fit.
+      .refine((r) => (r.keepLast ?? 0) + (r.keepDaily ?? 0) + (r.keepWeekly ?? 0) + (r.keepMonthly ?? 0) <= MAX_KEPT_GROUP_SETS, {
+        error: `a group schedule keeps at most ${MAX_KEPT_GROUP_SETS} sets (keepLast + keepDaily + keepWeekly + keepMonthly)`,
+      })
+      .optional(),
+  }),
 );
 
 const MIN_TTL_MS = 1000;

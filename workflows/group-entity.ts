@@ -15,6 +15,7 @@
 import { allHandlersFinished, condition, continueAsNew, log, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
 import { createGroupUpdate, deleteGroupUpdate, groupStateQuery, recordGroupSetUpdate, updateGroupUpdate } from '../contract/index.js';
 import {
+  groupSets,
   groupView,
   migrateGroupState,
   refuseGroupEvent,
@@ -64,7 +65,8 @@ class GroupEntity {
     setCurrentDetails(
       s.status === 'active'
         ? `**Group ${s.name}**: ${s.members.length} workspaces: ${s.members.join(', ')}\n\nStart order: ${s.startOrder.join(' → ')}` +
-            (s.sets.length ? `\n\n${s.sets.length} group snapshots recorded, newest "${s.sets[s.sets.length - 1]!.name}"` : '')
+            // Sets a group schedule retired are left out (current details are no command: replays are unaffected).
+            (groupSets(s).length ? `\n\n${groupSets(s).length} group snapshots recorded, newest "${groupSets(s)[0]!.name}"` : '')
         : `**Group ${s.name}**: ${s.status === 'deleted' ? 'deleted' : 'not created'}`,
     );
   }

@@ -23,6 +23,7 @@ import { reportBackups } from './report-backups.js';
 import { checkWorkspaces } from './check-workspaces.js';
 import { restoreGroup } from './group-restore.js';
 import { checkpointGroup } from './group-checkpoint.js';
+import { backupGroup } from './backup-group.js';
 import { workspaceLock } from './workspace-lock.js';
 
 const registered = {
@@ -45,6 +46,7 @@ const registered = {
   snapshotGroup,
   restoreGroup,
   checkpointGroup,
+  backupGroup,
 };
 // Only a versioned worker may state a behaviour (an unversioned one fails the workflow task if it does);
 // the task's deployment version says which this worker is.
@@ -75,5 +77,6 @@ export {
   snapshotGroup,
   restoreGroup,
   checkpointGroup,
+  backupGroup,
 };
 export { backupFleet, type FleetState } from './backup-fleet.js';

@@ -20,7 +20,7 @@ import { BACKUP_NAME_SUFFIX } from '../../domain/backup-names.js';
 /** What the workspace and fleet schedule commands share: their options, and how a schedule reads. */
 
 export const SCHEDULE_ARG = '<schedule>';
-export const SCHEDULE_ARG_HELP = 'a workspace id (ws_demo) or a schedule id (rigsnap-backup-ws_demo, rigsnap-fleet-nightly)';
+export const SCHEDULE_ARG_HELP = 'a workspace id (ws_demo) or a schedule id (rigsnap-backup-ws_demo, rigsnap-fleet-nightly, rigsnap-group-backup-shop)';
 
 function describeRetention(r: RetentionPolicyView | null | undefined): string {
   if (!r) return 'none';
@@ -37,15 +37,22 @@ function describeRetention(r: RetentionPolicyView | null | undefined): string {
   return `keep ${parts.join(', ')}${r.timezone ? ` (${r.timezone})` : ''}${expire.length ? `; expire ${expire.join(', ')}` : ''}`;
 }
 
+function runsLine(s: ScheduleInfo): string {
+  if (s.kind === 'group') return `backupGroup of group ${s.group}: one set of every member (snapshotGroup), then retention of its sets`;
+  if (s.kind === 'fleet')
+    return `backupFleet of ${s.selector ? `the enrolled workspaces matching ${formatSelector(s.selector)} (resolved at each run)` : `${s.workspaceIds?.length ?? 0} workspaces`} (concurrency ${s.concurrency ?? '-'})`;
+  return `backupWorkspace of ${s.workspaceId}`;
+}
+
 export function scheduleLines(io: Io, s: ScheduleInfo): string[] {
   // Times in the schedule's own timezone: a 03:00 Europe/Berlin backup reads 03:00, not 02:00Z.
   const inZone = (t: string) => fmtTime(t, s.timezone, { zone: false });
   const lines = [
     `${io.c.bold(s.scheduleId)}${s.paused ? io.c.yellow(' (paused)') : ''}`,
-    `  runs        ${s.kind === 'fleet' ? `backupFleet of ${s.selector ? `the enrolled workspaces matching ${formatSelector(s.selector)} (resolved at each run)` : `${s.workspaceIds?.length ?? 0} workspaces`} (concurrency ${s.concurrency ?? '-'})` : `backupWorkspace of ${s.workspaceId}`}`,
+    `  runs        ${runsLine(s)}`,
     `  when        every day at ${s.at.join(', ')} ${s.timezone}${s.jitter ? ` (jitter up to ${s.jitter})` : ''}`,
     `  names       ${s.namePrefix}${BACKUP_NAME_SUFFIX} (the scheduled time in ${s.timezone})`,
-    `  retention   ${describeRetention(s.retention)}`,
+    `  retention   ${describeRetention(s.retention)}${s.kind === 'group' && s.retention ? ' sets of the group (complete ones; a set with a held snapshot stays whole)' : ''}`,
     `  policies    overlap ${s.overlap}, catch-up window ${s.catchupWindow}${s.pauseOnFailure ? ', pause on failure' : ''}`,
     `  priority    ${s.priority.priorityKey} (1 first … 5 last), fairness key ${s.priority.fairnessKey ?? '-'} weight ${s.priority.fairnessWeight}`,
   ];

@@ -39,7 +39,7 @@ export function registerSchedule(program: Command, act: Act): void {
     add(schedule, act);
 }
 
-/** `schedule create <workspace>`: refuses an existing schedule (update changes one). */
+/** `schedule create <workspace>` or `schedule create --group <group>`: refuses an existing schedule (update changes one). */
 function addCreate(schedule: Command, act: Act): void {
   examples(
     addScheduleOptions(
@@ -47,10 +47,11 @@ function addCreate(schedule: Command, act: Act): void {
         schedule
           .command('create')
           .description(
-            'Create the daily backup schedule of a workspace (runs backupWorkspace: snapshot <prefix>YYYY-MM-DD-HHMM, then retention). An existing schedule is left as it is: change it with `rigsnap schedule update`.',
+            'Create the daily backup schedule of a workspace (runs backupWorkspace: snapshot <prefix>YYYY-MM-DD-HHMM, then retention), or with --group of a group (runs backupGroup: one set of every member, named group-backup-YYYY-MM-DD-HHMM by default; retention counts sets). An existing schedule is left as it is: change it with `rigsnap schedule update`.',
           ),
       )
-        .argument('<workspace>', 'workspace id')
+        .argument('[workspace]', 'workspace id (or --group)')
+        .option('--group <group>', 'back up this group as one set (schedule id rigsnap-group-backup-<group>)')
         .option(ALLOW_MISSING_FLAG, ALLOW_MISSING_HELP),
       false,
     ),
@@ -58,10 +59,21 @@ function addCreate(schedule: Command, act: Act): void {
       'rigsnap schedule create ws_demo',
       'rigsnap schedule create ws_demo --at 03:00 --timezone Europe/Berlin --keep-last 7',
       'rigsnap schedule create ws_demo --keep-daily 7 --keep-weekly 4 --jitter 5m --pause-on-failure --note "owner: data team"',
+      'rigsnap schedule create --group shop --at 02:00 --timezone Europe/Berlin --keep-last 7',
     ],
   ).action(
-    act(async (workspaceId: string, o: ScheduleCliOptions & { allowMissing?: boolean }) => {
+    act(async (workspaceId: string | undefined, o: ScheduleCliOptions & { allowMissing?: boolean; group?: string }) => {
       const io = ioOf(o);
+      if ((workspaceId === undefined) === (o.group === undefined))
+        throw invalidInput('give a workspace or --group <group> (one of them)', ['workspace', 'group']);
+      if (o.group !== undefined) {
+        const input = precheck(scheduleOptions().GroupScheduleOptions, { group: o.group, ...scheduleSettings(o) });
+        return withClient(o, async (rig) => {
+          const s = await rig.schedules.createGroup(input);
+          printJsonOr(io, s, () => [`${io.c.green('✓')} created group schedule`, ...scheduleLines(io, s)]);
+          return EXIT.ok;
+        });
+      }
       const input = precheck(scheduleOptions().BackupScheduleOptions, { workspaceId, ...scheduleSettings(o) });
       return withClient(o, async (rig) => {
         await requireExistingWorkspaces(rig, io, [input.workspaceId], o, 'No schedule was created');
@@ -87,7 +99,7 @@ function addList(schedule: Command, act: Act): void {
                 ['SCHEDULE', 'BACKS UP', 'STATE', 'NEXT RUN', 'LAST RUN', 'NOTE'],
                 items.map((s) => [
                   s.scheduleId,
-                  s.workspaceId ?? `fleet ${s.fleetName ?? ''}`,
+                  s.workspaceId ?? (s.group ? `group ${s.group} (one set)` : `fleet ${s.fleetName ?? ''}`),
                   s.paused ? io.c.yellow('paused') : 'active',
                   fmtTime(s.nextRun, s.timezone ?? 'UTC'),
                   fmtTime(s.lastRun?.scheduledAt, s.timezone ?? 'UTC'),
@@ -109,7 +121,7 @@ function addDescribe(schedule: Command, act: Act): void {
       scheduleArg,
       scheduleArgHelp,
     ),
-    ['rigsnap schedule describe ws_demo', 'rigsnap schedule describe rigsnap-fleet-nightly --json'],
+    ['rigsnap schedule describe ws_demo', 'rigsnap schedule describe rigsnap-fleet-nightly --json', 'rigsnap schedule describe rigsnap-group-backup-shop'],
   ).action(
     act(async (target: string, o: CommonOptions) => {
       const io = ioOf(o);
@@ -155,7 +167,7 @@ function addTrigger(schedule: Command, act: Act): void {
           ...OVERLAP_POLICIES,
         ]),
       ),
-    ['rigsnap schedule trigger ws_demo'],
+    ['rigsnap schedule trigger ws_demo', 'rigsnap schedule trigger rigsnap-group-backup-shop'],
   ).action(
     act(async (target: string, o: CommonOptions & { overlap?: (typeof OVERLAP_POLICIES)[number] }) => {
       const io = ioOf(o);

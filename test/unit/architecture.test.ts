@@ -87,6 +87,7 @@ const WIRE = {
     'snapshotGroup',
     'restoreGroup',
     'checkpointGroup',
+    'backupGroup',
   ],
   queries: ['progress', 'lockState', 'lockParticipation', 'workspaceState', 'workspaceHolds', 'notice', 'workspaceLabels', 'groupState'],
   signals: ['acquire', 'release', 'lockGranted', 'operationAbandoned', 'deletesSettled', 'heldSnapshotsSeen'],
