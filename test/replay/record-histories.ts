@@ -185,6 +185,7 @@ it('records histories of every workflow', async () => {
     await gc.executeUpdate(releaseUpdate, { args: [{ deleteSnapshot: true }] });
     await gc.result();
     save('group-checkpoint-rollback-release', 'record-group-checkpoint');
+    await run('group-backup', WORKFLOW_TYPES['group-backup'], { group: 'rec', retention: { keepLast: 1 } });
     save('group-entity', workflowIds.group('rec'));
   });
   // The entity of the busiest workspace, after its runs (still open: fetch what it has).

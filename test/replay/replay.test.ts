@@ -43,6 +43,7 @@ describe('replay of recorded histories', () => {
       [
         'auditBackups',
         'backupFleet',
+        'backupGroup',
         'backupWorkspace',
         'checkpointGroup',
         'checkpointWorkspace',
