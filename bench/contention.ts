@@ -91,6 +91,31 @@ async function quotaWorker(stack: BenchStack, suffix: string, quota: number, met
   return { taskQueue, worker };
 }
 
+/**
+ * The worker's free activity and workflow-task slots (`temporal_worker_task_slots_available`), sampled
+ * every 2 s until `until` settles: whether the slots, rather than the quota, held the teams' calls back.
+ */
+async function sampleSlots(metricsPort: number, until: Promise<unknown>): Promise<Record<string, { min: number; mean: number }>> {
+  const samples: Record<string, number[]> = {};
+  let done = false;
+  void until.finally(() => (done = true));
+  while (!done) {
+    const text = await fetch(`http://127.0.0.1:${metricsPort}/metrics`).then(
+      (r) => r.text(),
+      () => '',
+    );
+    for (const line of text.split('\n')) {
+      if (!line.startsWith('temporal_worker_task_slots_available{')) continue;
+      const type = /worker_type="([^"]*)"/.exec(line)?.[1] ?? '';
+      (samples[type] ??= []).push(Number(line.trim().split(/\s+/).at(-1)));
+    }
+    await Promise.race([sleep(2000), until]);
+  }
+  return Object.fromEntries(
+    Object.entries(samples).map(([type, xs]) => [type, { min: Math.min(...xs), mean: Math.round(xs.reduce((a, b) => a + b, 0) / xs.length) }]),
+  );
+}
+
 /** The worker's `rigsnap_rigbox_calls_dispatched_total` by fairness key, contended turns only (0 before its endpoint answers). */
 async function contendedDispatches(metricsPort: number): Promise<Record<string, number>> {
   const text = await fetch(`http://127.0.0.1:${metricsPort}/metrics`).then(
@@ -185,7 +210,8 @@ export async function benchFairness(
     const heavy = await startFleet(stack, taskQueue, addWorkspaces(stack, `ws_team_b${concurrency}_`, o.fleetSize), 'team-b', 3, concurrency);
     const since = stack.emu.arrivals.length;
     const before = await contendedDispatches(metricsPort);
-    await sleep(o.windowMs);
+    const window = sleep(o.windowMs);
+    const freeSlots = await sampleSlots(metricsPort, window);
     const after = await contendedDispatches(metricsPort);
     const calls = stack.emu.arrivals.slice(since);
     await Promise.all([light.terminate('bench: measured'), heavy.terminate('bench: measured')].map((p) => p.catch(() => undefined)));
@@ -208,6 +234,8 @@ export async function benchFairness(
       contendedSharePercentA: share(turnsA, turnsA + turnsB),
       contendedSharePercentB: share(turnsB, turnsA + turnsB),
       contendedPercentOfCalls: share(turnsA + turnsB, a + b),
+      callsPerSecond: Math.round(((a + b) / (o.windowMs / 1000)) * 10) / 10,
+      freeSlots,
     };
   } finally {
     await worker.stop('SIGTERM');
