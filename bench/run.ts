@@ -601,7 +601,8 @@ function contentionRows(i: InteractiveFigures | null, fairness: FairnessFigures[
       figure: `13. two fleets (weights 1 and 3, ${f.fleetSize} workspaces each, concurrency ${f.concurrency}) at ${f.quota} calls/s: shares of the Rigbox calls over ${f.windowSeconds} s while both run`,
       measured:
         `${f.sharePercentA} % / ${f.sharePercentB} % (${f.callsA} / ${f.callsB} calls); of the turns both teams waited for ` +
-        `(${f.contendedPercentOfCalls} % of the calls): ${f.contendedSharePercentA} % / ${f.contendedSharePercentB} %`,
+        `(${f.contendedPercentOfCalls} % of the calls): ${f.contendedSharePercentA} % / ${f.contendedSharePercentB} %; ` +
+        `${f.callsPerSecond} calls/s; fewest free slots: ${f.freeSlots.ActivityWorker?.min ?? '?'} activity, ${f.freeSlots.WorkflowWorker?.min ?? '?'} workflow-task`,
       goal: '25 % / 75 % ± 5',
       met: Math.abs(f.sharePercentA - 25) <= 5,
     });
