@@ -6,8 +6,9 @@
  * call Rigbox (the workspace lock, notifications) never wait here. A read cancelled while waiting
  * leaves the queue without using a turn.
  *
- * Who goes next is activities/call-queue.ts's rule: Temporal priority first (1 before 5), changes before
- * reads, aging so that nothing waits forever, and fairness keys sharing by weight.
+ * Who goes next is activities/call-queue.ts's rule: Temporal priority first (1 before 5), fairness keys
+ * of one priority taking turns by weight, changes before reads within a key, and aging so that nothing
+ * waits forever.
  *
  * The spacing leaves room for jitter: a request's way from the limiter to Rigbox varies by tens of
  * milliseconds on a busy worker (25 ms in the bench), which would otherwise put one request too many into
@@ -49,8 +50,9 @@ function spacingMs(callsPerSecond: number, shared: boolean): number {
 }
 
 /**
- * A call that went: its fairness key ('' when none) and whether it was chosen among the calls of two or
- * more keys. Only contended turns show the weights at work: a key alone takes every turn it asks for.
+ * A call that went: its fairness key ('' when none) and whether the weights chose it, among the calls of
+ * two or more keys waiting at its priority. Only contended turns show the weights at work: a key alone
+ * takes every turn it asks for.
  */
 export interface Dispatch {
   fairnessKey: string;
@@ -151,13 +153,12 @@ export class CallLimiter {
     const wait = Math.max(0, Math.ceil(this.lastAt + this.intervalMs - performance.now()));
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      const contended = this.queue.keysWaiting >= 2;
       const popped = this.queue.pop();
       if (popped) {
         const next = popped.item;
         this.lastAt = performance.now();
         if (next.onAbort) next.signal?.removeEventListener('abort', next.onAbort);
-        this.dispatched({ fairnessKey: popped.fairnessKey, priorityKey: priorityOfLane(popped.lane), contended });
+        this.dispatched({ fairnessKey: popped.fairnessKey, priorityKey: priorityOfLane(popped.lane), contended: popped.contended });
         next.resolve();
       }
       this.schedule();

@@ -2,18 +2,24 @@
  * The order in which Rigbox calls waiting for the quota go (activities/call-limiter.ts spaces them; this
  * decides who is next). Pure: no timers, no clock of its own, so the rules are property-tested.
  *
- * - Class: a call's lane is (Temporal priority key, kind): priority 1 before 2 … before 5 and, within a
- *   priority, changes (stop, start, create, restore, delete) before reads (status polls, listings).
- *   Lane = 2 × (priority − 1) + (read ? 1 : 0), so 0 (a priority-1 change) … 9 (a priority-5 read).
- * - No starvation, by aging: a waiting call's deadline is its arrival + lane × AGING_STEP_MS, and the
- *   lane whose oldest waiting call has the earliest deadline goes next. A call is therefore never passed
- *   by another lane's calls that arrived after its deadline: a priority-5 read waits at most 18 s longer
- *   than a priority-1 change that arrived with it, whatever keeps arriving. Aging rather than a fixed share
- *   for lower classes: it keeps the strict order whenever the queue is shorter than the steps (the usual
- *   case: a few seconds of backlog), and a share would let a fleet's reads go ahead of a waiting person.
- * - Fairness within a lane: the calls of each fairness key go in turns in proportion to its weight
- *   (stride scheduling: each key has a pass, the lowest goes, its pass grows by 1/weight). A key that
- *   comes back after a pause starts at the lane's current pass, so it cannot bank turns while away.
+ * - Priority: Temporal's priority key, 1 before 2 … before 5.
+ * - Fairness within a priority: each fairness key waiting at that priority has a virtual time (a pass),
+ *   and the key with the lowest pass goes next; every call it makes, change or read, moves its pass on by
+ *   1 / its weight (stride scheduling). So while keys have calls waiting at one priority they get turns
+ *   in proportion to their weights, whatever the kinds of their calls. A key that comes back after a pause
+ *   starts at the priority's virtual time (the lowest pass of the keys waiting) or at its own pass,
+ *   whichever is later: it banks no turns while away, nor gains any by running dry.
+ * - Within a key: changes (stop, start, create, restore, delete) before reads (status polls, listings),
+ *   oldest first, unless a read has waited one aging step longer than the oldest change.
+ * - No starvation, by aging: a call's deadline is its arrival + lane × AGING_STEP_MS, lane = 2 × (priority
+ *   − 1) + (read ? 1 : 0), so 0 (a priority-1 change) … 9 (a priority-5 read). When a lower priority's
+ *   oldest deadline is earlier than every deadline of the higher priorities waiting, that call (the
+ *   overdue one itself, not its key's next) goes next, charged to its key's pass. Hence: a call is never
+ *   passed by a call of another priority that arrived after its deadline, nor by any call of a lower
+ *   priority that arrived after it; a priority-5 read waits at most 18 s longer than a priority-1 change
+ *   that arrived with it, whatever keeps arriving. Aging rather than a fixed share for lower priorities:
+ *   the strict order holds whenever the queue is shorter than the steps (the usual case: a few seconds of
+ *   backlog), and a share would let a fleet's reads go ahead of a waiting person.
  */
 
 /** What a call is, for its place in the queue. Absent fields take Temporal's defaults. */
@@ -52,99 +58,151 @@ export interface QueuedCall<T> {
   readonly item: T;
   readonly lane: number;
   readonly arrivedAt: number;
-  /** Arrival + lane × AGING_STEP_MS: no call of another lane that arrives later goes before it. */
+  /** Arrival + lane × AGING_STEP_MS: no call of another priority that arrives later goes before it. */
   readonly deadline: number;
   readonly seq: number;
+  readonly fairnessKey: string;
 }
 
+/** One fairness key's calls at one priority. */
 interface Flow<T> {
-  calls: QueuedCall<T>[];
+  key: string;
+  changes: QueuedCall<T>[];
+  reads: QueuedCall<T>[];
   pass: number;
   weight: number;
 }
 
-interface Lane<T> {
+/** One priority: its keys' flows, and its virtual time. */
+interface Level<T> {
+  /** The keys with calls waiting. */
   flows: Map<string, Flow<T>>;
-  /** The pass of the last call served: where a returning key starts. */
-  pass: number;
+  /** Keys run dry whose pass is still ahead of `vtime`: back, they start there, not at `vtime`. */
+  dry: Map<string, number>;
+  /** The pass of the last turn the weights gave: where a returning key starts at the earliest. */
+  vtime: number;
+  waiting: number;
+}
+
+/** A call that goes, and whether the weights chose it: two keys or more had calls waiting at its priority. */
+export type Popped<T> = QueuedCall<T> & { contended: boolean };
+
+function head<T>(f: Flow<T>): QueuedCall<T> | undefined {
+  const c = f.changes[0];
+  const r = f.reads[0];
+  if (!c || !r) return c ?? r;
+  return r.deadline < c.deadline || (r.deadline === c.deadline && r.seq < c.seq) ? r : c;
+}
+
+function before<T>(a: QueuedCall<T>, b: QueuedCall<T> | undefined): boolean {
+  return !b || a.deadline < b.deadline || (a.deadline === b.deadline && a.seq < b.seq);
 }
 
 export class CallQueue<T> {
-  private readonly lanes: Lane<T>[] = Array.from({ length: LANES }, () => ({ flows: new Map(), pass: 0 }));
+  private readonly levels: Level<T>[] = Array.from({ length: MAX_PRIORITY_KEY }, () => ({ flows: new Map(), dry: new Map(), vtime: 0, waiting: 0 }));
   private seq = 0;
   private count = 0;
-  /** Waiting calls per fairness key, all lanes together: whether two keys contend for the next turn. */
-  private readonly perKey = new Map<string, number>();
 
   get size(): number {
     return this.count;
   }
 
-  /** How many fairness keys have a call waiting. */
-  get keysWaiting(): number {
-    return this.perKey.size;
-  }
-
-  private counted(key: string, delta: 1 | -1): void {
-    const n = (this.perKey.get(key) ?? 0) + delta;
-    if (n > 0) this.perKey.set(key, n);
-    else this.perKey.delete(key);
-    this.count += delta;
-  }
-
   push(item: T, cls: CallClass, now: number): QueuedCall<T> {
     const lane = laneOf(cls);
-    const call: QueuedCall<T> = { item, lane, arrivedAt: now, deadline: now + lane * AGING_STEP_MS, seq: this.seq++ };
-    const l = this.lanes[lane]!;
-    const key = cls.fairnessKey ?? '';
-    let flow = l.flows.get(key);
-    if (!flow) l.flows.set(key, (flow = { calls: [], pass: l.pass, weight: 1 }));
+    const fairnessKey = cls.fairnessKey ?? '';
+    const call: QueuedCall<T> = { item, lane, arrivedAt: now, deadline: now + lane * AGING_STEP_MS, seq: this.seq++, fairnessKey };
+    const level = this.levels[priorityOfLane(lane) - 1]!;
+    let flow = level.flows.get(fairnessKey);
+    if (!flow) {
+      // A key back from a pause starts no earlier than the others' present (no turns banked while away),
+      // and no earlier than where it left off (none gained by running dry between its calls).
+      const pass = Math.max(level.dry.get(fairnessKey) ?? -Infinity, level.vtime);
+      level.dry.delete(fairnessKey);
+      level.flows.set(fairnessKey, (flow = { key: fairnessKey, changes: [], reads: [], pass, weight: 1 }));
+    }
     flow.weight = weightOf(cls);
-    flow.calls.push(call);
-    this.counted(key, 1);
+    (cls.kind === 'read' ? flow.reads : flow.changes).push(call);
+    level.waiting++;
+    this.count++;
     return call;
   }
 
   /** Takes a waiting call out (its caller gave up); false when it already went. */
   remove(call: QueuedCall<T>): boolean {
-    const l = this.lanes[call.lane]!;
-    for (const [key, flow] of l.flows) {
-      const i = flow.calls.indexOf(call);
-      if (i < 0) continue;
-      flow.calls.splice(i, 1);
-      if (flow.calls.length === 0) l.flows.delete(key);
-      this.counted(key, -1);
-      return true;
-    }
-    return false;
+    const level = this.levels[priorityOfLane(call.lane) - 1]!;
+    const flow = level.flows.get(call.fairnessKey);
+    const calls = call.lane % 2 === 1 ? flow?.reads : flow?.changes;
+    const i = calls?.indexOf(call) ?? -1;
+    if (i < 0) return false;
+    calls!.splice(i, 1);
+    this.taken(level, flow!);
+    return true;
   }
 
-  /** The call that goes next, taken out of the queue, with its fairness key. */
-  pop(): (QueuedCall<T> & { fairnessKey: string }) | undefined {
-    const lane = this.nextLane();
-    if (!lane) return undefined;
-    let chosen: [string, Flow<T>] | undefined;
-    for (const entry of lane.flows) {
-      const [, f] = entry;
-      if (!chosen || f.pass < chosen[1].pass || (f.pass === chosen[1].pass && f.calls[0]!.seq < chosen[1].calls[0]!.seq)) chosen = entry;
+  /** The call that goes next, taken out of the queue. */
+  pop(): Popped<T> | undefined {
+    const top = this.levels.find((l) => l.waiting > 0);
+    if (!top) return undefined;
+    const overdue = this.overdue(top);
+    if (overdue) return this.take(overdue.level, overdue.flow, false, false);
+    let chosen: Flow<T> | undefined;
+    let flowsWaiting = 0;
+    for (const f of top.flows.values()) {
+      const h = head(f);
+      if (!h) continue;
+      flowsWaiting++;
+      if (!chosen || f.pass < chosen.pass || (f.pass === chosen.pass && h.seq < head(chosen)!.seq)) chosen = f;
     }
-    const [key, flow] = chosen!;
-    const call = flow.calls.shift()!;
-    lane.pass = flow.pass;
+    return this.take(top, chosen!, true, flowsWaiting >= 2);
+  }
+
+  /**
+   * A lower priority's oldest call whose deadline is earlier than every deadline at `top` (the highest
+   * priority waiting) and the priorities between: it goes before them, with the flow it waits in.
+   */
+  private overdue(top: Level<T>): { level: Level<T>; flow: Flow<T> } | undefined {
+    let best: { level: Level<T>; flow: Flow<T>; call: QueuedCall<T> } | undefined;
+    for (const level of this.levels) {
+      if (level.waiting === 0) continue;
+      let oldest: { flow: Flow<T>; call: QueuedCall<T> } | undefined;
+      for (const flow of level.flows.values()) {
+        const h = head(flow);
+        if (h && before(h, oldest?.call)) oldest = { flow, call: h };
+      }
+      // Strictly earlier only: a tie of deadlines goes to the higher priority.
+      if (oldest && (!best || oldest.call.deadline < best.call.deadline)) best = { level, ...oldest };
+    }
+    return best && best.level !== top ? best : undefined;
+  }
+
+  private take(level: Level<T>, flow: Flow<T>, byWeight: boolean, contended: boolean): Popped<T> {
+    const call = head(flow)!;
+    (call === flow.changes[0] ? flow.changes : flow.reads).shift();
+    // An overdue call moves its key's pass (it used a turn) but not the priority's virtual time.
+    if (byWeight && flow.pass > level.vtime) {
+      level.vtime = flow.pass;
+      for (const [key, pass] of level.dry) if (pass <= level.vtime) level.dry.delete(key);
+    }
     flow.pass += 1 / flow.weight;
-    if (flow.calls.length === 0) lane.flows.delete(key);
-    this.counted(key, -1);
-    return { ...call, fairnessKey: key };
+    this.taken(level, flow);
+    return { ...call, contended };
   }
 
-  /** The lane whose oldest waiting call has the earliest deadline (ties: the higher class). */
-  private nextLane(): Lane<T> | undefined {
-    let best: { lane: Lane<T>; deadline: number } | undefined;
-    for (const lane of this.lanes) {
-      let oldest = Infinity;
-      for (const f of lane.flows.values()) oldest = Math.min(oldest, f.calls[0]!.deadline);
-      if (oldest < (best?.deadline ?? Infinity)) best = { lane, deadline: oldest };
+  /**
+   * Bookkeeping after a call of `flow` left `level`: a flow run dry keeps its pass while it is ahead of
+   * the virtual time; a priority with nothing waiting forgets them all (no one left to be fair to).
+   */
+  private taken(level: Level<T>, flow: Flow<T>): void {
+    level.waiting--;
+    this.count--;
+    if (level.waiting === 0) {
+      level.flows.clear();
+      level.dry.clear();
+      level.vtime = 0;
+      return;
     }
-    return best?.lane;
+    if (head(flow)) return;
+    level.flows.delete(flow.key);
+    if (flow.pass > level.vtime) level.dry.set(flow.key, flow.pass);
   }
 }

@@ -119,6 +119,31 @@ describe('CallLimiter: what it tells of each call that goes (the fairness metric
     expect(seen.length).toBe(33);
   });
 
+  it('two fleets at weights 1 and 3, each keeping calls of both kinds waiting: 25 % / 75 % of 400 turns (± 2 points), all contended', async () => {
+    const limiter = new CallLimiter(40);
+    const seen: string[] = [];
+    limiter.onDispatch((d) => {
+      if (d.priorityKey === 4) seen.push(`${d.fairnessKey}:${d.contended}`);
+    });
+    await limiter.acquire(); // the free first turn
+    // Each fleet's children ask again as soon as a call goes: the light fleet mostly changes, the heavy one
+    // mostly status polls (the kinds must not decide the shares, only the weights).
+    const child = async (key: string, weight: number, kinds: ('change' | 'read')[]) => {
+      for (let i = 0; seen.length < 400; i++)
+        await limiter.acquire({ kind: kinds[i % kinds.length], priorityKey: 4, fairnessKey: key, fairnessWeight: weight });
+    };
+    const children = [
+      ...Array.from({ length: 5 }, () => child('a', 1, ['change', 'change', 'read'])),
+      ...Array.from({ length: 5 }, () => child('b', 3, ['read', 'read', 'read', 'change'])),
+    ];
+    await vi.advanceTimersByTimeAsync(20_000);
+    await Promise.all(children);
+    const turns = seen.slice(0, 400);
+    expect(turns.filter((t) => t === 'a:true').length).toBeGreaterThanOrEqual(92);
+    expect(turns.filter((t) => t === 'a:true').length).toBeLessThanOrEqual(108);
+    expect(turns.filter((t) => t === 'b:true').length).toBe(400 - turns.filter((t) => t === 'a:true').length);
+  });
+
   it('a removed listener hears nothing more', async () => {
     const limiter = new CallLimiter(10);
     let heard = 0;

@@ -137,3 +137,190 @@ describe('CallQueue', () => {
     expect(q.size).toBe(0);
   });
 });
+
+/** A served call, with what it was when it waited. */
+interface Seen {
+  id: number;
+  key: string;
+  priorityKey: number;
+  kind: 'change' | 'read';
+  arrivedAt: number;
+  deadline: number;
+}
+
+/**
+ * Keys of one priority, each with `clients` callers that each have one call waiting at a time and ask
+ * again at once after their turn (always backlogged; a key of one client runs dry between its turns).
+ * Each call's kind comes from `kinds`, in turn. Returns the keys of the turns served, one per tick.
+ */
+function backlogged(keys: { key: string; weight: number; clients: number }[], kinds: ('change' | 'read')[], turns: number, headStart = 0): string[] {
+  const q = new CallQueue<{ key: string; weight: number }>();
+  let n = 0;
+  const kind = () => kinds[n++ % kinds.length]!;
+  const ask = (k: { key: string; weight: number }, now: number) =>
+    q.push(k, { kind: kind(), priorityKey: 4, fairnessKey: k.key, fairnessWeight: k.weight }, now);
+  // The first key alone for `headStart` turns: it cannot bank them against the others, nor they against it.
+  for (let t = 0; t < headStart; t++) {
+    ask(keys[0]!, t * 25);
+    q.pop();
+  }
+  for (const k of keys) for (let c = 0; c < k.clients; c++) ask(k, headStart * 25);
+  const served: string[] = [];
+  for (let t = 0; t < turns; t++) {
+    const now = (headStart + t) * 25;
+    const next = q.pop()!;
+    served.push(next.item.key);
+    ask(next.item, now);
+  }
+  return served;
+}
+
+/** The largest distance, over every window of `size` consecutive turns, between `key`'s share and `share`. */
+function worstWindow(served: string[], key: string, size: number, share: number): number {
+  let inWindow = served.slice(0, size).filter((k) => k === key).length;
+  let worst = Math.abs(inWindow / size - share);
+  for (let i = size; i < served.length; i++) {
+    inWindow += (served[i] === key ? 1 : 0) - (served[i - size] === key ? 1 : 0);
+    worst = Math.max(worst, Math.abs(inWindow / size - share));
+  }
+  return worst;
+}
+
+describe('CallQueue: fairness between keys of one priority, whatever their calls’ kinds', () => {
+  const kinds = fc.array(fc.constantFrom<'change' | 'read'>('change', 'read'), { minLength: 1, maxLength: 12 });
+
+  it('two keys always backlogged at weights 1 and 3: over every window of 400 turns, 25 % / 75 % ± 2 points', () => {
+    fc.assert(
+      fc.property(kinds, fc.integer({ min: 1, max: 60 }), fc.integer({ min: 1, max: 60 }), fc.integer({ min: 0, max: 300 }), (mix, ca, cb, headStart) => {
+        const served = backlogged(
+          [
+            { key: 'a', weight: 1, clients: ca },
+            { key: 'b', weight: 3, clients: cb },
+          ],
+          mix,
+          2000,
+          headStart,
+        );
+        expect(worstWindow(served, 'a', 400, 0.25)).toBeLessThanOrEqual(0.02);
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('any weights, two to four keys: every window of 400 turns gives each its weight’s share ± 2 points', () => {
+    const keys = fc.array(fc.record({ weight: fc.integer({ min: 1, max: 10 }), clients: fc.integer({ min: 1, max: 20 }) }), { minLength: 2, maxLength: 4 });
+    fc.assert(
+      fc.property(keys, kinds, (ks, mix) => {
+        const named = ks.map((k, i) => ({ ...k, key: `k${i}` }));
+        const served = backlogged(named, mix, 1600);
+        const total = ks.reduce((s, k) => s + k.weight, 0);
+        for (const k of named) expect(worstWindow(served, k.key, 400, k.weight / total)).toBeLessThanOrEqual(0.02);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('a key idle while another ran does not bank turns: back, it takes its weight’s share from its first turn', () => {
+    const q = new CallQueue<string>();
+    for (let t = 0; t < 500; t++) {
+      q.push('a', { kind: 'read', priorityKey: 4, fairnessKey: 'a', fairnessWeight: 1 }, t);
+      if (t % 2 === 0) q.pop(); // a's backlog grows while it runs alone
+    }
+    for (let i = 0; i < 400; i++) q.push('b', { kind: 'read', priorityKey: 4, fairnessKey: 'b', fairnessWeight: 1 }, 500);
+    const next = Array.from({ length: 100 }, () => q.pop()!);
+    expect(next.filter((c) => c.item === 'b')).toHaveLength(50);
+    expect(next.every((c) => c.contended)).toBe(true);
+  });
+});
+
+describe('CallQueue: priority across keys, and no starvation', () => {
+  const anyCall = fc.record({
+    kind: fc.constantFrom<'change' | 'read'>('change', 'read'),
+    priorityKey: fc.integer({ min: 1, max: 5 }),
+    fairnessKey: fc.constantFrom('', 'team-a', 'team-b', 'team-c'),
+    fairnessWeight: fc.constantFrom(0.5, 1, 3, 10),
+  });
+
+  /** Serves one call per tick while `stream` arrives (bursts per tick), then drains; checks `rule` at every turn against the calls still waiting. */
+  function run(stream: [CallClass & { fairnessKey: string }, number][], tickMs: number, rule: (served: Seen, waiting: Seen[]) => void): Seen[] {
+    const q = new CallQueue<Seen>();
+    const waiting = new Map<number, Seen>();
+    const order: Seen[] = [];
+    let now = 0;
+    let id = 0;
+    const serve = () => {
+      const next = q.pop();
+      if (!next) return;
+      waiting.delete(next.item.id);
+      rule(next.item, [...waiting.values()]);
+      order.push(next.item);
+    };
+    for (const [c, burst] of stream) {
+      for (let k = 0; k < burst; k++) {
+        const seen: Seen = {
+          id: id++,
+          key: c.fairnessKey,
+          priorityKey: c.priorityKey!,
+          kind: c.kind,
+          arrivedAt: now,
+          deadline: now + laneOf(c) * AGING_STEP_MS,
+        };
+        waiting.set(seen.id, seen);
+        q.push(seen, c, now);
+      }
+      serve();
+      now += tickMs;
+    }
+    while (q.size > 0) serve();
+    return order;
+  }
+
+  it('a call never goes before a waiting call of a higher priority that arrived no later than it (K = 0), whatever the keys and weights', () => {
+    const stream = fc.array(fc.tuple(anyCall, fc.integer({ min: 0, max: 4 })), { minLength: 1, maxLength: 250 });
+    fc.assert(
+      fc.property(stream, fc.integer({ min: 20, max: 1500 }), (s, tickMs) => {
+        const order = run(s, tickMs, (served, waiting) => {
+          for (const w of waiting) if (w.priorityKey < served.priorityKey) expect(served.arrivedAt).toBeLessThan(w.arrivedAt);
+        });
+        expect(order).toHaveLength(s.reduce((n, [, b]) => n + b, 0));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('no starvation: under a flood of higher-priority calls of several keys, a priority-5 read goes once the calls whose deadlines are earlier than its own have gone', () => {
+    // Two teams flood priority 1 and 2 at 3 calls a second each, one call goes per second: the queue only grows.
+    fc.assert(
+      fc.property(fc.constantFrom(1, 3, 10), fc.integer({ min: 0, max: 17_999 }), (weightB, arrival) => {
+        const q = new CallQueue<{ deadline: number; low?: true }>();
+        let served = false;
+        let passedBy = 0;
+        let earlier = 0;
+        const lowDeadline = arrival + laneOf({ kind: 'read', priorityKey: 5 }) * AGING_STEP_MS;
+        for (let t = 0; t < 3_000_000 && !served; t += 1000) {
+          if (t <= arrival && arrival < t + 1000) q.push({ deadline: lowDeadline, low: true }, { kind: 'read', priorityKey: 5 }, arrival);
+          for (const [key, priorityKey, weight] of [
+            ['a', 1, 1],
+            ['b', 1, weightB],
+            ['c', 2, 1],
+          ] as const)
+            for (let k = 0; k < 3; k++) {
+              const cls = { kind: 'change' as const, priorityKey, fairnessKey: key, fairnessWeight: weight };
+              const deadline = t + laneOf(cls) * AGING_STEP_MS;
+              if (deadline < lowDeadline) earlier++;
+              q.push({ deadline }, cls, t);
+            }
+          const next = q.pop()!;
+          if (next.item.low) served = true;
+          else passedBy++;
+        }
+        expect(served).toBe(true);
+        // Every call with an earlier deadline goes first, and of the later ones only the turns their keys'
+        // weights interleave while an older call of theirs still waits.
+        expect(passedBy).toBeGreaterThanOrEqual(earlier);
+        expect(passedBy).toBeLessThanOrEqual(earlier * (1 + weightB));
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
