@@ -49,10 +49,11 @@ export async function holdSnapshot(ctx: TemporalContext, workspaceId: string, sn
 }
 
 /** Ends the manual hold of a snapshot; the answer lists holds that remain (a checkpoint's, the baseline's). */
-export async function unholdSnapshot(ctx: TemporalContext, workspaceId: string, snapshotId: string, by?: string): Promise<UnholdAnswer> {
+export async function unholdSnapshot(ctx: TemporalContext, workspaceId: string, snapshotId: string, by?: string, owner?: string): Promise<UnholdAnswer> {
   const ws = validateField('workspaceId', WorkspaceId, workspaceId);
   const snap = validateField('snapshotId', SnapshotId, snapshotId);
-  const request = { snapshotId: snap, by: by ?? ctx.client.options.identity ?? 'unknown' };
+  // A manual hold placed on someone's behalf (a group schedule's, owner `group-schedule:<group>`) is ended by naming its owner.
+  const request = { snapshotId: snap, by: by ?? ctx.client.options.identity ?? 'unknown', ...(owner ? { kind: 'manual' as const, owner } : {}) };
   return onEntity(ctx, ws, (start) => ctx.client.workflow.executeUpdateWithStart(unholdSnapshotUpdate, { args: [request], startWorkflowOperation: start }));
 }
 

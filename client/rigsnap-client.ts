@@ -311,8 +311,8 @@ export class RigsnapClient {
     return holdSnapshot(this.context, workspaceId, snapshotId, options);
   }
   /** Ends a snapshot's manual hold; the answer names the holds that remain. */
-  unhold(workspaceId: string, snapshotId: string, by?: string): Promise<UnholdAnswer> {
-    return unholdSnapshot(this.context, workspaceId, snapshotId, by);
+  unhold(workspaceId: string, snapshotId: string, by?: string, owner?: string): Promise<UnholdAnswer> {
+    return unholdSnapshot(this.context, workspaceId, snapshotId, by, owner);
   }
   /** A workspace's active holds, the overrides of forced deletes, and its baseline. */
   holds(workspaceId: string): Promise<HoldsView> {

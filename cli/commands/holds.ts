@@ -10,12 +10,19 @@ import { addCommon, examples, type Act, type CommonOptions } from '../options.js
 import { fmtTime } from '../run-deps.js';
 
 function holdLine(h: Hold): string {
-  return `${h.snapshotId}: "${h.reason}" (${h.kind ?? 'manual'}, by ${h.by}${h.until ? `, until ${h.until}` : ''})`;
+  return `${h.snapshotId}: "${h.reason}" (${h.kind ?? 'manual'}${h.owner ? ` for ${h.owner}` : ''}, by ${h.by}${h.until ? `, until ${h.until}` : ''})`;
 }
 
 function holdsLines(views: HoldsView[], io: Io): string[] {
   const rows = views.flatMap((v) =>
-    v.holds.map((h) => [v.workspaceId, h.snapshotId, h.kind ?? 'manual', h.reason, h.by, h.until ? fmtTime(h.until) : 'until unheld']),
+    v.holds.map((h) => [
+      v.workspaceId,
+      h.snapshotId,
+      `${h.kind ?? 'manual'}${h.owner ? ` for ${h.owner}` : ''}`,
+      h.reason,
+      h.by,
+      h.until ? fmtTime(h.until) : 'until unheld',
+    ]),
   );
   const lines = rows.length ? table(['WORKSPACE', 'SNAPSHOT', 'KIND', 'REASON', 'BY', 'UNTIL'], rows, io.c) : ['no holds'];
   for (const v of views) {
@@ -48,15 +55,16 @@ export function registerHolds(program: Command, act: Act): void {
   examples(
     addCommon(program.command('unhold').description("Release a snapshot's hold (automatic holds of a checkpoint or the baseline stay)"))
       .argument('<workspace>', 'workspace id')
-      .argument('<snapshot>', 'snapshot id'),
-    ['rigsnap unhold ws_ml snap_abc123'],
+      .argument('<snapshot>', 'snapshot id')
+      .option('--owner <owner>', "the hold placed for this owner (a group schedule's: group-schedule:<group>, as `rigsnap holds` shows it)"),
+    ['rigsnap unhold ws_ml snap_abc123', 'rigsnap unhold ws_db snap_abc123 --owner group-schedule:shop'],
   ).action(
-    act(async (workspaceId: string, snapshotId: string, o: CommonOptions) => {
+    act(async (workspaceId: string, snapshotId: string, o: CommonOptions & { owner?: string }) => {
       const io = ioOf(o);
       return withClient(o, async (rig) => {
-        const r = await rig.unhold(workspaceId, snapshotId);
+        const r = await rig.unhold(workspaceId, snapshotId, undefined, o.owner);
         printJsonOr(io, r, () => [
-          r.released.length ? `released the hold of ${snapshotId}` : `${snapshotId} had no manual hold`,
+          r.released.length ? `released the hold of ${snapshotId}` : `${snapshotId} had no manual hold${o.owner ? ` of ${o.owner}` : ''}`,
           ...r.remaining.map((h) => `still held: ${holdLine(h)}`),
         ]);
         return EXIT.ok;

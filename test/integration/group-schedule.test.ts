@@ -226,6 +226,22 @@ describe('group schedules', () => {
       const deleted = await runCli(['schedule', 'delete', scheduleId, '--yes'], taskQueue);
       expect(deleted.code).toBe(0);
     }
+    // The schedule is gone; the set it kept stays held for it. `unhold` alone names that hold's owner;
+    // `unhold --owner` releases it, and then a delete goes through.
+    const [kept] = await rig.groupSnapshots(group);
+    const { workspaceId, snapshotId } = kept!.members[0]! as { workspaceId: string; snapshotId: string };
+    const owner = `group-schedule:${group}`;
+    const plain = await runCli(['unhold', workspaceId, snapshotId], taskQueue);
+    expect(plain.code, plain.stderr).toBe(0);
+    expect(plain.stdout).toContain(`${snapshotId} had no manual hold`);
+    expect(plain.stdout).toContain(`still held: ${snapshotId}`);
+    expect(plain.stdout).toContain(`for ${owner}`);
+    const byOwner = await runCli(['unhold', workspaceId, snapshotId, '--owner', owner], taskQueue);
+    expect(byOwner.code, byOwner.stderr).toBe(0);
+    expect(byOwner.stdout).toContain(`released the hold of ${snapshotId}`);
+    const gone = await runCli(['delete', workspaceId, snapshotId, '--yes'], taskQueue);
+    expect(gone.code, gone.stderr).toBe(0);
+    expect(emu.state.snapshotsOf(workspaceId).map((s) => s.id)).not.toContain(snapshotId);
   });
 });
 
