@@ -104,8 +104,12 @@ async function startAll(order: readonly string[], states: Record<string, MemberD
   return CancellationScope.nonCancellable(async () => {
     tracker.begin('start', `starting ${order.length} workspaces in order: ${order.join(' → ')}`);
     if (order.length > 1) {
-      const asked = await activities('quickCall', `ask ${order.join(' → ')} to start, in that order`).requestStarts({ workspaceIds: [...order] });
-      for (const a of asked) if (a.requested) states[a.workspaceId]!.status = 'starting';
+      try {
+        const asked = await activities('quickCall', `ask ${order.join(' → ')} to start, in that order`).requestStarts({ workspaceIds: [...order] });
+        for (const a of asked) if (a.requested) states[a.workspaceId]!.status = 'starting';
+      } catch {
+        // Only the order is lost (no worker took it for its whole schedule-to-close): each member's own start still asks.
+      }
     }
     await Promise.all(order.map((workspaceId) => startOne(workspaceId, states[workspaceId]!)));
     let first: unknown;
