@@ -2,10 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Worker } from '@temporalio/worker';
 import { unholdSnapshotUpdate } from '../../contract/index.js';
 import { usageView, workflowIds, type InventoriedWorkspace } from '../../domain/index.js';
+import type { Hold } from '../../domain/holds.js';
 import { startEmulator, type Emulator } from '../../emulator/index.js';
 import { RigsnapClient } from '../../client/index.js';
 import { runCli } from '../helpers/cli.js';
 import { TEST_TOKEN, connectTestTemporal, createTestWorker, uniqueTaskQueue, type TestTemporal } from '../helpers/temporal.js';
+import { eventually } from '../helpers/workflows.js';
 
 /**
  * Retention of checkpoint and restore safety snapshots (issue 22, item 6) against a real dev server and
@@ -48,8 +50,16 @@ const ids = () => emu.state.snapshotsOf(ws).map((s) => s.id);
 
 /** Ends an automatic hold as its own time would (a checkpoint's TTL, a safety snapshot's 24 h), through the entity's update. */
 async function endAutomaticHold(snapshotId: string): Promise<void> {
-  const hold = (await rig.holds(ws)).holds.find((h) => h.snapshotId === snapshotId && h.kind !== 'manual');
-  expect(hold).toBeDefined();
+  // A checkpoint is active a workflow task before its hold is placed (a full run here once looked in between).
+  let hold: Hold | undefined;
+  await eventually(
+    async () => {
+      hold = (await rig.holds(ws)).holds.find((h) => h.snapshotId === snapshotId && h.kind !== 'manual');
+      return hold !== undefined;
+    },
+    30_000,
+    `the automatic hold of ${snapshotId}`,
+  );
   await rig.temporal.workflow
     .getHandle(workflowIds.workspace(ws))
     .executeUpdate(unholdSnapshotUpdate, { args: [{ snapshotId, by: 'test', kind: hold!.kind!, ...(hold!.owner ? { owner: hold!.owner } : {}) }] });
